@@ -1,0 +1,26 @@
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+
+/** How one backend is reached. Each call to `connect` opens a new backend session where it can. */
+export interface BackendConnector {
+  /** Human-readable, for errors and logs: `stdio "node server.js"`, `http://127.0.0.1:3001/mcp`. */
+  readonly label: string;
+  /** Whether `connect` can open more than one session (false for a given Client or server instance). */
+  readonly isolatable: boolean;
+  /** Connects a client made by `newClient` (or returns the client it wraps) to a new session. */
+  connect(newClient: () => Client): Promise<Client>;
+}
+
+/** A backend mounted in the proxy: its connector, and the namespace its components go under. */
+export interface Backend {
+  /** The config name (`weather`), or `backend` for a single unnamed backend. */
+  readonly name: string;
+  /** Namespace for its components; undefined when it is the only backend. */
+  readonly prefix: string | undefined;
+  readonly connector: BackendConnector;
+  /** Per-request timeout for this backend, overriding the proxy's. */
+  readonly timeoutMs: number | undefined;
+}
+
+export function describe(backend: Backend): string {
+  return backend.name === backend.connector.label ? `"${backend.name}"` : `"${backend.name}" (${backend.connector.label})`;
+}

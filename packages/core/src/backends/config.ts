@@ -1,0 +1,134 @@
+import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { z } from "zod";
+import { ProxyError, ProxyErrorCode } from "../errors.js";
+
+/**
+ * The `mcpServers` format of Claude Desktop, VS Code and FastMCP: each server is a command
+ * (stdio) or a URL (streamable HTTP or SSE). Unknown fields are kept, so such files work unchanged.
+ */
+const timeout = z.number().int().positive().optional();
+
+export const StdioServerSchema = z.looseObject({
+  command: z.string().min(1, "must be a non-empty command"),
+  args: z.array(z.string()).optional(),
+  env: z.record(z.string(), z.string()).optional(),
+  cwd: z.string().optional(),
+  transport: z.literal("stdio").optional(),
+  type: z.literal("stdio").optional(),
+  timeout,
+});
+
+const remoteTransport = z.enum(["http", "streamable-http", "streamableHttp", "sse"], {
+  error: 'must be "http", "streamable-http" or "sse"',
+});
+
+export const RemoteServerSchema = z.looseObject({
+  url: z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" }),
+  transport: remoteTransport.optional(),
+  type: remoteTransport.optional(),
+  headers: z.record(z.string(), z.string()).optional(),
+  timeout,
+});
+
+export interface StdioServerConfig {
+  command: string;
+  args?: string[] | undefined;
+  env?: Record<string, string> | undefined;
+  cwd?: string | undefined;
+  transport?: "stdio" | undefined;
+  type?: "stdio" | undefined;
+  timeout?: number | undefined;
+}
+export interface RemoteServerConfig {
+  url: string;
+  transport?: "http" | "streamable-http" | "streamableHttp" | "sse" | undefined;
+  type?: "http" | "streamable-http" | "streamableHttp" | "sse" | undefined;
+  headers?: Record<string, string> | undefined;
+  timeout?: number | undefined;
+}
+export type ServerConfig = StdioServerConfig | RemoteServerConfig;
+
+export function isRemote(server: ServerConfig): server is RemoteServerConfig {
+  return "url" in server;
+}
+export interface MCPConfig {
+  mcpServers: Record<string, ServerConfig>;
+}
+
+const SERVER_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+export function isMCPConfig(value: unknown): value is { mcpServers: unknown } {
+  return typeof value === "object" && value !== null && "mcpServers" in value;
+}
+
+/**
+ * Validates a config and expands `${VAR}` from `env` in every string. Errors name the server
+ * and the field: `server "weather", field "url": must be an http:// or https:// URL`.
+ */
+export function parseConfig(input: unknown, options: { env?: NodeJS.ProcessEnv; baseDir?: string } = {}): MCPConfig {
+  const env = options.env ?? process.env;
+  if (!isMCPConfig(input) || typeof input.mcpServers !== "object" || input.mcpServers === null || Array.isArray(input.mcpServers)) {
+    throw configError('expected an object { "mcpServers": { "<name>": { "command": ... } | { "url": ... } } }');
+  }
+  const entries = Object.entries(input.mcpServers as Record<string, unknown>);
+  if (entries.length === 0) throw configError('"mcpServers" is empty: add at least one server');
+  const mcpServers: Record<string, ServerConfig> = {};
+  for (const [name, raw] of entries) {
+    if (!SERVER_NAME.test(name)) throw configError(`server "${name}": a name may use only letters, digits, "_", "-" and ".", at most 64`);
+    if (typeof raw !== "object" || raw === null) throw configError(`server "${name}": expected an object with "command" or "url"`);
+    const schema = "url" in raw ? RemoteServerSchema : "command" in raw ? StdioServerSchema : undefined;
+    if (!schema) throw configError(`server "${name}": needs "command" (a stdio server) or "url" (an HTTP or SSE server)`);
+    const parsed = schema.safeParse(expand(raw, env, name, []));
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw configError(`server "${name}", field "${issue.path.map(String).join(".") || "(root)"}": ${issue.message}`);
+    }
+    const server = parsed.data as ServerConfig;
+    if ("cwd" in server && server.cwd && options.baseDir) server.cwd = resolve(options.baseDir, server.cwd);
+    mcpServers[name] = server;
+  }
+  return { mcpServers };
+}
+
+export function loadConfigFile(path: string, env?: NodeJS.ProcessEnv): MCPConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw configError(`cannot read ${path}: ${(error as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw configError(`${path} is not valid JSON: ${(error as Error).message}`);
+  }
+  try {
+    return parseConfig(json, { ...(env ? { env } : {}), baseDir: dirname(resolve(path)) });
+  } catch (error) {
+    throw configError(`${path}: ${(error as Error).message.replace(/^.*?Invalid config: /, "")}`);
+  }
+}
+
+function configError(message: string): ProxyError {
+  return new ProxyError(ProxyErrorCode.InvalidConfig, `Invalid config: ${message}`);
+}
+
+/** `${VAR}` and `${VAR:-default}` in any string value, so secrets stay out of the file. */
+function expand(value: unknown, env: NodeJS.ProcessEnv, server: string, path: string[]): unknown {
+  if (typeof value === "string") {
+    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_, name: string, fallback: string | undefined) => {
+      const found = env[name] ?? fallback;
+      if (found === undefined) {
+        throw configError(`server "${server}", field "${path.join(".")}": environment variable ${name} is not set`);
+      }
+      return found;
+    });
+  }
+  if (Array.isArray(value)) return value.map((item, i) => expand(item, env, server, [...path, String(i)]));
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, expand(item, env, server, [...path, key])]));
+  }
+  return value;
+}

@@ -1,0 +1,109 @@
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { StreamableHTTPClientTransport, StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
+import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import type { Logger } from "../logger.js";
+import type { BackendConnector } from "./backend.js";
+
+/** A Client the user made: the one session there is. Connected already, or connected here with `transport`. */
+export function clientConnector(client: Client, transport?: Transport): BackendConnector {
+  let connecting: Promise<Client> | undefined;
+  return {
+    label: "client",
+    isolatable: false,
+    connect() {
+      if (client.transport) return Promise.resolve(client);
+      if (!transport) {
+        return Promise.reject(new Error("the Client is not connected: connect it first, or pass { client, transport }"));
+      }
+      connecting ??= client.connect(transport).then(() => client);
+      return connecting;
+    },
+  };
+}
+
+/** An SDK server in this process, linked in memory. A server instance holds one session. */
+export function inProcessConnector(server: McpServer | Server): BackendConnector {
+  return {
+    label: "in-process server",
+    isolatable: false,
+    async connect(newClient) {
+      const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+      await server.connect(serverSide);
+      const client = newClient();
+      await client.connect(clientSide);
+      return client;
+    },
+  };
+}
+
+export interface HttpBackendOptions {
+  /** "http" (streamable HTTP, falling back to SSE when refused) or "sse". Inferred from a path ending in /sse. */
+  transport?: "http" | "sse" | undefined;
+  headers?: Record<string, string> | undefined;
+}
+
+/** A remote server over streamable HTTP or the legacy HTTP+SSE transport. */
+export function httpConnector(url: URL, options: HttpBackendOptions = {}): BackendConnector {
+  const transport = options.transport ?? (/\/sse\/?$/.test(url.pathname) ? "sse" : "http");
+  const requestInit = options.headers ? { headers: options.headers } : undefined;
+  const viaSse = async (newClient: () => Client) => {
+    const client = newClient();
+    await client.connect(new SSEClientTransport(url, requestInit ? { requestInit } : undefined));
+    return client;
+  };
+  return {
+    label: url.href,
+    isolatable: true,
+    async connect(newClient) {
+      if (transport === "sse") return viaSse(newClient);
+      const client = newClient();
+      try {
+        await client.connect(new StreamableHTTPClientTransport(url, requestInit ? { requestInit } : undefined));
+        return client;
+      } catch (error) {
+        // A 4xx (404, 405, 400) means the server is up but does not speak streamable HTTP: try the legacy transport.
+        const status = error instanceof StreamableHTTPError ? error.code : undefined;
+        if (status !== undefined && status >= 400 && status < 500 && status !== 401 && status !== 403) return viaSse(newClient);
+        throw error;
+      }
+    },
+  };
+}
+
+export interface StdioBackendOptions {
+  command: string;
+  args?: string[] | undefined;
+  /** Added to the SDK's safe default environment (HOME, PATH, ...); the proxy's own environment is not passed. */
+  env?: Record<string, string> | undefined;
+  cwd?: string | undefined;
+}
+
+/** A child process speaking MCP on stdin/stdout; one child per session. Its stderr is drained into the log. */
+export function stdioConnector(options: StdioBackendOptions, logger: Logger): BackendConnector {
+  const label = `stdio "${[options.command, ...(options.args ?? [])].join(" ")}"`;
+  return {
+    label,
+    isolatable: true,
+    async connect(newClient) {
+      const transport = new StdioClientTransport({
+        command: options.command,
+        args: options.args ?? [],
+        ...(options.env ? { env: options.env } : {}),
+        ...(options.cwd ? { cwd: options.cwd } : {}),
+        stderr: "pipe",
+      });
+      // Read stderr continuously so a chatty child never blocks on a full pipe.
+      transport.stderr?.on("data", (chunk: Buffer) => {
+        for (const line of chunk.toString("utf8").split("\n")) if (line.trim()) logger.debug(`${label} stderr: ${line}`);
+      });
+      const client = newClient();
+      await client.connect(transport);
+      return client;
+    },
+  };
+}

@@ -1,0 +1,97 @@
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import type { ClientCapabilities, JSONRPCRequest, Notification, Result } from "@modelcontextprotocol/sdk/types.js";
+import { ProxyError, ProxyErrorCode, plainMessage } from "../errors.js";
+import type { Logger } from "../logger.js";
+import { describe, type Backend } from "./backend.js";
+
+/** Where a backend session's server→client traffic goes: the front session that owns it, or the proxy. */
+export interface BackendSink {
+  notification(backend: Backend, notification: Notification): void;
+  request(backend: Backend, request: JSONRPCRequest, signal: AbortSignal): Promise<Result>;
+}
+
+/** What the proxy declares to a backend it opens on its own behalf: everything it can relay. */
+export const RELAY_CAPABILITIES: ClientCapabilities = {
+  sampling: {},
+  elicitation: { form: {}, url: {} },
+  roots: { listChanged: true },
+};
+
+export interface PoolOptions {
+  clientInfo: { name: string; version: string };
+  connectTimeoutMs: number;
+  logger: Logger;
+}
+
+/**
+ * Opens backend sessions. Each backend has one primary session (discovery, list_changed, and
+ * every front session in shared mode); isolated front sessions open their own.
+ */
+export class BackendPool {
+  readonly #options: PoolOptions;
+  readonly #primary = new Map<Backend, Promise<Client>>();
+  readonly #open = new Set<Client>();
+
+  constructor(options: PoolOptions) {
+    this.#options = options;
+  }
+
+  /** The backend's primary session, reopened if it has closed. */
+  primary(backend: Backend, sink: BackendSink): Promise<Client> {
+    let client = this.#primary.get(backend);
+    if (!client) {
+      client = this.open(backend, RELAY_CAPABILITIES, sink, () => this.#primary.delete(backend));
+      this.#primary.set(backend, client);
+      client.catch(() => this.#primary.delete(backend));
+    }
+    return client;
+  }
+
+  /** A new session with `backend`, declaring `capabilities`; its traffic goes to `sink`. */
+  async open(backend: Backend, capabilities: ClientCapabilities, sink: BackendSink, onclose?: () => void): Promise<Client> {
+    const { clientInfo, connectTimeoutMs, logger } = this.#options;
+    const newClient = () => {
+      const client = new Client(clientInfo, { capabilities });
+      client.fallbackNotificationHandler = async (notification) => sink.notification(backend, notification);
+      client.fallbackRequestHandler = (request, extra) => sink.request(backend, request, extra.signal);
+      return client;
+    };
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer to initialize within ${connectTimeoutMs} ms`)), connectTimeoutMs);
+    });
+    let client: Client;
+    try {
+      client = await Promise.race([backend.connector.connect(newClient), timeout]);
+    } catch (error) {
+      throw new ProxyError(ProxyErrorCode.BackendUnavailable, `Backend ${describe(backend)} is unavailable: ${plainMessage(error)}`, undefined, {
+        cause: error,
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+    this.#open.add(client);
+    const previous = client.onclose;
+    client.onclose = () => {
+      this.#open.delete(client);
+      logger.debug(`backend ${describe(backend)} session closed`);
+      previous?.();
+      onclose?.();
+    };
+    client.onerror = (error) => logger.debug(`backend ${describe(backend)}: ${error.message}`);
+    return client;
+  }
+
+  /** Closes a session this pool opened (a stdio child is ended: stdin closed, then SIGTERM, then SIGKILL). */
+  async release(client: Client): Promise<void> {
+    this.#open.delete(client);
+    await client.close().catch(() => {});
+  }
+
+  async closeAll(): Promise<void> {
+    const clients = [...this.#open];
+    this.#open.clear();
+    this.#primary.clear();
+    await Promise.all(clients.map((client) => client.close().catch(() => {})));
+  }
+}

@@ -1,0 +1,103 @@
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import { extname } from "node:path";
+import { ProxyError, ProxyErrorCode } from "../errors.js";
+import type { Logger } from "../logger.js";
+import type { Backend, BackendConnector } from "./backend.js";
+import { isMCPConfig, isRemote, loadConfigFile, parseConfig, type MCPConfig, type ServerConfig } from "./config.js";
+import { clientConnector, httpConnector, inProcessConnector, stdioConnector, type StdioBackendOptions } from "./connectors.js";
+
+/** Everything `FastMCPProxy.asProxy` accepts as a backend. */
+export type BackendSpec =
+  | Client
+  | { client: Client; transport: Transport }
+  | McpServer
+  | Server
+  | URL
+  /** A URL, a config file (`.json`) or a script (`.js`, `.mjs`, `.cjs`, `.py`). */
+  | string
+  /** A command and its arguments. */
+  | readonly string[]
+  | StdioBackendOptions
+  | ({ url: string | URL } & Omit<ServerConfig, "url" | "command">)
+  | MCPConfig;
+
+const SCRIPT_RUNNERS: Record<string, () => string> = {
+  ".js": () => process.execPath,
+  ".mjs": () => process.execPath,
+  ".cjs": () => process.execPath,
+  ".py": () => "python3",
+};
+
+/** Turns a backend spec into the backends to mount: one, or one per server of a config. */
+export function resolveBackends(spec: BackendSpec, logger: Logger): Backend[] {
+  if (isMCPConfig(spec)) return fromConfig(parseConfig(spec), logger);
+  if (typeof spec === "string" && extname(spec) === ".json") return fromConfig(loadConfigFile(spec), logger);
+  return [single(toConnector(spec, logger))];
+}
+
+function single(connector: BackendConnector, timeoutMs?: number): Backend {
+  return { name: "backend", prefix: undefined, connector, timeoutMs };
+}
+
+function fromConfig(config: MCPConfig, logger: Logger): Backend[] {
+  const entries = Object.entries(config.mcpServers);
+  return entries.map(([name, server]) => ({
+    name,
+    prefix: entries.length > 1 ? name : undefined,
+    connector: serverConnector(server, logger),
+    timeoutMs: server.timeout,
+  }));
+}
+
+function serverConnector(server: ServerConfig, logger: Logger): BackendConnector {
+  if (isRemote(server)) {
+    const transport = server.transport ?? server.type;
+    return httpConnector(new URL(server.url), {
+      transport: transport === undefined ? undefined : transport === "sse" ? "sse" : "http",
+      headers: server.headers,
+    });
+  }
+  return stdioConnector(server, logger);
+}
+
+function toConnector(spec: Exclude<BackendSpec, MCPConfig>, logger: Logger): BackendConnector {
+  if (spec instanceof Client) return clientConnector(spec);
+  if (spec instanceof McpServer || spec instanceof Server) return inProcessConnector(spec);
+  if (spec instanceof URL) return httpConnector(spec);
+  if (typeof spec === "string") return fromString(spec, logger);
+  if (Array.isArray(spec)) {
+    const [command, ...args] = spec as readonly string[];
+    if (!command) throw invalid("the command array is empty: give the command and its arguments");
+    return stdioConnector({ command, args }, logger);
+  }
+  if (typeof spec === "object" && spec !== null) {
+    if ("client" in spec && spec.client instanceof Client) return clientConnector(spec.client, spec.transport as Transport);
+    if ("url" in spec) return serverConnector(parseConfig({ mcpServers: { backend: { ...spec, url: String(spec.url) } } }).mcpServers.backend!, logger);
+    if ("command" in spec) return serverConnector(parseConfig({ mcpServers: { backend: spec } }).mcpServers.backend!, logger);
+  }
+  throw invalid(
+    "unsupported backend: give a URL, a config object or file, a command, a script path, an SDK Client or an SDK server",
+  );
+}
+
+function fromString(spec: string, logger: Logger): BackendConnector {
+  if (/^https?:\/\//i.test(spec)) {
+    try {
+      return httpConnector(new URL(spec));
+    } catch {
+      throw invalid(`"${spec}" is not a valid URL`);
+    }
+  }
+  const runner = SCRIPT_RUNNERS[extname(spec)];
+  if (runner) return stdioConnector({ command: runner(), args: [spec] }, logger);
+  throw invalid(
+    `cannot tell how to reach "${spec}": give an http(s):// URL, a config file (.json), a script (.js, .mjs, .cjs, .py), or a command after --`,
+  );
+}
+
+function invalid(message: string): ProxyError {
+  return new ProxyError(ProxyErrorCode.InvalidConfig, message);
+}

@@ -1,0 +1,29 @@
+import type { ReadResourceResult, Resource } from "@modelcontextprotocol/sdk/types.js";
+import type { ProxyContext } from "../middleware/context.js";
+import { ProxyComponent } from "./component.js";
+import { prefixUri } from "./naming.js";
+
+export class ProxyResource extends ProxyComponent<Resource> {
+  readonly kind = "resource" as const;
+  #definition: Resource | undefined;
+
+  toDefinition(): Resource {
+    return (this.#definition ??= this.name === this.definition.uri ? this.definition : { ...this.definition, uri: this.name });
+  }
+
+  /** The backend's URI for a URI a client asked for. */
+  backendUri(_uri: string): string {
+    return this.definition.uri;
+  }
+
+  async forward(ctx: ProxyContext<"resources/read">): Promise<ReadResourceResult> {
+    const result = await ctx.session.forward(this.backend, "resources/read", { ...ctx.params, uri: this.backendUri(ctx.params.uri) }, ctx);
+    return clientUris(result, this.backend.prefix);
+  }
+}
+
+/** Contents name the backend's URIs; a prefixed backend's are shown to clients under the prefix. */
+export function clientUris(result: ReadResourceResult, prefix: string | undefined): ReadResourceResult {
+  if (prefix === undefined || !Array.isArray(result.contents)) return result;
+  return { ...result, contents: result.contents.map((content) => ({ ...content, uri: prefixUri(prefix, content.uri) })) };
+}

@@ -1,0 +1,40 @@
+import type { ReadResourceResult, ResourceTemplate } from "@modelcontextprotocol/sdk/types.js";
+import { UriTemplate } from "@modelcontextprotocol/sdk/shared/uriTemplate.js";
+import type { ProxyContext } from "../middleware/context.js";
+import { ProxyComponent, type ComponentInit } from "./component.js";
+import { unprefixUri } from "./naming.js";
+import { clientUris } from "./proxy-resource.js";
+
+export class ProxyTemplate extends ProxyComponent<ResourceTemplate> {
+  readonly kind = "template" as const;
+  readonly #template: UriTemplate;
+  #definition: ResourceTemplate | undefined;
+
+  constructor(init: ComponentInit<ResourceTemplate>) {
+    super(init);
+    this.#template = new UriTemplate(init.name);
+  }
+
+  toDefinition(): ResourceTemplate {
+    return (this.#definition ??=
+      this.name === this.definition.uriTemplate ? this.definition : { ...this.definition, uriTemplate: this.name });
+  }
+
+  /** Whether a client's URI is an instance of this template. */
+  matches(uri: string): boolean {
+    try {
+      return this.#template.match(uri) !== null;
+    } catch {
+      return false;
+    }
+  }
+
+  backendUri(uri: string): string {
+    return unprefixUri(this.backend.prefix, uri) ?? uri;
+  }
+
+  async forward(ctx: ProxyContext<"resources/read">): Promise<ReadResourceResult> {
+    const result = await ctx.session.forward(this.backend, "resources/read", { ...ctx.params, uri: this.backendUri(ctx.params.uri) }, ctx);
+    return clientUris(result, this.backend.prefix);
+  }
+}

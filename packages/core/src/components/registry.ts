@@ -1,0 +1,167 @@
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import type {
+  ListPromptsResult,
+  ListResourceTemplatesResult,
+  ListResourcesResult,
+  ListToolsResult,
+  Prompt,
+  Resource,
+  ResourceTemplate,
+  Tool,
+} from "@modelcontextprotocol/sdk/types.js";
+import type { Backend } from "../backends/backend.js";
+import { listAll } from "../backends/passthrough.js";
+import type { Logger } from "../logger.js";
+import type { ComponentInit, ProxyComponent } from "./component.js";
+import { prefixName, prefixUri } from "./naming.js";
+import type { ProxyPrompt } from "./proxy-prompt.js";
+import type { ProxyResource } from "./proxy-resource.js";
+import type { ProxyTemplate } from "./proxy-template.js";
+import type { ProxyTool } from "./proxy-tool.js";
+
+export type ComponentFactory<C extends ProxyComponent> = (init: ComponentInit<C["definition"]>) => C;
+
+export interface ComponentFactories {
+  tool: ComponentFactory<ProxyTool>;
+  resource: ComponentFactory<ProxyResource>;
+  template: ComponentFactory<ProxyTemplate>;
+  prompt: ComponentFactory<ProxyPrompt>;
+}
+
+export type ComponentKind = "tools" | "resources" | "prompts";
+
+interface Mirrored {
+  tools: ProxyTool[];
+  resources: ProxyResource[];
+  templates: ProxyTemplate[];
+  prompts: ProxyPrompt[];
+}
+
+/**
+ * The mirrored components of every backend, discovered by listing each backend, indexed by
+ * the names clients use. Lists are answered from here; calls are routed from here.
+ */
+export class ComponentRegistry {
+  readonly #factories: ComponentFactories;
+  readonly #logger: Logger;
+  readonly #mirrored = new Map<Backend, Mirrored>();
+  #tools = new Map<string, ProxyTool>();
+  #resources = new Map<string, ProxyResource>();
+  #templates: ProxyTemplate[] = [];
+  #prompts = new Map<string, ProxyPrompt>();
+  #lists = emptyLists();
+  /** Names claimed by two backends at the last rebuild (the first mounted keeps the name). */
+  collisions: string[] = [];
+
+  constructor(factories: ComponentFactories, logger: Logger) {
+    this.#factories = factories;
+    this.#logger = logger;
+  }
+
+  /** Lists the given kinds from the backend (every page) and replaces its mirrored components. */
+  async discover(backend: Backend, client: Client, kinds: readonly ComponentKind[] = ["tools", "resources", "prompts"]): Promise<void> {
+    const capabilities = client.getServerCapabilities() ?? {};
+    const previous = this.#mirrored.get(backend);
+    const next: Mirrored = previous ? { ...previous } : { tools: [], resources: [], templates: [], prompts: [] };
+    const { prefix } = backend;
+    const make = <C extends ProxyComponent>(factory: ComponentFactory<C>, definition: C["definition"], name: string) =>
+      factory({ definition, backend, name });
+    await Promise.all([
+      kinds.includes("tools") &&
+        capabilities.tools &&
+        listAll<Tool>(client, "tools/list", "tools").then((tools) => {
+          next.tools = tools.map((t) => make(this.#factories.tool, t, prefixName(prefix, t.name)));
+        }),
+      kinds.includes("resources") &&
+        capabilities.resources &&
+        Promise.all([
+          listAll<Resource>(client, "resources/list", "resources"),
+          listAll<ResourceTemplate>(client, "resources/templates/list", "resourceTemplates"),
+        ]).then(([resources, templates]) => {
+          next.resources = resources.map((r) => make(this.#factories.resource, r, prefixUri(prefix, r.uri)));
+          next.templates = templates.map((t) => make(this.#factories.template, t, prefixUri(prefix, t.uriTemplate)));
+        }),
+      kinds.includes("prompts") &&
+        capabilities.prompts &&
+        listAll<Prompt>(client, "prompts/list", "prompts").then((prompts) => {
+          next.prompts = prompts.map((p) => make(this.#factories.prompt, p, prefixName(prefix, p.name)));
+        }),
+    ]);
+    this.#mirrored.set(backend, next);
+    this.#rebuild();
+  }
+
+  /** Forgets a backend's components (it failed or was unmounted). */
+  remove(backend: Backend): void {
+    if (this.#mirrored.delete(backend)) this.#rebuild();
+  }
+
+  tool(name: string): ProxyTool | undefined {
+    return this.#tools.get(name);
+  }
+
+  prompt(name: string): ProxyPrompt | undefined {
+    return this.#prompts.get(name);
+  }
+
+  /** The resource with this URI, else the first template it is an instance of. */
+  resource(uri: string): ProxyResource | ProxyTemplate | undefined {
+    return this.#resources.get(uri) ?? this.#templates.find((t) => t.matches(uri));
+  }
+
+  template(uriTemplate: string): ProxyTemplate | undefined {
+    return this.#templates.find((t) => t.name === uriTemplate);
+  }
+
+  get tools(): readonly ProxyTool[] {
+    return [...this.#tools.values()];
+  }
+
+  listTools(): ListToolsResult {
+    return this.#lists.tools;
+  }
+  listResources(): ListResourcesResult {
+    return this.#lists.resources;
+  }
+  listResourceTemplates(): ListResourceTemplatesResult {
+    return this.#lists.templates;
+  }
+  listPrompts(): ListPromptsResult {
+    return this.#lists.prompts;
+  }
+
+  #rebuild(): void {
+    const collisions: string[] = [];
+    const index = <C extends ProxyComponent>(all: C[], what: string) => {
+      const byName = new Map<string, C>();
+      for (const component of all) {
+        const taken = byName.get(component.name);
+        if (taken) collisions.push(`${what} "${component.name}" from backends "${taken.backend.name}" and "${component.backend.name}"`);
+        else byName.set(component.name, component);
+      }
+      return byName;
+    };
+    const all = [...this.#mirrored.values()];
+    this.#tools = index(all.flatMap((m) => m.tools), "tool");
+    this.#resources = index(all.flatMap((m) => m.resources), "resource");
+    this.#templates = [...index(all.flatMap((m) => m.templates), "resource template").values()];
+    this.#prompts = index(all.flatMap((m) => m.prompts), "prompt");
+    this.#lists = {
+      tools: { tools: [...this.#tools.values()].map((c) => c.toDefinition()) },
+      resources: { resources: [...this.#resources.values()].map((c) => c.toDefinition()) },
+      templates: { resourceTemplates: this.#templates.map((c) => c.toDefinition()) },
+      prompts: { prompts: [...this.#prompts.values()].map((c) => c.toDefinition()) },
+    };
+    for (const collision of collisions) if (!this.collisions.includes(collision)) this.#logger.warn(`name collision: ${collision}; the first mounted keeps the name`);
+    this.collisions = collisions;
+  }
+}
+
+function emptyLists() {
+  return {
+    tools: { tools: [] } as ListToolsResult,
+    resources: { resources: [] } as ListResourcesResult,
+    templates: { resourceTemplates: [] } as ListResourceTemplatesResult,
+    prompts: { prompts: [] } as ListPromptsResult,
+  };
+}

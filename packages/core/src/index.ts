@@ -1,0 +1,23 @@
+import "reflect-metadata";
+
+export { FastMCPProxy, type ProxyDeps, type RunOptions, type RunningProxy } from "./proxy.js";
+export type { ProxyOptions } from "./options.js";
+export { ProxyError, ProxyErrorCode, toMcpError } from "./errors.js";
+export type { ProxyMethod, ProxyMethodMap, ParamsOf, ResultOf } from "./methods.js";
+export type { ProxyContext, AnyProxyContext, ProxyState } from "./middleware/context.js";
+export { compose, type Middleware, type ProxyMiddleware, type Next } from "./middleware/compose.js";
+export { ProxyComponent, type ComponentInit, type ComponentClass } from "./components/component.js";
+export { ProxyTool } from "./components/proxy-tool.js";
+export { ProxyResource } from "./components/proxy-resource.js";
+export { ProxyTemplate } from "./components/proxy-template.js";
+export { ProxyPrompt } from "./components/proxy-prompt.js";
+export { ComponentRegistry, type ComponentFactory, type ComponentFactories } from "./components/registry.js";
+export { prefixName, prefixUri, unprefixUri } from "./components/naming.js";
+export type { Backend, BackendConnector } from "./backends/backend.js";
+export type { BackendSpec } from "./backends/resolve.js";
+export { resolveBackends } from "./backends/resolve.js";
+export { parseConfig, loadConfigFile, type MCPConfig, type ServerConfig } from "./backends/config.js";
+export { FrontSession } from "./serve/front-session.js";
+export { createHttpHandler, type HttpFrontOptions, type HttpHandler } from "./serve/http.js";
+export { Tokens } from "./tokens.js";
+export { stderrLogger, silentLogger, type Logger, type LogLevel } from "./logger.js";

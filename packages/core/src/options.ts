@@ -1,0 +1,61 @@
+import type { DependencyContainer } from "tsyringe";
+import type { ComponentClass } from "./components/component.js";
+import type { ProxyPrompt } from "./components/proxy-prompt.js";
+import type { ProxyResource } from "./components/proxy-resource.js";
+import type { ProxyTemplate } from "./components/proxy-template.js";
+import type { ProxyTool } from "./components/proxy-tool.js";
+import type { LogLevel, Logger } from "./logger.js";
+
+export interface ProxyOptions {
+  /** The name the proxy gives itself in `initialize`. Default "fastmcp-proxy". */
+  name?: string;
+  version?: string;
+  /** Instructions for clients; by default a single backend's own. */
+  instructions?: string;
+  /**
+   * "isolated": each front session gets its own backend session (a stdio backend: a child each).
+   * "shared": one backend session serves every front session (for stateless backends).
+   * Default: isolated where the backend can open more than one session; a stdio front always shares.
+   */
+  sessions?: "isolated" | "shared";
+  /** Per-request timeout, reset by progress. Default 60 s. */
+  timeoutMs?: number;
+  /** Hard limit for one request, whatever its progress. Default 10 min. */
+  maxTimeoutMs?: number;
+  /** Limit for connecting to a backend and its initialize handshake. Default 30 s. */
+  connectTimeoutMs?: number;
+  /** Subclasses to mirror components with, registered in the proxy's container. */
+  components?: {
+    tool?: ComponentClass<ProxyTool>;
+    resource?: ComponentClass<ProxyResource>;
+    template?: ComponentClass<ProxyTemplate>;
+    prompt?: ComponentClass<ProxyPrompt>;
+  };
+  /** Last word on the proxy's container: register your own factories or services over the defaults. */
+  configure?: (container: DependencyContainer) => void;
+  logger?: Logger;
+  /** Level of the default stderr logger. Default "warn". */
+  logLevel?: LogLevel;
+}
+
+export interface ResolvedOptions {
+  name: string;
+  version: string;
+  instructions: string | undefined;
+  sessions: "isolated" | "shared" | undefined;
+  timeoutMs: number;
+  maxTimeoutMs: number;
+  connectTimeoutMs: number;
+}
+
+export function resolveOptions(options: ProxyOptions): ResolvedOptions {
+  return {
+    name: options.name ?? "fastmcp-proxy",
+    version: options.version ?? "0.1.0",
+    instructions: options.instructions,
+    sessions: options.sessions,
+    timeoutMs: options.timeoutMs ?? 60_000,
+    maxTimeoutMs: options.maxTimeoutMs ?? 600_000,
+    connectTimeoutMs: options.connectTimeoutMs ?? 30_000,
+  };
+}

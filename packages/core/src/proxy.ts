@@ -1,0 +1,434 @@
+import { createServer, type Server as HttpServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import {
+  ErrorCode,
+  McpError,
+  type Implementation,
+  type JSONRPCRequest,
+  type Notification,
+  type Result,
+  type ServerCapabilities,
+} from "@modelcontextprotocol/sdk/types.js";
+import type { DependencyContainer } from "tsyringe";
+import { describe, type Backend } from "./backends/backend.js";
+import type { BackendPool, BackendSink } from "./backends/pool.js";
+import type { BackendSpec } from "./backends/resolve.js";
+import type { ComponentKind, ComponentRegistry } from "./components/registry.js";
+import { createProxyDeps } from "./container.js";
+import { ProxyError, ProxyErrorCode, plainMessage, toMcpError } from "./errors.js";
+import type { Logger } from "./logger.js";
+import { compose, type Middleware, type ProxyMiddleware, type Terminal } from "./middleware/compose.js";
+import type { AnyComponent, ProxyContext } from "./middleware/context.js";
+import type { ParamsOf, ProxyMethod, ResultOf } from "./methods.js";
+import type { ProxyOptions, ResolvedOptions } from "./options.js";
+import { FrontSession, type FrontExtra, type FrontHost } from "./serve/front-session.js";
+import { LOOPBACK_HOSTS, createHttpHandler, type HttpFrontOptions, type HttpHandler } from "./serve/http.js";
+
+/** What the composition root hands a proxy. */
+export interface ProxyDeps {
+  options: ResolvedOptions;
+  logger: Logger;
+  backends: Backend[];
+  registry: ComponentRegistry;
+  pool: BackendPool;
+  container?: DependencyContainer;
+}
+
+export interface RunOptions {
+  transport?: "stdio" | "http" | "sse";
+  /** Default 127.0.0.1. On a loopback address, Host and Origin are checked (DNS rebinding). */
+  host?: string;
+  /** Default 8000; 0 picks a free port. */
+  port?: number;
+  /** Streamable HTTP endpoint. Default /mcp. */
+  path?: string;
+  stateless?: boolean;
+  /** Hostnames accepted in Host/Origin. Default: the loopback names when bound to loopback. */
+  allowedHosts?: string[];
+}
+
+export interface RunningProxy {
+  transport: "stdio" | "http" | "sse";
+  /** Where clients connect (http: the MCP endpoint; sse: the /sse stream). */
+  url?: string;
+}
+
+interface MiddlewareEntry {
+  method: ProxyMethod | undefined;
+  fn: ProxyMiddleware<ProxyMethod>;
+}
+
+const LIST_KINDS: Record<string, { kind: ComponentKind; notify: string }> = {
+  "notifications/tools/list_changed": { kind: "tools", notify: "notifications/tools/list_changed" },
+  "notifications/resources/list_changed": { kind: "resources", notify: "notifications/resources/list_changed" },
+  "notifications/prompts/list_changed": { kind: "prompts", notify: "notifications/prompts/list_changed" },
+};
+
+/**
+ * An MCP server that fronts one or many MCP servers. Subclass it and override `beforeForward`
+ * and `afterForward`, or add middleware with `use()`.
+ */
+export class FastMCPProxy implements FrontHost {
+  /** Builds a proxy (of the class it is called on) for any backend form. Connects on `start()`/`run()`. */
+  static asProxy<T extends FastMCPProxy>(this: new (deps: ProxyDeps) => T, backend: BackendSpec, options: ProxyOptions = {}): T {
+    return new this(createProxyDeps(backend, options));
+  }
+
+  readonly registry: ComponentRegistry;
+  readonly backends: readonly Backend[];
+  readonly logger: Logger;
+  readonly pool: BackendPool;
+  readonly #options: ResolvedOptions;
+  readonly #container: DependencyContainer | undefined;
+  readonly #middleware: MiddlewareEntry[] = [];
+  readonly #chains = new Map<ProxyMethod, Terminal<ProxyMethod>>();
+  readonly #sessions = new Set<FrontSession>();
+  readonly #refreshing = new Map<Backend, Promise<void>>();
+  #connected: Backend[] = [];
+  readonly #backendCaps = new Map<Backend, ServerCapabilities>();
+  #started: Promise<void> | undefined;
+  #capabilities: ServerCapabilities = {};
+  #instructions: string | undefined;
+  #singleFront = false;
+  #http: { server: HttpServer; handler: HttpHandler } | undefined;
+
+  constructor(deps: ProxyDeps) {
+    this.#options = deps.options;
+    this.logger = deps.logger;
+    this.backends = deps.backends;
+    this.registry = deps.registry;
+    this.pool = deps.pool;
+    this.#container = deps.container;
+  }
+
+  // ── Extension points ────────────────────────────────────────────────────────
+
+  /** Adds middleware for every method, or for one: `use("tools/call", mw)`. Runs in registration order. */
+  use(middleware: Middleware): this;
+  use<M extends ProxyMethod>(method: M, middleware: ProxyMiddleware<M>): this;
+  use(first: ProxyMethod | Middleware, second?: ProxyMiddleware<ProxyMethod>): this {
+    const entry = typeof first === "function" ? { method: undefined, fn: first } : { method: first, fn: second! };
+    this.#middleware.push(entry as MiddlewareEntry);
+    this.#chains.clear();
+    return this;
+  }
+
+  /** Runs before any middleware, for every forwarded request; throw (e.g. a ProxyError) to refuse it. */
+  protected beforeForward(_ctx: ProxyContext): void | Promise<void> {}
+
+  /** Runs after all middleware with the final result (cached or not); return a replacement to change it. */
+  protected afterForward<M extends ProxyMethod>(_ctx: ProxyContext<M>, result: ResultOf<M>): ResultOf<M> | Promise<ResultOf<M>> {
+    return result;
+  }
+
+  // ── Lifecycle ───────────────────────────────────────────────────────────────
+
+  /** Connects every backend and mirrors its components. Idempotent. */
+  start(): Promise<void> {
+    this.#started ??= this.#start();
+    return this.#started;
+  }
+
+  async #start(): Promise<void> {
+    const results = await Promise.allSettled(
+      this.backends.map(async (backend) => {
+        const client = await this.pool.primary(backend, this.primarySink);
+        await this.registry.discover(backend, client);
+        return backend;
+      }),
+    );
+    const failures = results.flatMap((r, i) => (r.status === "rejected" ? [{ backend: this.backends[i]!, error: r.reason }] : []));
+    this.#connected = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+    if (this.#connected.length === 0) {
+      await this.pool.closeAll();
+      throw failures.length === 1 ? toMcpError(failures[0]!.error) : new ProxyError(ProxyErrorCode.BackendUnavailable,
+        `No backend could be reached: ${failures.map((f) => plainMessage(f.error)).join("; ")}`);
+    }
+    for (const { backend, error } of failures) this.logger.warn(`backend ${describe(backend)} left out: ${plainMessage(error)}`);
+    if (this.registry.collisions.length > 0) {
+      await this.pool.closeAll();
+      throw new ProxyError(ProxyErrorCode.InvalidConfig, `Name collision: ${this.registry.collisions.join("; ")}`);
+    }
+    const clients = await Promise.all(this.#connected.map((b) => this.pool.primary(b, this.primarySink)));
+    this.#connected.forEach((backend, i) => this.#backendCaps.set(backend, clients[i]!.getServerCapabilities() ?? {}));
+    this.#capabilities = mirrorCapabilities([...this.#backendCaps.values()]);
+    this.#instructions = this.#options.instructions ?? (clients.length === 1 ? clients[0]!.getInstructions() : undefined);
+  }
+
+  /** Serves one client on a transport (stdio, in-memory, or any SDK server transport). */
+  async connect(transport: Transport): Promise<FrontSession> {
+    await this.start();
+    const session = this.newSession();
+    await session.connect(transport);
+    return session;
+  }
+
+  /** Starts and serves on stdio, streamable HTTP or SSE. */
+  async run(options: RunOptions = {}): Promise<RunningProxy> {
+    const transport = options.transport ?? "stdio";
+    await this.start();
+    if (transport === "stdio") {
+      this.#singleFront = true;
+      await this.connect(new StdioServerTransport());
+      return { transport };
+    }
+    const host = options.host ?? "127.0.0.1";
+    const loopback = LOOPBACK_HOSTS.includes(host);
+    const handler = this.httpHandler({
+      ...(options.path ? { path: options.path } : {}),
+      sse: transport === "sse",
+      ...(options.stateless ? { stateless: true } : {}),
+      ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : loopback ? { allowedHosts: LOOPBACK_HOSTS } : {}),
+    });
+    const server = createServer((req, res) => void handler(req, res));
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", (error: NodeJS.ErrnoException) =>
+        reject(
+          error.code === "EADDRINUSE"
+            ? new ProxyError(ProxyErrorCode.InvalidConfig, `Port ${options.port ?? 8000} on ${host} is in use: choose another with --port`)
+            : error,
+        ),
+      );
+      server.listen(options.port ?? 8000, host, resolve);
+    });
+    this.#http = { server, handler };
+    const { port } = server.address() as AddressInfo;
+    const base = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+    return { transport, url: transport === "sse" ? `${base}/sse` : `${base}${options.path ?? "/mcp"}` };
+  }
+
+  /** A Node request handler serving this proxy over streamable HTTP (and SSE), to mount in your own server. */
+  httpHandler(options: HttpFrontOptions = {}): HttpHandler {
+    return createHttpHandler({ logger: this.logger, newSession: (o) => this.newSession(o) }, options);
+  }
+
+  /** A front session not yet connected; `connect()` and the HTTP front make these. */
+  newSession(options?: { shared?: boolean }): FrontSession {
+    if (!this.#started) throw new Error("start() the proxy before opening sessions");
+    const session = new FrontSession(this, options);
+    this.#sessions.add(session);
+    return session;
+  }
+
+  /** Stops the fronts, closes every session and backend (children included). */
+  async close(): Promise<void> {
+    if (this.#http) {
+      const { server, handler } = this.#http;
+      this.#http = undefined;
+      await handler.close();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+    await Promise.all([...this.#sessions].map((s) => s.close()));
+    await this.pool.closeAll();
+    await this.#container?.dispose();
+  }
+
+  // ── The request path ────────────────────────────────────────────────────────
+
+  /** Every forwarded request: beforeForward → middleware → component → backend → afterForward. */
+  async handle(session: FrontSession, request: JSONRPCRequest, extra: FrontExtra): Promise<Result> {
+    const method = request.method as ProxyMethod;
+    if (!this.#supports(method)) throw new McpError(ErrorCode.MethodNotFound, `Method not found: ${request.method}`);
+    const params = (request.params ?? {}) as ParamsOf<ProxyMethod>;
+    const ctx = {
+      method,
+      params,
+      component: this.#target(method, params as Record<string, unknown>),
+      session,
+      sessionId: extra.sessionId,
+      requestId: extra.requestId,
+      authInfo: extra.authInfo,
+      signal: extra.signal,
+      state: {},
+    } as ProxyContext;
+    try {
+      await this.beforeForward(ctx);
+      const result = await this.#chain(method)(ctx);
+      return (await this.afterForward(ctx, result)) as Result;
+    } catch (error) {
+      throw toMcpError(error);
+    }
+  }
+
+  #chain(method: ProxyMethod): Terminal<ProxyMethod> {
+    let chain = this.#chains.get(method);
+    if (!chain) {
+      const layers = this.#middleware.filter((m) => m.method === undefined || m.method === method).map((m) => m.fn);
+      chain = compose(layers as ProxyMiddleware<ProxyMethod>[], this.#terminals[method] as Terminal<ProxyMethod>);
+      this.#chains.set(method, chain);
+    }
+    return chain;
+  }
+
+  /** The component a request targets, found before middleware runs so middleware can see it. */
+  #target(method: ProxyMethod, params: Record<string, unknown>): AnyComponent | undefined {
+    switch (method) {
+      case "tools/call":
+        return this.registry.tool(String(params.name));
+      case "prompts/get":
+        return this.registry.prompt(String(params.name));
+      case "resources/read":
+      case "resources/subscribe":
+      case "resources/unsubscribe":
+        return this.registry.resource(String(params.uri));
+      case "completion/complete": {
+        const ref = params.ref as { type?: string; name?: string; uri?: string } | undefined;
+        if (ref?.type === "ref/prompt") return this.registry.prompt(String(ref.name));
+        if (ref?.type === "ref/resource") return this.registry.template(String(ref.uri)) ?? this.registry.resource(String(ref.uri));
+        return undefined;
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  /** The innermost step of each method: answered from the mirror, or forwarded by the component. */
+  readonly #terminals: { [M in ProxyMethod]: Terminal<M> } = {
+    "tools/list": async () => this.registry.listTools(),
+    "resources/list": async () => this.registry.listResources(),
+    "resources/templates/list": async () => this.registry.listResourceTemplates(),
+    "prompts/list": async () => this.registry.listPrompts(),
+    "tools/call": (ctx) => {
+      if (ctx.component?.kind !== "tool") throw new McpError(ErrorCode.InvalidParams, `Unknown tool: "${ctx.params.name}"`);
+      return ctx.component.forward(ctx);
+    },
+    "prompts/get": (ctx) => {
+      if (ctx.component?.kind !== "prompt") throw new McpError(ErrorCode.InvalidParams, `Unknown prompt: "${ctx.params.name}"`);
+      return ctx.component.forward(ctx);
+    },
+    "resources/read": (ctx) => {
+      const target = ctx.component;
+      if (target?.kind !== "resource" && target?.kind !== "template") throw resourceNotFound(ctx.params.uri);
+      return target.forward(ctx);
+    },
+    "resources/subscribe": (ctx) => this.#forwardUri(ctx),
+    "resources/unsubscribe": (ctx) => this.#forwardUri(ctx),
+    "completion/complete": (ctx) => {
+      const target = ctx.component;
+      const ref = ctx.params.ref;
+      if (!target) throw new McpError(ErrorCode.InvalidParams, `Unknown completion reference: ${JSON.stringify(ref)}`);
+      const backendRef =
+        target.kind === "prompt" ? { ...ref, name: target.backendName }
+        : target.kind === "template" ? { ...ref, uri: target.definition.uriTemplate }
+        : target.kind === "resource" ? { ...ref, uri: target.definition.uri }
+        : ref;
+      return ctx.session.forward(target.backend, "completion/complete", { ...ctx.params, ref: backendRef }, ctx);
+    },
+    "logging/setLevel": async (ctx) => {
+      const logging = this.#connected.filter((b) => this.#backendCaps.get(b)?.logging);
+      await Promise.all(logging.map((backend) => ctx.session.forward(backend, "logging/setLevel", ctx.params, ctx)));
+      return {};
+    },
+  };
+
+  #forwardUri(ctx: ProxyContext<"resources/subscribe" | "resources/unsubscribe">): Promise<Result> {
+    const target = ctx.component;
+    if (target?.kind !== "resource" && target?.kind !== "template") throw resourceNotFound(ctx.params.uri);
+    return ctx.session.forward(target.backend, ctx.method, { ...ctx.params, uri: target.backendUri(ctx.params.uri) }, ctx);
+  }
+
+  #supports(method: string): boolean {
+    const caps = this.#capabilities;
+    switch (method) {
+      case "tools/list":
+      case "tools/call":
+        return !!caps.tools;
+      case "resources/list":
+      case "resources/templates/list":
+      case "resources/read":
+        return !!caps.resources;
+      case "resources/subscribe":
+      case "resources/unsubscribe":
+        return !!caps.resources?.subscribe;
+      case "prompts/list":
+      case "prompts/get":
+        return !!caps.prompts;
+      case "completion/complete":
+        return !!caps.completions;
+      case "logging/setLevel":
+        return !!caps.logging;
+      default:
+        return false;
+    }
+  }
+
+  // ── FrontHost: what front sessions ask of the proxy ─────────────────────────
+
+  get serverInfo(): Implementation {
+    return { name: this.#options.name, version: this.#options.version };
+  }
+
+  get capabilities(): ServerCapabilities {
+    return this.#capabilities;
+  }
+
+  get instructions(): string | undefined {
+    return this.#instructions;
+  }
+
+  get timeouts(): { requestMs: number; maxTotalMs: number } {
+    return { requestMs: this.#options.timeoutMs, maxTotalMs: this.#options.maxTimeoutMs };
+  }
+
+  isolates(backend: Backend): boolean {
+    const mode = this.#options.sessions ?? (this.#singleFront ? "shared" : "isolated");
+    return mode === "isolated" && backend.connector.isolatable;
+  }
+
+  /** Traffic from primary sessions: list changes refresh the mirror; the rest goes to the one client, if there is one. */
+  readonly primarySink: BackendSink = {
+    notification: (backend, notification) => {
+      if (LIST_KINDS[notification.method]) return this.listChanged(backend, notification.method);
+      const only = this.#onlySession();
+      if (only) void only.notify(notification);
+      else this.logger.debug(`dropped ${notification.method} from ${describe(backend)}: no single client owns the shared session`);
+    },
+    request: async (backend, request, signal) => {
+      const only = this.#onlySession();
+      if (!only) {
+        throw new McpError(ErrorCode.InvalidRequest, `${request.method} from ${describe(backend)} cannot be routed: the shared session has ${this.#sessions.size} clients`);
+      }
+      return only.request(backend, request, signal);
+    },
+  };
+
+  listChanged(backend: Backend, method: string): void {
+    const change = LIST_KINDS[method];
+    if (!change) return;
+    const previous = this.#refreshing.get(backend) ?? Promise.resolve();
+    const next = previous
+      .then(async () => {
+        const client = await this.pool.primary(backend, this.primarySink);
+        await this.registry.discover(backend, client, [change.kind]);
+        await Promise.all([...this.#sessions].map((s) => s.notify({ method: change.notify } as Notification)));
+      })
+      .catch((error) => this.logger.warn(`refreshing ${change.kind} of ${describe(backend)} failed: ${plainMessage(error)}`));
+    this.#refreshing.set(backend, next);
+  }
+
+  detach(session: FrontSession): void {
+    this.#sessions.delete(session);
+  }
+
+  #onlySession(): FrontSession | undefined {
+    return this.#sessions.size === 1 ? this.#sessions.values().next().value : undefined;
+  }
+}
+
+function resourceNotFound(uri: string): McpError {
+  return new McpError(-32002, `Resource not found: ${uri}`, { uri });
+}
+
+/** The proxy advertises what its backends can do; list_changed always, since it re-lists on any change. */
+function mirrorCapabilities(all: ServerCapabilities[]): ServerCapabilities {
+  const caps: ServerCapabilities = {};
+  if (all.some((c) => c.tools)) caps.tools = { listChanged: true };
+  if (all.some((c) => c.resources)) caps.resources = { listChanged: true, ...(all.some((c) => c.resources?.subscribe) && { subscribe: true }) };
+  if (all.some((c) => c.prompts)) caps.prompts = { listChanged: true };
+  if (all.some((c) => c.logging)) caps.logging = {};
+  if (all.some((c) => c.completions)) caps.completions = {};
+  return caps;
+}
