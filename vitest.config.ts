@@ -6,7 +6,6 @@ export default defineConfig({
   test: {
     include: ["packages/*/src/**/*.test.ts", "test/**/*.test.ts", "examples/*/**/*.test.ts"],
     exclude: ["**/node_modules/**", "**/dist/**"],
-    setupFiles: ["reflect-metadata"],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: "forks",

@@ -1,0 +1,41 @@
+import { Client, type ClientOptions } from "@modelcontextprotocol/sdk/client/index.js";
+import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
+import { ResultSchema } from "@modelcontextprotocol/sdk/types.js";
+import { fileURLToPath } from "node:url";
+import type { FastMCPProxy } from "@fastmcp-proxy/core";
+
+export const FIXTURE = fileURLToPath(new URL("./fixtures/fixture-server.mjs", import.meta.url));
+export const CONFORMANCE_FIXTURE = fileURLToPath(new URL("./fixtures/conformance-server.mjs", import.meta.url));
+
+/** An SDK client connected to the proxy in memory, as a real front session. */
+export async function connectClient(proxy: FastMCPProxy, options: ClientOptions = {}): Promise<Client> {
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  await proxy.connect(serverSide);
+  const client = new Client({ name: "test-client", version: "1.0.0" }, options);
+  await client.connect(clientSide);
+  return client;
+}
+
+/** An SDK client connected straight to a server, for comparing with what the proxy gives. */
+export async function connectDirect(server: { connect(transport: InMemoryTransport): Promise<void> }, options: ClientOptions = {}): Promise<Client> {
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  await server.connect(serverSide);
+  const client = new Client({ name: "direct-client", version: "1.0.0" }, options);
+  await client.connect(clientSide);
+  return client;
+}
+
+/** A raw request, results unparsed, so tests see exactly what came over the wire. */
+export function raw(client: Client, method: string, params: Record<string, unknown> = {}) {
+  return client.request({ method, params }, ResultSchema.passthrough()) as Promise<Record<string, any>>;
+}
+
+/** The error a promise rejects with (fails the test if it resolves). */
+export async function rejection(promise: Promise<unknown>): Promise<any> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error("expected a rejection, got a result");
+}
