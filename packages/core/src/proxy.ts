@@ -85,7 +85,6 @@ export class FastMCPProxy implements FrontHost {
   readonly #middleware: MiddlewareEntry[] = [];
   readonly #chains = new Map<ProxyMethod, Terminal<ProxyMethod>>();
   readonly #sessions = new Set<FrontSession>();
-  readonly #refreshing = new Map<Backend, Promise<void>>();
   #connected: Backend[] = [];
   readonly #backendCaps = new Map<Backend, ServerCapabilities>();
   #started: Promise<void> | undefined;
@@ -378,35 +377,52 @@ export class FastMCPProxy implements FrontHost {
     return mode === "isolated" && backend.connector.isolatable;
   }
 
-  /** Traffic from primary sessions: list changes refresh the mirror; the rest goes to the one client, if there is one. */
+  /**
+   * Traffic from primary (shared) sessions: list changes refresh the mirror; the rest goes to the
+   * client it can be attributed to without doubt (see `#owner`), and is never broadcast.
+   */
   readonly primarySink: BackendSink = {
     notification: (backend, notification) => {
       if (LIST_KINDS[notification.method]) return this.listChanged(backend, notification.method);
-      const only = this.#onlySession();
-      if (only) void only.notify(notification);
-      else this.logger.debug(`dropped ${notification.method} from ${describe(backend)}: no single client owns the shared session`);
+      const owner = this.#owner(backend);
+      if (owner) void owner.session.notify(notification, owner.via);
+      else this.logger.debug(`dropped ${notification.method} from ${describe(backend)}: no single client owns the shared session now`);
     },
     request: async (backend, request, signal) => {
-      const only = this.#onlySession();
-      if (!only) {
-        throw new McpError(ErrorCode.InvalidRequest, `${request.method} from ${describe(backend)} cannot be routed: the shared session has ${this.#sessions.size} clients`);
+      const owner = this.#owner(backend);
+      if (!owner) {
+        throw new McpError(ErrorCode.InvalidRequest,
+          `${request.method} from ${describe(backend)} cannot be routed: no single client of the shared session (${this.#sessions.size} connected) is waiting on it`);
       }
-      return only.request(backend, request, signal);
+      return owner.session.request(backend, request, signal, owner.via);
     },
   };
+
+  /**
+   * Who a shared session's server→client message belongs to: the one request waiting on that
+   * backend (on its stream), else the one client with requests waiting on it, else the one client
+   * connected. Anything else is ambiguous (undefined).
+   */
+  #owner(backend: Backend): { session: FrontSession; via?: FrontExtra } | undefined {
+    const waiting = [...this.#sessions].flatMap((session) => session.sharedCalls(backend).map((via) => ({ session, via })));
+    if (waiting.length === 1) return waiting[0];
+    const owners = new Set(waiting.map((w) => w.session));
+    if (owners.size === 1) return { session: waiting[0]!.session };
+    if (owners.size === 0) {
+      const only = this.#onlySession();
+      return only && { session: only };
+    }
+    return undefined;
+  }
 
   listChanged(backend: Backend, method: string): void {
     const change = LIST_KINDS[method];
     if (!change) return;
-    const previous = this.#refreshing.get(backend) ?? Promise.resolve();
-    const next = previous
-      .then(async () => {
-        const client = await this.pool.primary(backend, this.primarySink);
-        await this.registry.discover(backend, client, [change.kind]);
-        await Promise.all([...this.#sessions].map((s) => s.notify({ method: change.notify } as Notification)));
-      })
-      .catch((error) => this.logger.warn(`refreshing ${change.kind} of ${describe(backend)} failed: ${plainMessage(error)}`));
-    this.#refreshing.set(backend, next);
+    void (async () => {
+      const client = await this.pool.primary(backend, this.primarySink);
+      await this.registry.discover(backend, client, [change.kind]);
+      await Promise.all([...this.#sessions].map((s) => s.notify({ method: change.notify } as Notification)));
+    })().catch((error) => this.logger.warn(`refreshing ${change.kind} of ${describe(backend)} failed: ${plainMessage(error)}`));
   }
 
   detach(session: FrontSession): void {

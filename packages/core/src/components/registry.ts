@@ -45,6 +45,7 @@ export class ComponentRegistry {
   readonly #factories: ComponentFactories;
   readonly #logger: Logger;
   readonly #mirrored = new Map<Backend, Mirrored>();
+  readonly #queue = new Map<Backend, Promise<void>>();
   #tools = new Map<string, ProxyTool>();
   #resources = new Map<string, ProxyResource>();
   #templates: ProxyTemplate[] = [];
@@ -58,19 +59,27 @@ export class ComponentRegistry {
     this.#logger = logger;
   }
 
-  /** Lists the given kinds from the backend (every page) and replaces its mirrored components. */
-  async discover(backend: Backend, client: Client, kinds: readonly ComponentKind[] = ["tools", "resources", "prompts"]): Promise<void> {
+  /**
+   * Lists the given kinds from the backend (every page) and replaces its mirrored components.
+   * Runs one at a time per backend, so a refresh that starts later never loses to an earlier one.
+   */
+  discover(backend: Backend, client: Client, kinds: readonly ComponentKind[] = ["tools", "resources", "prompts"]): Promise<void> {
+    const run = (this.#queue.get(backend) ?? Promise.resolve()).catch(() => {}).then(() => this.#discover(backend, client, kinds));
+    this.#queue.set(backend, run);
+    return run;
+  }
+
+  async #discover(backend: Backend, client: Client, kinds: readonly ComponentKind[]): Promise<void> {
     const capabilities = client.getServerCapabilities() ?? {};
-    const previous = this.#mirrored.get(backend);
-    const next: Mirrored = previous ? { ...previous } : { tools: [], resources: [], templates: [], prompts: [] };
     const { prefix } = backend;
     const make = <C extends ProxyComponent>(factory: ComponentFactory<C>, definition: C["definition"], name: string) =>
       factory({ definition, backend, name });
+    const found: Partial<Mirrored> = {};
     await Promise.all([
       kinds.includes("tools") &&
         capabilities.tools &&
         listAll<Tool>(client, "tools/list", "tools").then((tools) => {
-          next.tools = tools.map((t) => make(this.#factories.tool, t, prefixName(prefix, t.name)));
+          found.tools = tools.map((t) => make(this.#factories.tool, t, prefixName(prefix, t.name)));
         }),
       kinds.includes("resources") &&
         capabilities.resources &&
@@ -78,16 +87,17 @@ export class ComponentRegistry {
           listAll<Resource>(client, "resources/list", "resources"),
           listAll<ResourceTemplate>(client, "resources/templates/list", "resourceTemplates"),
         ]).then(([resources, templates]) => {
-          next.resources = resources.map((r) => make(this.#factories.resource, r, prefixUri(prefix, r.uri)));
-          next.templates = templates.map((t) => make(this.#factories.template, t, prefixUri(prefix, t.uriTemplate)));
+          found.resources = resources.map((r) => make(this.#factories.resource, r, prefixUri(prefix, r.uri)));
+          found.templates = templates.map((t) => make(this.#factories.template, t, prefixUri(prefix, t.uriTemplate)));
         }),
       kinds.includes("prompts") &&
         capabilities.prompts &&
         listAll<Prompt>(client, "prompts/list", "prompts").then((prompts) => {
-          next.prompts = prompts.map((p) => make(this.#factories.prompt, p, prefixName(prefix, p.name)));
+          found.prompts = prompts.map((p) => make(this.#factories.prompt, p, prefixName(prefix, p.name)));
         }),
     ]);
-    this.#mirrored.set(backend, next);
+    const current = this.#mirrored.get(backend) ?? { tools: [], resources: [], templates: [], prompts: [] };
+    this.#mirrored.set(backend, { ...current, ...found });
     this.#rebuild();
   }
 
@@ -111,10 +121,6 @@ export class ComponentRegistry {
 
   template(uriTemplate: string): ProxyTemplate | undefined {
     return this.#templates.find((t) => t.name === uriTemplate);
-  }
-
-  get tools(): readonly ProxyTool[] {
-    return [...this.#tools.values()];
   }
 
   listTools(): ListToolsResult {

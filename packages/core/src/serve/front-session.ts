@@ -59,6 +59,8 @@ export class FrontSession implements BackendSink {
   readonly #host: FrontHost;
   readonly #clients = new Map<Backend, Promise<Client>>();
   readonly #inFlight = new Map<RequestId, FrontExtra>();
+  /** Requests of this session now waiting on a backend's shared (primary) session. */
+  readonly #sharedCalls = new Map<FrontExtra, Backend>();
   readonly #shared: boolean;
   #closed = false;
 
@@ -104,9 +106,22 @@ export class FrontSession implements BackendSink {
     return this.server.connect(transport);
   }
 
+  /** Whether this session reaches `backend` through its shared primary session rather than one of its own. */
+  sharesSession(backend: Backend): boolean {
+    return this.#shared || !this.#host.isolates(backend);
+  }
+
+  /**
+   * This session's requests now waiting on `backend`'s shared session: what the proxy routes that
+   * session's server→client traffic by (see `FastMCPProxy.primarySink`).
+   */
+  sharedCalls(backend: Backend): FrontExtra[] {
+    return [...this.#sharedCalls].flatMap(([extra, b]) => (b === backend ? [extra] : []));
+  }
+
   /** This session's client for a backend: its own (isolated) or the shared primary. */
   client(backend: Backend): Promise<Client> {
-    if (this.#shared || !this.#host.isolates(backend)) return this.#host.pool.primary(backend, this.#host.primarySink);
+    if (this.sharesSession(backend)) return this.#host.pool.primary(backend, this.#host.primarySink);
     let client = this.#clients.get(backend);
     if (!client) {
       client = this.#host.pool.open(backend, relayable(this.clientCapabilities), this, () => this.#clients.delete(backend));
@@ -127,17 +142,21 @@ export class FrontSession implements BackendSink {
     const progressToken = meta?.progressToken as string | number | undefined;
     let outgoing = params;
     let onprogress: ((progress: object) => void) | undefined;
+    // The last progress relayed: awaited before the result, so no progress arrives after it.
+    let relayed: Promise<void> | undefined;
     if (progressToken !== undefined) {
       const { progressToken: _, ...rest } = meta!;
       outgoing = { ...params, _meta: rest };
-      onprogress = (progress) =>
-        void extra
+      onprogress = (progress) => {
+        relayed = extra
           ?.sendNotification({ method: "notifications/progress", params: { ...progress, progressToken } } as ServerNotification)
           .catch(() => {});
+      };
     }
     const { requestMs, maxTotalMs } = this.#host.timeouts;
+    let result: ResultOf<M>;
     try {
-      return (await client.request({ method, params: outgoing } as Request, passthrough, {
+      result = (await client.request({ method, params: outgoing } as Request, passthrough, {
         signal: ctx.signal,
         timeout: backend.timeoutMs ?? requestMs,
         maxTotalTimeout: maxTotalMs,
@@ -147,6 +166,8 @@ export class FrontSession implements BackendSink {
     } catch (error) {
       throw backendFailure(backend, method, error, ctx.signal);
     }
+    if (relayed) await relayed;
+    return result;
   }
 
   /** A notification from one of this session's backend sessions. */
@@ -155,19 +176,22 @@ export class FrontSession implements BackendSink {
     void this.notify(notification);
   }
 
-  /** A request from one of this session's backend sessions (sampling, elicitation, roots). */
-  request(_backend: Backend, request: JSONRPCRequest, signal: AbortSignal): Promise<Result> {
-    const related = this.#related();
+  /**
+   * A request from one of this session's backend sessions (sampling, elicitation, roots), sent on
+   * the stream of `via` when given, else of the only request in flight, else on the standalone stream.
+   */
+  request(_backend: Backend, request: JSONRPCRequest, signal: AbortSignal, via?: FrontExtra): Promise<Result> {
+    const related = via ?? this.#related();
     const message = { method: request.method, params: request.params } as ServerRequest;
     return related
       ? related.sendRequest(message, passthrough, { signal })
       : this.server.request(message, passthrough, { signal });
   }
 
-  /** Sends to the client, on the stream of the request it most likely belongs to (the only one in flight). */
-  async notify(notification: Notification): Promise<void> {
+  /** Sends to the client, on the stream of `via`, else of the request it most likely belongs to (the only one in flight). */
+  async notify(notification: Notification, via?: FrontExtra): Promise<void> {
     if (this.#closed) return;
-    const related = this.#related();
+    const related = via ?? this.#related();
     try {
       if (related) await related.sendNotification(notification as ServerNotification);
       else await this.server.notification(notification as ServerNotification);
