@@ -20,7 +20,7 @@ import { createProxyDeps } from "./container.js";
 import { ProxyError, ProxyErrorCode, plainMessage, toMcpError } from "./errors.js";
 import type { Logger } from "./logger.js";
 import { compose, type Middleware, type ProxyMiddleware, type Terminal } from "./middleware/compose.js";
-import type { AnyComponent, ProxyContext } from "./middleware/context.js";
+import type { AnyComponent, AnyProxyContext, ProxyContext } from "./middleware/context.js";
 import type { ParamsOf, ProxyMethod, ResultOf } from "./methods.js";
 import type { ProxyOptions, ResolvedOptions } from "./options.js";
 import { FrontSession, type FrontExtra, type FrontHost } from "./serve/front-session.js";
@@ -115,7 +115,7 @@ export class FastMCPProxy implements FrontHost {
   }
 
   /** Runs before any middleware, for every forwarded request; throw (e.g. a ProxyError) to refuse it. */
-  protected beforeForward(_ctx: ProxyContext): void | Promise<void> {}
+  protected beforeForward(_ctx: AnyProxyContext): void | Promise<void> {}
 
   /** Runs after all middleware with the final result (cached or not); return a replacement to change it. */
   protected afterForward<M extends ProxyMethod>(_ctx: ProxyContext<M>, result: ResultOf<M>): ResultOf<M> | Promise<ResultOf<M>> {
@@ -244,7 +244,7 @@ export class FastMCPProxy implements FrontHost {
       state: {},
     } as ProxyContext;
     try {
-      await this.beforeForward(ctx);
+      await this.beforeForward(ctx as AnyProxyContext);
       const result = await this.#chain(method)(ctx);
       return (await this.afterForward(ctx, result)) as Result;
     } catch (error) {

@@ -154,6 +154,9 @@ export class FrontSession implements BackendSink {
       };
     }
     const { requestMs, maxTotalMs } = this.#host.timeouts;
+    // On a shared backend session, the proxy routes server→client traffic by the calls waiting on it.
+    const shared = extra !== undefined && this.sharesSession(backend);
+    if (shared) this.#sharedCalls.set(extra, backend);
     let result: ResultOf<M>;
     try {
       result = (await client.request({ method, params: outgoing } as Request, passthrough, {
@@ -165,6 +168,8 @@ export class FrontSession implements BackendSink {
       })) as ResultOf<M>;
     } catch (error) {
       throw backendFailure(backend, method, error, ctx.signal);
+    } finally {
+      if (shared) this.#sharedCalls.delete(extra);
     }
     if (relayed) await relayed;
     return result;
