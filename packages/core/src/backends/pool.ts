@@ -70,6 +70,7 @@ export class BackendPool {
     } finally {
       clearTimeout(timer);
     }
+    keepWireOrder(client);
     this.#open.add(client);
     const previous = client.onclose;
     client.onclose = () => {
@@ -94,4 +95,23 @@ export class BackendPool {
     this.#primary.clear();
     await Promise.all(clients.map((client) => client.close().catch(() => {})));
   }
+}
+
+const ordered = new WeakSet<Client>();
+
+/**
+ * The SDK client handles a response at once but a notification a microtask later, so a progress
+ * notification read in the same chunk as its request's response finds its progress handler gone
+ * and is lost (typically the last progress of a fast tool over stdio). Handling responses one
+ * microtask later lets the notifications before them run first, as they came on the wire.
+ */
+function keepWireOrder(client: Client): void {
+  const transport = client.transport;
+  const onmessage = transport?.onmessage;
+  if (!transport || !onmessage || ordered.has(client)) return;
+  ordered.add(client);
+  transport.onmessage = (message, extra) => {
+    if ("id" in message && ("result" in message || "error" in message)) queueMicrotask(() => onmessage.call(transport, message, extra));
+    else onmessage.call(transport, message, extra);
+  };
 }
