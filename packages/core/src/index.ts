@@ -18,6 +18,6 @@ export type { BackendSpec } from "./backends/resolve.js";
 export { resolveBackends } from "./backends/resolve.js";
 export { parseConfig, loadConfigFile, type MCPConfig, type ServerConfig } from "./backends/config.js";
 export { FrontSession } from "./serve/front-session.js";
-export { createHttpHandler, type HttpFrontOptions, type HttpHandler } from "./serve/http.js";
+export { createHttpHandler, type HttpFrontOptions, type HttpHandler, type HttpRoute } from "./serve/http.js";
 export { Tokens } from "./tokens.js";
 export { stderrLogger, silentLogger, type Logger, type LogLevel } from "./logger.js";

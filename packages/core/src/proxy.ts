@@ -24,7 +24,7 @@ import type { AnyComponent, AnyProxyContext, ProxyContext } from "./middleware/c
 import type { ParamsOf, ProxyMethod, ResultOf } from "./methods.js";
 import type { ProxyOptions, ResolvedOptions } from "./options.js";
 import { FrontSession, type FrontExtra, type FrontHost } from "./serve/front-session.js";
-import { LOOPBACK_HOSTS, createHttpHandler, type HttpFrontOptions, type HttpHandler } from "./serve/http.js";
+import { LOOPBACK_HOSTS, createHttpHandler, type HttpFrontOptions, type HttpHandler, type HttpRoute } from "./serve/http.js";
 
 /** What the composition root hands a proxy. */
 export interface ProxyDeps {
@@ -47,6 +47,8 @@ export interface RunOptions {
   stateless?: boolean;
   /** Hostnames accepted in Host/Origin. Default: the loopback names when bound to loopback. */
   allowedHosts?: string[];
+  /** Extra HTTP routes tried before the MCP endpoint (e.g. /metrics, /healthz). */
+  routes?: HttpRoute[];
 }
 
 export interface RunningProxy {
@@ -91,6 +93,7 @@ export class FastMCPProxy implements FrontHost {
   #capabilities: ServerCapabilities = {};
   #instructions: string | undefined;
   #singleFront = false;
+  #ready = false;
   #http: { server: HttpServer; handler: HttpHandler } | undefined;
 
   constructor(deps: ProxyDeps) {
@@ -124,6 +127,11 @@ export class FastMCPProxy implements FrontHost {
 
   // ── Lifecycle ───────────────────────────────────────────────────────────────
 
+  /** Whether start() has finished: every reachable backend connected and mirrored. */
+  get started(): boolean {
+    return this.#ready;
+  }
+
   /** Connects every backend and mirrors its components. Idempotent. */
   start(): Promise<void> {
     this.#started ??= this.#start();
@@ -154,6 +162,7 @@ export class FastMCPProxy implements FrontHost {
     this.#connected.forEach((backend, i) => this.#backendCaps.set(backend, clients[i]!.getServerCapabilities() ?? {}));
     this.#capabilities = mirrorCapabilities([...this.#backendCaps.values()]);
     this.#instructions = this.#options.instructions ?? (clients.length === 1 ? clients[0]!.getInstructions() : undefined);
+    this.#ready = true;
   }
 
   /** Serves one client on a transport (stdio, in-memory, or any SDK server transport). */
@@ -179,6 +188,7 @@ export class FastMCPProxy implements FrontHost {
       ...(options.path ? { path: options.path } : {}),
       sse: transport === "sse",
       ...(options.stateless ? { stateless: true } : {}),
+      ...(options.routes ? { routes: options.routes } : {}),
       ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : loopback ? { allowedHosts: LOOPBACK_HOSTS } : {}),
     });
     const server = createServer((req, res) => void handler(req, res));

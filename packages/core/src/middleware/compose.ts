@@ -28,9 +28,9 @@ export function compose<M extends ProxyMethod>(
       }
       called = i;
       const layer = middleware[i];
-      if (!layer) return terminal(ctx);
       try {
-        return layer(ctx, () => dispatch(i + 1));
+        // Inside the try: a synchronous throw still reaches the middleware as a rejection.
+        return layer ? layer(ctx, () => dispatch(i + 1)) : terminal(ctx);
       } catch (error) {
         return Promise.reject(error);
       }

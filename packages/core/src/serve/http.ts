@@ -17,7 +17,11 @@ export interface HttpFrontOptions {
   allowedHosts?: string[];
   /** Largest accepted request body. Default 4 MiB. */
   maxBodyBytes?: number;
+  /** Extra routes tried first (e.g. /metrics, /healthz); each returns true when it answered. */
+  routes?: HttpRoute[];
 }
+
+export type HttpRoute = (req: IncomingMessage, res: ServerResponse) => boolean;
 
 export interface HttpFrontHost {
   readonly logger: Logger;
@@ -92,6 +96,7 @@ export function createHttpHandler(host: HttpFrontHost, options: HttpFrontOptions
       if (options.allowedHosts && !hostAllowed(req, options.allowedHosts)) {
         return reply(res, 403, -32000, `Forbidden: Host or Origin not allowed (allowed: ${options.allowedHosts.join(", ")})`);
       }
+      if (options.routes?.some((route) => route(req, res))) return;
       const url = new URL(req.url ?? "/", "http://localhost");
       if (url.pathname === path) {
         const body = req.method === "POST" ? await readJson(req, res, maxBody) : undefined;

@@ -1,0 +1,136 @@
+import type { ServerResponse } from "node:http";
+import type { FastMCPProxy } from "@fastmcp-proxy/core";
+import { pathname, type RouteHandler } from "./metrics.js";
+import { errorMessage } from "./outcome.js";
+import { Redaction } from "./redact.js";
+
+/** What readiness needs of a proxy: its backends and the pool holding their primary sessions. Any FastMCPProxy fits. */
+export type ReadinessTarget = Pick<FastMCPProxy, "backends" | "pool" | "primarySink" | "capabilities"> & {
+  /** When the proxy says whether `start()` has completed, that is used; otherwise a proxy with no capabilities yet counts as not started. */
+  readonly started?: boolean;
+};
+
+export interface ReadinessOptions {
+  /** "all" (default): ready when every backend answers. "any": when at least one does. */
+  require?: "all" | "any";
+  /** Longest wait for one backend's answer. Default 2000 ms. */
+  timeoutMs?: number;
+  /** A report is reused for this long, so probes cannot hammer the backends. Default 1000 ms. */
+  cacheMs?: number;
+  /** Ping each backend over its primary session (default), or only check the session is open. */
+  ping?: boolean;
+  /** Include why a backend is down (credentials scrubbed). Default false: /readyz is often public. */
+  errors?: boolean;
+}
+
+export interface BackendHealth {
+  name: string;
+  status: "up" | "down" | "unknown";
+  latencyMs?: number;
+  error?: string;
+}
+
+export interface ReadinessReport {
+  ready: boolean;
+  started: boolean;
+  backends: BackendHealth[];
+}
+
+export type ReadinessCheck = () => Promise<ReadinessReport>;
+
+/**
+ * A readiness check for a proxy: started, and its backends reachable (each answers a ping over
+ * its primary session, reopened if it had closed). Concurrent calls share one probe.
+ */
+export function readiness(proxy: ReadinessTarget, options: ReadinessOptions = {}): ReadinessCheck {
+  const timeoutMs = options.timeoutMs ?? 2000;
+  const cacheMs = options.cacheMs ?? 1000;
+  const ping = options.ping !== false;
+  const rules = new Redaction();
+  let last: { at: number; settled: boolean; report: Promise<ReadinessReport> } | undefined;
+
+  async function probe(backend: ReadinessTarget["backends"][number]): Promise<BackendHealth> {
+    const started = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        (async () => {
+          const client = await proxy.pool.primary(backend, proxy.primarySink);
+          if (ping) await client.ping({ timeout: timeoutMs });
+        })(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]);
+      return { name: backend.name, status: "up", latencyMs: Math.round((performance.now() - started) * 10) / 10 };
+    } catch (error) {
+      const health: BackendHealth = { name: backend.name, status: "down" };
+      if (options.errors) health.error = rules.scrubPatterns(errorMessage(error)).slice(0, 500);
+      return health;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async function report(): Promise<ReadinessReport> {
+    const started = typeof proxy.started === "boolean" ? proxy.started : Object.keys(proxy.capabilities).length > 0;
+    if (!started) return { ready: false, started, backends: proxy.backends.map((b) => ({ name: b.name, status: "unknown" })) };
+    const backends = await Promise.all(proxy.backends.map(probe));
+    const up = backends.filter((b) => b.status === "up").length;
+    const ready = options.require === "any" ? up > 0 : up === backends.length && up > 0;
+    return { ready, started, backends };
+  }
+
+  return function checkReadiness() {
+    const now = performance.now();
+    if (last && (!last.settled || now - last.at < cacheMs)) return last.report;
+    const current = { at: now, settled: false, report: report() };
+    void current.report.finally(() => {
+      current.settled = true;
+      current.at = performance.now();
+    }).catch(() => {});
+    last = current;
+    return current.report;
+  };
+}
+
+export interface HealthOptions extends ReadinessOptions {
+  /** Liveness path. Default "/healthz". */
+  healthPath?: string;
+  /** Readiness path. Default "/readyz". */
+  readyPath?: string;
+}
+
+/**
+ * GET /healthz: 200 `{"status":"ok","uptimeSeconds":…}` while the process serves.
+ * GET /readyz: 200 `{"status":"ready",…}` when the backends answer, else 503 `{"status":"not_ready",…}`.
+ */
+export function healthHandler(proxy: ReadinessTarget, options: HealthOptions = {}): RouteHandler {
+  const healthPath = options.healthPath ?? "/healthz";
+  const readyPath = options.readyPath ?? "/readyz";
+  const check = readiness(proxy, options);
+  return function healthHandler(req, res) {
+    const path = pathname(req);
+    if (path !== healthPath && path !== readyPath) return false;
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      res.writeHead(405, { allow: "GET, HEAD", "content-type": "application/json" }).end(JSON.stringify({ error: "Method not allowed" }));
+      return true;
+    }
+    const head = req.method === "HEAD";
+    if (path === healthPath) {
+      json(res, 200, { status: "ok", uptimeSeconds: Math.round(process.uptime() * 10) / 10 }, head);
+      return true;
+    }
+    check().then(
+      (r) => json(res, r.ready ? 200 : 503, { status: r.ready ? "ready" : "not_ready", started: r.started, backends: r.backends }, head),
+      () => json(res, 503, { status: "not_ready" }, head),
+    );
+    return true;
+  };
+}
+
+function json(res: ServerResponse, status: number, body: unknown, head: boolean): void {
+  if (res.headersSent) return void res.end();
+  res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" });
+  res.end(head ? undefined : JSON.stringify(body));
+}
