@@ -3,6 +3,13 @@
 import { main } from "../dist/main.js";
 
 main(process.argv.slice(2)).then(
-  (code) => { if (typeof code === "number") process.exitCode = code; },
-  (error) => { process.stderr.write(`fastmcp-proxy: ${error?.message ?? error}\n`); process.exitCode = 1; },
+  (code) => {
+    process.exitCode = typeof code === "number" ? code : 0;
+    // The proxy is closed; should a stray handle keep the event loop alive, do not hang on it.
+    setTimeout(() => process.exit(), 2000).unref();
+  },
+  (error) => {
+    process.stderr.write(`fastmcp-proxy: ${error?.message ?? error}\n`);
+    process.exit(1);
+  },
 );

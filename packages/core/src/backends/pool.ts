@@ -50,10 +50,14 @@ export class BackendPool {
   /** A new session with `backend`, declaring `capabilities`; its traffic goes to `sink`. */
   async open(backend: Backend, capabilities: ClientCapabilities, sink: BackendSink, onclose?: () => void): Promise<Client> {
     const { clientInfo, connectTimeoutMs, logger } = this.#options;
+    // Every client made is tracked from birth, so closeAll() also ends one still connecting.
+    const made: Client[] = [];
     const newClient = () => {
       const client = new Client(clientInfo, { capabilities });
       client.fallbackNotificationHandler = async (notification) => sink.notification(backend, notification);
       client.fallbackRequestHandler = (request, extra) => sink.request(backend, request, extra.signal);
+      made.push(client);
+      this.#open.add(client);
       return client;
     };
     let timer: NodeJS.Timeout | undefined;
@@ -64,6 +68,11 @@ export class BackendPool {
     try {
       client = await Promise.race([backend.connector.connect(newClient), timeout]);
     } catch (error) {
+      // A failed or timed-out connect must not leave its child process behind.
+      for (const half of made) {
+        this.#open.delete(half);
+        void half.close().catch(() => {});
+      }
       throw new ProxyError(ProxyErrorCode.BackendUnavailable, `Backend ${describe(backend)} is unavailable: ${plainMessage(error)}`, undefined, {
         cause: error,
       });

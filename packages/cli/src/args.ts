@@ -1,0 +1,246 @@
+import { extname } from "node:path";
+import { parseArgs } from "node:util";
+
+/** Where the proxy's backend comes from, as named on the command line. */
+export type CliBackend =
+  /** The built-in demo server (`--demo`), run as a stdio child. */
+  | { kind: "demo" }
+  /** A command and its arguments, given after `--`. */
+  | { kind: "command"; command: string; args: string[] }
+  /** An http(s):// URL. */
+  | { kind: "url"; url: string }
+  /** A config file (`.json`) in the `mcpServers` format. */
+  | { kind: "config"; path: string }
+  /** A script (`.js`, `.mjs`, `.cjs`, `.py`, ...) run as a stdio child. */
+  | { kind: "script"; path: string };
+
+export type CliTransport = "stdio" | "http" | "sse";
+export type CliLogLevel = "debug" | "info" | "warn" | "error" | "silent";
+
+export interface CliOptions {
+  backend: CliBackend;
+  transport: CliTransport;
+  host: string;
+  port: number;
+  path: string;
+  /** The proxy's name in `initialize`; undefined keeps core's default. */
+  name: string | undefined;
+  stateless: boolean;
+  logLevel: CliLogLevel;
+}
+
+export type CliCommand = { action: "help" } | { action: "version" } | { action: "run"; options: CliOptions };
+
+/** A command line that cannot be run as given. The message says what is wrong and how to fix it. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+export const DEFAULTS = {
+  transport: "stdio",
+  host: "127.0.0.1",
+  port: 8000,
+  path: "/mcp",
+  logLevel: "info",
+} as const satisfies Partial<CliOptions>;
+
+const TRANSPORTS: readonly CliTransport[] = ["stdio", "http", "sse"];
+const LOG_LEVELS: readonly CliLogLevel[] = ["debug", "info", "warn", "error", "silent"];
+
+const OPTIONS = {
+  transport: { type: "string" },
+  host: { type: "string" },
+  port: { type: "string" },
+  path: { type: "string" },
+  name: { type: "string" },
+  stateless: { type: "boolean" },
+  "log-level": { type: "string" },
+  demo: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean", short: "v" },
+} as const;
+
+/** Options that only mean something when the proxy listens on HTTP. */
+const HTTP_ONLY = ["host", "port", "path", "stateless"] as const;
+
+const SEE_HELP = "see fastmcp-proxy --help";
+
+export const USAGE = `Usage:
+  fastmcp-proxy <URL | config.json | script> [options]
+  fastmcp-proxy [options] -- <command> [args...]
+  fastmcp-proxy --demo [options]
+
+Puts a proxy in front of MCP servers and serves it on stdio, streamable HTTP or SSE.
+
+Backend (exactly one):
+  <URL>                  a remote server: http(s)://host/mcp (streamable HTTP, falls back to SSE;
+                         a path ending in /sse uses SSE)
+  <config.json>          an mcpServers config file; several servers are mounted under their names
+  <script>               a .js/.mjs/.cjs (run with node) or .py (run with python3) stdio server
+  -- <command> [args...] any stdio server command; everything after -- is passed to it as is
+  --demo                 a built-in demo server (tools echo, add, current_time), run over stdio
+
+Options:
+  --transport <t>        stdio | http | sse: how the proxy is served (default: stdio)
+  --host <host>          address to listen on, for http and sse (default: 127.0.0.1)
+  --port <port>          port to listen on, for http and sse; 0 picks a free one (default: 8000)
+  --path <path>          the streamable HTTP endpoint, for http and sse (default: /mcp)
+  --stateless            streamable HTTP without sessions, for http and sse
+  --name <name>          the proxy's server name in initialize (default: fastmcp-proxy)
+  --log-level <level>    debug | info | warn | error | silent, on stderr (default: info)
+  -h, --help             show this help
+  -v, --version          show the version
+
+Examples:
+  fastmcp-proxy https://example.com/mcp                      remote HTTP server, exposed on stdio
+  fastmcp-proxy config.json --transport http --port 8000     config file, exposed on HTTP
+  fastmcp-proxy --transport http -- npx -y @modelcontextprotocol/server-everything
+  fastmcp-proxy --demo --transport http                      try it: http://127.0.0.1:8000/mcp
+
+Logs go to stderr; on stdio, stdout carries only the protocol.
+Exit codes: 0 stopped cleanly (signal, or stdin closed on stdio), 1 runtime failure
+(config, backend, port), 2 command-line error.
+`;
+
+/**
+ * Parses the command line (without the node and script paths). Pure: reads no files and no
+ * environment. Throws a UsageError whose message names the problem and the fix.
+ */
+export function parseCliArgs(argv: readonly string[]): CliCommand {
+  const terminator = argv.indexOf("--");
+  const before = terminator === -1 ? argv : argv.slice(0, terminator);
+  // Help wins over everything else on the line, errors included.
+  if (before.includes("--help") || before.includes("-h")) return { action: "help" };
+
+  let parsed: ReturnType<typeof strictParse>;
+  try {
+    parsed = strictParse(argv);
+  } catch (error) {
+    throw usageFromParseArgs(error);
+  }
+  const { values, positionals, tokens } = parsed;
+  if (values.version) return { action: "version" };
+
+  const end = tokens.find((t) => t.kind === "option-terminator");
+  const targets = end ? positionals.slice(0, positionals.length - (argv.length - end.index - 1)) : positionals;
+  const command = end ? argv.slice(end.index + 1) : undefined;
+
+  const backend = parseBackend(targets, command, values.demo ?? false);
+  const transport = oneOf("--transport", values.transport, TRANSPORTS) ?? DEFAULTS.transport;
+  if (transport === "stdio") {
+    const given = HTTP_ONLY.filter((name) => values[name] !== undefined);
+    if (given.length > 0) {
+      const list = given.map((name) => `--${name}`).join(", ");
+      throw new UsageError(`${list} ${given.length > 1 ? "apply" : "applies"} only to an HTTP front: add --transport http (or sse)`);
+    }
+  }
+  return {
+    action: "run",
+    options: {
+      backend,
+      transport,
+      host: nonEmpty("--host", values.host) ?? DEFAULTS.host,
+      port: parsePort(values.port),
+      path: parsePath(values.path),
+      name: nonEmpty("--name", values.name),
+      stateless: values.stateless ?? false,
+      logLevel: oneOf("--log-level", values["log-level"], LOG_LEVELS) ?? DEFAULTS.logLevel,
+    },
+  };
+}
+
+function strictParse(argv: readonly string[]) {
+  return parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true, tokens: true });
+}
+
+function parseBackend(targets: string[], command: string[] | undefined, demo: boolean): CliBackend {
+  const sources = [targets.length > 0, command !== undefined, demo].filter(Boolean).length;
+  if (sources === 0) {
+    throw new UsageError(`missing backend: give a URL, a config file or a script, or a command after -- (${SEE_HELP})`);
+  }
+  if (sources > 1) {
+    const named = [
+      ...(demo ? ["--demo"] : []),
+      ...(targets.length > 0 ? [`"${targets[0]}"`] : []),
+      ...(command !== undefined ? ["a command after --"] : []),
+    ];
+    throw new UsageError(`give one backend, not ${named.join(" and ")}`);
+  }
+  if (demo) return { kind: "demo" };
+  if (command !== undefined) {
+    const [program, ...args] = command;
+    if (!program) throw new UsageError(`missing command after --: e.g. fastmcp-proxy -- node server.js`);
+    return { kind: "command", command: program, args };
+  }
+  if (targets.length > 1) {
+    throw new UsageError(
+      `give one backend, got ${targets.length}: ${targets.map((t) => `"${t}"`).join(", ")}; ` +
+        `to pass arguments to a server, put its command after --: fastmcp-proxy -- ${targets.join(" ")}`,
+    );
+  }
+  return classify(targets[0]!);
+}
+
+function classify(target: string): CliBackend {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(target)) {
+    if (!/^https?:\/\//i.test(target)) throw new UsageError(`"${target}" is not an http:// or https:// URL`);
+    try {
+      new URL(target);
+    } catch {
+      throw new UsageError(`"${target}" is not a valid URL`);
+    }
+    return { kind: "url", url: target };
+  }
+  if (extname(target).toLowerCase() === ".json") return { kind: "config", path: target };
+  if (extname(target) === "") {
+    throw new UsageError(
+      `cannot tell how to reach "${target}": give an http(s):// URL, a config file (.json), a script, ` +
+        `or put a command after --: fastmcp-proxy -- ${target}`,
+    );
+  }
+  return { kind: "script", path: target };
+}
+
+function oneOf<T extends string>(option: string, value: string | undefined, allowed: readonly T[]): T | undefined {
+  if (value === undefined) return undefined;
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new UsageError(`${option} must be ${allowed.slice(0, -1).join(", ")} or ${allowed.at(-1)}, got "${value}"`);
+}
+
+function nonEmpty(option: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (value.trim() === "") throw new UsageError(`${option} needs a non-empty value`);
+  return value;
+}
+
+function parsePort(value: string | undefined): number {
+  if (value === undefined) return DEFAULTS.port;
+  const port = /^\d{1,5}$/.test(value) ? Number(value) : Number.NaN;
+  if (!(port >= 0 && port <= 65535)) throw new UsageError(`--port must be a whole number from 0 to 65535 (0 picks a free port), got "${value}"`);
+  return port;
+}
+
+function parsePath(value: string | undefined): string {
+  if (value === undefined) return DEFAULTS.path;
+  if (!value.startsWith("/") || /[\s?#]/.test(value)) throw new UsageError(`--path must be a URL path starting with "/", e.g. --path /mcp, got "${value}"`);
+  return value;
+}
+
+/** node:util parseArgs errors, reworded: name the option, say the fix. */
+function usageFromParseArgs(error: unknown): UsageError {
+  const { code, message } = error as { code?: string; message?: string };
+  const option = /'(-[^' ]*)/.exec(message ?? "")?.[1] ?? "";
+  switch (code) {
+    case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
+      return new UsageError(`unknown option ${option}: ${SEE_HELP} (options meant for a stdio server go after --, with its command)`);
+    case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
+      return /does not take an argument/.test(message ?? "")
+        ? new UsageError(`${option} takes no value`)
+        : new UsageError(`${option} needs a value, e.g. ${option}=<value> (${SEE_HELP})`);
+    default:
+      return new UsageError(`${message ?? String(error)} (${SEE_HELP})`);
+  }
+}

@@ -1,0 +1,361 @@
+import { existsSync, readFileSync } from "node:fs";
+import { extname } from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  FastMCPProxy,
+  ProxyErrorCode,
+  loadConfigFile,
+  stderrLogger,
+  type Logger,
+  type Middleware,
+  type RunningProxy,
+} from "@fastmcp-proxy/core";
+import type { BackendSpec } from "@fastmcp-proxy/core";
+import { USAGE, UsageError, parseCliArgs, type CliBackend, type CliOptions } from "./args.js";
+
+/** Where the CLI writes. Defaults to the process's streams; tests may capture them. */
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+/** How long shutdown may take before the CLI gives up waiting (children get SIGKILL within ~4 s). */
+const CLOSE_TIMEOUT_MS = 10_000;
+/** How long a stdio front whose client closed stdin keeps answering requests already in flight. */
+const DRAIN_TIMEOUT_MS = 10_000;
+const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
+/** The CLI's version, from its package.json (one level above both src/ and dist/). */
+export const VERSION: string = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
+
+/** The compiled demo server, run as a stdio child by `--demo` (found from src/ or dist/ alike). */
+export const DEMO_SERVER_PATH = fileURLToPath(new URL("../dist/demo-server.js", import.meta.url));
+
+/**
+ * Runs the `fastmcp-proxy` command. Resolves with the exit code: 0 when it stopped cleanly
+ * (a signal, or stdin closed on a stdio front), 1 on a runtime failure, 2 on a command-line error.
+ * Writes nothing but help and version to stdout: on a stdio front, stdout is the protocol.
+ */
+export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<number> {
+  const out = io.stdout ?? ((text: string) => void process.stdout.write(text));
+  const err = io.stderr ?? ((text: string) => void process.stderr.write(text));
+  let command;
+  try {
+    command = parseCliArgs(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    err(`fastmcp-proxy: ${error.message}\n`);
+    return 2;
+  }
+  switch (command.action) {
+    case "help":
+      out(USAGE);
+      return 0;
+    case "version":
+      out(`${VERSION}\n`);
+      return 0;
+    case "run":
+      return serve(command.options, err);
+  }
+}
+
+/** One failure, one line, with the fix. */
+class CliFailure extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: 1 | 2,
+  ) {
+    super(message);
+  }
+}
+
+async function serve(options: CliOptions, err: (text: string) => void): Promise<number> {
+  const logger = recordingLogger(stderrLogger(options.logLevel, err));
+  const say = (line: string) => err(`fastmcp-proxy: ${line}\n`);
+  const fail = (error: unknown) => {
+    say(failureMessage(error, options.backend, logger.backendStderr));
+    return error instanceof CliFailure ? error.exitCode : 1;
+  };
+
+  let proxy: FastMCPProxy;
+  try {
+    const spec = backendSpec(options.backend);
+    proxy = FastMCPProxy.asProxy(spec, {
+      logger,
+      version: VERSION,
+      ...(options.name !== undefined && { name: options.name }),
+    });
+  } catch (error) {
+    // Core could not make sense of the script or URL named on the command line: a usage error.
+    const usage = (error as { code?: unknown }).code === ProxyErrorCode.InvalidConfig && (options.backend.kind === "script" || options.backend.kind === "url");
+    return fail(usage ? new CliFailure(plain(error), 2) : error);
+  }
+
+  // Requests being forwarded: when a stdio client closes stdin, the proxy answers these before it exits.
+  const inFlight = new InFlight();
+  proxy.use(inFlight.middleware);
+
+  // From here on, every way out goes through one shutdown: a signal, stdin's end, a fatal error.
+  // A signal closes at once; stdin's end first drains requests in flight; a second signal exits at once.
+  let phase: "starting" | "running" | "draining" | "closing" = "starting";
+  const currentPhase = () => phase; // read through a call: handlers change it while this function awaits
+  let stop!: (outcome: { code: number; reason: string }) => void;
+  const stopped = new Promise<{ code: number; reason: string }>((resolve) => (stop = resolve));
+  let interrupt!: () => void;
+  const interrupted = new Promise<void>((resolve) => (interrupt = resolve));
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (phase === "closing") {
+      say(`${signal} again: exiting without waiting for the backends to close`);
+      process.exit(1);
+    }
+    phase = "closing";
+    interrupt();
+    stop({ code: 0, reason: signal });
+  };
+  const onStdinEnd = () => {
+    if (phase !== "running") return;
+    phase = "draining";
+    stop({ code: 0, reason: "stdin closed" });
+  };
+  const onUncaught = (error: Error) => {
+    say(`internal error: ${oneLine(error.message)}`);
+    logger.debug(`internal error: ${error.stack ?? error.message}`);
+    phase = "closing";
+    interrupt();
+    stop({ code: 1, reason: "internal error" });
+  };
+  const onRejection = (reason: unknown) => {
+    logger.error(`unhandled rejection: ${oneLine(reason instanceof Error ? reason.message : String(reason))}`);
+  };
+  for (const signal of SIGNALS) process.on(signal, onSignal);
+  process.on("uncaughtException", onUncaught);
+  process.on("unhandledRejection", onRejection);
+  const cleanup = () => {
+    for (const signal of SIGNALS) process.off(signal, onSignal);
+    process.off("uncaughtException", onUncaught);
+    process.off("unhandledRejection", onRejection);
+    process.stdin.off("end", onStdinEnd);
+    process.stdin.off("close", onStdinEnd);
+  };
+
+  const running = proxy.run({
+    transport: options.transport,
+    host: options.host,
+    port: options.port,
+    path: options.path,
+    stateless: options.stateless,
+  });
+  let started: RunningProxy | undefined;
+  try {
+    started = await Promise.race([running, stopped.then(() => undefined)]);
+  } catch (error) {
+    await closeWithin(proxy, logger);
+    cleanup();
+    return fail(error);
+  }
+  if (!started) {
+    // Stopped while still connecting: close what is open now, and again once start-up settles.
+    const { code, reason } = await stopped;
+    logger.info(`shutting down before the proxy was ready (${reason})`);
+    await closeWithin(proxy, logger, running.then(() => undefined, () => undefined));
+    cleanup();
+    return code;
+  }
+  phase = "running";
+  announce(started, proxy, options, say, err);
+
+  if (options.transport === "stdio") {
+    process.stdin.once("end", onStdinEnd);
+    process.stdin.once("close", onStdinEnd);
+    if (process.stdin.readableEnded || process.stdin.destroyed) onStdinEnd();
+  }
+  const { code, reason } = await stopped;
+  if (currentPhase() === "draining") {
+    await inFlight.drained(DRAIN_TIMEOUT_MS, interrupted, logger);
+    phase = "closing";
+  }
+  logger.info(`shutting down (${reason})`);
+  await closeWithin(proxy, logger);
+  cleanup();
+  return code;
+}
+
+/** Counts forwarded requests in flight, as the outermost middleware. */
+class InFlight {
+  #count = 0;
+  #idle: (() => void) | undefined;
+
+  readonly middleware: Middleware = async (_ctx, next) => {
+    this.#count++;
+    try {
+      return await next();
+    } finally {
+      if (--this.#count === 0) this.#idle?.();
+    }
+  };
+
+  /** Resolves once no request is in flight (and the last answer is written), or on timeout or interrupt. */
+  async drained(timeoutMs: number, interrupted: Promise<void>, logger: Logger): Promise<void> {
+    await new Promise((resolve) => setImmediate(resolve)); // requests read just before the end get counted
+    if (this.#count === 0) return;
+    logger.info(`stdin closed: answering ${this.#count} request(s) in flight first (up to ${timeoutMs} ms)`);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      new Promise<void>((resolve) => (this.#idle = resolve)),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+      interrupted,
+    ]);
+    clearTimeout(timer);
+    await new Promise((resolve) => setImmediate(resolve)); // the SDK writes the answer after the handler resolves
+  }
+}
+
+/** The backend spec core understands, from what the command line named. */
+function backendSpec(backend: CliBackend): BackendSpec {
+  switch (backend.kind) {
+    case "demo":
+      if (!existsSync(DEMO_SERVER_PATH)) {
+        throw new CliFailure(`the demo server is not built (${DEMO_SERVER_PATH} is missing): run "pnpm build" (tsc -b) first`, 1);
+      }
+      return [process.execPath, DEMO_SERVER_PATH];
+    case "command":
+      return [backend.command, ...backend.args];
+    case "url":
+      return backend.url;
+    case "config":
+      // Core reads a ".json" path itself (errors name the file, server and field); other casings are read here.
+      return extname(backend.path) === ".json" ? backend.path : loadConfigFile(backend.path);
+    case "script":
+      if (!existsSync(backend.path)) {
+        throw new CliFailure(`cannot find the script "${backend.path}": check the path (a command goes after --: fastmcp-proxy -- ${backend.path})`, 1);
+      }
+      return backend.path;
+  }
+}
+
+/** The one line a user sees when the proxy cannot start. */
+function failureMessage(error: unknown, backend: CliBackend, backendStderr: readonly string[]): string {
+  const message = plain(error);
+  const code = (error as { code?: unknown } | null)?.code;
+  if (error instanceof CliFailure) return message;
+  if (code === ProxyErrorCode.BackendUnavailable) {
+    const said = telling(backendStderr);
+    const hint =
+      backend.kind === "url" ? "check that the server is running and the URL is right"
+      : backend.kind === "config" ? "check each server's command or url; --log-level debug shows more"
+      : "check the command; --log-level debug shows the server's stderr";
+    return `${message}${said ? ` (the server said: ${said})` : ""}: ${hint}`;
+  }
+  return message;
+}
+
+/** The stderr line of a failed stdio server that most likely says why: its last error line, or its last line. */
+function telling(lines: readonly string[]): string | undefined {
+  const candidates = lines.filter((line) => !/^\s*at /.test(line) && !/^Node\.js v\d/.test(line));
+  const said = candidates.findLast((line) => /error|not found|denied|cannot|can't|unable|fatal/i.test(line)) ?? candidates.at(-1);
+  return said === undefined ? undefined : said.trim().slice(0, 300);
+}
+
+/**
+ * The logger given to core, remembering the last lines stdio servers wrote to stderr (core logs
+ * them at debug level as `<label> stderr: <line>`), so a start-up failure can quote the reason.
+ */
+function recordingLogger(inner: Logger): Logger & { readonly backendStderr: readonly string[] } {
+  const backendStderr: string[] = [];
+  return {
+    backendStderr,
+    debug(message, fields) {
+      const line = / stderr: (.*)$/s.exec(message)?.[1];
+      if (line !== undefined) {
+        backendStderr.push(line);
+        if (backendStderr.length > 50) backendStderr.shift();
+      }
+      inner.debug(message, fields);
+    },
+    info: (message, fields) => inner.info(message, fields),
+    warn: (message, fields) => inner.warn(message, fields),
+    error: (message, fields) => inner.error(message, fields),
+  };
+}
+
+/** An error's message on one line, without the SDK's "MCP error <code>: " prefix. */
+function plain(error: unknown): string {
+  return oneLine((error instanceof Error ? error.message : String(error)).replace(/^MCP error -?\d+: /, ""));
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, " ").trim();
+}
+
+/** The ready line (`serving ... on URL`: tests and scripts read it), plus how to connect to the demo. */
+function announce(running: RunningProxy, proxy: FastMCPProxy, options: CliOptions, say: (line: string) => void, err: (text: string) => void): void {
+  const tools = proxy.registry.listTools().tools.length;
+  const resources = proxy.registry.listResources().resources.length + proxy.registry.listResourceTemplates().resourceTemplates.length;
+  const prompts = proxy.registry.listPrompts().prompts.length;
+  const backends =
+    options.backend.kind === "demo"
+      ? "the built-in demo server (a stdio child)"
+      : proxy.backends.map((b) => (b.prefix ? `${b.name} (${b.connector.label})` : b.connector.label)).join(", ");
+  const summary = `proxying ${backends}: ${plural(tools, "tool")}, ${plural(resources, "resource")}, ${plural(prompts, "prompt")}`;
+  if (running.transport === "stdio") {
+    say(`serving stdio, ${summary}`);
+  } else {
+    const streamable = running.url!.replace(/\/sse$/, options.path);
+    if (running.transport === "http") say(`serving streamable HTTP on ${running.url}${options.stateless ? " (stateless)" : ""}`);
+    else say(`serving SSE on ${running.url} (streamable HTTP also on ${streamable})`);
+    say(summary);
+  }
+  if (options.backend.kind === "demo") err(demoHints(running, options).map((line) => `${line}\n`).join(""));
+}
+
+function demoHints(running: RunningProxy, options: CliOptions): string[] {
+  if (running.transport === "stdio") {
+    return [
+      "  The demo speaks MCP on this process's stdin/stdout. Use it from an MCP client's config:",
+      '    { "mcpServers": { "demo": { "command": "fastmcp-proxy", "args": ["--demo"] } } }',
+      "  or serve it over HTTP instead: fastmcp-proxy --demo --transport http",
+    ];
+  }
+  const url = running.transport === "sse" ? running.url!.replace(/\/sse$/, options.path) : running.url!;
+  const initialize = JSON.stringify({
+    jsonrpc: "2.0",
+    id: 1,
+    method: "initialize",
+    params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "curl", version: "1.0.0" } },
+  });
+  return [
+    "  The demo server (tools echo, add, current_time; resource demo://readme; prompt greeting) runs as a",
+    `  stdio child of this proxy, which serves it over streamable HTTP at ${url}. Try it:`,
+    `    npx @modelcontextprotocol/inspector --cli ${url} --transport http --method tools/list`,
+    `    npx @modelcontextprotocol/inspector      (UI: transport "Streamable HTTP", URL ${url})`,
+    `    curl -si ${url} -H 'Content-Type: application/json' -H 'Accept: application/json, text/event-stream' -d '${initialize}'`,
+    "  Press Ctrl+C to stop.",
+  ];
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}
+
+/** proxy.close() (which ends stdio children: stdin closed, SIGTERM, SIGKILL), bounded in time. */
+async function closeWithin(proxy: FastMCPProxy, logger: Logger, settled?: Promise<void>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      logger.warn(`backends did not close within ${CLOSE_TIMEOUT_MS} ms`);
+      resolve();
+    }, CLOSE_TIMEOUT_MS);
+  });
+  const close = async () => {
+    await proxy.close().catch((error: unknown) => logger.warn(`closing: ${oneLine(String((error as Error)?.message ?? error))}`));
+    if (settled) {
+      await settled;
+      await proxy.close().catch(() => {});
+    }
+  };
+  try {
+    await Promise.race([close(), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
