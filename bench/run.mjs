@@ -1,0 +1,578 @@
+#!/usr/bin/env node
+// `pnpm bench`: tools/call throughput and latency of fastmcp-proxy, side by side with direct
+// connections and with mcp-proxy, plus in-process overhead, idle-session memory and tools/list.
+//
+//   node bench/run.mjs [--quick] [--rounds N] [--duration MS] [--sessions N] [--only WORD[,WORD]]
+//
+// Prints one table and writes it to bench/results/latest.md. Everything listens on 127.0.0.1,
+// every loop is bounded by count and time, and every process started here is ended by PID.
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
+import { FastMCPProxy } from "@fastmcp-proxy/core";
+import { makeEchoServer } from "./lib/echo.mjs";
+import { ECHO_CALL, keepAliveAgent, rawSession, runLoad, sdkCall, summarise } from "./lib/load.mjs";
+import {
+  CHILD_ENV,
+  adopt,
+  cpuMicros,
+  freePort,
+  killAllSync,
+  listening,
+  rss,
+  start,
+  stderrLine,
+  stop,
+  stopAll,
+  stopPid,
+  survivors,
+  trackedPids,
+} from "./lib/procs.mjs";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ECHO = join(HERE, "echo-server.mjs");
+const PROXY = join(HERE, "proxy-server.mjs");
+const RELAY = join(HERE, "relay.mjs");
+const LEAN_PROXY = join(HERE, "experiments", "lean-proxy.mjs");
+const GUARD = join(HERE, "lib", "child-guard.mjs");
+const MCP_PROXY = join(HERE, "node_modules", "mcp-proxy", "dist", "bin", "mcp-proxy.mjs");
+const NODE = process.execPath;
+
+// ── Settings ──────────────────────────────────────────────────────────────────────────────────
+const argv = process.argv.slice(2);
+const flag = (name) => argv.includes(name);
+const opt = (name, fallback) => {
+  const i = argv.indexOf(name);
+  return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1] : fallback;
+};
+const quick = flag("--quick");
+const cfg = {
+  rounds: Number(opt("--rounds", quick ? 1 : 3)),
+  durationMs: Number(opt("--duration", quick ? 400 : 1200)),
+  maxCalls: 200_000,
+  // Warm-up before each measured run: this many calls or this long, whichever ends first.
+  warmup: quick ? 200 : 20_000,
+  warmupMs: quick ? 150 : 300,
+  idleSessions: Number(opt("--sessions", 1000)),
+  only: opt("--only", "").split(",").filter(Boolean),
+  // Also measure the prototypes in bench/experiments (lean transports proposed for core).
+  experiments: flag("--experiments"),
+};
+const experiment = (variant) => (cfg.experiments ? [variant] : []);
+const WATCHDOG_MS = 9 * 60_000;
+
+const wanted = (key) => cfg.only.length === 0 || cfg.only.some((w) => key.toLowerCase().includes(w.toLowerCase()));
+
+// ── Cleanup: whatever happens, no process of ours outlives the run ────────────────────────────
+const everSeen = new Set();
+const remember = () => trackedPids().forEach((pid) => everSeen.add(pid));
+process.on("exit", killAllSync);
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+  process.on(signal, () => {
+    killAllSync();
+    process.exit(130);
+  });
+}
+process.on("uncaughtException", (error) => {
+  process.stderr.write(`bench: ${error?.stack ?? error}\n`);
+  killAllSync();
+  process.exit(1);
+});
+setTimeout(() => {
+  process.stderr.write(`bench: watchdog: still running after ${WATCHDOG_MS / 1000} s, stopping\n`);
+  killAllSync();
+  process.exit(1);
+}, WATCHDOG_MS).unref();
+
+// ── Result table ──────────────────────────────────────────────────────────────────────────────
+const rows = [];
+const findings = {}; // figures the targets are read from
+const failures = [];
+const log = (line) => process.stderr.write(`${line}\n`);
+
+const fmt = (n, digits = 0) => (Number.isFinite(n) ? n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits }) : "—");
+const ratio = (b, a) => (Number.isFinite(a) && Number.isFinite(b) && a > 0 ? `${(b / a).toFixed(2)}×` : "—");
+
+function addRows(scenario, load, concurrency, stats, names) {
+  const base = stats[0];
+  const errs = (s) => (s.errors ? `⚠ ${s.errors} errors: ${s.firstError?.message ?? s.firstError}` : "");
+  stats.forEach((s, i) => {
+    rows.push({
+      scenario,
+      load,
+      c: concurrency,
+      variant: names[i],
+      rps: `${fmt(s.rps)} (${fmt(s.rpsMin)}–${fmt(s.rpsMax)})`,
+      p50: fmt(s.p50),
+      p99: fmt(s.p99),
+      vs: i === 0 ? "baseline" : `${ratio(s.rps, base.rps)} calls/s, ${ratio(s.p50, base.p50)} p50`,
+      cpu: s.cpuPerCall === undefined ? "—" : fmt(s.cpuPerCall),
+      ccpu: fmt(s.clientCpuPerCall),
+      note: errs(s),
+    });
+  });
+}
+
+/**
+ * One comparison: every variant set up, then for each load and concurrency the runs alternate
+ * A B A B ... (A B C A B C ... with three), `cfg.rounds` each, and their figures are pooled per
+ * variant. The first variant is the baseline the others are compared with.
+ */
+async function compare({ key, scenario, variants, loads, concurrencies = [1, 16], request = ECHO_CALL, after }) {
+  if (!wanted(key)) return;
+  log(`▶ ${scenario}`);
+  const started = Date.now();
+  const names = variants.map((v) => v.name);
+  const endpoints = [];
+  try {
+    for (const v of variants) endpoints.push(await v.setup());
+    remember();
+    for (const load of loads) {
+      for (const c of concurrencies) {
+        const calls = [];
+        for (const e of endpoints) calls.push(await e.caller(load, c, request));
+        const runs = endpoints.map(() => []);
+        for (let r = 0; r < cfg.rounds; r++) {
+          for (let i = 0; i < endpoints.length; i++) {
+            runs[i].push(
+              await runLoad(calls[i], {
+                concurrency: c,
+                maxCalls: cfg.maxCalls,
+                durationMs: cfg.durationMs,
+                warmup: cfg.warmup,
+                warmupMs: cfg.warmupMs,
+                cpuPids: endpoints[i].cpuPids ?? [],
+              }),
+            );
+          }
+        }
+        const stats = runs.map(summarise);
+        addRows(scenario, load, c, stats, names);
+        after?.({ load, c, stats });
+        log(`  ${load} c=${c}: ${stats.map((s, i) => `${names[i]} ${fmt(s.rps)}/s p50 ${fmt(s.p50)} µs${i ? ` (${ratio(s.rps, stats[0].rps)})` : ""}`).join(" | ")}`);
+      }
+    }
+  } catch (error) {
+    failures.push(`${scenario}: ${error?.message ?? error}`);
+    rows.push({ scenario, load: "—", c: "—", variant: "FAILED", rps: "—", p50: "—", p99: "—", vs: "—", cpu: "—", note: String(error?.message ?? error) });
+    log(`  FAILED: ${error?.stack ?? error}`);
+  } finally {
+    await Promise.allSettled(endpoints.map((e) => e.close?.()));
+    log(`  (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  }
+}
+
+// ── Endpoints ─────────────────────────────────────────────────────────────────────────────────
+
+/** An SDK client over stdio to `command args`; the child is adopted for cleanup. */
+async function stdioClient(label, args) {
+  const transport = new StdioClientTransport({ command: NODE, args, env: CHILD_ENV, stderr: "pipe" });
+  const tail = [];
+  transport.stderr?.on("data", (chunk) => {
+    tail.push(String(chunk));
+    if (tail.length > 20) tail.shift();
+  });
+  const client = new Client({ name: "bench", version: "1.0.0" });
+  try {
+    await client.connect(transport);
+  } catch (error) {
+    throw new Error(`${label}: ${error.message} ${tail.join("").trim()}`);
+  }
+  adopt(transport.pid, label);
+  return { client, pid: transport.pid };
+}
+
+/** A stdio endpoint: one SDK client (the only load generator that speaks stdio). */
+async function stdioEndpoint(label, args) {
+  const { client, pid } = await stdioClient(label, args);
+  return {
+    cpuPids: [pid],
+    caller: async (_load, _c, request) => sdkCall(client, request),
+    close: async () => {
+      await client.close().catch(() => {});
+      await stopPid(pid);
+    },
+  };
+}
+
+/** An HTTP endpoint: an SDK client, or raw JSON-RPC POSTs on a keep-alive agent, each on its own session. */
+function httpEndpoint(url, cpuPid) {
+  const clients = [];
+  const agents = [];
+  return {
+    cpuPids: cpuPid ? [cpuPid] : [],
+    caller: async (load, c, request) => {
+      if (load === "SDK client") {
+        const client = new Client({ name: "bench", version: "1.0.0" });
+        await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+        clients.push(client);
+        return sdkCall(client, request);
+      }
+      const agent = keepAliveAgent(c);
+      agents.push(agent);
+      const session = await rawSession(url, agent, { request });
+      return session.call;
+    },
+    close: async () => {
+      await Promise.allSettled(clients.map((client) => client.close()));
+      agents.forEach((agent) => agent.destroy());
+    },
+  };
+}
+
+async function echoHttp(extra = []) {
+  const child = start("echo-server http", NODE, [ECHO, "http", ...extra], { cwd: HERE });
+  const url = await listening(child);
+  return { child, url };
+}
+
+async function ourProxyHttp(backend, { sessions, nodeFlags = [] } = {}) {
+  const child = start("fastmcp-proxy (http front)", NODE, [...nodeFlags, PROXY, "--front", "http", "--backend", JSON.stringify(backend), ...(sessions ? ["--sessions", sessions] : [])], { cwd: HERE });
+  const url = await listening(child);
+  return { child, url };
+}
+
+async function leanProxyHttp(backend, flags) {
+  const child = start("lean proxy (prototype)", NODE, [LEAN_PROXY, "--front", "http", ...flags, "--backend", JSON.stringify(backend)], { cwd: HERE });
+  const url = await listening(child);
+  return { child, url };
+}
+
+async function mcpProxyHttp(command, { nodeFlags = [] } = {}) {
+  const port = await freePort();
+  // Defaults kept except where it listens: 127.0.0.1 only (its default host is "::").
+  const child = start("mcp-proxy", NODE, [...nodeFlags, "--import", GUARD, MCP_PROXY, "--host", "127.0.0.1", "--port", String(port), "--", ...command], { cwd: HERE });
+  const url = `http://127.0.0.1:${port}/mcp`;
+  await waitForHttp(url, child);
+  return { child, url };
+}
+
+/** Polls until `url` answers HTTP at all (bounded), or the child exits. */
+async function waitForHttp(url, child, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  let exited = false;
+  child.exited.then(() => (exited = true));
+  while (Date.now() < deadline && !exited) {
+    try {
+      await fetch(url, { method: "GET", signal: AbortSignal.timeout(1000) }).then((r) => r.body?.cancel());
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new Error(`${child.label} did not answer on ${url}: ${child.stderrTail.join(" | ")}`);
+}
+
+const echoStdio = (extra = []) => [NODE, ECHO, "stdio", ...extra];
+
+// ── Scenarios ─────────────────────────────────────────────────────────────────────────────────
+
+async function stdioScenario() {
+  await compare({
+    key: "stdio",
+    scenario: "stdio → stdio",
+    loads: ["SDK client"],
+    variants: [
+      { name: "direct stdio", setup: () => stdioEndpoint("echo-server stdio", [ECHO, "stdio"]) },
+      { name: "fastmcp-proxy", setup: () => stdioEndpoint("fastmcp-proxy stdio", [PROXY, "--front", "stdio", "--backend", JSON.stringify(echoStdio())]) },
+      // The floor for any proxy process in the chain: bytes piped through, nothing parsed.
+      { name: "byte relay (floor)", setup: () => stdioEndpoint("byte relay", [RELAY, ...echoStdio()]) },
+      ...experiment({
+        name: "fastmcp-proxy, lean stdio transports (prototype)",
+        setup: () => stdioEndpoint("lean proxy stdio", [LEAN_PROXY, "--front", "stdio", "--lean-front", "--lean-backend", "--backend", JSON.stringify(echoStdio())]),
+      }),
+    ],
+    after: ({ c, stats }) => {
+      const [a, b, floor] = stats;
+      findings[`stdio.c${c}`] = b.rps / a.rps;
+      findings[`stdio.floor.c${c}`] = floor.rps / a.rps;
+      if (stats[3]) findings[`stdio.lean.c${c}`] = stats[3].rps / a.rps;
+    },
+  });
+}
+
+async function httpScenario() {
+  let echo;
+  let proxy;
+  await compare({
+    key: "http",
+    scenario: "HTTP → HTTP",
+    loads: ["raw POST", "SDK client"],
+    variants: [
+      {
+        name: "direct HTTP",
+        setup: async () => {
+          echo = await echoHttp();
+          return { ...httpEndpoint(echo.url, echo.child.pid), close: () => stop(echo.child) };
+        },
+      },
+      {
+        name: "fastmcp-proxy",
+        setup: async () => {
+          proxy = await ourProxyHttp(echo.url);
+          const endpoint = httpEndpoint(proxy.url, proxy.child.pid);
+          return { ...endpoint, close: async () => (await endpoint.close(), await stop(proxy.child)) };
+        },
+      },
+      ...experiment({
+        name: "fastmcp-proxy, lean HTTP front + client (prototype)",
+        setup: async () => {
+          const lean = await leanProxyHttp(echo.url, ["--lean-front", "--lean-backend"]);
+          const endpoint = httpEndpoint(lean.url, lean.child.pid);
+          return { ...endpoint, close: async () => (await endpoint.close(), await stop(lean.child)) };
+        },
+      }),
+    ],
+  });
+}
+
+async function httpStdioScenario() {
+  await compare({
+    key: "mcp-proxy",
+    scenario: "HTTP front → stdio backend",
+    loads: ["raw POST", "SDK client"],
+    variants: [
+      {
+        name: "mcp-proxy",
+        setup: async () => {
+          const peer = await mcpProxyHttp(echoStdio());
+          const endpoint = httpEndpoint(peer.url, peer.child.pid);
+          return { ...endpoint, close: async () => (await endpoint.close(), await stop(peer.child)) };
+        },
+      },
+      {
+        name: "fastmcp-proxy",
+        setup: async () => {
+          const ours = await ourProxyHttp(echoStdio());
+          const endpoint = httpEndpoint(ours.url, ours.child.pid);
+          return { ...endpoint, close: async () => (await endpoint.close(), await stop(ours.child)) };
+        },
+      },
+      ...experiment({
+        name: "fastmcp-proxy, lean HTTP front + stdio (prototype)",
+        setup: async () => {
+          const lean = await leanProxyHttp(echoStdio(), ["--lean-front", "--lean-backend"]);
+          const endpoint = httpEndpoint(lean.url, lean.child.pid);
+          return { ...endpoint, close: async () => (await endpoint.close(), await stop(lean.child)) };
+        },
+      }),
+    ],
+    after: ({ load, c, stats: [a, b, lean] }) => {
+      findings[`vsPeer.${load}.c${c}`] = b.rps / a.rps;
+      if (lean) findings[`vsPeer.lean.${load}.c${c}`] = lean.rps / a.rps;
+    },
+  });
+}
+
+async function inProcessScenario() {
+  await compare({
+    key: "in-process",
+    scenario: "in-process (InMemoryTransport)",
+    loads: ["SDK client"],
+    variants: [
+      {
+        name: "direct",
+        setup: async () => {
+      const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+      const server = makeEchoServer();
+      await server.connect(serverSide);
+      const client = new Client({ name: "bench", version: "1.0.0" });
+      await client.connect(clientSide);
+      return { caller: async (_l, _c, request) => sdkCall(client, request), close: () => client.close() };
+        },
+      },
+      {
+        name: "fastmcp-proxy",
+        setup: async () => {
+      const proxy = FastMCPProxy.asProxy(makeEchoServer(), { name: "bench-proxy" });
+      const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+      await proxy.connect(serverSide);
+      const client = new Client({ name: "bench", version: "1.0.0" });
+      await client.connect(clientSide);
+      return { caller: async (_l, _c, request) => sdkCall(client, request), close: async () => (await client.close(), await proxy.close()) };
+        },
+      },
+    ],
+    after: ({ c, stats: [a, b] }) => {
+      findings[`inproc.c${c}.addedP50`] = b.p50 - a.p50;
+      // At c=1 the p50 difference is the proxy's cost per call; at c=16 it is mostly queueing.
+      if (c === 1) rows[rows.length - 1].vs += `; adds ${fmt(b.p50 - a.p50, 1)} µs p50`;
+    },
+  });
+}
+
+async function toolsListScenario() {
+  const TOOLS = 11; // per backend: echo + 10 fillers; direct has the same 33 tools in one server
+  await compare({
+    key: "tools/list",
+    scenario: "tools/list, 33 tools (stdio front)",
+    loads: ["SDK client"],
+    request: { method: "tools/list", params: {} },
+    variants: [
+      { name: "direct, 1 server", setup: () => stdioEndpoint("echo-server stdio (33 tools)", [ECHO, "stdio", "--tools", String(3 * TOOLS - 1)]) },
+      { name: "fastmcp-proxy, 3 backends", setup: () =>
+      stdioEndpoint("fastmcp-proxy 3 backends", [
+        PROXY,
+        "--front",
+        "stdio",
+        "--backend",
+        JSON.stringify({
+          mcpServers: Object.fromEntries(["alpha", "beta", "gamma"].map((name) => [name, { command: NODE, args: [ECHO, "stdio", "--tools", String(TOOLS - 1)] }])),
+        }),
+      ]) },
+    ],
+  });
+}
+
+/** RSS of a proxy process with N idle streamable HTTP sessions (initialize + initialized, nothing else). */
+async function idleSessionsMemory(label, launch) {
+  const n = cfg.idleSessions;
+  const { child, url } = await launch();
+  remember();
+  try {
+    const agent = keepAliveAgent(8);
+    const open = async (count) => {
+      let next = 0;
+      const worker = async () => {
+        while (next < count) {
+          next++;
+          await rawSession(url, agent);
+        }
+      };
+      await Promise.all(Array.from({ length: 8 }, worker));
+    };
+    const settledRss = async () => {
+      await new Promise((r) => setTimeout(r, 300));
+      const done = stderrLine(child, "GC-DONE");
+      process.kill(child.pid, "SIGUSR2");
+      await done;
+      await new Promise((r) => setTimeout(r, 200));
+      return rss(child.pid);
+    };
+    await open(20); // warm up code paths, so the baseline is not the cold process
+    const before = await settledRss();
+    const t0 = Date.now();
+    await open(n);
+    const openSeconds = (Date.now() - t0) / 1000;
+    const after = await settledRss();
+    agent.destroy();
+    const perSession = (after - before) / n;
+    rows.push({
+      scenario: `memory: ${fmt(n)} idle HTTP sessions`,
+      load: "raw POST",
+      c: 8,
+      variant: label,
+      rps: `${fmt(n / openSeconds)} sessions/s opened`,
+      p50: "—",
+      p99: "—",
+      vs: `${fmt(perSession / 1024, 1)} KB RSS/session`,
+      cpu: "—",
+      note: `RSS ${fmt(before / 2 ** 20, 1)} MB → ${fmt(after / 2 ** 20, 1)} MB (proxy process only, after GC)`,
+    });
+    log(`  ${label}: RSS ${fmt(before / 2 ** 20, 1)} → ${fmt(after / 2 ** 20, 1)} MB, ${fmt(perSession / 1024, 1)} KB/session`);
+    return perSession;
+  } finally {
+    await stop(child);
+  }
+}
+
+async function memoryScenario() {
+  if (!wanted("memory")) return;
+  log(`▶ memory: ${cfg.idleSessions} idle sessions`);
+  const flags = ["--expose-gc"];
+  for (const [label, launch] of [
+    ["mcp-proxy", () => mcpProxyHttp(echoStdio(), { nodeFlags: flags })],
+    ["fastmcp-proxy (sessions: shared)", () => ourProxyHttp(echoStdio(), { sessions: "shared", nodeFlags: flags })],
+  ]) {
+    try {
+      const perSession = await idleSessionsMemory(label, launch);
+      if (label.startsWith("fastmcp")) findings.rssPerSession = perSession;
+    } catch (error) {
+      failures.push(`memory (${label}): ${error?.message ?? error}`);
+      rows.push({ scenario: "memory", load: "—", c: "—", variant: `${label} FAILED`, rps: "—", p50: "—", p99: "—", vs: "—", cpu: "—", note: String(error?.message ?? error) });
+      log(`  FAILED: ${error?.stack ?? error}`);
+    }
+  }
+}
+
+// ── Output ────────────────────────────────────────────────────────────────────────────────────
+
+function table() {
+  const head = ["Scenario", "Load", "Conc.", "Variant", "calls/s (min–max run)", "p50 µs", "p99 µs", "vs baseline", "server CPU µs/call¹", "client CPU µs/call²", "Notes"];
+  const lines = [`| ${head.join(" | ")} |`, `|${head.map((h, i) => (i >= 4 && i <= 6) || i === 8 || i === 9 ? "---:" : "---").join("|")}|`];
+  for (const r of rows) lines.push(`| ${[r.scenario, r.load, r.c, r.variant, r.rps, r.p50, r.p99, r.vs, r.cpu, r.ccpu ?? "—", r.note].join(" | ")} |`);
+  return lines.join("\n");
+}
+
+function targets() {
+  const t = [];
+  const check = (name, value, ok, shown) =>
+    t.push(`- ${value === undefined ? "⬜ not measured" : ok ? "✅ met" : "❌ missed"}: ${name}${value === undefined ? "" : ` — ${shown}`}`);
+  const s1 = findings["stdio.c1"];
+  const s16 = findings["stdio.c16"];
+  check("stdio→stdio ≥ 0.85× direct throughput", s1 ?? s16, s1 >= 0.85 && s16 >= 0.85, `c=1 ${s1?.toFixed(2)}×, c=16 ${s16?.toFixed(2)}×`);
+  const peer = findings["vsPeer.raw POST.c16"];
+  const peerSdk = findings["vsPeer.SDK client.c16"];
+  check("HTTP front → stdio backend ≥ 3× mcp-proxy at c=16 (raw POST load)", peer, peer >= 3, `${peer?.toFixed(2)}× (SDK client load: ${peerSdk?.toFixed(2)}×)`);
+  const added = findings["inproc.c1.addedP50"];
+  check("in-process added p50 ≤ 50 µs", added, added <= 50, `${added?.toFixed(1)} µs at c=1`);
+  const mem = findings.rssPerSession;
+  check("≤ 1 MB RSS per idle HTTP session", mem, mem <= 2 ** 20, `${mem === undefined ? "" : (mem / 1024).toFixed(1)} KB/session`);
+  return t.join("\n");
+}
+
+function version(pkgDir) {
+  try {
+    return JSON.parse(readFileSync(join(pkgDir, "package.json"), "utf8")).version;
+  } catch {
+    return "?";
+  }
+}
+
+async function main() {
+  const t0 = Date.now();
+  const loadBefore = os.loadavg()[0];
+  log(`bench: rounds ${cfg.rounds} × ${cfg.durationMs} ms per variant, warm-up ${cfg.warmup} calls, idle sessions ${cfg.idleSessions}`);
+  await inProcessScenario();
+  await stdioScenario();
+  await httpScenario();
+  await httpStdioScenario();
+  await toolsListScenario();
+  await memoryScenario();
+  await stopAll();
+
+  const left = survivors([...everSeen]);
+  const seconds = (Date.now() - t0) / 1000;
+  const cpu = os.cpus();
+  const meta = [
+    `Machine: ${cpu[0]?.model ?? "?"} × ${cpu.length} cores, ${fmt(os.totalmem() / 2 ** 30)} GiB; Node ${process.version}; ` +
+      `@modelcontextprotocol/sdk ${version(join(HERE, "node_modules", "@modelcontextprotocol", "sdk"))}; mcp-proxy ${version(join(HERE, "node_modules", "mcp-proxy"))}.`,
+    `Load average (1 min) ${loadBefore.toFixed(2)} at the start, ${os.loadavg()[0].toFixed(2)} at the end: anything else running on the machine shows in the min–max spread.`,
+    `Run: \`pnpm bench${argv.length ? ` ${argv.join(" ")}` : ""}\` on ${new Date().toISOString()}, ${seconds.toFixed(0)} s; ` +
+      `${cfg.rounds} alternating rounds (A B A B …) of ${cfg.durationMs} ms per variant and load, after a warm-up of ${cfg.warmupMs} ms (at most ${cfg.warmup} calls); figures pooled over the rounds.`,
+  ].join("\n");
+  const notes = [
+    "¹ CPU time per call of the process the load generator talks to, measured from /proc: for direct rows the echo backend, for proxy rows the proxy process alone (its backend excluded); in-process rows share the runner's process (—).",
+    "² CPU time per call of the benchmark runner (the load generator; in-process rows: client, proxy and backend together).",
+    "Loads: *SDK client* is `Client.request` (results not validated) over the SDK transport; *raw POST* is a keep-alive `http.Agent` loop posting JSON-RPC `tools/call` on a session opened with raw `initialize` + `notifications/initialized`, one socket per concurrent worker. Each load opens its own session.",
+    `Leftover processes after the run: ${left.length === 0 ? "none" : left.join(", ")}.`,
+  ].join("\n");
+  const out = `${table()}\n\n${notes}\n\nTargets:\n${targets()}\n\n${meta}\n${failures.length ? `\nFailures:\n${failures.map((f) => `- ${f}`).join("\n")}\n` : ""}`;
+  process.stdout.write(`\n${out}`);
+  const dir = join(HERE, "results");
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "latest.md"), `# fastmcp-proxy benchmark\n\n${out}`);
+  log(`\nwritten to bench/results/latest.md`);
+  if (failures.length || left.length) process.exitCode = 1;
+}
+
+main().catch(async (error) => {
+  process.stderr.write(`bench: ${error?.stack ?? error}\n`);
+  await stopAll().catch(() => {});
+  process.exitCode = 1;
+});
