@@ -39,6 +39,7 @@ const ECHO = join(HERE, "echo-server.mjs");
 const PROXY = join(HERE, "proxy-server.mjs");
 const RELAY = join(HERE, "relay.mjs");
 const LEAN_PROXY = join(HERE, "experiments", "lean-proxy.mjs");
+const JSON_FORWARDER = join(HERE, "experiments", "json-forwarder.mjs");
 const GUARD = join(HERE, "lib", "child-guard.mjs");
 const MCP_PROXY = join(HERE, "node_modules", "mcp-proxy", "dist", "bin", "mcp-proxy.mjs");
 const NODE = process.execPath;
@@ -286,12 +287,17 @@ async function stdioScenario() {
         name: "fastmcp-proxy, lean stdio transports (prototype)",
         setup: () => stdioEndpoint("lean proxy stdio", [LEAN_PROXY, "--front", "stdio", "--lean-front", "--lean-backend", "--backend", JSON.stringify(echoStdio())]),
       }),
+      ...experiment({
+        name: "JSON forwarder, no SDK Protocol (prototype)",
+        setup: () => stdioEndpoint("json forwarder", [JSON_FORWARDER, ...echoStdio()]),
+      }),
     ],
     after: ({ c, stats }) => {
       const [a, b, floor] = stats;
       findings[`stdio.c${c}`] = b.rps / a.rps;
       findings[`stdio.floor.c${c}`] = floor.rps / a.rps;
       if (stats[3]) findings[`stdio.lean.c${c}`] = stats[3].rps / a.rps;
+      if (stats[4]) findings[`stdio.forwarder.c${c}`] = stats[4].rps / a.rps;
     },
   });
 }
