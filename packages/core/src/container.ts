@@ -30,7 +30,11 @@ export function createProxyDeps(backend: BackendSpec, options: ProxyOptions = {}
   container.register(Tokens.ResourceFactory, { useValue: (init) => new resource(init) });
   container.register(Tokens.TemplateFactory, { useValue: (init) => new template(init) });
   container.register(Tokens.PromptFactory, { useValue: (init) => new prompt(init) });
-  container.register(Tokens.Backends, { useFactory: instanceCachingFactory((c) => resolveBackends(backend, c.resolve(Tokens.Logger))) });
+  container.register(Tokens.Backends, {
+    useFactory: instanceCachingFactory((c) =>
+      resolveBackends(backend, c.resolve(Tokens.Logger)).map((b) => (options.rules && !b.rules ? { ...b, rules: options.rules } : b)),
+    ),
+  });
   container.register(Tokens.Registry, {
     useFactory: instanceCachingFactory(
       (c) =>

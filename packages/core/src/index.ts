@@ -1,6 +1,7 @@
 import "reflect-metadata";
 
-export { FastMCPProxy, type ProxyDeps, type RunOptions, type RunningProxy } from "./proxy.js";
+export { FastMCPProxy, type MountOptions, type ProxyDeps, type RunOptions, type RunningProxy } from "./proxy.js";
+export type { ComponentRules, ToolRule, ArgumentRule } from "./components/rules.js";
 export type { ProxyOptions } from "./options.js";
 export { ProxyError, ProxyErrorCode, toMcpError } from "./errors.js";
 export type { ProxyMethod, ProxyMethodMap, ParamsOf, ResultOf } from "./methods.js";

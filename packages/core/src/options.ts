@@ -1,5 +1,6 @@
 import type { DependencyContainer } from "tsyringe";
 import type { ComponentClass } from "./components/component.js";
+import type { ComponentRules } from "./components/rules.js";
 import type { ProxyPrompt } from "./components/proxy-prompt.js";
 import type { ProxyResource } from "./components/proxy-resource.js";
 import type { ProxyTemplate } from "./components/proxy-template.js";
@@ -24,6 +25,8 @@ export interface ProxyOptions {
   maxTimeoutMs?: number;
   /** Limit for connecting to a backend and its initialize handshake. Default 30 s. */
   connectTimeoutMs?: number;
+  /** Filters and transforms for backends that have none of their own (config servers set theirs per server). */
+  rules?: ComponentRules;
   /** Subclasses to mirror components with, registered in the proxy's container. */
   components?: {
     tool?: ComponentClass<ProxyTool>;

@@ -14,7 +14,9 @@ import {
 import type { DependencyContainer } from "tsyringe";
 import { describe, type Backend } from "./backends/backend.js";
 import type { BackendPool, BackendSink } from "./backends/pool.js";
-import type { BackendSpec } from "./backends/resolve.js";
+import { resolveBackends, type BackendSpec } from "./backends/resolve.js";
+import { proxyConnector } from "./backends/connectors.js";
+import type { ComponentRules } from "./components/rules.js";
 import type { ComponentKind, ComponentRegistry } from "./components/registry.js";
 import { createProxyDeps } from "./container.js";
 import { ProxyError, ProxyErrorCode, plainMessage, toMcpError } from "./errors.js";
@@ -51,6 +53,11 @@ export interface RunOptions {
   routes?: HttpRoute[];
 }
 
+export interface MountOptions extends ComponentRules {
+  /** Prefix for the mounted components (`{namespace}_{tool}`, `scheme://{namespace}/...`). */
+  namespace?: string;
+}
+
 export interface RunningProxy {
   transport: "stdio" | "http" | "sse";
   /** Where clients connect (http: the MCP endpoint; sse: the /sse stream). */
@@ -79,7 +86,6 @@ export class FastMCPProxy implements FrontHost {
   }
 
   readonly registry: ComponentRegistry;
-  readonly backends: readonly Backend[];
   readonly logger: Logger;
   readonly pool: BackendPool;
   readonly #options: ResolvedOptions;
@@ -90,6 +96,8 @@ export class FastMCPProxy implements FrontHost {
   #connected: Backend[] = [];
   readonly #backendCaps = new Map<Backend, ServerCapabilities>();
   #started: Promise<void> | undefined;
+  readonly #backends: Backend[];
+  readonly #mounted: FastMCPProxy[] = [];
   #capabilities: ServerCapabilities = {};
   #instructions: string | undefined;
   #singleFront = false;
@@ -99,7 +107,7 @@ export class FastMCPProxy implements FrontHost {
   constructor(deps: ProxyDeps) {
     this.#options = deps.options;
     this.logger = deps.logger;
-    this.backends = deps.backends;
+    this.#backends = [...deps.backends];
     this.registry = deps.registry;
     this.pool = deps.pool;
     this.#container = deps.container;
@@ -123,6 +131,41 @@ export class FastMCPProxy implements FrontHost {
   /** Runs after all middleware with the final result (cached or not); return a replacement to change it. */
   protected afterForward<M extends ProxyMethod>(_ctx: ProxyContext<M>, result: ResultOf<M>): ResultOf<M> | Promise<ResultOf<M>> {
     return result;
+  }
+
+  // ── Composition ─────────────────────────────────────────────────────────────
+
+  /** Every mounted backend, in mount order. */
+  get backends(): readonly Backend[] {
+    return this.#backends;
+  }
+
+  /**
+   * Adds another proxy, an in-process server, or any backend spec to this gateway, before start().
+   * With a `namespace` its components are prefixed like a config server's. Without one they are
+   * this proxy's own (local) components, and win over mirrored components of the same name.
+   * A mounted proxy keeps its own hooks and middleware, and gets a front session per session here.
+   */
+  mount(target: FastMCPProxy | BackendSpec, options: MountOptions = {}): this {
+    if (this.#started) throw new Error("mount() components before start() or run()");
+    const { namespace, ...rules } = options;
+    const hasRules = rules.include || rules.exclude || rules.tools;
+    const mounted: Backend[] =
+      target instanceof FastMCPProxy
+        ? [{ name: namespace ?? "mounted proxy", prefix: undefined, connector: proxyConnector(target), timeoutMs: undefined }]
+        : resolveBackends(target, this.logger);
+    if (target instanceof FastMCPProxy) this.#mounted.push(target);
+    for (const backend of mounted) {
+      const prefix = [namespace, backend.prefix].filter((p) => p !== undefined).join("_") || undefined;
+      this.#backends.push({
+        ...backend,
+        name: namespace === undefined ? `local:${backend.name}` : backend.prefix ? prefix! : namespace,
+        prefix,
+        local: namespace === undefined,
+        rules: hasRules ? rules : backend.rules,
+      });
+    }
+    return this;
   }
 
   // ── Lifecycle ───────────────────────────────────────────────────────────────
@@ -232,6 +275,7 @@ export class FastMCPProxy implements FrontHost {
     }
     await Promise.all([...this.#sessions].map((s) => s.close()));
     await this.pool.closeAll();
+    await Promise.all(this.#mounted.map((p) => p.close()));
     await this.#container?.dispose();
   }
 

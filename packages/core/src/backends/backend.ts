@@ -1,4 +1,5 @@
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import type { ComponentRules } from "../components/rules.js";
 
 /** How one backend is reached. Each call to `connect` opens a new backend session where it can. */
 export interface BackendConnector {
@@ -19,6 +20,10 @@ export interface Backend {
   readonly connector: BackendConnector;
   /** Per-request timeout for this backend, overriding the proxy's. */
   readonly timeoutMs: number | undefined;
+  /** What of it clients see: filters, renames, argument defaults. */
+  readonly rules?: ComponentRules | undefined;
+  /** The proxy's own components (mounted without a namespace): they win over mirrored ones of the same name. */
+  readonly local?: boolean;
 }
 
 export function describe(backend: Backend): string {

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { z } from "zod";
+import type { ComponentRules } from "../components/rules.js";
 import { ProxyError, ProxyErrorCode } from "../errors.js";
 
 /**
@@ -8,6 +9,27 @@ import { ProxyError, ProxyErrorCode } from "../errors.js";
  * (stdio) or a URL (streamable HTTP or SSE). Unknown fields are kept, so such files work unchanged.
  */
 const timeout = z.number().int().positive().optional();
+
+/** Tool names as the spec allows them: 1-128 of A-Z a-z 0-9 _ - . */
+export const TOOL_NAME = /^[A-Za-z0-9_.-]{1,128}$/;
+
+const ArgumentRuleSchema = z.strictObject({
+  hide: z.boolean().optional(),
+  default: z.unknown().optional(),
+  description: z.string().optional(),
+});
+const ToolRuleSchema = z.strictObject({
+  name: z.string().regex(TOOL_NAME, 'may use only letters, digits, "_", "-" and ".", at most 128').optional(),
+  title: z.string().optional(),
+  description: z.string().optional(),
+  arguments: z.record(z.string(), ArgumentRuleSchema).optional(),
+});
+/** Filters and transforms, the same for every kind of server. */
+const rules = {
+  include: z.array(z.string()).optional(),
+  exclude: z.array(z.string()).optional(),
+  tools: z.record(z.string(), ToolRuleSchema).optional(),
+};
 
 export const StdioServerSchema = z.looseObject({
   command: z.string().min(1, "must be a non-empty command"),
@@ -17,6 +39,7 @@ export const StdioServerSchema = z.looseObject({
   transport: z.literal("stdio").optional(),
   type: z.literal("stdio").optional(),
   timeout,
+  ...rules,
 });
 
 const remoteTransport = z.enum(["http", "streamable-http", "streamableHttp", "sse"], {
@@ -29,9 +52,10 @@ export const RemoteServerSchema = z.looseObject({
   type: remoteTransport.optional(),
   headers: z.record(z.string(), z.string()).optional(),
   timeout,
+  ...rules,
 });
 
-export interface StdioServerConfig {
+export interface StdioServerConfig extends ComponentRules {
   command: string;
   args?: string[] | undefined;
   env?: Record<string, string> | undefined;
@@ -40,7 +64,7 @@ export interface StdioServerConfig {
   type?: "stdio" | undefined;
   timeout?: number | undefined;
 }
-export interface RemoteServerConfig {
+export interface RemoteServerConfig extends ComponentRules {
   url: string;
   transport?: "http" | "streamable-http" | "streamableHttp" | "sse" | undefined;
   type?: "http" | "streamable-http" | "streamableHttp" | "sse" | undefined;

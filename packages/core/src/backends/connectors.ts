@@ -107,3 +107,18 @@ export function stdioConnector(options: StdioBackendOptions, logger: Logger): Ba
     },
   };
 }
+
+/** Another proxy in this process: each session here is a front session there, so its hooks and middleware run. */
+export function proxyConnector(proxy: { connect(transport: Transport): Promise<unknown> }): BackendConnector {
+  return {
+    label: "mounted proxy",
+    isolatable: true,
+    async connect(newClient) {
+      const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+      await proxy.connect(serverSide);
+      const client = newClient();
+      await client.connect(clientSide);
+      return client;
+    },
+  };
+}

@@ -5,6 +5,7 @@ import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { extname } from "node:path";
 import { ProxyError, ProxyErrorCode } from "../errors.js";
 import type { Logger } from "../logger.js";
+import type { ComponentRules } from "../components/rules.js";
 import type { Backend, BackendConnector } from "./backend.js";
 import { isMCPConfig, isRemote, loadConfigFile, parseConfig, type MCPConfig, type ServerConfig } from "./config.js";
 import { clientConnector, httpConnector, inProcessConnector, stdioConnector, type StdioBackendOptions } from "./connectors.js";
@@ -49,7 +50,12 @@ function fromConfig(config: MCPConfig, logger: Logger): Backend[] {
     prefix: entries.length > 1 ? name : undefined,
     connector: serverConnector(server, logger),
     timeoutMs: server.timeout,
+    rules: rulesOf(server),
   }));
+}
+
+function rulesOf({ include, exclude, tools }: ComponentRules): ComponentRules | undefined {
+  return include || exclude || tools ? { include, exclude, tools } : undefined;
 }
 
 function serverConnector(server: ServerConfig, logger: Logger): BackendConnector {

@@ -1,4 +1,5 @@
 import type { Backend } from "../backends/backend.js";
+import type { ToolRule } from "./rules.js";
 
 /** What every mirrored component is built from: the backend's own definition and the name clients see. */
 export interface ComponentInit<D> {
@@ -6,6 +7,8 @@ export interface ComponentInit<D> {
   readonly backend: Backend;
   /** The name (tools, prompts) or URI (resources, templates) the proxy's clients see. */
   readonly name: string;
+  /** For tools: how it is shown and called (see ComponentRules). */
+  readonly rule?: ToolRule | undefined;
 }
 
 /** A backend component mirrored by the proxy. Subclass a concrete one to change how it forwards. */

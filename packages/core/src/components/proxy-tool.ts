@@ -1,21 +1,32 @@
 import type { CallToolResult, Tool } from "@modelcontextprotocol/sdk/types.js";
 import type { ProxyContext } from "../middleware/context.js";
-import { ProxyComponent } from "./component.js";
+import { ProxyComponent, type ComponentInit } from "./component.js";
+import { backendArguments, shownTool, type ToolRule } from "./rules.js";
 
 export class ProxyTool extends ProxyComponent<Tool> {
   readonly kind = "tool" as const;
+  /** Renames, overrides and argument defaults from the backend's rules, if any. */
+  readonly rule: ToolRule | undefined;
   #definition: Tool | undefined;
+
+  constructor(init: ComponentInit<Tool>) {
+    super(init);
+    this.rule = init.rule;
+  }
 
   get backendName(): string {
     return this.definition.name;
   }
 
   toDefinition(): Tool {
-    return (this.#definition ??= this.name === this.definition.name ? this.definition : { ...this.definition, name: this.name });
+    if (this.#definition) return this.#definition;
+    const shown = shownTool(this.definition, this.rule);
+    return (this.#definition = this.name === shown.name ? shown : { ...shown, name: this.name });
   }
 
   /** Calls the backend tool. An `isError` result is a value and passes through unchanged. */
   forward(ctx: ProxyContext<"tools/call">): Promise<CallToolResult> {
-    return ctx.session.forward(this.backend, "tools/call", { ...ctx.params, name: this.backendName }, ctx);
+    const args = this.rule ? backendArguments(this.rule, ctx.params.arguments) : ctx.params.arguments;
+    return ctx.session.forward(this.backend, "tools/call", { ...ctx.params, name: this.backendName, arguments: args }, ctx);
   }
 }

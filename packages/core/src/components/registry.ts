@@ -14,6 +14,7 @@ import { listAll } from "../backends/passthrough.js";
 import type { Logger } from "../logger.js";
 import type { ComponentInit, ProxyComponent } from "./component.js";
 import { prefixName, prefixUri } from "./naming.js";
+import { isVisible, type ToolRule } from "./rules.js";
 import type { ProxyPrompt } from "./proxy-prompt.js";
 import type { ProxyResource } from "./proxy-resource.js";
 import type { ProxyTemplate } from "./proxy-template.js";
@@ -71,15 +72,20 @@ export class ComponentRegistry {
 
   async #discover(backend: Backend, client: Client, kinds: readonly ComponentKind[]): Promise<void> {
     const capabilities = client.getServerCapabilities() ?? {};
-    const { prefix } = backend;
-    const make = <C extends ProxyComponent>(factory: ComponentFactory<C>, definition: C["definition"], name: string) =>
-      factory({ definition, backend, name });
+    const { prefix, rules } = backend;
+    const make = <C extends ProxyComponent>(factory: ComponentFactory<C>, definition: C["definition"], name: string, rule?: ToolRule) =>
+      factory({ definition, backend, name, rule });
     const found: Partial<Mirrored> = {};
     await Promise.all([
       kinds.includes("tools") &&
         capabilities.tools &&
         listAll<Tool>(client, "tools/list", "tools").then((tools) => {
-          found.tools = tools.map((t) => make(this.#factories.tool, t, prefixName(prefix, t.name)));
+          found.tools = tools
+            .filter((t) => isVisible(rules, t.name))
+            .map((t) => {
+              const rule = rules?.tools?.[t.name];
+              return make(this.#factories.tool, t, prefixName(prefix, rule?.name ?? t.name), rule);
+            });
         }),
       kinds.includes("resources") &&
         capabilities.resources &&
@@ -87,13 +93,15 @@ export class ComponentRegistry {
           listAll<Resource>(client, "resources/list", "resources"),
           listAll<ResourceTemplate>(client, "resources/templates/list", "resourceTemplates"),
         ]).then(([resources, templates]) => {
-          found.resources = resources.map((r) => make(this.#factories.resource, r, prefixUri(prefix, r.uri)));
-          found.templates = templates.map((t) => make(this.#factories.template, t, prefixUri(prefix, t.uriTemplate)));
+          found.resources = resources.filter((r) => isVisible(rules, r.uri)).map((r) => make(this.#factories.resource, r, prefixUri(prefix, r.uri)));
+          found.templates = templates
+            .filter((t) => isVisible(rules, t.uriTemplate))
+            .map((t) => make(this.#factories.template, t, prefixUri(prefix, t.uriTemplate)));
         }),
       kinds.includes("prompts") &&
         capabilities.prompts &&
         listAll<Prompt>(client, "prompts/list", "prompts").then((prompts) => {
-          found.prompts = prompts.map((p) => make(this.#factories.prompt, p, prefixName(prefix, p.name)));
+          found.prompts = prompts.filter((p) => isVisible(rules, p.name)).map((p) => make(this.#factories.prompt, p, prefixName(prefix, p.name)));
         }),
     ]);
     const current = this.#mirrored.get(backend) ?? { tools: [], resources: [], templates: [], prompts: [] };
@@ -142,12 +150,15 @@ export class ComponentRegistry {
       const byName = new Map<string, C>();
       for (const component of all) {
         const taken = byName.get(component.name);
-        if (taken) collisions.push(`${what} "${component.name}" from backends "${taken.backend.name}" and "${component.backend.name}"`);
-        else byName.set(component.name, component);
+        if (!taken) byName.set(component.name, component);
+        // The proxy's own (local) components win over mirrored ones; that is by design, not a collision.
+        else if (!taken.backend.local || component.backend.local) {
+          collisions.push(`${what} "${component.name}" from backends "${taken.backend.name}" and "${component.backend.name}"`);
+        }
       }
       return byName;
     };
-    const all = [...this.#mirrored.values()];
+    const all = [...this.#mirrored.entries()].sort(([a], [b]) => Number(!!b.local) - Number(!!a.local)).map(([, m]) => m);
     this.#tools = index(all.flatMap((m) => m.tools), "tool");
     this.#resources = index(all.flatMap((m) => m.resources), "resource");
     this.#templates = [...index(all.flatMap((m) => m.templates), "resource template").values()];
