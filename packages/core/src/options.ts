@@ -1,6 +1,7 @@
 import type { DependencyContainer } from "tsyringe";
 import type { ComponentClass } from "./components/component.js";
 import type { ComponentRules } from "./components/rules.js";
+import type { RestartOptions } from "./backends/supervisor.js";
 import type { ProxyPrompt } from "./components/proxy-prompt.js";
 import type { ProxyResource } from "./components/proxy-resource.js";
 import type { ProxyTemplate } from "./components/proxy-template.js";
@@ -27,6 +28,13 @@ export interface ProxyOptions {
   connectTimeoutMs?: number;
   /** Filters and transforms for backends that have none of their own (config servers set theirs per server). */
   rules?: ComponentRules;
+  /** Restarting lost backends (backoff with jitter, then a breaker); false: never restart. */
+  restart?: RestartOptions | false;
+  /**
+   * While a backend is down: "open" (default) lists leave its components out; "closed" lists fail.
+   * Either way, calls to it fail with an error that names it.
+   */
+  failMode?: "open" | "closed";
   /** Subclasses to mirror components with, registered in the proxy's container. */
   components?: {
     tool?: ComponentClass<ProxyTool>;
@@ -49,6 +57,8 @@ export interface ResolvedOptions {
   timeoutMs: number;
   maxTimeoutMs: number;
   connectTimeoutMs: number;
+  restart: RestartOptions | false;
+  failMode: "open" | "closed";
 }
 
 export function resolveOptions(options: ProxyOptions): ResolvedOptions {
@@ -60,5 +70,7 @@ export function resolveOptions(options: ProxyOptions): ResolvedOptions {
     timeoutMs: options.timeoutMs ?? 60_000,
     maxTimeoutMs: options.maxTimeoutMs ?? 600_000,
     connectTimeoutMs: options.connectTimeoutMs ?? 30_000,
+    restart: options.restart ?? {},
+    failMode: options.failMode ?? "open",
   };
 }

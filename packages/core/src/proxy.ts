@@ -14,6 +14,8 @@ import {
 import type { DependencyContainer } from "tsyringe";
 import { describe, type Backend } from "./backends/backend.js";
 import type { BackendPool, BackendSink } from "./backends/pool.js";
+import { BackendSupervisor } from "./backends/supervisor.js";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { resolveBackends, type BackendSpec } from "./backends/resolve.js";
 import { proxyConnector } from "./backends/connectors.js";
 import type { ComponentRules } from "./components/rules.js";
@@ -101,6 +103,8 @@ export class FastMCPProxy implements FrontHost {
   #capabilities: ServerCapabilities = {};
   #instructions: string | undefined;
   #singleFront = false;
+  #closing = false;
+  readonly #supervisor: BackendSupervisor | undefined;
   #ready = false;
   #http: { server: HttpServer; handler: HttpHandler } | undefined;
 
@@ -111,6 +115,8 @@ export class FastMCPProxy implements FrontHost {
     this.registry = deps.registry;
     this.pool = deps.pool;
     this.#container = deps.container;
+    const restart = deps.options.restart;
+    this.#supervisor = restart === false ? undefined : new BackendSupervisor(restart, this.logger, (backend) => this.#recover(backend));
   }
 
   // ── Extension points ────────────────────────────────────────────────────────
@@ -184,7 +190,7 @@ export class FastMCPProxy implements FrontHost {
   async #start(): Promise<void> {
     const results = await Promise.allSettled(
       this.backends.map(async (backend) => {
-        const client = await this.pool.primary(backend, this.primarySink);
+        const client = await this.primary(backend);
         await this.registry.discover(backend, client);
         return backend;
       }),
@@ -196,12 +202,15 @@ export class FastMCPProxy implements FrontHost {
       throw failures.length === 1 ? toMcpError(failures[0]!.error) : new ProxyError(ProxyErrorCode.BackendUnavailable,
         `No backend could be reached: ${failures.map((f) => plainMessage(f.error)).join("; ")}`);
     }
-    for (const { backend, error } of failures) this.logger.warn(`backend ${describe(backend)} left out: ${plainMessage(error)}`);
+    for (const { backend, error } of failures) {
+      this.logger.warn(`backend ${describe(backend)} left out for now: ${plainMessage(error)}`);
+      this.#supervisor?.lost(backend, plainMessage(error));
+    }
     if (this.registry.collisions.length > 0) {
       await this.pool.closeAll();
       throw new ProxyError(ProxyErrorCode.InvalidConfig, `Name collision: ${this.registry.collisions.join("; ")}`);
     }
-    const clients = await Promise.all(this.#connected.map((b) => this.pool.primary(b, this.primarySink)));
+    const clients = await Promise.all(this.#connected.map((b) => this.primary(b)));
     this.#connected.forEach((backend, i) => this.#backendCaps.set(backend, clients[i]!.getServerCapabilities() ?? {}));
     this.#capabilities = mirrorCapabilities([...this.#backendCaps.values()]);
     this.#instructions = this.#options.instructions ?? (clients.length === 1 ? clients[0]!.getInstructions() : undefined);
@@ -266,6 +275,8 @@ export class FastMCPProxy implements FrontHost {
 
   /** Stops the fronts, closes every session and backend (children included). */
   async close(): Promise<void> {
+    this.#closing = true;
+    this.#supervisor?.stop();
     if (this.#http) {
       const { server, handler } = this.#http;
       this.#http = undefined;
@@ -340,10 +351,10 @@ export class FastMCPProxy implements FrontHost {
 
   /** The innermost step of each method: answered from the mirror, or forwarded by the component. */
   readonly #terminals: { [M in ProxyMethod]: Terminal<M> } = {
-    "tools/list": async () => this.registry.listTools(),
-    "resources/list": async () => this.registry.listResources(),
-    "resources/templates/list": async () => this.registry.listResourceTemplates(),
-    "prompts/list": async () => this.registry.listPrompts(),
+    "tools/list": async () => (this.#listable(), this.registry.listTools()),
+    "resources/list": async () => (this.#listable(), this.registry.listResources()),
+    "resources/templates/list": async () => (this.#listable(), this.registry.listResourceTemplates()),
+    "prompts/list": async () => (this.#listable(), this.registry.listPrompts()),
     "tools/call": (ctx) => {
       if (ctx.component?.kind !== "tool") throw new McpError(ErrorCode.InvalidParams, `Unknown tool: "${ctx.params.name}"`);
       return ctx.component.forward(ctx);
@@ -405,6 +416,51 @@ export class FastMCPProxy implements FrontHost {
         return !!caps.logging;
       default:
         return false;
+    }
+  }
+
+  // ── Backend health ──────────────────────────────────────────────────────────
+
+  /** A backend's primary session; losing it marks the backend down and starts restarting it. */
+  primary(backend: Backend): Promise<Client> {
+    return this.pool.primary(backend, this.primarySink, () => this.#lost(backend));
+  }
+
+  /** Why calls to this backend fail fast right now (its breaker is open), if they do. */
+  unavailable(backend: Backend): string | undefined {
+    return this.#supervisor?.breakerOpen(backend);
+  }
+
+  #lost(backend: Backend): void {
+    if (this.#closing || !this.#supervisor) return;
+    this.logger.warn(`backend ${describe(backend)} was lost; restarting it`);
+    this.registry.setDown(backend, true);
+    this.#supervisor.lost(backend, "its connection closed");
+    this.#announceLists();
+  }
+
+  /** Reconnects a lost backend and mirrors it again (called by the supervisor, with backoff). */
+  async #recover(backend: Backend): Promise<void> {
+    const client = await this.primary(backend);
+    await this.registry.discover(backend, client);
+    this.#backendCaps.set(backend, client.getServerCapabilities() ?? {});
+    if (!this.#connected.includes(backend)) this.#connected.push(backend);
+    this.registry.setDown(backend, false);
+    this.#announceLists();
+  }
+
+  /** Fail-closed: while a backend is down, lists fail rather than leave it out. */
+  #listable(): void {
+    if (this.#options.failMode !== "closed") return;
+    const down = this.#supervisor?.anyDown ?? [];
+    if (down.length > 0) {
+      throw new ProxyError(ProxyErrorCode.BackendUnavailable, `Backend ${down.map(describe).join(", ")} is down; lists are refused until it is back`);
+    }
+  }
+
+  #announceLists(): void {
+    for (const session of this.#sessions) {
+      for (const method of Object.keys(LIST_KINDS)) void session.notify({ method } as Notification);
     }
   }
 
@@ -473,7 +529,7 @@ export class FastMCPProxy implements FrontHost {
     const change = LIST_KINDS[method];
     if (!change) return;
     void (async () => {
-      const client = await this.pool.primary(backend, this.primarySink);
+      const client = await this.primary(backend);
       await this.registry.discover(backend, client, [change.kind]);
       await Promise.all([...this.#sessions].map((s) => s.notify({ method: change.notify } as Notification)));
     })().catch((error) => this.logger.warn(`refreshing ${change.kind} of ${describe(backend)} failed: ${plainMessage(error)}`));

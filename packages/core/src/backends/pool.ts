@@ -36,11 +36,14 @@ export class BackendPool {
     this.#options = options;
   }
 
-  /** The backend's primary session, reopened if it has closed. */
-  primary(backend: Backend, sink: BackendSink): Promise<Client> {
+  /** The backend's primary session, reopened if it has closed; `onLost` hears when it closes. */
+  primary(backend: Backend, sink: BackendSink, onLost?: () => void): Promise<Client> {
     let client = this.#primary.get(backend);
     if (!client) {
-      client = this.open(backend, RELAY_CAPABILITIES, sink, () => this.#primary.delete(backend));
+      client = this.open(backend, RELAY_CAPABILITIES, sink, () => {
+        this.#primary.delete(backend);
+        onLost?.();
+      });
       this.#primary.set(backend, client);
       client.catch(() => this.#primary.delete(backend));
     }

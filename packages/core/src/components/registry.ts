@@ -47,6 +47,7 @@ export class ComponentRegistry {
   readonly #logger: Logger;
   readonly #mirrored = new Map<Backend, Mirrored>();
   readonly #queue = new Map<Backend, Promise<void>>();
+  readonly #down = new Set<Backend>();
   #tools = new Map<string, ProxyTool>();
   #resources = new Map<string, ProxyResource>();
   #templates: ProxyTemplate[] = [];
@@ -109,6 +110,17 @@ export class ComponentRegistry {
     this.#rebuild();
   }
 
+  /**
+   * Marks a backend down or up. A down backend's components leave the lists but stay routable,
+   * so a call to one gets a clear "backend down" error rather than "unknown tool".
+   */
+  setDown(backend: Backend, down: boolean): void {
+    if (down === this.#down.has(backend)) return;
+    if (down) this.#down.add(backend);
+    else this.#down.delete(backend);
+    this.#rebuild();
+  }
+
   /** Forgets a backend's components (it failed or was unmounted). */
   remove(backend: Backend): void {
     if (this.#mirrored.delete(backend)) this.#rebuild();
@@ -163,11 +175,12 @@ export class ComponentRegistry {
     this.#resources = index(all.flatMap((m) => m.resources), "resource");
     this.#templates = [...index(all.flatMap((m) => m.templates), "resource template").values()];
     this.#prompts = index(all.flatMap((m) => m.prompts), "prompt");
+    const up = (c: ProxyComponent) => !this.#down.has(c.backend);
     this.#lists = {
-      tools: { tools: [...this.#tools.values()].map((c) => c.toDefinition()) },
-      resources: { resources: [...this.#resources.values()].map((c) => c.toDefinition()) },
-      templates: { resourceTemplates: this.#templates.map((c) => c.toDefinition()) },
-      prompts: { prompts: [...this.#prompts.values()].map((c) => c.toDefinition()) },
+      tools: { tools: [...this.#tools.values()].filter(up).map((c) => c.toDefinition()) },
+      resources: { resources: [...this.#resources.values()].filter(up).map((c) => c.toDefinition()) },
+      templates: { resourceTemplates: this.#templates.filter(up).map((c) => c.toDefinition()) },
+      prompts: { prompts: [...this.#prompts.values()].filter(up).map((c) => c.toDefinition()) },
     };
     for (const collision of collisions) if (!this.collisions.includes(collision)) this.#logger.warn(`name collision: ${collision}; the first mounted keeps the name`);
     this.collisions = collisions;

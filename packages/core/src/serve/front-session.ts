@@ -38,6 +38,10 @@ export interface FrontHost {
   isolates(backend: Backend): boolean;
   /** The proxy's own sink for primary sessions. */
   readonly primarySink: BackendSink;
+  /** A backend's primary (shared) session. */
+  primary(backend: Backend): Promise<Client>;
+  /** Why calls to a backend fail fast right now (a crash loop opened its breaker), if they do. */
+  unavailable(backend: Backend): string | undefined;
   handle(session: FrontSession, request: JSONRPCRequest, extra: FrontExtra): Promise<Result>;
   /** A backend's list changed: refresh the mirror and tell every front session. */
   listChanged(backend: Backend, method: string): void;
@@ -121,7 +125,7 @@ export class FrontSession implements BackendSink {
 
   /** This session's client for a backend: its own (isolated) or the shared primary. */
   client(backend: Backend): Promise<Client> {
-    if (this.sharesSession(backend)) return this.#host.pool.primary(backend, this.#host.primarySink);
+    if (this.sharesSession(backend)) return this.#host.primary(backend);
     let client = this.#clients.get(backend);
     if (!client) {
       client = this.#host.pool.open(backend, relayable(this.clientCapabilities), this, () => this.#clients.delete(backend));
@@ -136,6 +140,8 @@ export class FrontSession implements BackendSink {
    * on progress, cancellation is passed on, and failures name the backend.
    */
   async forward<M extends ProxyMethod>(backend: Backend, method: M, params: object, ctx: ProxyContext): Promise<ResultOf<M>> {
+    const down = this.#host.unavailable(backend);
+    if (down) throw new ProxyError(ProxyErrorCode.BackendUnavailable, down);
     const client = await this.client(backend);
     const extra = this.#inFlight.get(ctx.requestId);
     const meta = (params as { _meta?: Record<string, unknown> })._meta;
