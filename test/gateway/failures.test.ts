@@ -1,5 +1,5 @@
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -110,5 +110,29 @@ describe("stdio children", () => {
       expect((await raw(client, "tools/call", { name: "echo", arguments: { text: `n${i}` } })).content[0].text).toBe(`n${i}`);
       await new Promise((r) => setTimeout(r, 20));
     }
+  });
+});
+
+describe("process trees", () => {
+  it("closing the proxy ends a backend's own children too", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "fmp-tree-"));
+    const pidFile = join(dir, "grandchild.pid");
+    const PARENT = fileURLToPath(new URL("../fixtures/parent-server.mjs", import.meta.url));
+    proxy = FastMCPProxy.asProxy({ command: process.execPath, args: [PARENT], env: { GRANDCHILD_PID_FILE: pidFile } }, { logLevel: "silent" });
+    const client = await connectClient(proxy);
+    expect((await raw(client, "tools/call", { name: "echo", arguments: { text: "up" } })).content[0].text).toBe("up");
+    const grandchild = Number(readFileSync(pidFile, "utf8"));
+    expect(() => process.kill(grandchild, 0)).not.toThrow();
+    await proxy.close();
+    proxy = undefined;
+    await until(() => {
+      try {
+        process.kill(grandchild, 0);
+        return undefined;
+      } catch {
+        return true;
+      }
+    }, 5000);
+    rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -8,6 +8,7 @@ import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { Logger } from "../logger.js";
 import type { BackendConnector } from "./backend.js";
+import { descendants, reap } from "./process-tree.js";
 
 /** A Client the user made: the one session there is. Connected already, or connected here with `transport`. */
 export function clientConnector(client: Client, transport?: Transport): BackendConnector {
@@ -101,6 +102,13 @@ export function stdioConnector(options: StdioBackendOptions, logger: Logger): Ba
       transport.stderr?.on("data", (chunk: Buffer) => {
         for (const line of chunk.toString("utf8").split("\n")) if (line.trim()) logger.debug(`${label} stderr: ${line}`);
       });
+      // The SDK ends the child (stdin closed, SIGTERM, SIGKILL); its own children are reaped here too.
+      const close = transport.close.bind(transport);
+      transport.close = async () => {
+        const tree = transport.pid === null ? [] : descendants(transport.pid);
+        await close();
+        reap(tree);
+      };
       const client = newClient();
       await client.connect(transport);
       return client;
