@@ -207,6 +207,7 @@ export class FastMCPProxy implements FrontHost {
       this.#supervisor?.lost(backend, plainMessage(error));
     }
     if (this.registry.collisions.length > 0) {
+      this.#supervisor?.stop();
       await this.pool.closeAll();
       throw new ProxyError(ProxyErrorCode.InvalidConfig, `Name collision: ${this.registry.collisions.join("; ")}`);
     }
