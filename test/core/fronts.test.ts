@@ -78,10 +78,10 @@ describe("front transports", () => {
       fetch(url!, { method: "POST", headers: { "content-type": "application/json", accept: "application/json, text/event-stream", ...headers }, body });
     const parse = await post("{not json");
     expect(parse.status).toBe(400);
-    expect((await parse.json()).error.code).toBe(-32700);
+    expect(((await parse.json()) as any).error.code).toBe(-32700);
     const unknown = await post(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }), { "mcp-session-id": "no-such-session" });
     expect(unknown.status).toBe(404);
-    expect((await unknown.json()).error.message).toContain("Session not found");
+    expect(((await unknown.json()) as any).error.message).toContain("Session not found");
     const noSession = await post(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }));
     expect(noSession.status).toBe(400);
     const huge = await post(JSON.stringify({ pad: "x".repeat(5 * 1024 * 1024) }));

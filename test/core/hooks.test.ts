@@ -9,6 +9,7 @@ import {
   ProxyTemplate,
   ProxyTool,
   Tokens,
+  type AnyProxyContext,
   type Middleware,
   type ProxyContext,
   type ResultOf,
@@ -24,7 +25,7 @@ afterEach(async () => {
 
 class RecordingProxy extends FastMCPProxy {
   readonly order: string[] = [];
-  protected override beforeForward(ctx: ProxyContext): void {
+  protected override beforeForward(ctx: AnyProxyContext): void {
     this.order.push(`before:${ctx.method}`);
     if (ctx.method === "tools/call" && ctx.params.name === "fail") throw new ProxyError(ProxyErrorCode.Forbidden, "fail is not allowed");
   }
