@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { FastMCPProxy, ProxyErrorCode, Tokens, prefixUri, resolveBackends, silentLogger, unprefixUri } from "@fastmcp-proxy/core";
+import { FastMCPProxy, ProxyErrorCode, Tokens, prefixName, prefixUri, resolveBackends, silentLogger, unprefixUri } from "@fastmcp-proxy/core";
 import { createFixtureServer } from "../fixtures/fixture-server.mjs";
 import { serveHttp } from "../fixtures/serve.mjs";
 import { FIXTURE, connectClient, raw, rejection } from "../helpers.js";
@@ -85,6 +85,18 @@ describe("several backends under prefixes", () => {
     expect(error.code).toBe(ProxyErrorCode.BackendUnavailable);
     expect(error.message).toContain('"x"');
     expect(error.message).toContain('"y"');
+  });
+});
+
+describe("name prefixing", () => {
+  it("keeps prefixed names within the spec's 128 characters, deterministically", () => {
+    expect(prefixName("weather", "get_forecast")).toBe("weather_get_forecast");
+    const long = "t".repeat(125);
+    const shortened = prefixName("weather", long);
+    expect(shortened).toHaveLength(128);
+    expect(shortened).toMatch(/^weather_t+_[0-9a-f]{8}$/);
+    expect(prefixName("weather", long)).toBe(shortened);
+    expect(prefixName("weather", `${long}x`)).not.toBe(shortened);
   });
 });
 

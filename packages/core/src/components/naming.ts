@@ -1,10 +1,23 @@
 /**
  * How a mounted backend's names appear to clients. A single backend keeps its names.
- * Several: tools and prompts become `{prefix}_{name}`; URIs and URI templates become
- * `scheme://{prefix}/rest`, or `{prefix}:{uri}` for a URI without `://`.
+ * Several: tools and prompts become `{prefix}_{name}` (past 128 characters: the first 119, `_`,
+ * and an 8-digit hash of the whole); URIs and URI templates become `scheme://{prefix}/rest`, or
+ * `{prefix}:{uri}` for a URI without `://`.
  */
 export function prefixName(prefix: string | undefined, name: string): string {
-  return prefix === undefined ? name : `${prefix}_${name}`;
+  if (prefix === undefined) return name;
+  const full = `${prefix}_${name}`;
+  // Tool names may have at most 128 characters: a longer one keeps its start and gains a short hash of the whole.
+  return full.length <= MAX_NAME ? full : `${full.slice(0, MAX_NAME - 9)}_${hash8(full)}`;
+}
+
+const MAX_NAME = 128;
+
+/** FNV-1a, as 8 hex digits: stable across runs and machines. */
+function hash8(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, "0");
 }
 
 export function prefixUri(prefix: string | undefined, uri: string): string {
