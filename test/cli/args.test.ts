@@ -30,6 +30,8 @@ describe("parseCliArgs: backends", () => {
       name: undefined,
       stateless: false,
       logLevel: "info",
+      logFormat: "plain",
+      metrics: false,
     });
     expect(DEFAULTS).toMatchObject({ transport: "stdio", host: "127.0.0.1", port: 8000, path: "/mcp" });
   });
@@ -69,7 +71,7 @@ describe("parseCliArgs: backends", () => {
 describe("parseCliArgs: options", () => {
   it("parses every option, in both --opt value and --opt=value forms", () => {
     expect(
-      run("x.json", "--transport", "http", "--host", "0.0.0.0", "--port", "0", "--path", "/api/mcp", "--name", "Gateway", "--stateless", "--log-level", "debug"),
+      run("x.json", "--transport", "http", "--host", "0.0.0.0", "--port", "0", "--path", "/api/mcp", "--name", "Gateway", "--stateless", "--log-level", "debug", "--log-format", "json", "--metrics"),
     ).toEqual({
       backend: { kind: "config", path: "x.json" },
       transport: "http",
@@ -79,6 +81,8 @@ describe("parseCliArgs: options", () => {
       name: "Gateway",
       stateless: true,
       logLevel: "debug",
+      logFormat: "json",
+      metrics: true,
     });
     expect(run("x.json", "--transport=sse", "--port=65535", "--host=::1", "--log-level=warn")).toMatchObject({
       transport: "sse",
@@ -91,6 +95,7 @@ describe("parseCliArgs: options", () => {
   it("takes every transport and log level", () => {
     for (const transport of ["stdio", "http", "sse"] as const) expect(run("x.json", "--transport", transport).transport).toBe(transport);
     for (const level of ["debug", "info", "warn", "error", "silent"] as const) expect(run("x.json", "--log-level", level).logLevel).toBe(level);
+    for (const format of ["plain", "json", "pretty"] as const) expect(run("x.json", `--log-format=${format}`).logFormat).toBe(format);
   });
 
   it("allows --name on stdio, and the last of a repeated option wins", () => {
@@ -132,6 +137,8 @@ describe("parseCliArgs: errors", () => {
   it("refuses bad values, saying which are allowed", () => {
     expect(refused("x.json", "--transport", "websocket")).toBe('--transport must be stdio, http or sse, got "websocket"');
     expect(refused("x.json", "--log-level", "verbose")).toBe('--log-level must be debug, info, warn, error or silent, got "verbose"');
+    expect(refused("x.json", "--log-format", "text")).toBe('--log-format must be plain, json or pretty, got "text"');
+    expect(refused("x.json", "--transport", "http", "--metrics=yes")).toBe("--metrics takes no value");
     expect(refused("x.json", "--transport", "http", "--port", "abc")).toMatch(/^--port must be a whole number from 0 to 65535.*got "abc"$/);
     expect(refused("x.json", "--transport", "http", "--port", "65536")).toMatch(/^--port must be a whole number/);
     expect(refused("x.json", "--transport", "http", "--port", "-1")).toMatch(/^--port needs a value/); // "-1" reads as an option
@@ -146,6 +153,14 @@ describe("parseCliArgs: errors", () => {
     expect(refused("x.json", "--port", "9000")).toBe("--port applies only to an HTTP front: add --transport http (or sse)");
     expect(refused("x.json", "--host", "0.0.0.0", "--stateless")).toBe("--host, --stateless apply only to an HTTP front: add --transport http (or sse)");
     expect(refused("x.json", "--transport", "stdio", "--path", "/x")).toMatch(/^--path applies only to an HTTP front/);
+    expect(refused("x.json", "--metrics")).toBe("--metrics applies only to an HTTP front: add --transport http (or sse)");
+  });
+
+  it("refuses an MCP --path that /healthz, /readyz or (with --metrics) /metrics takes", () => {
+    expect(refused("x.json", "--transport", "http", "--path", "/healthz")).toBe("--path /healthz is taken by the health endpoint: choose another, e.g. --path /mcp");
+    expect(refused("x.json", "--transport", "sse", "--path", "/readyz")).toMatch(/^--path \/readyz is taken by the health endpoint/);
+    expect(refused("x.json", "--transport", "http", "--metrics", "--path", "/metrics")).toMatch(/^--path \/metrics is taken by the metrics endpoint/);
+    expect(run("x.json", "--transport", "http", "--path", "/metrics").path).toBe("/metrics");
   });
 
   it("refuses two backends", () => {
@@ -176,7 +191,7 @@ describe("main, in process", () => {
   it("prints help on stdout and exits 0", async () => {
     expect(await call("--help")).toEqual({ code: 0, stdout: USAGE, stderr: "" });
     expect(USAGE).toMatch(/^Usage:\n {2}fastmcp-proxy <URL \| config\.json \| script> \[options\]/);
-    for (const option of ["--transport", "--host", "--port", "--path", "--name", "--stateless", "--log-level", "--demo", "--help", "--version", "-- <command>"]) {
+    for (const option of ["--transport", "--host", "--port", "--path", "--name", "--stateless", "--log-level", "--log-format", "--metrics", "--demo", "--help", "--version", "-- <command>"]) {
       expect(USAGE).toContain(option);
     }
   });

@@ -16,6 +16,12 @@ export type CliBackend =
 
 export type CliTransport = "stdio" | "http" | "sse";
 export type CliLogLevel = "debug" | "info" | "warn" | "error" | "silent";
+/**
+ * How logs are written on stderr. "plain" (the default): `[fastmcp-proxy] <level>: <message>`
+ * lines. "json": one JSON object a line (pino), the CLI's own messages included. "pretty":
+ * timestamped, aligned lines, coloured on a terminal.
+ */
+export type CliLogFormat = "plain" | "json" | "pretty";
 
 export interface CliOptions {
   backend: CliBackend;
@@ -27,6 +33,9 @@ export interface CliOptions {
   name: string | undefined;
   stateless: boolean;
   logLevel: CliLogLevel;
+  logFormat: CliLogFormat;
+  /** Serve Prometheus metrics at /metrics (HTTP fronts only). */
+  metrics: boolean;
 }
 
 export type CliCommand = { action: "help" } | { action: "version" } | { action: "run"; options: CliOptions };
@@ -45,10 +54,16 @@ export const DEFAULTS = {
   port: 8000,
   path: "/mcp",
   logLevel: "info",
+  logFormat: "plain",
 } as const satisfies Partial<CliOptions>;
 
 const TRANSPORTS: readonly CliTransport[] = ["stdio", "http", "sse"];
 const LOG_LEVELS: readonly CliLogLevel[] = ["debug", "info", "warn", "error", "silent"];
+const LOG_FORMATS: readonly CliLogFormat[] = ["plain", "json", "pretty"];
+
+/** Paths the HTTP front answers itself, before the MCP endpoint. */
+export const HEALTH_PATHS = ["/healthz", "/readyz"] as const;
+export const METRICS_PATH = "/metrics";
 
 const OPTIONS = {
   transport: { type: "string" },
@@ -58,13 +73,15 @@ const OPTIONS = {
   name: { type: "string" },
   stateless: { type: "boolean" },
   "log-level": { type: "string" },
+  "log-format": { type: "string" },
+  metrics: { type: "boolean" },
   demo: { type: "boolean" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "v" },
 } as const;
 
 /** Options that only mean something when the proxy listens on HTTP. */
-const HTTP_ONLY = ["host", "port", "path", "stateless"] as const;
+const HTTP_ONLY = ["host", "port", "path", "stateless", "metrics"] as const;
 
 const SEE_HELP = "see fastmcp-proxy --help";
 
@@ -90,7 +107,10 @@ Options:
   --path <path>          the streamable HTTP endpoint, for http and sse (default: /mcp)
   --stateless            streamable HTTP without sessions, for http and sse
   --name <name>          the proxy's server name in initialize (default: fastmcp-proxy)
-  --log-level <level>    debug | info | warn | error | silent, on stderr (default: info)
+  --metrics              serve Prometheus metrics at /metrics, for http and sse
+  --log-level <level>    debug | info | warn | error | silent, on stderr (default: info);
+                         info logs one line per request, debug adds their params and results
+  --log-format <format>  plain | json | pretty (default: plain); json is one JSON object a line
   -h, --help             show this help
   -v, --version          show the version
 
@@ -100,7 +120,8 @@ Examples:
   fastmcp-proxy --transport http -- npx -y @modelcontextprotocol/server-everything
   fastmcp-proxy --demo --transport http                      try it: http://127.0.0.1:8000/mcp
 
-Logs go to stderr; on stdio, stdout carries only the protocol.
+Logs go to stderr; on stdio, stdout carries only the protocol. HTTP fronts also answer
+GET /healthz (the process is up) and GET /readyz (the backends answer).
 Exit codes: 0 stopped cleanly (signal, or stdin closed on stdio), 1 runtime failure
 (config, backend, port), 2 command-line error.
 `;
@@ -137,6 +158,12 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
       throw new UsageError(`${list} ${given.length > 1 ? "apply" : "applies"} only to an HTTP front: add --transport http (or sse)`);
     }
   }
+  const path = parsePath(values.path);
+  const metrics = values.metrics ?? false;
+  const taken = [...HEALTH_PATHS, ...(metrics ? [METRICS_PATH] : [])];
+  if (transport !== "stdio" && (taken as string[]).includes(path)) {
+    throw new UsageError(`--path ${path} is taken by the ${path === METRICS_PATH ? "metrics" : "health"} endpoint: choose another, e.g. --path /mcp`);
+  }
   return {
     action: "run",
     options: {
@@ -144,10 +171,12 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
       transport,
       host: nonEmpty("--host", values.host) ?? DEFAULTS.host,
       port: parsePort(values.port),
-      path: parsePath(values.path),
+      path,
       name: nonEmpty("--name", values.name),
       stateless: values.stateless ?? false,
       logLevel: oneOf("--log-level", values["log-level"], LOG_LEVELS) ?? DEFAULTS.logLevel,
+      logFormat: oneOf("--log-format", values["log-format"], LOG_FORMATS) ?? DEFAULTS.logFormat,
+      metrics,
     },
   };
 }

@@ -9,5 +9,6 @@ export {
   type CliBackend,
   type CliTransport,
   type CliLogLevel,
+  type CliLogFormat,
 } from "./args.js";
 export { createDemoServer, DEMO_README } from "./demo-server.js";

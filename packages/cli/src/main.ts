@@ -5,13 +5,15 @@ import {
   FastMCPProxy,
   ProxyErrorCode,
   loadConfigFile,
-  stderrLogger,
+  type HttpRoute,
   type Logger,
   type Middleware,
   type RunningProxy,
 } from "@fastmcp-proxy/core";
 import type { BackendSpec } from "@fastmcp-proxy/core";
-import { USAGE, UsageError, parseCliArgs, type CliBackend, type CliOptions } from "./args.js";
+import { Registry, healthHandler, metrics, metricsHandler, routes, type MetricsMiddleware } from "@fastmcp-proxy/logging";
+import { HEALTH_PATHS, METRICS_PATH, USAGE, UsageError, parseCliArgs, type CliBackend, type CliOptions } from "./args.js";
+import { cliLogs, type CliLogs, type SayLevel } from "./logs.js";
 
 /** Where the CLI writes. Defaults to the process's streams; tests may capture them. */
 export interface CliIo {
@@ -54,8 +56,11 @@ export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<num
     case "version":
       out(`${VERSION}\n`);
       return 0;
-    case "run":
-      return serve(command.options, err);
+    case "run": {
+      // Colours (pretty format) only on the process's own stderr, when it is a terminal.
+      const colors = io.stderr === undefined && process.stderr.isTTY === true && !process.env.NO_COLOR;
+      return serve(command.options, cliLogs(command.options.logLevel, command.options.logFormat, err, colors));
+    }
   }
 }
 
@@ -69,11 +74,11 @@ class CliFailure extends Error {
   }
 }
 
-async function serve(options: CliOptions, err: (text: string) => void): Promise<number> {
-  const logger = recordingLogger(stderrLogger(options.logLevel, err));
-  const say = (line: string) => err(`fastmcp-proxy: ${line}\n`);
+async function serve(options: CliOptions, logs: CliLogs): Promise<number> {
+  const logger = recordingLogger(logs.diagnostics);
+  const say = (line: string, level?: SayLevel) => logs.say(line, level);
   const fail = (error: unknown) => {
-    say(failureMessage(error, options.backend, logger.backendStderr));
+    say(failureMessage(error, options.backend, logger.backendStderr), "error");
     return error instanceof CliFailure ? error.exitCode : 1;
   };
 
@@ -94,6 +99,15 @@ async function serve(options: CliOptions, err: (text: string) => void): Promise<
   // Requests being forwarded: when a stdio client closes stdin, the proxy answers these before it exits.
   const inFlight = new InFlight();
   proxy.use(inFlight.middleware);
+  // One log line per forwarded request; with --metrics, Prometheus counters and durations.
+  proxy.use(logs.requests);
+  let meter: MetricsMiddleware | undefined;
+  if (options.metrics) {
+    meter = metrics({ registry: new Registry(), defaultMetrics: true });
+    proxy.use(meter);
+  }
+  // HTTP fronts answer /healthz and /readyz (and /metrics) before the MCP endpoint.
+  const httpRoutes: HttpRoute[] = [healthHandler(proxy), ...(meter ? [metricsHandler({ registry: meter.registry })] : [])];
 
   // From here on, every way out goes through one shutdown: a signal, stdin's end, a fatal error.
   // A signal closes at once; stdin's end first drains requests in flight; a second signal exits at once.
@@ -105,7 +119,7 @@ async function serve(options: CliOptions, err: (text: string) => void): Promise<
   const interrupted = new Promise<void>((resolve) => (interrupt = resolve));
   const onSignal = (signal: NodeJS.Signals) => {
     if (phase === "closing") {
-      say(`${signal} again: exiting without waiting for the backends to close`);
+      say(`${signal} again: exiting without waiting for the backends to close`, "warn");
       process.exit(1);
     }
     phase = "closing";
@@ -118,7 +132,7 @@ async function serve(options: CliOptions, err: (text: string) => void): Promise<
     stop({ code: 0, reason: "stdin closed" });
   };
   const onUncaught = (error: Error) => {
-    say(`internal error: ${oneLine(error.message)}`);
+    say(`internal error: ${oneLine(error.message)}`, "error");
     logger.debug(`internal error: ${error.stack ?? error.message}`);
     phase = "closing";
     interrupt();
@@ -144,6 +158,7 @@ async function serve(options: CliOptions, err: (text: string) => void): Promise<
     port: options.port,
     path: options.path,
     stateless: options.stateless,
+    ...(options.transport !== "stdio" && { routes: [routes(...httpRoutes)] }),
   });
   let started: RunningProxy | undefined;
   try {
@@ -162,7 +177,7 @@ async function serve(options: CliOptions, err: (text: string) => void): Promise<
     return code;
   }
   phase = "running";
-  announce(started, proxy, options, say, err);
+  announce(started, proxy, options, logs);
 
   if (options.transport === "stdio") {
     process.stdin.once("end", onStdinEnd);
@@ -241,12 +256,23 @@ function failureMessage(error: unknown, backend: CliBackend, backendStderr: read
   if (code === ProxyErrorCode.BackendUnavailable) {
     const said = telling(backendStderr);
     const hint =
-      backend.kind === "url" ? "check that the server is running and the URL is right"
+      backend.kind === "url" && hasUserinfo(backend.url)
+        ? 'credentials in the URL are not sent (fetch refuses them): put them in a config file\'s "headers", e.g. "Authorization": "Bearer ${TOKEN}"'
+      : backend.kind === "url" ? "check that the server is running and the URL is right"
       : backend.kind === "config" ? "check each server's command or url; --log-level debug shows more"
       : "check the command; --log-level debug shows the server's stderr";
     return `${message}${said ? ` (the server said: ${said})` : ""}: ${hint}`;
   }
   return message;
+}
+
+function hasUserinfo(url: string): boolean {
+  try {
+    const { username, password } = new URL(url);
+    return username !== "" || password !== "";
+  } catch {
+    return false;
+  }
 }
 
 /** The stderr line of a failed stdio server that most likely says why: its last error line, or its last line. */
@@ -288,7 +314,8 @@ function oneLine(text: string): string {
 }
 
 /** The ready line (`serving ... on URL`: tests and scripts read it), plus how to connect to the demo. */
-function announce(running: RunningProxy, proxy: FastMCPProxy, options: CliOptions, say: (line: string) => void, err: (text: string) => void): void {
+function announce(running: RunningProxy, proxy: FastMCPProxy, options: CliOptions, logs: CliLogs): void {
+  const ready = { transport: running.transport, ...(running.url !== undefined && { url: running.url }) };
   const tools = proxy.registry.listTools().tools.length;
   const resources = proxy.registry.listResources().resources.length + proxy.registry.listResourceTemplates().resourceTemplates.length;
   const prompts = proxy.registry.listPrompts().prompts.length;
@@ -298,14 +325,17 @@ function announce(running: RunningProxy, proxy: FastMCPProxy, options: CliOption
       : proxy.backends.map((b) => (b.prefix ? `${b.name} (${b.connector.label})` : b.connector.label)).join(", ");
   const summary = `proxying ${backends}: ${plural(tools, "tool")}, ${plural(resources, "resource")}, ${plural(prompts, "prompt")}`;
   if (running.transport === "stdio") {
-    say(`serving stdio, ${summary}`);
+    logs.say(`serving stdio, ${summary}`, "info", ready);
   } else {
     const streamable = running.url!.replace(/\/sse$/, options.path);
-    if (running.transport === "http") say(`serving streamable HTTP on ${running.url}${options.stateless ? " (stateless)" : ""}`);
-    else say(`serving SSE on ${running.url} (streamable HTTP also on ${streamable})`);
-    say(summary);
+    const origin = new URL(running.url!).origin;
+    const health = `health on ${HEALTH_PATHS.map((path) => origin + path).join(" and ")}`;
+    if (running.transport === "http") logs.say(`serving streamable HTTP on ${running.url}${options.stateless ? " (stateless)" : ""}`, "info", ready);
+    else logs.say(`serving SSE on ${running.url} (streamable HTTP also on ${streamable})`, "info", { ...ready, streamableUrl: streamable });
+    logs.say(summary);
+    logs.say(options.metrics ? `${health}, metrics on ${origin}${METRICS_PATH}` : health);
   }
-  if (options.backend.kind === "demo") err(demoHints(running, options).map((line) => `${line}\n`).join(""));
+  if (options.backend.kind === "demo") logs.hint(demoHints(running, options));
 }
 
 function demoHints(running: RunningProxy, options: CliOptions): string[] {

@@ -2,6 +2,7 @@ import type { ProxyContext } from "@fastmcp-proxy/core";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createLogger, logging, proxyLogger } from "./logging.js";
 import { formatLine } from "./pretty.js";
+import { Redaction } from "./redact.js";
 
 function capture() {
   const lines: string[] = [];
@@ -110,6 +111,16 @@ describe("proxyLogger", () => {
     expect(text).not.toContain("abc123");
     expect(text).not.toContain("zzzzzz");
     expect(out.entries()).toMatchObject([{ level: 40, attempt: 2, headers: { authorization: "[REDACTED]" } }, { level: 20, msg: "fine" }]);
+  });
+});
+
+describe("credential patterns", () => {
+  it("scrub URL credentials and query secrets, keeping the sentence around them", () => {
+    const rules = new Redaction();
+    expect(rules.scrubPatterns("Backend (http://alice:pw1234@h:1/mcp?key=abc123) is unavailable: see http://h/x?token=zz99: check it.")).toBe(
+      "Backend (http://[REDACTED]@h:1/mcp?key=[REDACTED]) is unavailable: see http://h/x?token=[REDACTED]: check it.",
+    );
+    expect(rules.scrubPatterns("https://ghp_tok3n@git.example/x.git and ?api_key=a.b:c&n=1")).toBe("https://[REDACTED]@git.example/x.git and ?api_key=[REDACTED]&n=1");
   });
 });
 

@@ -64,10 +64,11 @@ const DEFAULT_PATTERNS: readonly [RegExp, string][] = [
   [/\b(Bearer|Basic)(\s+)[A-Za-z0-9\-._~+/]+=*/gi, `$1$2${REDACTED}`],
   // JSON Web Tokens, wherever they appear
   [/\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g, REDACTED],
-  // user:password@ in URLs
-  [/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@:]+:[^\s/@]+@/gi, `$1${REDACTED}@`],
-  // secrets in query strings
-  [/([?&](?:access_token|refresh_token|id_token|token|api[_-]?key|apikey|key|password|secret|client_secret|sig|signature|auth)=)[^&\s#"']+/gi, `$1${REDACTED}`],
+  // user:password@ (or a token as the user) in URLs
+  [/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@]+@/gi, `$1${REDACTED}@`],
+  // secrets in query strings; the value ends at a delimiter, and punctuation right before one
+  // (`?key=abc) failed`, `?key=abc: check`) is left to the sentence
+  [/([?&](?:access_token|refresh_token|id_token|token|api[_-]?key|apikey|key|password|secret|client_secret|sig|signature|auth)=)[^&\s#"'<>()]+?(?=[.,:;]*(?:[&\s#"'<>()]|$))/gi, `$1${REDACTED}`],
 ];
 
 /** Splits a header value into the secrets it carries: the whole value, a scheme's credentials, each cookie value. */
