@@ -5,16 +5,19 @@ import { createFixtureServer } from "../fixtures/fixture-server.mjs";
 import { serveHttp } from "../fixtures/serve.mjs";
 import { FIXTURE, connectClient, raw, rejection } from "../helpers.js";
 
-describe("several backends under prefixes", () => {
+describe("several backends under prefixes, over three transports at once", () => {
   let http: { url: string; close(): Promise<void> };
+  let sse: { url: string; close(): Promise<void> };
   let proxy: FastMCPProxy;
   let client: Client;
   beforeAll(async () => {
     http = await serveHttp(createFixtureServer, { mode: "http" });
+    sse = await serveHttp(createFixtureServer, { mode: "sse" });
     proxy = FastMCPProxy.asProxy({
       mcpServers: {
         local: { command: process.execPath, args: [FIXTURE, "stdio"] },
         remote: { url: http.url },
+        legacy: { url: sse.url },
       },
     });
     client = await connectClient(proxy);
@@ -23,24 +26,29 @@ describe("several backends under prefixes", () => {
     await client.close();
     await proxy.close();
     await http.close();
+    await sse.close();
   });
 
   it("lists every component under its server's prefix", async () => {
     const tools = (await raw(client, "tools/list")).tools.map((t: { name: string }) => t.name);
-    expect(tools).toEqual(expect.arrayContaining(["local_echo", "remote_echo", "local_whoami", "remote_fail"]));
+    expect(tools).toEqual(expect.arrayContaining(["local_echo", "remote_echo", "legacy_echo", "local_whoami", "remote_fail"]));
     expect((await raw(client, "resources/list")).resources.map((r: { uri: string }) => r.uri).sort()).toEqual([
+      "fixture://legacy/static/hello",
       "fixture://local/static/hello",
       "fixture://remote/static/hello",
     ]);
     expect((await raw(client, "resources/templates/list")).resourceTemplates.map((t: { uriTemplate: string }) => t.uriTemplate).sort()).toEqual([
+      "fixture://legacy/items/{id}",
       "fixture://local/items/{id}",
       "fixture://remote/items/{id}",
     ]);
-    expect((await raw(client, "prompts/list")).prompts.map((p: { name: string }) => p.name).sort()).toEqual(["local_greet", "remote_greet"]);
+    expect((await raw(client, "prompts/list")).prompts.map((p: { name: string }) => p.name).sort()).toEqual(["legacy_greet", "local_greet", "remote_greet"]);
   });
 
   it("routes each kind back to its backend under the backend's own names", async () => {
     expect((await raw(client, "tools/call", { name: "remote_echo", arguments: { text: "r" } })).content[0].text).toBe("r");
+    expect((await raw(client, "tools/call", { name: "legacy_echo", arguments: { text: "s" } })).content[0].text).toBe("s");
+    expect((await raw(client, "prompts/get", { name: "legacy_greet", arguments: { who: "Sam" } })).messages[0].content.text).toBe("Hello, Sam!");
     const local = JSON.parse((await raw(client, "tools/call", { name: "local_whoami", arguments: {} })).content[0].text);
     expect(local.pid).not.toBe(process.pid);
     const read = await raw(client, "resources/read", { uri: "fixture://remote/items/7" });
