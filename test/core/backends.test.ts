@@ -129,6 +129,12 @@ describe("backend failures", () => {
     expect(() => FastMCPProxy.asProxy({ mcpServers: { weather: { command: "x", args: "nope" } } } as unknown as BackendSpec)).toThrow(
       /server "weather", field "args"/,
     );
+    expect(() => FastMCPProxy.asProxy({ mcpServers: { weather: { url: "http://127.0.0.1:1/mcp", transport: "ws" } } } as unknown as BackendSpec)).toThrow(
+      /server "weather", field "transport": must be "http", "streamable-http" or "sse"/,
+    );
+    expect(() => FastMCPProxy.asProxy({ mcpServers: { weather: { command: "x", env: { KEY: "${NOT_SET_ANYWHERE_42}" } } } })).toThrow(
+      /server "weather", field "env.KEY": environment variable NOT_SET_ANYWHERE_42 is not set/,
+    );
     expect(() => FastMCPProxy.asProxy("/tmp/definitely-missing.json")).toThrow(/cannot read \/tmp\/definitely-missing.json/);
     expect(() => FastMCPProxy.asProxy("server.rb")).toThrow(/cannot tell how to reach "server.rb"/);
   });
