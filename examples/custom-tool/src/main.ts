@@ -6,7 +6,7 @@
 //   configure(c) { c.register(Tokens.ToolFactory) } a factory decides per tool
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { FastMCPProxy, ProxyTool, Tokens, type ComponentInit, type ProxyContext, type ProxyOptions } from "@fastmcp-proxy/core";
+import { FastMCPProxy, ProxyTool, Tokens, type ComponentInit, type ProxyContext, type ProxyOptions, type ResultOf } from "@fastmcp-proxy/core";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
@@ -32,7 +32,7 @@ export class LimitDefaultTool extends ProxyTool {
     };
   }
 
-  override forward(ctx: ProxyContext<"tools/call">): Promise<CallToolResult> {
+  override forward(ctx: ProxyContext<"tools/call">): Promise<ResultOf<"tools/call">> {
     if (this.hasLimit) ctx.params = { ...ctx.params, arguments: { limit: DEFAULT_LIMIT, ...ctx.params.arguments } };
     return super.forward(ctx);
   }

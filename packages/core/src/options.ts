@@ -6,6 +6,7 @@ import type { ProxyPrompt } from "./components/proxy-prompt.js";
 import type { ProxyResource } from "./components/proxy-resource.js";
 import type { ProxyTemplate } from "./components/proxy-template.js";
 import type { ProxyTool } from "./components/proxy-tool.js";
+import { ProxyError, ProxyErrorCode } from "./errors.js";
 import type { LogLevel, Logger } from "./logger.js";
 
 export interface ProxyOptions {
@@ -26,6 +27,23 @@ export interface ProxyOptions {
   maxTimeoutMs?: number;
   /** Limit for connecting to a backend and its initialize handshake. Default 30 s. */
   connectTimeoutMs?: number;
+  /**
+   * Isolated sessions: at most this many backend sessions open at once per backend (for a stdio
+   * backend, child processes), besides the proxy's own primary one. A front session that needs
+   * one more gets a BackendUnavailable "too many sessions" error. Default 100.
+   */
+  maxSessions?: number;
+  /**
+   * Isolated sessions: a front session's backend session unused this long (no request, no
+   * message, no subscription, no running task) is closed, and opened again on next use.
+   * Default 10 min; 0 or Infinity: never.
+   */
+  idleTimeoutMs?: number;
+  /**
+   * Serve tools/resources/templates/prompts lists in pages of this many, with cursors the proxy
+   * mints (a changed list makes old cursors InvalidParams). Default: no paging, the whole list.
+   */
+  pageSize?: number;
   /** Filters and transforms for backends that have none of their own (config servers set theirs per server). */
   rules?: ComponentRules;
   /** Restarting lost backends (backoff with jitter, then a breaker); false: never restart. */
@@ -57,6 +75,9 @@ export interface ResolvedOptions {
   timeoutMs: number;
   maxTimeoutMs: number;
   connectTimeoutMs: number;
+  maxSessions: number;
+  idleTimeoutMs: number;
+  pageSize: number | undefined;
   restart: RestartOptions | false;
   failMode: "open" | "closed";
 }
@@ -70,7 +91,17 @@ export function resolveOptions(options: ProxyOptions): ResolvedOptions {
     timeoutMs: options.timeoutMs ?? 60_000,
     maxTimeoutMs: options.maxTimeoutMs ?? 600_000,
     connectTimeoutMs: options.connectTimeoutMs ?? 30_000,
+    maxSessions: positive("maxSessions", options.maxSessions) ?? 100,
+    idleTimeoutMs: options.idleTimeoutMs ?? 600_000,
+    pageSize: positive("pageSize", options.pageSize),
     restart: options.restart ?? {},
     failMode: options.failMode ?? "open",
   };
+}
+
+/** A whole number ≥ 1, or undefined when not given. */
+function positive(name: string, value: number | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!Number.isInteger(value) || value < 1) throw new ProxyError(ProxyErrorCode.InvalidConfig, `${name} must be a whole number ≥ 1, not ${value}`);
+  return value;
 }

@@ -20,6 +20,7 @@ import { resolveBackends, type BackendSpec } from "./backends/resolve.js";
 import { proxyConnector } from "./backends/connectors.js";
 import type { ComponentRules } from "./components/rules.js";
 import type { ComponentKind, ComponentRegistry } from "./components/registry.js";
+import { pageOf } from "./components/pages.js";
 import { createProxyDeps } from "./container.js";
 import { ProxyError, ProxyErrorCode, plainMessage, toMcpError } from "./errors.js";
 import type { Logger } from "./logger.js";
@@ -28,6 +29,7 @@ import type { AnyComponent, AnyProxyContext, ProxyContext } from "./middleware/c
 import type { ParamsOf, ProxyMethod, ResultOf } from "./methods.js";
 import type { ProxyOptions, ResolvedOptions } from "./options.js";
 import { FrontSession, type FrontExtra, type FrontHost } from "./serve/front-session.js";
+import { taskOf } from "./serve/tasks.js";
 import { LOOPBACK_HOSTS, createHttpHandler, type HttpFrontOptions, type HttpHandler, type HttpRoute } from "./serve/http.js";
 
 /** What the composition root hands a proxy. */
@@ -352,10 +354,10 @@ export class FastMCPProxy implements FrontHost {
 
   /** The innermost step of each method: answered from the mirror, or forwarded by the component. */
   readonly #terminals: { [M in ProxyMethod]: Terminal<M> } = {
-    "tools/list": async () => (this.#listable(), this.registry.listTools()),
-    "resources/list": async () => (this.#listable(), this.registry.listResources()),
-    "resources/templates/list": async () => (this.#listable(), this.registry.listResourceTemplates()),
-    "prompts/list": async () => (this.#listable(), this.registry.listPrompts()),
+    "tools/list": async (ctx) => (this.#listable(), this.#page(ctx, this.registry.listTools(), "tools")),
+    "resources/list": async (ctx) => (this.#listable(), this.#page(ctx, this.registry.listResources(), "resources")),
+    "resources/templates/list": async (ctx) => (this.#listable(), this.#page(ctx, this.registry.listResourceTemplates(), "resourceTemplates")),
+    "prompts/list": async (ctx) => (this.#listable(), this.#page(ctx, this.registry.listPrompts(), "prompts")),
     "tools/call": (ctx) => {
       if (ctx.component?.kind !== "tool") throw new McpError(ErrorCode.InvalidParams, `Unknown tool: "${ctx.params.name}"`);
       return ctx.component.forward(ctx);
@@ -387,7 +389,26 @@ export class FastMCPProxy implements FrontHost {
       await Promise.all(logging.map((backend) => ctx.session.forward(backend, "logging/setLevel", ctx.params, ctx)));
       return {};
     },
+    // Tasks go to the backend that created them (see FrontSession.forwardTask).
+    "tasks/get": (ctx) => ctx.session.forwardTask(this.#taskBackends(), ctx),
+    "tasks/result": (ctx) => ctx.session.forwardTask(this.#taskBackends(), ctx),
+    "tasks/cancel": (ctx) => ctx.session.forwardTask(this.#taskBackends("cancel"), ctx),
+    "tasks/list": (ctx) => ctx.session.listTasks(this.#taskBackends("list"), ctx),
   };
+
+  /** One page of a mirrored list (the whole list unless `pageSize` is set). */
+  #page<R extends object>(ctx: ProxyContext, list: R, key: keyof R & string): R {
+    const cursor = (ctx.params as { cursor?: string } | undefined)?.cursor;
+    return pageOf(ctx.method, list, key, cursor, this.#options.pageSize);
+  }
+
+  /** The connected backends with tasks (and, if named, that task feature). */
+  #taskBackends(feature?: "list" | "cancel"): Backend[] {
+    return this.#connected.filter((b) => {
+      const tasks = this.#backendCaps.get(b)?.tasks;
+      return tasks && (!feature || tasks[feature]);
+    });
+  }
 
   #forwardUri(ctx: ProxyContext<"resources/subscribe" | "resources/unsubscribe">): Promise<Result> {
     const target = ctx.component;
@@ -415,6 +436,13 @@ export class FastMCPProxy implements FrontHost {
         return !!caps.completions;
       case "logging/setLevel":
         return !!caps.logging;
+      case "tasks/get":
+      case "tasks/result":
+        return !!caps.tasks;
+      case "tasks/list":
+        return !!caps.tasks?.list;
+      case "tasks/cancel":
+        return !!caps.tasks?.cancel;
       default:
         return false;
     }
@@ -483,6 +511,10 @@ export class FastMCPProxy implements FrontHost {
     return { requestMs: this.#options.timeoutMs, maxTotalMs: this.#options.maxTimeoutMs };
   }
 
+  get sessionLimits(): { maxSessions: number; idleTimeoutMs: number } {
+    return { maxSessions: this.#options.maxSessions, idleTimeoutMs: this.#options.idleTimeoutMs };
+  }
+
   isolates(backend: Backend): boolean {
     const mode = this.#options.sessions ?? (this.#singleFront ? "shared" : "isolated");
     return mode === "isolated" && backend.connector.isolatable;
@@ -495,12 +527,13 @@ export class FastMCPProxy implements FrontHost {
   readonly primarySink: BackendSink = {
     notification: (backend, notification) => {
       if (LIST_KINDS[notification.method]) return this.listChanged(backend, notification.method);
-      const owner = this.#owner(backend);
+      const owner = this.#owner(backend, taskOf(notification));
+      if (owner && notification.method === "notifications/tasks/status") owner.session.observeTask(backend, notification.params);
       if (owner) void owner.session.notify(notification, owner.via);
       else this.logger.debug(`dropped ${notification.method} from ${describe(backend)}: no single client owns the shared session now`);
     },
     request: async (backend, request, signal) => {
-      const owner = this.#owner(backend);
+      const owner = this.#owner(backend, taskOf(request));
       if (!owner) {
         throw new McpError(ErrorCode.InvalidRequest,
           `${request.method} from ${describe(backend)} cannot be routed: no single client of the shared session (${this.#sessions.size} connected) is waiting on it`);
@@ -510,11 +543,19 @@ export class FastMCPProxy implements FrontHost {
   };
 
   /**
-   * Who a shared session's server→client message belongs to: the one request waiting on that
-   * backend (on its stream), else the one client with requests waiting on it, else the one client
-   * connected. Anything else is ambiguous (undefined).
+   * Who a shared session's server→client message belongs to: the client that created the task it
+   * is about (a task status, or a message with a related task), else the one request waiting on
+   * that backend (on its stream), else the one client with requests waiting on it, else the one
+   * client connected. Anything else is ambiguous (undefined).
    */
-  #owner(backend: Backend): { session: FrontSession; via?: FrontExtra } | undefined {
+  #owner(backend: Backend, taskId?: string): { session: FrontSession; via?: FrontExtra } | undefined {
+    if (taskId !== undefined) {
+      const creator = [...this.#sessions].find((session) => session.ownsTask(backend, taskId));
+      if (creator) {
+        const via = creator.sharedCalls(backend);
+        return via.length === 1 ? { session: creator, via: via[0]! } : { session: creator };
+      }
+    }
     const waiting = [...this.#sessions].flatMap((session) => session.sharedCalls(backend).map((via) => ({ session, via })));
     if (waiting.length === 1) return waiting[0];
     const owners = new Set(waiting.map((w) => w.session));
@@ -557,5 +598,13 @@ function mirrorCapabilities(all: ServerCapabilities[]): ServerCapabilities {
   if (all.some((c) => c.prompts)) caps.prompts = { listChanged: true };
   if (all.some((c) => c.logging)) caps.logging = {};
   if (all.some((c) => c.completions)) caps.completions = {};
+  const tasks = all.flatMap((c) => (c.tasks ? [c.tasks] : []));
+  if (tasks.length > 0) {
+    caps.tasks = {
+      ...(tasks.some((t) => t.list) && { list: {} }),
+      ...(tasks.some((t) => t.cancel) && { cancel: {} }),
+      ...(tasks.some((t) => t.requests?.tools?.call) && { requests: { tools: { call: {} } } }),
+    };
+  }
   return caps;
 }

@@ -31,6 +31,10 @@ export class BackendPool {
   readonly #options: PoolOptions;
   readonly #primary = new Map<Backend, Promise<Client>>();
   readonly #open = new Set<Client>();
+  /** Sessions opened with a `maxSessions` limit (isolated ones), per backend, connecting ones included. */
+  readonly #limited = new Map<Backend, number>();
+  /** How to give back a limited session's place, once, when it closes. */
+  readonly #unlimit = new WeakMap<Client, () => void>();
 
   constructor(options: PoolOptions) {
     this.#options = options;
@@ -50,8 +54,55 @@ export class BackendPool {
     return client;
   }
 
-  /** A new session with `backend`, declaring `capabilities`; its traffic goes to `sink`. */
-  async open(backend: Backend, capabilities: ClientCapabilities, sink: BackendSink, onclose?: () => void): Promise<Client> {
+  /** How many sessions opened with a `maxSessions` limit (isolated sessions) are open with `backend`. */
+  limitedSessions(backend: Backend): number {
+    return this.#limited.get(backend) ?? 0;
+  }
+
+  /**
+   * A new session with `backend`, declaring `capabilities`; its traffic goes to `sink`. With
+   * `maxSessions`, refused (BackendUnavailable, before anything is started) when that many
+   * sessions opened with a limit are open with this backend already.
+   */
+  async open(
+    backend: Backend,
+    capabilities: ClientCapabilities,
+    sink: BackendSink,
+    onclose?: () => void,
+    limit?: { maxSessions: number },
+  ): Promise<Client> {
+    if (!limit) return this.#connect(backend, capabilities, sink, onclose);
+    const count = this.limitedSessions(backend);
+    if (count >= limit.maxSessions) {
+      throw new ProxyError(
+        ProxyErrorCode.BackendUnavailable,
+        `Backend ${describe(backend)}: too many sessions (${count} open, maxSessions is ${limit.maxSessions}); try again when a client has disconnected`,
+        { maxSessions: limit.maxSessions },
+      );
+    }
+    this.#limited.set(backend, count + 1);
+    let counted = true;
+    const giveBack = () => {
+      if (!counted) return;
+      counted = false;
+      const left = this.limitedSessions(backend) - 1;
+      if (left > 0) this.#limited.set(backend, left);
+      else this.#limited.delete(backend);
+    };
+    try {
+      const client = await this.#connect(backend, capabilities, sink, () => {
+        giveBack();
+        onclose?.();
+      });
+      this.#unlimit.set(client, giveBack);
+      return client;
+    } catch (error) {
+      giveBack();
+      throw error;
+    }
+  }
+
+  async #connect(backend: Backend, capabilities: ClientCapabilities, sink: BackendSink, onclose?: () => void): Promise<Client> {
     const { clientInfo, connectTimeoutMs, logger } = this.#options;
     // Every client made is tracked from birth, so closeAll() also ends one still connecting.
     const made: Client[] = [];
@@ -99,12 +150,15 @@ export class BackendPool {
   async release(client: Client): Promise<void> {
     this.#open.delete(client);
     await client.close().catch(() => {});
+    // Its place is given back once it has closed (its onclose normally did), not before.
+    this.#unlimit.get(client)?.();
   }
 
   async closeAll(): Promise<void> {
     const clients = [...this.#open];
     this.#open.clear();
     this.#primary.clear();
+    for (const client of clients) this.#unlimit.get(client)?.();
     await Promise.all(clients.map((client) => client.close().catch(() => {})));
   }
 }

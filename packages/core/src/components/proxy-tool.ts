@@ -1,4 +1,5 @@
-import type { CallToolResult, Tool } from "@modelcontextprotocol/sdk/types.js";
+import type { Tool } from "@modelcontextprotocol/sdk/types.js";
+import type { ResultOf } from "../methods.js";
 import type { ProxyContext } from "../middleware/context.js";
 import { ProxyComponent, type ComponentInit } from "./component.js";
 import { backendArguments, shownTool, type ToolRule } from "./rules.js";
@@ -24,8 +25,11 @@ export class ProxyTool extends ProxyComponent<Tool> {
     return (this.#definition = this.name === shown.name ? shown : { ...shown, name: this.name });
   }
 
-  /** Calls the backend tool. An `isError` result is a value and passes through unchanged. */
-  forward(ctx: ProxyContext<"tools/call">): Promise<CallToolResult> {
+  /**
+   * Calls the backend tool. An `isError` result is a value and passes through unchanged. A
+   * task-augmented call (`params.task`) answers with the backend's CreateTaskResult.
+   */
+  forward(ctx: ProxyContext<"tools/call">): Promise<ResultOf<"tools/call">> {
     const args = this.rule ? backendArguments(this.rule, ctx.params.arguments) : ctx.params.arguments;
     return ctx.session.forward(this.backend, "tools/call", { ...ctx.params, name: this.backendName, arguments: args }, ctx);
   }

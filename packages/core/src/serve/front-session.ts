@@ -6,6 +6,7 @@ import {
   ErrorCode,
   McpError,
   type ClientCapabilities,
+  type ListTasksResult,
   type Implementation,
   type JSONRPCRequest,
   type Notification,
@@ -23,6 +24,8 @@ import { ProxyError, ProxyErrorCode, forwardedError, plainMessage } from "../err
 import type { Logger } from "../logger.js";
 import type { ProxyContext } from "../middleware/context.js";
 import type { ProxyMethod, ResultOf } from "../methods.js";
+import { decodeCursor, encodeCursor } from "../components/pages.js";
+import { TaskTable } from "./tasks.js";
 
 export type FrontExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
@@ -34,6 +37,8 @@ export interface FrontHost {
   readonly pool: BackendPool;
   readonly logger: Logger;
   readonly timeouts: { requestMs: number; maxTotalMs: number };
+  /** Isolated backend sessions: at most `maxSessions` open per backend; closed after `idleTimeoutMs` unused. */
+  readonly sessionLimits: { maxSessions: number; idleTimeoutMs: number };
   /** Whether this backend gets a session of its own per front session. */
   isolates(backend: Backend): boolean;
   /** The proxy's own sink for primary sessions. */
@@ -54,6 +59,19 @@ const LIST_CHANGED = new Set([
   "notifications/prompts/list_changed",
 ]);
 
+/** A backend session of this front session's own (isolated mode). */
+interface OwnSession {
+  readonly client: Promise<Client>;
+  /** Requests of this session now using it. */
+  busy: number;
+  lastUsed: number;
+  idleTimer: NodeJS.Timeout | undefined;
+  /** URIs subscribed through it: a session with subscriptions is never idle. */
+  readonly subscriptions: Set<string>;
+}
+
+type TaskMethod = "tasks/get" | "tasks/result" | "tasks/cancel";
+
 /**
  * One client connection to the proxy: an SDK Server on a front transport, and the backend
  * sessions that serve it. Server→client traffic from its backend sessions comes back here only.
@@ -61,7 +79,13 @@ const LIST_CHANGED = new Set([
 export class FrontSession implements BackendSink {
   readonly server: Server;
   readonly #host: FrontHost;
-  readonly #clients = new Map<Backend, Promise<Client>>();
+  readonly #own = new Map<Backend, OwnSession>();
+  /** Backends whose own session was closed for idleness (the log level is set again on reopening). */
+  readonly #reaped = new Set<Backend>();
+  /** The level this client last set with logging/setLevel. */
+  #logLevel: { level: unknown } | undefined;
+  /** Tasks this session created, and the backend that holds each. */
+  readonly #tasks = new TaskTable();
   readonly #inFlight = new Map<RequestId, FrontExtra>();
   /** Requests of this session now waiting on a backend's shared (primary) session. */
   readonly #sharedCalls = new Map<FrontExtra, Backend>();
@@ -87,7 +111,7 @@ export class FrontSession implements BackendSink {
     };
     this.server.fallbackNotificationHandler = async (notification) => {
       if (notification.method === "notifications/roots/list_changed") {
-        for (const client of this.#clients.values()) void client.then((c) => c.notification(notification)).catch(() => {});
+        for (const own of this.#own.values()) void own.client.then((c) => c.notification(notification)).catch(() => {});
       }
     };
     this.server.onclose = () => void this.close();
@@ -126,13 +150,71 @@ export class FrontSession implements BackendSink {
   /** This session's client for a backend: its own (isolated) or the shared primary. */
   client(backend: Backend): Promise<Client> {
     if (this.sharesSession(backend)) return this.#host.primary(backend);
-    let client = this.#clients.get(backend);
-    if (!client) {
-      client = this.#host.pool.open(backend, relayable(this.clientCapabilities), this, () => this.#clients.delete(backend));
-      this.#clients.set(backend, client);
-      client.catch(() => this.#clients.delete(backend));
-    }
-    return client;
+    return this.#ownSession(backend).client;
+  }
+
+  /** How many backend sessions of its own this session has open (isolated mode). */
+  get ownSessions(): number {
+    return this.#own.size;
+  }
+
+  /** This session's own session with `backend`, opened on first use (within the backend's maxSessions). */
+  #ownSession(backend: Backend): OwnSession {
+    let own = this.#own.get(backend);
+    if (own) return own;
+    const reopening = this.#reaped.delete(backend);
+    const opened = this.#host.pool
+      .open(backend, relayable(this.clientCapabilities), this, () => this.#lostOwn(backend, own!), {
+        maxSessions: this.#host.sessionLimits.maxSessions,
+      })
+      .then(async (client) => {
+        // A session reopened after idling gets the log level its client had set.
+        if (reopening && this.#logLevel && client.getServerCapabilities()?.logging) {
+          await client.request({ method: "logging/setLevel", params: this.#logLevel }, passthrough).catch(() => {});
+        }
+        return client;
+      });
+    own = { client: opened, busy: 0, lastUsed: Date.now(), idleTimer: undefined, subscriptions: new Set() };
+    this.#own.set(backend, own);
+    opened.catch(() => this.#lostOwn(backend, own!));
+    return own;
+  }
+
+  /** Its own session with a backend closed (or never opened): forget it, and the tasks it held. */
+  #lostOwn(backend: Backend, own: OwnSession): void {
+    clearTimeout(own.idleTimer);
+    if (this.#own.get(backend) !== own) return;
+    this.#own.delete(backend);
+    this.#tasks.forget(backend);
+  }
+
+  /** Traffic on its own session with `backend`: it is in use. */
+  #touch(backend: Backend): void {
+    const own = this.#own.get(backend);
+    if (own) own.lastUsed = Date.now();
+  }
+
+  #scheduleIdleCheck(backend: Backend, own: OwnSession, delay: number): void {
+    clearTimeout(own.idleTimer);
+    own.idleTimer = setTimeout(() => this.#closeIfIdle(backend, own), delay);
+    own.idleTimer.unref?.();
+  }
+
+  /**
+   * Closes its own session with a backend once unused for `idleTimeoutMs`: no request on it, no
+   * message from it, no subscription through it and no task of this session still running on it.
+   * The next request opens a new one.
+   */
+  #closeIfIdle(backend: Backend, own: OwnSession): void {
+    const idleMs = this.#host.sessionLimits.idleTimeoutMs;
+    if (this.#closed || this.#own.get(backend) !== own || own.busy > 0) return;
+    const idleFor = Date.now() - own.lastUsed;
+    if (idleFor < idleMs) return this.#scheduleIdleCheck(backend, own, idleMs - idleFor);
+    if (own.subscriptions.size > 0 || this.#tasks.running(backend)) return this.#scheduleIdleCheck(backend, own, idleMs);
+    this.#own.delete(backend);
+    this.#reaped.add(backend);
+    this.#host.logger.debug(`closing idle session with backend ${describe(backend)} (unused for ${idleFor} ms)`);
+    void own.client.then((client) => this.#host.pool.release(client), () => {});
   }
 
   /**
@@ -142,7 +224,25 @@ export class FrontSession implements BackendSink {
   async forward<M extends ProxyMethod>(backend: Backend, method: M, params: object, ctx: ProxyContext): Promise<ResultOf<M>> {
     const down = this.#host.unavailable(backend);
     if (down) throw new ProxyError(ProxyErrorCode.BackendUnavailable, down);
-    const client = await this.client(backend);
+    const own = this.sharesSession(backend) ? undefined : this.#ownSession(backend);
+    if (!own) return this.#send(backend, await this.client(backend), method, params, ctx);
+    own.busy++;
+    clearTimeout(own.idleTimer);
+    try {
+      const result = await this.#send(backend, await own.client, method, params, ctx);
+      const uri = (params as { uri?: string }).uri;
+      if (method === "resources/subscribe" && uri !== undefined) own.subscriptions.add(uri);
+      if (method === "resources/unsubscribe" && uri !== undefined) own.subscriptions.delete(uri);
+      return result;
+    } finally {
+      own.busy--;
+      own.lastUsed = Date.now();
+      const idleMs = this.#host.sessionLimits.idleTimeoutMs;
+      if (own.busy === 0 && Number.isFinite(idleMs) && idleMs > 0) this.#scheduleIdleCheck(backend, own, idleMs);
+    }
+  }
+
+  async #send<M extends ProxyMethod>(backend: Backend, client: Client, method: M, params: object, ctx: ProxyContext): Promise<ResultOf<M>> {
     const extra = this.#inFlight.get(ctx.requestId);
     const meta = (params as { _meta?: Record<string, unknown> })._meta;
     const progressToken = meta?.progressToken as string | number | undefined;
@@ -154,12 +254,16 @@ export class FrontSession implements BackendSink {
       const { progressToken: _, ...rest } = meta!;
       outgoing = { ...params, _meta: rest };
       onprogress = (progress) => {
-        relayed = extra
-          ?.sendNotification({ method: "notifications/progress", params: { ...progress, progressToken } } as ServerNotification)
-          .catch(() => {});
+        const notification = { method: "notifications/progress", params: { ...progress, progressToken } } as ServerNotification;
+        // A task-augmented call's progress goes on after its answer, when its stream may be gone: then on the session's own.
+        relayed = (extra ? extra.sendNotification(notification) : Promise.reject(new Error("no request stream"))).catch(() =>
+          this.notify(notification, undefined, true),
+        );
       };
     }
     const { requestMs, maxTotalMs } = this.#host.timeouts;
+    // tasks/result waits, by design, until the task ends: only the hard maximum bounds it.
+    const timeout = method === "tasks/result" ? maxTotalMs : (backend.timeoutMs ?? requestMs);
     // On a shared backend session, the proxy routes server→client traffic by the calls waiting on it.
     const shared = extra !== undefined && this.sharesSession(backend);
     if (shared) this.#sharedCalls.set(extra, backend);
@@ -167,7 +271,7 @@ export class FrontSession implements BackendSink {
     try {
       result = (await client.request({ method, params: outgoing } as Request, passthrough, {
         signal: ctx.signal,
-        timeout: backend.timeoutMs ?? requestMs,
+        timeout,
         maxTotalTimeout: maxTotalMs,
         resetTimeoutOnProgress: true,
         ...(onprogress ? { onprogress } : {}),
@@ -178,12 +282,90 @@ export class FrontSession implements BackendSink {
       if (shared) this.#sharedCalls.delete(extra);
     }
     if (relayed) await relayed;
+    if (method === "tools/call" && (params as { task?: unknown }).task !== undefined) this.#tasks.created(backend, result);
+    if (method === "logging/setLevel") this.#logLevel = { level: (params as { level?: unknown }).level };
     return result;
   }
 
+  // ── Tasks ───────────────────────────────────────────────────────────────────
+
+  /**
+   * Whether this session may address only the tasks it created on `backend`: true when the
+   * backend session is shared with other front sessions (and this one is a real session, not a
+   * stateless request, which can remember nothing).
+   */
+  #tasksPrivate(backend: Backend): boolean {
+    return !this.#shared && !this.#host.isolates(backend);
+  }
+
+  /** Whether this session created `taskId` on `backend` (how a shared session's task traffic is routed). */
+  ownsTask(backend: Backend, taskId: string): boolean {
+    return this.#tasks.owns(backend, taskId);
+  }
+
+  /** A task's status, seen on the way to this session's client. */
+  observeTask(backend: Backend, task: unknown): void {
+    this.#tasks.observe(backend, task);
+  }
+
+  /**
+   * tasks/get, tasks/result and tasks/cancel, sent to the backend that created the task (through
+   * this session); a task this session does not know goes to the one backend with tasks, if there
+   * is only one and its session is not shared with other clients.
+   */
+  async forwardTask<M extends TaskMethod>(candidates: readonly Backend[], ctx: ProxyContext<M>): Promise<ResultOf<M>> {
+    const taskId = String(ctx.params.taskId);
+    let backend = this.#tasks.backendOf(taskId);
+    if (!backend && candidates.length === 1 && !this.#tasksPrivate(candidates[0]!)) backend = candidates[0];
+    if (!backend) throw new McpError(ErrorCode.InvalidParams, `Task not found: ${taskId}`);
+    const result = await this.forward(backend, ctx.method, ctx.params, ctx);
+    if (ctx.method === "tasks/result") this.#tasks.observe(backend, { taskId, status: "completed" });
+    else this.#tasks.observe(backend, result);
+    return result;
+  }
+
+  /**
+   * tasks/list: one backend's pages as they are; with several, one backend at a time, under
+   * cursors the proxy mints (`{ backend index, backend cursor }`). On a shared backend session
+   * only this session's own tasks are listed.
+   */
+  async listTasks(candidates: readonly Backend[], ctx: ProxyContext<"tasks/list">): Promise<ListTasksResult> {
+    const params = ctx.params ?? {};
+    if (candidates.length === 1) return this.#listTasksOf(candidates[0]!, params, ctx);
+    let at = { b: 0, c: undefined as string | undefined };
+    if (params.cursor !== undefined) {
+      const decoded = decodeCursor(params.cursor);
+      const b = decoded?.b;
+      if (decoded?.k !== "tasks" || typeof b !== "number" || !Number.isInteger(b) || b < 0 || b >= candidates.length) {
+        throw new McpError(ErrorCode.InvalidParams, `Invalid cursor for tasks/list: it is not one this proxy gave (list again without a cursor)`);
+      }
+      at = { b, c: typeof decoded.c === "string" ? decoded.c : undefined };
+    }
+    const { cursor: _, ...rest } = params;
+    const page = await this.#listTasksOf(candidates[at.b]!, at.c === undefined ? rest : { ...rest, cursor: at.c }, ctx);
+    const next =
+      page.nextCursor !== undefined ? { k: "tasks", b: at.b, c: page.nextCursor }
+      : at.b + 1 < candidates.length ? { k: "tasks", b: at.b + 1 }
+      : undefined;
+    const { nextCursor: __, ...result } = page;
+    return next ? { ...result, nextCursor: encodeCursor(next) } : result;
+  }
+
+  async #listTasksOf(backend: Backend, params: object, ctx: ProxyContext<"tasks/list">): Promise<ListTasksResult> {
+    const page = await this.forward(backend, "tasks/list", params, ctx);
+    const tasks = Array.isArray(page.tasks) ? page.tasks : [];
+    for (const task of tasks) if (this.#tasks.owns(backend, task.taskId)) this.#tasks.observe(backend, task);
+    if (!this.#tasksPrivate(backend)) return page;
+    return { ...page, tasks: tasks.filter((task) => this.#tasks.owns(backend, task.taskId)) };
+  }
+
+  // ── Server→client traffic ───────────────────────────────────────────────────
+
   /** A notification from one of this session's backend sessions. */
   notification(backend: Backend, notification: Notification): void {
+    this.#touch(backend);
     if (LIST_CHANGED.has(notification.method)) return this.#host.listChanged(backend, notification.method);
+    if (notification.method === "notifications/tasks/status") this.#tasks.observe(backend, notification.params);
     void this.notify(notification);
   }
 
@@ -191,7 +373,8 @@ export class FrontSession implements BackendSink {
    * A request from one of this session's backend sessions (sampling, elicitation, roots), sent on
    * the stream of `via` when given, else of the only request in flight, else on the standalone stream.
    */
-  request(_backend: Backend, request: JSONRPCRequest, signal: AbortSignal, via?: FrontExtra): Promise<Result> {
+  request(backend: Backend, request: JSONRPCRequest, signal: AbortSignal, via?: FrontExtra): Promise<Result> {
+    this.#touch(backend);
     const related = via ?? this.#related();
     const message = { method: request.method, params: request.params } as ServerRequest;
     return related
@@ -199,10 +382,13 @@ export class FrontSession implements BackendSink {
       : this.server.request(message, passthrough, { signal });
   }
 
-  /** Sends to the client, on the stream of `via`, else of the request it most likely belongs to (the only one in flight). */
-  async notify(notification: Notification, via?: FrontExtra): Promise<void> {
+  /**
+   * Sends to the client, on the stream of `via`, else of the request it most likely belongs to
+   * (the only one in flight), else (or when `standalone`) on the session's own stream.
+   */
+  async notify(notification: Notification, via?: FrontExtra, standalone = false): Promise<void> {
     if (this.#closed) return;
-    const related = via ?? this.#related();
+    const related = standalone ? undefined : (via ?? this.#related());
     try {
       if (related) await related.sendNotification(notification as ServerNotification);
       else await this.server.notification(notification as ServerNotification);
@@ -215,9 +401,10 @@ export class FrontSession implements BackendSink {
     if (this.#closed) return;
     this.#closed = true;
     this.#host.detach(this);
-    const clients = [...this.#clients.values()];
-    this.#clients.clear();
-    await Promise.all(clients.map((c) => c.then((client) => this.#host.pool.release(client), () => {})));
+    const own = [...this.#own.values()];
+    this.#own.clear();
+    for (const { idleTimer } of own) clearTimeout(idleTimer);
+    await Promise.all(own.map((o) => o.client.then((client) => this.#host.pool.release(client), () => {})));
     await this.server.close().catch(() => {});
   }
 
