@@ -6,6 +6,7 @@
 //
 //   stdio       stdio front → stdio echo backend, SDK client load
 //   stdio-lean  the same with the prototype transports of bench/experiments/lean.mjs
+//   cli-stdio   the same through the fastmcp-proxy command with its default flags
 //   http        HTTP front → HTTP echo backend, raw POST load
 //   http-stdio  HTTP front → stdio echo backend, raw POST load
 //   inproc      InMemoryTransport front and back (profiles this process: client + proxy + backend)
@@ -27,6 +28,7 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const ECHO = join(HERE, "echo-server.mjs");
 const PROXY = join(HERE, "proxy-server.mjs");
 const LEAN_PROXY = join(HERE, "experiments", "lean-proxy.mjs");
+const CLI = join(HERE, "..", "packages", "cli", "bin", "fastmcp-proxy.js");
 const NODE = process.execPath;
 const OUT = join(HERE, "results", "profiles");
 
@@ -67,13 +69,17 @@ async function load(call, pid) {
 async function profileProcess() {
   mkdirSync(OUT, { recursive: true });
   const since = Date.now();
-  if (mode === "stdio" || mode === "stdio-lean") {
-    const script = mode === "stdio" ? [PROXY] : [LEAN_PROXY, "--lean-front", "--lean-backend"];
+  if (mode === "stdio" || mode === "stdio-lean" || mode === "cli-stdio") {
+    const script = {
+      stdio: [PROXY, "--front", "stdio", "--backend", JSON.stringify([NODE, ECHO, "stdio"])],
+      "stdio-lean": [LEAN_PROXY, "--lean-front", "--lean-backend", "--front", "stdio", "--backend", JSON.stringify([NODE, ECHO, "stdio"])],
+      "cli-stdio": [CLI, "--", NODE, ECHO, "stdio"],
+    }[mode];
     const transport = new StdioClientTransport({
       command: NODE,
-      args: [...profFlags(`proxy-${mode}`), ...script, "--front", "stdio", "--backend", JSON.stringify([NODE, ECHO, "stdio"])],
+      args: [...profFlags(`proxy-${mode}`), ...script],
       env: CHILD_ENV,
-      stderr: "inherit",
+      stderr: "ignore",
     });
     const client = new Client({ name: "profile", version: "1" });
     await client.connect(transport);
@@ -212,9 +218,9 @@ if (mode === "summary") {
   summarise(newest(OUT, since));
 } else if (mode === "inproc-worker") {
   await inproc();
-} else if (["stdio", "stdio-lean", "http", "http-stdio", "echo-http"].includes(mode)) {
+} else if (["stdio", "stdio-lean", "cli-stdio", "http", "http-stdio", "echo-http"].includes(mode)) {
   await profileProcess();
 } else {
-  process.stderr.write("usage: node bench/profile.mjs stdio|stdio-lean|http|http-stdio|inproc|echo-http [--concurrency N] [--duration MS] [--top N]\n");
+  process.stderr.write("usage: node bench/profile.mjs stdio|stdio-lean|cli-stdio|http|http-stdio|inproc|echo-http [--concurrency N] [--duration MS] [--top N]\n");
   process.exit(2);
 }

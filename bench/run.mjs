@@ -6,7 +6,7 @@
 //
 // Prints one table and writes it to bench/results/latest.md. Everything listens on 127.0.0.1,
 // every loop is bounded by count and time, and every process started here is ended by PID.
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -22,6 +22,7 @@ import {
   adopt,
   cpuMicros,
   freePort,
+  history,
   killAllSync,
   listening,
   rss,
@@ -42,6 +43,10 @@ const LEAN_PROXY = join(HERE, "experiments", "lean-proxy.mjs");
 const JSON_FORWARDER = join(HERE, "experiments", "json-forwarder.mjs");
 const GUARD = join(HERE, "lib", "child-guard.mjs");
 const MCP_PROXY = join(HERE, "node_modules", "mcp-proxy", "dist", "bin", "mcp-proxy.mjs");
+// The fastmcp-proxy command, run with its defaults (as a user would), when it has been built.
+const CLI = join(HERE, "..", "packages", "cli", "bin", "fastmcp-proxy.js");
+const HAVE_CLI = existsSync(join(HERE, "..", "packages", "cli", "dist", "main.js"));
+const cli = (variant) => (HAVE_CLI ? [variant] : []);
 const NODE = process.execPath;
 
 // ── Settings ──────────────────────────────────────────────────────────────────────────────────
@@ -154,7 +159,7 @@ async function compare({ key, scenario, variants, loads, concurrencies = [1, 16]
         }
         const stats = runs.map(summarise);
         addRows(scenario, load, c, stats, names);
-        after?.({ load, c, stats });
+        after?.({ load, c, stats, names });
         log(`  ${load} c=${c}: ${stats.map((s, i) => `${names[i]} ${fmt(s.rps)}/s p50 ${fmt(s.p50)} µs${i ? ` (${ratio(s.rps, stats[0].rps)})` : ""}`).join(" | ")}`);
       }
     }
@@ -281,6 +286,7 @@ async function stdioScenario() {
     variants: [
       { name: "direct stdio", setup: () => stdioEndpoint("echo-server stdio", [ECHO, "stdio"]) },
       { name: "fastmcp-proxy", setup: () => stdioEndpoint("fastmcp-proxy stdio", [PROXY, "--front", "stdio", "--backend", JSON.stringify(echoStdio())]) },
+      ...cli({ name: "fastmcp-proxy CLI (default flags)", setup: () => stdioEndpoint("fastmcp-proxy CLI stdio", [CLI, "--", ...echoStdio()]) }),
       // The floor for any proxy process in the chain: bytes piped through, nothing parsed.
       { name: "byte relay (floor)", setup: () => stdioEndpoint("byte relay", [RELAY, ...echoStdio()]) },
       ...experiment({
@@ -292,12 +298,12 @@ async function stdioScenario() {
         setup: () => stdioEndpoint("json forwarder", [JSON_FORWARDER, ...echoStdio()]),
       }),
     ],
-    after: ({ c, stats }) => {
-      const [a, b, floor] = stats;
-      findings[`stdio.c${c}`] = b.rps / a.rps;
-      findings[`stdio.floor.c${c}`] = floor.rps / a.rps;
-      if (stats[3]) findings[`stdio.lean.c${c}`] = stats[3].rps / a.rps;
-      if (stats[4]) findings[`stdio.forwarder.c${c}`] = stats[4].rps / a.rps;
+    after: ({ c, stats, names }) => {
+      const by = (prefix) => stats[names.findIndex((n) => n.startsWith(prefix))];
+      const a = stats[0];
+      findings[`stdio.c${c}`] = by("fastmcp-proxy").rps / a.rps;
+      findings[`stdio.floor.c${c}`] = by("byte relay").rps / a.rps;
+      if (by("fastmcp-proxy CLI")) findings[`stdio.cli.c${c}`] = by("fastmcp-proxy CLI").rps / a.rps;
     },
   });
 }
@@ -359,6 +365,15 @@ async function httpStdioScenario() {
           return { ...endpoint, close: async () => (await endpoint.close(), await stop(ours.child)) };
         },
       },
+      ...cli({
+        name: "fastmcp-proxy CLI (default flags)",
+        setup: async () => {
+          const child = start("fastmcp-proxy CLI (http front)", NODE, [CLI, "--transport", "http", "--host", "127.0.0.1", "--port", "0", "--", ...echoStdio()], { cwd: HERE });
+          const url = await listening(child);
+          const endpoint = httpEndpoint(url, child.pid);
+          return { ...endpoint, close: async () => (await endpoint.close(), await stop(child)) };
+        },
+      }),
       ...experiment({
         name: "fastmcp-proxy, lean HTTP front + stdio (prototype)",
         setup: async () => {
@@ -368,9 +383,10 @@ async function httpStdioScenario() {
         },
       }),
     ],
-    after: ({ load, c, stats: [a, b, lean] }) => {
-      findings[`vsPeer.${load}.c${c}`] = b.rps / a.rps;
-      if (lean) findings[`vsPeer.lean.${load}.c${c}`] = lean.rps / a.rps;
+    after: ({ load, c, stats, names }) => {
+      const by = (name) => stats[names.indexOf(name)];
+      findings[`vsPeer.${load}.c${c}`] = by("fastmcp-proxy").rps / stats[0].rps;
+      if (by("fastmcp-proxy CLI (default flags)")) findings[`vsPeer.cli.${load}.c${c}`] = by("fastmcp-proxy CLI (default flags)").rps / stats[0].rps;
     },
   });
 }
@@ -511,7 +527,9 @@ async function memoryScenario() {
 function table() {
   const head = ["Scenario", "Load", "Conc.", "Variant", "calls/s (min–max run)", "p50 µs", "p99 µs", "vs baseline", "server CPU µs/call¹", "client CPU µs/call²", "Notes"];
   const lines = [`| ${head.join(" | ")} |`, `|${head.map((h, i) => (i >= 4 && i <= 6) || i === 8 || i === 9 ? "---:" : "---").join("|")}|`];
-  for (const r of rows) lines.push(`| ${[r.scenario, r.load, r.c, r.variant, r.rps, r.p50, r.p99, r.vs, r.cpu, r.ccpu ?? "—", r.note].join(" | ")} |`);
+  // One line per cell, no pipes: error messages can carry both.
+  const cell = (v) => String(v ?? "—").replace(/\s*\n\s*/g, " ⏎ ").replace(/\|/g, "\\|").slice(0, 300);
+  for (const r of rows) lines.push(`| ${[r.scenario, r.load, r.c, r.variant, r.rps, r.p50, r.p99, r.vs, r.cpu, r.ccpu ?? "—", r.note].map(cell).join(" | ")} |`);
   return lines.join("\n");
 }
 
@@ -521,10 +539,16 @@ function targets() {
     t.push(`- ${value === undefined ? "⬜ not measured" : ok ? "✅ met" : "❌ missed"}: ${name}${value === undefined ? "" : ` — ${shown}`}`);
   const s1 = findings["stdio.c1"];
   const s16 = findings["stdio.c16"];
-  check("stdio→stdio ≥ 0.85× direct throughput", s1 ?? s16, s1 >= 0.85 && s16 >= 0.85, `c=1 ${s1?.toFixed(2)}×, c=16 ${s16?.toFixed(2)}×`);
+  const f1 = findings["stdio.floor.c1"];
+  const f16 = findings["stdio.floor.c16"];
+  check("stdio→stdio ≥ 0.85× direct throughput", s1 ?? s16, s1 >= 0.85 && s16 >= 0.85,
+    `c=1 ${s1?.toFixed(2)}×, c=16 ${s16?.toFixed(2)}× (a byte relay, the floor for any proxy process: c=1 ${f1?.toFixed(2)}×, c=16 ${f16?.toFixed(2)}×` +
+      `${findings["stdio.cli.c16"] ? `; the CLI with default flags: c=1 ${findings["stdio.cli.c1"]?.toFixed(2)}×, c=16 ${findings["stdio.cli.c16"]?.toFixed(2)}×` : ""})`);
   const peer = findings["vsPeer.raw POST.c16"];
   const peerSdk = findings["vsPeer.SDK client.c16"];
-  check("HTTP front → stdio backend ≥ 3× mcp-proxy at c=16 (raw POST load)", peer, peer >= 3, `${peer?.toFixed(2)}× (SDK client load: ${peerSdk?.toFixed(2)}×)`);
+  const peerCli = findings["vsPeer.cli.raw POST.c16"];
+  check("HTTP front → stdio backend ≥ 3× mcp-proxy at c=16 (raw POST load)", peer, peer >= 3,
+    `${peer?.toFixed(2)}× (SDK client load: ${peerSdk?.toFixed(2)}×${peerCli ? `; the CLI with default flags: ${peerCli.toFixed(2)}×` : ""})`);
   const added = findings["inproc.c1.addedP50"];
   check("in-process added p50 ≤ 50 µs", added, added <= 50, `${added?.toFixed(1)} µs at c=1`);
   const mem = findings.rssPerSession;
@@ -567,8 +591,11 @@ async function main() {
     "² CPU time per call of the benchmark runner (the load generator; in-process rows: client, proxy and backend together).",
     "Loads: *SDK client* is `Client.request` (results not validated) over the SDK transport; *raw POST* is a keep-alive `http.Agent` loop posting JSON-RPC `tools/call` on a session opened with raw `initialize` + `notifications/initialized`, one socket per concurrent worker. Each load opens its own session.",
     `Leftover processes after the run: ${left.length === 0 ? "none" : left.join(", ")}.`,
+    ...history
+      .filter((h) => h.warnings > 0)
+      .map((h) => `⚠ ${h.label} (pid ${h.pid}) wrote ${fmt(h.warnings)} warning/error lines to stderr, the first: \`${h.firstWarning}\``),
   ].join("\n");
-  const out = `${table()}\n\n${notes}\n\nTargets:\n${targets()}\n\n${meta}\n${failures.length ? `\nFailures:\n${failures.map((f) => `- ${f}`).join("\n")}\n` : ""}`;
+  const out = `${table()}\n\n${notes}\n\nTargets:\n${targets()}\n\n${meta}\n${failures.length ? `\nFailures:\n${failures.map((f) => `- ${f.split("\n").slice(0, 4).join(" ⏎ ")}`).join("\n")}\n` : ""}`;
   process.stdout.write(`\n${out}`);
   const dir = join(HERE, "results");
   mkdirSync(dir, { recursive: true });

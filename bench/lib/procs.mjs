@@ -5,6 +5,8 @@ import { readFileSync, readdirSync } from "node:fs";
 import { createServer } from "node:net";
 
 const started = new Map(); // pid -> child
+/** Every child ever started, with how many stderr lines and warnings it wrote (reported after the run). */
+export const history = [];
 const adopted = new Map(); // pid -> label: processes started for us by a library (SDK stdio transports)
 
 /** Tracks a process a library spawned on our behalf, so it is ended with the rest. */
@@ -42,11 +44,21 @@ export const CHILD_ENV = Object.fromEntries(
 export function start(label, command, args, { cwd } = {}) {
   const child = spawn(command, args, { cwd, env: CHILD_ENV, stdio: ["pipe", "pipe", "pipe"] });
   const tail = [];
+  const record = { label, pid: child.pid, lines: 0, warnings: 0, firstWarning: undefined };
+  history.push(record);
   child.stderr.setEncoding("utf8");
   child.stderr.on("data", (chunk) => {
-    for (const line of chunk.split("\n")) if (line.trim()) tail.push(line);
+    for (const line of chunk.split("\n")) {
+      if (!line.trim()) continue;
+      tail.push(line);
+      record.lines++;
+      if (/Warning|\berror\b/i.test(line)) {
+        record.warnings++;
+        record.firstWarning ??= line.slice(0, 200);
+      }
+    }
     if (tail.length > 30) tail.splice(0, tail.length - 30);
-    for (const fn of child.stderrListeners ?? []) fn(chunk);
+    for (const fn of [...(child.stderrListeners ?? [])]) fn(chunk);
   });
   child.stdin.on("error", () => {});
   child.label = label;
@@ -57,25 +69,31 @@ export function start(label, command, args, { cwd } = {}) {
   return child;
 }
 
-/** Resolves with the URL a child prints as `LISTENING <url>`, or rejects when it exits or times out. */
+/**
+ * Resolves with the URL a child prints as `LISTENING <url>` on stdout (our scripts) or as
+ * `serving streamable HTTP on <url>` on stderr (the fastmcp-proxy CLI); rejects when it exits or times out.
+ */
 export function listening(child, timeoutMs = 20_000) {
   return new Promise((resolve, reject) => {
     let buffer = "";
     const timer = setTimeout(() => fail(new Error(`${child.label}: no LISTENING line within ${timeoutMs} ms`)), timeoutMs);
     const onData = (chunk) => {
       buffer += chunk.toString("utf8");
-      const match = /LISTENING (\S+)/.exec(buffer);
+      const match = /(?:LISTENING|serving streamable HTTP on) (http\S+)/.exec(buffer);
       if (match) done(() => resolve(match[1]));
     };
     const onExit = (code) => fail(new Error(`${child.label} exited (${code}) before listening: ${child.stderrTail.join(" | ")}`));
+    const listeners = (child.stderrListeners ??= []);
     const done = (fn) => {
       clearTimeout(timer);
       child.stdout.off("data", onData);
+      if (listeners.includes(onData)) listeners.splice(listeners.indexOf(onData), 1);
       child.off("exit", onExit);
       fn();
     };
     const fail = (error) => done(() => reject(error));
     child.stdout.on("data", onData);
+    listeners.push(onData);
     child.once("exit", onExit);
   });
 }
