@@ -57,6 +57,7 @@ export function httpConnector(url: URL, options: HttpBackendOptions = {}): Backe
     await client.connect(new SSEClientTransport(url, requestInit ? { requestInit } : undefined));
     return client;
   };
+  const transportOptions = { ...(requestInit ? { requestInit } : {}), fetch: perRequestSignals(fetch) };
   return {
     label: url.href,
     isolatable: true,
@@ -64,7 +65,7 @@ export function httpConnector(url: URL, options: HttpBackendOptions = {}): Backe
       if (transport === "sse") return viaSse(newClient);
       const client = newClient();
       try {
-        await client.connect(new StreamableHTTPClientTransport(url, requestInit ? { requestInit } : undefined));
+        await client.connect(new StreamableHTTPClientTransport(url, transportOptions));
         return client;
       } catch (error) {
         // A 4xx (404, 405, 400) means the server is up but does not speak streamable HTTP: try the legacy transport.
@@ -73,6 +74,44 @@ export function httpConnector(url: URL, options: HttpBackendOptions = {}): Backe
         throw error;
       }
     },
+  };
+}
+
+/**
+ * The SDK's HTTP client hands one long-lived AbortSignal to every fetch of a session, and undici
+ * leaves a listener on it per request (a MaxListenersExceededWarning flood after ~1,500 calls).
+ * Give each POST/DELETE a signal of its own, aborted with the session's, and let go of it when its
+ * response has been read.
+ */
+function perRequestSignals(base: typeof fetch): typeof fetch {
+  const live = new WeakMap<AbortSignal, Set<AbortController>>();
+  return async (input, init) => {
+    const parent = init?.signal;
+    if (!parent || init.method === "GET") return base(input, init);
+    let controllers = live.get(parent);
+    if (!controllers) {
+      const set = new Set<AbortController>();
+      controllers = set;
+      live.set(parent, set);
+      parent.addEventListener("abort", () => set.forEach((c) => c.abort(parent.reason)), { once: true });
+    }
+    const own = new AbortController();
+    if (parent.aborted) own.abort(parent.reason);
+    controllers.add(own);
+    const release = () => void controllers.delete(own);
+    try {
+      const response = await base(input, { ...init, signal: own.signal });
+      if (!response.body || !response.headers.get("content-type")?.includes("text/event-stream")) {
+        release();
+        return response;
+      }
+      // A streamed answer stays abortable until it ends.
+      const body = response.body.pipeThrough(new TransformStream({ flush: release }));
+      return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
+    } catch (error) {
+      release();
+      throw error;
+    }
   };
 }
 
