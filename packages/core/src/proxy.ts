@@ -577,6 +577,21 @@ export class FastMCPProxy implements FrontHost {
     })().catch((error) => this.logger.warn(`refreshing ${change.kind} of ${describe(backend)} failed: ${plainMessage(error)}`));
   }
 
+  /**
+   * A client's roots changed. Its own backend sessions were told by its front session; a shared
+   * backend session is told only when this is its one client (a stdio front, say), since with
+   * several clients the backend could not know whose roots changed.
+   */
+  rootsChanged(session: FrontSession): void {
+    if (this.#onlySession() !== session) return;
+    for (const backend of this.#connected) {
+      if (!session.sharesSession(backend)) continue;
+      void this.primary(backend)
+        .then((client) => client.notification({ method: "notifications/roots/list_changed" }))
+        .catch((error) => this.logger.debug(`could not tell ${describe(backend)} of changed roots: ${plainMessage(error)}`));
+    }
+  }
+
   detach(session: FrontSession): void {
     this.#sessions.delete(session);
   }

@@ -50,6 +50,8 @@ export interface FrontHost {
   handle(session: FrontSession, request: JSONRPCRequest, extra: FrontExtra): Promise<Result>;
   /** A backend's list changed: refresh the mirror and tell every front session. */
   listChanged(backend: Backend, method: string): void;
+  /** This session's client changed its roots: tell the shared backend sessions it is the only client of. */
+  rootsChanged(session: FrontSession): void;
   detach(session: FrontSession): void;
 }
 
@@ -112,6 +114,7 @@ export class FrontSession implements BackendSink {
     this.server.fallbackNotificationHandler = async (notification) => {
       if (notification.method === "notifications/roots/list_changed") {
         for (const own of this.#own.values()) void own.client.then((c) => c.notification(notification)).catch(() => {});
+        if (!this.#shared) host.rootsChanged(this);
       }
     };
     this.server.onclose = () => void this.close();
