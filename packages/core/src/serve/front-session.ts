@@ -165,6 +165,8 @@ export class FrontSession implements BackendSink {
   #ownSession(backend: Backend): OwnSession {
     let own = this.#own.get(backend);
     if (own) return own;
+    // A request still running when its session closed must not open a backend session nobody would close.
+    if (this.#closed) throw new McpError(ErrorCode.ConnectionClosed, "The client session has closed");
     const reopening = this.#reaped.delete(backend);
     const opened = this.#host.pool
       .open(backend, relayable(this.clientCapabilities), this, () => this.#lostOwn(backend, own!), {
