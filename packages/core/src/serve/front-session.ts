@@ -5,6 +5,7 @@ import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import {
   ErrorCode,
   McpError,
+  PingRequestSchema,
   type ClientCapabilities,
   type ListTasksResult,
   type Implementation,
@@ -43,6 +44,8 @@ export interface FrontHost {
   isolates(backend: Backend): boolean;
   /** The proxy's own sink for primary sessions. */
   readonly primarySink: BackendSink;
+  /** Every mounted backend. */
+  readonly backends: readonly Backend[];
   /** A backend's primary (shared) session. */
   primary(backend: Backend): Promise<Client>;
   /** Why calls to a backend fail fast right now (a crash loop opened its breaker), if they do. */
@@ -54,6 +57,8 @@ export interface FrontHost {
   rootsChanged(session: FrontSession): void;
   detach(session: FrontSession): void;
 }
+
+const PING_TIMEOUT_MS = 5000;
 
 const LIST_CHANGED = new Set([
   "notifications/tools/list_changed",
@@ -117,7 +122,25 @@ export class FrontSession implements BackendSink {
         if (!this.#shared) host.rootsChanged(this);
       }
     };
+    // A client's ping checks the whole path: the backend sessions it is using must answer too.
+    this.server.setRequestHandler(PingRequestSchema, async (_request, extra) => {
+      await this.#pingBackends(extra.signal);
+      return {};
+    });
     this.server.onclose = () => void this.close();
+  }
+
+  async #pingBackends(signal: AbortSignal): Promise<void> {
+    const using = this.#host.backends.filter((backend) => (this.sharesSession(backend) ? !this.#host.unavailable(backend) : this.#own.has(backend)));
+    await Promise.all(
+      using.map(async (backend) => {
+        try {
+          await (await this.client(backend)).ping({ signal, timeout: Math.min(PING_TIMEOUT_MS, this.#host.timeouts.requestMs) });
+        } catch (error) {
+          throw new ProxyError(ProxyErrorCode.BackendUnavailable, `Backend ${describe(backend)} did not answer ping: ${plainMessage(error)}`);
+        }
+      }),
+    );
   }
 
   get id(): string | undefined {
