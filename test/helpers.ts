@@ -39,3 +39,17 @@ export async function rejection(promise: Promise<unknown>): Promise<any> {
   }
   throw new Error("expected a rejection, got a result");
 }
+
+/**
+ * Polls `check` (every 20 ms, at most `ms`) until it gives a truthy value, and returns that value;
+ * a check that throws counts as not yet.
+ */
+export async function until<T>(check: () => T | Promise<T>, what = "the condition", ms = 5000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await Promise.resolve().then(check).catch(() => undefined);
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

@@ -7,7 +7,7 @@ import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ProxyErrorCode } from "@fastmcp-proxy/core";
-import { FIXTURE } from "../helpers.js";
+import { FIXTURE, until } from "../helpers.js";
 import { runExample as inMemory } from "../../examples/in-memory/src/main.js";
 import { FOOTER, runExample as subclassHooks } from "../../examples/subclass-hooks/src/main.js";
 import { DEFAULT_LIMIT, runExample as customTool } from "../../examples/custom-tool/src/main.js";
@@ -43,13 +43,6 @@ function alive(pid: number): boolean {
   }
 }
 
-async function until(condition: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe("examples/in-memory", () => {
   it("lists the backend's tools and returns its call result through the proxy", async () => {
@@ -173,7 +166,7 @@ describe("examples/stdio-to-http", () => {
 
       proc.kill("SIGTERM");
       expect(await within(10_000, "the bridge's exit on SIGTERM", exited)).toBe(0);
-      await until(() => !alive(serverPid), 10_000, `stdio child ${serverPid} to exit`);
+      await until(() => !alive(serverPid), `stdio child ${serverPid} to exit`, 10_000);
     });
   });
 });

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { FastMCPProxy, ProxyErrorCode } from "@fastmcp-proxy/core";
-import { FIXTURE, connectClient, raw, rejection } from "../helpers.js";
+import { FIXTURE, connectClient, raw, rejection, until } from "../helpers.js";
 
 const NOISY = fileURLToPath(new URL("../fixtures/noisy-server.mjs", import.meta.url));
 
@@ -19,16 +19,6 @@ const stdio = (env: Record<string, string> = {}) => ({ command: process.execPath
 const toolNames = async (client: Client) => (await raw(client, "tools/list")).tools.map((t: { name: string }) => t.name);
 const pidOf = async (client: Client, tool: string) => JSON.parse((await raw(client, "tools/call", { name: tool, arguments: {} })).content[0].text).pid;
 
-/** Polls `check` every 50 ms for at most `ms`; returns its first truthy value. */
-async function until<T>(check: () => Promise<T | undefined> | T | undefined, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await Promise.resolve(check()).catch(() => undefined);
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 function listChangedCounter(client: Client) {
   const seen = { tools: 0 };
@@ -46,7 +36,7 @@ describe("a backend that dies", () => {
     const pid = await pidOf(client, "a_whoami");
     process.kill(pid, "SIGKILL");
     // Its tools leave the list (fail-open) and clients are told; the other backend keeps answering.
-    await until(async () => !(await toolNames(client)).includes("a_echo"), 400);
+    await until(async () => !(await toolNames(client)).includes("a_echo"), "a's tools to leave the list", 400);
     expect(seen.tools).toBeGreaterThanOrEqual(1);
     expect((await raw(client, "tools/call", { name: "b_echo", arguments: { text: "still here" } })).content[0].text).toBe("still here");
     // The supervisor restarts it: its tools come back, clients are told again, and a new process answers.
@@ -132,7 +122,7 @@ describe("process trees", () => {
       } catch {
         return true;
       }
-    }, 5000);
+    }, "the grandchild to exit");
     rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -15,7 +15,7 @@ import {
 import { afterEach, describe, expect, it } from "vitest";
 import { FastMCPProxy, ProxyErrorCode, type FrontSession } from "@fastmcp-proxy/core";
 import { createFixtureServer, observed } from "../fixtures/fixture-server.mjs";
-import { FIXTURE, raw, rejection } from "../helpers.js";
+import { FIXTURE, raw, rejection, until } from "../helpers.js";
 
 let proxy: FastMCPProxy | undefined;
 const clients: Client[] = [];
@@ -25,14 +25,6 @@ afterEach(async () => {
   proxy = undefined;
 });
 
-/** Waits, bounded, until `condition()` holds. */
-async function until(condition: () => boolean, what: string, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 interface Seen {
   requests: string[];

@@ -9,7 +9,7 @@ import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { FastMCPProxy, ProxyErrorCode, type FrontSession, type ProxyOptions } from "@fastmcp-proxy/core";
-import { FIXTURE, raw, rejection } from "../helpers.js";
+import { FIXTURE, raw, rejection, until } from "../helpers.js";
 
 let proxy: FastMCPProxy | undefined;
 const clients: Client[] = [];
@@ -19,14 +19,6 @@ afterEach(async () => {
   proxy = undefined;
 });
 
-/** Waits, bounded, until `condition()` holds. */
-async function until(condition: () => boolean, what: string, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 /** The pids of this process's live child processes. */
 function children(): number[] {

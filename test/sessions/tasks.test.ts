@@ -17,7 +17,7 @@ import {
 import { afterEach, describe, expect, it } from "vitest";
 import { FastMCPProxy } from "@fastmcp-proxy/core";
 import { createTaskServer } from "../fixtures/task-server.mjs";
-import { connectClient, raw, rejection } from "../helpers.js";
+import { connectClient, raw, rejection, until } from "../helpers.js";
 
 const EVERYTHING = createRequire(import.meta.url).resolve("@modelcontextprotocol/server-everything/dist/index.js");
 
@@ -31,14 +31,6 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0)) cleanup();
 });
 
-/** Waits, bounded, until `condition()` holds. */
-async function until(condition: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 /** A client that records the task status notifications it is sent. */
 function statusRecorder(client: Client): TaskStatusNotification["params"][] {
