@@ -11,13 +11,13 @@ import {
   type Result,
   type ServerCapabilities,
 } from "@modelcontextprotocol/sdk/types.js";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { DependencyContainer } from "tsyringe";
 import { describe, type Backend } from "./backends/backend.js";
-import type { BackendPool, BackendSink } from "./backends/pool.js";
-import { BackendSupervisor } from "./backends/supervisor.js";
-import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { resolveBackends, type BackendSpec } from "./backends/resolve.js";
 import { proxyConnector } from "./backends/connectors.js";
+import type { BackendPool, BackendSink } from "./backends/pool.js";
+import { resolveBackends, type BackendSpec } from "./backends/resolve.js";
+import { BackendSupervisor } from "./backends/supervisor.js";
 import type { ComponentRules } from "./components/rules.js";
 import type { ComponentKind, ComponentRegistry } from "./components/registry.js";
 import { pageOf } from "./components/pages.js";
@@ -73,10 +73,11 @@ interface MiddlewareEntry {
   fn: ProxyMiddleware<ProxyMethod>;
 }
 
-const LIST_KINDS: Record<string, { kind: ComponentKind; notify: string }> = {
-  "notifications/tools/list_changed": { kind: "tools", notify: "notifications/tools/list_changed" },
-  "notifications/resources/list_changed": { kind: "resources", notify: "notifications/resources/list_changed" },
-  "notifications/prompts/list_changed": { kind: "prompts", notify: "notifications/prompts/list_changed" },
+/** Each list_changed notification, and the kind of component it is about. */
+const LIST_KINDS: Record<string, ComponentKind> = {
+  "notifications/tools/list_changed": "tools",
+  "notifications/resources/list_changed": "resources",
+  "notifications/prompts/list_changed": "prompts",
 };
 
 /**
@@ -567,14 +568,15 @@ export class FastMCPProxy implements FrontHost {
     return undefined;
   }
 
+  /** A backend's list changed: mirror it again, then tell every client. */
   listChanged(backend: Backend, method: string): void {
-    const change = LIST_KINDS[method];
-    if (!change) return;
+    const kind = LIST_KINDS[method];
+    if (!kind) return;
     void (async () => {
       const client = await this.primary(backend);
-      await this.registry.discover(backend, client, [change.kind]);
-      await Promise.all([...this.#sessions].map((s) => s.notify({ method: change.notify } as Notification)));
-    })().catch((error) => this.logger.warn(`refreshing ${change.kind} of ${describe(backend)} failed: ${plainMessage(error)}`));
+      await this.registry.discover(backend, client, [kind]);
+      await Promise.all([...this.#sessions].map((s) => s.notify({ method } as Notification)));
+    })().catch((error) => this.logger.warn(`refreshing ${kind} of ${describe(backend)} failed: ${plainMessage(error)}`));
   }
 
   /**
