@@ -20,5 +20,6 @@ export { resolveBackends } from "./backends/resolve.js";
 export { parseConfig, loadConfigFile, type MCPConfig, type ServerConfig } from "./backends/config.js";
 export { FrontSession } from "./serve/front-session.js";
 export { createHttpHandler, type HttpFrontOptions, type HttpHandler, type HttpRoute } from "./serve/http.js";
+export { StreamableHttpTransport, MemoryEventStore, type StreamableHttpTransportOptions, type EventStore } from "./serve/streamable-http.js";
 export { Tokens } from "./tokens.js";
 export { stderrLogger, silentLogger, type Logger, type LogLevel } from "./logger.js";

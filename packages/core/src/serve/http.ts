@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { SSEServerTransport } from "@modelcontextprotocol/sdk/server/sse.js";
-import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
 import type { Logger } from "../logger.js";
 import type { FrontSession } from "./front-session.js";
+import { DEFAULT_MAX_BODY, StreamableHttpTransport, readJsonBody, replyError, type EventStore } from "./streamable-http.js";
 
 export interface HttpFrontOptions {
   /** Streamable HTTP endpoint. Default `/mcp`. */
@@ -19,6 +19,16 @@ export interface HttpFrontOptions {
   maxBodyBytes?: number;
   /** Extra routes tried first (e.g. /metrics, /healthz); each returns true when it answered. */
   routes?: HttpRoute[];
+  /**
+   * Resumability: an event store for each new session (e.g. `() => new MemoryEventStore()`). POST
+   * answers to clients of protocol 2025-11-25 or later are then SSE streams with event ids, and a
+   * client that lost a stream resumes it with Last-Event-ID. Default: none (answers in JSON when they can).
+   */
+  eventStore?: () => EventStore;
+  /** `retry:` (ms) suggested to clients in priming events (with `eventStore`). */
+  retryInterval?: number;
+  /** Interval of SSE keep-alive comments, in ms. Default 15,000; 0 disables them. */
+  keepAliveMs?: number;
 }
 
 export type HttpRoute = (req: IncomingMessage, res: ServerResponse) => boolean;
@@ -41,16 +51,17 @@ export type HttpHandler = ((req: IncomingMessage, res: ServerResponse) => Promis
 /** A Node HTTP request handler serving MCP: mount it in `http.createServer` or an Express app. */
 export function createHttpHandler(host: HttpFrontHost, options: HttpFrontOptions = {}): HttpHandler {
   const path = options.path ?? "/mcp";
-  const maxBody = options.maxBodyBytes ?? 4 * 1024 * 1024;
-  const streams = new Map<string, { transport: StreamableHTTPServerTransport; session: FrontSession }>();
+  const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
+  const streams = new Map<string, { transport: StreamableHttpTransport; session: FrontSession }>();
   const sse = new Map<string, { transport: SSEServerTransport; session: FrontSession }>();
+  const transportOptions = { retryInterval: options.retryInterval, keepAliveMs: options.keepAliveMs, maxBodyBytes: maxBody };
 
   async function streamable(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     if (options.stateless) {
       if (req.method !== "POST") return reply(res, 405, -32000, "Method not allowed: this endpoint is stateless, use POST");
       // No session to hold a backend session of its own: use the shared one.
       const session = host.newSession({ shared: true });
-      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+      const transport = new StreamableHttpTransport(transportOptions);
       res.on("close", () => void session.close());
       await session.connect(transport);
       return transport.handleRequest(req, res, body);
@@ -65,15 +76,19 @@ export function createHttpHandler(host: HttpFrontHost, options: HttpFrontOptions
       return reply(res, 400, -32000, "Bad request: no Mcp-Session-Id header, and the request is not initialize");
     }
     const session = host.newSession();
-    const transport = new StreamableHTTPServerTransport({
+    const transport = new StreamableHttpTransport({
+      ...transportOptions,
       sessionIdGenerator: randomUUID,
       onsessioninitialized: (sessionId) => void streams.set(sessionId, { transport, session }),
+      eventStore: options.eventStore?.(),
     });
     transport.onclose = () => {
       if (transport.sessionId) streams.delete(transport.sessionId);
     };
     await session.connect(transport);
     await transport.handleRequest(req, res, body);
+    // Refused before initialize was accepted (406, 415, ...): nothing will ever reach this session.
+    if (transport.sessionId === undefined) await session.close();
   }
 
   async function legacySse(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
@@ -97,13 +112,16 @@ export function createHttpHandler(host: HttpFrontHost, options: HttpFrontOptions
         return reply(res, 403, -32000, `Forbidden: Host or Origin not allowed (allowed: ${options.allowedHosts.join(", ")})`);
       }
       if (options.routes?.some((route) => route(req, res))) return;
-      const url = new URL(req.url ?? "/", "http://localhost");
-      if (url.pathname === path) {
+      // The path alone, without building a URL on every call.
+      const target = req.url ?? "/";
+      const query = target.indexOf("?");
+      const pathname = query < 0 ? target : target.slice(0, query);
+      if (pathname === path) {
         const body = req.method === "POST" ? await readJson(req, res, maxBody) : undefined;
         if (body === NO_BODY) return;
         return await streamable(req, res, body);
       }
-      if (options.sse && (url.pathname === "/sse" || url.pathname === "/messages")) return await legacySse(req, res, url);
+      if (options.sse && (pathname === "/sse" || pathname === "/messages")) return await legacySse(req, res, new URL(target, "http://localhost"));
       return reply(res, 404, -32000, `Not found: the MCP endpoint is ${path}`);
     } catch (error) {
       host.logger.error(`HTTP front: ${(error as Error).message}`);
@@ -128,29 +146,14 @@ const NO_BODY = Symbol("no body");
 
 /** Reads a JSON body within a size limit; on failure answers the request itself and returns NO_BODY. */
 async function readJson(req: IncomingMessage, res: ServerResponse, maxBytes: number): Promise<unknown> {
-  const pre = (req as { body?: unknown }).body; // already parsed by Express
-  if (pre !== undefined) return pre;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBytes) {
-      reply(res, 413, -32600, `Request body larger than ${maxBytes} bytes`);
-      return NO_BODY;
-    }
-    chunks.push(chunk);
-  }
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString("utf8"));
-  } catch (error) {
-    reply(res, 400, -32700, `Parse error: ${(error as Error).message}`);
-    return NO_BODY;
-  }
+  const read = await readJsonBody(req, maxBytes);
+  if ("body" in read) return read.body;
+  replyError(res, read);
+  return NO_BODY;
 }
 
 function reply(res: ServerResponse, status: number, code: number, message: string): void {
-  if (res.headersSent) return void res.end();
-  res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify({ jsonrpc: "2.0", error: { code, message }, id: null }));
+  replyError(res, { status, code, message });
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {
