@@ -119,3 +119,39 @@ describe("front transports", () => {
     }
   });
 });
+
+describe("resumable HTTP sessions", () => {
+  it("replays a stream's events after Last-Event-ID when run with resumable: true", async () => {
+    proxy = FastMCPProxy.asProxy(createFixtureServer());
+    const { url } = await proxy.run({ transport: "http", port: 0, resumable: true });
+    const headers = { "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-protocol-version": "2025-11-25" };
+    const init = await fetch(url!, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "r", version: "1" } } }),
+    });
+    const session = init.headers.get("mcp-session-id")!;
+    await init.text();
+    await fetch(url!, { method: "POST", headers: { ...headers, "mcp-session-id": session }, body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }) });
+    const call = await fetch(url!, {
+      method: "POST",
+      headers: { ...headers, "mcp-session-id": session },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "echo", arguments: { text: "again" } } }),
+    });
+    const stream = await call.text();
+    const ids = [...stream.matchAll(/^id: (.+)$/gm)].map((m) => m[1]!);
+    expect(ids.length).toBeGreaterThan(0);
+    // Resume from the first event (the priming one): the result is sent again.
+    const resumed = await fetch(url!, { headers: { accept: "text/event-stream", "mcp-session-id": session, "mcp-protocol-version": "2025-11-25", "last-event-id": ids[0]! } });
+    const reader = resumed.body!.getReader();
+    let text = "";
+    const deadline = Date.now() + 3000;
+    while (!text.includes('"again"') && Date.now() < deadline) {
+      const { value, done } = await Promise.race([reader.read(), new Promise<{ value: undefined; done: true }>((r) => setTimeout(() => r({ value: undefined, done: true }), 500))]);
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    await reader.cancel();
+    expect(text).toContain('"again"');
+  });
+});

@@ -29,6 +29,7 @@ import type { AnyComponent, AnyProxyContext, ProxyContext } from "./middleware/c
 import type { ParamsOf, ProxyMethod, ResultOf } from "./methods.js";
 import type { ProxyOptions, ResolvedOptions } from "./options.js";
 import { FrontSession, type FrontExtra, type FrontHost } from "./serve/front-session.js";
+import { MemoryEventStore } from "./serve/streamable-http.js";
 import { taskOf } from "./serve/tasks.js";
 import { LOOPBACK_HOSTS, createHttpHandler, type HttpFrontOptions, type HttpHandler, type HttpRoute } from "./serve/http.js";
 
@@ -55,6 +56,8 @@ export interface RunOptions {
   allowedHosts?: string[];
   /** Extra HTTP routes tried before the MCP endpoint (e.g. /metrics, /healthz). */
   routes?: HttpRoute[];
+  /** Keep each session's recent events (bounded, in memory) so clients can resume streams with Last-Event-ID. */
+  resumable?: boolean;
 }
 
 export interface MountOptions extends ComponentRules {
@@ -245,6 +248,7 @@ export class FastMCPProxy implements FrontHost {
       sse: transport === "sse",
       ...(options.stateless ? { stateless: true } : {}),
       ...(options.routes ? { routes: options.routes } : {}),
+      ...(options.resumable ? { eventStore: () => new MemoryEventStore() } : {}),
       ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : loopback ? { allowedHosts: LOOPBACK_HOSTS } : {}),
     });
     const server = createServer((req, res) => void handler(req, res));
