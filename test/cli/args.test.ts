@@ -29,6 +29,7 @@ describe("parseCliArgs: backends", () => {
       path: "/mcp",
       name: undefined,
       stateless: false,
+      resumable: false,
       logLevel: "info",
       logFormat: "plain",
       metrics: false,
@@ -71,7 +72,7 @@ describe("parseCliArgs: backends", () => {
 describe("parseCliArgs: options", () => {
   it("parses every option, in both --opt value and --opt=value forms", () => {
     expect(
-      run("x.json", "--transport", "http", "--host", "0.0.0.0", "--port", "0", "--path", "/api/mcp", "--name", "Gateway", "--stateless", "--log-level", "debug", "--log-format", "json", "--metrics"),
+      run("x.json", "--transport", "http", "--host", "0.0.0.0", "--port", "0", "--path", "/api/mcp", "--name", "Gateway", "--stateless", "--resumable", "--log-level", "debug", "--log-format", "json", "--metrics"),
     ).toEqual({
       backend: { kind: "config", path: "x.json" },
       transport: "http",
@@ -80,6 +81,7 @@ describe("parseCliArgs: options", () => {
       path: "/api/mcp",
       name: "Gateway",
       stateless: true,
+      resumable: true,
       logLevel: "debug",
       logFormat: "json",
       metrics: true,

@@ -32,6 +32,8 @@ export interface CliOptions {
   /** The proxy's name in `initialize`; undefined keeps core's default. */
   name: string | undefined;
   stateless: boolean;
+  /** Keep recent events per session so clients can resume streams (HTTP fronts only). */
+  resumable: boolean;
   logLevel: CliLogLevel;
   logFormat: CliLogFormat;
   /** Serve Prometheus metrics at /metrics (HTTP fronts only). */
@@ -72,6 +74,7 @@ const OPTIONS = {
   path: { type: "string" },
   name: { type: "string" },
   stateless: { type: "boolean" },
+  resumable: { type: "boolean" },
   "log-level": { type: "string" },
   "log-format": { type: "string" },
   metrics: { type: "boolean" },
@@ -81,7 +84,7 @@ const OPTIONS = {
 } as const;
 
 /** Options that only mean something when the proxy listens on HTTP. */
-const HTTP_ONLY = ["host", "port", "path", "stateless", "metrics"] as const;
+const HTTP_ONLY = ["host", "port", "path", "stateless", "resumable", "metrics"] as const;
 
 const SEE_HELP = "see fastmcp-proxy --help";
 
@@ -106,6 +109,7 @@ Options:
   --port <port>          port to listen on, for http and sse; 0 picks a free one (default: 8000)
   --path <path>          the streamable HTTP endpoint, for http and sse (default: /mcp)
   --stateless            streamable HTTP without sessions, for http and sse
+  --resumable            keep recent events per session so clients can resume streams (Last-Event-ID)
   --name <name>          the proxy's server name in initialize (default: fastmcp-proxy)
   --metrics              serve Prometheus metrics at /metrics, for http and sse
   --log-level <level>    debug | info | warn | error | silent, on stderr (default: info);
@@ -174,6 +178,7 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
       path,
       name: nonEmpty("--name", values.name),
       stateless: values.stateless ?? false,
+      resumable: values.resumable ?? false,
       logLevel: oneOf("--log-level", values["log-level"], LOG_LEVELS) ?? DEFAULTS.logLevel,
       logFormat: oneOf("--log-format", values["log-format"], LOG_FORMATS) ?? DEFAULTS.logFormat,
       metrics,

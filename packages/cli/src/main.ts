@@ -158,6 +158,7 @@ async function serve(options: CliOptions, logs: CliLogs): Promise<number> {
     port: options.port,
     path: options.path,
     stateless: options.stateless,
+    resumable: options.resumable,
     ...(options.transport !== "stdio" && { routes: [routes(...httpRoutes)] }),
   });
   let started: RunningProxy | undefined;
