@@ -2,18 +2,23 @@ import { Client, type ClientOptions } from "@modelcontextprotocol/sdk/client/ind
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { ResultSchema } from "@modelcontextprotocol/sdk/types.js";
 import { fileURLToPath } from "node:url";
-import type { FastMCPProxy } from "@fastmcp-proxy/core";
+import type { FastMCPProxy, FrontSession } from "@fastmcp-proxy/core";
 
 export const FIXTURE = fileURLToPath(new URL("./fixtures/fixture-server.mjs", import.meta.url));
 export const CONFORMANCE_FIXTURE = fileURLToPath(new URL("./fixtures/conformance-server.mjs", import.meta.url));
 
-/** An SDK client connected to the proxy in memory, as a real front session. */
-export async function connectClient(proxy: FastMCPProxy, options: ClientOptions = {}): Promise<Client> {
+/** An SDK client connected to the proxy in memory, and the front session serving it. */
+export async function connectSession(proxy: FastMCPProxy, options: ClientOptions = {}): Promise<{ client: Client; session: FrontSession }> {
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-  await proxy.connect(serverSide);
+  const session = await proxy.connect(serverSide);
   const client = new Client({ name: "test-client", version: "1.0.0" }, options);
   await client.connect(clientSide);
-  return client;
+  return { client, session };
+}
+
+/** An SDK client connected to the proxy in memory, as a real front session. */
+export async function connectClient(proxy: FastMCPProxy, options: ClientOptions = {}): Promise<Client> {
+  return (await connectSession(proxy, options)).client;
 }
 
 /** An SDK client connected straight to a server, for comparing with what the proxy gives. */

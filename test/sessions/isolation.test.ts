@@ -3,7 +3,6 @@
 // nothing behind. Everything listens on 127.0.0.1; backend children are ended by proxy.close().
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import {
   CreateMessageRequestSchema,
   ElicitRequestSchema,
@@ -15,7 +14,7 @@ import {
 import { afterEach, describe, expect, it } from "vitest";
 import { FastMCPProxy, ProxyErrorCode, type FrontSession } from "@fastmcp-proxy/core";
 import { createFixtureServer, observed } from "../fixtures/fixture-server.mjs";
-import { FIXTURE, raw, rejection, until } from "../helpers.js";
+import { FIXTURE, connectSession, raw, rejection, until } from "../helpers.js";
 
 let proxy: FastMCPProxy | undefined;
 const clients: Client[] = [];
@@ -164,12 +163,9 @@ describe("concurrency", () => {
 
 describe("cancellation and timeout", () => {
   async function inMemoryClient(p: FastMCPProxy): Promise<{ client: Client; session: FrontSession }> {
-    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-    const session = await p.connect(serverSide);
-    const client = new Client({ name: "canceller", version: "1" });
-    await client.connect(clientSide);
-    clients.push(client);
-    return { client, session };
+    const connected = await connectSession(p);
+    clients.push(connected.client);
+    return connected;
   }
 
   it("a client that aborts a call: the backend sees the cancellation, the client an error, nothing stays pending", async () => {

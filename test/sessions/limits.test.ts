@@ -5,11 +5,10 @@
 import { readFileSync, readdirSync } from "node:fs";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { FastMCPProxy, ProxyErrorCode, type FrontSession, type ProxyOptions } from "@fastmcp-proxy/core";
-import { FIXTURE, raw, rejection, until } from "../helpers.js";
+import { FIXTURE, connectSession, raw, rejection, until } from "../helpers.js";
 
 let proxy: FastMCPProxy | undefined;
 const clients: Client[] = [];
@@ -49,12 +48,9 @@ async function start(options: ProxyOptions): Promise<FastMCPProxy> {
 
 /** An in-memory client of the proxy, and the front session serving it. */
 async function connect(p: FastMCPProxy): Promise<{ client: Client; session: FrontSession }> {
-  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-  const session = await p.connect(serverSide);
-  const client = new Client({ name: "limits", version: "1" });
-  await client.connect(clientSide);
-  clients.push(client);
-  return { client, session };
+  const connected = await connectSession(p);
+  clients.push(connected.client);
+  return connected;
 }
 
 const whoami = async (client: Client): Promise<number> => JSON.parse((await raw(client, "tools/call", { name: "whoami" })).content[0].text).pid;

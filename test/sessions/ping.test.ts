@@ -1,8 +1,6 @@
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { FastMCPProxy, ProxyErrorCode } from "@fastmcp-proxy/core";
-import { FIXTURE, connectClient, raw, rejection } from "../helpers.js";
+import { FIXTURE, connectClient, connectSession, raw, rejection } from "../helpers.js";
 
 let proxy: FastMCPProxy | undefined;
 let stopped: number | undefined;
@@ -28,10 +26,7 @@ describe("ping", () => {
 
   it("does not open a backend session of its own just to answer", async () => {
     proxy = FastMCPProxy.asProxy([process.execPath, FIXTURE, "stdio"]);
-    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-    const session = await proxy.connect(serverSide);
-    const client = new Client({ name: "pinger", version: "1" });
-    await client.connect(clientSide);
+    const { client, session } = await connectSession(proxy);
     expect(await client.ping()).toEqual({});
     expect(session.ownSessions).toBe(0);
     await raw(client, "tools/call", { name: "echo", arguments: { text: "x" } });
