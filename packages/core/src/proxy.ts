@@ -1,6 +1,5 @@
 import { createServer, type Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import {
   ErrorCode,
@@ -29,6 +28,7 @@ import type { AnyComponent, AnyProxyContext, ProxyContext } from "./middleware/c
 import type { ParamsOf, ProxyMethod, ResultOf } from "./methods.js";
 import type { ProxyOptions, ResolvedOptions } from "./options.js";
 import { FrontSession, type FrontExtra, type FrontHost } from "./serve/front-session.js";
+import { LeanStdioServerTransport } from "./serve/stdio.js";
 import { MemoryEventStore } from "./serve/streamable-http.js";
 import { taskOf } from "./serve/tasks.js";
 import { LOOPBACK_HOSTS, createHttpHandler, type HttpFrontOptions, type HttpHandler, type HttpRoute } from "./serve/http.js";
@@ -238,7 +238,7 @@ export class FastMCPProxy implements FrontHost {
     await this.start();
     if (transport === "stdio") {
       this.#singleFront = true;
-      await this.connect(new StdioServerTransport());
+      await this.connect(new LeanStdioServerTransport());
       return { transport };
     }
     const host = options.host ?? "127.0.0.1";

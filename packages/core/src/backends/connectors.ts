@@ -1,6 +1,5 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport, StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
@@ -8,7 +7,7 @@ import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { Logger } from "../logger.js";
 import type { BackendConnector } from "./backend.js";
-import { descendants, reap } from "./process-tree.js";
+import { LeanStdioClientTransport } from "./stdio-transport.js";
 
 /** A Client the user made: the one session there is. Connected already, or connected here with `transport`. */
 export function clientConnector(client: Client, transport?: Transport): BackendConnector {
@@ -130,10 +129,11 @@ export function stdioConnector(options: StdioBackendOptions, logger: Logger): Ba
     label,
     isolatable: true,
     async connect(newClient) {
-      const transport = new StdioClientTransport({
+      // Closing ends the child (stdin closed, SIGTERM, SIGKILL) and reaps its own children.
+      const transport = new LeanStdioClientTransport({
         command: options.command,
         args: options.args ?? [],
-        ...(options.env ? { env: options.env } : {}),
+        env: options.env,
         ...(options.cwd ? { cwd: options.cwd } : {}),
         stderr: "pipe",
       });
@@ -141,13 +141,6 @@ export function stdioConnector(options: StdioBackendOptions, logger: Logger): Ba
       transport.stderr?.on("data", (chunk: Buffer) => {
         for (const line of chunk.toString("utf8").split("\n")) if (line.trim()) logger.debug(`${label} stderr: ${line}`);
       });
-      // The SDK ends the child (stdin closed, SIGTERM, SIGKILL); its own children are reaped here too.
-      const close = transport.close.bind(transport);
-      transport.close = async () => {
-        const tree = transport.pid === null ? [] : descendants(transport.pid);
-        await close();
-        reap(tree);
-      };
       const client = newClient();
       await client.connect(transport);
       return client;
