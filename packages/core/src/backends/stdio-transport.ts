@@ -8,7 +8,9 @@
 // rules as the SDK's zod `JSONRPCMessageSchema`), and the messages sent in one turn of the event loop
 // go to the pipe in one write, so a busy session does not pay a syscall (and a wake-up of the other
 // process) per message. The child's own descendants are reaped when it is closed.
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+// cross-spawn (as the SDK uses): on Windows it finds command shims such as npx.cmd from a bare "npx".
+import spawn from "cross-spawn";
 import { PassThrough, type Readable, type Writable } from "node:stream";
 import { getDefaultEnvironment } from "@modelcontextprotocol/sdk/client/stdio.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
