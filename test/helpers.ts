@@ -58,3 +58,13 @@ export async function until<T>(check: () => T | Promise<T>, what = "the conditio
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+/** Whether a process with this pid exists (signal 0 sends nothing; EPERM means it exists but is not ours). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}

@@ -5,6 +5,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import { alive } from "../helpers.js";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const BIN = fileURLToPath(new URL("../../packages/cli/bin/fastmcp-proxy.js", import.meta.url));
@@ -116,15 +117,8 @@ export async function stopAll(): Promise<void> {
   );
 }
 
-/** Whether a process exists (a zombie counts until reaped). */
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
+// A zombie counts as alive until reaped.
+export { alive };
 
 /** Waits until `pid` no longer exists; false if it still does after `ms`. */
 export async function gone(pid: number, ms = 8_000): Promise<boolean> {

@@ -11,7 +11,7 @@ import { CallToolRequestSchema, ListToolsRequestSchema, type JSONRPCMessage } fr
 import { afterEach, describe, expect, it } from "vitest";
 import { LeanStdioClientTransport, LineWriter } from "../../packages/core/src/backends/stdio-transport.js";
 import { LeanStdioServerTransport } from "../../packages/core/src/serve/stdio.js";
-import { FIXTURE, until } from "../helpers.js";
+import { FIXTURE, until, alive } from "../helpers.js";
 
 /** A child that answers {"method":"echo"} requests with their params, after running `before` (JS source). */
 function echoChild(before = ""): string[] {
@@ -52,15 +52,6 @@ function client(args: string[], extra: Partial<ConstructorParameters<typeof Lean
 
 function echo(id: number, params: Record<string, unknown>): JSONRPCMessage {
   return { jsonrpc: "2.0", id, method: "echo", params };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe("LeanStdioClientTransport", () => {

@@ -7,7 +7,7 @@ import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ProxyErrorCode } from "@fastmcp-proxy/core";
-import { FIXTURE, until } from "../helpers.js";
+import { FIXTURE, until, alive } from "../helpers.js";
 import { runExample as inMemory } from "../../examples/in-memory/src/main.js";
 import { FOOTER, runExample as subclassHooks } from "../../examples/subclass-hooks/src/main.js";
 import { DEFAULT_LIMIT, runExample as customTool } from "../../examples/custom-tool/src/main.js";
@@ -33,16 +33,6 @@ function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 
 describe("examples/in-memory", () => {
   it("lists the backend's tools and returns its call result through the proxy", async () => {

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { FastMCPProxy, ProxyErrorCode } from "@fastmcp-proxy/core";
-import { FIXTURE, connectClient, raw, rejection, until } from "../helpers.js";
+import { FIXTURE, alive, connectClient, raw, rejection, until } from "../helpers.js";
 
 const NOISY = fileURLToPath(new URL("../fixtures/noisy-server.mjs", import.meta.url));
 
@@ -112,17 +112,10 @@ describe("process trees", () => {
     const client = await connectClient(proxy);
     expect((await raw(client, "tools/call", { name: "echo", arguments: { text: "up" } })).content[0].text).toBe("up");
     const grandchild = Number(readFileSync(pidFile, "utf8"));
-    expect(() => process.kill(grandchild, 0)).not.toThrow();
+    expect(alive(grandchild)).toBe(true);
     await proxy.close();
     proxy = undefined;
-    await until(() => {
-      try {
-        process.kill(grandchild, 0);
-        return undefined;
-      } catch {
-        return true;
-      }
-    }, "the grandchild to exit");
+    await until(() => !alive(grandchild), "the grandchild to exit");
     rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -8,7 +8,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { FastMCPProxy, ProxyErrorCode, type FrontSession, type ProxyOptions } from "@fastmcp-proxy/core";
-import { FIXTURE, connectSession, raw, rejection, until } from "../helpers.js";
+import { FIXTURE, connectSession, raw, rejection, until, alive } from "../helpers.js";
 
 let proxy: FastMCPProxy | undefined;
 const clients: Client[] = [];
@@ -17,7 +17,6 @@ afterEach(async () => {
   await proxy?.close();
   proxy = undefined;
 });
-
 
 /** The pids of this process's live child processes. */
 function children(): number[] {
@@ -29,15 +28,6 @@ function children(): number[] {
       return [];
     }
   });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function start(options: ProxyOptions): Promise<FastMCPProxy> {
