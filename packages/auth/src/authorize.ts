@@ -1,0 +1,42 @@
+import { HttpError, ProxyError, ProxyErrorCode, type Next, type ProxyContext, type ProxyMethod, type ResultOf } from "@fastmcp-proxy/core";
+import { formatChallenge } from "./challenge.js";
+import { principalOf, type Principal } from "./principal.js";
+import { decide, type PolicyOptions, type RuleTarget } from "./rules.js";
+
+export interface AuthorizeOptions extends PolicyOptions {
+  /** The principal when the front has no HTTP authentication (stdio): fixed in configuration. */
+  principal?: Principal;
+}
+
+type Hiding = { hide?(predicate: (component: RuleTarget) => boolean): void };
+
+/**
+ * Per-component authorization. Register it before any middleware that may answer from a cache.
+ * Hidden components are left out of lists and unknown when called; a visible one whose scopes the
+ * token lacks answers HTTP 403 insufficient_scope (a step-up challenge); a role or predicate
+ * refusal is Forbidden.
+ */
+export function authorize(options: AuthorizeOptions) {
+  return async function authorizeRequest<M extends ProxyMethod>(ctx: ProxyContext<M>, next: Next<M>): Promise<ResultOf<M>> {
+    const principal = principalOf(ctx.authInfo) ?? options.principal;
+    (ctx as Hiding).hide?.((component) => {
+      const decision = decide(options, component, principal);
+      return !decision.allow && decision.hidden;
+    });
+    const target = ctx.component as RuleTarget | undefined;
+    const decision = target ? decide(options, target, principal) : { allow: true as const };
+    // A hidden target is left to core: it answers exactly as for an unknown name.
+    if (decision.allow || decision.hidden) return next();
+    const what = `${target?.kind} "${target?.name}"`;
+    if (decision.missingScopes.length === 0) throw new ProxyError(ProxyErrorCode.Forbidden, `Forbidden: ${what} is not allowed for this caller (${decision.reason})`);
+    const needed = decision.missingScopes;
+    const metadata = ctx.authInfo?.extra?.resourceMetadataUrl;
+    const challenge = formatChallenge({
+      error: principal ? "insufficient_scope" : undefined,
+      scope: [...new Set([...(principal?.scopes ?? []), ...needed])],
+      resourceMetadata: typeof metadata === "string" ? metadata : undefined,
+      description: `${what} needs the scope ${needed.join(" ")}`,
+    });
+    throw new HttpError(principal ? 403 : 401, `${principal ? "Forbidden" : "Unauthorized"}: ${what} needs the scopes ${needed.join(" ")}`, { "www-authenticate": challenge });
+  };
+}

@@ -1,0 +1,127 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
+import { formatChallenge, type Challenge } from "./challenge.js";
+import { InvalidTokenError, VerifierUnavailableError } from "./errors.js";
+import { sha256 } from "./hash.js";
+import { HttpError } from "@fastmcp-proxy/core";
+import { canonicalResource, metadataRoute, resourceMetadataUrl } from "./metadata.js";
+import { identityString, type Principal, type Verified, type Verifier } from "./principal.js";
+import { expandScopes, missingScopes, type ScopeImplications } from "./scopes.js";
+import { TokenCache } from "./token-cache.js";
+
+export interface BearerAuthOptions {
+  /** The canonical URL of this proxy's MCP endpoint (behind a reverse proxy: the public one). The PRM `resource` and the default audience. */
+  resource: string;
+  /** The authorization servers clients should get tokens from (PRM `authorization_servers`). */
+  authorizationServers?: readonly string[];
+  /** How tokens are checked: jwtVerifier, introspectionVerifier, apiKeys, your own function, or several (tried in order). */
+  verifier: Verifier | readonly Verifier[];
+  /** Scopes every request needs (else 403 insufficient_scope). Also what a 401 challenge asks for. */
+  requiredScopes?: readonly string[];
+  /** PRM `scopes_supported`. Default: requiredScopes. */
+  scopesSupported?: readonly string[];
+  /** Broader scopes that imply narrower ones. */
+  implies?: ScopeImplications;
+  resourceName?: string;
+  /** Let requests without a token in anonymously (a bad token is still refused). Default false. */
+  optional?: boolean;
+  /** Verified-token cache: entries and the longest reuse, ms. Default 10,000 and 60 s; 0 entries turns it off. */
+  cache?: { maxEntries?: number; ttlMs?: number };
+  /** Retry-After (s) sent with a 503 when tokens cannot be checked. Default 5. */
+  retryAfterSec?: number;
+}
+
+export type BearerAuth = ((req: IncomingMessage) => Promise<AuthInfo | undefined>) & {
+  /** The RFC 9728 metadata route, for `run({ routes })`. */
+  readonly route: (req: IncomingMessage, res: ServerResponse) => boolean;
+  /** Where the metadata document is served. */
+  readonly resourceMetadataUrl: string;
+  readonly resource: string;
+  readonly implies: ScopeImplications;
+  /** Checks a token the way requests are checked (also for tests and custom fronts). */
+  verify(token: string): Promise<AuthInfo>;
+};
+
+/** The proxy as an OAuth 2.1 resource server: pass it as `authenticate`, and its `route` in `routes`. */
+export function bearerAuth(options: BearerAuthOptions): BearerAuth {
+  const resource = canonicalResource(options.resource);
+  const metadataUrl = resourceMetadataUrl(resource);
+  const verifiers = [options.verifier].flat() as Verifier[];
+  if (verifiers.length === 0) throw new TypeError("bearerAuth: give a verifier");
+  const required = options.requiredScopes ?? [];
+  const implies = options.implies ?? {};
+  const cache = new TokenCache(options.cache?.maxEntries, options.cache?.ttlMs);
+  const context = { resource };
+  const refuse = (status: number, message: string, challenge: Challenge, headers: Record<string, string> = {}): HttpError =>
+    new HttpError(status, message, { "www-authenticate": formatChallenge({ resourceMetadata: metadataUrl, ...challenge }), ...headers });
+
+  async function verified(token: string, hash: string): Promise<Verified> {
+    const hit = cache.get(hash);
+    if (hit) return hit;
+    let failure: unknown;
+    for (const verify of verifiers) {
+      try {
+        const result = await verify(token, context);
+        cache.set(hash, result);
+        return result;
+      } catch (error) {
+        if (!(error instanceof InvalidTokenError) || failure === undefined) failure = error;
+      }
+    }
+    if (failure instanceof InvalidTokenError) throw refuse(401, `Unauthorized: ${failure.message}`, { error: "invalid_token", description: failure.message });
+    if (failure instanceof VerifierUnavailableError) {
+      throw new HttpError(503, `Service unavailable: ${failure.message}`, { "retry-after": String(options.retryAfterSec ?? 5) });
+    }
+    throw failure;
+  }
+
+  async function verify(token: string): Promise<AuthInfo> {
+    const tokenHash = sha256(token);
+    const v = await verified(token, tokenHash);
+    const scopes = [...(v.scopes ?? [])];
+    const missing = missingScopes(expandScopes(scopes, implies), required);
+    if (missing.length) {
+      throw refuse(403, `Forbidden: the token lacks the scopes ${missing.join(" ")}`, { error: "insufficient_scope", scope: [...new Set([...scopes, ...required])] });
+    }
+    const principal: Principal = {
+      issuer: v.issuer,
+      subject: v.subject,
+      clientId: v.clientId ?? v.subject,
+      scopes,
+      claims: v.claims ?? {},
+      tokenHash,
+      expiresAt: v.expiresAt,
+    };
+    return {
+      token,
+      clientId: principal.clientId,
+      scopes,
+      ...(v.expiresAt === undefined ? {} : { expiresAt: v.expiresAt }),
+      resource: new URL(resource),
+      extra: { principal, identity: identityString(principal), resourceMetadataUrl: metadataUrl },
+    };
+  }
+
+  async function authenticate(req: IncomingMessage): Promise<AuthInfo | undefined> {
+    // RFC 6750 §2.3 is not allowed by MCP: a token in the URL is refused, and the URL is not echoed.
+    if (/[?&]access_token=/.test(req.url ?? "")) {
+      throw refuse(400, "Bad request: send the access token in the Authorization header, never in the URL", { error: "invalid_request", description: "token in query string" });
+    }
+    const header = req.headers.authorization;
+    if (header === undefined || header === "") {
+      if (options.optional) return undefined;
+      throw refuse(401, "Unauthorized: this server needs an OAuth access token (Authorization: Bearer ...)", { scope: required });
+    }
+    const match = /^Bearer +([\x21-\x7e]+) *$/i.exec(header);
+    if (!match) throw refuse(401, "Unauthorized: the Authorization header is not a Bearer token", { error: "invalid_request", description: "expected a Bearer token" });
+    return verify(match[1] as string);
+  }
+
+  const route = metadataRoute({
+    resource,
+    authorizationServers: options.authorizationServers ?? [],
+    scopesSupported: options.scopesSupported ?? (required.length ? required : undefined),
+    ...(options.resourceName ? { resourceName: options.resourceName } : {}),
+  } as Parameters<typeof metadataRoute>[0]);
+  return Object.assign(authenticate, { route, resourceMetadataUrl: metadataUrl, resource, implies, verify });
+}

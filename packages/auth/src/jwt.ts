@@ -1,0 +1,122 @@
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  errors,
+  jwtVerify,
+  type CryptoKey,
+  type JSONWebKeySet,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  type KeyObject,
+} from "jose";
+import { InvalidTokenError, VerifierUnavailableError } from "./errors.js";
+import type { Verified, Verifier } from "./principal.js";
+import { scopesFromClaims } from "./scopes.js";
+
+/** Asymmetric algorithms: the default allowlist. `none` and the HMAC ones are never in it. */
+export const ASYMMETRIC_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519"];
+
+export interface JwtVerifierOptions {
+  /** Required `iss`. */
+  issuer: string;
+  /** Required `aud` (any of them). Default: the proxy's canonical resource URL (RFC 8707). */
+  audience?: string | string[];
+  /** Where the keys are: a JWKS URL (rotation is picked up), a JWKS, or one key (a shared secret needs `algorithms: ["HS256"]`). */
+  jwksUri?: string;
+  jwks?: JSONWebKeySet;
+  key?: CryptoKey | KeyObject | Uint8Array;
+  /** Accepted `alg` values. Default: the asymmetric ones. `none` is refused whatever this says. */
+  algorithms?: string[];
+  /** Leeway for `exp`/`nbf`/`iat`, in seconds. Default 5. */
+  clockToleranceSec?: number;
+  /** How long fetched keys are used before a refetch, ms. Default 10 min. */
+  jwksCacheMaxAgeMs?: number;
+  /** Least time between two refetches for an unknown `kid`, ms. Default 30 s. */
+  jwksCooldownMs?: number;
+  /** JWKS fetch timeout, ms. Default 5 s. */
+  jwksTimeoutMs?: number;
+}
+
+/** Verifies JWT access tokens with jose: signature, issuer, audience, algorithm, `exp` required. */
+export function jwtVerifier(options: JwtVerifierOptions): Verifier {
+  const algorithms = (options.algorithms ?? ASYMMETRIC_ALGORITHMS).filter((alg) => alg.toLowerCase() !== "none");
+  if (algorithms.length === 0) throw new TypeError("jwtVerifier: no algorithm left to accept (`none` is never accepted)");
+  const key = keyOf(options);
+  return async function verifyJwt(token, { resource }) {
+    const audience = options.audience ?? resource;
+    try {
+      const { payload } = await jwtVerify(token, key as JWTVerifyGetKey, {
+        issuer: options.issuer,
+        audience,
+        algorithms,
+        clockTolerance: options.clockToleranceSec ?? 5,
+        requiredClaims: ["exp", "sub"],
+      });
+      return fromPayload(payload);
+    } catch (error) {
+      throw classify(error);
+    }
+  };
+}
+
+function fromPayload(payload: JWTPayload): Verified {
+  const clientId = payload.client_id ?? payload.azp;
+  return {
+    issuer: payload.iss,
+    subject: payload.sub as string,
+    clientId: typeof clientId === "string" ? clientId : undefined,
+    scopes: scopesFromClaims(payload),
+    claims: payload,
+    expiresAt: payload.exp,
+  };
+}
+
+function keyOf(options: JwtVerifierOptions): JWTVerifyGetKey | CryptoKey | KeyObject | Uint8Array {
+  const given = [options.jwksUri, options.jwks, options.key].filter((k) => k !== undefined).length;
+  if (given !== 1) throw new TypeError("jwtVerifier: give exactly one of jwksUri, jwks or key");
+  if (options.key) return options.key;
+  if (options.jwks) return createLocalJWKSet(options.jwks);
+  const remote = createRemoteJWKSet(new URL(options.jwksUri as string), {
+    cacheMaxAge: options.jwksCacheMaxAgeMs ?? 600_000,
+    cooldownDuration: options.jwksCooldownMs ?? 30_000,
+    timeoutDuration: options.jwksTimeoutMs ?? 5_000,
+  });
+  // Stale-if-error: keys fetched before keep working while the JWKS endpoint is down.
+  return async function keys(header, token) {
+    try {
+      return await remote(header, token);
+    } catch (error) {
+      const cached = remote.jwks();
+      if (cached && isUnavailable(error)) return createLocalJWKSet(cached)(header, token);
+      throw error;
+    }
+  };
+}
+
+/** Errors about the token itself; anything else (network, bad JWKS response) means "cannot decide". */
+const TOKEN_ERRORS = [
+  errors.JWTExpired,
+  errors.JWTClaimValidationFailed,
+  errors.JWTInvalid,
+  errors.JWSInvalid,
+  errors.JWSSignatureVerificationFailed,
+  errors.JOSEAlgNotAllowed,
+  errors.JOSENotSupported,
+  errors.JWKSNoMatchingKey,
+  errors.JWKSMultipleMatchingKeys,
+  errors.JWKInvalid,
+];
+
+function isUnavailable(error: unknown): boolean {
+  return !TOKEN_ERRORS.some((type) => error instanceof type);
+}
+
+function classify(error: unknown): Error {
+  if (isUnavailable(error)) return new VerifierUnavailableError(`the signing keys could not be fetched: ${(error as Error).message}`);
+  if (error instanceof errors.JWTExpired) return new InvalidTokenError("the token has expired");
+  if (error instanceof errors.JWTClaimValidationFailed) return new InvalidTokenError(`the token's "${error.claim}" claim is not accepted (${error.reason})`);
+  if (error instanceof errors.JOSEAlgNotAllowed) return new InvalidTokenError("the token's signing algorithm is not accepted");
+  if (error instanceof errors.JWSSignatureVerificationFailed) return new InvalidTokenError("the token's signature is invalid");
+  if (error instanceof errors.JWKSNoMatchingKey) return new InvalidTokenError("no known key matches the token's key id");
+  return new InvalidTokenError("the token is not a valid JWT");
+}
