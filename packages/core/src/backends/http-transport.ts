@@ -1,0 +1,501 @@
+// A streamable HTTP client transport (the proxy's backend leg to a remote server), behind the SDK's
+// `Transport` interface, on node:http(s) with a keep-alive agent.
+//
+// It keeps what the SDK's StreamableHTTPClientTransport does for a server that needs no OAuth (one
+// POST per message answered in JSON or SSE, the Mcp-Session-Id and MCP-Protocol-Version headers, the
+// standalone GET stream opened once `notifications/initialized` is accepted, `retry` and
+// Last-Event-ID resumption of a stream cut before its answer, redirects within the origin, custom
+// headers, StreamableHTTPError with the HTTP status) without its per-request costs: no fetch, no
+// WHATWG Request/Response or web streams, no zod parse of every message (the hand-written envelope
+// check of jsonrpc.ts instead), SSE parsed as it arrives. Two additions: close() ends the session
+// with DELETE, and each request is its own to abort: cancelling one lets its stream go, and close()
+// ends them all (there is no long-lived signal for listeners to pile up on).
+import http, { type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders } from "node:http";
+import https from "node:https";
+import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { Transport, TransportSendOptions } from "@modelcontextprotocol/sdk/shared/transport.js";
+import type { JSONRPCMessage, RequestId } from "@modelcontextprotocol/sdk/types.js";
+import { isJsonRpcMessage } from "../jsonrpc.js";
+
+export { StreamableHTTPError };
+
+export interface ReconnectionOptions {
+  initialDelayMs: number;
+  maxDelayMs: number;
+  growFactor: number;
+  /** Attempts after a stream was cut, before giving up (reported to onerror). */
+  maxRetries: number;
+}
+
+export interface LeanHttpClientTransportOptions {
+  /** Sent with every request; they win over the transport's own headers, except Accept and Content-Type. */
+  headers?: Record<string, string> | undefined;
+  /** A keep-alive agent to share between sessions of one backend (left open by close()); else the transport makes its own. */
+  agent?: http.Agent | undefined;
+  /** Resume an existing session. */
+  sessionId?: string | undefined;
+  /** The SDK's defaults: 1 s, growing 1.5× to 30 s, 2 retries; a server's `retry:` replaces the delay. */
+  reconnection?: Partial<ReconnectionOptions> | undefined;
+  /** Largest JSON answer or SSE event read. Default 10 MiB (as the stdio transports). */
+  maxMessageBytes?: number | undefined;
+  /** How long close() waits for the DELETE that ends the session. Default 2,000 ms. */
+  closeTimeoutMs?: number | undefined;
+}
+
+const DEFAULT_RECONNECTION: ReconnectionOptions = { initialDelayMs: 1000, maxDelayMs: 30_000, growFactor: 1.5, maxRetries: 2 };
+const MAX_REDIRECTS = 3;
+
+/** Makes a keep-alive agent for `url`. Its timeout lets it honour a server's Keep-Alive hint (Node applies a hint only below it). */
+export function keepAliveAgent(url: URL): http.Agent {
+  const options = { keepAlive: true, timeout: 60_000 };
+  return url.protocol === "https:" ? new https.Agent(options) : new http.Agent(options);
+}
+
+/** Where the messages of one SSE stream stand, across its reconnections. */
+interface StreamState {
+  /** The standalone GET stream: it carries no answer, and is reopened whenever it ends. */
+  standalone: boolean;
+  /** Requests whose answer this stream carries, not answered yet. */
+  ids: RequestId[];
+  lastEventId?: string | undefined;
+  /** The request a resumed stream answers (its answer gets this id, as the SDK does). */
+  replayId?: RequestId | undefined;
+  onresumptiontoken?: ((token: string) => void) | undefined;
+}
+
+const noop = () => {};
+
+export class LeanHttpClientTransport implements Transport {
+  onclose?: (() => void) | undefined;
+  onerror?: ((error: Error) => void) | undefined;
+  onmessage?: ((message: JSONRPCMessage) => void) | undefined;
+
+  #url: URL;
+  readonly #headers: Record<string, string>;
+  readonly #agent: http.Agent;
+  readonly #ownAgent: boolean;
+  readonly #reconnection: ReconnectionOptions;
+  readonly #maxBytes: number;
+  readonly #closeTimeoutMs: number;
+  #sessionId: string | undefined;
+  #protocolVersion: string | undefined;
+  /** A server's `retry:` value, used for every later reconnection. */
+  #retryMs: number | undefined;
+  /** Every HTTP request not finished yet: close() ends them. */
+  readonly #open = new Set<ClientRequest>();
+  /** The HTTP request carrying the answer to a JSON-RPC request still due: cancelling that request lets it go. */
+  readonly #carrier = new Map<RequestId, ClientRequest>();
+  /** Requests ended on purpose: their end is neither a failure nor a disconnection. */
+  readonly #dropped = new WeakSet<ClientRequest>();
+  readonly #timers = new Set<NodeJS.Timeout>();
+  #started = false;
+  #closed = false;
+
+  constructor(url: URL | string, options: LeanHttpClientTransportOptions = {}) {
+    this.#url = new URL(url);
+    this.#headers = Object.fromEntries(Object.entries(options.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+    this.#ownAgent = !options.agent;
+    this.#agent = options.agent ?? keepAliveAgent(this.#url);
+    this.#sessionId = options.sessionId;
+    this.#reconnection = { ...DEFAULT_RECONNECTION, ...options.reconnection };
+    this.#maxBytes = options.maxMessageBytes ?? 10 * 1024 * 1024;
+    this.#closeTimeoutMs = options.closeTimeoutMs ?? 2000;
+  }
+
+  get sessionId(): string | undefined {
+    return this.#sessionId;
+  }
+
+  get protocolVersion(): string | undefined {
+    return this.#protocolVersion;
+  }
+
+  setProtocolVersion(version: string): void {
+    this.#protocolVersion = version;
+  }
+
+  async start(): Promise<void> {
+    if (this.#started) throw new Error("LeanHttpClientTransport already started");
+    this.#started = true;
+  }
+
+  async send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
+    try {
+      await this.#send(message, options);
+    } catch (error) {
+      this.onerror?.(error as Error);
+      throw error;
+    }
+  }
+
+  async #send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
+    if (this.#closed) throw new Error("the transport is closed");
+    const method = "method" in message ? message.method : undefined;
+    const id = method !== undefined && "id" in message ? message.id : undefined;
+    if (options?.resumptionToken) {
+      // Pick a stream cut earlier up where it stopped, rather than sending the request again.
+      const state = { standalone: false, ids: id === undefined ? [] : [id], lastEventId: options.resumptionToken, replayId: id, onresumptiontoken: options.onresumptiontoken };
+      this.#openStream(state).catch((error: Error) => this.onerror?.(error));
+      return;
+    }
+    if (method === "notifications/cancelled") this.#letGo((message as { params?: { requestId?: unknown } }).params?.requestId);
+    const body = JSON.stringify(message);
+    const headers = this.#requestHeaders("application/json, text/event-stream", { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+    const req = this.#request("POST", headers, body);
+    if (id !== undefined) this.#carrier.set(id, req);
+    let streamed = false;
+    try {
+      const res = await this.#response(req, "POST", headers, body);
+      const session = res.headers["mcp-session-id"];
+      if (typeof session === "string" && session) this.#sessionId = session;
+      const status = res.statusCode ?? 0;
+      if (status < 200 || status > 299) {
+        const text = await readBody(res, 64 * 1024).catch(() => "");
+        throw new StreamableHTTPError(status, `Error POSTing to endpoint: ${text || res.statusMessage}`);
+      }
+      if (status === 202 || id === undefined) {
+        discard(res);
+        // The server may offer a stream for messages unrelated to any request (405 if not).
+        if (method === "notifications/initialized") this.#openStream({ standalone: true, ids: [] }).catch((error: Error) => this.onerror?.(error));
+        return;
+      }
+      const type = mediaType(res.headers["content-type"]);
+      if (type === "text/event-stream") {
+        streamed = true;
+        return this.#readStream(req, res, { standalone: false, ids: [id], onresumptiontoken: options?.onresumptiontoken }, false);
+      }
+      if (type !== "application/json") {
+        discard(res);
+        throw new StreamableHTTPError(-1, `Unexpected content type: ${res.headers["content-type"]}`);
+      }
+      const parsed = JSON.parse(await readBody(res, this.#maxBytes)) as unknown;
+      for (const item of Array.isArray(parsed) ? parsed : [parsed]) {
+        if (!isJsonRpcMessage(item)) throw new Error(`not a JSON-RPC message: ${JSON.stringify(item).slice(0, 200)}`);
+        this.onmessage?.(item);
+      }
+    } catch (error) {
+      if (this.#dropped.has(req)) return; // cancelled or closed: nobody waits for it
+      throw error;
+    } finally {
+      if (id !== undefined && !streamed) this.#carrier.delete(id);
+    }
+  }
+
+  /** Ends the session on the server (a 405 means the server keeps sessions until they expire). */
+  async terminateSession(): Promise<void> {
+    if (!this.#sessionId) return;
+    const headers = this.#requestHeaders(undefined, {});
+    const req = this.#request("DELETE", headers);
+    const timer = setTimeout(() => req.destroy(new Error(`DELETE took over ${this.#closeTimeoutMs} ms`)), this.#closeTimeoutMs);
+    try {
+      const res = await this.#response(req, "DELETE", headers);
+      discard(res);
+      const status = res.statusCode ?? 0;
+      if (status !== 405 && (status < 200 || status > 299)) throw new StreamableHTTPError(status, `Failed to terminate session: ${res.statusMessage}`);
+      this.#sessionId = undefined;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers.clear();
+    for (const req of this.#open) this.#drop(req);
+    this.#carrier.clear();
+    // Best effort, bounded: a server that is gone must not hold the close up.
+    await this.terminateSession().catch(noop);
+    if (this.#ownAgent) this.#agent.destroy();
+    this.onclose?.();
+  }
+
+  // ── HTTP ────────────────────────────────────────────────────────────────────────────────────
+
+  #requestHeaders(accept: string | undefined, extra: OutgoingHttpHeaders): OutgoingHttpHeaders {
+    const headers: OutgoingHttpHeaders = {};
+    if (this.#sessionId) headers["mcp-session-id"] = this.#sessionId;
+    if (this.#protocolVersion) headers["mcp-protocol-version"] = this.#protocolVersion;
+    Object.assign(headers, this.#headers, extra);
+    if (accept) headers.accept = accept;
+    return headers;
+  }
+
+  #request(method: string, headers: OutgoingHttpHeaders, body?: string): ClientRequest {
+    const url = this.#url;
+    const req = (url.protocol === "https:" ? https : http).request({
+      protocol: url.protocol,
+      hostname: url.hostname.replace(/^\[(.*)\]$/, "$1"),
+      port: url.port,
+      path: url.pathname + url.search,
+      method,
+      headers,
+      agent: this.#agent,
+    });
+    req.on("error", noop); // reported through #response; never an uncaught 'error'
+    this.#open.add(req);
+    req.once("close", () => this.#open.delete(req));
+    req.end(body);
+    return req;
+  }
+
+  /** The response to `req` once its headers are in, following redirects within the origin (and keeping the new URL). */
+  async #response(req: ClientRequest, method: string, headers: OutgoingHttpHeaders, body?: string, hops = 0): Promise<IncomingMessage> {
+    const res = await new Promise<IncomingMessage>((resolve, reject) => {
+      req.once("response", resolve);
+      req.once("error", reject);
+      req.once("close", () => reject(new Error("the request was closed before an answer came")));
+    });
+    const location = res.headers.location;
+    if ((res.statusCode === 307 || res.statusCode === 308) && location && hops < MAX_REDIRECTS) {
+      const target = new URL(location, this.#url);
+      if (sameOrigin(this.#url, target)) {
+        discard(res);
+        this.#url = target;
+        const next = this.#request(method, headers, body);
+        for (const [id, carrier] of this.#carrier) if (carrier === req) this.#carrier.set(id, next);
+        return this.#response(next, method, headers, body, hops + 1);
+      }
+    }
+    return res;
+  }
+
+  /** Ends a request on purpose (close, or the one request it carried was cancelled). */
+  #drop(req: ClientRequest): void {
+    this.#dropped.add(req);
+    req.destroy();
+  }
+
+  /** A cancelled request's answer will not be read: free its connection rather than wait for a stream that may never end. */
+  #letGo(id: unknown): void {
+    if (typeof id !== "string" && typeof id !== "number") return;
+    const req = this.#carrier.get(id);
+    this.#carrier.delete(id);
+    if (req && ![...this.#carrier.values()].includes(req)) this.#drop(req);
+  }
+
+  // ── SSE ─────────────────────────────────────────────────────────────────────────────────────
+
+  /** Opens a GET stream: the standalone one, or a resumption from Last-Event-ID. */
+  async #openStream(state: StreamState): Promise<void> {
+    const headers = this.#requestHeaders("text/event-stream", state.lastEventId ? { "last-event-id": state.lastEventId } : {});
+    const req = this.#request("GET", headers);
+    for (const id of state.ids) this.#carrier.set(id, req);
+    let res: IncomingMessage;
+    try {
+      res = await this.#response(req, "GET", headers);
+    } catch (error) {
+      if (this.#dropped.has(req)) return;
+      throw error;
+    }
+    if (res.statusCode !== 200) {
+      discard(res);
+      if (res.statusCode === 405 && state.standalone) return; // the server offers no GET stream
+      throw new StreamableHTTPError(res.statusCode ?? 0, `Failed to open SSE stream: ${res.statusMessage}`);
+    }
+    this.#readStream(req, res, state, true);
+  }
+
+  /** Reads an SSE answer as it arrives; a stream cut before its answer is resumed when the server allows it. */
+  #readStream(req: ClientRequest, res: IncomingMessage, state: StreamState, reconnectable: boolean): void {
+    let primed = false;
+    // One message per microtask, as a reader loop would: the SDK Protocol handles a notification a
+    // microtask after receiving it, and a response must not overtake the progress sent before it.
+    let delivery = Promise.resolve();
+    const deliver = (message: JSONRPCMessage) => {
+      try {
+        this.onmessage?.(message);
+      } catch (error) {
+        this.onerror?.(error as Error);
+      }
+    };
+    const parser = new SseParser({
+      maxBytes: this.#maxBytes,
+      onRetry: (ms) => (this.#retryMs = ms),
+      onEvent: ({ event, data, id }) => {
+        if (id) {
+          state.lastEventId = id;
+          primed = true; // the server can replay from here
+          state.onresumptiontoken?.(id);
+        }
+        if (!data || (event && event !== "message")) return;
+        let message: unknown;
+        try {
+          message = JSON.parse(data);
+        } catch (error) {
+          return this.onerror?.(error as Error);
+        }
+        if (!isJsonRpcMessage(message)) return this.onerror?.(new Error(`not a JSON-RPC message: ${data.slice(0, 200)}`));
+        if (!("method" in message)) {
+          const answered = state.replayId ?? message.id;
+          if (answered !== undefined) {
+            state.ids = state.ids.filter((due) => due !== answered);
+            if (this.#carrier.get(answered) === req) this.#carrier.delete(answered);
+          }
+          if (state.replayId !== undefined) message.id = state.replayId;
+        }
+        delivery = delivery.then(() => deliver(message));
+      },
+    });
+    res.setEncoding("utf8");
+    res.on("data", (chunk: string) => {
+      if (!parser.push(chunk)) req.destroy(new Error(`an SSE event over ${this.#maxBytes} bytes`));
+    });
+    let failure: Error | undefined;
+    res.on("error", (error) => (failure = error));
+    res.once("close", () => {
+      for (const id of state.ids) if (this.#carrier.get(id) === req) this.#carrier.delete(id);
+      if (this.#closed || this.#dropped.has(req)) return;
+      if (!res.complete) this.onerror?.(new Error(`SSE stream disconnected: ${failure?.message ?? "aborted"}`));
+      const answered = !state.standalone && state.ids.length === 0;
+      if ((reconnectable || primed) && !answered) this.#reconnect(state, 0);
+    });
+  }
+
+  #reconnect(state: StreamState, attempt: number): void {
+    const { initialDelayMs, growFactor, maxDelayMs, maxRetries } = this.#reconnection;
+    if (attempt >= maxRetries) return void this.onerror?.(new Error(`Maximum reconnection attempts (${maxRetries}) exceeded.`));
+    const delay = this.#retryMs ?? Math.min(initialDelayMs * growFactor ** attempt, maxDelayMs);
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      this.#openStream(state).catch((error: Error) => {
+        if (this.#closed) return;
+        this.onerror?.(new Error(`Failed to reconnect SSE stream: ${error.message}`));
+        this.#reconnect(state, attempt + 1);
+      });
+    }, delay);
+    this.#timers.add(timer);
+  }
+}
+
+export interface SseEvent {
+  event: string;
+  data: string;
+  /** The `id` field of this event, if it had one. */
+  id: string | undefined;
+}
+
+/**
+ * An incremental text/event-stream parser, fed text as it arrives: lines end in CRLF, CR or LF (a
+ * CRLF may be split across chunks), `data` lines join with a newline, comments (keep-alives) are
+ * skipped, `retry` takes digits only, an id holding NUL is ignored, a leading BOM is dropped. An
+ * event with only an id (a priming event) is still reported, so its id can be resumed from.
+ */
+export class SseParser {
+  readonly #onEvent: (event: SseEvent) => void;
+  readonly #onRetry: (ms: number) => void;
+  readonly #maxBytes: number;
+  #pending = "";
+  #started = false;
+  #event = "";
+  #data = "";
+  #hasData = false;
+  #id: string | undefined;
+
+  constructor(options: { onEvent: (event: SseEvent) => void; onRetry?: ((ms: number) => void) | undefined; maxBytes?: number | undefined }) {
+    this.#onEvent = options.onEvent;
+    this.#onRetry = options.onRetry ?? noop;
+    this.#maxBytes = options.maxBytes ?? 10 * 1024 * 1024;
+  }
+
+  /** Reads a chunk; false once a line or an event grew over maxBytes (the stream should be dropped). */
+  push(chunk: string): boolean {
+    let text = this.#pending ? this.#pending + chunk : chunk;
+    if (!this.#started && text.length > 0) {
+      this.#started = true;
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    }
+    let start = 0;
+    let noCr = false;
+    for (;;) {
+      const lf = text.indexOf("\n", start);
+      const cr = noCr ? -1 : text.indexOf("\r", start);
+      if (cr === -1) noCr = true;
+      let end: number;
+      let next: number;
+      if (cr !== -1 && (lf === -1 || cr < lf)) {
+        if (cr === text.length - 1) break; // perhaps the first half of a CRLF
+        end = cr;
+        next = text.charCodeAt(cr + 1) === 10 ? cr + 2 : cr + 1;
+      } else if (lf !== -1) {
+        end = lf;
+        next = lf + 1;
+      } else {
+        break;
+      }
+      this.#line(text, start, end);
+      start = next;
+      if (this.#data.length > this.#maxBytes) return false;
+    }
+    this.#pending = start === 0 ? text : text.slice(start);
+    return this.#pending.length <= this.#maxBytes;
+  }
+
+  #line(text: string, start: number, end: number): void {
+    if (end === start) return this.#dispatch();
+    if (text.charCodeAt(start) === 58) return; // ":" a comment
+    const colon = text.indexOf(":", start);
+    let field: string;
+    let value: string;
+    if (colon === -1 || colon >= end) {
+      field = text.slice(start, end);
+      value = "";
+    } else {
+      field = text.slice(start, colon);
+      const from = text.charCodeAt(colon + 1) === 32 && colon + 1 < end ? colon + 2 : colon + 1;
+      value = text.slice(from, end);
+    }
+    if (field === "data") {
+      this.#data = this.#hasData ? `${this.#data}\n${value}` : value;
+      this.#hasData = true;
+    } else if (field === "event") {
+      this.#event = value;
+    } else if (field === "id") {
+      if (!value.includes("\0")) this.#id = value;
+    } else if (field === "retry") {
+      if (/^\d+$/.test(value)) this.#onRetry(Number(value));
+    }
+  }
+
+  #dispatch(): void {
+    if (this.#hasData || this.#id !== undefined) this.#onEvent({ event: this.#event, data: this.#data, id: this.#id });
+    this.#event = "";
+    this.#data = "";
+    this.#hasData = false;
+    this.#id = undefined;
+  }
+}
+
+function mediaType(value: string | undefined): string {
+  return (value ?? "").split(";", 1)[0]!.trim().toLowerCase();
+}
+
+/** Reads and drops a response body we do not need (errors included: the connection is simply not reused). */
+function discard(res: IncomingMessage): void {
+  res.on("error", noop);
+  res.resume();
+}
+
+/** Whether `to` is `from`'s origin (or its https form on default ports), as the SDK follows redirects. */
+function sameOrigin(from: URL, to: URL): boolean {
+  if (to.username || to.password) return false;
+  if (from.origin === to.origin) return true;
+  return from.hostname === to.hostname && from.protocol === "http:" && from.port === "" && to.protocol === "https:" && to.port === "";
+}
+
+/** A response body as text, at most `maxBytes` (else it rejects and the connection is dropped). */
+function readBody(res: IncomingMessage, maxBytes: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    res.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= maxBytes) chunks.push(chunk);
+      else res.destroy(new Error(`an HTTP answer over ${maxBytes} bytes`));
+    });
+    res.once("end", () => resolve(chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks).toString("utf8")));
+    res.on("error", reject);
+    res.once("close", () => res.complete || reject(new Error("the connection closed before the answer was read")));
+  });
+}
