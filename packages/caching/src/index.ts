@@ -1,1 +1,11 @@
-export {};
+export { caching, type CachingMiddleware } from "./caching.js";
+export type { CachingOptions, Partition, ToolCacheRule, MethodTtls, ServerCacheRules } from "./options.js";
+export type { Filter } from "./glob.js";
+export type { InvalidateScope } from "./response-cache.js";
+export type { CacheOutcome, CacheStats } from "./stats.js";
+export type { CacheStore, StoreStats } from "./store.js";
+export { memoryStore, type MemoryStoreOptions } from "./memory-store.js";
+export { redisStore, RedisStore, type RedisStoreOptions } from "./redis-store.js";
+export { Breaker, StoreUnavailable, type BreakerOptions, type BreakerState } from "./breaker.js";
+export { canonical, digest, KEY_LIMITS, type KeyLimits } from "./canonical.js";
+export type { CachedMethod, ComponentKind } from "./keys.js";

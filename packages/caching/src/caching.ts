@@ -1,0 +1,104 @@
+import { ProxyError, ProxyErrorCode, type FastMCPProxy, type Logger, type ProxyTool, type Next, type ProxyContext, type ProxyMethod, type ResultOf } from "@fastmcp-proxy/core";
+import type { CachingOptions } from "./options.js";
+import { CACHED_METHODS, Policy } from "./policy.js";
+import { ResponseCache, type InvalidateScope } from "./response-cache.js";
+import type { CacheOutcome, CacheStats } from "./stats.js";
+import type { CacheStore } from "./store.js";
+
+declare module "@fastmcp-proxy/core" {
+  interface ProxyState {
+    /** How the cache met this request (set by @fastmcp-proxy/caching; read by the logging package). */
+    cache?: CacheOutcome;
+  }
+}
+
+/** The caching middleware, with what it needs from the proxy and what code can ask of it. */
+export type CachingMiddleware = (<M extends ProxyMethod>(ctx: ProxyContext<M>, next: Next<M>) => Promise<ResultOf<M>>) & {
+  /**
+   * Registers the middleware on the proxy and subscribes to its events (list_changed,
+   * resources/updated, backend restarts), then starts the proxy and refuses (InvalidConfig) a
+   * named tool whose readOnlyHint is not true unless its rule says `force`. Register auth first.
+   */
+  install(proxy: FastMCPProxy): Promise<void>;
+  /** Drops entries (everything, a backend's, a kind of a backend's, or one component's) in every replica sharing the store. */
+  invalidate(scope?: InvalidateScope): Promise<void>;
+  stats(): CacheStats;
+  readonly store: CacheStore;
+  /** Unsubscribes from the proxy and closes the store. */
+  close(): Promise<void>;
+};
+
+type EventName = "listChanged" | "resourceUpdated" | "backendRestarted";
+/** The events `install` subscribes to, as core's docs/extension-points.md describes them. */
+interface Evented {
+  on(event: EventName, listener: (event: { backend: { name: string } | string; kind?: string; uri?: string; backendUri?: string }) => void): () => void;
+}
+
+/**
+ * Identity-safe response caching of resources/read, prompts/get and named read-only tools:
+ * `await caching({ ... }).install(proxy)`. Entries are partitioned by identity (or session),
+ * stored serialized, checked against generation stamps, and never include errors, isError
+ * results, task results or oversized ones.
+ */
+export function caching(options: CachingOptions = {}): CachingMiddleware {
+  const policy = new Policy(options);
+  let logger: Logger | undefined;
+  const cache = new ResponseCache(options, policy.maxTtlMs, (state) => logger?.warn(`cache store breaker ${state}`));
+  const subscriptions: (() => void)[] = [];
+
+  const middleware = function caching<M extends ProxyMethod>(ctx: ProxyContext<M>, next: Next<M>): Promise<ResultOf<M>> {
+    if (!CACHED_METHODS.has(ctx.method)) return next();
+    const decision = policy.decide(ctx as ProxyContext);
+    const answer = typeof decision === "string" ? cache.bypass(ctx as ProxyContext, next, decision) : cache.answer(ctx as ProxyContext, next, decision);
+    return answer as Promise<ResultOf<M>>;
+  };
+
+  async function install(proxy: FastMCPProxy): Promise<void> {
+    logger = proxy.logger;
+    proxy.use(middleware);
+    const events = proxy as unknown as Evented;
+    const name = (backend: { name: string } | string) => (typeof backend === "string" ? backend : backend.name);
+    const drop = (scope: InvalidateScope) => {
+      cache.invalidate(scope).catch(() => logger?.warn("cache invalidation could not reach the store; retried before the next lookup"));
+    };
+    subscriptions.push(
+      events.on("listChanged", (e) => drop({ backend: name(e.backend), kind: e.kind as InvalidateScope["kind"] })),
+      events.on("resourceUpdated", (e) => drop({ backend: name(e.backend), kind: "resources", name: e.backendUri ?? e.uri ?? "" })),
+      events.on("backendRestarted", (e) => drop({ backend: name(e.backend) })),
+    );
+    await cache.store.ready?.().catch(() => logger?.warn(`cache store (${cache.store.kind}) not reachable yet: requests go uncached until it is`));
+    await proxy.start();
+    const refused = mirroredTools(proxy).flatMap((tool) => {
+      const rule = policy.toolRule(tool);
+      if (rule === undefined || (rule !== true && rule.force) || tool.definition.annotations?.readOnlyHint === true) return [];
+      return [tool.name];
+    });
+    if (refused.length > 0) {
+      throw new ProxyError(
+        ProxyErrorCode.InvalidConfig,
+        `caching: refusing to cache tools whose readOnlyHint is not true: ${refused.join(", ")} (give their rule force: true to cache them anyway)`,
+      );
+    }
+  }
+
+  return Object.assign(middleware, {
+    install,
+    invalidate: (scope?: InvalidateScope) => cache.invalidate(scope),
+    stats: () => cache.stats(),
+    store: cache.store,
+    async close() {
+      for (const off of subscriptions.splice(0)) off();
+      await cache.store.close();
+    },
+  });
+}
+
+/** The proxy's mirrored tools (the registry's components behind tools/list). */
+function mirroredTools(proxy: FastMCPProxy): ProxyTool[] {
+  const registry = proxy.registry as unknown as {
+    listed?: (key: "tools") => readonly ProxyTool[];
+    listTools?: () => { tools: { name: string }[] };
+  };
+  if (registry.listed) return [...registry.listed("tools")];
+  return (registry.listTools?.().tools ?? []).flatMap((d) => proxy.registry.tool(d.name) ?? []);
+}

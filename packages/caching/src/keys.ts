@@ -1,0 +1,35 @@
+import { digest } from "./canonical.js";
+
+/** The methods the cache can answer. Lists are served from the proxy's mirror and never cached here. */
+export type CachedMethod = "resources/read" | "prompts/get" | "tools/call";
+
+/** What a list_changed names: the kind of component a cached method reads. */
+export type ComponentKind = "tools" | "resources" | "prompts";
+
+export const KIND_OF: Record<CachedMethod, ComponentKind> = { "resources/read": "resources", "prompts/get": "prompts", "tools/call": "tools" };
+
+/** One cacheable thing on one backend: a tool or prompt by the backend's own name, a resource by the backend's own URI. */
+export interface Target {
+  readonly method: CachedMethod;
+  readonly backend: string;
+  readonly name: string;
+}
+
+/** The entry's key: method, backend, backend name or URI, identity partition and canonical arguments, hashed. */
+export function entryKey(target: Target, partition: string, args: string): string {
+  return `e:${digest(["v1", target.method, target.backend, target.name, partition, args])}`;
+}
+
+/**
+ * The generation stamps an entry must match, broadest first: everything, the backend, the
+ * backend's components of that kind, and that one component. Invalidating bumps one of them.
+ */
+export function generationKeys(target: Target): string[] {
+  const kind = KIND_OF[target.method];
+  return [ALL, backendGeneration(target.backend), kindGeneration(target.backend, kind), componentGeneration(target.backend, kind, target.name)];
+}
+
+export const ALL = "g:*";
+export const backendGeneration = (backend: string) => `g:b:${digest([backend])}`;
+export const kindGeneration = (backend: string, kind: ComponentKind) => `g:k:${digest([backend, kind])}`;
+export const componentGeneration = (backend: string, kind: ComponentKind, name: string) => `g:c:${digest([backend, kind, name])}`;

@@ -1,0 +1,106 @@
+import { Redis, type RedisOptions } from "ioredis";
+import type { CacheStore } from "./store.js";
+
+export interface RedisStoreOptions {
+  /** `redis://host:port/db`. Ignored when `client` is given. */
+  url?: string;
+  /** An ioredis client of your own (its options are yours; `close()` leaves it open). */
+  client?: Redis;
+  /** Prefix of every key, so several proxies or apps can share one Redis. Default "fastmcp-proxy:cache:". */
+  prefix?: string;
+  /** Per-command timeout of the client this store creates, in ms. Default 200. */
+  commandTimeoutMs?: number;
+}
+
+/**
+ * A store in Redis, shared by every replica that uses the same URL and prefix. The client it
+ * creates fails commands at once while disconnected (no offline queue, no retries per command)
+ * and times each out, so a Redis that is down costs a request a few milliseconds, never a hang.
+ */
+export function redisStore(options: RedisStoreOptions): RedisStore {
+  return new RedisStore(options);
+}
+
+export class RedisStore implements CacheStore {
+  readonly kind = "redis";
+  readonly client: Redis;
+  readonly #prefix: string;
+  readonly #owned: boolean;
+
+  constructor(options: RedisStoreOptions) {
+    this.#prefix = options.prefix ?? "fastmcp-proxy:cache:";
+    this.#owned = options.client === undefined;
+    if (options.client) this.client = options.client;
+    else {
+      if (!options.url) throw new TypeError("redisStore: give a url or a client");
+      this.client = new Redis(options.url, clientOptions(options.commandTimeoutMs ?? 200));
+      // Errors reach the callers as rejections; the event would otherwise be logged by ioredis.
+      this.client.on("error", () => {});
+    }
+  }
+
+  async get(keys: readonly string[]): Promise<(string | undefined)[]> {
+    if (keys.length === 0) return [];
+    const values = await this.client.mget(keys.map((k) => this.#prefix + k));
+    return values.map((v) => v ?? undefined);
+  }
+
+  async set(key: string, value: string, ttlMs: number): Promise<void> {
+    await this.client.set(this.#prefix + key, value, "PX", Math.max(1, Math.ceil(ttlMs)));
+  }
+
+  async add(entries: readonly (readonly [string, string])[], ttlMs: number): Promise<string[]> {
+    if (entries.length === 0) return [];
+    const pipeline = this.client.pipeline();
+    const ms = Math.max(1, Math.ceil(ttlMs));
+    // SET NX GET (Redis ≥ 7.0): one round trip, and the answer says who won.
+    for (const [key, value] of entries) pipeline.set(this.#prefix + key, value, "PX", ms, "NX", "GET");
+    const results = (await pipeline.exec()) ?? [];
+    return entries.map(([, value], i) => {
+      const [error, held] = results[i] ?? [new Error("no reply")];
+      if (error) throw error;
+      return typeof held === "string" ? held : value;
+    });
+  }
+
+  async delete(keys: readonly string[]): Promise<void> {
+    if (keys.length > 0) await this.client.del(...keys.map((k) => this.#prefix + k));
+  }
+
+  ready(): Promise<void> {
+    if (this.client.status === "ready") return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const done = () => {
+        this.client.off("ready", done);
+        this.client.off("end", failed);
+        resolve();
+      };
+      const failed = () => {
+        this.client.off("ready", done);
+        reject(new Error("redis connection ended"));
+      };
+      this.client.once("ready", done);
+      this.client.once("end", failed);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (!this.#owned) return;
+    try {
+      await this.client.quit();
+    } catch {
+      this.client.disconnect();
+    }
+  }
+}
+
+export function clientOptions(commandTimeoutMs: number): RedisOptions {
+  return {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: commandTimeoutMs,
+    connectTimeout: 2000,
+    // Keep reconnecting, at most every 2 s, so a Redis that comes back is used again.
+    retryStrategy: (times) => Math.min(50 * times, 2000),
+  };
+}
