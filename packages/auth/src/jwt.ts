@@ -114,7 +114,7 @@ function isUnavailable(error: unknown): boolean {
 function classify(error: unknown): Error {
   if (isUnavailable(error)) return new VerifierUnavailableError(`the signing keys could not be fetched: ${(error as Error).message}`);
   if (error instanceof errors.JWTExpired) return new InvalidTokenError("the token has expired");
-  if (error instanceof errors.JWTClaimValidationFailed) return new InvalidTokenError(`the token's "${error.claim}" claim is not accepted (${error.reason})`);
+  if (error instanceof errors.JWTClaimValidationFailed) return new InvalidTokenError(`the token's ${error.claim} claim is not accepted (${error.reason})`);
   if (error instanceof errors.JOSEAlgNotAllowed) return new InvalidTokenError("the token's signing algorithm is not accepted");
   if (error instanceof errors.JWSSignatureVerificationFailed) return new InvalidTokenError("the token's signature is invalid");
   if (error instanceof errors.JWKSNoMatchingKey) return new InvalidTokenError("no known key matches the token's key id");

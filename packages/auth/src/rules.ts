@@ -35,7 +35,12 @@ export interface Rule {
 
 export type Decision = { allow: true } | { allow: false; hidden: true } | { allow: false; hidden: false; missingScopes: string[]; reason: string };
 
-const ANNOTATION_DEFAULTS: Record<string, unknown> = { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true };
+/** A hint's value with the spec's defaults; destructive and idempotent mean nothing for a read-only tool. */
+function hint(given: Record<string, unknown>, key: string): unknown {
+  if (given[key] !== undefined) return given[key];
+  const readOnly = given.readOnlyHint === true;
+  return { readOnlyHint: false, destructiveHint: !readOnly, idempotentHint: false, openWorldHint: true }[key];
+}
 
 function selects(rule: Rule, target: RuleTarget): boolean {
   if (rule.backend !== undefined && !matches(rule.backend, target.backend.name)) return false;
@@ -45,7 +50,7 @@ function selects(rule: Rule, target: RuleTarget): boolean {
   if (rule.annotations) {
     if (target.kind !== "tool") return false;
     const given = ((target.definition as { annotations?: Record<string, unknown> }).annotations ?? {}) as Record<string, unknown>;
-    for (const [key, value] of Object.entries(rule.annotations)) if ((given[key] ?? ANNOTATION_DEFAULTS[key]) !== value) return false;
+    for (const [key, value] of Object.entries(rule.annotations)) if (hint(given, key) !== value) return false;
   }
   return true;
 }

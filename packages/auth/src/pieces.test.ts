@@ -1,0 +1,113 @@
+import { describe, expect, it } from "vitest";
+import { anyOf, apiKeys } from "./api-keys.js";
+import { formatChallenge } from "./challenge.js";
+import { InvalidTokenError, VerifierUnavailableError } from "./errors.js";
+import { matches } from "./globs.js";
+import { sha256 } from "./hash.js";
+import { canonicalResource, resourceMetadata, resourceMetadataUrl } from "./metadata.js";
+import { expandScopes, scopesFromClaims } from "./scopes.js";
+import { TokenCache } from "./token-cache.js";
+
+const context = { resource: "https://mcp.example.com/mcp" };
+
+describe("challenges", () => {
+  it("formats RFC 6750 parameters, escaping quotes and dropping control characters", () => {
+    expect(formatChallenge({})).toBe("Bearer");
+    expect(formatChallenge({ resourceMetadata: "https://x/.well-known/oauth-protected-resource", scope: ["a", "b"] })).toBe(
+      'Bearer scope="a b", resource_metadata="https://x/.well-known/oauth-protected-resource"',
+    );
+    expect(formatChallenge({ error: "invalid_token", description: 'bad "x"\r\nSet-Cookie: y' })).toBe('Bearer error="invalid_token", error_description="bad \\"x\\"Set-Cookie: y"');
+  });
+});
+
+describe("metadata", () => {
+  it("inserts the well-known path before the resource's path (RFC 9728 §3.1)", () => {
+    expect(resourceMetadataUrl("https://a.example/mcp")).toBe("https://a.example/.well-known/oauth-protected-resource/mcp");
+    expect(resourceMetadataUrl("https://a.example")).toBe("https://a.example/.well-known/oauth-protected-resource");
+  });
+
+  it("canonicalizes the resource: no fragment, lowercase host, no trailing slash; refuses non-URLs", () => {
+    expect(canonicalResource("HTTPS://MCP.Example.com/mcp/#x")).toBe("https://mcp.example.com/mcp");
+    expect(canonicalResource("https://mcp.example.com/")).toBe("https://mcp.example.com");
+    expect(() => canonicalResource("/mcp")).toThrow(/not an absolute URL/);
+    expect(() => canonicalResource("ftp://x/y")).toThrow(/http/);
+  });
+
+  it("advertises the header method only, and never offline_access", () => {
+    expect(resourceMetadata({ resource: "https://a/mcp", authorizationServers: ["https://as"], scopesSupported: ["r", "offline_access"] })).toEqual({
+      resource: "https://a/mcp",
+      authorization_servers: ["https://as"],
+      scopes_supported: ["r"],
+      bearer_methods_supported: ["header"],
+    });
+  });
+});
+
+describe("scopes and globs", () => {
+  it("expands implications transitively, and survives cycles", () => {
+    expect([...expandScopes(["admin"], { admin: ["write"], write: ["read", "admin"] })].sort()).toEqual(["admin", "read", "write"]);
+    expect(scopesFromClaims({ scope: "a  b" })).toEqual(["a", "b"]);
+    expect(scopesFromClaims({ scp: ["a", 1, "c"] })).toEqual(["a", "c"]);
+    expect(scopesFromClaims({})).toEqual([]);
+  });
+
+  it("matches * and ? and nothing else specially", () => {
+    expect(matches("get_*", "get_x")).toBe(true);
+    expect(matches("get_?", "get_xy")).toBe(false);
+    expect(matches(["a.b", "c"], "a.b")).toBe(true);
+    expect(matches("a.b", "axb")).toBe(false);
+    expect(matches("file://*", "file://x/y")).toBe(true);
+  });
+});
+
+describe("API keys", () => {
+  const verify = apiKeys([{ key: "k-alice", subject: "alice", scopes: ["read"] }, { sha256: sha256("k-bob"), subject: "bob" }]);
+
+  it("accepts known keys, plain or given as their hash", async () => {
+    expect(await verify("k-alice", context)).toMatchObject({ subject: "alice", scopes: ["read"] });
+    expect(await verify("k-bob", context)).toMatchObject({ subject: "bob", scopes: [] });
+  });
+
+  it("refuses unknown keys and bad configuration", async () => {
+    await expect(verify("k-carol", context)).rejects.toBeInstanceOf(InvalidTokenError);
+    expect(() => apiKeys([{ subject: "x" }])).toThrow(/needs a non-empty key/);
+    expect(() => apiKeys([{ sha256: "abc", subject: "x" }])).toThrow(/SHA-256/);
+    expect(() => apiKeys([])).toThrow(/no keys/);
+  });
+
+  it("anyOf: the first acceptance wins, and unavailable wins over invalid", async () => {
+    const down = async () => {
+      throw new VerifierUnavailableError("down");
+    };
+    expect(await anyOf(down, verify)("k-bob", context)).toMatchObject({ subject: "bob" });
+    await expect(anyOf(verify, down)("nope", context)).rejects.toBeInstanceOf(VerifierUnavailableError);
+    await expect(anyOf(verify, verify)("nope", context)).rejects.toBeInstanceOf(InvalidTokenError);
+  });
+});
+
+describe("TokenCache", () => {
+  it("keeps an entry until the token expires and at most its TTL, dropping the least recently used", () => {
+    const cache = new TokenCache(2, 60_000);
+    const now = 1_000_000;
+    cache.set("a", { subject: "a", expiresAt: (now + 10_000) / 1000 }, now);
+    expect(cache.get("a", now + 9_999)?.subject).toBe("a");
+    expect(cache.get("a", now + 10_000)).toBeUndefined();
+    cache.set("b", { subject: "b" }, now);
+    expect(cache.get("b", now + 59_999)?.subject).toBe("b");
+    expect(cache.get("b", now + 60_000)).toBeUndefined();
+    cache.set("c", { subject: "c", cacheTtlMs: 1000 }, now);
+    expect(cache.get("c", now + 1000)).toBeUndefined();
+    for (const k of ["x", "y", "z"]) cache.set(k, { subject: k }, now);
+    expect(cache.size).toBe(2);
+    expect(cache.get("x", now)).toBeUndefined();
+  });
+
+  it("stores nothing already expired, nor with no room", () => {
+    const cache = new TokenCache(0);
+    cache.set("a", { subject: "a" });
+    expect(cache.size).toBe(0);
+    const c2 = new TokenCache();
+    c2.set("b", { subject: "b", expiresAt: Date.now() / 1000 - 1 });
+    expect(c2.size).toBe(0);
+  });
+});
