@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// node bench/echo-server.mjs stdio|http [--tools N] [--port P]
+// node bench/echo-server.mjs stdio|http [--tools N] [--port P] [--json]
+// --json: answer POSTs in JSON (the SDK's enableJsonResponse) instead of SSE.
 // http prints `LISTENING <url>` on stdout once it serves streamable HTTP (sessions, one Server each) on 127.0.0.1.
 import { randomUUID } from "node:crypto";
 import { createServer } from "node:http";
@@ -43,6 +44,7 @@ if (mode === "stdio") {
       if (req.method !== "POST" || !isInitializeRequest(body)) return void res.writeHead(400).end();
       const transport = new StreamableHTTPServerTransport({
         sessionIdGenerator: randomUUID,
+        enableJsonResponse: args.includes("--json"),
         onsessioninitialized: (sid) => sessions.set(sid, transport),
       });
       transport.onclose = () => transport.sessionId && sessions.delete(transport.sessionId);
