@@ -14,8 +14,8 @@ import spawn from "cross-spawn";
 import { PassThrough, type Readable, type Writable } from "node:stream";
 import { getDefaultEnvironment } from "@modelcontextprotocol/sdk/client/stdio.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
-import { isJsonRpcMessage } from "../serve/streamable-http.js";
+import { ErrorCode, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import { DEFAULT_MAX_DEPTH, checkMessage, errorReply, isObject, isRequestId, parseJson, type ErrorReply } from "../serve/message-check.js";
 import { descendants, reap } from "./process-tree.js";
 
 /** The SDK's limit on a message being read (STDIO_DEFAULT_MAX_BUFFER_SIZE). */
@@ -25,58 +25,75 @@ const CLOSE_STEP_MS = 2000;
 const NEWLINE = 0x0a;
 
 /**
- * Splits a byte stream into lines and hands each parsed JSON-RPC message on. A line that is not JSON,
- * or not a JSON-RPC message, is reported to `onInvalid` and skipped: the session goes on. A line
- * longer than `maxLineBytes` is reported to `onOverflow` (the caller closes; the SDK does the same).
- * Splitting on the newline byte is safe in UTF-8, where 0x0a never occurs inside a character.
+ * Splits a byte stream into lines and hands each checked JSON-RPC message on (see
+ * `serve/message-check.ts`: UTF-8, JSON, depth, envelope). A line that fails a check goes to
+ * `onInvalid` with the error reply it deserves and the value parsed, if any, and the reading goes
+ * on. A line longer than `maxLineBytes` goes to `onOverflow` with a -32600 reply; the reader then
+ * skips to the next newline and goes on (the caller may close instead). Splitting on the newline
+ * byte is safe in UTF-8, where 0x0a never occurs inside a character.
  */
 export class LineReader {
   readonly #maxLineBytes: number;
+  readonly #maxDepth: number;
   readonly #onMessage: (message: JSONRPCMessage) => void;
-  readonly #onInvalid: (error: Error) => void;
-  readonly #onOverflow: (error: Error) => void;
+  readonly #onInvalid: (reply: ErrorReply, value: unknown, line: string) => void;
+  readonly #onOverflow: (reply: ErrorReply) => void;
   /** The start of a line not yet ended, in the chunks it came in. */
   #pending: Buffer[] = [];
   #pendingBytes = 0;
+  /** Dropping the rest of a line over the limit, up to its newline. */
+  #skipping = false;
 
   constructor(options: {
     maxLineBytes?: number | undefined;
+    maxDepth?: number | undefined;
     onMessage: (message: JSONRPCMessage) => void;
-    onInvalid: (error: Error) => void;
-    onOverflow: (error: Error) => void;
+    onInvalid: (reply: ErrorReply, value: unknown, line: string) => void;
+    onOverflow: (reply: ErrorReply) => void;
   }) {
     this.#maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+    this.#maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
     this.#onMessage = options.onMessage;
     this.#onInvalid = options.onInvalid;
     this.#onOverflow = options.onOverflow;
   }
 
-  /** Reads a chunk; returns false once the line limit was exceeded (the rest of the chunk is dropped). */
-  push(chunk: Buffer): boolean {
+  push(chunk: Buffer): void {
     let start = 0;
     let end = chunk.indexOf(NEWLINE);
-    if (end !== -1 && this.#pendingBytes > 0) {
-      if (this.#pendingBytes + end > this.#maxLineBytes) return this.#overflow();
-      this.#pending.push(chunk.subarray(0, end));
-      const line = Buffer.concat(this.#pending, this.#pendingBytes + end).toString("utf8");
-      this.clear();
-      this.#line(line);
+    if (this.#skipping) {
+      if (end === -1) return;
+      this.#skipping = false;
+      start = end + 1;
+      end = chunk.indexOf(NEWLINE, start);
+    } else if (end !== -1 && this.#pendingBytes > 0) {
+      if (this.#pendingBytes + end > this.#maxLineBytes) {
+        this.clear();
+        this.#overflow(false);
+      } else {
+        this.#pending.push(chunk.subarray(0, end));
+        const line = Buffer.concat(this.#pending, this.#pendingBytes + end);
+        this.clear();
+        this.#line(line);
+      }
       start = end + 1;
       end = chunk.indexOf(NEWLINE, start);
     }
     while (end !== -1) {
-      if (end - start > this.#maxLineBytes) return this.#overflow();
-      if (end > start) this.#line(chunk.toString("utf8", start, end));
+      if (end - start > this.#maxLineBytes) this.#overflow(false);
+      else if (end > start) this.#line(chunk.subarray(start, end));
       start = end + 1;
       end = chunk.indexOf(NEWLINE, start);
     }
     if (start < chunk.length) {
       this.#pendingBytes += chunk.length - start;
-      if (this.#pendingBytes > this.#maxLineBytes) return this.#overflow();
+      if (this.#pendingBytes > this.#maxLineBytes) {
+        this.clear();
+        return this.#overflow(true);
+      }
       // Keep a copy of a small tail: a subarray would pin the whole (up to 64 KiB) chunk.
       this.#pending.push(start === 0 ? chunk : Buffer.from(chunk.subarray(start)));
     }
-    return true;
   }
 
   clear(): void {
@@ -84,31 +101,64 @@ export class LineReader {
     this.#pendingBytes = 0;
   }
 
-  #overflow(): false {
-    this.clear();
-    this.#onOverflow(new Error(`A message of more than ${this.#maxLineBytes} bytes was received on stdio`));
-    return false;
+  /** `unended`: the line goes on past this chunk, so its rest is skipped up to the next newline. */
+  #overflow(unended: boolean): void {
+    this.#skipping = unended;
+    this.#onOverflow(errorReply(null, ErrorCode.InvalidRequest, `Invalid Request: a message of more than ${this.#maxLineBytes} bytes was received on stdio`));
   }
 
-  #line(line: string): void {
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch (error) {
-      if (line.trim() === "") return; // a blank line (or a lone \r) carries nothing
-      this.#onInvalid(new Error(`Invalid JSON on stdio (${(error as Error).message}): ${excerpt(line)}`));
-      return;
+  #line(line: Buffer): void {
+    if (line.length <= 2 && line.toString("latin1").trim() === "") return; // a blank line (or a lone \r) carries nothing
+    const parsed = parseJson(line, this.#maxDepth);
+    if (parsed.error) return this.#onInvalid(parsed.error, undefined, excerpt(line));
+    if (Array.isArray(parsed.value)) {
+      const reply = errorReply(null, ErrorCode.InvalidRequest, "Invalid Request: JSON-RPC batches are not supported on stdio");
+      return this.#onInvalid(reply, parsed.value, excerpt(line));
     }
-    if (!isJsonRpcMessage(value)) {
-      this.#onInvalid(new Error(`Not a JSON-RPC message on stdio: ${excerpt(line)}`));
-      return;
-    }
-    this.#onMessage(value);
+    const checked = checkMessage(parsed.value, this.#maxDepth);
+    if (checked.error) return this.#onInvalid(checked.error, parsed.value, excerpt(line));
+    this.#onMessage(checked.message);
   }
 }
 
-function excerpt(line: string): string {
-  return line.length > 200 ? `${line.slice(0, 200)}…` : line;
+/**
+ * What a transport does with a message that failed its checks (the same on both ends of a stdio
+ * pipe): a request or a message too broken to tell is answered with the error (JSON-RPC's rule);
+ * a response that carries an id comes back to `deliver` as an error response with that id, so the
+ * request waiting for it fails at once rather than at its timeout; a notification is only reported.
+ */
+export function onInvalidMessage(reply: ErrorReply, value: unknown, line: string, sink: InvalidSink): void {
+  sink.report(new Error(`${reply.error.message} on stdio: ${line}`));
+  const message = isObject(value) ? value : undefined;
+  if (message && !("method" in message) && isRequestId(message.id)) {
+    sink.deliver({ jsonrpc: "2.0", id: message.id, error: { code: ErrorCode.InternalError, message: `Invalid response: ${reply.error.message}` } } as JSONRPCMessage);
+  } else if (!(message && typeof message.method === "string" && !("id" in message))) {
+    sink.answer(reply);
+  }
+}
+
+export interface InvalidSink {
+  /** Writes an error reply to the other end. */
+  answer(reply: ErrorReply): void;
+  /** Hands a message to this end's protocol, as if it had been read. */
+  deliver(message: JSONRPCMessage): void;
+  report(error: Error): void;
+}
+
+/**
+ * A request that could not be sent (a value JSON cannot represent, a closed pipe) comes back to
+ * `deliver` as an error response: the SDK's Protocol keeps a request's response handler, and with
+ * it the whole request, until an answer arrives, so a failed send would otherwise hold it forever.
+ */
+export function unsent(message: JSONRPCMessage, error: unknown, deliver: (message: JSONRPCMessage) => void): void {
+  if (!("method" in message) || !("id" in message)) return;
+  const why = error instanceof Error ? error.message : String(error);
+  deliver({ jsonrpc: "2.0", id: message.id, error: { code: ErrorCode.InternalError, message: `Could not send ${message.method}: ${why}` } } as JSONRPCMessage);
+}
+
+function excerpt(line: Buffer): string {
+  const text = line.toString("utf8", 0, Math.min(line.length, 200));
+  return line.length > 200 ? `${text}…` : text;
 }
 
 type Settle = { resolve: () => void; reject: (error: Error) => void };
@@ -139,7 +189,10 @@ export class LineWriter {
     try {
       line = `${JSON.stringify(message)}\n`;
     } catch (error) {
-      return Promise.reject(error);
+      // A result JSON cannot represent (a cycle a middleware made, a BigInt): its request still gets an answer.
+      if (!("id" in message) || "method" in message) return Promise.reject(error);
+      const why = `Internal error: the result could not be serialised (${(error as Error).message})`;
+      line = `${JSON.stringify(errorReply(message.id ?? null, ErrorCode.InternalError, why))}\n`;
     }
     return new Promise<void>((resolve, reject) => {
       this.#queue.push(line);
@@ -205,6 +258,8 @@ export interface StdioClientTransportOptions {
   stderr?: "pipe" | "inherit" | "ignore" | undefined;
   /** Longest message read from the child, in bytes. Default 10 MiB. */
   maxLineBytes?: number | undefined;
+  /** Deepest nesting accepted in a message from the child (see serve/message-check.ts). Default 64. */
+  maxDepth?: number | undefined;
   /** End the child's own descendants too when closing it (SIGTERM, SIGKILL 2 s later). Default true. */
   reapDescendants?: boolean | undefined;
 }
@@ -257,13 +312,24 @@ export class LeanStdioClientTransport implements Transport {
       this.#writer = writer;
       const reader = new LineReader({
         maxLineBytes: options.maxLineBytes,
+        maxDepth: options.maxDepth,
         onMessage: (message) => this.onmessage?.(message),
-        onInvalid: (error) => this.onerror?.(error),
-        onOverflow: (error) => {
-          this.onerror?.(error);
+        onInvalid: (reply, value, line) => onInvalidMessage(reply, value, line, this.#sink),
+        onOverflow: (reply) => {
+          this.onerror?.(new Error(`${reply.error.message.replace("Invalid Request: a", "A")}`));
           this.close().catch(() => {});
         },
       });
+      // Ended once, by whichever comes first: the child's exit, or its stdout's end (a child that
+      // closed stdout can never answer again, alive or not: its calls fail now, and it is ended).
+      let ended = false;
+      const end = () => {
+        if (ended) return;
+        ended = true;
+        writer.close();
+        reader.clear();
+        this.onclose?.();
+      };
       child.on("error", (error) => {
         reject(error);
         this.onerror?.(error);
@@ -271,24 +337,41 @@ export class LeanStdioClientTransport implements Transport {
       child.on("spawn", () => resolve());
       child.on("close", () => {
         if (this.#child === child) this.#child = undefined;
-        writer.close();
-        reader.clear();
-        this.onclose?.();
+        end();
       });
       child.stdin!.on("error", (error) => this.onerror?.(error));
       child.stdout!.on("data", (chunk: Buffer) => reader.push(chunk));
       child.stdout!.on("error", (error) => this.onerror?.(error));
+      child.stdout!.once("end", () => {
+        if (ended || this.#child !== child) return;
+        this.onerror?.(new Error("The server closed its stdout"));
+        end();
+        this.close(0).catch(() => {});
+      });
       if (this.#stderr && child.stderr) child.stderr.pipe(this.#stderr);
     });
   }
 
+  /** A request from the child that fails the checks is answered; stray lines (a log line on stdout) are only reported. */
+  readonly #sink: InvalidSink = {
+    answer: (reply) => void (reply.id !== null && this.#writer?.send(reply as JSONRPCMessage).catch(() => {})),
+    deliver: (message) => this.onmessage?.(message),
+    report: (error) => this.onerror?.(error),
+  };
+
   send(message: JSONRPCMessage): Promise<void> {
     if (!this.#child || !this.#writer) return Promise.reject(new Error("Not connected"));
-    return this.#writer.send(message);
+    return this.#writer.send(message).catch((error: unknown) => {
+      if (this.#child) unsent(message, error, (m) => this.onmessage?.(m));
+      throw error;
+    });
   }
 
-  /** Ends the child: stdin ended, then SIGTERM after 2 s, then SIGKILL after 2 s more; its descendants are reaped. */
-  async close(): Promise<void> {
+  /**
+   * Ends the child: stdin ended, then SIGTERM after 2 s (`graceMs`), then SIGKILL after 2 s more;
+   * its descendants are reaped.
+   */
+  async close(graceMs = CLOSE_STEP_MS): Promise<void> {
     const child = this.#child;
     if (!child) return;
     this.#child = undefined;
@@ -304,7 +387,7 @@ export class LeanStdioClientTransport implements Transport {
     } catch {
       // The pipe is gone already.
     }
-    await within(CLOSE_STEP_MS);
+    if (graceMs > 0) await within(graceMs);
     if (child.exitCode === null && child.signalCode === null) {
       kill(child, "SIGTERM");
       await within(CLOSE_STEP_MS);

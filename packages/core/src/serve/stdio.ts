@@ -4,15 +4,19 @@
 // messages of one turn of the event loop in one write). Unlike the SDK's, it closes when stdin ends,
 // once the requests it has read are answered (or cancelled), so a client that hangs up is not left
 // with a proxy holding its backends open; a request still unanswered after `endGraceMs` does not
-// hold the close back.
+// hold the close back. Every line read is checked first (serve/message-check.ts): one that is not
+// JSON, not JSON-RPC, too deep or over `maxLineBytes` is answered with a JSON-RPC error, as on
+// HTTP, and the reading goes on.
 import type { Readable, Writable } from "node:stream";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { JSONRPCMessage, RequestId } from "@modelcontextprotocol/sdk/types.js";
-import { LineReader, LineWriter } from "../backends/stdio-transport.js";
+import { LineReader, LineWriter, onInvalidMessage, unsent, type InvalidSink } from "../backends/stdio-transport.js";
 
 export interface StdioServerTransportOptions {
-  /** Longest message read from stdin, in bytes. Default 10 MiB (the SDK's). */
+  /** Longest message read from stdin, in bytes; a longer one is answered with -32600. Default 10 MiB (the SDK's). */
   maxLineBytes?: number | undefined;
+  /** Deepest nesting of objects and arrays accepted in a message. Default 64. */
+  maxDepth?: number | undefined;
   /** After stdin ends, how long requests still being answered may hold the close back. Default 10,000 ms. */
   endGraceMs?: number | undefined;
 }
@@ -23,6 +27,7 @@ export class LeanStdioServerTransport implements Transport {
   onmessage?: Transport["onmessage"];
 
   readonly #stdin: Readable;
+  readonly #stdout: Writable;
   readonly #writer: LineWriter;
   readonly #reader: LineReader;
   readonly #endGraceMs: number;
@@ -35,15 +40,22 @@ export class LeanStdioServerTransport implements Transport {
 
   constructor(stdin: Readable = process.stdin, stdout: Writable = process.stdout, options: StdioServerTransportOptions = {}) {
     this.#stdin = stdin;
+    this.#stdout = stdout;
     this.#writer = new LineWriter(stdout);
     this.#endGraceMs = options.endGraceMs ?? 10_000;
+    const sink: InvalidSink = {
+      answer: (reply) => void this.#writer.send(reply as JSONRPCMessage).catch(() => {}),
+      deliver: (message) => this.onmessage?.(message),
+      report: (error) => this.onerror?.(error),
+    };
     this.#reader = new LineReader({
       maxLineBytes: options.maxLineBytes,
+      maxDepth: options.maxDepth,
       onMessage: this.#onMessage,
-      onInvalid: (error) => this.onerror?.(error),
-      onOverflow: (error) => {
-        this.onerror?.(error);
-        void this.close();
+      onInvalid: (reply, value, line) => onInvalidMessage(reply, value, line, sink),
+      onOverflow: (reply) => {
+        sink.report(new Error(reply.error.message));
+        sink.answer(reply);
       },
     });
   }
@@ -56,6 +68,8 @@ export class LeanStdioServerTransport implements Transport {
     this.#stdin.on("data", this.#onData);
     this.#stdin.on("error", this.#onError);
     this.#stdin.on("end", this.#onEnd);
+    // A reader of stdout that went away (EPIPE) is a client that went away: close, never an uncaught error.
+    this.#stdout.on("error", this.#onStdoutError);
     if (this.#stdin.readableEnded) this.#onEnd();
   }
 
@@ -65,7 +79,10 @@ export class LeanStdioServerTransport implements Transport {
       if (this.#unanswered.size === 0) void this.close();
       return sent;
     }
-    return this.#writer.send(message);
+    return this.#writer.send(message).catch((error: unknown) => {
+      if (!this.#closed) unsent(message, error, (m) => this.onmessage?.(m));
+      throw error;
+    });
   }
 
   async close(): Promise<void> {
@@ -75,6 +92,8 @@ export class LeanStdioServerTransport implements Transport {
     this.#stdin.off("data", this.#onData);
     this.#stdin.off("error", this.#onError);
     this.#stdin.off("end", this.#onEnd);
+    this.#stdout.off("error", this.#onStdoutError);
+    this.#stdout.on("error", () => {}); // a write still under way may fail after the close
     // Pause stdin only when nothing else reads it (as the SDK does).
     if (this.#stdin.listenerCount("data") === 0) this.#stdin.pause();
     this.#reader.clear();
@@ -90,6 +109,11 @@ export class LeanStdioServerTransport implements Transport {
 
   readonly #onError = (error: Error): void => {
     this.onerror?.(error);
+  };
+
+  readonly #onStdoutError = (error: Error): void => {
+    this.onerror?.(error);
+    void this.close();
   };
 
   readonly #onEnd = (): void => {

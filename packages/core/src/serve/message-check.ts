@@ -1,0 +1,150 @@
+// The checks every front (stdio and HTTP) and every stdio backend applies to a message it reads,
+// before any other work: size, UTF-8, JSON, nesting depth and the JSON-RPC envelope. Each failure
+// is the error reply the sender gets, with the right code: -32700 for bytes that are not JSON
+// (invalid UTF-8 included: decoding never silently substitutes U+FFFD), -32600 for JSON that is
+// not a JSON-RPC message, -32602 for a request whose params are not an object or nest too deeply.
+// Depth is bounded because deeply nested values make JSON.stringify (and every recursive walk on
+// the way: logging, cache keys, schema checks) throw a RangeError or stall the event loop.
+import { isUtf8 } from "node:buffer";
+import { ErrorCode, type JSONRPCMessage, type RequestId } from "@modelcontextprotocol/sdk/types.js";
+
+/** Deepest nesting of objects and arrays accepted in a message (the envelope is level 1). */
+export const DEFAULT_MAX_DEPTH = 64;
+
+/** The first protocol revision that forbids JSON-RPC batches. */
+export const NO_BATCH_VERSION = "2025-06-18";
+
+export interface ErrorReply {
+  jsonrpc: "2.0";
+  id: RequestId | null;
+  error: { code: number; message: string };
+}
+
+export type Checked = { message: JSONRPCMessage; error?: undefined } | { message?: undefined; error: ErrorReply };
+
+/** Above this size, the bytes are scanned for depth before JSON.parse (parsing deep input is slow). */
+const SCAN_FROM_BYTES = 16 * 1024;
+const REQUEST_KEYS = new Set(["jsonrpc", "id", "method", "params"]);
+const RESULT_KEYS = new Set(["jsonrpc", "id", "result"]);
+const ERROR_KEYS = new Set(["jsonrpc", "id", "error"]);
+
+export function errorReply(id: RequestId | null, code: number, message: string): ErrorReply {
+  return { jsonrpc: "2.0", id, error: { code, message } };
+}
+
+/** One message's bytes (a stdio line, an HTTP body) to a JSON value, or the -32700/-32600 reply. */
+export function parseJson(bytes: Buffer, maxDepth = DEFAULT_MAX_DEPTH): { value: unknown; error?: undefined } | { value?: undefined; error: ErrorReply } {
+  if (!isUtf8(bytes)) return { error: errorReply(null, ErrorCode.ParseError, "Parse error: invalid UTF-8") };
+  if (bytes.length > SCAN_FROM_BYTES && scanDepth(bytes, maxDepth)) return { error: tooDeep(null, maxDepth) };
+  try {
+    return { value: JSON.parse(bytes.toString("utf8")) };
+  } catch {
+    return { error: errorReply(null, ErrorCode.ParseError, "Parse error: invalid JSON") };
+  }
+}
+
+/** Bytes to a checked message (see `checkMessage`); a batch (array) is refused: callers that allow one use `checkBatch`. */
+export function readMessage(bytes: Buffer, maxDepth = DEFAULT_MAX_DEPTH): Checked {
+  const parsed = parseJson(bytes, maxDepth);
+  if (parsed.error) return parsed;
+  if (Array.isArray(parsed.value)) return { error: errorReply(null, ErrorCode.InvalidRequest, "Invalid Request: JSON-RPC batches are not supported here") };
+  return checkMessage(parsed.value, maxDepth);
+}
+
+/**
+ * A parsed value as a JSON-RPC message (request, notification, result or error; no other top-level
+ * keys, as the SDK's schema), or the error reply: -32600 for a bad envelope (`id: null` on a
+ * request included), -32602 for a request whose params are not an object or nest too deeply.
+ */
+export function checkMessage(value: unknown, maxDepth = DEFAULT_MAX_DEPTH): Checked {
+  if (!isObject(value)) return invalid(null, "a JSON-RPC message must be an object");
+  const id = isRequestId(value.id) ? value.id : null;
+  if (value.jsonrpc !== "2.0") return invalid(id, 'jsonrpc must be "2.0"');
+  let keys: Set<string>;
+  if ("method" in value) {
+    if (typeof value.method !== "string") return invalid(id, "method must be a string");
+    if ("id" in value && !isRequestId(value.id)) return invalid(null, "id must be a string or an integer");
+    keys = REQUEST_KEYS;
+  } else if ("result" in value) {
+    if (!isRequestId(value.id)) return invalid(null, "a response needs an id");
+    if (!isObject(value.result)) return invalid(id, "result must be an object");
+    keys = RESULT_KEYS;
+  } else if ("error" in value) {
+    const error = value.error;
+    if (value.id !== undefined && value.id !== null && !isRequestId(value.id)) return invalid(null, "id must be a string or an integer");
+    if (!isObject(error) || !Number.isInteger(error.code) || typeof error.message !== "string") return invalid(id, "error needs an integer code and a string message");
+    keys = ERROR_KEYS;
+  } else {
+    return invalid(id, "a message needs a method, a result or an error");
+  }
+  for (const key in value) if (!keys.has(key)) return invalid(id, `unexpected member "${key}"`);
+  if (keys === REQUEST_KEYS && value.params !== undefined) {
+    const params = value.params;
+    if (!isObject(params) || (params._meta !== undefined && !isObject(params._meta))) {
+      return { error: errorReply(id, ErrorCode.InvalidParams, "Invalid params: params must be an object") };
+    }
+    if (deeperThan(params, maxDepth - 1)) return { error: tooDeep(id, maxDepth, id === null ? ErrorCode.InvalidRequest : ErrorCode.InvalidParams) };
+  } else if (keys !== REQUEST_KEYS && deeperThan(value, maxDepth)) {
+    return { error: tooDeep(id, maxDepth) };
+  }
+  return { message: value as unknown as JSONRPCMessage };
+}
+
+/**
+ * A batch (a JSON array) on an HTTP front: refused with -32600 on protocol revisions that forbid
+ * batches (2025-06-18 and later), and when empty or longer than `maxBatch`.
+ */
+export function checkBatch(value: unknown[], protocolVersion: string | undefined, maxBatch = 100): ErrorReply | undefined {
+  if (protocolVersion === undefined || protocolVersion >= NO_BATCH_VERSION) {
+    return errorReply(null, ErrorCode.InvalidRequest, `Invalid Request: JSON-RPC batches are not allowed from protocol version ${NO_BATCH_VERSION} on`);
+  }
+  if (value.length === 0) return errorReply(null, ErrorCode.InvalidRequest, "Invalid Request: empty batch");
+  if (value.length > maxBatch) return errorReply(null, ErrorCode.InvalidRequest, `Invalid Request: Batch must not exceed ${maxBatch} messages`);
+  return undefined;
+}
+
+/** Whether objects and arrays in `value` nest more than `max` levels (recursion stops at the limit). */
+export function deeperThan(value: unknown, max: number): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  if (max <= 0) return true;
+  if (Array.isArray(value)) {
+    for (const item of value) if (deeperThan(item, max - 1)) return true;
+  } else {
+    for (const key in value) if (deeperThan((value as Record<string, unknown>)[key], max - 1)) return true;
+  }
+  return false;
+}
+
+/** Whether JSON text nests deeper than `max` levels, strings skipped; stops as soon as it does. */
+export function scanDepth(bytes: Uint8Array, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i]!;
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped byte
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) return true;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return false;
+}
+
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+export function isRequestId(value: unknown): value is RequestId {
+  return typeof value === "string" || Number.isInteger(value);
+}
+
+function invalid(id: RequestId | null, why: string): { error: ErrorReply } {
+  return { error: errorReply(id, ErrorCode.InvalidRequest, `Invalid Request: ${why}`) };
+}
+
+function tooDeep(id: RequestId | null, maxDepth: number, code: number = ErrorCode.InvalidRequest): ErrorReply {
+  const what = code === ErrorCode.InvalidParams ? "Invalid params" : "Invalid Request";
+  return errorReply(id, code, `${what}: the message nests deeper than ${maxDepth} levels`);
+}
