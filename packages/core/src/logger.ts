@@ -12,9 +12,9 @@ const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 4
 /**
  * Writes `[fastmcp-proxy] <level>: <message> <fields as JSON>` lines, scrubbed of credentials
  * (see `scrubCredentials`): backend URLs with a user and password or a `?token=` appear in
- * warnings, and headers in fields.
+ * warnings, and headers in fields. By default to `safeStderr()`.
  */
-export function stderrLogger(level: LogLevel = "info", write: (line: string) => void = (line) => process.stderr.write(line)): Logger {
+export function stderrLogger(level: LogLevel = "info", write: (line: string) => void = safeStderr()): Logger {
   const at = (name: Exclude<LogLevel, "silent">) =>
     RANK[name] < RANK[level]
       ? () => {}
@@ -23,7 +23,46 @@ export function stderrLogger(level: LogLevel = "info", write: (line: string) => 
   return { debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") };
 }
 
-export const silentLogger: Logger = stderrLogger("silent");
+export const silentLogger: Logger = stderrLogger("silent", () => {});
+
+const guarded = new WeakMap<NodeJS.WritableStream, (line: string) => void>();
+
+/**
+ * A write function for `stream` (process.stderr by default) that never throws and never loops:
+ * the stream gets an 'error' listener, so a reader that went away (EPIPE) is not an uncaught
+ * exception whose handler logs to the same broken stream, forever; from then on lines are
+ * dropped. `onGone` runs once when the stream breaks while stdout is gone too (nobody is left to
+ * tell anything: a CLI exits there). One guard per stream: later callers get the first one.
+ */
+export function safeStderr(
+  stream: NodeJS.WritableStream = process.stderr,
+  onGone?: () => void,
+  stdout: NodeJS.WritableStream = process.stdout,
+): (line: string) => void {
+  const existing = guarded.get(stream);
+  if (existing) return existing;
+  let broken = false;
+  stream.on("error", () => {
+    if (broken) return;
+    broken = true;
+    if (onGone && gone(stdout)) onGone();
+  });
+  const write = (line: string) => {
+    if (broken || gone(stream)) return;
+    try {
+      stream.write(line);
+    } catch {
+      broken = true;
+    }
+  };
+  guarded.set(stream, write);
+  return write;
+}
+
+function gone(stream: NodeJS.WritableStream): boolean {
+  const s = stream as NodeJS.WritableStream & { destroyed?: boolean; writableEnded?: boolean; errored?: unknown };
+  return s.destroyed === true || s.writableEnded === true || (s.errored !== undefined && s.errored !== null);
+}
 
 export const REDACTED = "[REDACTED]";
 
@@ -45,7 +84,39 @@ const PATTERNS: readonly [RegExp, string | ((match: string, ...groups: string[])
   [/\b(Basic)(\s+)([A-Za-z0-9+/]{4,}={0,2})/g, (match, scheme, space, value) => (isBasicCredential(value) ? `${scheme}${space}${REDACTED}` : match)],
   // JSON Web Tokens, wherever they appear
   [/\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g, REDACTED],
+  // token shapes, with no key in sight: GitHub (ghp_, gho_, ghu_, ghs_, ghr_, github_pat_), GitLab
+  // (glpat-), OpenAI/Anthropic-style (sk-, sk-proj-, sk-ant-), Stripe (sk_live_, rk_test_...), Slack
+  // (xoxb-...), npm (npm_), AWS access key ids (AKIA...), Google API keys (AIza...)
+  [/\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{20,}|npm_[A-Za-z0-9]{30,})/g, REDACTED],
+  [/(?<![A-Za-z0-9_-])(?:sk-[A-Za-z0-9_-]{16,}|[sr]k_(?:live|test)_[A-Za-z0-9]{16,}|xox[abposr]-[A-Za-z0-9-]{10,})/g, REDACTED],
+  [/\b(?:A(?:KIA|SIA)[0-9A-Z]{16}|AIza[0-9A-Za-z_-]{35})\b/g, REDACTED],
+  // private keys in PEM
+  [/-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)/g, REDACTED],
 ];
+
+/** The values of configured secrets (every `${VAR}` expanded into a header or an env), scrubbed wherever they appear. */
+const secretValues = new Set<string>();
+let secretPattern: RegExp | undefined;
+/** Shorter values are too likely to be ordinary words or numbers to be replaced everywhere. */
+const MIN_SECRET_LENGTH = 6;
+
+/**
+ * Adds the values of configured secrets to what `scrubCredentials` (so every log line of this
+ * process) replaces with `[REDACTED]`, wherever they appear: an environment variable's value
+ * expanded into a backend's headers or env can come back in an error message or a tool result.
+ * Values shorter than 6 characters are ignored.
+ */
+export function redactValues(values: Iterable<string>): void {
+  let added = false;
+  for (const value of values) {
+    if (typeof value !== "string" || value.length < MIN_SECRET_LENGTH || secretValues.has(value)) continue;
+    secretValues.add(value);
+    added = true;
+  }
+  if (!added) return;
+  const alternatives = [...secretValues].sort((a, b) => b.length - a.length).map((v) => v.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+  secretPattern = new RegExp(alternatives.join("|"), "g");
+}
 
 function sensitiveKey(key: string): boolean {
   return key !== "" && SENSITIVE_KEY.test(key) && !/^progress-?token$/i.test(key);
@@ -62,10 +133,11 @@ function isBasicCredential(value: string): boolean {
 /**
  * Removes credentials from a diagnostic: the user and password of URLs, the values of
  * `token=`, `key=`, `secret=`, `password=` (and `access_token=`, `api_key=`, ...) query
- * parameters, bearer and basic credentials, and JWTs. Each becomes `[REDACTED]`.
+ * parameters, bearer and basic credentials, JWTs, known token shapes (`ghp_…`, `sk-…`, `xoxb-…`,
+ * `AKIA…`, PEM private keys) and the values given to `redactValues`. Each becomes `[REDACTED]`.
  */
 export function scrubCredentials(text: string): string {
-  let out = text;
+  let out = secretPattern ? text.replace(secretPattern, REDACTED) : text;
   for (const [pattern, replacement] of PATTERNS) {
     pattern.lastIndex = 0;
     out = typeof replacement === "string" ? out.replace(pattern, replacement) : out.replace(pattern, replacement);
