@@ -107,6 +107,9 @@ export function logging(options: LoggingOptions = {}): LoggingMiddleware {
       if (principal !== undefined) entry.principal = boundedString(String(principal), scrubber, 256);
       entry.durationMs = durationMs;
       entry.outcome = outcome;
+      // Set by @fastmcp-proxy/caching (hit, miss, coalesced, bypass:<reason>); read without importing it.
+      const cache = (ctx.state as { cache?: unknown }).cache;
+      if (typeof cache === "string") entry.cache = cache.slice(0, 64);
       const code = outcome === "error" ? errorCode(error) : undefined;
       if (code !== undefined) entry.code = code;
       if (withSizes) {

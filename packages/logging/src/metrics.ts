@@ -17,6 +17,14 @@ export interface MetricsOptions {
   defaultMetrics?: boolean;
   /** Count only these methods. Default: every method. */
   methods?: readonly ProxyMethod[];
+  /** A response cache (e.g. @fastmcp-proxy/caching's middleware) whose hit ratio, entries, bytes and evictions to export. */
+  cache?: { stats(): CacheFigures };
+}
+
+/** What the metrics read from a cache (the shape of @fastmcp-proxy/caching's `stats()`). */
+export interface CacheFigures {
+  hitRatio: number;
+  store?: { entries: number; bytes: number; evictions: number } | undefined;
 }
 
 export const DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -60,6 +68,9 @@ export function metrics(options: MetricsOptions = {}): MetricsMiddleware {
     new Counter({ name: `${prefix}errors_total`, help: "Failed MCP requests: JSON-RPC errors by code, and tool failures (code=\"isError\").", labelNames: ["method", "backend", "component", "code"] as const, registers }));
   const inFlight = reuse(registry, `${prefix}requests_in_flight`, () =>
     new Gauge({ name: `${prefix}requests_in_flight`, help: "MCP requests being forwarded now.", labelNames: ["method", "backend"] as const, registers }));
+  const cacheOutcomes = reuse(registry, `${prefix}cache_requests_total`, () =>
+    new Counter({ name: `${prefix}cache_requests_total`, help: "Requests by how the response cache met them (hit, miss, coalesced, bypass:<reason>).", labelNames: ["method", "backend", "outcome"] as const, registers }));
+  if (options.cache) cacheGauges(registry, prefix, options.cache);
   if (options.defaultMetrics && !withDefaults.has(registry)) {
     withDefaults.add(registry);
     collectDefaultMetrics({ register: registry, prefix });
@@ -75,6 +86,8 @@ export function metrics(options: MetricsOptions = {}): MetricsMiddleware {
     const done = () => {
       inFlight.dec(flight);
       duration.observe(labels, (performance.now() - started) / 1000);
+      const cache = (ctx.state as { cache?: unknown }).cache;
+      if (typeof cache === "string") cacheOutcomes.inc({ method: labels.method, backend: labels.backend, outcome: cache.slice(0, 64) });
     };
     let pending: Promise<ResultOf<M>>;
     try {
@@ -99,6 +112,37 @@ export function metrics(options: MetricsOptions = {}): MetricsMiddleware {
     );
   };
   return Object.assign(middleware, { registry });
+}
+
+/** Gauges read from the cache at each scrape: hit ratio, entries, bytes, and evictions (a counter). */
+function cacheGauges(registry: Registry, prefix: string, cache: { stats(): CacheFigures }): void {
+  const registers = [registry];
+  const figure = (name: string, help: string, read: (f: CacheFigures) => number | undefined) =>
+    reuse(registry, `${prefix}${name}`, () =>
+      new Gauge({
+        name: `${prefix}${name}`,
+        help,
+        registers,
+        collect() {
+          const value = read(cache.stats());
+          if (value !== undefined) this.set(value);
+        },
+      }));
+  figure("cache_hit_ratio", "Share of cacheable requests answered without a backend call of their own.", (f) => f.hitRatio);
+  figure("cache_entries", "Keys in the cache store (when it counts them).", (f) => f.store?.entries);
+  figure("cache_bytes", "Approximate bytes in the cache store (when it counts them).", (f) => f.store?.bytes);
+  reuse(registry, `${prefix}cache_evictions_total`, () =>
+    new Counter({
+      name: `${prefix}cache_evictions_total`,
+      help: "Entries evicted from the cache store for lack of room (when it counts them).",
+      registers,
+      collect() {
+        const evictions = cache.stats().store?.evictions;
+        if (evictions === undefined) return;
+        this.reset();
+        this.inc(evictions);
+      },
+    }));
 }
 
 export interface MetricsHandlerOptions {
