@@ -46,7 +46,7 @@ export interface Front {
 
 /** The proxy over HTTP, protected by bearerAuth with a JWT verifier on the test authorization server. */
 export async function startFront(
-  o: { bearer?: Partial<BearerAuthOptions>; rules?: AuthorizeOptions | false; resource?: (base: string) => string; http?: Partial<HttpFrontOptions>; as?: TestAuthServer; jwt?: object; log?: string[] } = {},
+  o: { bearer?: Partial<BearerAuthOptions>; rules?: AuthorizeOptions | false; resource?: (base: string) => string; http?: Partial<HttpFrontOptions>; as?: TestAuthServer; jwt?: object; log?: string[]; backend?: (as: TestAuthServer) => Promise<unknown> | unknown; configure?: (proxy: FastMCPProxy, as: TestAuthServer) => void } = {},
 ): Promise<Front> {
   let handle: (req: IncomingMessage, res: ServerResponse) => void = (_q, s) => void s.writeHead(503).end();
   const server: Server = createServer((req, res) => handle(req, res));
@@ -62,8 +62,9 @@ export async function startFront(
     implies: RULES.implies,
     ...o.bearer,
   });
-  const proxy = FastMCPProxy.asProxy(notesServer(), o.log ? { logger: stderrLogger("debug", (line) => void o.log?.push(line)) } : {});
+  const proxy = FastMCPProxy.asProxy((o.backend ? await o.backend(as) : notesServer()) as McpServer, o.log ? { logger: stderrLogger("debug", (line) => void o.log?.push(line)) } : {});
   if (o.rules !== false) proxy.use(authorize(o.rules ?? RULES));
+  o.configure?.(proxy, as);
   await proxy.start();
   const handler = proxy.httpHandler({ authenticate: auth, routes: [auth.route], allowedHosts: ["127.0.0.1", "localhost"], ...o.http });
   handle = (req, res) => void handler(req, res);

@@ -10,3 +10,9 @@ export { resourceMetadata, resourceMetadataUrl, metadataRoute, canonicalResource
 export { formatChallenge, type Challenge } from "./challenge.js";
 export { expandScopes, type ScopeImplications } from "./scopes.js";
 export { TokenCache } from "./token-cache.js";
+export { backendAuth, type BackendAuthSpec, type BackendAuthOptions, type CredentialsFn, type SessionCredentials } from "./backend-auth.js";
+export { TokenExchange, type TokenExchangeOptions } from "./token-exchange.js";
+export { exchangeProvider } from "./exchange-provider.js";
+export { storedTokenProvider, type StoredAuth, type StoredTokenOptions } from "./stored-tokens.js";
+export { login, type LoginOptions } from "./login.js";
+export { TokenFile, defaultTokenFile } from "./token-file.js";

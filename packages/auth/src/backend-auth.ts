@@ -1,0 +1,92 @@
+import type { OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.js";
+import { ClientCredentialsProvider, PrivateKeyJwtProvider } from "@modelcontextprotocol/sdk/client/auth-extensions.js";
+import type { Logger } from "@fastmcp-proxy/core";
+import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
+import { storedTokenProvider } from "./stored-tokens.js";
+import { TokenExchange, type TokenExchangeOptions } from "./token-exchange.js";
+import { exchangeProvider } from "./exchange-provider.js";
+
+/** How the proxy authenticates to one backend. Nothing of the client's request reaches it unless `passthrough`. */
+export type BackendAuthSpec =
+  | { type: "bearer"; token: string }
+  | { type: "headers"; headers: Record<string, string> }
+  | { type: "env"; env: Record<string, string> }
+  | { type: "client_credentials"; clientId: string; clientSecret: string; scope?: string; issuer?: string }
+  | { type: "private_key_jwt"; clientId: string; privateKey: string | Record<string, unknown>; algorithm?: string; scope?: string; issuer?: string }
+  | { type: "authorization_code"; tokenFile?: string; scope?: string; issuer?: string; clientId?: string; clientSecret?: string }
+  | ({ type: "token_exchange"; primary?: BackendAuthSpec } & TokenExchangeOptions)
+  | { type: "passthrough"; primary?: BackendAuthSpec };
+
+/** What core's `proxy.credentials(fn)` expects back for one backend session. */
+export interface SessionCredentials {
+  headers?: Record<string, string>;
+  authProvider?: OAuthClientProvider;
+  env?: Record<string, string>;
+}
+
+export type CredentialsFn = (backend: { readonly name: string }, owner: { readonly authInfo: AuthInfo | undefined; readonly sessionId: string | undefined }) => Promise<SessionCredentials | undefined>;
+
+export interface BackendAuthOptions {
+  /** Where the passthrough warning goes (at start). */
+  logger?: Pick<Logger, "warn">;
+}
+
+/**
+ * Credentials per backend for `proxy.credentials(...)`: static ones, OAuth clients on the SDK's
+ * providers, on-behalf-of token exchange, or (named as against the spec) passthrough.
+ */
+export function backendAuth(specs: Readonly<Record<string, BackendAuthSpec>>, options: BackendAuthOptions = {}): CredentialsFn {
+  const byBackend = new Map(Object.entries(specs).map(([name, spec]) => [name, forSpec(name, spec, options)]));
+  return async function backendCredentials(backend, owner) {
+    return byBackend.get(backend.name)?.(owner.authInfo);
+  };
+}
+
+type ForSession = (authInfo: AuthInfo | undefined) => Promise<SessionCredentials | undefined>;
+
+function forSpec(name: string, spec: BackendAuthSpec, options: BackendAuthOptions): ForSession {
+  switch (spec.type) {
+    case "bearer":
+      return async () => ({ headers: { authorization: `Bearer ${spec.token}` } });
+    case "headers":
+      return async () => ({ headers: { ...spec.headers } });
+    case "env":
+      return async () => ({ env: { ...spec.env } });
+    case "client_credentials": {
+      // One provider per backend: a service account's token serves every session.
+      const authProvider = new ClientCredentialsProvider({ clientId: spec.clientId, clientSecret: spec.clientSecret, ...optional(spec.scope, spec.issuer) });
+      return async () => ({ authProvider });
+    }
+    case "private_key_jwt": {
+      const authProvider = new PrivateKeyJwtProvider({
+        clientId: spec.clientId,
+        privateKey: spec.privateKey,
+        algorithm: spec.algorithm ?? "ES256",
+        ...optional(spec.scope, spec.issuer),
+      });
+      return async () => ({ authProvider });
+    }
+    case "authorization_code": {
+      const authProvider = storedTokenProvider(name, spec);
+      return async () => ({ authProvider });
+    }
+    case "token_exchange": {
+      const exchange = new TokenExchange(spec);
+      const primary = spec.primary ? forSpec(name, spec.primary, options) : undefined;
+      return async (authInfo) => (authInfo ? { authProvider: exchangeProvider(name, exchange, authInfo) } : primary?.(undefined));
+    }
+    case "passthrough": {
+      options.logger?.warn(
+        `backend "${name}": auth passthrough sends each client's own access token to this backend, against the MCP security guidance (no token passthrough); prefer token_exchange`,
+      );
+      const primary = spec.primary ? forSpec(name, spec.primary, options) : undefined;
+      return async (authInfo) => (authInfo ? { headers: { authorization: `Bearer ${authInfo.token}` } } : primary?.(undefined));
+    }
+    default:
+      throw new TypeError(`backend "${name}": unknown auth type "${(spec as { type: string }).type}"`);
+  }
+}
+
+function optional(scope: string | undefined, issuer: string | undefined): { scope?: string; expectedIssuer?: string } {
+  return { ...(scope ? { scope } : {}), ...(issuer ? { expectedIssuer: issuer } : {}) };
+}

@@ -1,0 +1,55 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { auth } from "@modelcontextprotocol/sdk/client/auth.js";
+import { storedTokenProvider, type StoredTokenOptions } from "./stored-tokens.js";
+
+export interface LoginOptions extends Omit<StoredTokenOptions, "redirectUrl" | "onAuthorizationUrl"> {
+  /** The backend's MCP URL. */
+  serverUrl: string;
+  /** Shows the user the authorization URL (open a browser, print it). */
+  open: (url: URL) => void | Promise<void>;
+  /** Loopback port for the callback. Default: a free one. */
+  callbackPort?: number;
+  /** How long to wait for the user, ms. Default 5 min. */
+  timeoutMs?: number;
+}
+
+/**
+ * `fastmcp-proxy auth login <server>`: the authorization code flow with PKCE through the user's
+ * browser and a loopback callback; `state` and the RFC 9207 `iss` are checked before the code is
+ * redeemed, and the tokens are written to the backend's 0600 token file.
+ */
+export async function login(backend: string, options: LoginOptions): Promise<{ tokenFile: string; issuer: string | undefined }> {
+  let settle: { resolve: (code: string) => void; reject: (error: Error) => void } | undefined;
+  const code = new Promise<string>((resolve, reject) => (settle = { resolve, reject }));
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    if (url.pathname !== "/callback") return void res.writeHead(404).end();
+    const stored = provider.file.read();
+    const issuer = stored.discovery?.authorizationServerMetadata?.issuer;
+    const failure =
+      url.searchParams.get("error") ? `the authorization server refused: ${url.searchParams.get("error")}`
+      : url.searchParams.get("state") !== stored.state ? "the callback's state does not match this login"
+      : issuer && url.searchParams.has("iss") && url.searchParams.get("iss") !== issuer ? `the callback came from issuer ${url.searchParams.get("iss")}, not ${issuer} (RFC 9207)`
+      : !url.searchParams.get("code") ? "the callback has no code"
+      : undefined;
+    res.writeHead(failure ? 400 : 200, { "content-type": "text/plain" }).end(failure ? `Login failed: ${failure}` : "Signed in: you can close this window.");
+    if (failure) settle?.reject(new Error(`login to "${backend}" failed: ${failure}`));
+    else settle?.resolve(url.searchParams.get("code") as string);
+  });
+  await new Promise<void>((resolve) => server.listen(options.callbackPort ?? 0, "127.0.0.1", resolve));
+  const redirectUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/callback`;
+  const provider = storedTokenProvider(backend, { ...options, redirectUrl, onAuthorizationUrl: options.open });
+  const timer = setTimeout(() => settle?.reject(new Error(`login to "${backend}" timed out`)), options.timeoutMs ?? 300_000);
+  try {
+    const first = await auth(provider, { serverUrl: options.serverUrl, ...(options.scope ? { scope: options.scope } : {}) });
+    if (first === "REDIRECT") {
+      const result = await auth(provider, { serverUrl: options.serverUrl, authorizationCode: await code, ...(options.scope ? { scope: options.scope } : {}) });
+      if (result !== "AUTHORIZED") throw new Error(`login to "${backend}" did not complete`);
+    }
+    return { tokenFile: provider.file.path, issuer: provider.file.read().issuer };
+  } finally {
+    clearTimeout(timer);
+    server.close();
+  }
+}

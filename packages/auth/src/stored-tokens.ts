@@ -1,0 +1,89 @@
+import type { OAuthClientProvider, OAuthDiscoveryState } from "@modelcontextprotocol/sdk/client/auth.js";
+import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from "@modelcontextprotocol/sdk/shared/auth.js";
+import { TokenFile, defaultTokenFile } from "./token-file.js";
+
+/** What the token file holds for one backend: everything is tied to the issuer it came from. */
+export interface StoredAuth {
+  issuer: string;
+  client: OAuthClientInformationMixed;
+  tokens: OAuthTokens;
+  /** ms since the epoch. */
+  expiresAt: number;
+  discovery: OAuthDiscoveryState;
+  codeVerifier: string;
+  state: string;
+}
+
+export interface StoredTokenOptions {
+  tokenFile?: string;
+  scope?: string;
+  /** The only issuer accepted for this backend (checked against discovery and the callback's `iss`). */
+  issuer?: string;
+  clientId?: string;
+  clientSecret?: string;
+  /** The login's loopback callback. Undefined when serving: a missing login is then an error naming the fix. */
+  redirectUrl?: string;
+  /** Called with the authorization URL during a login. */
+  onAuthorizationUrl?: (url: URL) => void | Promise<void>;
+}
+
+/**
+ * The SDK OAuthClientProvider for an authorization-code backend: tokens live in a 0600 file per
+ * backend, bound to one issuer (credentials are never reused with another authorization server).
+ */
+export function storedTokenProvider(backend: string, options: StoredTokenOptions): OAuthClientProvider & { readonly file: TokenFile<StoredAuth> } {
+  const file = new TokenFile<StoredAuth>(options.tokenFile ?? defaultTokenFile(backend));
+  const preset = options.clientId ? { client_id: options.clientId, ...(options.clientSecret ? { client_secret: options.clientSecret } : {}) } : undefined;
+  const metadata: OAuthClientMetadata = {
+    client_name: "fastmcp-proxy",
+    redirect_uris: options.redirectUrl ? [options.redirectUrl] : [],
+    grant_types: ["authorization_code", "refresh_token"],
+    response_types: ["code"],
+    token_endpoint_auth_method: options.clientSecret ? "client_secret_basic" : "none",
+    ...(options.scope ? { scope: options.scope } : {}),
+  };
+  return {
+    file,
+    get redirectUrl() {
+      return options.redirectUrl;
+    },
+    clientMetadata: metadata,
+    state: () => {
+      const state = crypto.randomUUID();
+      file.update((s) => ({ ...s, state }));
+      return state;
+    },
+    clientInformation: () => preset ?? file.read().client,
+    saveClientInformation: (client) => file.update((s) => ({ ...s, client })),
+    tokens: () => file.read().tokens,
+    saveTokens: (tokens) => file.update((s) => ({ ...s, tokens, expiresAt: Date.now() + (tokens.expires_in ?? 3600) * 1000 })),
+    async redirectToAuthorization(url) {
+      if (!options.redirectUrl || !options.onAuthorizationUrl) {
+        throw new Error(`backend "${backend}" needs you to sign in: run \`fastmcp-proxy auth login ${backend}\` (tokens go to ${file.path})`);
+      }
+      await options.onAuthorizationUrl(url);
+    },
+    saveCodeVerifier: (codeVerifier) => file.update((s) => ({ ...s, codeVerifier })),
+    codeVerifier: () => {
+      const verifier = file.read().codeVerifier;
+      if (!verifier) throw new Error(`backend "${backend}": no login in progress`);
+      return verifier;
+    },
+    saveDiscoveryState(discovery) {
+      const issuer = discovery.authorizationServerMetadata?.issuer ?? discovery.authorizationServerUrl;
+      if (options.issuer && issuer !== options.issuer) {
+        throw new Error(`backend "${backend}" names the authorization server ${issuer}, but only ${options.issuer} is accepted (auth.issuer)`);
+      }
+      // Another issuer than before: nothing of the old one is kept, let alone sent to the new one.
+      file.update((s) => (s.issuer === issuer ? { ...s, discovery } : { issuer, discovery }));
+    },
+    discoveryState: () => file.read().discovery,
+    invalidateCredentials(scope) {
+      file.update((s) => {
+        if (scope === "all") return {};
+        const { tokens: _t, client: _c, codeVerifier: _v, ...rest } = s;
+        return scope === "tokens" ? { ...rest, ...(s.client ? { client: s.client } : {}) } : scope === "client" ? { ...rest, ...(s.tokens ? { tokens: s.tokens } : {}) } : rest;
+      });
+    },
+  };
+}

@@ -1,0 +1,72 @@
+// An MCP server behind the SDK's own bearer middleware (express, requireBearerAuth with
+// expectedResource), accepting only tokens of the test authorization server for its own URL, and
+// recording every header of every request it receives.
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from "jose";
+import { createMcpExpressApp } from "@modelcontextprotocol/sdk/server/express.js";
+import { requireBearerAuth } from "@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js";
+import { InvalidTokenError } from "@modelcontextprotocol/sdk/server/auth/errors.js";
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import type { TestAuthServer } from "../fixtures/auth-server.js";
+
+export interface ProtectedBackend {
+  url: string;
+  /** Every request's headers, in order. */
+  readonly seen: Record<string, string | string[] | undefined>[];
+  /** The subjects of the tokens it accepted. */
+  readonly subjects: string[];
+  close(): Promise<void>;
+}
+
+export async function startProtectedBackend(as: TestAuthServer, o: { requiredScopes?: string[] } = {}): Promise<ProtectedBackend> {
+  const app = createMcpExpressApp({ host: "127.0.0.1" });
+  const seen: ProtectedBackend["seen"] = [];
+  const subjects: string[] = [];
+  let url = "";
+  app.use((req, _res, next) => {
+    seen.push({ ...req.headers, "x-recorded-url": req.originalUrl });
+    next();
+  });
+  app.get("/.well-known/oauth-protected-resource/mcp", (_req, res) => {
+    res.json({ resource: url, authorization_servers: [as.issuer], scopes_supported: ["backend:read"], bearer_methods_supported: ["header"] });
+  });
+  const verifier = {
+    async verifyAccessToken(token: string) {
+      const jwks = (await (await fetch(`${as.url}/jwks`)).json()) as JSONWebKeySet;
+      try {
+        const { payload } = await jwtVerify(token, createLocalJWKSet(jwks), { issuer: as.issuer, audience: url });
+        subjects.push(String(payload.sub));
+        return { token, clientId: String(payload.client_id ?? payload.sub), scopes: String(payload.scope ?? "").split(" ").filter(Boolean), expiresAt: payload.exp, resource: new URL(url), extra: { sub: payload.sub } };
+      } catch (error) {
+        throw new InvalidTokenError((error as Error).message);
+      }
+    },
+  };
+  const gate = () =>
+    requireBearerAuth({ verifier, requiredScopes: o.requiredScopes ?? [], resourceMetadataUrl: `${new URL(url).origin}/.well-known/oauth-protected-resource/mcp`, expectedResource: new URL(url) });
+  app.all("/mcp", (req, res, next) => gate()(req, res, next), async (req, res) => {
+    const server = new McpServer({ name: "protected", version: "1.0.0" });
+    server.registerTool("whoami", { description: "who the backend sees" }, async (extra) => ({
+      content: [{ type: "text", text: String(extra.authInfo?.extra?.sub ?? "anonymous") }],
+    }));
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+    res.on("close", () => void transport.close());
+    await server.connect(transport);
+    await transport.handleRequest(req, res, req.body);
+  });
+  const http: Server = await new Promise((resolve) => {
+    const s = app.listen(0, "127.0.0.1", () => resolve(s));
+  });
+  url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`;
+  return {
+    url,
+    seen,
+    subjects,
+    close: () => {
+      http.closeAllConnections();
+      return new Promise((resolve) => http.close(() => resolve()));
+    },
+  };
+}
