@@ -140,7 +140,10 @@ export class BrowserlessProvider implements OAuthClientProvider {
     return this.#tokens;
   }
   saveTokens(tokens: OAuthTokens) {
-    this.#tokens = tokens;
+    // No refresh token kept: SDK 1.32.2 answers a 403 step-up by refreshing the old grant, which
+    // cannot widen the scope; without one it authorizes again with the challenged scope.
+    const { refresh_token: _dropped, ...rest } = tokens;
+    this.#tokens = rest;
   }
   async redirectToAuthorization(url: URL) {
     this.authorizations.push(url);
