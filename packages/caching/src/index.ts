@@ -9,3 +9,4 @@ export { redisStore, RedisStore, type RedisStoreOptions } from "./redis-store.js
 export { Breaker, StoreUnavailable, type BreakerOptions, type BreakerState } from "./breaker.js";
 export { canonical, digest, KEY_LIMITS, type KeyLimits } from "./canonical.js";
 export type { CachedMethod, ComponentKind } from "./keys.js";
+export { cacheFromConfig, type CacheConfig, type ServerCacheConfig } from "./config.js";
