@@ -16,3 +16,5 @@ export { exchangeProvider } from "./exchange-provider.js";
 export { storedTokenProvider, type StoredAuth, type StoredTokenOptions } from "./stored-tokens.js";
 export { login, type LoginOptions } from "./login.js";
 export { TokenFile, defaultTokenFile } from "./token-file.js";
+export { frontAuthFromConfig, backendAuthFromConfig, frontAuthSchema, backendAuthSchema, type FrontAuth, type FrontAuthConfig } from "./config.js";
+export { safeUrl } from "./jwt.js";

@@ -21,7 +21,10 @@ export interface JwtVerifierOptions {
   issuer: string;
   /** Required `aud` (any of them). Default: the proxy's canonical resource URL (RFC 8707). */
   audience?: string | string[];
-  /** Where the keys are: a JWKS URL (rotation is picked up), a JWKS, or one key (a shared secret needs `algorithms: ["HS256"]`). */
+  /**
+   * Where the keys are: a JWKS URL (rotation is picked up), a JWKS, or one key (a shared secret
+   * needs `algorithms: ["HS256"]`). None of them: `jwks_uri` from the issuer's metadata (RFC 8414, then OIDC).
+   */
   jwksUri?: string;
   jwks?: JSONWebKeySet;
   key?: CryptoKey | KeyObject | Uint8Array;
@@ -73,10 +76,52 @@ function fromPayload(payload: JWTPayload): Verified {
 
 function keyOf(options: JwtVerifierOptions): JWTVerifyGetKey | CryptoKey | KeyObject | Uint8Array {
   const given = [options.jwksUri, options.jwks, options.key].filter((k) => k !== undefined).length;
-  if (given !== 1) throw new TypeError("jwtVerifier: give exactly one of jwksUri, jwks or key");
+  if (given > 1) throw new TypeError("jwtVerifier: give at most one of jwksUri, jwks or key");
   if (options.key) return options.key;
   if (options.jwks) return createLocalJWKSet(options.jwks);
-  const remote = createRemoteJWKSet(new URL(options.jwksUri as string), {
+  if (!options.jwksUri) return discovered(options);
+  return remoteKeys(new URL(options.jwksUri), options);
+}
+
+/** The JWKS named by the issuer's metadata, looked up on first use (a failure is retried on the next token). */
+function discovered(options: JwtVerifierOptions): JWTVerifyGetKey {
+  let keys: Promise<JWTVerifyGetKey> | undefined;
+  return async function issuerKeys(header, token) {
+    keys ??= jwksUriOf(options.issuer, options.jwksTimeoutMs ?? 5_000).then(
+      (uri) => remoteKeys(uri, options),
+      (error) => {
+        keys = undefined;
+        throw error;
+      },
+    );
+    return (await keys)(header, token);
+  };
+}
+
+async function jwksUriOf(issuer: string, timeoutMs: number): Promise<URL> {
+  const base = new URL(issuer);
+  const path = base.pathname === "/" ? "" : base.pathname.replace(/\/$/, "");
+  for (const wellKnown of [`/.well-known/oauth-authorization-server${path}`, `${path}/.well-known/openid-configuration`]) {
+    const response = await fetch(new URL(wellKnown, base.origin), { signal: AbortSignal.timeout(timeoutMs), headers: { accept: "application/json" } }).catch(() => undefined);
+    if (!response?.ok) continue;
+    const metadata = (await response.json().catch(() => ({}))) as { issuer?: string; jwks_uri?: string };
+    if (metadata.issuer !== issuer) throw new Error(`the metadata of ${issuer} names another issuer (${metadata.issuer})`);
+    // An advertised URL is HTTPS (or loopback), unless it is on the configured issuer's own origin.
+    if (metadata.jwks_uri) return new URL(metadata.jwks_uri).origin === base.origin ? new URL(metadata.jwks_uri) : safeUrl(metadata.jwks_uri, "jwks_uri");
+  }
+  throw new Error(`no jwks_uri found in the metadata of ${issuer}`);
+}
+
+/** HTTPS, or HTTP on a loopback address only. */
+export function safeUrl(text: string, what: string): URL {
+  const url = new URL(text);
+  const loopback = ["localhost", "127.0.0.1", "[::1]"].includes(url.hostname);
+  if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback)) throw new TypeError(`${what}: ${text} must be an https URL (http only on loopback)`);
+  return url;
+}
+
+function remoteKeys(url: URL, options: JwtVerifierOptions): JWTVerifyGetKey {
+  const remote = createRemoteJWKSet(url, {
     cacheMaxAge: options.jwksCacheMaxAgeMs ?? 600_000,
     cooldownDuration: options.jwksCooldownMs ?? 30_000,
     timeoutDuration: options.jwksTimeoutMs ?? 5_000,

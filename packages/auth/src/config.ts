@@ -1,0 +1,147 @@
+import { z } from "zod";
+import type { Logger } from "@fastmcp-proxy/core";
+import { apiKeys } from "./api-keys.js";
+import { authorize } from "./authorize.js";
+import { backendAuth, type BackendAuthSpec, type CredentialsFn } from "./backend-auth.js";
+import { bearerAuth, type BearerAuth } from "./bearer.js";
+import { introspectionVerifier } from "./introspection.js";
+import { jwtVerifier } from "./jwt.js";
+import { staticPrincipal, type Verifier } from "./principal.js";
+
+const strings = z.array(z.string().min(1));
+const globs = z.union([z.string().min(1), strings]);
+
+const ruleSchema = z.strictObject({
+  backend: globs.optional(),
+  tools: globs.optional(),
+  resources: globs.optional(),
+  prompts: globs.optional(),
+  annotations: z.record(z.string(), z.unknown()).optional(),
+  scopes: strings.optional(),
+  roles: strings.optional(),
+  rolesClaim: z.string().min(1).optional(),
+  hide: z.boolean().optional(),
+  deny: z.boolean().optional(),
+});
+
+/** The top-level `auth` section of a config file: the front. */
+export const frontAuthSchema = z.strictObject({
+  /** The canonical URL clients use (behind a reverse proxy: the public one). Default: the served URL. */
+  resource: z.url().optional(),
+  issuer: z.url().optional(),
+  jwksUri: z.url().optional(),
+  audience: z.union([z.string().min(1), strings]).optional(),
+  algorithms: strings.optional(),
+  clockToleranceSec: z.number().nonnegative().optional(),
+  authorizationServers: strings.optional(),
+  requiredScopes: strings.optional(),
+  scopesSupported: strings.optional(),
+  implies: z.record(z.string(), strings).optional(),
+  introspection: z.strictObject({ endpoint: z.url(), clientId: z.string().min(1), clientSecret: z.string().min(1), cacheTtlMs: z.number().int().nonnegative().optional() }).optional(),
+  apiKeys: z.array(z.strictObject({ key: z.string().min(1).optional(), sha256: z.string().optional(), subject: z.string().min(1), scopes: strings.optional() })).optional(),
+  optional: z.boolean().optional(),
+  rules: z.array(ruleSchema).optional(),
+  rolesClaim: z.string().min(1).optional(),
+  default: z.enum(["allow", "hide", "deny"]).optional(),
+  /** stdio fronts: who the rules see. */
+  principal: z.strictObject({ subject: z.string().min(1), scopes: strings.optional(), claims: z.record(z.string(), z.unknown()).optional() }).optional(),
+});
+export type FrontAuthConfig = z.infer<typeof frontAuthSchema>;
+
+const tokenExchange = {
+  tokenEndpoint: z.url(),
+  clientId: z.string().min(1),
+  clientSecret: z.string().min(1),
+  audience: z.string().optional(),
+  resource: z.string().optional(),
+  scope: z.string().optional(),
+};
+const simpleBackendSchema = z.discriminatedUnion("type", [
+  z.strictObject({ type: z.literal("bearer"), token: z.string().min(1) }),
+  z.strictObject({ type: z.literal("headers"), headers: z.record(z.string(), z.string()) }),
+  z.strictObject({ type: z.literal("client_credentials"), clientId: z.string().min(1), clientSecret: z.string().min(1), scope: z.string().optional(), issuer: z.url().optional() }),
+  z.strictObject({
+    type: z.literal("private_key_jwt"),
+    clientId: z.string().min(1),
+    privateKey: z.union([z.string().min(1), z.record(z.string(), z.unknown())]),
+    algorithm: z.string().optional(),
+    scope: z.string().optional(),
+    issuer: z.url().optional(),
+  }),
+  z.strictObject({ type: z.literal("authorization_code"), tokenFile: z.string().optional(), scope: z.string().optional(), issuer: z.url().optional(), clientId: z.string().optional(), clientSecret: z.string().optional() }),
+]);
+/** A server's `auth` object in a config file: how the proxy authenticates to that backend. */
+export const backendAuthSchema = z.union([
+  simpleBackendSchema,
+  z.strictObject({ type: z.literal("token_exchange"), ...tokenExchange, primary: simpleBackendSchema.optional() }),
+  z.strictObject({ type: z.literal("passthrough"), primary: simpleBackendSchema.optional() }),
+]);
+
+function check<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const path = issue?.path.length ? `${where}.${issue.path.join(".")}` : where;
+  throw new TypeError(`${path}: ${issue?.message ?? "invalid"}`);
+}
+
+export interface FrontAuth {
+  /** For `authenticate` (HTTP fronts); undefined on a config with no verifier (stdio rules only). */
+  bearer: BearerAuth | undefined;
+  /** For `proxy.use(...)`, before any caching middleware; undefined without rules. */
+  authorize: ReturnType<typeof authorize> | undefined;
+}
+
+/**
+ * The front's auth from the config file's `auth` section (checked with zod, errors naming the
+ * field). `servedUrl` is the default resource: where the proxy's MCP endpoint is served.
+ */
+export function frontAuthFromConfig(section: unknown, options: { servedUrl?: string } = {}): FrontAuth {
+  const c = check(frontAuthSchema, section, "auth");
+  const verifiers: Verifier[] = [];
+  if (c.issuer) {
+    verifiers.push(
+      jwtVerifier({
+        issuer: c.issuer,
+        ...(c.jwksUri ? { jwksUri: c.jwksUri } : {}),
+        ...(c.audience ? { audience: c.audience } : {}),
+        ...(c.algorithms ? { algorithms: c.algorithms } : {}),
+        ...(c.clockToleranceSec !== undefined ? { clockToleranceSec: c.clockToleranceSec } : {}),
+      }),
+    );
+  }
+  if (c.introspection) verifiers.push(introspectionVerifier({ ...c.introspection, ...(c.issuer ? { issuer: c.issuer } : {}), ...(c.audience ? { audience: c.audience } : {}) }));
+  if (c.apiKeys) verifiers.push(apiKeys(c.apiKeys));
+  const resource = c.resource ?? options.servedUrl;
+  if (verifiers.length && !resource) throw new TypeError("auth.resource: give the proxy's public URL (e.g. https://mcp.example.com/mcp)");
+  const bearer = verifiers.length
+    ? bearerAuth({
+        resource: resource as string,
+        authorizationServers: c.authorizationServers ?? (c.issuer ? [c.issuer] : []),
+        verifier: verifiers,
+        ...(c.requiredScopes ? { requiredScopes: c.requiredScopes } : {}),
+        ...(c.scopesSupported ? { scopesSupported: c.scopesSupported } : {}),
+        ...(c.implies ? { implies: c.implies } : {}),
+        ...(c.optional ? { optional: true } : {}),
+      })
+    : undefined;
+  const policy = c.rules
+    ? authorize({
+        rules: c.rules,
+        ...(c.implies ? { implies: c.implies } : {}),
+        ...(c.rolesClaim ? { rolesClaim: c.rolesClaim } : {}),
+        ...(c.default ? { default: c.default } : {}),
+        ...(c.principal ? { principal: staticPrincipal(c.principal) } : {}),
+      })
+    : undefined;
+  return { bearer, authorize: policy };
+}
+
+/** Backend credentials for `proxy.credentials(...)` from each server's `auth` object (servers without one are left alone). */
+export function backendAuthFromConfig(servers: Readonly<Record<string, { auth?: unknown } | undefined>>, options: { logger?: Pick<Logger, "warn"> } = {}): CredentialsFn | undefined {
+  const specs: Record<string, BackendAuthSpec> = {};
+  for (const [name, server] of Object.entries(servers)) {
+    if (server?.auth !== undefined) specs[name] = check(backendAuthSchema, server.auth, `mcpServers.${name}.auth`) as BackendAuthSpec;
+  }
+  return Object.keys(specs).length ? backendAuth(specs, options) : undefined;
+}
