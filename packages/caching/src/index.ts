@@ -10,3 +10,4 @@ export { Breaker, StoreUnavailable, type BreakerOptions, type BreakerState } fro
 export { canonical, digest, KEY_LIMITS, type KeyLimits } from "./canonical.js";
 export type { CachedMethod, ComponentKind } from "./keys.js";
 export { cacheFromConfig, type CacheConfig, type ServerCacheConfig } from "./config.js";
+export { RedisEventStores, type RedisEventStoreOptions } from "./event-store.js";

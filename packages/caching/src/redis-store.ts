@@ -68,20 +68,7 @@ export class RedisStore implements CacheStore {
   }
 
   ready(): Promise<void> {
-    if (this.client.status === "ready") return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const done = () => {
-        this.client.off("ready", done);
-        this.client.off("end", failed);
-        resolve();
-      };
-      const failed = () => {
-        this.client.off("ready", done);
-        reject(new Error("redis connection ended"));
-      };
-      this.client.once("ready", done);
-      this.client.once("end", failed);
-    });
+    return whenReady(this.client);
   }
 
   async close(): Promise<void> {
@@ -103,4 +90,21 @@ export function clientOptions(commandTimeoutMs: number): RedisOptions {
     // Keep reconnecting, at most every 2 s, so a Redis that comes back is used again.
     retryStrategy: (times) => Math.min(50 * times, 2000),
   };
+}
+
+/** Resolves once the client is connected; rejects if it gives up for good. */
+export function whenReady(client: Redis): Promise<void> {
+  if (client.status === "ready") return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const ready = () => {
+      client.off("end", ended);
+      resolve();
+    };
+    const ended = () => {
+      client.off("ready", ready);
+      reject(new Error("redis connection ended"));
+    };
+    client.once("ready", ready);
+    client.once("end", ended);
+  });
 }

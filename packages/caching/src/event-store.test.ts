@@ -1,0 +1,68 @@
+// The Redis event store behaves as core's MemoryEventStore does, and replays across replicas.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MemoryEventStore, type EventStore } from "@fastmcp-proxy/core";
+import { redisAvailable, testRedis, type RedisServer } from "../../../test/caching/redis-server.js";
+import { RedisEventStores } from "./event-store.js";
+
+let redis: RedisServer | undefined;
+const families: RedisEventStores[] = [];
+beforeAll(async () => {
+  if (redisAvailable) redis = await testRedis();
+});
+afterAll(async () => {
+  for (const f of families) await f.close();
+  await redis?.stop();
+});
+
+const message = (id: number) => ({ jsonrpc: "2.0" as const, method: "notifications/message", params: { n: id } });
+
+async function replay(store: EventStore, after: string) {
+  const got: [string, unknown][] = [];
+  const streamId = await store.replayEventsAfter(after, { send: async (id, m) => void got.push([id, m]) });
+  return { streamId, got };
+}
+
+const redisFamily = () => {
+  const family = new RedisEventStores({ url: redis!.url, prefix: `test:${Math.random()}:` });
+  families.push(family);
+  return family;
+};
+
+describe.each([
+  ["memory (core)", () => new MemoryEventStore()],
+  ["redis", async () => {
+    const family = redisFamily();
+    await family.ready();
+    return family.create();
+  }],
+] as const)("%s event store", (kind, make) => {
+  it.runIf(kind !== "redis" || redisAvailable)("replays the events of the same stream after the given one, in order", async () => {
+    const store = await make();
+    const ids = [];
+    for (let i = 1; i <= 5; i++) ids.push(await store.storeEvent(i % 2 ? "post-1" : "_GET_stream", message(i)));
+    expect(new Set(ids).size).toBe(5);
+    expect(await store.getStreamIdForEventId?.(ids[0]!)).toBe("post-1");
+    const { streamId, got } = await replay(store, ids[0]!);
+    expect(streamId).toBe("post-1");
+    expect(got.map(([, m]) => m)).toEqual([message(3), message(5)]);
+    expect(got.map(([id]) => id)).toEqual([ids[2], ids[4]]);
+    expect((await replay(store, ids[1]!)).got.map(([, m]) => m)).toEqual([message(4)]);
+    expect(await replay(store, "unknown-event")).toEqual({ streamId: "", got: [] });
+  });
+});
+
+describe("redis event store across replicas", () => {
+  it.runIf(redisAvailable)("an event stored through one replica is replayed through another", async () => {
+    const prefix = `test:${Math.random()}:`;
+    const one = new RedisEventStores({ url: redis!.url, prefix });
+    const two = new RedisEventStores({ url: redis!.url, prefix });
+    families.push(one, two);
+    await Promise.all([one.ready(), two.ready()]);
+    const writer = one.create();
+    const first = await writer.storeEvent("s", message(1));
+    await writer.storeEvent("s", message(2));
+    const reader = two.create();
+    expect(await reader.getStreamIdForEventId?.(first)).toBe("s");
+    expect((await replay(reader, first)).got.map(([, m]) => m)).toEqual([message(2)]);
+  });
+});
