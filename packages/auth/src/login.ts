@@ -22,6 +22,7 @@ export interface LoginOptions extends Omit<StoredTokenOptions, "redirectUrl" | "
 export async function login(backend: string, options: LoginOptions): Promise<{ tokenFile: string; issuer: string | undefined }> {
   let settle: { resolve: (code: string) => void; reject: (error: Error) => void } | undefined;
   const code = new Promise<string>((resolve, reject) => (settle = { resolve, reject }));
+  code.catch(() => {}); // awaited below; a refusal may come before that
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     if (url.pathname !== "/callback") return void res.writeHead(404).end();

@@ -42,8 +42,17 @@ export function storedTokenProvider(backend: string, options: StoredTokenOptions
     token_endpoint_auth_method: options.clientSecret ? "client_secret_basic" : "none",
     ...(options.scope ? { scope: options.scope } : {}),
   };
+  const needsLogin = () => new Error(`backend "${backend}" needs you to sign in: run \`fastmcp-proxy auth login ${backend}\` (tokens go to ${file.path})`);
   return {
     file,
+    // Serving (no callback): with no usable token the SDK would try a token request without a code.
+    ...(options.redirectUrl
+      ? {}
+      : {
+          prepareTokenRequest: () => {
+            throw needsLogin();
+          },
+        }),
     get redirectUrl() {
       return options.redirectUrl;
     },
@@ -59,7 +68,7 @@ export function storedTokenProvider(backend: string, options: StoredTokenOptions
     saveTokens: (tokens) => file.update((s) => ({ ...s, tokens, expiresAt: Date.now() + (tokens.expires_in ?? 3600) * 1000 })),
     async redirectToAuthorization(url) {
       if (!options.redirectUrl || !options.onAuthorizationUrl) {
-        throw new Error(`backend "${backend}" needs you to sign in: run \`fastmcp-proxy auth login ${backend}\` (tokens go to ${file.path})`);
+        throw needsLogin();
       }
       await options.onAuthorizationUrl(url);
     },
