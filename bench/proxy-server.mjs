@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Runs the proxy the way the CLI will: FastMCPProxy.asProxy(backend, options).run(...).
-//   node bench/proxy-server.mjs --front stdio|http [--sessions shared|isolated] [--port P] --backend '<json>'
-// where <json> is a backend spec: a URL string, a command array, or an MCPConfig object.
+//   node bench/proxy-server.mjs --front stdio|http [--sessions shared|isolated] [--port P] [--options '<json>'] --backend '<json>'
+// where <json> is a backend spec: a URL string, a command array, or an MCPConfig object, and
+// --options adds ProxyOptions (e.g. '{"maxSessions":500}').
 // With --front http it prints `LISTENING <url>` on stdout when ready.
 import { FastMCPProxy } from "@fastmcp-proxy/core";
 
@@ -19,7 +20,8 @@ if (!backend) {
 const sessions = opt("--sessions", undefined);
 if (front === "http") await import("./lib/child-guard.mjs");
 
-const proxy = FastMCPProxy.asProxy(backend, { name: "bench-proxy", ...(sessions ? { sessions } : {}) });
+const extra = JSON.parse(opt("--options", "{}"));
+const proxy = FastMCPProxy.asProxy(backend, { name: "bench-proxy", ...(sessions ? { sessions } : {}), ...extra });
 const stop = () => proxy.close().finally(() => process.exit(0));
 process.on("SIGTERM", stop);
 process.on("SIGINT", stop);

@@ -16,11 +16,12 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { FastMCPProxy } from "@fastmcp-proxy/core";
 import { makeEchoServer } from "./lib/echo.mjs";
-import { ECHO_CALL, keepAliveAgent, rawSession, runLoad, sdkCall, summarise } from "./lib/load.mjs";
+import { ECHO_CALL, deleteSession, keepAliveAgent, passthrough, rawSession, runLoad, sdkCall, summarise } from "./lib/load.mjs";
 import {
   CHILD_ENV,
   adopt,
   cpuMicros,
+  descendants,
   freePort,
   history,
   killAllSync,
@@ -64,13 +65,19 @@ const cfg = {
   // Warm-up before each measured run: this many calls or this long, whichever ends first.
   warmup: quick ? 200 : 20_000,
   warmupMs: quick ? 150 : 300,
-  idleSessions: Number(opt("--sessions", 1000)),
+  // Idle HTTP sessions to open, one measurement per count (mcp-proxy at the first count only).
+  idleSessions: opt("--sessions", quick ? "200" : "1000,10000").split(",").map(Number).filter((n) => n > 0),
   only: opt("--only", "").split(",").filter(Boolean),
   // Also measure the prototypes in bench/experiments (lean transports proposed for core).
   experiments: flag("--experiments"),
 };
 const experiment = (variant) => (cfg.experiments ? [variant] : []);
-const WATCHDOG_MS = 9 * 60_000;
+const WATCHDOG_MS = 12 * 60_000;
+
+// ProxyOptions that keep a warm spare backend session (the option named by issue 13's warm sessions).
+const WARM_SPARE = { spareSessions: 1 };
+// Benchmarks other packages keep beside this runner; each is run as it is and its output appended.
+const SIDE_BENCHES = ["auth.mjs", "caching.mjs"].map((f) => join(HERE, f));
 
 const wanted = (key) => cfg.only.length === 0 || cfg.only.some((w) => key.toLowerCase().includes(w.toLowerCase()));
 
@@ -237,9 +244,13 @@ async function echoHttp(extra = []) {
   return { child, url };
 }
 
-async function ourProxyHttp(backend, { sessions, nodeFlags = [] } = {}) {
-  const child = start("fastmcp-proxy (http front)", NODE, [...nodeFlags, PROXY, "--front", "http", "--backend", JSON.stringify(backend), ...(sessions ? ["--sessions", sessions] : [])], { cwd: HERE });
-  const url = await listening(child);
+async function ourProxyHttp(backend, { sessions, nodeFlags = [], options, listenMs = 20_000 } = {}) {
+  const extra = [...(sessions ? ["--sessions", sessions] : []), ...(options ? ["--options", JSON.stringify(options)] : [])];
+  const child = start("fastmcp-proxy (http front)", NODE, [...nodeFlags, PROXY, "--front", "http", "--backend", JSON.stringify(backend), ...extra], { cwd: HERE });
+  const url = await listening(child, listenMs).catch(async (error) => {
+    await stop(child);
+    throw error;
+  });
   return { child, url };
 }
 
@@ -452,8 +463,7 @@ async function toolsListScenario() {
 }
 
 /** RSS of a proxy process with N idle streamable HTTP sessions (initialize + initialized, nothing else). */
-async function idleSessionsMemory(label, launch) {
-  const n = cfg.idleSessions;
+async function idleSessionsMemory(label, launch, n) {
   const { child, url } = await launch();
   remember();
   try {
@@ -468,20 +478,12 @@ async function idleSessionsMemory(label, launch) {
       };
       await Promise.all(Array.from({ length: 8 }, worker));
     };
-    const settledRss = async () => {
-      await new Promise((r) => setTimeout(r, 300));
-      const done = stderrLine(child, "GC-DONE");
-      process.kill(child.pid, "SIGUSR2");
-      await done;
-      await new Promise((r) => setTimeout(r, 200));
-      return rss(child.pid);
-    };
     await open(20); // warm up code paths, so the baseline is not the cold process
-    const before = await settledRss();
+    const before = await settledRss(child);
     const t0 = Date.now();
     await open(n);
     const openSeconds = (Date.now() - t0) / 1000;
-    const after = await settledRss();
+    const after = await settledRss(child);
     agent.destroy();
     const perSession = (after - before) / n;
     rows.push({
@@ -505,21 +507,264 @@ async function idleSessionsMemory(label, launch) {
 
 async function memoryScenario() {
   if (!wanted("memory")) return;
-  log(`▶ memory: ${cfg.idleSessions} idle sessions`);
+  log(`▶ memory: ${cfg.idleSessions.join(", ")} idle sessions`);
   const flags = ["--expose-gc"];
-  for (const [label, launch] of [
-    ["mcp-proxy", () => mcpProxyHttp(echoStdio(), { nodeFlags: flags })],
-    ["fastmcp-proxy (sessions: shared)", () => ourProxyHttp(echoStdio(), { sessions: "shared", nodeFlags: flags })],
+  const [first] = cfg.idleSessions;
+  for (const [label, launch, n] of [
+    ["mcp-proxy", () => mcpProxyHttp(echoStdio(), { nodeFlags: flags }), first],
+    // maxSessions is raised so that it is the memory, not the limit, that is measured.
+    ...cfg.idleSessions.map((count) => ["fastmcp-proxy (sessions: shared)", () => ourProxyHttp(echoStdio(), { sessions: "shared", nodeFlags: flags, options: { maxSessions: count * 2 } }), count]),
   ]) {
     try {
-      const perSession = await idleSessionsMemory(label, launch);
-      if (label.startsWith("fastmcp")) findings.rssPerSession = perSession;
+      const perSession = await idleSessionsMemory(label, launch, n);
+      if (label.startsWith("fastmcp")) {
+        findings.rssPerSession ??= perSession;
+        growth.push({ measure: "idle HTTP sessions (shared stdio backend)", size: fmt(n), figure: `${fmt(perSession / 1024, 1)} KB RSS/session`, goal: "≤ 60 KB", note: "initialize + initialized, no GET stream; RSS after a forced GC" });
+      }
     } catch (error) {
       failures.push(`memory (${label}): ${error?.message ?? error}`);
       rows.push({ scenario: "memory", load: "—", c: "—", variant: `${label} FAILED`, rps: "—", p50: "—", p99: "—", vs: "—", cpu: "—", note: String(error?.message ?? error) });
       log(`  FAILED: ${error?.stack ?? error}`);
     }
   }
+}
+
+// ── How cost grows ───────────────────────────────────────────────────────────────────────────
+// Rows of the second table: one figure per measure and size, with the goal it is read against.
+const growth = [];
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)];
+const echoConfig = (n, tools = 0) => ({
+  mcpServers: Object.fromEntries(Array.from({ length: n }, (_, i) => [`b${i}`, { command: NODE, args: [ECHO, "stdio", ...(tools ? ["--tools", String(tools)] : [])] }])),
+});
+
+/** RSS of an HTTP child after a forced GC (it runs with --expose-gc and the child guard). */
+async function settledRss(child) {
+  await new Promise((r) => setTimeout(r, 300));
+  const done = stderrLine(child, "GC-DONE");
+  process.kill(child.pid, "SIGUSR2");
+  await done;
+  await new Promise((r) => setTimeout(r, 200));
+  return rss(child.pid);
+}
+
+/** Start-up: from spawning the proxy to its first tools/list listing every backend's tools. */
+async function startupScenario() {
+  if (!wanted("startup")) return;
+  log("▶ start-up with 1, 5 and 20 stdio backends");
+  const starts = quick ? 1 : 3;
+  try {
+    const single = [];
+    for (let i = 0; i < starts; i++) {
+      const t0 = performance.now();
+      const { client, pid } = await stdioClient("echo-server stdio (start-up)", [ECHO, "stdio"]);
+      await client.request({ method: "tools/list", params: {} }, passthrough);
+      single.push(performance.now() - t0);
+      await client.close().catch(() => {});
+      await stopPid(pid);
+    }
+    const alone = median(single);
+    growth.push({ measure: "start-up, stdio backends", size: "one echo backend alone (spawn → initialize → tools/list)", figure: `${fmt(alone)} ms`, goal: "", note: `median of ${starts}` });
+    for (const n of [1, 5, 20]) {
+      const times = [];
+      for (let i = 0; i < starts; i++) {
+        const t0 = performance.now();
+        const proxy = await ourProxyHttp(echoConfig(n), { listenMs: 60_000 });
+        const agent = keepAliveAgent(1);
+        const { request } = await rawSession(proxy.url, agent);
+        const { tools } = await request("tools/list");
+        times.push(performance.now() - t0);
+        agent.destroy();
+        await stop(proxy.child);
+        if (tools.length !== n) throw new Error(`start-up with ${n} backends listed ${tools.length} tools`);
+      }
+      const t = median(times);
+      growth.push({
+        measure: "start-up, stdio backends",
+        size: `${n} backend${n > 1 ? "s" : ""} (proxy spawn → first tools/list)`,
+        figure: `${fmt(t)} ms (${(t / alone).toFixed(2)}× one backend alone)`,
+        goal: n === 20 ? "≤ 1.5× the slowest single backend" : "",
+        note: `median of ${starts}; min ${fmt(Math.min(...times))}, max ${fmt(Math.max(...times))} ms`,
+      });
+      log(`  ${n} backends: ${fmt(t)} ms (one alone ${fmt(alone)} ms)`);
+    }
+  } catch (error) {
+    failures.push(`start-up: ${error?.message ?? error}`);
+    log(`  FAILED: ${error?.stack ?? error}`);
+  }
+}
+
+/** tools/list through an HTTP front over 1, 10 and 50 stdio backends of 100 tools each: p50 and the proxy's RSS. */
+async function toolsListScaleScenario() {
+  if (!wanted("tools/list scale")) return;
+  log("▶ tools/list with 1, 10 and 50 backends of 100 tools");
+  for (const n of quick ? [1, 10] : [1, 10, 50]) {
+    let proxy;
+    try {
+      proxy = await ourProxyHttp(echoConfig(n, 99), { nodeFlags: ["--expose-gc"], listenMs: 90_000 });
+      remember();
+      const agent = keepAliveAgent(1);
+      const session = await rawSession(proxy.url, agent, { request: { method: "tools/list", params: {} } });
+      const { tools } = await session.request("tools/list");
+      if (tools.length !== n * 100) throw new Error(`${n} backends listed ${tools.length} tools, not ${n * 100}`);
+      const stats = summarise([await runLoad(session.call, { concurrency: 1, maxCalls: 20_000, durationMs: cfg.durationMs, warmup: 50, warmupMs: cfg.warmupMs, cpuPids: [proxy.child.pid] })]);
+      const bytes = JSON.stringify({ tools }).length;
+      const memory = await settledRss(proxy.child);
+      agent.destroy();
+      growth.push({
+        measure: "tools/list, 100 tools per backend (HTTP front, raw POST, c=1)",
+        size: `${n} backend${n > 1 ? "s" : ""} (${fmt(n * 100)} tools, ${fmt(bytes / 1024)} KB)`,
+        figure: `p50 ${fmt(stats.p50 / 1000, 2)} ms, p99 ${fmt(stats.p99 / 1000, 2)} ms; proxy RSS ${fmt(memory / 2 ** 20, 1)} MB`,
+        goal: n === 50 ? "p50 ≤ 2 ms" : "",
+        note: `${fmt(stats.rps)} lists/s; proxy CPU ${fmt(stats.cpuPerCall)} µs/list`,
+      });
+      log(`  ${n} backends: p50 ${fmt(stats.p50 / 1000, 2)} ms, RSS ${fmt(memory / 2 ** 20, 1)} MB`);
+    } catch (error) {
+      failures.push(`tools/list with ${n} backends: ${error?.message ?? error}`);
+      log(`  FAILED: ${error?.stack ?? error}`);
+    } finally {
+      if (proxy) await stop(proxy.child);
+    }
+  }
+}
+
+/** CPU per call of the HTTP front over a stdio backend at concurrency 1, 16 and 64 (raw POST). */
+async function concurrencyScenario() {
+  await compare({
+    key: "concurrency",
+    scenario: "HTTP front → stdio backend, by concurrency",
+    loads: ["raw POST"],
+    concurrencies: [1, 16, 64],
+    variants: [
+      {
+        name: "fastmcp-proxy",
+        setup: async () => {
+          const ours = await ourProxyHttp(echoStdio());
+          const endpoint = httpEndpoint(ours.url, ours.child.pid);
+          return { ...endpoint, close: async () => (await endpoint.close(), await stop(ours.child)) };
+        },
+      },
+    ],
+    after: ({ c, stats: [s] }) =>
+      growth.push({ measure: "CPU per call, HTTP front → stdio backend (raw POST)", size: `c=${c}`, figure: `${fmt(s.cpuPerCall)} µs proxy CPU/call`, goal: "", note: `${fmt(s.rps)} calls/s, p50 ${fmt(s.p50)} µs` }),
+  });
+}
+
+/**
+ * The first call of a new client: an isolated session over a stdio backend spawns a child for it,
+ * unless a warm spare is waiting. Each sample opens a raw session, times its first tools/call, and
+ * ends it with DELETE; samples are spaced so a spare can be refilled.
+ */
+async function firstCallScenario() {
+  if (!wanted("first call")) return;
+  log("▶ first call on a new isolated session");
+  const samples = quick ? 3 : 10;
+  for (const [label, options] of [["no spare", {}], ["a warm spare", WARM_SPARE]]) {
+    let proxy;
+    try {
+      const child = start("fastmcp-proxy (first call)", NODE, [PROXY, "--front", "http", "--options", JSON.stringify(options), "--backend", JSON.stringify(echoStdio())], { cwd: HERE });
+      proxy = { child, url: await listening(child) };
+      remember();
+      await new Promise((r) => setTimeout(r, 500));
+      const ahead = descendants(child.pid).length; // the primary session's child, plus any spare
+      const agent = keepAliveAgent(1);
+      const times = [];
+      for (let i = 0; i < samples; i++) {
+        const session = await rawSession(proxy.url, agent);
+        const t0 = performance.now();
+        await session.call();
+        times.push(performance.now() - t0);
+        await deleteSession(proxy.url, agent, session.sessionId);
+        await new Promise((r) => setTimeout(r, 400));
+      }
+      agent.destroy();
+      const spareWorked = options === WARM_SPARE ? (ahead > 1 ? "" : `; no child opened ahead: this core ignores ${JSON.stringify(WARM_SPARE)}`) : "";
+      growth.push({
+        measure: "first tools/call on a new isolated session (stdio backend)",
+        size: label,
+        figure: `p50 ${fmt(median(times), 1)} ms, max ${fmt(Math.max(...times), 1)} ms`,
+        goal: options === WARM_SPARE ? "≤ 20 ms p50" : "",
+        note: `${samples} sessions, each ended with DELETE; ${ahead} backend child(ren) before the first client${spareWorked}`,
+      });
+      log(`  ${label}: p50 ${fmt(median(times), 1)} ms`);
+    } catch (error) {
+      failures.push(`first call (${label}): ${error?.message ?? error}`);
+      log(`  FAILED: ${error?.stack ?? error}`);
+    } finally {
+      if (proxy) await stop(proxy.child);
+    }
+  }
+}
+
+/** Middleware costs in process (InMemoryTransport): the proxy alone, then with each middleware, alternated. */
+async function middlewareScenario() {
+  if (!wanted("middleware")) return;
+  let logging;
+  try {
+    logging = await import("@fastmcp-proxy/logging");
+  } catch {
+    log("▶ middleware: @fastmcp-proxy/logging is not built, skipped");
+    return;
+  }
+  const inProcess = (name, use) => ({
+    name,
+    setup: async () => {
+      const proxy = FastMCPProxy.asProxy(makeEchoServer(), { name: "bench-proxy" });
+      use(proxy);
+      const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+      await proxy.connect(serverSide);
+      const client = new Client({ name: "bench", version: "1.0.0" });
+      await client.connect(clientSide);
+      return { caller: async (_l, _c, request) => sdkCall(client, request), close: async () => (await client.close(), await proxy.close()) };
+    },
+  });
+  // The request lines go to a sink: this measures the middleware, not the terminal.
+  const sink = { write() {} };
+  await compare({
+    key: "middleware",
+    scenario: "middleware, in process (InMemoryTransport)",
+    loads: ["SDK client"],
+    concurrencies: [1],
+    variants: [
+      inProcess("fastmcp-proxy, no middleware", () => {}),
+      inProcess("+ logging at info (lines to a sink)", (proxy) => proxy.use(logging.logging({ level: "info", destination: sink }))),
+      inProcess("+ metrics", (proxy) => proxy.use(logging.metrics({ registry: new logging.Registry() }))),
+    ],
+    after: ({ stats, names }) => {
+      stats.forEach((s, i) => {
+        if (i === 0) return;
+        const added = s.p50 - stats[0].p50;
+        const cpu = s.clientCpuPerCall - stats[0].clientCpuPerCall;
+        growth.push({ measure: "middleware, added per call (in process, c=1)", size: names[i].replace(/^\+ /, ""), figure: `${fmt(added, 1)} µs p50, ${fmt(cpu, 1)} µs CPU`, goal: "≤ 10 µs", note: "" });
+      });
+    },
+  });
+}
+
+/** Runs the benchmarks other packages keep beside this runner (auth, caching), and keeps their output. */
+async function sideBenches() {
+  const outputs = [];
+  for (const file of SIDE_BENCHES) {
+    if (!existsSync(file) || !wanted("middleware")) continue;
+    log(`▶ ${file.slice(HERE.length + 1)}`);
+    const child = start(file.slice(HERE.length + 1), NODE, [file, ...(quick ? ["--quick"] : [])], { cwd: HERE });
+    let out = "";
+    child.stdout.on("data", (chunk) => (out += chunk));
+    const { code } = await Promise.race([child.exited, new Promise((r) => setTimeout(() => r({ code: "timeout" }), 180_000))]);
+    await stop(child);
+    if (code !== 0) failures.push(`${file.slice(HERE.length + 1)} exited ${code}: ${child.stderrTail.slice(-3).join(" | ")}`);
+    outputs.push(`### ${file.slice(HERE.length + 1)}\n\n${out.trim()}`);
+  }
+  return outputs.join("\n\n");
+}
+
+function growthTable() {
+  if (growth.length === 0) return "";
+  const cell = (v) => String(v ?? "").replace(/\|/g, "\\|");
+  return [
+    "| measure | size | figure | goal | note |",
+    "|---|---|---|---|---|",
+    ...growth.map((g) => `| ${[g.measure, g.size, g.figure, g.goal, g.note].map(cell).join(" | ")} |`),
+  ].join("\n");
 }
 
 // ── Output ────────────────────────────────────────────────────────────────────────────────────
@@ -567,13 +812,19 @@ function version(pkgDir) {
 async function main() {
   const t0 = Date.now();
   const loadBefore = os.loadavg()[0];
-  log(`bench: rounds ${cfg.rounds} × ${cfg.durationMs} ms per variant, warm-up ${cfg.warmup} calls, idle sessions ${cfg.idleSessions}`);
+  log(`bench: rounds ${cfg.rounds} × ${cfg.durationMs} ms per variant, warm-up ${cfg.warmup} calls, idle sessions ${cfg.idleSessions.join(", ")}`);
   await inProcessScenario();
   await stdioScenario();
   await httpScenario();
   await httpStdioScenario();
   await toolsListScenario();
   await memoryScenario();
+  await concurrencyScenario();
+  await startupScenario();
+  await toolsListScaleScenario();
+  await firstCallScenario();
+  await middlewareScenario();
+  const side = await sideBenches();
   await stopAll();
 
   const left = survivors([...everSeen]);
@@ -595,7 +846,8 @@ async function main() {
       .filter((h) => h.warnings > 0)
       .map((h) => `⚠ ${h.label} (pid ${h.pid}) wrote ${fmt(h.warnings)} warning/error lines to stderr, the first: \`${h.firstWarning}\``),
   ].join("\n");
-  const out = `${table()}\n\n${notes}\n\nTargets:\n${targets()}\n\n${meta}\n${failures.length ? `\nFailures:\n${failures.map((f) => `- ${f.split("\n").slice(0, 4).join(" ⏎ ")}`).join("\n")}\n` : ""}`;
+  const grown = growthTable();
+  const out = `${table()}\n\n${notes}\n\n${grown ? `How cost grows:\n\n${grown}\n\n` : ""}${side ? `${side}\n\n` : ""}Targets:\n${targets()}\n\n${meta}\n${failures.length ? `\nFailures:\n${failures.map((f) => `- ${f.split("\n").slice(0, 4).join(" ⏎ ")}`).join("\n")}\n` : ""}`;
   process.stdout.write(`\n${out}`);
   const dir = join(HERE, "results");
   mkdirSync(dir, { recursive: true });

@@ -124,7 +124,16 @@ export async function rawSession(endpoint, agent, { request = ECHO_CALL } = {}) 
       throw new Error(`HTTP ${res.status}: ${res.body.slice(0, 200)}`);
     }
   };
-  return { sessionId, call };
+  /** One request on the session, its result parsed (from a JSON answer or a one-event SSE answer). */
+  const ask = async (method, params = {}) => {
+    const n = id++;
+    const res = await post(agent, url, { jsonrpc: "2.0", id: n, method, params }, headers);
+    const text = res.body.trimStart().startsWith("{") ? res.body : /^data: ?(.*)$/m.exec(res.body)?.[1];
+    const message = text ? JSON.parse(text) : undefined;
+    if (res.status !== 200 || !message?.result) throw new Error(`${method}: HTTP ${res.status} ${res.body.slice(0, 200)}`);
+    return message.result;
+  };
+  return { sessionId, call, request: ask };
 }
 
 /** A keep-alive agent with one socket per worker. */

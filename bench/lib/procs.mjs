@@ -152,20 +152,32 @@ function alive(pid) {
   }
 }
 
-/** Ends a child we started, and whatever it started: SIGTERM, then SIGKILL after `graceMs`. */
+/**
+ * Ends a child we started, and whatever it started. The child goes first (SIGTERM), so that it
+ * closes its own children instead of seeing them die and restarting them; its descendants are
+ * collected while it lives, and whatever of them outlives it gets SIGTERM, then SIGKILL, after `graceMs`.
+ */
 export async function stop(child, graceMs = 2000) {
   if (!child?.pid) return;
-  const family = [child.pid, ...descendants(child.pid)];
+  const family = new Set([child.pid, ...descendants(child.pid)]);
   try {
     child.stdin.end();
   } catch {}
+  try {
+    process.kill(child.pid, "SIGTERM");
+  } catch {}
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline && alive(child.pid)) {
+    for (const pid of descendants(child.pid)) family.add(pid);
+    await new Promise((r) => setTimeout(r, 25));
+  }
   for (const pid of family) {
     try {
-      process.kill(pid, "SIGTERM");
+      if (alive(pid)) process.kill(pid, "SIGTERM");
     } catch {}
   }
-  const deadline = Date.now() + graceMs;
-  while (Date.now() < deadline && family.some(alive)) await new Promise((r) => setTimeout(r, 25));
+  const late = Date.now() + Math.min(graceMs, 1000);
+  while (Date.now() < late && [...family].some(alive)) await new Promise((r) => setTimeout(r, 25));
   for (const pid of family) {
     if (alive(pid)) {
       try {
