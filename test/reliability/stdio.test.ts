@@ -6,7 +6,10 @@ import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { CallToolRequestSchema, CallToolResultSchema, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { afterEach, describe, expect, it } from "vitest";
+import { z } from "zod";
+import { FastMCPProxy } from "@fastmcp-proxy/core";
 import { LeanStdioClientTransport } from "../../packages/core/src/backends/stdio-transport.js";
 import { LeanStdioServerTransport } from "../../packages/core/src/serve/stdio.js";
 import { alive, until } from "../helpers.js";
@@ -74,11 +77,15 @@ describe("stdio front: every line gets an answer", () => {
       ['{"jsonrpc":"2.0","id":7,"method":"tools/list","extra":1}', -32600, 7],
       ['{"jsonrpc":"2.0","id":8,"method":"tools/list","params":[1]}', -32602, 8],
       ['[{"jsonrpc":"2.0","id":9,"method":"tools/list"}]', -32600, null], // a batch
+      ['{"jsonrpc":"2.0","id":11,"method":"tools/call","params":{"name":5}}', -32602, 11],
+      ['{"jsonrpc":"2.0","id":12,"method":"tools/call","params":{"name":"echo","arguments":"x"}}', -32602, 12],
+      ['{"jsonrpc":"2.0","id":13,"method":"tools/list","params":{"cursor":5}}', -32602, 13],
     ];
     for (const [line] of cases) s.stdin.write(`${line}\n`);
     s.stdin.write(s.call(10, "still here"));
     await until(() => s.lines.length === cases.length + 1, "an answer per line");
     expect(s.lines.slice(0, -1).map((l) => [l.error?.code, l.id])).toEqual(cases.map(([, code, id]) => [code, id]));
+    expect(s.lines.find((l) => l.id === 12)?.error.message).toBe('Invalid params for tools/call: "arguments" must be an object');
     expect(s.lines.at(-1)).toMatchObject({ id: 10, result: { content: [{ text: "still here" }] } });
   });
 
@@ -126,6 +133,35 @@ describe("stdio front: every line gets an answer", () => {
     await transport.start();
     stdout.destroy(Object.assign(new Error("write EPIPE"), { code: "EPIPE" }));
     await until(() => closed, "the close");
+  });
+});
+
+describe("wrong-typed params through the proxy", () => {
+  it("get -32602 with a plain message from the proxy, not a backend's validation dump", async () => {
+    const backend = new McpServer({ name: "zod-backend", version: "1" });
+    backend.registerTool("add", { inputSchema: { a: z.number(), b: z.number() } }, async ({ a, b }) => ({ content: [{ type: "text", text: String(a + b) }] }));
+    const proxy = FastMCPProxy.asProxy(backend, { logLevel: "silent" });
+    try {
+      const stdin = new PassThrough();
+      const stdout = new PassThrough();
+      await proxy.connect(new LeanStdioServerTransport(stdin, stdout));
+      const lines: Record<string, any>[] = [];
+      stdout.on("data", (chunk: Buffer) => lines.push(...chunk.toString().split("\n").filter(Boolean).map((l) => JSON.parse(l))));
+      const send = (m: object) => stdin.write(`${JSON.stringify({ jsonrpc: "2.0", ...m })}\n`);
+      send({ id: 0, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } } });
+      await until(() => lines.length === 1, "initialize");
+      send({ method: "notifications/initialized" });
+      send({ id: 1, method: "tools/call", params: { name: "add", arguments: "1 and 2" } });
+      send({ id: 2, method: "tools/call", params: { name: ["add"], arguments: { a: 1, b: 2 } } });
+      send({ id: 3, method: "tools/call", params: { name: "add", arguments: { a: 1, b: 2 } } });
+      await until(() => lines.length === 4, "three answers");
+      const byId = Object.fromEntries(lines.map((l) => [l.id, l]));
+      expect(byId[1].error).toEqual({ code: -32602, message: 'Invalid params for tools/call: "arguments" must be an object' });
+      expect(byId[2].error).toEqual({ code: -32602, message: 'Invalid params for tools/call: "name" must be a string' });
+      expect(byId[3].result).toMatchObject({ content: [{ text: "3" }] });
+    } finally {
+      await proxy.close();
+    }
   });
 });
 

@@ -103,6 +103,61 @@ export function checkBatch(value: unknown[], protocolVersion: string | undefined
   return undefined;
 }
 
+type Shape = "string" | "string?" | "object" | "object?" | "strings?" | "level";
+const LIST: Record<string, Shape> = { cursor: "string?" };
+const LEVELS = new Set(["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"]);
+
+/** The params of the methods clients send, as far as the proxy relies on them (more members may come). */
+const PARAMS: Record<string, Record<string, Shape>> = {
+  initialize: { protocolVersion: "string", capabilities: "object", clientInfo: "object" },
+  "tools/call": { name: "string", arguments: "object?", task: "object?" },
+  "prompts/get": { name: "string", arguments: "strings?" },
+  "resources/read": { uri: "string" },
+  "resources/subscribe": { uri: "string" },
+  "resources/unsubscribe": { uri: "string" },
+  "completion/complete": { ref: "object", argument: "object" },
+  "logging/setLevel": { level: "level" },
+  "tasks/get": { taskId: "string" },
+  "tasks/result": { taskId: "string" },
+  "tasks/cancel": { taskId: "string" },
+  "tools/list": LIST,
+  "prompts/list": LIST,
+  "resources/list": LIST,
+  "resources/templates/list": LIST,
+  "tasks/list": LIST,
+};
+
+/**
+ * A request's params against the shape of its method, so that a wrong type gets -32602 with a
+ * plain message (`Invalid params for tools/call: "name" must be a string`) from the proxy, rather
+ * than being forwarded and answered with a backend's validation dump. Undefined when they fit.
+ */
+export function checkParams(method: string, params: Record<string, unknown> | undefined): ErrorReply["error"] | undefined {
+  const shape = PARAMS[method];
+  if (!shape) return undefined;
+  for (const [key, want] of Object.entries(shape)) {
+    const value = params?.[key];
+    const optional = want.endsWith("?");
+    if (optional && value === undefined) continue;
+    const ok =
+      want === "level" ? typeof value === "string" && LEVELS.has(value)
+      : want.startsWith("string") ? typeof value === "string"
+      : want === "strings?" ? isObject(value) && Object.values(value).every((v) => typeof v === "string")
+      : isObject(value);
+    if (!ok) return { code: ErrorCode.InvalidParams, message: `Invalid params for ${method}: "${key}" ${EXPECTED[want]}` };
+  }
+  return undefined;
+}
+
+const EXPECTED: Record<Shape, string> = {
+  string: "must be a string",
+  "string?": "must be a string",
+  object: "must be an object",
+  "object?": "must be an object",
+  "strings?": "must be an object of strings",
+  level: `must be one of ${[...LEVELS].join(", ")}`,
+};
+
 /** Whether objects and arrays in `value` nest more than `max` levels (recursion stops at the limit). */
 export function deeperThan(value: unknown, max: number): boolean {
   if (typeof value !== "object" || value === null) return false;

@@ -11,6 +11,7 @@ import type { Readable, Writable } from "node:stream";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { JSONRPCMessage, RequestId } from "@modelcontextprotocol/sdk/types.js";
 import { LineReader, LineWriter, onInvalidMessage, unsent, type InvalidSink } from "../backends/stdio-transport.js";
+import { checkParams } from "./message-check.js";
 
 export interface StdioServerTransportOptions {
   /** Longest message read from stdin, in bytes; a longer one is answered with -32600. Default 10 MiB (the SDK's). */
@@ -132,7 +133,11 @@ export class LeanStdioServerTransport implements Transport {
       this.onmessage?.(message);
       return;
     }
-    if ("id" in message) this.#unanswered.add(message.id);
+    if ("id" in message) {
+      const refused = checkParams(message.method, message.params);
+      if (refused) return void this.#writer.send({ jsonrpc: "2.0", id: message.id, error: refused }).catch(() => {});
+      this.#unanswered.add(message.id);
+    }
     this.onmessage?.(message);
     // A cancelled request is not answered (the spec): stop waiting for it.
     if (message.method === "notifications/cancelled") {
