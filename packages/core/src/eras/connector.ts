@@ -1,0 +1,38 @@
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import type { BackendConnector, BackendCredentials } from "../backends/backend.js";
+import { probeEra } from "./probe.js";
+import { ModernClientTransport } from "./modern-client-transport.js";
+
+/** Which era to speak to an HTTP backend: `auto` asks with server/discover and falls back to initialize. */
+export type BackendProtocol = "auto" | "legacy" | "2026-07-28";
+
+/**
+ * A connector for a 2026-07-28 HTTP backend: each session is the proxy's ordinary SDK client on a
+ * ModernClientTransport. Sessions are cheap (the protocol is stateless), so it isolates like any HTTP
+ * backend. With `auto`, the first connect probes the backend and `legacy` hands over to `fallback`.
+ */
+export function modernConnector(
+  url: string,
+  options: { protocol?: BackendProtocol; headers?: Record<string, string>; fallback?: BackendConnector } = {},
+): BackendConnector {
+  const protocol = options.protocol ?? "2026-07-28";
+  let era: Promise<"modern" | "legacy"> | undefined = protocol === "auto" ? undefined : Promise.resolve(protocol === "legacy" ? "legacy" : "modern");
+  return {
+    label: url,
+    isolatable: true,
+    async connect(newClient: () => Client, credentials?: BackendCredentials) {
+      const headers = { ...options.headers, ...credentials?.headers };
+      era ??= probeEra(url, headers).catch((error: unknown) => {
+        era = undefined; // unreachable now: probe again next time
+        throw error;
+      });
+      if ((await era) === "legacy") {
+        if (!options.fallback) throw new Error(`${url} speaks only the legacy era and no legacy connector was given`);
+        return options.fallback.connect(newClient, credentials);
+      }
+      const client = newClient();
+      await client.connect(new ModernClientTransport({ url, headers }));
+      return client;
+    },
+  };
+}

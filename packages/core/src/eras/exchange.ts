@@ -1,0 +1,111 @@
+import type { Ask, Hop } from "./hop.js";
+import type { JsonObject } from "./wire.js";
+
+/** What a call is waiting on, or how it ended. */
+export type Outcome = { kind: "done"; result: JsonObject } | { kind: "failed"; error: unknown } | { kind: "asks"; asks: Ask[] };
+
+/** How long to wait for more server→client requests after the first, so one round carries them all. */
+const SETTLE_MS = 15;
+
+/**
+ * A call in flight through a Hop, with the server→client requests it is waiting on. `next()` says
+ * what happened first: the call ended, or the backend asked for input (which the 2026 client is
+ * then asked for with `input_required`; its answers come back through `Ask.resolve` on the retry).
+ */
+export class Exchange {
+  readonly hop: Hop;
+  readonly controller = new AbortController();
+  #pending: Ask[] = [];
+  #wake: (() => void) | undefined;
+  #ended: Promise<Outcome> | undefined;
+
+  constructor(hop: Hop) {
+    this.hop = hop;
+  }
+
+  /** Starts the call; asks that arrive through `push` are collected from now on. */
+  start(call: Promise<JsonObject>): void {
+    this.#ended = call.then(
+      (result): Outcome => ({ kind: "done", result }),
+      (error: unknown): Outcome => ({ kind: "failed", error }),
+    );
+  }
+
+  push(ask: Ask): void {
+    this.#pending.push(ask);
+    this.#wake?.();
+  }
+
+  async next(): Promise<Outcome> {
+    const asked = new Promise<"asked">((resolve) => {
+      this.#wake = () => resolve("asked");
+      if (this.#pending.length > 0) resolve("asked");
+    });
+    const first = await Promise.race([this.#ended!, asked]);
+    if (first !== "asked") return first;
+    const settled = await Promise.race([this.#ended!, new Promise<"settled">((r) => setTimeout(() => r("settled"), SETTLE_MS))]);
+    // Answered or failed meanwhile (the backend gave up on its request): that is the outcome.
+    if (settled !== "settled" && settled.kind !== "asks") return settled;
+    return { kind: "asks", asks: this.#pending.splice(0) };
+  }
+
+  async close(): Promise<void> {
+    this.controller.abort();
+    for (const ask of this.#pending.splice(0)) ask.reject(new Error("the request was abandoned"));
+    await this.hop.close();
+  }
+}
+
+/** A call held open between rounds: its exchange, the asks by the keys the client was given. */
+export interface Held {
+  readonly exchange: Exchange;
+  readonly identity: string | undefined;
+  readonly method: string;
+  readonly target: string | undefined;
+  round: number;
+  asks: Map<string, Ask>;
+  timer: NodeJS.Timeout;
+}
+
+/** The calls held open for a retry: at most `max`, each at most `holdMs`, then abandoned. */
+export class HeldCalls {
+  readonly #held = new Map<string, Held>();
+  readonly #max: number;
+  readonly #holdMs: number;
+
+  constructor(options: { max?: number; holdMs?: number } = {}) {
+    this.#max = options.max ?? 100;
+    this.#holdMs = options.holdMs ?? 60_000;
+  }
+
+  get size(): number {
+    return this.#held.size;
+  }
+
+  /** Holds a call under `id`; false when `max` are held already. */
+  hold(id: string, held: Omit<Held, "timer">): boolean {
+    if (this.#held.size >= this.#max) return false;
+    const timer = setTimeout(() => void this.drop(id), this.#holdMs);
+    timer.unref();
+    this.#held.set(id, { ...held, timer });
+    return true;
+  }
+
+  /** Takes a held call out (the retry owns it now). */
+  take(id: string): Held | undefined {
+    const held = this.#held.get(id);
+    if (!held) return undefined;
+    clearTimeout(held.timer);
+    this.#held.delete(id);
+    return held;
+  }
+
+  async drop(id: string): Promise<void> {
+    const held = this.take(id);
+    if (held) await held.exchange.close();
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#held.keys()].map((id) => this.drop(id)));
+  }
+}

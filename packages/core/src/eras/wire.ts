@@ -1,0 +1,46 @@
+// The 2026-07-28 wire: its version, the reserved `_meta` keys, and the routing headers.
+
+/** The stateless revision this proxy speaks. */
+export const MODERN_VERSION = "2026-07-28";
+/** Revisions of the stateless era this proxy accepts. */
+export const MODERN_VERSIONS: readonly string[] = [MODERN_VERSION];
+
+/** The revisions of the stateful era (initialize and sessions). */
+export const LEGACY_VERSIONS = new Set(["2024-10-07", "2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"]);
+
+export const META = {
+  protocolVersion: "io.modelcontextprotocol/protocolVersion",
+  clientInfo: "io.modelcontextprotocol/clientInfo",
+  clientCapabilities: "io.modelcontextprotocol/clientCapabilities",
+  serverInfo: "io.modelcontextprotocol/serverInfo",
+  logLevel: "io.modelcontextprotocol/logLevel",
+  subscriptionId: "io.modelcontextprotocol/subscriptionId",
+} as const;
+
+/** On a bridged input request: the key the 2026 backend gave it, so the front client sees the same key. */
+export const INPUT_KEY_META = "fastmcp-proxy/inputKey";
+
+export const UNSUPPORTED_PROTOCOL_VERSION = -32022;
+
+/** Methods of the legacy era with no meaning in 2026-07-28 (a 2026 peer answers them 404 / -32601). */
+export const LEGACY_ONLY_METHODS = new Set(["initialize", "ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe"]);
+
+/** Methods whose result may be `input_required`. */
+export const MULTI_ROUND_METHODS = new Set(["tools/call", "prompts/get", "resources/read"]);
+
+/** The `Mcp-Name` header value for a request: the tool or prompt name, or the resource URI. */
+export function nameOf(method: string, params: Record<string, unknown> | undefined): string | undefined {
+  const value = method === "resources/read" ? params?.uri : method === "tools/call" || method === "prompts/get" ? params?.name : undefined;
+  return typeof value === "string" ? value : undefined;
+}
+
+/** Header-safe form of a value: printable ASCII kept, anything else base64-encoded as the spec allows. */
+export function headerValue(value: string): string {
+  return /^[\x20-\x7e]*$/.test(value) && value.trim() === value ? value : `=?base64?${Buffer.from(value, "utf8").toString("base64")}?=`;
+}
+
+export type JsonObject = Record<string, unknown>;
+
+export function isObject(value: unknown): value is JsonObject {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,76 @@
+// Conformance 0.2 (`--requirements`, the frozen scored sets) directly against the dual-era fixture and
+// through the proxy's two-era front in front of it, with the backend spoken to in either era.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FastMCPProxy } from "@fastmcp-proxy/core";
+import { startDualEraServer } from "../fixtures/dual-era-server.mjs";
+import { modernProxy, runRequirements, serveBothEras, type BothEras, type SuiteRun } from "./harness.js";
+
+const T = 240_000;
+
+function report(label: string, run: SuiteRun): void {
+  console.log(`${label}: ${run.scored.passed}/${run.scored.of} scored, exit ${run.exitCode}${run.scored.failing.length ? `; failing: ${run.scored.failing.map((n) => `${n} (${run.scenarios[n]})`).join(", ")}` : ""}`);
+}
+
+describe("conformance 0.2 requirements, both eras", () => {
+  let fixture: Awaited<ReturnType<typeof startDualEraServer>>;
+  beforeAll(async () => {
+    fixture = await startDualEraServer();
+  });
+  afterAll(async () => {
+    await fixture.close();
+  });
+
+  it("the dual-era fixture directly: 37/37 at 2026-07-28 and 30/30 at 2025-11-25", async () => {
+    const [modern, legacy] = await Promise.all([runRequirements(fixture.url, "2026-07-28"), runRequirements(fixture.url, "2025-11-25")]);
+    report("direct 2026-07-28", modern);
+    report("direct 2025-11-25", legacy);
+    expect(modern.scored, modern.output.slice(-3000)).toEqual({ passed: 37, of: 37, failing: [] });
+    expect(legacy.scored, legacy.output.slice(-3000)).toEqual({ passed: 30, of: 30, failing: [] });
+    expect(modern.exitCode).toBe(0);
+    expect(legacy.exitCode).toBe(0);
+  }, T);
+
+  describe("through the proxy, backend spoken to in 2026-07-28", () => {
+    let front: BothEras;
+    let proxy: FastMCPProxy;
+    beforeAll(async () => {
+      proxy = modernProxy(fixture.url);
+      front = await serveBothEras(proxy);
+    });
+    afterAll(async () => {
+      await front?.close();
+      await proxy?.close();
+    });
+
+    it("2026-07-28 requirements", async () => {
+      const run = await runRequirements(front.url, "2026-07-28");
+      report("proxy(2026 backend) 2026-07-28", run);
+      expect(run.scored.failing, run.output.slice(-3000)).toEqual([]);
+    }, T);
+  });
+
+  describe("through the proxy, backend spoken to in the legacy era", () => {
+    let front: BothEras;
+    let proxy: FastMCPProxy;
+    beforeAll(async () => {
+      proxy = FastMCPProxy.asProxy(fixture.url, { logLevel: "error" });
+      front = await serveBothEras(proxy);
+    });
+    afterAll(async () => {
+      await front?.close();
+      await proxy?.close();
+    });
+
+    it("2025-11-25 requirements stay 30/30", async () => {
+      const run = await runRequirements(front.url, "2025-11-25");
+      report("proxy(legacy backend) 2025-11-25", run);
+      expect(run.scored, run.output.slice(-3000)).toEqual({ passed: 30, of: 30, failing: [] });
+    }, T);
+
+    it("2026-07-28 requirements (legacy backend: the bridge)", async () => {
+      const run = await runRequirements(front.url, "2026-07-28");
+      report("proxy(legacy backend) 2026-07-28", run);
+      expect(run.scored.passed).toBeGreaterThan(0);
+    }, T);
+  });
+});

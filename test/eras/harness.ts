@@ -1,0 +1,125 @@
+// Test harness for the eras work: the proxy's HTTP front with the 2026-07-28 front beside it, and the
+// conformance 0.2 CLI (Node 20 needs the fs.globSync shim). Everything on 127.0.0.1, every run bounded.
+import { spawn } from "node:child_process";
+import { createServer, type IncomingMessage } from "node:http";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { Readable } from "node:stream";
+import { fileURLToPath } from "node:url";
+import { FastMCPProxy, Tokens, type ProxyOptions } from "@fastmcp-proxy/core";
+import { createModernFront, isModernRequest, modernConnector, type BackendProtocol, type ModernFront, type ModernFrontOptions } from "../../packages/core/src/eras/index.js";
+
+const CLI = join(dirname(createRequire(import.meta.url).resolve("conformance-next/package.json")), "dist", "index.js");
+const SHIM = fileURLToPath(new URL("./globsync-shim.mjs", import.meta.url));
+const silent = { debug() {}, info() {}, warn() {}, error() {} } as never;
+const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/**
+ * A proxy in front of one HTTP backend spoken to in 2026-07-28 (or `auto`), until backend specs take
+ * `protocol`: its one Backend is registered over the default in the container.
+ */
+export function modernProxy(url: string, protocol: BackendProtocol = "2026-07-28", options: ProxyOptions = {}): FastMCPProxy {
+  return FastMCPProxy.asProxy(url, {
+    logLevel: "error",
+    ...options,
+    configure: (container) =>
+      container.register(Tokens.Backends, { useValue: [{ name: "backend", prefix: undefined, connector: modernConnector(url, { protocol }), timeoutMs: undefined }] }),
+  });
+}
+
+export interface BothEras {
+  url: string;
+  modern: ModernFront;
+  close(): Promise<void>;
+}
+
+/**
+ * The proxy on one endpoint for both eras: a 2026-07-28 request goes to the modern front, everything
+ * else to the proxy's own HTTP handler (given the body again, as it reads its own).
+ */
+export async function serveBothEras(proxy: FastMCPProxy, options: ModernFrontOptions = {}): Promise<BothEras> {
+  await proxy.start();
+  const legacy = proxy.httpHandler({ allowedHosts: ["localhost", "127.0.0.1", "[::1]", "::1"] });
+  // Until the HTTP front hooks this in (on shared backend sessions), each 2026 request is a connect().
+  const modern = createModernFront({ logger: silent, connect: (transport) => proxy.connect(transport) }, options);
+  const http = createServer(async (req, res) => {
+    const host = (req.headers.host ?? "").replace(/:\d+$/, "");
+    const origin = req.headers.origin;
+    if (!LOOPBACK.has(host) || (origin !== undefined && !LOOPBACK.has(new URL(origin).hostname))) {
+      res.writeHead(403, { "content-type": "application/json" }).end(JSON.stringify({ jsonrpc: "2.0", id: null, error: { code: -32000, message: "Forbidden" } }));
+      return;
+    }
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const raw = Buffer.concat(chunks);
+    let body: unknown;
+    try {
+      body = raw.length > 0 ? JSON.parse(raw.toString("utf8")) : undefined;
+    } catch {
+      body = undefined;
+    }
+    if (isModernRequest(req, body)) return void (await modern.handle(req, res, body));
+    await legacy(replay(req, raw), res);
+  });
+  await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+  const { port } = http.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}/mcp`,
+    modern,
+    async close() {
+      await modern.close();
+      await legacy.close();
+      await new Promise<void>((resolve) => {
+        http.close(() => resolve());
+        http.closeAllConnections();
+      });
+    },
+  };
+}
+
+/** The request again, its body readable once more. */
+function replay(req: IncomingMessage, raw: Buffer): IncomingMessage {
+  const again = Readable.from(raw.length > 0 ? [raw] : []) as unknown as IncomingMessage;
+  return Object.assign(again, { method: req.method, url: req.url, headers: req.headers, socket: req.socket, httpVersion: req.httpVersion });
+}
+
+export interface SuiteRun {
+  exitCode: number | null;
+  /** Per scenario: "N passed, M failed". */
+  scenarios: Record<string, string>;
+  /** Scored (required) scenarios passing, of all scored. */
+  scored: { passed: number; of: number; failing: string[] };
+  output: string;
+}
+
+const SUITE_TIMEOUT_MS = 180_000;
+
+/** Runs `conformance server --requirements <revision>` against `url`. */
+export function runRequirements(url: string, revision: "2025-11-25" | "2026-07-28"): Promise<SuiteRun> {
+  return runSuite(["server", "--url", url, "--requirements", revision]);
+}
+
+/** Runs one scenario at a revision's wire, verbose (for diagnosing a failure). */
+export function runScenario(url: string, scenario: string, revision = "2026-07-28"): Promise<SuiteRun> {
+  return runSuite(["server", "--url", url, "--scenario", scenario, "--spec-version", revision, "--verbose"]);
+}
+
+async function runSuite(args: string[]): Promise<SuiteRun> {
+  const child = spawn(process.execPath, ["--import", SHIM, CLI, ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+    cwd: process.env.TMPDIR ?? "/tmp",
+  });
+  let output = "";
+  child.stdout.on("data", (c: Buffer) => (output += c.toString("utf8")));
+  child.stderr.on("data", (c: Buffer) => (output += c.toString("utf8")));
+  const timer = setTimeout(() => child.pid && process.kill(child.pid, "SIGKILL"), SUITE_TIMEOUT_MS);
+  const exitCode = await new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
+  clearTimeout(timer);
+  const [scoredPart, unscored = ""] = output.split(/^Not scored for /m);
+  const scenarios: Record<string, string> = {};
+  for (const [, name, counts] of output.matchAll(/^[✓✗] ([\w./-]+): (\d+ passed, \d+ failed)\s*$/gmu)) scenarios[name!] = counts!;
+  const unscoredNames = new Set([...unscored.matchAll(/^\s+[✓✗] ([\w./-]+) \(/gmu)].map((m) => m[1]!));
+  const scoredNames = [...scoredPart!.matchAll(/^[✓✗] ([\w./-]+): /gmu)].map((m) => m[1]!).filter((n) => !unscoredNames.has(n));
+  const failing = scoredNames.filter((n) => !/ 0 failed$/.test(scenarios[n]!));
+  return { exitCode, scenarios, scored: { passed: scoredNames.length - failing.length, of: scoredNames.length, failing }, output };
+}
