@@ -42,6 +42,7 @@ const PROXY = join(HERE, "proxy-server.mjs");
 const RELAY = join(HERE, "relay.mjs");
 const LEAN_PROXY = join(HERE, "experiments", "lean-proxy.mjs");
 const JSON_FORWARDER = join(HERE, "experiments", "json-forwarder.mjs");
+const FAST_PATH = join(HERE, "experiments", "fast-path.mjs");
 const GUARD = join(HERE, "lib", "child-guard.mjs");
 const MCP_PROXY = join(HERE, "node_modules", "mcp-proxy", "dist", "bin", "mcp-proxy.mjs");
 // The fastmcp-proxy command, run with its defaults (as a user would), when it has been built.
@@ -308,6 +309,9 @@ async function stdioScenario() {
         name: "JSON forwarder, no SDK Protocol (prototype)",
         setup: () => stdioEndpoint("json forwarder", [JSON_FORWARDER, ...echoStdio()]),
       }),
+      // Proposal 3: FastMCPProxy with tools/call past the SDK Protocol on the front, then on both ends.
+      ...experiment({ name: "fast path, front (prototype)", setup: () => stdioEndpoint("fast path front", [FAST_PATH, "front", ...echoStdio()]) }),
+      ...experiment({ name: "fast path, both ends (prototype)", setup: () => stdioEndpoint("fast path both", [FAST_PATH, "both", ...echoStdio()]) }),
     ],
     after: ({ c, stats, names }) => {
       const by = (prefix) => stats[names.findIndex((n) => n.startsWith(prefix))];
