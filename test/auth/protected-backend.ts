@@ -48,9 +48,11 @@ export async function startProtectedBackend(as: TestAuthServer, o: { requiredSco
     requireBearerAuth({ verifier, requiredScopes: o.requiredScopes ?? [], resourceMetadataUrl: `${new URL(url).origin}/.well-known/oauth-protected-resource/mcp`, expectedResource: new URL(url) });
   app.all("/mcp", (req, res, next) => gate()(req, res, next), async (req, res) => {
     const server = new McpServer({ name: "protected", version: "1.0.0" });
-    server.registerTool("whoami", { description: "who the backend sees" }, async (extra) => ({
+    server.registerTool("whoami", { description: "who the backend sees", annotations: { readOnlyHint: true } }, async (extra) => ({
       content: [{ type: "text", text: String(extra.authInfo?.extra?.sub ?? "anonymous") }],
     }));
+    server.registerTool("write_note", { description: "writes", annotations: { readOnlyHint: false, destructiveHint: false } }, async () => ({ content: [{ type: "text", text: "written" }] }));
+    server.registerTool("delete_all", { description: "deletes everything", annotations: { destructiveHint: true } }, async () => ({ content: [{ type: "text", text: "deleted" }] }));
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
     res.on("close", () => void transport.close());
     await server.connect(transport);
