@@ -12,6 +12,7 @@ import { runExample as inMemory } from "../../examples/in-memory/src/main.js";
 import { FOOTER, runExample as subclassHooks } from "../../examples/subclass-hooks/src/main.js";
 import { DEFAULT_LIMIT, runExample as customTool } from "../../examples/custom-tool/src/main.js";
 import { parseArgs, runExample as stdioToHttp, type Bridge } from "../../examples/stdio-to-http/src/main.js";
+import { runExample as cachingGateway } from "../../examples/caching-gateway/src/main.js";
 
 const quiet = () => {};
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -72,6 +73,15 @@ describe("examples/custom-tool", () => {
       expect(text(run.result.content)).toEqual([`query=mcp limit=${DEFAULT_LIMIT}`]);
       expect(run.tools.find((t) => t.name === "ping")?.description).toBe("Answers pong");
     }
+  });
+});
+
+describe("examples/caching-gateway", () => {
+  it("answers the repeated read and the named read-only tool from the cache, never the other tool", async () => {
+    const run = await cachingGateway({ log: quiet });
+    // Two reads before the invalidation made one execution, one after it another.
+    expect(run.executions).toEqual({ read: 2, price: 1, order: 2 });
+    expect(run.stats.outcomes).toEqual({ miss: 3, hit: 2, "bypass:not-listed": 2 });
   });
 });
 
