@@ -19,7 +19,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** An SDK server with tools that exercise the transport; `seen` collects what each tool call observed. */
 function makeServer(seen: { headers: IncomingHttpHeaders[] }) {
   const server = new Server({ name: "transport-test", version: "1.0.0" }, { capabilities: { tools: { listChanged: true }, logging: {} } });
-  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: [] }));
+  const tools = ["echo", "progress", "announce", "cut", "slow"].map((name) => ({ name, inputSchema: { type: "object" as const } }));
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools }));
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     const { name, arguments: args = {} } = request.params;
     seen.headers.push(extra.requestInfo?.headers as IncomingHttpHeaders);
@@ -264,6 +265,23 @@ describe("LeanHttpClientTransport against the SDK's streamable HTTP server", () 
     expect((await rejection(call(client, "echo", { text: "x" }))).message).toMatch(/not a JSON-RPC message/);
     mode = "text";
     expect((await rejection(call(client, "echo", { text: "x" }))).message).toMatch(/Unexpected content type: text\/plain/);
+  });
+
+  it("fails a JSON answer over maxMessageBytes instead of reading it all", async () => {
+    const server = await sdkServer({ json: true });
+    const { client } = await connect(server.url, { maxMessageBytes: 4096 });
+    expect((await call(client, "echo", { text: "small" })).content[0]!.text).toBe("small");
+    expect((await rejection(call(client, "echo", { text: "x".repeat(10_000) }))).message).toMatch(/over 4096 bytes/);
+    expect((await call(client, "echo", { text: "still fine" })).content[0]!.text).toBe("still fine");
+  });
+
+  it("does not let a server that never answers DELETE hold close() up for more than closeTimeoutMs", async () => {
+    const server = await sdkServer({ intercept: (req) => req.method === "DELETE" });
+    const { client } = await connect(server.url, { closeTimeoutMs: 200 });
+    const t0 = Date.now();
+    await client.close();
+    expect(Date.now() - t0).toBeLessThan(1500);
+    expect(server.requests.some((r) => r.method === "DELETE")).toBe(true);
   });
 
   it("follows a 307 within the origin and keeps the new URL", async () => {
