@@ -67,10 +67,35 @@ describe("conformance 0.2 requirements, both eras", () => {
       expect(run.scored, run.output.slice(-3000)).toEqual({ passed: 30, of: 30, failing: [] });
     }, T);
 
-    it("2026-07-28 requirements (legacy backend: the bridge)", async () => {
+    it("2026-07-28 requirements in front of the v1 fixture (which has no input_required tools)", async () => {
       const run = await runRequirements(front.url, "2026-07-28");
-      report("proxy(legacy backend) 2026-07-28", run);
-      expect(run.scored.passed).toBeGreaterThan(0);
+      report("proxy(legacy v1 fixture) 2026-07-28", run);
+      // Everything but the scenarios whose tools only the 2026 leg has passes through the bridge.
+      expect(run.scored.failing.filter((n) => !n.startsWith("input-required-result-") && n !== "server-stateless")).toEqual([]);
+    }, T);
+  });
+
+  describe("through the proxy, legacy backend whose tools ask for input push-style", () => {
+    let shim: Awaited<ReturnType<typeof startDualEraServer>>;
+    let front: BothEras;
+    let proxy: FastMCPProxy;
+    beforeAll(async () => {
+      shim = await startDualEraServer({ legacy: "shim" });
+      proxy = FastMCPProxy.asProxy(shim.url, { logLevel: "error" });
+      front = await serveBothEras(proxy);
+    });
+    afterAll(async () => {
+      await front?.close();
+      await proxy?.close();
+      await shim?.close();
+    });
+
+    it("2026-07-28 requirements through the bridge (elicitation, sampling, roots as input_required)", async () => {
+      const run = await runRequirements(front.url, "2026-07-28");
+      report("proxy(legacy shim backend) 2026-07-28", run);
+      // The one gap: a legacy server→client request has no key, so the client cannot be given the
+      // backend's ("user_name"); the proxy names it by its method.
+      expect(run.scored.failing, run.output.slice(-3000)).toEqual(["input-required-result-basic-elicitation"]);
     }, T);
   });
 });

@@ -1,7 +1,7 @@
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { JSONRPCMessage, RequestId } from "@modelcontextprotocol/sdk/types.js";
 import { sseMessages } from "./sse.js";
-import { INPUT_KEY_META, META, MODERN_VERSION, MODERN_VERSIONS, MULTI_ROUND_METHODS, UNSUPPORTED_PROTOCOL_VERSION, headerValue, isObject, nameOf, type JsonObject } from "./wire.js";
+import { FRONT_CAPABILITIES_META, INPUT_KEY_META, META, MODERN_VERSION, MODERN_VERSIONS, MULTI_ROUND_METHODS, UNSUPPORTED_PROTOCOL_VERSION, headerValue, isObject, nameOf, type JsonObject } from "./wire.js";
 
 export interface ModernClientOptions {
   /** The backend's streamable HTTP endpoint. */
@@ -216,16 +216,16 @@ export class ModernClientTransport implements Transport {
     };
   }
 
-  /** The request's own envelope keys (a 2026 front client's, passed along) win over this session's. */
+  /** The envelope; a 2026 front client's own capabilities (passed along by the proxy) win over this session's. */
   #withEnvelope(params: JsonObject): JsonObject {
-    const meta = isObject(params._meta) ? params._meta : {};
+    const { [FRONT_CAPABILITIES_META]: declared, ...meta } = isObject(params._meta) ? params._meta : {};
     return {
       ...params,
       _meta: {
-        [META.clientInfo]: this.#clientInfo,
-        [META.clientCapabilities]: this.#capabilities,
-        ...(this.#logLevel === undefined ? {} : { [META.logLevel]: this.#logLevel }),
         ...meta,
+        [META.clientInfo]: this.#clientInfo,
+        [META.clientCapabilities]: isObject(declared) ? declared : this.#capabilities,
+        ...(this.#logLevel === undefined ? {} : { [META.logLevel]: this.#logLevel }),
         [META.protocolVersion]: this.#version,
       },
     };

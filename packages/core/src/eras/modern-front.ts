@@ -11,7 +11,7 @@ import { Exchange, HeldCalls, type Held } from "./exchange.js";
 import { Hop, type Ask } from "./hop.js";
 import { RequestStateCodec, type RequestStateOptions } from "./request-state.js";
 import { sendResponse, toRequest } from "./node-fetch.js";
-import { INPUT_KEY_META, META, MULTI_ROUND_METHODS, isObject, type JsonObject } from "./wire.js";
+import { FRONT_CAPABILITIES_META, INPUT_KEY_META, META, MULTI_ROUND_METHODS, isObject, type JsonObject } from "./wire.js";
 
 export interface ModernFrontHost {
   readonly logger: Logger;
@@ -127,10 +127,13 @@ function modernServer(front: Front): Server {
   return server;
 }
 
-/** The params to forward: the request's own, with its `_meta` envelope (a 2026 backend needs it). */
+/** The params to forward: the request's own, with the capabilities it declared (a 2026 backend needs them). */
 function forwardParams(params: JsonObject | undefined, ctx: ServerContext): JsonObject {
   const { inputResponses: _r, requestState: _s, ...rest } = params ?? {};
-  const meta = { ...(isObject(rest._meta) ? rest._meta : {}), ...(ctx.mcpReq._meta ?? {}), ...(ctx.mcpReq.envelope ?? {}) };
+  const meta: JsonObject = { ...(isObject(rest._meta) ? rest._meta : {}), ...(ctx.mcpReq._meta ?? {}) };
+  for (const key of Object.values(META)) delete meta[key];
+  const declared = (ctx.mcpReq.envelope as JsonObject | undefined)?.[META.clientCapabilities];
+  if (isObject(declared)) meta[FRONT_CAPABILITIES_META] = declared;
   return { ...rest, _meta: meta };
 }
 

@@ -20,6 +20,13 @@ export const META = {
 /** On a bridged input request: the key the 2026 backend gave it, so the front client sees the same key. */
 export const INPUT_KEY_META = "fastmcp-proxy/inputKey";
 
+/**
+ * On a request forwarded for a 2026 client: the capabilities it declared for this request, which a
+ * 2026 backend transport sends as the request's own (a shared backend session declares everything).
+ * Not the reserved envelope key: a legacy backend must not mistake the request for a 2026 one.
+ */
+export const FRONT_CAPABILITIES_META = "fastmcp-proxy/clientCapabilities";
+
 export const UNSUPPORTED_PROTOCOL_VERSION = -32022;
 
 /** Methods of the legacy era with no meaning in 2026-07-28 (a 2026 peer answers them 404 / -32601). */
