@@ -50,20 +50,17 @@ export function bearerAuth(options: BearerAuthOptions): BearerAuth {
   if (verifiers.length === 0) throw new TypeError("bearerAuth: give a verifier");
   const required = options.requiredScopes ?? [];
   const implies = options.implies ?? {};
-  const cache = new TokenCache(options.cache?.maxEntries, options.cache?.ttlMs);
+  const cache = new TokenCache<AuthInfo>(options.cache?.maxEntries, options.cache?.ttlMs);
+  const resourceUrl = Object.freeze(new URL(resource));
   const context = { resource };
   const refuse = (status: number, message: string, challenge: Challenge, headers: Record<string, string> = {}): HttpError =>
     new HttpError(status, message, { "www-authenticate": formatChallenge({ resourceMetadata: metadataUrl, ...challenge }), ...headers });
 
-  async function verified(token: string, hash: string): Promise<Verified> {
-    const hit = cache.get(hash);
-    if (hit) return hit;
+  async function verified(token: string): Promise<Verified> {
     let failure: unknown;
     for (const verify of verifiers) {
       try {
-        const result = await verify(token, context);
-        cache.set(hash, result);
-        return result;
+        return await verify(token, context);
       } catch (error) {
         if (!(error instanceof InvalidTokenError) || failure === undefined) failure = error;
       }
@@ -75,31 +72,36 @@ export function bearerAuth(options: BearerAuthOptions): BearerAuth {
     throw failure;
   }
 
+  /** The hit path is a hash and a map lookup: the same frozen AuthInfo is handed out again. */
   async function verify(token: string): Promise<AuthInfo> {
     const tokenHash = sha256(token);
-    const v = await verified(token, tokenHash);
+    const hit = cache.get(tokenHash);
+    if (hit) return hit;
+    const v = await verified(token);
     const scopes = [...(v.scopes ?? [])];
     const missing = missingScopes(expandScopes(scopes, implies), required);
     if (missing.length) {
       throw refuse(403, `Forbidden: the token lacks the scopes ${missing.join(" ")}`, { error: "insufficient_scope", scope: [...new Set([...scopes, ...required])] });
     }
-    const principal: Principal = {
+    const principal: Principal = Object.freeze({
       issuer: v.issuer,
       subject: v.subject,
       clientId: v.clientId ?? v.subject,
-      scopes,
-      claims: v.claims ?? {},
+      scopes: Object.freeze(scopes),
+      claims: Object.freeze(v.claims ?? {}),
       tokenHash,
       expiresAt: v.expiresAt,
-    };
-    return {
+    });
+    const info: AuthInfo = Object.freeze({
       token,
       clientId: principal.clientId,
       scopes,
       ...(v.expiresAt === undefined ? {} : { expiresAt: v.expiresAt }),
-      resource: new URL(resource),
-      extra: { principal, identity: identityString(principal), resourceMetadataUrl: metadataUrl },
-    };
+      resource: resourceUrl,
+      extra: Object.freeze({ principal, identity: identityString(principal), resourceMetadataUrl: metadataUrl }),
+    });
+    cache.set(tokenHash, info, v.expiresAt, v.cacheTtlMs);
+    return info;
   }
 
   async function authenticate(req: IncomingMessage): Promise<AuthInfo | undefined> {

@@ -87,27 +87,27 @@ describe("API keys", () => {
 
 describe("TokenCache", () => {
   it("keeps an entry until the token expires and at most its TTL, dropping the least recently used", () => {
-    const cache = new TokenCache(2, 60_000);
+    const cache = new TokenCache<string>(2, 60_000);
     const now = 1_000_000;
-    cache.set("a", { subject: "a", expiresAt: (now + 10_000) / 1000 }, now);
-    expect(cache.get("a", now + 9_999)?.subject).toBe("a");
+    cache.set("a", "A", (now + 10_000) / 1000, undefined, now);
+    expect(cache.get("a", now + 9_999)).toBe("A");
     expect(cache.get("a", now + 10_000)).toBeUndefined();
-    cache.set("b", { subject: "b" }, now);
-    expect(cache.get("b", now + 59_999)?.subject).toBe("b");
+    cache.set("b", "B", undefined, undefined, now);
+    expect(cache.get("b", now + 59_999)).toBe("B");
     expect(cache.get("b", now + 60_000)).toBeUndefined();
-    cache.set("c", { subject: "c", cacheTtlMs: 1000 }, now);
+    cache.set("c", "C", undefined, 1000, now);
     expect(cache.get("c", now + 1000)).toBeUndefined();
-    for (const k of ["x", "y", "z"]) cache.set(k, { subject: k }, now);
+    for (const k of ["x", "y", "z"]) cache.set(k, k, undefined, undefined, now);
     expect(cache.size).toBe(2);
     expect(cache.get("x", now)).toBeUndefined();
   });
 
   it("stores nothing already expired, nor with no room", () => {
-    const cache = new TokenCache(0);
-    cache.set("a", { subject: "a" });
+    const cache = new TokenCache<string>(0);
+    cache.set("a", "A", undefined);
     expect(cache.size).toBe(0);
-    const c2 = new TokenCache();
-    c2.set("b", { subject: "b", expiresAt: Date.now() / 1000 - 1 });
+    const c2 = new TokenCache<string>();
+    c2.set("b", "B", Date.now() / 1000 - 1);
     expect(c2.size).toBe(0);
   });
 });
