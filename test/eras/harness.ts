@@ -1,6 +1,7 @@
 // Test harness for the eras work: the proxy's HTTP front with the 2026-07-28 front beside it, and the
 // conformance 0.2 CLI (Node 20 needs the fs.globSync shim). Everything on 127.0.0.1, every run bounded.
 import { spawn } from "node:child_process";
+import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import { createServer, type IncomingMessage } from "node:http";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
@@ -37,7 +38,10 @@ export interface BothEras {
  * The proxy on one endpoint for both eras: a 2026-07-28 request goes to the modern front, everything
  * else to the proxy's own HTTP handler (given the body again, as it reads its own).
  */
-export async function serveBothEras(proxy: FastMCPProxy, options: ModernFrontOptions = {}): Promise<BothEras> {
+export async function serveBothEras(
+  proxy: FastMCPProxy,
+  options: ModernFrontOptions & { authenticate?: (req: IncomingMessage) => AuthInfo | undefined } = {},
+): Promise<BothEras> {
   await proxy.start();
   const legacy = proxy.httpHandler({ allowedHosts: ["localhost", "127.0.0.1", "[::1]", "::1"] });
   // Until the HTTP front hooks this in (on shared backend sessions), each 2026 request is a connect().
@@ -58,7 +62,7 @@ export async function serveBothEras(proxy: FastMCPProxy, options: ModernFrontOpt
     } catch {
       body = undefined;
     }
-    if (isModernRequest(req, body)) return void (await modern.handle(req, res, body));
+    if (isModernRequest(req, body)) return void (await modern.handle(req, res, body, options.authenticate?.(req)));
     await legacy(replay(req, raw), res);
   });
   await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
@@ -122,4 +126,34 @@ async function runSuite(args: string[]): Promise<SuiteRun> {
   const scoredNames = [...scoredPart!.matchAll(/^[✓✗] ([\w./-]+): /gmu)].map((m) => m[1]!).filter((n) => !unscoredNames.has(n));
   const failing = scoredNames.filter((n) => !/ 0 failed$/.test(scenarios[n]!));
   return { exitCode, scenarios, scored: { passed: scoredNames.length - failing.length, of: scoredNames.length, failing }, output };
+}
+
+export const ENVELOPE = {
+  "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+  "io.modelcontextprotocol/clientInfo": { name: "raw-2026-client", version: "1.0.0" },
+  "io.modelcontextprotocol/clientCapabilities": { elicitation: {}, sampling: {}, roots: {} },
+};
+
+let rawId = 0;
+
+/** One raw 2026-07-28 POST; the JSON-RPC response (from a JSON or SSE body) and the HTTP status. */
+export async function post2026(url: string, method: string, params: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
+  const id = ++rawId;
+  const name = (params.name ?? params.uri) as string | undefined;
+  const response = await fetch(url, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      accept: "application/json, text/event-stream",
+      "mcp-protocol-version": "2026-07-28",
+      "mcp-method": method,
+      ...(name ? { "mcp-name": name } : {}),
+      ...headers,
+    },
+    body: JSON.stringify({ jsonrpc: "2.0", id, method, params: { ...params, _meta: { ...ENVELOPE, ...(params._meta as object) } } }),
+    signal: AbortSignal.timeout(30_000),
+  });
+  const text = await response.text();
+  const json = text.startsWith("{") ? text : [...text.matchAll(/^data: ?(.*)$/gm)].map((m) => m[1]!).find((d) => d.includes(`"id":${id}`));
+  return { status: response.status, message: JSON.parse(json ?? "{}") as { result?: any; error?: { code: number; message: string; data?: any } } };
 }
