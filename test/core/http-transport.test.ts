@@ -2,7 +2,12 @@
 // proxy's leg to a remote server), driven by an SDK Client against real servers on 127.0.0.1: the
 // SDK's StreamableHTTPServerTransport (SSE answers, JSON answers, an event store for resumption) and
 // core's own HTTP front. Every server is closed by the test that made it; every wait is bounded.
+import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { createServer, type IncomingHttpHeaders, type Server as HttpServer } from "node:http";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
@@ -320,6 +325,59 @@ describe("LeanHttpClientTransport against core's own HTTP front", () => {
       await proxy.close();
     }
   });
+});
+
+describe("LeanHttpClientTransport in the conformance suite's client scenarios", () => {
+  // The suite (0.1.13) serves a scenario and runs a client command with the server's URL as its last
+  // argument. The command here is a stub that hands the URL to this test and waits: the client under
+  // test is an SDK Client on LeanHttpClientTransport, in this process. Checks are scored when the stub exits.
+  const SUITE = join(dirname(createRequire(import.meta.url).resolve("@modelcontextprotocol/conformance/package.json")), "dist", "index.js");
+  const STUB = `import { existsSync, writeFileSync } from "node:fs";
+const dir = process.env.HANDOFF_DIR;
+writeFileSync(dir + "/url", process.argv[process.argv.length - 1]);
+const deadline = Date.now() + 20000;
+setInterval(() => (existsSync(dir + "/done") || Date.now() > deadline) && process.exit(0), 20);
+`;
+
+  async function scenario(name: string, drive: (url: string) => Promise<void>): Promise<{ output: string; checks: string[] }> {
+    const dir = mkdtempSync(join(tmpdir(), "lean-http-conformance-"));
+    writeFileSync(join(dir, "stub.mjs"), STUB);
+    const child = spawn(process.execPath, [SUITE, "client", "--command", `${process.execPath} ${join(dir, "stub.mjs")}`, "--scenario", name, "--timeout", "25000"], {
+      env: { ...process.env, HANDOFF_DIR: dir },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout!.on("data", (chunk: Buffer) => (output += chunk));
+    child.stderr!.on("data", (chunk: Buffer) => (output += chunk));
+    const exited = new Promise<void>((resolve) => child.once("close", () => resolve()));
+    const killer = setTimeout(() => child.pid && process.kill(child.pid, "SIGKILL"), 40_000);
+    try {
+      const url = await until(() => (existsSync(join(dir, "url")) ? readFileSync(join(dir, "url"), "utf8") : undefined), "the scenario's URL", 15_000);
+      await drive(url);
+    } finally {
+      writeFileSync(join(dir, "done"), "");
+      await exited;
+      clearTimeout(killer);
+      rmSync(dir, { recursive: true, force: true });
+    }
+    return { output, checks: output.split("\n").filter((line) => /SUCCESS|FAILURE|WARNING/.test(line)) };
+  }
+
+  async function callEveryTool(url: string) {
+    const { client } = await connect(url);
+    const { tools } = (await client.request({ method: "tools/list", params: {} }, passthrough)) as { tools: { name: string }[] };
+    for (const tool of tools) await call(client, tool.name, { a: 2, b: 3 }, { timeout: 10_000 });
+    await client.close();
+  }
+
+  for (const name of ["initialize", "tools_call", "sse-retry"]) {
+    it(`passes the ${name} scenario`, async () => {
+      const { output, checks } = await scenario(name, name === "initialize" ? async (url) => void (await connect(url)).client.close() : callEveryTool);
+      expect(checks.length, output).toBeGreaterThan(0);
+      // A reconnection a little late (WARNING, over retry + 200 ms) is the machine's load, not the client.
+      expect(checks.filter((line) => /FAILURE/.test(line) || (/WARNING/.test(line) && !/sse-retry-timing/.test(line))), output).toEqual([]);
+    }, 60_000);
+  }
 });
 
 describe("SseParser", () => {
