@@ -21,6 +21,8 @@ export interface StoredTokenOptions {
   issuer?: string;
   clientId?: string;
   clientSecret?: string;
+  /** A Client ID Metadata Document URL to use as client_id where the server supports it (CIMD). */
+  clientMetadataUrl?: string;
   /** The login's loopback callback. Undefined when serving: a missing login is then an error naming the fix. */
   redirectUrl?: string;
   /** Called with the authorization URL during a login. */
@@ -45,6 +47,7 @@ export function storedTokenProvider(backend: string, options: StoredTokenOptions
   const needsLogin = () => new Error(`backend "${backend}" needs you to sign in: run \`fastmcp-proxy auth login ${backend}\` (tokens go to ${file.path})`);
   return {
     file,
+    ...(options.clientMetadataUrl ? { clientMetadataUrl: options.clientMetadataUrl } : {}),
     // Serving (no callback): with no usable token the SDK would try a token request without a code.
     ...(options.redirectUrl
       ? {}
