@@ -24,10 +24,20 @@ export function entryKey(target: Target, partition: string, args: string): strin
  * The generation stamps an entry must match, broadest first: everything, the backend, the
  * backend's components of that kind, and that one component. Invalidating bumps one of them.
  */
-export function generationKeys(target: Target): string[] {
-  const kind = KIND_OF[target.method];
-  return [ALL, backendGeneration(target.backend), kindGeneration(target.backend, kind), componentGeneration(target.backend, kind, target.name)];
+export function generationKeys(target: Target): readonly string[] {
+  const id = `${target.method}\0${target.backend}\0${target.name}`;
+  let keys = known.get(id);
+  if (keys === undefined) {
+    const kind = KIND_OF[target.method];
+    keys = [ALL, backendGeneration(target.backend), kindGeneration(target.backend, kind), componentGeneration(target.backend, kind, target.name)];
+    // Bounded memo: hashing four keys per request is most of a hit's cost.
+    if (known.size >= 10_000) known.clear();
+    known.set(id, keys);
+  }
+  return keys;
 }
+
+const known = new Map<string, readonly string[]>();
 
 export const ALL = "g:*";
 export const backendGeneration = (backend: string) => `g:b:${digest([backend])}`;

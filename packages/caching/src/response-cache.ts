@@ -69,7 +69,7 @@ export class ResponseCache {
     let generations: string;
     let entryText: string | undefined;
     try {
-      await this.#flush();
+      if (this.#pending.size > 0) await this.#flush();
       const values = await this.#breaker.run(() => this.store.get([key, ...genKeys]));
       entryText = values[0];
       generations = (await this.#stamps(genKeys, values.slice(1))).join(" ");
