@@ -28,6 +28,7 @@ describe("stdio front: every line gets an answer", () => {
       const text = request.params.arguments?.text;
       // "bigint": a result JSON cannot represent, as a careless middleware could make one
       if (text === "bigint") return { content: [], structuredContent: { n: 1n } } as never;
+      if (text === "slow") await new Promise((resolve) => setTimeout(resolve, 200));
       return { content: [{ type: "text", text: String(text) }] };
     });
     let closed = false;
@@ -121,6 +122,18 @@ describe("stdio front: every line gets an answer", () => {
     const byId = Object.fromEntries(s.lines.map((l) => [l.id, l]));
     expect(byId[1]).toMatchObject({ id: 1, error: { code: -32603, message: expect.stringMatching(/^Internal error: the result could not be serialised/) } });
     expect(byId[2]).toMatchObject({ id: 2, result: {} });
+  });
+
+  it("refuses a second request with an id still in flight (-32600) and answers the first", async () => {
+    const s = await serve();
+    s.stdin.write(s.call(1, "slow"));
+    s.stdin.write(s.call(1, "duplicate"));
+    await until(() => s.lines.length === 2, "two answers");
+    expect(s.lines[0]).toEqual({ jsonrpc: "2.0", id: 1, error: { code: -32600, message: "Invalid Request: a request with id 1 is already in flight" } });
+    expect(s.lines[1]).toMatchObject({ id: 1, result: { content: [{ text: "slow" }] } });
+    s.stdin.write(s.call(1, "reused once answered"));
+    await until(() => s.lines.length === 3, "the third answer");
+    expect(s.lines[2]).toMatchObject({ id: 1, result: { content: [{ text: "reused once answered" }] } });
   });
 
   it("closes when its stdout breaks (EPIPE), with no uncaught error", async () => {

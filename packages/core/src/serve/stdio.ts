@@ -9,7 +9,7 @@
 // HTTP, and the reading goes on.
 import type { Readable, Writable } from "node:stream";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import type { JSONRPCMessage, RequestId } from "@modelcontextprotocol/sdk/types.js";
+import { ErrorCode, type JSONRPCMessage, type RequestId } from "@modelcontextprotocol/sdk/types.js";
 import { LineReader, LineWriter, onInvalidMessage, unsent, type InvalidSink } from "../backends/stdio-transport.js";
 import { checkParams } from "./message-check.js";
 
@@ -134,7 +134,10 @@ export class LeanStdioServerTransport implements Transport {
       return;
     }
     if ("id" in message) {
-      const refused = checkParams(message.method, message.params);
+      // An id still in flight is refused: two answers with one id could not be told apart.
+      const refused = this.#unanswered.has(message.id)
+        ? { code: ErrorCode.InvalidRequest, message: `Invalid Request: a request with id ${JSON.stringify(message.id)} is already in flight` }
+        : checkParams(message.method, message.params);
       if (refused) return void this.#writer.send({ jsonrpc: "2.0", id: message.id, error: refused }).catch(() => {});
       this.#unanswered.add(message.id);
     }
