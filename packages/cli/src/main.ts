@@ -5,6 +5,7 @@ import {
   FastMCPProxy,
   ProxyErrorCode,
   loadConfigFile,
+  plainMessage,
   type HttpRoute,
   type Logger,
   type Middleware,
@@ -307,7 +308,7 @@ function recordingLogger(inner: Logger): Logger & { readonly backendStderr: read
 
 /** An error's message on one line, without the SDK's "MCP error <code>: " prefix. */
 function plain(error: unknown): string {
-  return oneLine((error instanceof Error ? error.message : String(error)).replace(/^MCP error -?\d+: /, ""));
+  return oneLine(plainMessage(error));
 }
 
 function oneLine(text: string): string {
@@ -317,9 +318,9 @@ function oneLine(text: string): string {
 /** The ready line (`serving ... on URL`: tests and scripts read it), plus how to connect to the demo. */
 function announce(running: RunningProxy, proxy: FastMCPProxy, options: CliOptions, logs: CliLogs): void {
   const ready = { transport: running.transport, ...(running.url !== undefined && { url: running.url }) };
-  const tools = proxy.registry.listTools().tools.length;
-  const resources = proxy.registry.listResources().resources.length + proxy.registry.listResourceTemplates().resourceTemplates.length;
-  const prompts = proxy.registry.listPrompts().prompts.length;
+  const tools = proxy.registry.list("tools").tools.length;
+  const resources = proxy.registry.list("resources").resources.length + proxy.registry.list("resourceTemplates").resourceTemplates.length;
+  const prompts = proxy.registry.list("prompts").prompts.length;
   const backends =
     options.backend.kind === "demo"
       ? "the built-in demo server (a stdio child)"

@@ -57,12 +57,20 @@ export function createProxyDeps(backend: BackendSpec, options: ProxyOptions = {}
   });
   options.configure?.(container);
 
+  const logger = container.resolve(Tokens.Logger);
+  const factories = {
+    tool: container.resolve(Tokens.ToolFactory),
+    resource: container.resolve(Tokens.ResourceFactory),
+    template: container.resolve(Tokens.TemplateFactory),
+    prompt: container.resolve(Tokens.PromptFactory),
+  };
   return {
     container,
     options: container.resolve(Tokens.Options),
-    logger: container.resolve(Tokens.Logger),
+    logger,
     backends: container.resolve(Tokens.Backends),
     registry: container.resolve(Tokens.Registry),
+    newRegistry: () => new ComponentRegistry(factories, logger),
     pool: container.resolve(Tokens.Pool),
   };
 }

@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 
 /**
@@ -17,6 +19,8 @@ export const ProxyErrorCode = {
   MiddlewareMisuse: -32013,
   /** The proxy was configured wrongly (bad config file, name collision, ...). */
   InvalidConfig: -32014,
+  /** A service the proxy needs to decide (an identity provider, a store) is unavailable. */
+  ServiceUnavailable: -32015,
 } as const;
 export type ProxyErrorCode = (typeof ProxyErrorCode)[keyof typeof ProxyErrorCode];
 
@@ -29,6 +33,46 @@ export class ProxyError extends McpError {
   }
 }
 
+/**
+ * A refusal with an HTTP status and headers (401 with `WWW-Authenticate`, 403, 503). Thrown by a
+ * front's `authenticate`, or by middleware: where the answer is still plain JSON, the HTTP front
+ * answers with this status and these headers; elsewhere the JSON-RPC error alone is sent.
+ */
+export class HttpError extends ProxyError {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+
+  constructor(status: number, message: string, headers: Record<string, string> = {}) {
+    const code =
+      status === 401 ? ProxyErrorCode.Unauthorized
+      : status === 403 ? ProxyErrorCode.Forbidden
+      : status >= 500 ? ProxyErrorCode.ServiceUnavailable
+      : ErrorCode.InvalidRequest;
+    super(code, message, { http: { status, headers } });
+    this.name = "HttpError";
+    this.status = status;
+    this.headers = headers;
+  }
+}
+
+/** The HTTP status and headers a JSON-RPC error message asks its HTTP answer to carry (see HttpError). */
+export function httpStatusOf(message: unknown): { status: number; headers: Record<string, string> } | undefined {
+  const http = (message as { error?: { data?: { http?: { status?: unknown; headers?: unknown } } } }).error?.data?.http;
+  if (typeof http?.status !== "number" || http.status < 400 || http.status > 599) return undefined;
+  return { status: http.status, headers: typeof http.headers === "object" && http.headers !== null ? (http.headers as Record<string, string>) : {} };
+}
+
+/**
+ * Who is calling, as one string: the identity an authenticator named (`authInfo.extra.identity`),
+ * else a hash of the token. Sessions are bound to it and caches partition by it.
+ */
+export function identityOf(authInfo: AuthInfo | undefined): string | undefined {
+  if (!authInfo) return undefined;
+  const named = authInfo.extra?.identity;
+  if (typeof named === "string" && named !== "") return named;
+  return `token:${createHash("sha256").update(authInfo.token).digest("base64url")}`;
+}
+
 /** The one normaliser: anything thrown becomes an McpError whose code survives the wire. */
 export function toMcpError(error: unknown): McpError {
   if (error instanceof McpError) return error;
@@ -38,7 +82,12 @@ export function toMcpError(error: unknown): McpError {
 
 /** The SDK prefixes McpError messages with "MCP error <code>: "; strip it when re-wrapping. */
 export function plainMessage(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
+  let message: string;
+  try {
+    message = error instanceof Error ? error.message : String(error);
+  } catch {
+    message = "[unreadable error]"; // a hostile toString or message getter
+  }
   return message.replace(/^MCP error -?\d+: /, "");
 }
 
@@ -48,6 +97,6 @@ export function plainMessage(error: unknown): string {
  */
 export function forwardedError(error: McpError): McpError {
   const forwarded = McpError.fromError(error.code, "", error.data);
-  forwarded.message = error.message.replace(`MCP error ${error.code}: `, "");
+  forwarded.message = plainMessage(error);
   return forwarded;
 }

@@ -1,37 +1,28 @@
 import { createServer, type Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import {
-  ErrorCode,
-  McpError,
-  type Implementation,
-  type JSONRPCRequest,
-  type Notification,
-  type Result,
-  type ServerCapabilities,
-} from "@modelcontextprotocol/sdk/types.js";
-import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import type { ClientCapabilities, ServerCapabilities } from "@modelcontextprotocol/sdk/types.js";
 import type { DependencyContainer } from "tsyringe";
 import { describe, type Backend } from "./backends/backend.js";
 import { proxyConnector } from "./backends/connectors.js";
-import type { BackendPool, BackendSink } from "./backends/pool.js";
+import { profileKey, type BackendPool, type CredentialsProvider } from "./backends/pool.js";
 import { resolveBackends, type BackendSpec } from "./backends/resolve.js";
 import { BackendSupervisor } from "./backends/supervisor.js";
 import type { ComponentRules } from "./components/rules.js";
-import type { ComponentKind, ComponentRegistry } from "./components/registry.js";
-import { pageOf } from "./components/pages.js";
+import type { ComponentRegistry } from "./components/registry.js";
 import { createProxyDeps } from "./container.js";
 import { ProxyError, ProxyErrorCode, plainMessage, toMcpError } from "./errors.js";
+import { ProxyEventBus, type ProxyEventListener, type ProxyEventName } from "./events.js";
 import type { Logger } from "./logger.js";
-import { compose, type Middleware, type ProxyMiddleware, type Terminal } from "./middleware/compose.js";
-import type { AnyComponent, AnyProxyContext, ProxyContext } from "./middleware/context.js";
-import type { ParamsOf, ProxyMethod, ResultOf } from "./methods.js";
+import type { ProxyMethod, ResultOf } from "./methods.js";
+import type { Middleware, ProxyMiddleware } from "./middleware/compose.js";
+import type { AnyProxyContext, ProxyContext } from "./middleware/context.js";
 import type { ProxyOptions, ResolvedOptions } from "./options.js";
-import { FrontSession, type FrontExtra, type FrontHost } from "./serve/front-session.js";
+import { MemoryEventStore } from "./serve/event-store.js";
+import type { FrontSession } from "./serve/front-session.js";
+import { LOOPBACK_HOSTS, createHttpHandler, type Authenticate, type HttpFrontOptions, type HttpHandler, type HttpRoute } from "./serve/http.js";
+import { SessionHost } from "./serve/session-host.js";
 import { LeanStdioServerTransport } from "./serve/stdio.js";
-import { MemoryEventStore } from "./serve/streamable-http.js";
-import { taskOf } from "./serve/tasks.js";
-import { LOOPBACK_HOSTS, createHttpHandler, type HttpFrontOptions, type HttpHandler, type HttpRoute } from "./serve/http.js";
 
 /** What the composition root hands a proxy. */
 export interface ProxyDeps {
@@ -39,6 +30,8 @@ export interface ProxyDeps {
   logger: Logger;
   backends: Backend[];
   registry: ComponentRegistry;
+  /** A new, empty mirror: one per capability profile the proxy's clients declare. */
+  newRegistry: () => ComponentRegistry;
   pool: BackendPool;
   container?: DependencyContainer;
 }
@@ -54,10 +47,16 @@ export interface RunOptions {
   stateless?: boolean;
   /** Hostnames accepted in Host/Origin. Default: the loopback names when bound to loopback. */
   allowedHosts?: string[];
+  /** Browser clients: origins allowed to call (CORS), or ["*"]. */
+  allowedOrigins?: string[];
   /** Extra HTTP routes tried before the MCP endpoint (e.g. /metrics, /healthz). */
   routes?: HttpRoute[];
   /** Keep each session's recent events (bounded, in memory) so clients can resume streams with Last-Event-ID. */
   resumable?: boolean;
+  /** Who is calling (HTTP and SSE): see docs/extension-points.md. */
+  authenticate?: Authenticate;
+  /** Largest accepted request body, in bytes. Default 4 MiB. */
+  maxBodyBytes?: number;
 }
 
 export interface MountOptions extends ComponentRules {
@@ -71,47 +70,38 @@ export interface RunningProxy {
   url?: string;
 }
 
-interface MiddlewareEntry {
-  method: ProxyMethod | undefined;
-  fn: ProxyMiddleware<ProxyMethod>;
+export interface ProxyHealth {
+  /** start() has finished. */
+  started: boolean;
+  backends: Array<{ name: string; status: "up" | "down"; latencyMs?: number; error?: string }>;
 }
-
-/** Each list_changed notification, and the kind of component it is about. */
-const LIST_KINDS: Record<string, ComponentKind> = {
-  "notifications/tools/list_changed": "tools",
-  "notifications/resources/list_changed": "resources",
-  "notifications/prompts/list_changed": "prompts",
-};
 
 /**
  * An MCP server that fronts one or many MCP servers. Subclass it and override `beforeForward`
  * and `afterForward`, or add middleware with `use()`.
  */
-export class FastMCPProxy implements FrontHost {
+export class FastMCPProxy {
   /** Builds a proxy (of the class it is called on) for any backend form. Connects on `start()`/`run()`. */
   static asProxy<T extends FastMCPProxy>(this: new (deps: ProxyDeps) => T, backend: BackendSpec, options: ProxyOptions = {}): T {
     return new this(createProxyDeps(backend, options));
   }
 
+  /** The mirror as a client that declares every capability the proxy relays sees it. */
   readonly registry: ComponentRegistry;
   readonly logger: Logger;
-  readonly pool: BackendPool;
   readonly #options: ResolvedOptions;
+  readonly #pool: BackendPool;
   readonly #container: DependencyContainer | undefined;
-  readonly #middleware: MiddlewareEntry[] = [];
-  readonly #chains = new Map<ProxyMethod, Terminal<ProxyMethod>>();
-  readonly #sessions = new Set<FrontSession>();
-  #connected: Backend[] = [];
-  readonly #backendCaps = new Map<Backend, ServerCapabilities>();
-  #started: Promise<void> | undefined;
+  readonly #events: ProxyEventBus;
+  readonly #host: SessionHost;
   readonly #backends: Backend[];
   readonly #mounted: FastMCPProxy[] = [];
-  #capabilities: ServerCapabilities = {};
-  #instructions: string | undefined;
-  #singleFront = false;
-  #closing = false;
   readonly #supervisor: BackendSupervisor | undefined;
+  /** Per lost backend, the capability profiles whose primary sessions must come back. */
+  readonly #lostProfiles = new Map<Backend, Map<string, ClientCapabilities>>();
+  #started: Promise<void> | undefined;
   #ready = false;
+  #closing = false;
   #http: { server: HttpServer; handler: HttpHandler } | undefined;
 
   constructor(deps: ProxyDeps) {
@@ -119,10 +109,20 @@ export class FastMCPProxy implements FrontHost {
     this.logger = deps.logger;
     this.#backends = [...deps.backends];
     this.registry = deps.registry;
-    this.pool = deps.pool;
+    this.#pool = deps.pool;
     this.#container = deps.container;
+    this.#events = new ProxyEventBus(deps.logger);
     const restart = deps.options.restart;
     this.#supervisor = restart === false ? undefined : new BackendSupervisor(restart, this.logger, (backend) => this.#recover(backend));
+    this.#host = new SessionHost({
+      ...deps,
+      backends: this.#backends,
+      events: this.#events,
+      unavailable: (backend) => this.#supervisor?.breakerOpen(backend),
+      primaryLost: (backend, capabilities) => this.#lost(backend, capabilities),
+      hooks: { beforeForward: (ctx) => this.beforeForward(ctx), afterForward: (ctx, result) => this.afterForward(ctx, result as never) },
+    });
+    if (deps.options.failMode === "closed") this.#host.listGuard = () => this.#refuseListsWhileDown();
   }
 
   // ── Extension points ────────────────────────────────────────────────────────
@@ -131,9 +131,8 @@ export class FastMCPProxy implements FrontHost {
   use(middleware: Middleware): this;
   use<M extends ProxyMethod>(method: M, middleware: ProxyMiddleware<M>): this;
   use(first: ProxyMethod | Middleware, second?: ProxyMiddleware<ProxyMethod>): this {
-    const entry = typeof first === "function" ? { method: undefined, fn: first } : { method: first, fn: second! };
-    this.#middleware.push(entry as MiddlewareEntry);
-    this.#chains.clear();
+    if (typeof first === "function") this.#host.dispatcher.use(undefined, first);
+    else this.#host.dispatcher.use(first, second!);
     return this;
   }
 
@@ -143,6 +142,17 @@ export class FastMCPProxy implements FrontHost {
   /** Runs after all middleware with the final result (cached or not); return a replacement to change it. */
   protected afterForward<M extends ProxyMethod>(_ctx: ProxyContext<M>, result: ResultOf<M>): ResultOf<M> | Promise<ResultOf<M>> {
     return result;
+  }
+
+  /** Listens to backend events (list changes, resource updates, losses, restarts); returns the way to stop. */
+  on<E extends ProxyEventName>(event: E, listener: ProxyEventListener<E>): () => void {
+    return this.#events.on(event, listener);
+  }
+
+  /** Supplies credentials for each backend session as it is opened (per caller, with isolated sessions). */
+  credentials(provider: CredentialsProvider): this {
+    this.#pool.credentials = provider;
+    return this;
   }
 
   // ── Composition ─────────────────────────────────────────────────────────────
@@ -187,6 +197,16 @@ export class FastMCPProxy implements FrontHost {
     return this.#ready;
   }
 
+  /** Front sessions open now (clients connected). */
+  get sessions(): number {
+    return this.#host.sessions.size;
+  }
+
+  /** What the proxy tells clients it can do: what its backends can, mirrored. */
+  get capabilities(): ServerCapabilities {
+    return this.#host.capabilities;
+  }
+
   /** Connects every backend and mirrors its components. Idempotent. */
   start(): Promise<void> {
     this.#started ??= this.#start();
@@ -195,16 +215,16 @@ export class FastMCPProxy implements FrontHost {
 
   async #start(): Promise<void> {
     const results = await Promise.allSettled(
-      this.backends.map(async (backend) => {
-        const client = await this.primary(backend);
+      this.#backends.map(async (backend) => {
+        const client = await this.#host.primary(backend);
         await this.registry.discover(backend, client);
-        return backend;
+        return { backend, client };
       }),
     );
-    const failures = results.flatMap((r, i) => (r.status === "rejected" ? [{ backend: this.backends[i]!, error: r.reason }] : []));
-    this.#connected = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
-    if (this.#connected.length === 0) {
-      await this.pool.closeAll();
+    const failures = results.flatMap((r, i) => (r.status === "rejected" ? [{ backend: this.#backends[i]!, error: r.reason }] : []));
+    const connected = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+    if (connected.length === 0) {
+      await this.#pool.closeAll();
       throw failures.length === 1 ? toMcpError(failures[0]!.error) : new ProxyError(ProxyErrorCode.BackendUnavailable,
         `No backend could be reached: ${failures.map((f) => plainMessage(f.error)).join("; ")}`);
     }
@@ -214,20 +234,19 @@ export class FastMCPProxy implements FrontHost {
     }
     if (this.registry.collisions.length > 0) {
       this.#supervisor?.stop();
-      await this.pool.closeAll();
+      await this.#pool.closeAll();
       throw new ProxyError(ProxyErrorCode.InvalidConfig, `Name collision: ${this.registry.collisions.join("; ")}`);
     }
-    const clients = await Promise.all(this.#connected.map((b) => this.primary(b)));
-    this.#connected.forEach((backend, i) => this.#backendCaps.set(backend, clients[i]!.getServerCapabilities() ?? {}));
-    this.#capabilities = mirrorCapabilities([...this.#backendCaps.values()]);
-    this.#instructions = this.#options.instructions ?? (clients.length === 1 ? clients[0]!.getInstructions() : undefined);
+    for (const { backend, client } of connected) this.#host.connected.set(backend, client.getServerCapabilities() ?? {});
+    this.#host.capabilities = mirrorCapabilities([...this.#host.connected.values()]);
+    this.#host.instructions = this.#options.instructions ?? (connected.length === 1 ? connected[0]!.client.getInstructions() : undefined);
     this.#ready = true;
   }
 
   /** Serves one client on a transport (stdio, in-memory, or any SDK server transport). */
   async connect(transport: Transport): Promise<FrontSession> {
     await this.start();
-    const session = this.newSession();
+    const session = this.#host.newSession();
     await session.connect(transport);
     return session;
   }
@@ -237,19 +256,18 @@ export class FastMCPProxy implements FrontHost {
     const transport = options.transport ?? "stdio";
     await this.start();
     if (transport === "stdio") {
-      this.#singleFront = true;
+      this.#host.singleFront = true;
       await this.connect(new LeanStdioServerTransport());
       return { transport };
     }
     const host = options.host ?? "127.0.0.1";
-    const loopback = LOOPBACK_HOSTS.includes(host);
+    const { port: _, host: __, transport: ___, resumable, stateless, ...front } = options;
     const handler = this.httpHandler({
-      ...(options.path ? { path: options.path } : {}),
+      ...front,
       sse: transport === "sse",
-      ...(options.stateless ? { stateless: true } : {}),
-      ...(options.routes ? { routes: options.routes } : {}),
-      ...(options.resumable ? { eventStore: () => new MemoryEventStore() } : {}),
-      ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : loopback ? { allowedHosts: LOOPBACK_HOSTS } : {}),
+      ...(stateless ? { stateless: true } : {}),
+      ...(resumable ? { eventStore: () => new MemoryEventStore() } : {}),
+      ...(options.allowedHosts ? {} : LOOPBACK_HOSTS.includes(host) ? { allowedHosts: LOOPBACK_HOSTS } : {}),
     });
     const server = createServer((req, res) => void handler(req, res));
     await new Promise<void>((resolve, reject) => {
@@ -268,17 +286,38 @@ export class FastMCPProxy implements FrontHost {
     return { transport, url: transport === "sse" ? `${base}/sse` : `${base}${options.path ?? "/mcp"}` };
   }
 
-  /** A Node request handler serving this proxy over streamable HTTP (and SSE), to mount in your own server. */
+  /**
+   * A Node request handler serving this proxy over streamable HTTP (and SSE), to mount in your own
+   * server. It starts the proxy on its first request if start() has not been called.
+   */
   httpHandler(options: HttpFrontOptions = {}): HttpHandler {
-    return createHttpHandler({ logger: this.logger, newSession: (o) => this.newSession(o) }, options);
+    return createHttpHandler({ logger: this.logger, start: () => this.start(), newSession: (o) => this.#host.newSession(o) }, options);
   }
 
-  /** A front session not yet connected; `connect()` and the HTTP front make these. */
-  newSession(options?: { shared?: boolean }): FrontSession {
-    if (!this.#started) throw new Error("start() the proxy before opening sessions");
-    const session = new FrontSession(this, options);
-    this.#sessions.add(session);
-    return session;
+  /**
+   * Whether each backend answers a ping (or, with `ping: false`, has its session open), through the
+   * proxy's own supervision: a session found lost is restarted as any other loss.
+   */
+  async health(options: { timeoutMs?: number; ping?: boolean } = {}): Promise<ProxyHealth> {
+    const timeout = options.timeoutMs ?? 2000;
+    if (!this.#ready) return { started: false, backends: this.#backends.map((b) => ({ name: b.name, status: "down", error: "not started" })) };
+    const probe = async (backend: Backend): Promise<ProxyHealth["backends"][number]> => {
+      const down = this.#supervisor?.downReason(backend);
+      if (down !== undefined) return { name: backend.name, status: "down", error: down };
+      const began = performance.now();
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${timeout} ms`)), timeout)));
+        const client = await Promise.race([this.#host.primary(backend), late]);
+        if (options.ping !== false) await client.ping({ timeout });
+        return { name: backend.name, status: "up", latencyMs: Math.round((performance.now() - began) * 10) / 10 };
+      } catch (error) {
+        return { name: backend.name, status: "down", error: plainMessage(error) };
+      } finally {
+        clearTimeout(timer);
+      }
+    };
+    return { started: true, backends: await Promise.all(this.#backends.map(probe)) };
   }
 
   /** Stops the fronts, closes every session and backend (children included). */
@@ -292,323 +331,48 @@ export class FastMCPProxy implements FrontHost {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
     }
-    await Promise.all([...this.#sessions].map((s) => s.close()));
-    await this.pool.closeAll();
+    await Promise.all([...this.#host.sessions].map((s) => s.close()));
+    await this.#pool.closeAll();
     await Promise.all(this.#mounted.map((p) => p.close()));
     await this.#container?.dispose();
   }
 
-  // ── The request path ────────────────────────────────────────────────────────
+  // ── Backend supervision ─────────────────────────────────────────────────────
 
-  /** Every forwarded request: beforeForward → middleware → component → backend → afterForward. */
-  async handle(session: FrontSession, request: JSONRPCRequest, extra: FrontExtra): Promise<Result> {
-    const method = request.method as ProxyMethod;
-    if (!this.#supports(method)) throw new McpError(ErrorCode.MethodNotFound, `Method not found: ${request.method}`);
-    const params = (request.params ?? {}) as ParamsOf<ProxyMethod>;
-    const ctx = {
-      method,
-      params,
-      component: this.#target(method, params as Record<string, unknown>),
-      session,
-      sessionId: extra.sessionId,
-      requestId: extra.requestId,
-      authInfo: extra.authInfo,
-      signal: extra.signal,
-      state: {},
-    } as ProxyContext;
-    try {
-      await this.beforeForward(ctx as AnyProxyContext);
-      const result = await this.#chain(method)(ctx);
-      return (await this.afterForward(ctx, result)) as Result;
-    } catch (error) {
-      throw toMcpError(error);
-    }
-  }
-
-  #chain(method: ProxyMethod): Terminal<ProxyMethod> {
-    let chain = this.#chains.get(method);
-    if (!chain) {
-      const layers = this.#middleware.filter((m) => m.method === undefined || m.method === method).map((m) => m.fn);
-      chain = compose(layers as ProxyMiddleware<ProxyMethod>[], this.#terminals[method] as Terminal<ProxyMethod>);
-      this.#chains.set(method, chain);
-    }
-    return chain;
-  }
-
-  /** The component a request targets, found before middleware runs so middleware can see it. */
-  #target(method: ProxyMethod, params: Record<string, unknown>): AnyComponent | undefined {
-    switch (method) {
-      case "tools/call":
-        return this.registry.tool(String(params.name));
-      case "prompts/get":
-        return this.registry.prompt(String(params.name));
-      case "resources/read":
-      case "resources/subscribe":
-      case "resources/unsubscribe":
-        return this.registry.resource(String(params.uri));
-      case "completion/complete": {
-        const ref = params.ref as { type?: string; name?: string; uri?: string } | undefined;
-        if (ref?.type === "ref/prompt") return this.registry.prompt(String(ref.name));
-        if (ref?.type === "ref/resource") return this.registry.template(String(ref.uri)) ?? this.registry.resource(String(ref.uri));
-        return undefined;
-      }
-      default:
-        return undefined;
-    }
-  }
-
-  /** The innermost step of each method: answered from the mirror, or forwarded by the component. */
-  readonly #terminals: { [M in ProxyMethod]: Terminal<M> } = {
-    "tools/list": async (ctx) => (this.#listable(), this.#page(ctx, this.registry.listTools(), "tools")),
-    "resources/list": async (ctx) => (this.#listable(), this.#page(ctx, this.registry.listResources(), "resources")),
-    "resources/templates/list": async (ctx) => (this.#listable(), this.#page(ctx, this.registry.listResourceTemplates(), "resourceTemplates")),
-    "prompts/list": async (ctx) => (this.#listable(), this.#page(ctx, this.registry.listPrompts(), "prompts")),
-    "tools/call": (ctx) => {
-      if (ctx.component?.kind !== "tool") throw new McpError(ErrorCode.InvalidParams, `Unknown tool: "${ctx.params.name}"`);
-      return ctx.component.forward(ctx);
-    },
-    "prompts/get": (ctx) => {
-      if (ctx.component?.kind !== "prompt") throw new McpError(ErrorCode.InvalidParams, `Unknown prompt: "${ctx.params.name}"`);
-      return ctx.component.forward(ctx);
-    },
-    "resources/read": (ctx) => {
-      const target = ctx.component;
-      if (target?.kind !== "resource" && target?.kind !== "template") throw resourceNotFound(ctx.params.uri);
-      return target.forward(ctx);
-    },
-    "resources/subscribe": (ctx) => this.#forwardUri(ctx),
-    "resources/unsubscribe": (ctx) => this.#forwardUri(ctx),
-    "completion/complete": (ctx) => {
-      const target = ctx.component;
-      const ref = ctx.params.ref;
-      if (!target) throw new McpError(ErrorCode.InvalidParams, `Unknown completion reference: ${JSON.stringify(ref)}`);
-      const backendRef =
-        target.kind === "prompt" ? { ...ref, name: target.backendName }
-        : target.kind === "template" ? { ...ref, uri: target.definition.uriTemplate }
-        : target.kind === "resource" ? { ...ref, uri: target.definition.uri }
-        : ref;
-      return ctx.session.forward(target.backend, "completion/complete", { ...ctx.params, ref: backendRef }, ctx);
-    },
-    "logging/setLevel": async (ctx) => {
-      const logging = this.#connected.filter((b) => this.#backendCaps.get(b)?.logging);
-      await Promise.all(logging.map((backend) => ctx.session.forward(backend, "logging/setLevel", ctx.params, ctx)));
-      return {};
-    },
-    // Tasks go to the backend that created them (see FrontSession.forwardTask).
-    "tasks/get": (ctx) => ctx.session.forwardTask(this.#taskBackends(), ctx),
-    "tasks/result": (ctx) => ctx.session.forwardTask(this.#taskBackends(), ctx),
-    "tasks/cancel": (ctx) => ctx.session.forwardTask(this.#taskBackends("cancel"), ctx),
-    "tasks/list": (ctx) => ctx.session.listTasks(this.#taskBackends("list"), ctx),
-  };
-
-  /** One page of a mirrored list (the whole list unless `pageSize` is set). */
-  #page<R extends object>(ctx: ProxyContext, list: R, key: keyof R & string): R {
-    const cursor = (ctx.params as { cursor?: string } | undefined)?.cursor;
-    return pageOf(ctx.method, list, key, cursor, this.#options.pageSize);
-  }
-
-  /** The connected backends with tasks (and, if named, that task feature). */
-  #taskBackends(feature?: "list" | "cancel"): Backend[] {
-    return this.#connected.filter((b) => {
-      const tasks = this.#backendCaps.get(b)?.tasks;
-      return tasks && (!feature || tasks[feature]);
-    });
-  }
-
-  #forwardUri(ctx: ProxyContext<"resources/subscribe" | "resources/unsubscribe">): Promise<Result> {
-    const target = ctx.component;
-    if (target?.kind !== "resource" && target?.kind !== "template") throw resourceNotFound(ctx.params.uri);
-    return ctx.session.forward(target.backend, ctx.method, { ...ctx.params, uri: target.backendUri(ctx.params.uri) }, ctx);
-  }
-
-  #supports(method: string): boolean {
-    const caps = this.#capabilities;
-    switch (method) {
-      case "tools/list":
-      case "tools/call":
-        return !!caps.tools;
-      case "resources/list":
-      case "resources/templates/list":
-      case "resources/read":
-        return !!caps.resources;
-      case "resources/subscribe":
-      case "resources/unsubscribe":
-        return !!caps.resources?.subscribe;
-      case "prompts/list":
-      case "prompts/get":
-        return !!caps.prompts;
-      case "completion/complete":
-        return !!caps.completions;
-      case "logging/setLevel":
-        return !!caps.logging;
-      case "tasks/get":
-      case "tasks/result":
-        return !!caps.tasks;
-      case "tasks/list":
-        return !!caps.tasks?.list;
-      case "tasks/cancel":
-        return !!caps.tasks?.cancel;
-      default:
-        return false;
-    }
-  }
-
-  // ── Backend health ──────────────────────────────────────────────────────────
-
-  /** A backend's primary session; losing it marks the backend down and starts restarting it. */
-  primary(backend: Backend): Promise<Client> {
-    return this.pool.primary(backend, this.primarySink, () => this.#lost(backend));
-  }
-
-  /** Why calls to this backend fail fast right now (its breaker is open), if they do. */
-  unavailable(backend: Backend): string | undefined {
-    return this.#supervisor?.breakerOpen(backend);
-  }
-
-  #lost(backend: Backend): void {
+  /** A backend's primary session closed: mark it down everywhere and start restarting it. */
+  #lost(backend: Backend, capabilities: ClientCapabilities): void {
     if (this.#closing || !this.#supervisor) return;
+    let lost = this.#lostProfiles.get(backend);
+    if (!lost) this.#lostProfiles.set(backend, (lost = new Map()));
+    lost.set(profileKey(capabilities), capabilities);
     this.logger.warn(`backend ${describe(backend)} was lost; restarting it`);
-    this.registry.setDown(backend, true);
+    void this.#host.setDown(backend, true);
     this.#supervisor.lost(backend, "its connection closed");
-    this.#announceLists();
+    this.#events.emit("backendLost", { backend, reason: "its connection closed" });
+    this.#host.announceLists();
   }
 
-  /** Reconnects a lost backend and mirrors it again (called by the supervisor, with backoff). */
+  /** Reconnects a lost backend (every profile's session that was lost) and mirrors it again; called by the supervisor, with backoff. */
   async #recover(backend: Backend): Promise<void> {
-    const client = await this.primary(backend);
+    const lost = this.#lostProfiles.get(backend);
+    await Promise.all([...(lost?.values() ?? [])].map((capabilities) => this.#host.primary(backend, capabilities)));
+    this.#lostProfiles.delete(backend);
+    const client = await this.#host.primary(backend);
     await this.registry.discover(backend, client);
-    this.#backendCaps.set(backend, client.getServerCapabilities() ?? {});
-    if (!this.#connected.includes(backend)) this.#connected.push(backend);
-    this.registry.setDown(backend, false);
-    this.#announceLists();
+    this.#host.connected.set(backend, client.getServerCapabilities() ?? {});
+    this.#host.resetViews();
+    await this.#host.setDown(backend, false);
+    this.#events.emit("backendRestarted", { backend });
+    this.#host.announceLists();
   }
 
   /** Fail-closed: while a backend is down, lists fail rather than leave it out. */
-  #listable(): void {
-    if (this.#options.failMode !== "closed") return;
+  #refuseListsWhileDown(): void {
     const down = this.#supervisor?.anyDown ?? [];
     if (down.length > 0) {
       throw new ProxyError(ProxyErrorCode.BackendUnavailable, `Backend ${down.map(describe).join(", ")} is down; lists are refused until it is back`);
     }
   }
-
-  #announceLists(): void {
-    for (const session of this.#sessions) {
-      for (const method of Object.keys(LIST_KINDS)) void session.notify({ method } as Notification);
-    }
-  }
-
-  // ── FrontHost: what front sessions ask of the proxy ─────────────────────────
-
-  get serverInfo(): Implementation {
-    return { name: this.#options.name, version: this.#options.version };
-  }
-
-  get capabilities(): ServerCapabilities {
-    return this.#capabilities;
-  }
-
-  get instructions(): string | undefined {
-    return this.#instructions;
-  }
-
-  get timeouts(): { requestMs: number; maxTotalMs: number } {
-    return { requestMs: this.#options.timeoutMs, maxTotalMs: this.#options.maxTimeoutMs };
-  }
-
-  get sessionLimits(): { maxSessions: number; idleTimeoutMs: number } {
-    return { maxSessions: this.#options.maxSessions, idleTimeoutMs: this.#options.idleTimeoutMs };
-  }
-
-  isolates(backend: Backend): boolean {
-    const mode = this.#options.sessions ?? (this.#singleFront ? "shared" : "isolated");
-    return mode === "isolated" && backend.connector.isolatable;
-  }
-
-  /**
-   * Traffic from primary (shared) sessions: list changes refresh the mirror; the rest goes to the
-   * client it can be attributed to without doubt (see `#owner`), and is never broadcast.
-   */
-  readonly primarySink: BackendSink = {
-    notification: (backend, notification) => {
-      if (LIST_KINDS[notification.method]) return this.listChanged(backend, notification.method);
-      const owner = this.#owner(backend, taskOf(notification));
-      if (owner && notification.method === "notifications/tasks/status") owner.session.observeTask(backend, notification.params);
-      if (owner) void owner.session.notify(notification, owner.via);
-      else this.logger.debug(`dropped ${notification.method} from ${describe(backend)}: no single client owns the shared session now`);
-    },
-    request: async (backend, request, signal) => {
-      const owner = this.#owner(backend, taskOf(request));
-      if (!owner) {
-        throw new McpError(ErrorCode.InvalidRequest,
-          `${request.method} from ${describe(backend)} cannot be routed: no single client of the shared session (${this.#sessions.size} connected) is waiting on it`);
-      }
-      return owner.session.request(backend, request, signal, owner.via);
-    },
-  };
-
-  /**
-   * Who a shared session's server→client message belongs to: the client that created the task it
-   * is about (a task status, or a message with a related task), else the one request waiting on
-   * that backend (on its stream), else the one client with requests waiting on it, else the one
-   * client connected. Anything else is ambiguous (undefined).
-   */
-  #owner(backend: Backend, taskId?: string): { session: FrontSession; via?: FrontExtra } | undefined {
-    if (taskId !== undefined) {
-      const creator = [...this.#sessions].find((session) => session.ownsTask(backend, taskId));
-      if (creator) {
-        const via = creator.sharedCalls(backend);
-        return via.length === 1 ? { session: creator, via: via[0]! } : { session: creator };
-      }
-    }
-    const waiting = [...this.#sessions].flatMap((session) => session.sharedCalls(backend).map((via) => ({ session, via })));
-    if (waiting.length === 1) return waiting[0];
-    const owners = new Set(waiting.map((w) => w.session));
-    if (owners.size === 1) return { session: waiting[0]!.session };
-    if (owners.size === 0) {
-      const only = this.#onlySession();
-      return only && { session: only };
-    }
-    return undefined;
-  }
-
-  /** A backend's list changed: mirror it again, then tell every client. */
-  listChanged(backend: Backend, method: string): void {
-    const kind = LIST_KINDS[method];
-    if (!kind) return;
-    void (async () => {
-      const client = await this.primary(backend);
-      await this.registry.discover(backend, client, [kind]);
-      await Promise.all([...this.#sessions].map((s) => s.notify({ method } as Notification)));
-    })().catch((error) => this.logger.warn(`refreshing ${kind} of ${describe(backend)} failed: ${plainMessage(error)}`));
-  }
-
-  /**
-   * A client's roots changed. Its own backend sessions were told by its front session; a shared
-   * backend session is told only when this is its one client (a stdio front, say), since with
-   * several clients the backend could not know whose roots changed.
-   */
-  rootsChanged(session: FrontSession): void {
-    if (this.#onlySession() !== session) return;
-    for (const backend of this.#connected) {
-      if (!session.sharesSession(backend)) continue;
-      void this.primary(backend)
-        .then((client) => client.notification({ method: "notifications/roots/list_changed" }))
-        .catch((error) => this.logger.debug(`could not tell ${describe(backend)} of changed roots: ${plainMessage(error)}`));
-    }
-  }
-
-  detach(session: FrontSession): void {
-    this.#sessions.delete(session);
-  }
-
-  #onlySession(): FrontSession | undefined {
-    return this.#sessions.size === 1 ? this.#sessions.values().next().value : undefined;
-  }
-}
-
-function resourceNotFound(uri: string): McpError {
-  return new McpError(-32002, `Resource not found: ${uri}`, { uri });
 }
 
 /** The proxy advertises what its backends can do; list_changed always, since it re-lists on any change. */

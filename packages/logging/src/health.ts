@@ -1,14 +1,10 @@
 import type { ServerResponse } from "node:http";
 import type { FastMCPProxy } from "@fastmcp-proxy/core";
 import { pathname, type RouteHandler } from "./metrics.js";
-import { errorMessage } from "./outcome.js";
 import { Redaction } from "./redact.js";
 
-/** What readiness needs of a proxy: its backends and the pool holding their primary sessions. Any FastMCPProxy fits. */
-export type ReadinessTarget = Pick<FastMCPProxy, "backends" | "pool" | "primarySink" | "capabilities"> & {
-  /** When the proxy says whether `start()` has completed, that is used; otherwise a proxy with no capabilities yet counts as not started. */
-  readonly started?: boolean;
-};
+/** What readiness needs of a proxy: its public health check. Any FastMCPProxy fits. */
+export type ReadinessTarget = Pick<FastMCPProxy, "health">;
 
 export interface ReadinessOptions {
   /** "all" (default): ready when every backend answers. "any": when at least one does. */
@@ -45,40 +41,21 @@ export type ReadinessCheck = () => Promise<ReadinessReport>;
 export function readiness(proxy: ReadinessTarget, options: ReadinessOptions = {}): ReadinessCheck {
   const timeoutMs = options.timeoutMs ?? 2000;
   const cacheMs = options.cacheMs ?? 1000;
-  const ping = options.ping !== false;
   const rules = new Redaction();
   let last: { at: number; settled: boolean; report: Promise<ReadinessReport> } | undefined;
 
-  async function probe(backend: ReadinessTarget["backends"][number]): Promise<BackendHealth> {
-    const started = performance.now();
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([
-        (async () => {
-          const client = await proxy.pool.primary(backend, proxy.primarySink);
-          if (ping) await client.ping({ timeout: timeoutMs });
-        })(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-        }),
-      ]);
-      return { name: backend.name, status: "up", latencyMs: Math.round((performance.now() - started) * 10) / 10 };
-    } catch (error) {
-      const health: BackendHealth = { name: backend.name, status: "down" };
-      if (options.errors) health.error = rules.scrubPatterns(errorMessage(error)).slice(0, 500);
-      return health;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
   async function report(): Promise<ReadinessReport> {
-    const started = typeof proxy.started === "boolean" ? proxy.started : Object.keys(proxy.capabilities).length > 0;
-    if (!started) return { ready: false, started, backends: proxy.backends.map((b) => ({ name: b.name, status: "unknown" })) };
-    const backends = await Promise.all(proxy.backends.map(probe));
+    const health = await proxy.health({ timeoutMs, ping: options.ping !== false });
+    if (!health.started) return { ready: false, started: false, backends: health.backends.map((b) => ({ name: b.name, status: "unknown" })) };
+    const backends = health.backends.map(({ name, status, error, latencyMs }): BackendHealth => {
+      const entry: BackendHealth = { name, status };
+      if (latencyMs !== undefined) entry.latencyMs = latencyMs;
+      if (options.errors && error !== undefined) entry.error = rules.scrubPatterns(error).slice(0, 500);
+      return entry;
+    });
     const up = backends.filter((b) => b.status === "up").length;
     const ready = options.require === "any" ? up > 0 : up === backends.length && up > 0;
-    return { ready, started, backends };
+    return { ready, started: true, backends };
   }
 
   return function checkReadiness() {

@@ -1,3 +1,4 @@
+import { plainMessage } from "@fastmcp-proxy/core";
 import type { ProxyContext, ProxyMethod } from "@fastmcp-proxy/core";
 
 /** How a forwarded request ended: a result, a tool's own failure (`isError: true`), or a thrown JSON-RPC error. */
@@ -17,15 +18,7 @@ export function errorCode(error: unknown): number {
 }
 
 /** The error's message without the SDK's "MCP error <code>: " prefix. */
-export function errorMessage(error: unknown): string {
-  let message: string;
-  try {
-    message = error instanceof Error ? error.message : String(error);
-  } catch {
-    message = "[unreadable error]";
-  }
-  return message.replace(/^MCP error -?\d+: /, "");
-}
+export const errorMessage = plainMessage;
 
 /** The error's `data` (McpError carries one), if any. */
 export function errorData(error: unknown): unknown {

@@ -1,4 +1,5 @@
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import type { OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.js";
 import type { ComponentRules } from "../components/rules.js";
 
 /** How one backend is reached. Each call to `connect` opens a new backend session where it can. */
@@ -8,7 +9,17 @@ export interface BackendConnector {
   /** Whether `connect` can open more than one session (false for a given Client or server instance). */
   readonly isolatable: boolean;
   /** Connects a client made by `newClient` (or returns the client it wraps) to a new session. */
-  connect(newClient: () => Client): Promise<Client>;
+  connect(newClient: () => Client, credentials?: BackendCredentials): Promise<Client>;
+}
+
+/** Credentials for one backend session (see `FastMCPProxy.credentials`). */
+export interface BackendCredentials {
+  /** HTTP backends: headers merged over the configured ones. */
+  headers?: Record<string, string>;
+  /** HTTP backends: an SDK OAuth client provider for this session. */
+  authProvider?: OAuthClientProvider;
+  /** stdio backends: variables merged into the child's environment. */
+  env?: Record<string, string>;
 }
 
 /** A backend mounted in the proxy: its connector, and the namespace its components go under. */

@@ -28,12 +28,22 @@ export function clientConnector(client: Client, transport?: Transport): BackendC
 
 /** An SDK server in this process, linked in memory. A server instance holds one session. */
 export function inProcessConnector(server: McpServer | Server): BackendConnector {
+  return linkedConnector("in-process server", false, (serverSide) => server.connect(serverSide));
+}
+
+/** Another proxy in this process: each session here is a front session there, so its hooks and middleware run. */
+export function proxyConnector(proxy: { connect(transport: Transport): Promise<unknown> }): BackendConnector {
+  return linkedConnector("mounted proxy", true, (serverSide) => proxy.connect(serverSide));
+}
+
+/** Something in this process that serves MCP on a transport, reached through an in-memory pair. */
+function linkedConnector(label: string, isolatable: boolean, serve: (serverSide: Transport) => Promise<unknown>): BackendConnector {
   return {
-    label: "in-process server",
-    isolatable: false,
+    label,
+    isolatable,
     async connect(newClient) {
       const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-      await server.connect(serverSide);
+      await serve(serverSide);
       const client = newClient();
       await client.connect(clientSide);
       return client;
@@ -50,26 +60,28 @@ export interface HttpBackendOptions {
 /** A remote server over streamable HTTP or the legacy HTTP+SSE transport. */
 export function httpConnector(url: URL, options: HttpBackendOptions = {}): BackendConnector {
   const transport = options.transport ?? (/\/sse\/?$/.test(url.pathname) ? "sse" : "http");
-  const requestInit = options.headers ? { headers: options.headers } : undefined;
-  const viaSse = async (newClient: () => Client) => {
-    const client = newClient();
-    await client.connect(new SSEClientTransport(url, requestInit ? { requestInit } : undefined));
-    return client;
-  };
-  const transportOptions = { ...(requestInit ? { requestInit } : {}), fetch: perRequestSignals(fetch) };
+  const signals = perRequestSignals(fetch);
   return {
     label: url.href,
     isolatable: true,
-    async connect(newClient) {
-      if (transport === "sse") return viaSse(newClient);
+    async connect(newClient, credentials) {
+      // Per-session credentials (see FastMCPProxy.credentials) go over the configured headers.
+      const headers = credentials?.headers ? { ...options.headers, ...credentials.headers } : options.headers;
+      const common = { ...(headers ? { requestInit: { headers } } : {}), ...(credentials?.authProvider ? { authProvider: credentials.authProvider } : {}) };
+      const viaSse = async () => {
+        const client = newClient();
+        await client.connect(new SSEClientTransport(url, common));
+        return client;
+      };
+      if (transport === "sse") return viaSse();
       const client = newClient();
       try {
-        await client.connect(new StreamableHTTPClientTransport(url, transportOptions));
+        await client.connect(new StreamableHTTPClientTransport(url, { ...common, fetch: signals }));
         return client;
       } catch (error) {
         // A 4xx (404, 405, 400) means the server is up but does not speak streamable HTTP: try the legacy transport.
         const status = error instanceof StreamableHTTPError ? error.code : undefined;
-        if (status !== undefined && status >= 400 && status < 500 && status !== 401 && status !== 403) return viaSse(newClient);
+        if (status !== undefined && status >= 400 && status < 500 && status !== 401 && status !== 403) return viaSse();
         throw error;
       }
     },
@@ -128,12 +140,12 @@ export function stdioConnector(options: StdioBackendOptions, logger: Logger): Ba
   return {
     label,
     isolatable: true,
-    async connect(newClient) {
+    async connect(newClient, credentials) {
       // Closing ends the child (stdin closed, SIGTERM, SIGKILL) and reaps its own children.
       const transport = new LeanStdioClientTransport({
         command: options.command,
         args: options.args ?? [],
-        env: options.env,
+        env: credentials?.env ? { ...options.env, ...credentials.env } : options.env,
         ...(options.cwd ? { cwd: options.cwd } : {}),
         stderr: "pipe",
       });
@@ -143,21 +155,6 @@ export function stdioConnector(options: StdioBackendOptions, logger: Logger): Ba
       });
       const client = newClient();
       await client.connect(transport);
-      return client;
-    },
-  };
-}
-
-/** Another proxy in this process: each session here is a front session there, so its hooks and middleware run. */
-export function proxyConnector(proxy: { connect(transport: Transport): Promise<unknown> }): BackendConnector {
-  return {
-    label: "mounted proxy",
-    isolatable: true,
-    async connect(newClient) {
-      const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-      await proxy.connect(serverSide);
-      const client = newClient();
-      await client.connect(clientSide);
       return client;
     },
   };

@@ -1,8 +1,9 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import type { ClientCapabilities, JSONRPCRequest, Notification, Result } from "@modelcontextprotocol/sdk/types.js";
 import { ProxyError, ProxyErrorCode, plainMessage } from "../errors.js";
 import type { Logger } from "../logger.js";
-import { describe, type Backend } from "./backend.js";
+import { describe, type Backend, type BackendCredentials } from "./backend.js";
 
 /** Where a backend session's server→client traffic goes: the front session that owns it, or the proxy. */
 export interface BackendSink {
@@ -23,33 +24,77 @@ export interface PoolOptions {
   logger: Logger;
 }
 
+/** Who a backend session is opened for: a front session's caller, or the proxy itself (no authInfo). */
+export interface SessionOwner {
+  readonly authInfo: AuthInfo | undefined;
+  readonly sessionId: string | undefined;
+}
+
+/** Supplies credentials for each backend session as it is opened (see `FastMCPProxy.credentials`). */
+export type CredentialsProvider = (backend: Backend, owner: SessionOwner) => BackendCredentials | undefined | Promise<BackendCredentials | undefined>;
+
+export interface OpenOptions {
+  capabilities: ClientCapabilities;
+  sink: BackendSink;
+  onclose?: (() => void) | undefined;
+  /** Refused (BackendUnavailable, before anything is started) when this many limited sessions are open with the backend. */
+  maxSessions?: number | undefined;
+  owner?: SessionOwner | undefined;
+}
+
+const PROXY_ITSELF: SessionOwner = { authInfo: undefined, sessionId: undefined };
+
+/** One key per distinct set of relayed client capabilities: canonical JSON (keys sorted at every level). */
+export function profileKey(capabilities: ClientCapabilities): string {
+  const canonical = (value: unknown): unknown =>
+    typeof value === "object" && value !== null && !Array.isArray(value)
+      ? Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical((value as Record<string, unknown>)[k])]))
+      : value;
+  return JSON.stringify(canonical(capabilities));
+}
+
 /**
- * Opens backend sessions. Each backend has one primary session (discovery, list_changed, and
- * every front session in shared mode); isolated front sessions open their own.
+ * Opens backend sessions. Each backend has a primary session per capability profile (discovery,
+ * list_changed, and the front sessions that share it); isolated front sessions open their own.
  */
 export class BackendPool {
   readonly #options: PoolOptions;
-  readonly #primary = new Map<Backend, Promise<Client>>();
+  /** Per backend, per capability profile. */
+  readonly #primary = new Map<Backend, Map<string, Promise<Client>>>();
   readonly #open = new Set<Client>();
   /** Sessions opened with a `maxSessions` limit (isolated ones), per backend, connecting ones included. */
   readonly #limited = new Map<Backend, number>();
   /** How to give back a limited session's place, once, when it closes. */
   readonly #unlimit = new WeakMap<Client, () => void>();
 
+  /** Per-session credentials; set once by the proxy. */
+  credentials: CredentialsProvider | undefined;
+
   constructor(options: PoolOptions) {
     this.#options = options;
   }
 
-  /** The backend's primary session, reopened if it has closed; `onLost` hears when it closes. */
-  primary(backend: Backend, sink: BackendSink, onLost?: () => void): Promise<Client> {
-    let client = this.#primary.get(backend);
+  /**
+   * The backend's primary session for a capability profile (by default every capability the proxy
+   * relays), reopened if it has closed; `onLost` hears when it closes.
+   */
+  primary(backend: Backend, sink: BackendSink, onLost?: () => void, capabilities: ClientCapabilities = RELAY_CAPABILITIES): Promise<Client> {
+    let byProfile = this.#primary.get(backend);
+    if (!byProfile) this.#primary.set(backend, (byProfile = new Map()));
+    const key = profileKey(capabilities);
+    let client = byProfile.get(key);
     if (!client) {
-      client = this.open(backend, RELAY_CAPABILITIES, sink, () => {
-        this.#primary.delete(backend);
-        onLost?.();
+      const forget = () => byProfile.get(key) === client && byProfile.delete(key);
+      client = this.open(backend, {
+        capabilities,
+        sink,
+        onclose: () => {
+          forget();
+          onLost?.();
+        },
       });
-      this.#primary.set(backend, client);
-      client.catch(() => this.#primary.delete(backend));
+      byProfile.set(key, client);
+      client.catch(forget);
     }
     return client;
   }
@@ -59,25 +104,17 @@ export class BackendPool {
     return this.#limited.get(backend) ?? 0;
   }
 
-  /**
-   * A new session with `backend`, declaring `capabilities`; its traffic goes to `sink`. With
-   * `maxSessions`, refused (BackendUnavailable, before anything is started) when that many
-   * sessions opened with a limit are open with this backend already.
-   */
-  async open(
-    backend: Backend,
-    capabilities: ClientCapabilities,
-    sink: BackendSink,
-    onclose?: () => void,
-    limit?: { maxSessions: number },
-  ): Promise<Client> {
-    if (!limit) return this.#connect(backend, capabilities, sink, onclose);
+  /** A new session with `backend`, declaring `capabilities`; its traffic goes to `sink`. */
+  async open(backend: Backend, options: OpenOptions): Promise<Client> {
+    const { capabilities, sink, onclose, maxSessions } = options;
+    const owner = options.owner ?? PROXY_ITSELF;
+    if (maxSessions === undefined) return this.#connect(backend, capabilities, sink, owner, onclose);
     const count = this.limitedSessions(backend);
-    if (count >= limit.maxSessions) {
+    if (count >= maxSessions) {
       throw new ProxyError(
         ProxyErrorCode.BackendUnavailable,
-        `Backend ${describe(backend)}: too many sessions (${count} open, maxSessions is ${limit.maxSessions}); try again when a client has disconnected`,
-        { maxSessions: limit.maxSessions },
+        `Backend ${describe(backend)}: too many sessions (${count} open, maxSessions is ${maxSessions}); try again when a client has disconnected`,
+        { maxSessions },
       );
     }
     this.#limited.set(backend, count + 1);
@@ -90,7 +127,7 @@ export class BackendPool {
       else this.#limited.delete(backend);
     };
     try {
-      const client = await this.#connect(backend, capabilities, sink, () => {
+      const client = await this.#connect(backend, capabilities, sink, owner, () => {
         giveBack();
         onclose?.();
       });
@@ -102,7 +139,7 @@ export class BackendPool {
     }
   }
 
-  async #connect(backend: Backend, capabilities: ClientCapabilities, sink: BackendSink, onclose?: () => void): Promise<Client> {
+  async #connect(backend: Backend, capabilities: ClientCapabilities, sink: BackendSink, owner: SessionOwner, onclose?: () => void): Promise<Client> {
     const { clientInfo, connectTimeoutMs, logger } = this.#options;
     // Every client made is tracked from birth, so closeAll() also ends one still connecting.
     const made: Client[] = [];
@@ -120,7 +157,8 @@ export class BackendPool {
     });
     let client: Client;
     try {
-      client = await Promise.race([backend.connector.connect(newClient), timeout]);
+      const connecting = (async () => backend.connector.connect(newClient, await this.credentials?.(backend, owner)))();
+      client = await Promise.race([connecting, timeout]);
     } catch (error) {
       // A failed or timed-out connect must not leave its child process behind.
       for (const half of made) {

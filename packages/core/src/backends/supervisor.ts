@@ -39,8 +39,9 @@ export class BackendSupervisor {
     this.#attempt = attempt;
   }
 
-  isDown(backend: Backend): boolean {
-    return this.#down.has(backend);
+  /** Why a backend is down (its last error), or undefined while it is up. */
+  downReason(backend: Backend): string | undefined {
+    return this.#down.get(backend)?.lastError;
   }
 
   get anyDown(): Backend[] {

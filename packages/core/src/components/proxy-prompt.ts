@@ -1,4 +1,4 @@
-import type { GetPromptResult, Prompt } from "@modelcontextprotocol/sdk/types.js";
+import type { CompleteResult, GetPromptResult, Prompt } from "@modelcontextprotocol/sdk/types.js";
 import type { ProxyContext } from "../middleware/context.js";
 import { ProxyComponent } from "./component.js";
 
@@ -16,5 +16,9 @@ export class ProxyPrompt extends ProxyComponent<Prompt> {
 
   forward(ctx: ProxyContext<"prompts/get">): Promise<GetPromptResult> {
     return ctx.session.forward(this.backend, "prompts/get", { ...ctx.params, name: this.backendName }, ctx);
+  }
+
+  complete(ctx: ProxyContext<"completion/complete">): Promise<CompleteResult> {
+    return ctx.session.forward(this.backend, "completion/complete", { ...ctx.params, ref: { ...ctx.params.ref, name: this.backendName } }, ctx);
   }
 }

@@ -1,4 +1,4 @@
-import type { ReadResourceResult, Resource } from "@modelcontextprotocol/sdk/types.js";
+import type { CompleteResult, EmptyResult, ReadResourceResult, Resource } from "@modelcontextprotocol/sdk/types.js";
 import type { ProxyContext } from "../middleware/context.js";
 import { ProxyComponent } from "./component.js";
 import { prefixUri } from "./naming.js";
@@ -19,6 +19,19 @@ export class ProxyResource extends ProxyComponent<Resource> {
   async forward(ctx: ProxyContext<"resources/read">): Promise<ReadResourceResult> {
     const result = await ctx.session.forward(this.backend, "resources/read", { ...ctx.params, uri: this.backendUri(ctx.params.uri) }, ctx);
     return clientUris(result, this.backend.prefix);
+  }
+
+  subscribe(ctx: ProxyContext<"resources/subscribe">): Promise<EmptyResult> {
+    return ctx.session.forward(this.backend, "resources/subscribe", { ...ctx.params, uri: this.backendUri(ctx.params.uri) }, ctx);
+  }
+
+  unsubscribe(ctx: ProxyContext<"resources/unsubscribe">): Promise<EmptyResult> {
+    return ctx.session.forward(this.backend, "resources/unsubscribe", { ...ctx.params, uri: this.backendUri(ctx.params.uri) }, ctx);
+  }
+
+  complete(ctx: ProxyContext<"completion/complete">): Promise<CompleteResult> {
+    const ref = { ...ctx.params.ref, uri: this.backendUri(String((ctx.params.ref as { uri?: string }).uri)) };
+    return ctx.session.forward(this.backend, "completion/complete", { ...ctx.params, ref }, ctx);
   }
 }
 

@@ -1,4 +1,4 @@
-import type { ReadResourceResult, ResourceTemplate } from "@modelcontextprotocol/sdk/types.js";
+import type { CompleteResult, EmptyResult, ReadResourceResult, ResourceTemplate } from "@modelcontextprotocol/sdk/types.js";
 import { UriTemplate } from "@modelcontextprotocol/sdk/shared/uriTemplate.js";
 import type { ProxyContext } from "../middleware/context.js";
 import { ProxyComponent, type ComponentInit } from "./component.js";
@@ -36,5 +36,19 @@ export class ProxyTemplate extends ProxyComponent<ResourceTemplate> {
   async forward(ctx: ProxyContext<"resources/read">): Promise<ReadResourceResult> {
     const result = await ctx.session.forward(this.backend, "resources/read", { ...ctx.params, uri: this.backendUri(ctx.params.uri) }, ctx);
     return clientUris(result, this.backend.prefix);
+  }
+
+  subscribe(ctx: ProxyContext<"resources/subscribe">): Promise<EmptyResult> {
+    return ctx.session.forward(this.backend, "resources/subscribe", { ...ctx.params, uri: this.backendUri(ctx.params.uri) }, ctx);
+  }
+
+  unsubscribe(ctx: ProxyContext<"resources/unsubscribe">): Promise<EmptyResult> {
+    return ctx.session.forward(this.backend, "resources/unsubscribe", { ...ctx.params, uri: this.backendUri(ctx.params.uri) }, ctx);
+  }
+
+  /** Completes an argument of the template, under the backend's own template. */
+  complete(ctx: ProxyContext<"completion/complete">): Promise<CompleteResult> {
+    const ref = { ...ctx.params.ref, uri: this.definition.uriTemplate };
+    return ctx.session.forward(this.backend, "completion/complete", { ...ctx.params, ref }, ctx);
   }
 }

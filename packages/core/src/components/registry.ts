@@ -31,6 +31,22 @@ export interface ComponentFactories {
 
 export type ComponentKind = "tools" | "resources" | "prompts";
 
+/** The four lists, by the key their result holds them under. */
+export interface Lists {
+  tools: ListToolsResult;
+  resources: ListResourcesResult;
+  resourceTemplates: ListResourceTemplatesResult;
+  prompts: ListPromptsResult;
+}
+export type ListKey = keyof Lists;
+
+interface Listed {
+  tools: readonly ProxyTool[];
+  resources: readonly ProxyResource[];
+  resourceTemplates: readonly ProxyTemplate[];
+  prompts: readonly ProxyPrompt[];
+}
+
 interface Mirrored {
   tools: ProxyTool[];
   resources: ProxyResource[];
@@ -52,7 +68,8 @@ export class ComponentRegistry {
   #resources = new Map<string, ProxyResource>();
   #templates: ProxyTemplate[] = [];
   #prompts = new Map<string, ProxyPrompt>();
-  #lists = emptyLists();
+  #listed: Listed = { tools: [], resources: [], resourceTemplates: [], prompts: [] };
+  #lists = freezeLists(this.#listed);
   /** Names claimed by two backends at the last rebuild (the first mounted keeps the name). */
   collisions: string[] = [];
 
@@ -82,6 +99,7 @@ export class ComponentRegistry {
         capabilities.tools &&
         listAll<Tool>(client, "tools/list", "tools").then((tools) => {
           found.tools = tools
+            .map(deepFreeze)
             .filter((t) => isVisible(rules, t.name))
             .map((t) => {
               const rule = rules?.tools?.[t.name];
@@ -94,15 +112,16 @@ export class ComponentRegistry {
           listAll<Resource>(client, "resources/list", "resources"),
           listAll<ResourceTemplate>(client, "resources/templates/list", "resourceTemplates"),
         ]).then(([resources, templates]) => {
-          found.resources = resources.filter((r) => isVisible(rules, r.uri)).map((r) => make(this.#factories.resource, r, prefixUri(prefix, r.uri)));
+          found.resources = resources.map(deepFreeze).filter((r) => isVisible(rules, r.uri)).map((r) => make(this.#factories.resource, r, prefixUri(prefix, r.uri)));
           found.templates = templates
+            .map(deepFreeze)
             .filter((t) => isVisible(rules, t.uriTemplate))
             .map((t) => make(this.#factories.template, t, prefixUri(prefix, t.uriTemplate)));
         }),
       kinds.includes("prompts") &&
         capabilities.prompts &&
         listAll<Prompt>(client, "prompts/list", "prompts").then((prompts) => {
-          found.prompts = prompts.filter((p) => isVisible(rules, p.name)).map((p) => make(this.#factories.prompt, p, prefixName(prefix, p.name)));
+          found.prompts = prompts.map(deepFreeze).filter((p) => isVisible(rules, p.name)).map((p) => make(this.#factories.prompt, p, prefixName(prefix, p.name)));
         }),
     ]);
     const current = this.#mirrored.get(backend) ?? { tools: [], resources: [], templates: [], prompts: [] };
@@ -119,11 +138,6 @@ export class ComponentRegistry {
     if (down) this.#down.add(backend);
     else this.#down.delete(backend);
     this.#rebuild();
-  }
-
-  /** Forgets a backend's components (it failed or was unmounted). */
-  remove(backend: Backend): void {
-    if (this.#mirrored.delete(backend)) this.#rebuild();
   }
 
   tool(name: string): ProxyTool | undefined {
@@ -143,17 +157,14 @@ export class ComponentRegistry {
     return this.#templates.find((t) => t.name === uriTemplate);
   }
 
-  listTools(): ListToolsResult {
-    return this.#lists.tools;
+  /** A list as clients see it (frozen: a middleware that changes it must build a new one). */
+  list<K extends ListKey>(key: K): Lists[K] {
+    return this.#lists[key];
   }
-  listResources(): ListResourcesResult {
-    return this.#lists.resources;
-  }
-  listResourceTemplates(): ListResourceTemplatesResult {
-    return this.#lists.templates;
-  }
-  listPrompts(): ListPromptsResult {
-    return this.#lists.prompts;
+
+  /** The components behind `list(key)`, in the same order. */
+  listed<K extends ListKey>(key: K): Listed[K] {
+    return this.#listed[key];
   }
 
   #rebuild(): void {
@@ -176,22 +187,41 @@ export class ComponentRegistry {
     this.#templates = [...index(all.flatMap((m) => m.templates), "resource template").values()];
     this.#prompts = index(all.flatMap((m) => m.prompts), "prompt");
     const up = (c: ProxyComponent) => !this.#down.has(c.backend);
-    this.#lists = {
-      tools: { tools: [...this.#tools.values()].filter(up).map((c) => c.toDefinition()) },
-      resources: { resources: [...this.#resources.values()].filter(up).map((c) => c.toDefinition()) },
-      templates: { resourceTemplates: this.#templates.filter(up).map((c) => c.toDefinition()) },
-      prompts: { prompts: [...this.#prompts.values()].filter(up).map((c) => c.toDefinition()) },
+    this.#listed = {
+      tools: [...this.#tools.values()].filter(up),
+      resources: [...this.#resources.values()].filter(up),
+      resourceTemplates: this.#templates.filter(up),
+      prompts: [...this.#prompts.values()].filter(up),
     };
+    this.#lists = freezeLists(this.#listed);
     for (const collision of collisions) if (!this.collisions.includes(collision)) this.#logger.warn(`name collision: ${collision}; the first mounted keeps the name`);
     this.collisions = collisions;
   }
 }
 
-function emptyLists() {
+/** The lists clients are shown, frozen (their items are frozen definitions or frozen copies). */
+export function listOf<K extends ListKey>(key: K, components: readonly ProxyComponent[]): Lists[K] {
+  return Object.freeze({ [key]: Object.freeze(components.map((c) => deepFreeze(c.toDefinition()))) }) as unknown as Lists[K];
+}
+
+function freezeLists(listed: Listed): Lists {
   return {
-    tools: { tools: [] } as ListToolsResult,
-    resources: { resources: [] } as ListResourcesResult,
-    templates: { resourceTemplates: [] } as ListResourceTemplatesResult,
-    prompts: { prompts: [] } as ListPromptsResult,
+    tools: listOf("tools", listed.tools),
+    resources: listOf("resources", listed.resources),
+    resourceTemplates: listOf("resourceTemplates", listed.resourceTemplates),
+    prompts: listOf("prompts", listed.prompts),
   };
+}
+
+/** Freezes a definition and everything in it: what a backend listed is shared by every client. */
+export function deepFreeze<T>(value: T): T {
+  // With a stack, not recursion: a backend's schema may nest deeper than the call stack goes.
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const next = pending.pop();
+    if (typeof next !== "object" || next === null || Object.isFrozen(next)) continue;
+    Object.freeze(next);
+    for (const inner of Object.values(next)) pending.push(inner);
+  }
+  return value;
 }

@@ -1,24 +1,28 @@
 import { ProxyError, ProxyErrorCode } from "../errors.js";
 import type { ProxyMethod, ResultOf } from "../methods.js";
-import type { ProxyContext } from "./context.js";
+import type { AnyProxyContext, ProxyContext } from "./context.js";
 
 export type Next<M extends ProxyMethod> = () => Promise<ResultOf<M>>;
 
 /** Middleware for one method: `use("tools/call", mw)`. */
 export type ProxyMiddleware<M extends ProxyMethod> = (ctx: ProxyContext<M>, next: Next<M>) => Promise<ResultOf<M>>;
 
-/** Method-agnostic middleware: a generic function, so it fits every method's chain. */
-export type Middleware = <M extends ProxyMethod>(ctx: ProxyContext<M>, next: Next<M>) => Promise<ResultOf<M>>;
+/**
+ * Method-agnostic middleware, for every method's chain. Its context is also the union of every
+ * method's, so `if (ctx.method === "tools/call")` narrows `ctx.params` to that method's.
+ */
+export type Middleware = <M extends ProxyMethod>(ctx: ProxyContext<M> & AnyProxyContext, next: Next<M>) => Promise<ResultOf<M>>;
 
 export type Terminal<M extends ProxyMethod> = (ctx: ProxyContext<M>) => Promise<ResultOf<M>>;
 
-/** Koa-style onion: each middleware returns the result of the layers inside it. */
-export function compose<M extends ProxyMethod>(
-  middleware: readonly ProxyMiddleware<M>[],
-  terminal: Terminal<M>,
-): Terminal<M> {
-  if (middleware.length === 0) return terminal;
-  return function composed(ctx) {
+/**
+ * Koa-style onion: one middleware made of several, each returning the result of the layers inside
+ * it, so compositions nest. `next()` called twice in one layer rejects with MiddlewareMisuse.
+ */
+export function compose(middleware: readonly Middleware[]): Middleware;
+export function compose<M extends ProxyMethod>(middleware: readonly ProxyMiddleware<M>[]): ProxyMiddleware<M>;
+export function compose<M extends ProxyMethod>(middleware: readonly ProxyMiddleware<M>[]): ProxyMiddleware<M> {
+  return function composed(ctx, next) {
     let called = -1;
     const dispatch = (i: number): Promise<ResultOf<M>> => {
       if (i <= called) {
@@ -30,7 +34,7 @@ export function compose<M extends ProxyMethod>(
       const layer = middleware[i];
       try {
         // Inside the try: a synchronous throw still reaches the middleware as a rejection.
-        return layer ? layer(ctx, () => dispatch(i + 1)) : terminal(ctx);
+        return layer ? layer(ctx, () => dispatch(i + 1)) : next();
       } catch (error) {
         return Promise.reject(error);
       }

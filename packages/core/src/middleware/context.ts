@@ -1,5 +1,6 @@
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import type { RequestId } from "@modelcontextprotocol/sdk/types.js";
+import type { Backend } from "../backends/backend.js";
 import type { ProxyPrompt } from "../components/proxy-prompt.js";
 import type { ProxyResource } from "../components/proxy-resource.js";
 import type { ProxyTemplate } from "../components/proxy-template.js";
@@ -20,15 +21,27 @@ export interface ProxyContext<M extends ProxyMethod = ProxyMethod> {
   params: ParamsOf<M>;
   /** The mirrored component the request targets (tools/call, resources/read, prompts/get, ...). */
   readonly component: AnyComponent | undefined;
+  /** The backend that serves the target, when there is one target. */
+  readonly backend: Backend | undefined;
+  /**
+   * The target's own name (tools, prompts) or URI (resources) at its backend: what a rule by name
+   * should match in a gateway, where clients see `{server}_{name}`.
+   */
+  readonly backendName: string | undefined;
   /** The front session the request came in on; forwarding goes through its backend sessions. */
   readonly session: FrontSession;
   readonly sessionId: string | undefined;
   readonly requestId: RequestId;
-  /** The front's authentication (set by an HTTP auth layer), when there is one. */
+  /** Who is calling, as the front's `authenticate` decided (undefined: anonymous, or no HTTP auth). */
   readonly authInfo: AuthInfo | undefined;
   /** Aborted when the client cancels; forwarded to the backend request. */
   readonly signal: AbortSignal;
   readonly state: ProxyState;
+  /**
+   * Hides components from this caller: left out of lists (before paging), and a hidden target is
+   * answered exactly as an unknown one. Call it before `next()`.
+   */
+  hide(predicate: (component: AnyComponent) => boolean): void;
 }
 
 /** A context whose `method` discriminates `params`: narrowing on `ctx.method` narrows `ctx.params`. */

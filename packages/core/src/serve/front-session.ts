@@ -1,5 +1,6 @@
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import {
@@ -20,11 +21,11 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { describe, type Backend } from "../backends/backend.js";
 import { passthrough } from "../backends/passthrough.js";
-import type { BackendPool, BackendSink } from "../backends/pool.js";
+import { profileKey, type BackendPool, type BackendSink } from "../backends/pool.js";
 import { ProxyError, ProxyErrorCode, forwardedError, plainMessage } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { ProxyContext } from "../middleware/context.js";
-import type { ProxyMethod, ResultOf } from "../methods.js";
+import { CLIENT_REQUESTS, LIST_CHANGED, relayable, type ProxyMethod, type ResultOf } from "../methods.js";
 import { decodeCursor, encodeCursor } from "../components/pages.js";
 import { TaskTable } from "./tasks.js";
 
@@ -42,29 +43,32 @@ export interface FrontHost {
   readonly sessionLimits: { maxSessions: number; idleTimeoutMs: number };
   /** Whether this backend gets a session of its own per front session. */
   isolates(backend: Backend): boolean;
-  /** The proxy's own sink for primary sessions. */
-  readonly primarySink: BackendSink;
   /** Every mounted backend. */
   readonly backends: readonly Backend[];
-  /** A backend's primary (shared) session. */
-  primary(backend: Backend): Promise<Client>;
+  /** A backend's shared (primary) session for a capability profile. */
+  primary(backend: Backend, capabilities: ClientCapabilities): Promise<Client>;
   /** Why calls to a backend fail fast right now (a crash loop opened its breaker), if they do. */
   unavailable(backend: Backend): string | undefined;
   handle(session: FrontSession, request: JSONRPCRequest, extra: FrontExtra): Promise<Result>;
   /** A backend's list changed: refresh the mirror and tell every front session. */
   listChanged(backend: Backend, method: string): void;
+  /** A backend's resources/updated: observers are told; returns it as the client should see it. */
+  resourceUpdated(backend: Backend, notification: Notification): Notification;
   /** This session's client changed its roots: tell the shared backend sessions it is the only client of. */
   rootsChanged(session: FrontSession): void;
   detach(session: FrontSession): void;
 }
 
-const PING_TIMEOUT_MS = 5000;
+export interface FrontSessionOptions {
+  /** Reach every backend through its shared session (stateless requests, which can remember nothing). */
+  shared?: boolean;
+  /** A stateless HTTP request: nothing can be sent to its client but the answer. */
+  stateless?: boolean;
+  /** Who opened the session (the HTTP front's `authenticate`). */
+  authInfo?: AuthInfo | undefined;
+}
 
-const LIST_CHANGED = new Set([
-  "notifications/tools/list_changed",
-  "notifications/resources/list_changed",
-  "notifications/prompts/list_changed",
-]);
+const PING_TIMEOUT_MS = 5000;
 
 /** A backend session of this front session's own (isolated mode). */
 interface OwnSession {
@@ -97,11 +101,16 @@ export class FrontSession implements BackendSink {
   /** Requests of this session now waiting on a backend's shared (primary) session. */
   readonly #sharedCalls = new Map<FrontExtra, Backend>();
   readonly #shared: boolean;
+  readonly #stateless: boolean;
+  readonly #authInfo: AuthInfo | undefined;
+  #profile: { capabilities: ClientCapabilities; key: string } | undefined;
   #closed = false;
 
-  constructor(host: FrontHost, options: { shared?: boolean } = {}) {
+  constructor(host: FrontHost, options: FrontSessionOptions = {}) {
     this.#host = host;
     this.#shared = options.shared ?? false;
+    this.#stateless = options.stateless ?? false;
+    this.#authInfo = options.authInfo;
     this.server = new Server(host.serverInfo, {
       capabilities: host.capabilities,
       ...(host.instructions === undefined ? {} : { instructions: host.instructions }),
@@ -151,6 +160,31 @@ export class FrontSession implements BackendSink {
     return this.server.getClientCapabilities();
   }
 
+  /** Who opened this session, when the front authenticates its callers. */
+  get authInfo(): AuthInfo | undefined {
+    return this.#authInfo;
+  }
+
+  /** The client capabilities its backend sessions declare: those it declared that the proxy relays. */
+  get profile(): ClientCapabilities {
+    return this.#profileOf().capabilities;
+  }
+
+  /** One key per distinct profile: sessions with the same one share mirrors and shared backend sessions. */
+  get profileKey(): string {
+    return this.#profileOf().key;
+  }
+
+  #profileOf(): { capabilities: ClientCapabilities; key: string } {
+    if (this.#profile) return this.#profile;
+    const declared = this.clientCapabilities;
+    const capabilities = relayable(declared);
+    const profile = { capabilities, key: profileKey(capabilities) };
+    // Known for good once the client has initialized.
+    if (declared) this.#profile = profile;
+    return profile;
+  }
+
   /** Requests being served right now (for diagnostics and leak checks). */
   get pending(): number {
     return this.#inFlight.size;
@@ -175,7 +209,7 @@ export class FrontSession implements BackendSink {
 
   /** This session's client for a backend: its own (isolated) or the shared primary. */
   client(backend: Backend): Promise<Client> {
-    if (this.sharesSession(backend)) return this.#host.primary(backend);
+    if (this.sharesSession(backend)) return this.#host.primary(backend, this.profile);
     return this.#ownSession(backend).client;
   }
 
@@ -192,8 +226,12 @@ export class FrontSession implements BackendSink {
     if (this.#closed) throw new McpError(ErrorCode.ConnectionClosed, "The client session has closed");
     const reopening = this.#reaped.delete(backend);
     const opened = this.#host.pool
-      .open(backend, relayable(this.clientCapabilities), this, () => this.#lostOwn(backend, own!), {
+      .open(backend, {
+        capabilities: this.profile,
+        sink: this,
+        onclose: () => this.#lostOwn(backend, own!),
         maxSessions: this.#host.sessionLimits.maxSessions,
+        owner: { authInfo: this.#authInfo, sessionId: this.id },
       })
       .then(async (client) => {
         // A session reopened after idling gets the log level its client had set.
@@ -233,8 +271,7 @@ export class FrontSession implements BackendSink {
    * message from it, no subscription through it and no task of this session still running on it.
    * The next request opens a new one.
    */
-  #closeIfIdle(backend: Backend, own: OwnSession): void {
-    const idleMs = this.#host.sessionLimits.idleTimeoutMs;
+  #closeIfIdle(backend: Backend, own: OwnSession, idleMs = this.#host.sessionLimits.idleTimeoutMs): void {
     if (this.#closed || this.#own.get(backend) !== own || own.busy > 0) return;
     const idleFor = Date.now() - own.lastUsed;
     if (idleFor < idleMs) return this.#scheduleIdleCheck(backend, own, idleMs - idleFor);
@@ -243,6 +280,11 @@ export class FrontSession implements BackendSink {
     this.#reaped.add(backend);
     this.#host.logger.debug(`closing idle session with backend ${describe(backend)} (unused for ${idleFor} ms)`);
     void own.client.then((client) => this.#host.pool.release(client), () => {});
+  }
+
+  /** Lets go now of its own backend sessions that nothing holds (no request, subscription or running task). */
+  releaseIdle(): void {
+    for (const [backend, own] of [...this.#own]) this.#closeIfIdle(backend, own, 0);
   }
 
   /**
@@ -392,8 +434,9 @@ export class FrontSession implements BackendSink {
   /** A notification from one of this session's backend sessions. */
   notification(backend: Backend, notification: Notification): void {
     this.#touch(backend);
-    if (LIST_CHANGED.has(notification.method)) return this.#host.listChanged(backend, notification.method);
+    if (LIST_CHANGED[notification.method]) return this.#host.listChanged(backend, notification.method);
     if (notification.method === "notifications/tasks/status") this.#tasks.observe(backend, notification.params);
+    if (notification.method === "notifications/resources/updated") notification = this.#host.resourceUpdated(backend, notification);
     void this.notify(notification);
   }
 
@@ -403,6 +446,14 @@ export class FrontSession implements BackendSink {
    */
   request(backend: Backend, request: JSONRPCRequest, signal: AbortSignal, via?: FrontExtra): Promise<Result> {
     this.#touch(backend);
+    const declared = CLIENT_REQUESTS[request.method];
+    if (this.#stateless && declared) {
+      const why = `${request.method} from ${describe(backend)} cannot reach a client of the stateless HTTP front, which can only answer requests: serve with sessions for sampling, elicitation and roots`;
+      return Promise.reject(new McpError(ErrorCode.InvalidRequest, why));
+    }
+    if (declared && !declared(this.clientCapabilities ?? {}, request.params)) {
+      return Promise.reject(new McpError(ErrorCode.InvalidRequest, `${request.method} from ${describe(backend)}: the client did not declare the capability it needs`));
+    }
     const related = via ?? this.#related();
     const message = { method: request.method, params: request.params } as ServerRequest;
     return related
@@ -440,13 +491,6 @@ export class FrontSession implements BackendSink {
     if (this.#inFlight.size !== 1) return undefined;
     return this.#inFlight.values().next().value;
   }
-}
-
-/** The client capabilities a backend may use through this session: those the proxy can relay. */
-function relayable(capabilities: ClientCapabilities | undefined): ClientCapabilities {
-  if (!capabilities) return {};
-  const { sampling, elicitation, roots } = capabilities;
-  return { ...(sampling && { sampling }), ...(elicitation && { elicitation }), ...(roots && { roots }) };
 }
 
 /** A failed backend request as the client should see it. */

@@ -1,10 +1,15 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import { SSEServerTransport } from "@modelcontextprotocol/sdk/server/sse.js";
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
+import { HttpError, identityOf, plainMessage } from "../errors.js";
 import type { Logger } from "../logger.js";
-import type { FrontSession } from "./front-session.js";
-import { DEFAULT_MAX_BODY, StreamableHttpTransport, readJsonBody, replyError, type EventStore } from "./streamable-http.js";
+import { corsHeaders, type Cors } from "./cors.js";
+import type { FrontSession, FrontSessionOptions } from "./front-session.js";
+import type { EventStore } from "./event-store.js";
+import { DEFAULT_MAX_BODY, header, readJsonBody, replyError } from "./http-io.js";
+import { StreamableHttpTransport } from "./streamable-http.js";
 
 export interface HttpFrontOptions {
   /** Streamable HTTP endpoint. Default `/mcp`. */
@@ -29,14 +34,32 @@ export interface HttpFrontOptions {
   retryInterval?: number;
   /** Interval of SSE keep-alive comments, in ms. Default 15,000; 0 disables them. */
   keepAliveMs?: number;
+  /**
+   * Who is calling, decided before a session is looked up or created (see docs/extension-points.md).
+   * Return the caller's AuthInfo, or undefined for an anonymous caller; throw an HttpError to refuse.
+   */
+  authenticate?: Authenticate;
+  /** Browser clients: the origins allowed to call (CORS), e.g. ["https://app.example.com"], or ["*"]. */
+  allowedOrigins?: string[];
 }
+
+export type Authenticate = (req: IncomingMessage) => AuthInfo | undefined | Promise<AuthInfo | undefined>;
 
 export type HttpRoute = (req: IncomingMessage, res: ServerResponse) => boolean;
 
 export interface HttpFrontHost {
   readonly logger: Logger;
+  /** Connects the backends, once; a handler mounted before start() waits for it on its first request. */
+  start(): Promise<void>;
   /** A new front session, not yet connected to a transport. */
-  newSession(options?: { shared?: boolean }): FrontSession;
+  newSession(options?: FrontSessionOptions): FrontSession;
+}
+
+/** A front session on its transport, and the identity it is bound to. */
+interface Entry<T> {
+  transport: T;
+  session: FrontSession;
+  identity: string | undefined;
 }
 
 export const LOOPBACK_HOSTS = ["localhost", "127.0.0.1", "[::1]", "::1"];
@@ -52,15 +75,22 @@ export type HttpHandler = ((req: IncomingMessage, res: ServerResponse) => Promis
 export function createHttpHandler(host: HttpFrontHost, options: HttpFrontOptions = {}): HttpHandler {
   const path = options.path ?? "/mcp";
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
-  const streams = new Map<string, { transport: StreamableHttpTransport; session: FrontSession }>();
-  const sse = new Map<string, { transport: SSEServerTransport; session: FrontSession }>();
+  const streams = new Map<string, Entry<StreamableHttpTransport>>();
+  const sse = new Map<string, Entry<SSEServerTransport>>();
   const transportOptions = { retryInterval: options.retryInterval, keepAliveMs: options.keepAliveMs, maxBodyBytes: maxBody };
+  const cors: Cors | undefined = options.allowedOrigins?.length ? { origins: options.allowedOrigins } : undefined;
 
-  async function streamable(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+  /** A session found by id, if the caller is the one it is bound to: to anyone else it does not exist. */
+  function bound<T>(map: Map<string, Entry<T>>, id: string, authInfo: AuthInfo | undefined): Entry<T> | undefined {
+    const found = map.get(id);
+    return found && found.identity === identityOf(authInfo) ? found : undefined;
+  }
+
+  async function streamable(req: IncomingMessage, res: ServerResponse, body: unknown, authInfo: AuthInfo | undefined): Promise<void> {
     if (options.stateless) {
       if (req.method !== "POST") return reply(res, 405, -32000, "Method not allowed: this endpoint is stateless, use POST");
       // No session to hold a backend session of its own: use the shared one.
-      const session = host.newSession({ shared: true });
+      const session = host.newSession({ shared: true, stateless: true, authInfo });
       const transport = new StreamableHttpTransport(transportOptions);
       res.on("close", () => void session.close());
       await session.connect(transport);
@@ -68,18 +98,22 @@ export function createHttpHandler(host: HttpFrontHost, options: HttpFrontOptions
     }
     const id = header(req, "mcp-session-id");
     if (id !== undefined) {
-      const found = streams.get(id);
+      const found = bound(streams, id, authInfo);
       if (!found) return reply(res, 404, -32001, "Session not found: start a new session with initialize");
       return found.transport.handleRequest(req, res, body);
     }
     if (req.method !== "POST" || !isInitializeRequest(body)) {
       return reply(res, 400, -32000, "Bad request: no Mcp-Session-Id header, and the request is not initialize");
     }
-    const session = host.newSession();
+    const session = host.newSession({ authInfo });
+    const identity = identityOf(authInfo);
     const transport = new StreamableHttpTransport({
       ...transportOptions,
       sessionIdGenerator: randomUUID,
-      onsessioninitialized: (sessionId) => void streams.set(sessionId, { transport, session }),
+      onsessioninitialized: (sessionId) => void streams.set(sessionId, { transport, session, identity }),
+      // The client's stream went away with nothing in flight: it has most likely gone. Its backend
+      // sessions are let go now, not at the idle timeout (they reopen if it comes back).
+      onstreamsclosed: () => session.releaseIdle(),
       eventStore: options.eventStore?.(),
     });
     transport.onclose = () => {
@@ -91,40 +125,72 @@ export function createHttpHandler(host: HttpFrontHost, options: HttpFrontOptions
     if (transport.sessionId === undefined) await session.close();
   }
 
-  async function legacySse(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  async function legacySse(req: IncomingMessage, res: ServerResponse, url: URL, authInfo: AuthInfo | undefined): Promise<void> {
     if (req.method === "GET" && url.pathname === "/sse") {
-      const session = host.newSession();
+      const session = host.newSession({ authInfo });
       const transport = new SSEServerTransport("/messages", res);
-      sse.set(transport.sessionId, { transport, session });
+      sse.set(transport.sessionId, { transport, session, identity: identityOf(authInfo) });
       transport.onclose = () => sse.delete(transport.sessionId);
       await session.connect(transport);
       return;
     }
-    const found = sse.get(url.searchParams.get("sessionId") ?? "");
+    const found = bound(sse, url.searchParams.get("sessionId") ?? "", authInfo);
     if (!found) return reply(res, 404, -32001, "Session not found: open GET /sse first and post to the endpoint it names");
     const body = await readJson(req, res, maxBody);
     if (body !== NO_BODY) await found.transport.handlePostMessage(req, res, body);
   }
 
+  /** The caller's AuthInfo, or undefined when anonymous; false when refused (answered already). */
+  async function caller(req: IncomingMessage, res: ServerResponse): Promise<AuthInfo | undefined | false> {
+    if (!options.authenticate) return undefined;
+    try {
+      const authInfo = await options.authenticate(req);
+      // Where the transports (ours and the SDK's SSE one) read it from.
+      if (authInfo) (req as { auth?: AuthInfo }).auth = authInfo;
+      return authInfo;
+    } catch (error) {
+      req.resume(); // the body is never read
+      if (error instanceof HttpError) replyError(res, { status: error.status, code: error.code, message: plainMessage(error), headers: { ...error.headers } });
+      else {
+        host.logger.error(`HTTP front: authenticate failed: ${plainMessage(error)}`);
+        reply(res, 500, -32603, "Internal error while authenticating the request");
+      }
+      return false;
+    }
+  }
+
   const handler = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     try {
-      if (options.allowedHosts && !hostAllowed(req, options.allowedHosts)) {
+      const origin = header(req, "origin");
+      const corsAllowed = cors !== undefined && origin !== undefined && corsHeaders(cors, origin, req, res);
+      if (options.allowedHosts && !hostAllowed(req, options.allowedHosts, corsAllowed)) {
         return reply(res, 403, -32000, `Forbidden: Host or Origin not allowed (allowed: ${options.allowedHosts.join(", ")})`);
+      }
+      if (req.method === "OPTIONS") {
+        if (!corsAllowed) return reply(res, 403, -32000, "Forbidden: this origin is not allowed (set allowedOrigins, --allow-origin)");
+        return void res.writeHead(204).end();
       }
       if (options.routes?.some((route) => route(req, res))) return;
       // The path alone, without building a URL on every call.
       const target = req.url ?? "/";
       const query = target.indexOf("?");
       const pathname = query < 0 ? target : target.slice(0, query);
-      if (pathname === path) {
-        const body = req.method === "POST" ? await readJson(req, res, maxBody) : undefined;
-        if (body === NO_BODY) return;
-        return await streamable(req, res, body);
+      const mcp = pathname === path;
+      if (!mcp && !(options.sse && (pathname === "/sse" || pathname === "/messages"))) {
+        return reply(res, 404, -32000, `Not found: the MCP endpoint is ${path}`);
       }
-      if (options.sse && (pathname === "/sse" || pathname === "/messages")) return await legacySse(req, res, new URL(target, "http://localhost"));
-      return reply(res, 404, -32000, `Not found: the MCP endpoint is ${path}`);
+      const authInfo = await caller(req, res);
+      if (authInfo === false) return;
+      await host.start().catch((error: unknown) => {
+        throw new HttpError(503, `The proxy could not start: ${plainMessage(error)}`);
+      });
+      if (!mcp) return await legacySse(req, res, new URL(target, "http://localhost"), authInfo);
+      const body = req.method === "POST" ? await readJson(req, res, maxBody) : undefined;
+      if (body === NO_BODY) return;
+      return await streamable(req, res, body, authInfo);
     } catch (error) {
-      host.logger.error(`HTTP front: ${(error as Error).message}`);
+      if (error instanceof HttpError) return reply(res, error.status, error.code, plainMessage(error));
+      host.logger.error(`HTTP front: ${plainMessage(error)}`);
       if (!res.headersSent) reply(res, 500, -32603, "Internal error");
     }
   };
@@ -156,13 +222,11 @@ function reply(res: ServerResponse, status: number, code: number, message: strin
   replyError(res, { status, code, message });
 }
 
-function header(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
-/** DNS-rebinding protection: the Host (and Origin, when sent) must name an allowed host. */
-function hostAllowed(req: IncomingMessage, allowed: string[]): boolean {
+/**
+ * DNS-rebinding protection: the Host (and Origin, when sent) must name an allowed host. An Origin
+ * allowed by CORS is accepted as it is.
+ */
+function hostAllowed(req: IncomingMessage, allowed: string[], originAllowed: boolean): boolean {
   const hostname = (value: string) => {
     try {
       return new URL(value).hostname;
@@ -173,7 +237,7 @@ function hostAllowed(req: IncomingMessage, allowed: string[]): boolean {
   const host = req.headers.host && hostname(`http://${req.headers.host}`);
   if (!host || !allowed.includes(host)) return false;
   const origin = header(req, "origin");
-  if (origin === undefined) return true;
+  if (origin === undefined || originAllowed) return true;
   const originHost = hostname(origin);
   return originHost !== undefined && allowed.includes(originHost);
 }

@@ -12,7 +12,6 @@
 // gets a stream from the start, as from the SDK.
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { EventStore } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import type { Transport, TransportSendOptions } from "@modelcontextprotocol/sdk/shared/transport.js";
 import {
@@ -26,13 +25,18 @@ import {
   type RequestInfo,
 } from "@modelcontextprotocol/sdk/types.js";
 
-export type { EventStore };
+import type { EventStore } from "./event-store.js";
+import { DEFAULT_MAX_BODY, header, isJsonContentType, prefersSse, readJsonBody, replyError, type Failure } from "./http-io.js";
+import { isJsonRpcMessage } from "../jsonrpc.js";
+import { httpStatusOf } from "../errors.js";
 
 export interface StreamableHttpTransportOptions {
   /** Issues the session id on initialize. Absent: stateless (no session id; one transport per request). */
   sessionIdGenerator?: (() => string) | undefined;
   /** Called with the new session id once initialize has been accepted. */
   onsessioninitialized?: ((sessionId: string) => void | Promise<void>) | undefined;
+  /** Called when the standalone GET stream has closed while no request was waiting for an answer. */
+  onstreamsclosed?: (() => void) | undefined;
   /** Called when the client ends the session with DELETE. */
   onsessionclosed?: ((sessionId: string | undefined) => void | Promise<void>) | undefined;
   /** Enables priming events, event ids and Last-Event-ID resumption. Use one store per session. */
@@ -75,8 +79,6 @@ interface Stream {
   /** With an event store, writes wait for their event id: this keeps them in order. */
   queue: Promise<void> | undefined;
 }
-
-type Failure = { status: number; code: number; message: string };
 
 /**
  * One streamable HTTP session (or one stateless request): feed it requests with `handleRequest`.
@@ -371,7 +373,10 @@ export class StreamableHttpTransport implements Transport {
     const data = JSON.stringify(messages.length === 1 ? messages[0] : messages);
     const headers = ["content-type", "application/json", "content-length", String(Buffer.byteLength(data))];
     if (this.sessionId !== undefined) headers.push("mcp-session-id", this.sessionId);
-    stream.res!.writeHead(200, headers).end(data);
+    // A lone error that asks for an HTTP status (an HttpError: 403 insufficient_scope, say) gets it.
+    const refusal = messages.length === 1 ? httpStatusOf(messages[0]) : undefined;
+    if (refusal) for (const [name, value] of Object.entries(refusal.headers)) headers.push(name, value);
+    stream.res!.writeHead(refusal?.status ?? 200, headers).end(data);
     stream.res = undefined;
     this.#streams.delete(stream.id);
   }
@@ -445,7 +450,9 @@ export class StreamableHttpTransport implements Transport {
     stream.sse = true;
     stream.replayed = replayed;
     res.once("close", () => {
-      if (stream.res === res) stream.res = undefined;
+      if (stream.res !== res) return;
+      stream.res = undefined;
+      if (stream === this.#standalone && this.#byRequest.size === 0 && !this.#closed) this.#options.onstreamsclosed?.();
     });
   }
 
@@ -530,86 +537,6 @@ class NodeRequestInfo implements RequestInfo {
   }
 }
 
-// ── Helpers shared with serve/http.ts ─────────────────────────────────────────
-
-export const DEFAULT_MAX_BODY = 4 * 1024 * 1024;
-
-/** Writes a JSON-RPC error with no id (an HTTP-level refusal). */
-export function replyError(res: ServerResponse, { status, code, message }: Failure): void {
-  if (res.headersSent) return void res.end();
-  res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify({ jsonrpc: "2.0", error: { code, message }, id: null }));
-}
-
-/**
- * Reads a JSON body within `maxBytes` (a declared Content-Length over it is refused unread), with
- * `data`/`end` events rather than `for await` (cheaper per request). A body Express already parsed is used as is.
- */
-export function readJsonBody(req: IncomingMessage, maxBytes: number): Promise<{ body: unknown } | Failure> {
-  const pre = (req as { body?: unknown }).body;
-  if (pre !== undefined) return Promise.resolve({ body: pre });
-  const tooLarge = { status: 413, code: -32000, message: `Payload Too Large: Request body must not exceed ${maxBytes} bytes` };
-  if (Number(req.headers["content-length"]) > maxBytes) {
-    req.resume();
-    return Promise.resolve(tooLarge);
-  }
-  // Read to the end already (by a middleware that left no `body`): no 'end' event will come.
-  if (req.readableEnded) return Promise.resolve({ status: 400, code: -32700, message: "Parse error: Invalid JSON" });
-  return new Promise((resolve, reject) => {
-    let first: Buffer | undefined;
-    let more: Buffer[] | undefined;
-    let size = 0;
-    let ended = false;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > maxBytes) {
-        req.off("data", onData).off("end", onEnd).resume();
-        return resolve(tooLarge);
-      }
-      if (!first) first = chunk;
-      else (more ??= [first]).push(chunk);
-    };
-    const onEnd = () => {
-      ended = true;
-      const text = more ? Buffer.concat(more).toString("utf8") : (first?.toString("utf8") ?? "");
-      try {
-        resolve({ body: JSON.parse(text) });
-      } catch {
-        resolve({ status: 400, code: -32700, message: "Parse error: Invalid JSON" });
-      }
-    };
-    req.on("data", onData).on("end", onEnd).once("error", reject);
-    req.once("close", () => ended || reject(new Error("the client closed the request before sending its whole body")));
-  });
-}
-
-/**
- * Whether an Accept header ranks text/event-stream above application/json: by q-value, then by
- * the order the client listed them (the SDK client lists JSON first; some clients list SSE first).
- */
-export function prefersSse(accept: string): boolean {
-  if (accept === "application/json, text/event-stream") return false; // what SDK clients send
-  let json: [q: number, at: number] | undefined;
-  let sse: [q: number, at: number] | undefined;
-  accept.split(",").forEach((range, at) => {
-    const [type = "", ...params] = range.split(";");
-    const media = type.trim().toLowerCase();
-    if (media !== "application/json" && media !== "text/event-stream") return;
-    const qParam = params.map((p) => p.trim().toLowerCase()).find((p) => p.startsWith("q="));
-    const q = qParam === undefined ? 1 : Number(qParam.slice(2));
-    const ranked: [number, number] = [Number.isFinite(q) ? q : 0, at];
-    if (media === "application/json") json ??= ranked;
-    else sse ??= ranked;
-  });
-  if (!sse || !json) return sse !== undefined;
-  return sse[0] > json[0] || (sse[0] === json[0] && sse[1] < json[1]);
-}
-
-/** The SDK's media-type test: `application/json`, parameters allowed. */
-function isJsonContentType(value: string | undefined): boolean {
-  if (value === "application/json") return true; // what SDK clients send
-  return value !== undefined && (value.split(";", 1)[0] ?? "").trim().toLowerCase() === "application/json";
-}
-
 function checkProtocolVersion(req: IncomingMessage): Failure | undefined {
   const version = header(req, "mcp-protocol-version");
   if (version === undefined || SUPPORTED_PROTOCOL_VERSIONS.includes(version)) return undefined;
@@ -617,90 +544,3 @@ function checkProtocolVersion(req: IncomingMessage): Failure | undefined {
   return { status: 400, code: -32000, message: `Bad Request: Unsupported protocol version: ${version} (supported versions: ${supported})` };
 }
 
-function header(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
-const REQUEST_KEYS = new Set(["jsonrpc", "id", "method", "params"]);
-const RESULT_KEYS = new Set(["jsonrpc", "id", "result"]);
-const ERROR_KEYS = new Set(["jsonrpc", "id", "error"]);
-
-/**
- * The shape the SDK's `JSONRPCMessageSchema` accepts (request, notification, result or error;
- * no other top-level keys), checked by hand: the zod parse of every envelope was a visible share
- * of the front's CPU, and the message is passed on as parsed, unknown fields included.
- */
-export function isJsonRpcMessage(value: unknown): value is JSONRPCMessage {
-  if (!isObject(value) || value.jsonrpc !== "2.0") return false;
-  let keys: Set<string>;
-  if ("method" in value) {
-    if (typeof value.method !== "string" || (value.params !== undefined && !isObject(value.params))) return false;
-    const meta = (value.params as { _meta?: unknown } | undefined)?._meta;
-    if (meta !== undefined && !isObject(meta)) return false;
-    if ("id" in value && !isRequestId(value.id)) return false;
-    keys = REQUEST_KEYS;
-  } else if ("result" in value) {
-    if (!isRequestId(value.id) || !isObject(value.result)) return false;
-    keys = RESULT_KEYS;
-  } else if ("error" in value) {
-    const error = value.error;
-    if ((value.id !== undefined && !isRequestId(value.id)) || !isObject(error)) return false;
-    if (!Number.isInteger(error.code) || typeof error.message !== "string") return false;
-    keys = ERROR_KEYS;
-  } else {
-    return false;
-  }
-  for (const key in value) if (!keys.has(key)) return false;
-  return true;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function isRequestId(value: unknown): value is RequestId {
-  return typeof value === "string" || Number.isInteger(value);
-}
-
-/**
- * A bounded in-memory event store for resumability: it keeps the last `maxEvents` events of a
- * session (default 1,000), so a long session cannot grow it without limit. A client that comes
- * back after its event was dropped gets a fresh stream instead of a replay. One per session.
- */
-export class MemoryEventStore implements EventStore {
-  readonly #max: number;
-  /** Insertion order is event order. */
-  readonly #events = new Map<string, { streamId: string; message: JSONRPCMessage }>();
-  #next = 0;
-
-  constructor(options: { maxEvents?: number } = {}) {
-    this.#max = Math.max(1, options.maxEvents ?? 1000);
-  }
-
-  get size(): number {
-    return this.#events.size;
-  }
-
-  async storeEvent(streamId: string, message: JSONRPCMessage): Promise<string> {
-    const eventId = String(++this.#next);
-    this.#events.set(eventId, { streamId, message });
-    if (this.#events.size > this.#max) this.#events.delete(this.#events.keys().next().value!);
-    return eventId;
-  }
-
-  async getStreamIdForEventId(eventId: string): Promise<string | undefined> {
-    return this.#events.get(eventId)?.streamId;
-  }
-
-  async replayEventsAfter(lastEventId: string, { send }: { send: (eventId: string, message: JSONRPCMessage) => Promise<void> }): Promise<string> {
-    const streamId = this.#events.get(lastEventId)?.streamId;
-    if (streamId === undefined) return "";
-    let after = false;
-    for (const [eventId, event] of [...this.#events]) {
-      if (after && event.streamId === streamId) await send(eventId, event.message);
-      else if (eventId === lastEventId) after = true;
-    }
-    return streamId;
-  }
-}
