@@ -1,0 +1,230 @@
+// Bounds for the HTTP front (issue 12): what one client may make the proxy hold or wait for.
+// Each is a small piece the front composes: timeouts against slowloris, a body read that stops at
+// its limit and closes the connection, Host/Origin matching with the port, a budget of front
+// sessions (overall and per identity), a cap on requests in flight, and SSE writes that close a
+// stream whose reader does not keep up. Defaults are in `HTTP_LIMITS` (the table in docs/limits.md).
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import { ErrorCode } from "@modelcontextprotocol/sdk/types.js";
+import { ProxyError, ProxyErrorCode } from "../errors.js";
+import { parseJson, type ErrorReply } from "./message-check.js";
+
+export const HTTP_LIMITS = {
+  /** Time to receive a request's headers (slowloris). */
+  headersTimeoutMs: 10_000,
+  /** Time to receive a whole request, body included (slow bodies). */
+  requestTimeoutMs: 30_000,
+  /** Idle keep-alive connections are closed after this. */
+  keepAliveTimeoutMs: 5_000,
+  /** How often Node checks the two timeouts above. */
+  checkIntervalMs: 1_000,
+  /** Open front sessions, overall. */
+  maxSessions: 1_000,
+  /** Open front sessions of one identity (anonymous callers share one). */
+  maxSessionsPerIdentity: 100,
+  /** A session that has sent nothing after initialize is closed after this. */
+  uninitializedTtlMs: 30_000,
+  /** Requests in flight in one session. */
+  maxInFlightPerSession: 100,
+  /** Bytes an SSE stream may have waiting for a slow reader. */
+  maxStreamBufferBytes: 4 * 1024 * 1024,
+  /** How long an SSE write may wait for the reader to take it. */
+  sendTimeoutMs: 30_000,
+} as const;
+
+/** Node's HTTP server timeouts, against clients that send headers or bodies a byte at a time. */
+export function applyServerTimeouts(server: Server, limits: Partial<typeof HTTP_LIMITS> = {}): void {
+  server.headersTimeout = limits.headersTimeoutMs ?? HTTP_LIMITS.headersTimeoutMs;
+  server.requestTimeout = limits.requestTimeoutMs ?? HTTP_LIMITS.requestTimeoutMs;
+  server.keepAliveTimeout = limits.keepAliveTimeoutMs ?? HTTP_LIMITS.keepAliveTimeoutMs;
+}
+
+export type BodyRead = { value: unknown; failure?: undefined } | { value?: undefined; failure: { status: number; reply: ErrorReply; close: boolean } };
+
+/**
+ * Reads a request body within `maxBytes` and parses it with the message checks (strict UTF-8,
+ * depth, JSON). A declared Content-Length over the limit is refused unread; a body that grows past
+ * it is refused at that point. Either way the rest is not read: the failure says to close the
+ * connection (`close`), which `refuse` does.
+ */
+export function readBody(req: IncomingMessage, maxBytes: number, maxDepth?: number): Promise<BodyRead> {
+  const tooLarge = (): BodyRead => ({
+    failure: { status: 413, reply: reply(ErrorCode.InvalidRequest, `Payload Too Large: the request body must not exceed ${maxBytes} bytes`), close: true },
+  });
+  if (Number(req.headers["content-length"]) > maxBytes) return Promise.resolve(tooLarge());
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = (read: BodyRead) => {
+      req.off("data", onData).off("end", onEnd).off("error", onError);
+      resolve(read);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        req.pause(); // read no further: the connection is closed with the answer
+        return done(tooLarge());
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      const parsed = parseJson(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size), maxDepth);
+      done(parsed.error ? { failure: { status: 400, reply: parsed.error, close: false } } : { value: parsed.value });
+    };
+    const onError = () => done({ failure: { status: 400, reply: reply(ErrorCode.InvalidRequest, "the request body was cut short"), close: true } });
+    req.on("data", onData).on("end", onEnd).on("error", onError);
+  });
+}
+
+/** Answers with an HTTP status and a JSON-RPC error; `close`: the connection is closed after it (the body is not read). */
+export function refuse(res: ServerResponse, status: number, error: ErrorReply, close = false, headers: Record<string, string> = {}): void {
+  if (res.headersSent) return void res.end();
+  const body = JSON.stringify(error);
+  res.writeHead(status, { ...headers, "content-type": "application/json", "content-length": String(Buffer.byteLength(body)), ...(close ? { connection: "close" } : {}) });
+  res.end(body);
+  if (close) res.once("finish", () => res.req?.socket.destroySoon?.());
+}
+
+/**
+ * DNS-rebinding protection with ports: the Host header (and Origin, when sent, unless CORS allowed
+ * it) must name an allowed host. An allowed entry with a port (`localhost:8000`) matches that port
+ * only; one without (`example.com`) any port.
+ */
+export function hostAllowed(req: IncomingMessage, allowed: readonly string[], originAllowed = false): boolean {
+  const host = req.headers.host;
+  if (!host || !matches(`http://${host}`, allowed)) return false;
+  const origin = req.headers.origin;
+  if (origin === undefined || originAllowed) return true;
+  return !Array.isArray(origin) && matches(origin, allowed);
+}
+
+function matches(url: string, allowed: readonly string[]): boolean {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return false;
+  }
+  if (parsed.username || parsed.password || (parsed.pathname !== "/" && parsed.pathname !== "")) return false;
+  const port = parsed.port || (parsed.protocol === "https:" ? "443" : "80");
+  return allowed.some((entry) => {
+    const at = entry.lastIndexOf(":");
+    const hasPort = at > entry.lastIndexOf("]") && /^\d+$/.test(entry.slice(at + 1));
+    const name = (hasPort ? entry.slice(0, at) : entry).toLowerCase();
+    return name === parsed.hostname.toLowerCase() && (!hasPort || entry.slice(at + 1) === port);
+  });
+}
+
+/** The loopback names, with the port the front listens on: what a front bound to loopback allows by default. */
+export function loopbackHosts(port: number): string[] {
+  return ["localhost", "127.0.0.1", "[::1]"].map((name) => `${name}:${port}`);
+}
+
+/** Whether `host` is a loopback address or name (a front bound to another needs explicit allowed hosts). */
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || host === "[::1]" || /^127(?:\.\d{1,3}){3}$/.test(host);
+}
+
+/** Counts open front sessions, overall and per identity; past either cap a new one is refused. */
+export class SessionBudget {
+  readonly #max: number;
+  readonly #perIdentity: number;
+  readonly #byIdentity = new Map<string, number>();
+  #open = 0;
+
+  constructor(max: number = HTTP_LIMITS.maxSessions, perIdentity: number = HTTP_LIMITS.maxSessionsPerIdentity) {
+    this.#max = max;
+    this.#perIdentity = perIdentity;
+  }
+
+  get open(): number {
+    return this.#open;
+  }
+
+  /** Takes a place for a new session, or says why there is none (answer 503 with it). */
+  take(identity: string | undefined): { release: () => void; refused?: undefined } | { refused: string; release?: undefined } {
+    const key = identity ?? "";
+    const mine = this.#byIdentity.get(key) ?? 0;
+    if (this.#open >= this.#max) return { refused: `Service Unavailable: too many sessions (${this.#open} open, at most ${this.#max})` };
+    if (mine >= this.#perIdentity) return { refused: `Service Unavailable: too many sessions for this caller (${mine} open, at most ${this.#perIdentity})` };
+    this.#open++;
+    this.#byIdentity.set(key, mine + 1);
+    let released = false;
+    return {
+      release: () => {
+        if (released) return;
+        released = true;
+        this.#open--;
+        const left = (this.#byIdentity.get(key) ?? 1) - 1;
+        if (left === 0) this.#byIdentity.delete(key);
+        else this.#byIdentity.set(key, left);
+      },
+    };
+  }
+}
+
+/** A cap on requests in flight (per session, per backend): past it a request fails at once, it is never queued. */
+export class InFlightLimit {
+  readonly #max: number;
+  readonly #what: string;
+  #count = 0;
+
+  constructor(max: number, what: string) {
+    this.#max = max;
+    this.#what = what;
+  }
+
+  get count(): number {
+    return this.#count;
+  }
+
+  /** Enters, or throws `BackendUnavailable` ("too many requests in flight"); call the returned function once done. */
+  enter(): () => void {
+    if (this.#count >= this.#max) {
+      throw new ProxyError(ProxyErrorCode.BackendUnavailable, `Too many requests in flight ${this.#what} (${this.#count}, at most ${this.#max}): retry later`);
+    }
+    this.#count++;
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
+      this.#count--;
+    };
+  }
+}
+
+/**
+ * Writes to an SSE response without letting a slow reader make the proxy hold unbounded data:
+ * once more than `maxBufferedBytes` wait in the connection's buffer, or a write has waited
+ * `sendTimeoutMs` for the reader to take it, that connection (and only it) is destroyed.
+ * Returns false when the stream was closed for it.
+ */
+export function writeBounded(res: ServerResponse, chunk: string, limits: { maxBufferedBytes?: number; sendTimeoutMs?: number } = {}): boolean {
+  if (res.destroyed || res.writableEnded) return false;
+  const maxBuffered = limits.maxBufferedBytes ?? HTTP_LIMITS.maxStreamBufferBytes;
+  if (res.writableLength + Buffer.byteLength(chunk) > maxBuffered) {
+    res.destroy(new Error(`SSE reader too slow: more than ${maxBuffered} bytes waiting`));
+    return false;
+  }
+  if (res.write(chunk)) return true;
+  watchDrain(res, limits.sendTimeoutMs ?? HTTP_LIMITS.sendTimeoutMs);
+  return true;
+}
+
+const watched = new WeakSet<ServerResponse>();
+
+function watchDrain(res: ServerResponse, ms: number): void {
+  if (watched.has(res)) return;
+  watched.add(res);
+  const timer = setTimeout(() => res.destroy(new Error(`SSE reader too slow: nothing taken for ${ms} ms`)), ms);
+  timer.unref();
+  const settle = () => {
+    clearTimeout(timer);
+    watched.delete(res);
+  };
+  res.once("drain", settle);
+  res.once("close", settle);
+}
+
+function reply(code: number, message: string): ErrorReply {
+  return { jsonrpc: "2.0", id: null, error: { code, message } };
+}
