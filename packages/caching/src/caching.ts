@@ -28,12 +28,6 @@ export type CachingMiddleware = (<M extends ProxyMethod>(ctx: ProxyContext<M>, n
   close(): Promise<void>;
 };
 
-type EventName = "listChanged" | "resourceUpdated" | "backendRestarted";
-/** The events `install` subscribes to, as core's docs/extension-points.md describes them. */
-interface Evented {
-  on(event: EventName, listener: (event: { backend: { name: string } | string; kind?: string; uri?: string; backendUri?: string }) => void): () => void;
-}
-
 /**
  * Identity-safe response caching of resources/read, prompts/get and named read-only tools:
  * `await caching({ ... }).install(proxy)`. Entries are partitioned by identity (or session),
@@ -56,15 +50,13 @@ export function caching(options: CachingOptions = {}): CachingMiddleware {
   async function install(proxy: FastMCPProxy): Promise<void> {
     logger = proxy.logger;
     proxy.use(middleware);
-    const events = proxy as unknown as Evented;
-    const name = (backend: { name: string } | string) => (typeof backend === "string" ? backend : backend.name);
     const drop = (scope: InvalidateScope) => {
       cache.invalidate(scope).catch(() => logger?.warn("cache invalidation could not reach the store; retried before the next lookup"));
     };
     subscriptions.push(
-      events.on("listChanged", (e) => drop({ backend: name(e.backend), kind: e.kind as InvalidateScope["kind"] })),
-      events.on("resourceUpdated", (e) => drop({ backend: name(e.backend), kind: "resources", name: e.backendUri ?? e.uri ?? "" })),
-      events.on("backendRestarted", (e) => drop({ backend: name(e.backend) })),
+      proxy.on("listChanged", (e) => drop({ backend: e.backend.name, kind: e.kind })),
+      proxy.on("resourceUpdated", (e) => drop({ backend: e.backend.name, kind: "resources", name: e.backendUri })),
+      proxy.on("backendRestarted", (e) => drop({ backend: e.backend.name })),
     );
     await cache.store.ready?.().catch(() => logger?.warn(`cache store (${cache.store.kind}) not reachable yet: requests go uncached until it is`));
     await proxy.start();

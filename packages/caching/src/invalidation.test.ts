@@ -1,0 +1,80 @@
+// Invalidation by the backend's own notifications and restarts, through a real proxy.
+import { afterEach, describe, expect, it } from "vitest";
+import { FastMCPProxy } from "@fastmcp-proxy/core";
+import { client, countingBackend, text } from "../../../test/caching/fixtures.js";
+import { FIXTURE, until } from "../../../test/helpers.js";
+import { caching } from "./caching.js";
+
+let cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const done of cleanup.splice(0).reverse()) await done();
+});
+
+async function setup() {
+  const backend = countingBackend();
+  const proxy = FastMCPProxy.asProxy(backend.server);
+  const cache = caching({ tools: { lookup: true } });
+  await cache.install(proxy);
+  cleanup.push(() => proxy.close(), () => cache.close());
+  return { backend, proxy, cache, c: await client(proxy) };
+}
+
+/** Polls `read` until its text contains `fresh`; resolves with the milliseconds that took. */
+async function freshWithin(read: () => Promise<unknown>, fresh: string): Promise<number> {
+  const started = performance.now();
+  await until(async () => text(await read()).includes(fresh), `a read showing "${fresh}"`, 2000);
+  return performance.now() - started;
+}
+
+describe("invalidation", () => {
+  it("resources/updated drops that URI's entries within 100 ms", async () => {
+    const { backend, c } = await setup();
+    await c.subscribeResource({ uri: "data://doc" });
+    const read = () => c.readResource({ uri: "data://doc" });
+    await read();
+    await read();
+    await c.readResource({ uri: "data://items/1" });
+    expect(backend.runs.doc).toBe(1);
+    backend.setContent("v2");
+    expect(text(await read())).toContain("v1"); // still cached: nothing said it changed
+    expect(await backend.update("data://doc")).toBe(1);
+    expect(await freshWithin(read, "v2")).toBeLessThan(100);
+    // Other entries are untouched.
+    await c.readResource({ uri: "data://items/1" });
+    expect(backend.runs["item 1"]).toBe(1);
+  });
+
+  it("list_changed drops that backend's entries of that kind, and only that kind, within 100 ms", async () => {
+    const { backend, c } = await setup();
+    const read = () => c.readResource({ uri: "data://doc" });
+    const call = () => c.callTool({ name: "lookup", arguments: { q: "x" } });
+    await read();
+    await call();
+    backend.setContent("v2");
+    await backend.changed("resources");
+    expect(await freshWithin(read, "v2")).toBeLessThan(100);
+    await call();
+    expect(backend.runs.lookup).toBe(1);
+    await backend.changed("tools");
+    await until(async () => (await call(), backend.runs.lookup === 2), "the tool entry to be dropped", 2000);
+  });
+
+  it("a backend restart drops that backend's entries", async () => {
+    const proxy = FastMCPProxy.asProxy({ command: process.execPath, args: [FIXTURE, "stdio"] }, { sessions: "shared" });
+    // whoami is not read-only: caching it needs force (its pid tells the restarted backend apart).
+    const cache = caching({ tools: { whoami: { force: true } } });
+    await cache.install(proxy);
+    cleanup.push(() => proxy.close(), () => cache.close());
+    const c = await client(proxy);
+    const pid = async () => JSON.parse(((await c.callTool({ name: "whoami" })).content as { text: string }[])[0]!.text).pid as number;
+    const before = await pid();
+    expect(await pid()).toBe(before);
+    expect(cache.stats().outcomes.hit).toBe(1);
+    await c.callTool({ name: "crash" }).catch(() => {});
+    const after = await until(async () => {
+      const now = await pid();
+      return now !== before ? now : undefined;
+    }, "the restarted backend to answer", 15_000);
+    expect(after).not.toBe(before);
+  });
+});
