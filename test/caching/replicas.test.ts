@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { until } from "../helpers.js";
 import { countingBackend, serveHttp, text } from "./fixtures.js";
 import { redisAvailable, testRedis, type RedisServer } from "./redis-server.js";
 
@@ -86,5 +87,20 @@ describe.runIf(redisAvailable)("two proxy processes sharing one Redis", () => {
     await one.callTool({ name: "write", arguments: { v: "1" } });
     await two.callTool({ name: "write", arguments: { v: "1" } });
     expect(backend.runs.write).toBe(2);
+  });
+
+  it("an invalidation seen by one reaches the other", async () => {
+    const [one, two] = clients as [Client, Client];
+    const read = (c: Client) => c.readResource({ uri: "data://doc" });
+    await read(one);
+    expect(text(await read(two))).toContain("v1");
+    expect(backend.runs.doc).toBe(1);
+    // Only replica one subscribes, so only it hears resources/updated from the backend.
+    await one.subscribeResource({ uri: "data://doc" });
+    backend.setContent("v2");
+    expect(await backend.update("data://doc")).toBe(1);
+    const started = performance.now();
+    await until(async () => text(await read(two)).includes("v2"), "replica two to drop the entry", 5000);
+    expect(performance.now() - started).toBeLessThan(1000);
   });
 });
