@@ -254,12 +254,13 @@ describe("LeanHttpClientTransport against the SDK's streamable HTTP server", () 
     expect(error.message).toMatch(/no POST here/);
   });
 
-  it("fails a request whose answer is not JSON-RPC, and one whose content type is unknown, without hanging", async () => {
+  it("fails a request whose answer is not JSON-RPC, of an unknown content type, or an SSE answer cut for good, without hanging", async () => {
     let mode = "";
     const server = await sdkServer({
       intercept: (req, res) => {
         if (!mode || req.method !== "POST" || !req.headers["mcp-session-id"]) return false;
         if (mode === "garbage") res.writeHead(200, { "content-type": "application/json" }).end('{"not":"jsonrpc"}');
+        else if (mode === "cut") res.writeHead(200, { "content-type": "text/event-stream" }).end(": nothing to resume from\n\n");
         else res.writeHead(200, { "content-type": "text/plain" }).end("hello");
         req.resume();
         return true;
@@ -270,6 +271,13 @@ describe("LeanHttpClientTransport against the SDK's streamable HTTP server", () 
     expect((await rejection(call(client, "echo", { text: "x" }))).message).toMatch(/not a JSON-RPC message/);
     mode = "text";
     expect((await rejection(call(client, "echo", { text: "x" }))).message).toMatch(/Unexpected content type: text\/plain/);
+    // An SSE answer that ends without the response, and without an event id to resume from, fails now.
+    mode = "cut";
+    const t0 = Date.now();
+    const error = await rejection(call(client, "echo", { text: "x" }));
+    expect(error.code).toBe(-32000);
+    expect(error.message).toMatch(/closed the stream before answering/);
+    expect(Date.now() - t0).toBeLessThan(2000);
   });
 
   it("fails a JSON answer over maxMessageBytes instead of reading it all", async () => {

@@ -7,14 +7,15 @@
 // Last-Event-ID resumption of a stream cut before its answer, redirects within the origin, custom
 // headers, StreamableHTTPError with the HTTP status) without its per-request costs: no fetch, no
 // WHATWG Request/Response or web streams, no zod parse of every message (the hand-written envelope
-// check of jsonrpc.ts instead), SSE parsed as it arrives. Two additions: close() ends the session
-// with DELETE, and each request is its own to abort: cancelling one lets its stream go, and close()
-// ends them all (there is no long-lived signal for listeners to pile up on).
+// check of jsonrpc.ts instead), SSE parsed as it arrives. Three additions: close() ends the session
+// with DELETE; each request is its own to abort (cancelling one lets its stream go, close() ends them
+// all; there is no long-lived signal for listeners to pile up on); and a request whose SSE answer
+// was cut for good fails at once with ConnectionClosed instead of waiting for its timeout.
 import http, { type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders } from "node:http";
 import https from "node:https";
 import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { Transport, TransportSendOptions } from "@modelcontextprotocol/sdk/shared/transport.js";
-import type { JSONRPCMessage, RequestId } from "@modelcontextprotocol/sdk/types.js";
+import { ErrorCode, type JSONRPCMessage, type RequestId } from "@modelcontextprotocol/sdk/types.js";
 import { isJsonRpcMessage } from "../jsonrpc.js";
 
 export { StreamableHTTPError };
@@ -349,13 +350,24 @@ export class LeanHttpClientTransport implements Transport {
       if (this.#closed || this.#dropped.has(req)) return;
       if (!res.complete) this.onerror?.(new Error(`SSE stream disconnected: ${failure?.message ?? "aborted"}`));
       const answered = !state.standalone && state.ids.length === 0;
-      if ((reconnectable || primed) && !answered) this.#reconnect(state, 0);
+      if ((reconnectable || primed) && !answered) return this.#reconnect(state, 0);
+      if (!answered) void delivery.then(() => this.#abandon(state, "the server closed the stream before answering"));
     });
+  }
+
+  /** Fails the requests a stream was to answer now, rather than at their timeout (the answer cannot come any more). */
+  #abandon(state: StreamState, reason: string): void {
+    if (this.#closed) return;
+    for (const id of state.ids) this.onmessage?.({ jsonrpc: "2.0", id, error: { code: ErrorCode.ConnectionClosed, message: `${reason} (${this.#url.href})` } });
+    state.ids = [];
   }
 
   #reconnect(state: StreamState, attempt: number): void {
     const { initialDelayMs, growFactor, maxDelayMs, maxRetries } = this.#reconnection;
-    if (attempt >= maxRetries) return void this.onerror?.(new Error(`Maximum reconnection attempts (${maxRetries}) exceeded.`));
+    if (attempt >= maxRetries) {
+      this.onerror?.(new Error(`Maximum reconnection attempts (${maxRetries}) exceeded.`));
+      return this.#abandon(state, `the stream was cut and could not be resumed after ${maxRetries} attempts`);
+    }
     const delay = this.#retryMs ?? Math.min(initialDelayMs * growFactor ** attempt, maxDelayMs);
     const timer = setTimeout(() => {
       this.#timers.delete(timer);
