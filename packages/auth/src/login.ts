@@ -1,6 +1,6 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { auth } from "@modelcontextprotocol/sdk/client/auth.js";
+import { auth, extractWWWAuthenticateParams } from "@modelcontextprotocol/sdk/client/auth.js";
 import { storedTokenProvider, type StoredTokenOptions } from "./stored-tokens.js";
 
 export interface LoginOptions extends Omit<StoredTokenOptions, "redirectUrl" | "onAuthorizationUrl"> {
@@ -32,6 +32,7 @@ export async function login(backend: string, options: LoginOptions): Promise<{ t
       url.searchParams.get("error") ? `the authorization server refused: ${url.searchParams.get("error")}`
       : url.searchParams.get("state") !== stored.state ? "the callback's state does not match this login"
       : issuer && url.searchParams.has("iss") && url.searchParams.get("iss") !== issuer ? `the callback came from issuer ${url.searchParams.get("iss")}, not ${issuer} (RFC 9207)`
+      : !url.searchParams.has("iss") && (stored.discovery?.authorizationServerMetadata as { authorization_response_iss_parameter_supported?: boolean } | undefined)?.authorization_response_iss_parameter_supported ? "the callback has no iss, though the authorization server says it sends one (RFC 9207)"
       : !url.searchParams.get("code") ? "the callback has no code"
       : undefined;
     res.writeHead(failure ? 400 : 200, { "content-type": "text/plain" }).end(failure ? `Login failed: ${failure}` : "Signed in: you can close this window.");
@@ -43,9 +44,13 @@ export async function login(backend: string, options: LoginOptions): Promise<{ t
   const provider = storedTokenProvider(backend, { ...options, redirectUrl, onAuthorizationUrl: options.open });
   const timer = setTimeout(() => settle?.reject(new Error(`login to "${backend}" timed out`)), options.timeoutMs ?? 300_000);
   try {
-    const first = await auth(provider, { serverUrl: options.serverUrl, ...(options.scope ? { scope: options.scope } : {}) });
+    // Ask the server first: its 401 may name the metadata (and the scope) that well-known paths would miss.
+    const challenge = await probe(options.serverUrl);
+    const scope = options.scope ?? challenge.scope;
+    const params = { serverUrl: options.serverUrl, ...(scope ? { scope } : {}), ...(challenge.resourceMetadataUrl ? { resourceMetadataUrl: challenge.resourceMetadataUrl } : {}) };
+    const first = await auth(provider, params);
     if (first === "REDIRECT") {
-      const result = await auth(provider, { serverUrl: options.serverUrl, authorizationCode: await code, ...(options.scope ? { scope: options.scope } : {}) });
+      const result = await auth(provider, { ...params, authorizationCode: await code });
       if (result !== "AUTHORIZED") throw new Error(`login to "${backend}" did not complete`);
     }
     return { tokenFile: provider.file.path, issuer: provider.file.read().issuer };
@@ -53,4 +58,18 @@ export async function login(backend: string, options: LoginOptions): Promise<{ t
     clearTimeout(timer);
     server.close();
   }
+}
+
+/** The `resource_metadata` and `scope` of the server's 401 to an initialize, if it answers one. */
+async function probe(serverUrl: string): Promise<{ resourceMetadataUrl?: URL; scope?: string }> {
+  const response = await fetch(serverUrl, {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "fastmcp-proxy-login", version: "1" } } }),
+    signal: AbortSignal.timeout(10_000),
+  }).catch(() => undefined);
+  await response?.body?.cancel().catch(() => {});
+  if (response?.status !== 401) return {};
+  const { resourceMetadataUrl, scope } = extractWWWAuthenticateParams(response);
+  return { ...(resourceMetadataUrl ? { resourceMetadataUrl } : {}), ...(scope ? { scope } : {}) };
 }

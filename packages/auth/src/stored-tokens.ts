@@ -36,12 +36,15 @@ export interface StoredTokenOptions {
 export function storedTokenProvider(backend: string, options: StoredTokenOptions): OAuthClientProvider & { readonly file: TokenFile<StoredAuth> } {
   const file = new TokenFile<StoredAuth>(options.tokenFile ?? defaultTokenFile(backend));
   const preset = options.clientId ? { client_id: options.clientId, ...(options.clientSecret ? { client_secret: options.clientSecret } : {}) } : undefined;
-  const metadata: OAuthClientMetadata = {
+  // application_type (SEP-837) is newer than the SDK's type; the SDK sends the object as given.
+  const metadata: OAuthClientMetadata & { application_type: string } = {
     client_name: "fastmcp-proxy",
     redirect_uris: options.redirectUrl ? [options.redirectUrl] : [],
     grant_types: ["authorization_code", "refresh_token"],
     response_types: ["code"],
     token_endpoint_auth_method: options.clientSecret ? "client_secret_basic" : "none",
+    // SEP-837: a loopback callback is a native application's.
+    application_type: options.redirectUrl && /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]/.test(options.redirectUrl) ? "native" : "web",
     ...(options.scope ? { scope: options.scope } : {}),
   };
   const needsLogin = () => new Error(`backend "${backend}" needs you to sign in: run \`fastmcp-proxy auth login ${backend}\` (tokens go to ${file.path})`);
@@ -83,6 +86,10 @@ export function storedTokenProvider(backend: string, options: StoredTokenOptions
     },
     saveDiscoveryState(discovery) {
       const issuer = discovery.authorizationServerMetadata?.issuer ?? discovery.authorizationServerUrl;
+      // RFC 8414 §3.3: metadata naming another issuer than the one it was fetched for is not used.
+      if (discovery.authorizationServerMetadata && sameIssuer(issuer, discovery.authorizationServerUrl) === false) {
+        throw new Error(`backend "${backend}": the metadata of ${discovery.authorizationServerUrl} names the issuer ${issuer}; not using it`);
+      }
       if (options.issuer && issuer !== options.issuer) {
         throw new Error(`backend "${backend}" names the authorization server ${issuer}, but only ${options.issuer} is accepted (auth.issuer)`);
       }
@@ -98,4 +105,9 @@ export function storedTokenProvider(backend: string, options: StoredTokenOptions
       });
     },
   };
+}
+
+function sameIssuer(a: string, b: string): boolean {
+  const strip = (u: string) => u.replace(/\/+$/, "");
+  return strip(a) === strip(b);
 }
