@@ -3,9 +3,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FastMCPProxy } from "@fastmcp-proxy/core";
 import { startDualEraServer } from "../fixtures/dual-era-server.mjs";
-import { modernProxy, runRequirements, serveBothEras, type BothEras, type SuiteRun } from "./harness.js";
+import { modernProxy, runRequirements, type SuiteRun } from "./harness.js";
 
 const T = 240_000;
+
+/** The proxy's own HTTP front (both eras on /mcp), as run() serves it. */
+type Front = { url: string };
 
 function report(label: string, run: SuiteRun): void {
   console.log(`${label}: ${run.scored.passed}/${run.scored.of} scored, exit ${run.exitCode}${run.scored.failing.length ? `; failing: ${run.scored.failing.map((n) => `${n} (${run.scenarios[n]})`).join(", ")}` : ""}`);
@@ -31,14 +34,13 @@ describe("conformance 0.2 requirements, both eras", () => {
   }, T);
 
   describe("through the proxy, backend spoken to in 2026-07-28", () => {
-    let front: BothEras;
+    let front: Front;
     let proxy: FastMCPProxy;
     beforeAll(async () => {
       proxy = modernProxy(fixture.url);
-      front = await serveBothEras(proxy);
+      front = (await proxy.run({ transport: "http", host: "127.0.0.1", port: 0 })) as Front;
     });
     afterAll(async () => {
-      await front?.close();
       await proxy?.close();
     });
 
@@ -50,14 +52,13 @@ describe("conformance 0.2 requirements, both eras", () => {
   });
 
   describe("through the proxy, backend spoken to in the legacy era", () => {
-    let front: BothEras;
+    let front: Front;
     let proxy: FastMCPProxy;
     beforeAll(async () => {
       proxy = FastMCPProxy.asProxy(fixture.url, { logLevel: "error" });
-      front = await serveBothEras(proxy);
+      front = (await proxy.run({ transport: "http", host: "127.0.0.1", port: 0 })) as Front;
     });
     afterAll(async () => {
-      await front?.close();
       await proxy?.close();
     });
 
@@ -77,15 +78,14 @@ describe("conformance 0.2 requirements, both eras", () => {
 
   describe("through the proxy, legacy backend whose tools ask for input push-style", () => {
     let shim: Awaited<ReturnType<typeof startDualEraServer>>;
-    let front: BothEras;
+    let front: Front;
     let proxy: FastMCPProxy;
     beforeAll(async () => {
       shim = await startDualEraServer({ legacy: "shim" });
       proxy = FastMCPProxy.asProxy(shim.url, { logLevel: "error" });
-      front = await serveBothEras(proxy);
+      front = (await proxy.run({ transport: "http", host: "127.0.0.1", port: 0 })) as Front;
     });
     afterAll(async () => {
-      await front?.close();
       await proxy?.close();
       await shim?.close();
     });

@@ -44,7 +44,8 @@ export async function serveBothEras(
 ): Promise<BothEras> {
   await proxy.start();
   const legacy = proxy.httpHandler({ allowedHosts: ["localhost", "127.0.0.1", "[::1]", "::1"] });
-  // Until the HTTP front hooks this in (on shared backend sessions), each 2026 request is a connect().
+  // The modern front on its own (the HTTP front composes it the same way): each 2026 request is a
+  // connect(), a front session on backend sessions of its own.
   const modern = createModernFront({ logger: silent, connect: (transport) => proxy.connect(transport) }, options);
   const http = createServer(async (req, res) => {
     const host = (req.headers.host ?? "").replace(/:\d+$/, "");

@@ -57,6 +57,8 @@ export interface RunOptions {
   authenticate?: Authenticate;
   /** Largest accepted request body, in bytes. Default 4 MiB. */
   maxBodyBytes?: number;
+  /** 2026-07-28 clients (HTTP): options for their front and the input_required bridge, or false. */
+  modern?: HttpFrontOptions["modern"];
 }
 
 export interface MountOptions extends ComponentRules {

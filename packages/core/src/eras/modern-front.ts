@@ -16,10 +16,11 @@ import { FRONT_CAPABILITIES_META, INPUT_KEY_META, META, MULTI_ROUND_METHODS, isO
 export interface ModernFrontHost {
   readonly logger: Logger;
   /**
-   * Connects a new front session of the proxy to `transport` (one per 2026 request: best on the
-   * backends' shared sessions, as for stateless HTTP).
+   * Connects a new front session of the proxy to `transport`, one per 2026 request: on the backends'
+   * shared sessions (`shared`, for requests that cannot ask for input), or on sessions of its own, so
+   * that a backend's server→client request during the call is attributed to it without doubt.
    */
-  connect(transport: Transport): Promise<FrontSession>;
+  connect(transport: Transport, authInfo: AuthInfo | undefined, options: { shared: boolean }): Promise<FrontSession>;
 }
 
 /** What the proxy tells clients about itself, as its last front session saw it. */
@@ -139,8 +140,9 @@ function forwardParams(params: JsonObject | undefined, ctx: ServerContext): Json
 
 async function openHop(front: Front, ctx: ServerContext | undefined, exchange: () => Exchange | undefined): Promise<Hop> {
   const envelope = ctx?.mcpReq.envelope as Record<string, unknown> | undefined;
+  const shared = exchange() === undefined && !(ctx && MULTI_ROUND_METHODS.has(ctx.mcpReq.method));
   const hop = await Hop.open(
-    (transport) => front.host.connect(transport),
+    (transport) => front.host.connect(transport, ctx?.http?.authInfo, { shared }),
     { clientInfo: envelope?.[META.clientInfo], capabilities: envelope?.[META.clientCapabilities] },
     ctx?.http?.authInfo,
     {

@@ -10,6 +10,7 @@ import type { FrontSession, FrontSessionOptions } from "./front-session.js";
 import type { EventStore } from "./event-store.js";
 import { DEFAULT_MAX_BODY, header, readJsonBody, replyError } from "./http-io.js";
 import { StreamableHttpTransport } from "./streamable-http.js";
+import { createModernFront, isModernRequest, type ModernFrontOptions } from "../eras/index.js";
 
 export interface HttpFrontOptions {
   /** Streamable HTTP endpoint. Default `/mcp`. */
@@ -41,6 +42,11 @@ export interface HttpFrontOptions {
   authenticate?: Authenticate;
   /** Browser clients: the origins allowed to call (CORS), e.g. ["https://app.example.com"], or ["*"]. */
   allowedOrigins?: string[];
+  /**
+   * 2026-07-28 clients on the same endpoint (see docs/forwarding.md, "Protocol eras and the bridge"):
+   * options for their front and the input_required bridge, or false to leave them to the legacy path.
+   */
+  modern?: ModernFrontOptions | false;
 }
 
 export type Authenticate = (req: IncomingMessage) => AuthInfo | undefined | Promise<AuthInfo | undefined>;
@@ -79,6 +85,18 @@ export function createHttpHandler(host: HttpFrontHost, options: HttpFrontOptions
   const sse = new Map<string, Entry<SSEServerTransport>>();
   const transportOptions = { retryInterval: options.retryInterval, keepAliveMs: options.keepAliveMs, maxBodyBytes: maxBody };
   const cors: Cors | undefined = options.allowedOrigins?.length ? { origins: options.allowedOrigins } : undefined;
+  // Each 2026 request is a front session of its own (see ModernFrontHost.connect).
+  const modern = options.modern === false ? undefined : createModernFront(
+    {
+      logger: host.logger,
+      async connect(transport, authInfo, { shared }) {
+        const session = host.newSession({ shared, authInfo });
+        await session.connect(transport);
+        return session;
+      },
+    },
+    options.modern,
+  );
 
   /** A session found by id, if the caller is the one it is bound to: to anyone else it does not exist. */
   function bound<T>(map: Map<string, Entry<T>>, id: string, authInfo: AuthInfo | undefined): Entry<T> | undefined {
@@ -187,6 +205,7 @@ export function createHttpHandler(host: HttpFrontHost, options: HttpFrontOptions
       if (!mcp) return await legacySse(req, res, new URL(target, "http://localhost"), authInfo);
       const body = req.method === "POST" ? await readJson(req, res, maxBody) : undefined;
       if (body === NO_BODY) return;
+      if (modern && isModernRequest(req, body)) return await modern.handle(req, res, body, authInfo);
       return await streamable(req, res, body, authInfo);
     } catch (error) {
       if (error instanceof HttpError) return reply(res, error.status, error.code, plainMessage(error));
@@ -203,7 +222,7 @@ export function createHttpHandler(host: HttpFrontHost, options: HttpFrontOptions
       const open = [...streams.values(), ...sse.values()];
       streams.clear();
       sse.clear();
-      await Promise.all(open.map(({ session }) => session.close()));
+      await Promise.all([...open.map(({ session }) => session.close()), modern?.close()]);
     },
   });
 }
