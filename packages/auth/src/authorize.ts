@@ -1,5 +1,4 @@
 import { HttpError, ProxyError, ProxyErrorCode, type Next, type ProxyContext, type ProxyMethod, type ResultOf } from "@fastmcp-proxy/core";
-import { ErrorCode } from "@modelcontextprotocol/sdk/types.js";
 import { formatChallenge } from "./challenge.js";
 import { principalOf, type Principal } from "./principal.js";
 import { decide, type PolicyOptions, type RuleTarget } from "./rules.js";
@@ -8,8 +7,6 @@ export interface AuthorizeOptions extends PolicyOptions {
   /** The principal when the front has no HTTP authentication (stdio): fixed in configuration. */
   principal?: Principal;
 }
-
-type Hiding = { hide?(predicate: (component: RuleTarget) => boolean): void };
 
 /**
  * Per-component authorization. Register it before any middleware that may answer from a cache.
@@ -20,20 +17,14 @@ type Hiding = { hide?(predicate: (component: RuleTarget) => boolean): void };
 export function authorize(options: AuthorizeOptions) {
   return async function authorizeRequest<M extends ProxyMethod>(ctx: ProxyContext<M>, next: Next<M>): Promise<ResultOf<M>> {
     const principal = principalOf(ctx.authInfo) ?? options.principal;
-    const hiding = ctx as Hiding;
-    hiding.hide?.((component) => {
+    ctx.hide((component) => {
       const decision = decide(options, component, principal);
       return !decision.allow && decision.hidden;
     });
     const target = ctx.component as RuleTarget | undefined;
     const decision = target ? decide(options, target, principal) : { allow: true as const };
-    if (decision.allow) return next();
-    // A hidden target is left to core, which answers exactly as for an unknown name; a core
-    // without ctx.hide must still never forward it.
-    if (decision.hidden) {
-      if (typeof hiding.hide === "function") return next();
-      throw new ProxyError(ErrorCode.InvalidParams, `Unknown ${target?.kind}: "${target?.name}"`);
-    }
+    // A hidden target is left to core, which answers exactly as for an unknown name.
+    if (decision.allow || decision.hidden) return next();
     const what = `${target?.kind} "${target?.name}"`;
     if (decision.missingScopes.length === 0) throw new ProxyError(ProxyErrorCode.Forbidden, `Forbidden: ${what} is not allowed for this caller (${decision.reason})`);
     const needed = decision.missingScopes;

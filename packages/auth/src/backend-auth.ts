@@ -1,6 +1,5 @@
-import type { OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.js";
 import { ClientCredentialsProvider, PrivateKeyJwtProvider } from "@modelcontextprotocol/sdk/client/auth-extensions.js";
-import type { Logger } from "@fastmcp-proxy/core";
+import type { BackendCredentials, CredentialsProvider, Logger } from "@fastmcp-proxy/core";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import { storedTokenProvider } from "./stored-tokens.js";
 import { TokenExchange, type TokenExchangeOptions } from "./token-exchange.js";
@@ -17,14 +16,8 @@ export type BackendAuthSpec =
   | ({ type: "token_exchange"; primary?: BackendAuthSpec } & TokenExchangeOptions)
   | { type: "passthrough"; primary?: BackendAuthSpec };
 
-/** What core's `proxy.credentials(fn)` expects back for one backend session. */
-export interface SessionCredentials {
-  headers?: Record<string, string>;
-  authProvider?: OAuthClientProvider;
-  env?: Record<string, string>;
-}
-
-export type CredentialsFn = (backend: { readonly name: string }, owner: { readonly authInfo: AuthInfo | undefined; readonly sessionId: string | undefined }) => Promise<SessionCredentials | undefined>;
+/** What `backendAuth` gives: a function for `proxy.credentials(...)`. */
+export type CredentialsFn = (...args: Parameters<CredentialsProvider>) => Promise<BackendCredentials | undefined>;
 
 export interface BackendAuthOptions {
   /** Where the passthrough warning goes (at start). */
@@ -42,7 +35,7 @@ export function backendAuth(specs: Readonly<Record<string, BackendAuthSpec>>, op
   };
 }
 
-type ForSession = (authInfo: AuthInfo | undefined) => Promise<SessionCredentials | undefined>;
+type ForSession = (authInfo: AuthInfo | undefined) => Promise<BackendCredentials | undefined>;
 
 function forSpec(name: string, spec: BackendAuthSpec, options: BackendAuthOptions): ForSession {
   switch (spec.type) {

@@ -1,9 +1,9 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage } from "node:http";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import { formatChallenge, type Challenge } from "./challenge.js";
 import { InvalidTokenError, VerifierUnavailableError } from "./errors.js";
 import { sha256 } from "./hash.js";
-import { HttpError } from "@fastmcp-proxy/core";
+import { HttpError, type HttpRoute } from "@fastmcp-proxy/core";
 import { canonicalResource, metadataRoute, resourceMetadataUrl } from "./metadata.js";
 import { identityString, type Principal, type Verified, type Verifier } from "./principal.js";
 import { expandScopes, missingScopes, type ScopeImplications } from "./scopes.js";
@@ -33,7 +33,7 @@ export interface BearerAuthOptions {
 
 export type BearerAuth = ((req: IncomingMessage) => Promise<AuthInfo | undefined>) & {
   /** The RFC 9728 metadata route, for `run({ routes })`. */
-  readonly route: (req: IncomingMessage, res: ServerResponse) => boolean;
+  readonly route: HttpRoute;
   /** Where the metadata document is served. */
   readonly resourceMetadataUrl: string;
   readonly resource: string;

@@ -10,7 +10,7 @@ export { resourceMetadata, resourceMetadataUrl, metadataRoute, canonicalResource
 export { formatChallenge, type Challenge } from "./challenge.js";
 export { expandScopes, type ScopeImplications } from "./scopes.js";
 export { TokenCache } from "./token-cache.js";
-export { backendAuth, type BackendAuthSpec, type BackendAuthOptions, type CredentialsFn, type SessionCredentials } from "./backend-auth.js";
+export { backendAuth, type BackendAuthSpec, type BackendAuthOptions, type CredentialsFn } from "./backend-auth.js";
 export { TokenExchange, type TokenExchangeOptions } from "./token-exchange.js";
 export { exchangeProvider } from "./exchange-provider.js";
 export { storedTokenProvider, type StoredAuth, type StoredTokenOptions } from "./stored-tokens.js";
