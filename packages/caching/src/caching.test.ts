@@ -5,6 +5,20 @@ import { client, countingBackend, text } from "../../../test/caching/fixtures.js
 import { caching, type CachingMiddleware } from "./caching.js";
 import type { CachingOptions } from "./options.js";
 
+// Whether core tells middleware that a target is hidden from the caller (ctx.isHidden), which a hit must respect.
+const coreTellsHidden = await (async () => {
+  const proxy = FastMCPProxy.asProxy(countingBackend().server);
+  let seen = false;
+  proxy.use(async function probe(ctx, next) {
+    seen = typeof (ctx as { isHidden?: unknown }).isHidden === "function";
+    return next();
+  });
+  const c = await client(proxy);
+  await c.listTools();
+  await proxy.close();
+  return seen;
+})();
+
 let cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const done of cleanup.splice(0).reverse()) await done();
@@ -135,6 +149,23 @@ describe("caching middleware", () => {
     const alice2 = await client(proxy, "alice-token");
     expect(text(await alice2.callTool({ name: "lookup", arguments: { q: "secret" } }))).toBe(text(a1));
     expect(backend.runs.lookup).toBe(3);
+  });
+
+  it.runIf(coreTellsHidden)("a target hidden from a caller is never answered from the cache, even on the shared partition", async () => {
+    const hiding = FastMCPProxy.asProxy(countingBackend().server);
+    // Registered before the cache, as authorization must be.
+    hiding.use(async function hideFromBob(ctx, next) {
+      if (ctx.authInfo?.token === "bob") ctx.hide((component) => component.name === "lookup");
+      return next();
+    });
+    const cache = caching({ partition: "none", tools: { lookup: true } });
+    await cache.install(hiding);
+    cleanup.push(() => hiding.close(), () => cache.close());
+    const alice = await client(hiding, "alice");
+    const bob = await client(hiding, "bob");
+    await alice.callTool({ name: "lookup", arguments: { q: "x" } });
+    await expect(bob.callTool({ name: "lookup", arguments: { q: "x" } })).rejects.toThrow(/Unknown tool/);
+    expect(cache.stats().outcomes["bypass:hidden"]).toBe(1);
   });
 
   it("with requireIdentity, a request without identity is neither served nor stored", async () => {

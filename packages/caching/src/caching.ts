@@ -1,4 +1,4 @@
-import { ProxyError, ProxyErrorCode, type FastMCPProxy, type Logger, type ProxyTool, type Next, type ProxyContext, type ProxyMethod, type ResultOf } from "@fastmcp-proxy/core";
+import { ProxyError, ProxyErrorCode, type FastMCPProxy, type Logger, type Next, type ProxyContext, type ProxyMethod, type ResultOf } from "@fastmcp-proxy/core";
 import type { CachingOptions } from "./options.js";
 import { CACHED_METHODS, Policy } from "./policy.js";
 import { ResponseCache, type InvalidateScope } from "./response-cache.js";
@@ -60,7 +60,7 @@ export function caching(options: CachingOptions = {}): CachingMiddleware {
     );
     await cache.store.ready?.().catch(() => logger?.warn(`cache store (${cache.store.kind}) not reachable yet: requests go uncached until it is`));
     await proxy.start();
-    const refused = mirroredTools(proxy).flatMap((tool) => {
+    const refused = proxy.registry.listed("tools").flatMap((tool) => {
       const rule = policy.toolRule(tool);
       if (rule === undefined || (rule !== true && rule.force) || tool.definition.annotations?.readOnlyHint === true) return [];
       return [tool.name];
@@ -85,12 +85,3 @@ export function caching(options: CachingOptions = {}): CachingMiddleware {
   });
 }
 
-/** The proxy's mirrored tools (the registry's components behind tools/list). */
-function mirroredTools(proxy: FastMCPProxy): ProxyTool[] {
-  const registry = proxy.registry as unknown as {
-    listed?: (key: "tools") => readonly ProxyTool[];
-    listTools?: () => { tools: { name: string }[] };
-  };
-  if (registry.listed) return [...registry.listed("tools")];
-  return (registry.listTools?.().tools ?? []).flatMap((d) => proxy.registry.tool(d.name) ?? []);
-}

@@ -16,7 +16,7 @@ export interface Cacheable {
 
 /** Why a request goes past the cache. */
 export type BypassReason =
-  | "no-component" | "disabled" | "excluded" | "not-listed" | "not-read-only" | "task" | "mrtr" | "no-identity" | "key-too-large"
+  | "no-component" | "hidden" | "disabled" | "excluded" | "not-listed" | "not-read-only" | "task" | "mrtr" | "no-identity" | "key-too-large"
   | "store-open" | "store-error" | "store-timeout";
 
 export const CACHED_METHODS: ReadonlySet<string> = new Set<CachedMethod>(["resources/read", "prompts/get", "tools/call"]);
@@ -62,6 +62,9 @@ export class Policy {
     const method = ctx.method as CachedMethod;
     const component = ctx.component;
     if (!component) return "no-component";
+    // A target hidden from this caller is answered as unknown, by core's terminal: never from here.
+    const isHidden = (ctx as { isHidden?: (component: unknown) => boolean }).isHidden;
+    if (typeof isHidden === "function" && isHidden.call(ctx, component)) return "hidden";
     const backend = component.backend.name;
     const server = this.#options.servers?.[backend];
     if (server?.enabled === false) return "disabled";
