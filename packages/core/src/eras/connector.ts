@@ -2,6 +2,7 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { BackendConnector, BackendCredentials } from "../backends/backend.js";
 import { probeEra } from "./probe.js";
 import { ModernClientTransport } from "./modern-client-transport.js";
+import { ToolHeaderBook } from "./param-headers.js";
 
 /** Which era to speak to an HTTP backend: `auto` asks with server/discover and falls back to initialize. */
 export type BackendProtocol = "auto" | "legacy" | "2026-07-28";
@@ -16,6 +17,7 @@ export function modernConnector(
   options: { protocol?: BackendProtocol; headers?: Record<string, string>; fallback?: BackendConnector } = {},
 ): BackendConnector {
   const protocol = options.protocol ?? "2026-07-28";
+  const tools = new ToolHeaderBook();
   let era: Promise<"modern" | "legacy"> | undefined = protocol === "auto" ? undefined : Promise.resolve(protocol === "legacy" ? "legacy" : "modern");
   return {
     label: url,
@@ -31,7 +33,7 @@ export function modernConnector(
         return options.fallback.connect(newClient, credentials);
       }
       const client = newClient();
-      await client.connect(new ModernClientTransport({ url, headers }));
+      await client.connect(new ModernClientTransport({ url, headers, tools }));
       return client;
     },
   };

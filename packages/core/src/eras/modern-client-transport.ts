@@ -1,5 +1,6 @@
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { JSONRPCMessage, RequestId } from "@modelcontextprotocol/sdk/types.js";
+import { ToolHeaderBook } from "./param-headers.js";
 import { sseMessages } from "./sse.js";
 import { FRONT_CAPABILITIES_META, INPUT_KEY_META, META, MODERN_VERSION, MODERN_VERSIONS, MULTI_ROUND_METHODS, UNSUPPORTED_PROTOCOL_VERSION, headerValue, isObject, nameOf, type JsonObject } from "./wire.js";
 
@@ -12,6 +13,8 @@ export interface ModernClientOptions {
   maxRounds?: number;
   /** Delay before a dropped `subscriptions/listen` stream is opened again. Default 1,000 ms. */
   relistenMs?: number;
+  /** The backend's tools' `x-mcp-header` annotations, shared by its sessions. Default: this transport's own. */
+  tools?: ToolHeaderBook;
 }
 
 /** A JSON-RPC error answered by the backend. */
@@ -42,6 +45,7 @@ export class ModernClientTransport implements Transport {
   readonly #headers: Record<string, string>;
   readonly #maxRounds: number;
   readonly #relistenMs: number;
+  readonly #tools: ToolHeaderBook;
   #version = MODERN_VERSION;
   #clientInfo: unknown = { name: "fastmcp-proxy", version: "0" };
   #capabilities: JsonObject = {};
@@ -60,6 +64,7 @@ export class ModernClientTransport implements Transport {
     this.#headers = options.headers ?? {};
     this.#maxRounds = options.maxRounds ?? 8;
     this.#relistenMs = options.relistenMs ?? 1000;
+    this.#tools = options.tools ?? new ToolHeaderBook();
   }
 
   async start(): Promise<void> {}
@@ -129,6 +134,11 @@ export class ModernClientTransport implements Transport {
         if (typeof params.uri === "string") this.#subscriptions[method === "resources/subscribe" ? "add" : "delete"](params.uri);
         this.#relisten();
         return {};
+      case "tools/list": {
+        // A tool whose header annotations are invalid must not be used: it is not listed.
+        const listed = await this.#rounds(method, params, signal);
+        return isObject(listed) ? this.#tools.learn(listed) : listed;
+      }
       default:
         return this.#rounds(method, params, signal);
     }
@@ -174,10 +184,11 @@ export class ModernClientTransport implements Transport {
     if (answer === undefined) throw new RpcError(-32603, `Backend answered ${method} with HTTP ${response.status} and no JSON-RPC response`);
     if (!isObject(answer.error)) return answer.result;
     const { code, message, data } = answer.error as { code: number; message: string; data?: unknown };
+    // -32022 names the versions the backend supports: retry once with one this transport speaks.
     if (code === UNSUPPORTED_PROTOCOL_VERSION && !retried && isObject(data) && Array.isArray(data.supported)) {
-      const other = MODERN_VERSIONS.find((v) => v !== this.#version && (data.supported as unknown[]).includes(v));
-      if (other) {
-        this.#version = other;
+      const supported = MODERN_VERSIONS.find((v) => (data.supported as unknown[]).includes(v));
+      if (supported) {
+        this.#version = supported;
         return this.#call(method, params, signal, true);
       }
     }
@@ -213,6 +224,7 @@ export class ModernClientTransport implements Transport {
       "mcp-protocol-version": this.#version,
       "mcp-method": method,
       ...(name === undefined ? {} : { "mcp-name": headerValue(name) }),
+      ...(method === "tools/call" ? this.#tools.headersFor(params.name, params.arguments) : {}),
     };
   }
 
