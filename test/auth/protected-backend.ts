@@ -1,7 +1,7 @@
 // An MCP server behind the SDK's own bearer middleware (express, requireBearerAuth with
 // expectedResource), accepting only tokens of the test authorization server for its own URL, and
 // recording every header of every request it receives.
-import type { Server } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from "jose";
 import { createMcpExpressApp } from "@modelcontextprotocol/sdk/server/express.js";
@@ -10,6 +10,11 @@ import { InvalidTokenError } from "@modelcontextprotocol/sdk/server/auth/errors.
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import type { TestAuthServer } from "../fixtures/auth-server.js";
+
+// Express's request and response, as far as used here (the test package has no @types/express).
+type Req = IncomingMessage & { originalUrl: string; body?: unknown };
+type Res = ServerResponse & { json(body: unknown): void };
+type NextFn = (error?: unknown) => void;
 
 export interface ProtectedBackend {
   url: string;
@@ -25,11 +30,11 @@ export async function startProtectedBackend(as: TestAuthServer, o: { requiredSco
   const seen: ProtectedBackend["seen"] = [];
   const subjects: string[] = [];
   let url = "";
-  app.use((req, _res, next) => {
+  app.use((req: Req, _res: Res, next: NextFn) => {
     seen.push({ ...req.headers, "x-recorded-url": req.originalUrl });
     next();
   });
-  app.get("/.well-known/oauth-protected-resource/mcp", (_req, res) => {
+  app.get("/.well-known/oauth-protected-resource/mcp", (_req: Req, res: Res) => {
     res.json({ resource: url, authorization_servers: [as.issuer], scopes_supported: ["backend:read"], bearer_methods_supported: ["header"] });
   });
   const verifier = {
@@ -46,7 +51,7 @@ export async function startProtectedBackend(as: TestAuthServer, o: { requiredSco
   };
   const gate = () =>
     requireBearerAuth({ verifier, requiredScopes: o.requiredScopes ?? [], resourceMetadataUrl: `${new URL(url).origin}/.well-known/oauth-protected-resource/mcp`, expectedResource: new URL(url) });
-  app.all("/mcp", (req, res, next) => gate()(req, res, next), async (req, res) => {
+  app.all("/mcp", (req: Req, res: Res, next: NextFn) => gate()(req as never, res as never, next), async (req: Req, res: Res) => {
     const server = new McpServer({ name: "protected", version: "1.0.0" });
     server.registerTool("whoami", { description: "who the backend sees", annotations: { readOnlyHint: true } }, async (extra) => ({
       content: [{ type: "text", text: String(extra.authInfo?.extra?.sub ?? "anonymous") }],
