@@ -51,6 +51,9 @@ export function countingBackend() {
     });
     server.registerTool("big", { annotations: readOnly }, async () => ({ content: [{ type: "text", text: "x".repeat(2000) + count("big") }] }));
     server.registerTool("hinted", { annotations: readOnly }, async () => ({ content: [{ type: "text", text: `h ${count("hinted")}` }], ttlMs: 0 }) as never);
+    // 2026-07-28 cache hints on the result: a short TTL, and a private scope.
+    server.registerTool("short", { annotations: readOnly }, async () => ({ content: [{ type: "text", text: `s ${count("short")}` }], ttlMs: 1000, cacheScope: "public" }) as never);
+    server.registerTool("private", { annotations: readOnly }, async () => ({ content: [{ type: "text", text: `p ${count("private")}` }], ttlMs: 60_000, cacheScope: "private" }) as never);
     return server;
   }
 

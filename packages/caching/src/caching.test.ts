@@ -100,6 +100,34 @@ describe("caching middleware", () => {
     expect(cache.stats().notStored).toMatchObject({ isError: 2, "too-large": 2, "upstream-ttl": 2 });
   });
 
+  it("upstream hints shorten the TTL and keep a private result off the shared partition, never widen anything", async () => {
+    let now = 0;
+    const { backend, proxy, cache } = await setup({ now: () => now, tools: { short: true, private: true } });
+    const c = await client(proxy, "alice");
+    await c.callTool({ name: "short" });
+    now += 999;
+    await c.callTool({ name: "short" });
+    expect(backend.runs.short).toBe(1);
+    now += 2;
+    await c.callTool({ name: "short" });
+    expect(backend.runs.short).toBe(2);
+    // "public" did not make it shared: another principal misses.
+    await (await client(proxy, "bob")).callTool({ name: "short" });
+    expect(backend.runs.short).toBe(3);
+    // "private" is stored per principal, as everything is by default.
+    await c.callTool({ name: "private" });
+    await c.callTool({ name: "private" });
+    expect(backend.runs.private).toBe(1);
+    expect(cache.stats().notStored["upstream-private"]).toBeUndefined();
+
+    const shared = await setup({ partition: "none", tools: { private: true } });
+    const anyone = await client(shared.proxy);
+    await anyone.callTool({ name: "private" });
+    await anyone.callTool({ name: "private" });
+    expect(shared.backend.runs.private).toBe(2);
+    expect(shared.cache.stats().notStored["upstream-private"]).toBe(2);
+  });
+
   it("never caches a tool that is not named, nor a task-augmented call", async () => {
     const { backend, proxy, cache } = await setup({ tools: {} });
     const c = await client(proxy);
