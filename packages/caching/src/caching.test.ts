@@ -1,6 +1,6 @@
 // The middleware through a real proxy, in front of a real MCP server that counts its executions.
 import { afterEach, describe, expect, it } from "vitest";
-import { FastMCPProxy, ProxyErrorCode } from "@fastmcp-proxy/core";
+import { FastMCPProxy, ProxyErrorCode, type Next, type ProxyContext } from "@fastmcp-proxy/core";
 import { client, countingBackend, text } from "../../../test/caching/fixtures.js";
 import { caching, type CachingMiddleware } from "./caching.js";
 import type { CachingOptions } from "./options.js";
@@ -60,7 +60,7 @@ describe("caching middleware", () => {
   it("a hit is a fresh copy: changing a returned result changes nothing for the next caller", async () => {
     const { proxy } = await setup();
     let seen = "";
-    proxy.use("resources/read", async function mangler(ctx, next) {
+    proxy.use("resources/read", async function mangler(_ctx: ProxyContext<"resources/read">, next: Next<"resources/read">) {
       const result = await next();
       (result.contents[0] as { text: string }).text += " (changed by a middleware)";
       seen = (result.contents[0] as { text: string }).text;
