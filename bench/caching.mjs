@@ -19,7 +19,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { ListResourceTemplatesRequestSchema, ListResourcesRequestSchema, ReadResourceRequestSchema } from "@modelcontextprotocol/sdk/types.js";
-import { keepAliveAgent, percentile, rawSession, runLoad, summarise } from "./lib/load.mjs";
+import { keepAliveAgent, percentile, rawSession, runLoad, sdkCall, summarise } from "./lib/load.mjs";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
@@ -62,8 +62,28 @@ async function httpVariant(cached) {
   };
 }
 
-async function throughput() {
-  const variants = { uncached: await httpVariant(false), cached: await httpVariant(true) };
+/** The same through an in-memory front: an SDK client in this process, results not validated. */
+async function inProcessVariant(cached) {
+  const proxy = FastMCPProxy.asProxy(slowBackend(), { logLevel: "error" });
+  const cache = cached ? caching({ store: memoryStore() }) : undefined;
+  if (cache) await cache.install(proxy);
+  const [clientSide, proxySide] = InMemoryTransport.createLinkedPair();
+  await proxy.connect(proxySide);
+  const client = new Client({ name: "bench", version: "1.0.0" });
+  await client.connect(clientSide);
+  const call = sdkCall(client, { method: "resources/read", params: { uri: "bench://doc" } });
+  return {
+    run: () => runLoad(call, { concurrency: CONCURRENCY, maxCalls: 1_000_000, durationMs: DURATION, warmup: 100 }),
+    async close() {
+      await client.close();
+      await proxy.close();
+      await cache?.close();
+    },
+  };
+}
+
+async function throughput(variant) {
+  const variants = { uncached: await variant(false), cached: await variant(true) };
   const runs = { uncached: [], cached: [] };
   for (let round = 0; round < ROUNDS; round++) for (const name of ["uncached", "cached"]) runs[name].push(await variants[name].run());
   for (const v of Object.values(variants)) await v.close();
@@ -193,9 +213,11 @@ function pong(port) {
 
 const fmt = (n, digits = 0) => (n === undefined || Number.isNaN(n) ? "—" : n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits }));
 const rows = [];
-const t = await throughput();
-rows.push(["resources/read, 5 ms backend, c=16, uncached", `${fmt(t.uncached.rps)} req/s`, `p50 ${fmt(t.uncached.p50 / 1000, 2)} ms`]);
-rows.push(["resources/read, 5 ms backend, c=16, cached (memory)", `${fmt(t.cached.rps)} req/s`, `p50 ${fmt(t.cached.p50 / 1000, 2)} ms; ${fmt(t.cached.rps / t.uncached.rps, 1)}× uncached`]);
+for (const [front, variant] of [["HTTP front", httpVariant], ["in-process front", inProcessVariant]]) {
+  const t = await throughput(variant);
+  rows.push([`resources/read, 5 ms backend, c=${CONCURRENCY}, ${front}, uncached`, `${fmt(t.uncached.rps)} req/s`, `p50 ${fmt(t.uncached.p50 / 1000, 2)} ms`]);
+  rows.push([`resources/read, 5 ms backend, c=${CONCURRENCY}, ${front}, cached (memory)`, `${fmt(t.cached.rps)} req/s`, `p50 ${fmt(t.cached.p50 / 1000, 2)} ms; ${fmt(t.cached.rps / t.uncached.rps, 1)}× uncached`]);
+}
 const memoryHit = await hitLatency(memoryStore());
 rows.push(["added latency of a hit, memory store", `p50 ${fmt(memoryHit.p50, 1)} µs`, `p99 ${fmt(memoryHit.p99, 1)} µs`]);
 const server = await redis();
