@@ -244,9 +244,14 @@ export class LeanHttpClientTransport implements Transport {
   /** The response to `req` once its headers are in, following redirects within the origin (and keeping the new URL). */
   async #response(req: ClientRequest, method: string, headers: OutgoingHttpHeaders, body?: string, hops = 0): Promise<IncomingMessage> {
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
-      req.once("response", resolve);
+      // Removed once answered: every request closes, and an Error made for nothing costs a stack trace.
+      const onClose = () => reject(new Error("the request was closed before an answer came"));
+      req.once("response", (answer: IncomingMessage) => {
+        req.off("close", onClose).off("error", reject);
+        resolve(answer);
+      });
       req.once("error", reject);
-      req.once("close", () => reject(new Error("the request was closed before an answer came")));
+      req.once("close", onClose);
     });
     const location = res.headers.location;
     if ((res.statusCode === 307 || res.statusCode === 308) && location && hops < MAX_REDIRECTS) {
