@@ -1,9 +1,10 @@
 import { ClientCredentialsProvider, PrivateKeyJwtProvider } from "@modelcontextprotocol/sdk/client/auth-extensions.js";
-import type { BackendCredentials, CredentialsProvider, Logger } from "@fastmcp-proxy/core";
+import { identityOf, type Backend, type BackendCredentials, type CredentialsProvider, type Logger } from "@fastmcp-proxy/core";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import { storedTokenProvider } from "./stored-tokens.js";
 import { TokenExchange, type TokenExchangeOptions } from "./token-exchange.js";
 import { exchangeProvider } from "./exchange-provider.js";
+import type { UserAuthorization } from "./user-authorization.js";
 
 /** How the proxy authenticates to one backend. Nothing of the client's request reaches it unless `passthrough`. */
 export type BackendAuthSpec =
@@ -14,7 +15,8 @@ export type BackendAuthSpec =
   | { type: "private_key_jwt"; clientId: string; privateKey: string | Record<string, unknown>; algorithm?: string; scope?: string; issuer?: string }
   | { type: "authorization_code"; tokenFile?: string; scope?: string; issuer?: string; clientId?: string; clientSecret?: string }
   | ({ type: "token_exchange"; primary?: BackendAuthSpec } & TokenExchangeOptions)
-  | { type: "passthrough"; primary?: BackendAuthSpec };
+  | { type: "passthrough"; primary?: BackendAuthSpec }
+  | { type: "per_user"; primary?: BackendAuthSpec; serverUrl?: string };
 
 /** What `backendAuth` gives: a function for `proxy.credentials(...)`. */
 export type CredentialsFn = (...args: Parameters<CredentialsProvider>) => Promise<BackendCredentials | undefined>;
@@ -22,6 +24,8 @@ export type CredentialsFn = (...args: Parameters<CredentialsProvider>) => Promis
 export interface BackendAuthOptions {
   /** Where the passthrough warning goes (at start). */
   logger?: Pick<Logger, "warn">;
+  /** For `per_user` backends: the sign-ins through URL elicitation. */
+  users?: UserAuthorization;
 }
 
 /**
@@ -31,11 +35,11 @@ export interface BackendAuthOptions {
 export function backendAuth(specs: Readonly<Record<string, BackendAuthSpec>>, options: BackendAuthOptions = {}): CredentialsFn {
   const byBackend = new Map(Object.entries(specs).map(([name, spec]) => [name, forSpec(name, spec, options)]));
   return async function backendCredentials(backend, owner) {
-    return byBackend.get(backend.name)?.(owner.authInfo);
+    return byBackend.get(backend.name)?.(owner.authInfo, backend);
   };
 }
 
-type ForSession = (authInfo: AuthInfo | undefined) => Promise<BackendCredentials | undefined>;
+type ForSession = (authInfo: AuthInfo | undefined, backend?: Backend) => Promise<BackendCredentials | undefined>;
 
 function forSpec(name: string, spec: BackendAuthSpec, options: BackendAuthOptions): ForSession {
   switch (spec.type) {
@@ -67,6 +71,16 @@ function forSpec(name: string, spec: BackendAuthSpec, options: BackendAuthOption
       const exchange = new TokenExchange(spec);
       const primary = spec.primary ? forSpec(name, spec.primary, options) : undefined;
       return async (authInfo) => (authInfo ? { authProvider: exchangeProvider(name, exchange, authInfo) } : primary?.(undefined));
+    }
+    case "per_user": {
+      const users = options.users;
+      if (!users) throw new TypeError(`backend "${name}": per_user needs backendAuth(specs, { users: new UserAuthorization({ callbackUrl }) })`);
+      const primary = spec.primary ? forSpec(name, spec.primary, options) : undefined;
+      return async (authInfo, backend) => {
+        if (!authInfo) return primary?.(undefined);
+        const serverUrl = spec.serverUrl ?? backend?.connector.label ?? "";
+        return { authProvider: users.provider(name, identityOf(authInfo) as string, serverUrl) };
+      };
     }
     case "passthrough": {
       options.logger?.warn(

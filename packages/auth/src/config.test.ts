@@ -35,8 +35,8 @@ describe("backendAuthFromConfig", () => {
   it("checks each server's auth object and leaves servers without one alone", async () => {
     const credentials = backendAuthFromConfig({ a: { auth: { type: "bearer", token: "t" } }, b: {} });
     const owner = { authInfo: undefined, sessionId: undefined };
-    expect(await credentials?.({ name: "a" }, owner)).toEqual({ headers: { authorization: "Bearer t" } });
-    expect(await credentials?.({ name: "b" }, owner)).toBeUndefined();
+    expect(await credentials?.({ name: "a" } as never, owner)).toEqual({ headers: { authorization: "Bearer t" } });
+    expect(await credentials?.({ name: "b" } as never, owner)).toBeUndefined();
     expect(backendAuthFromConfig({ b: {} })).toBeUndefined();
   });
 

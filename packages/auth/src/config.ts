@@ -1,8 +1,7 @@
 import { z } from "zod";
-import type { Logger } from "@fastmcp-proxy/core";
 import { apiKeys } from "./api-keys.js";
 import { authorize } from "./authorize.js";
-import { backendAuth, type BackendAuthSpec, type CredentialsFn } from "./backend-auth.js";
+import { backendAuth, type BackendAuthOptions, type BackendAuthSpec, type CredentialsFn } from "./backend-auth.js";
 import { bearerAuth, type BearerAuth } from "./bearer.js";
 import { introspectionVerifier } from "./introspection.js";
 import { jwtVerifier } from "./jwt.js";
@@ -75,6 +74,7 @@ export const backendAuthSchema = z.union([
   simpleBackendSchema,
   z.strictObject({ type: z.literal("token_exchange"), ...tokenExchange, primary: simpleBackendSchema.optional() }),
   z.strictObject({ type: z.literal("passthrough"), primary: simpleBackendSchema.optional() }),
+  z.strictObject({ type: z.literal("per_user"), serverUrl: z.url().optional(), primary: simpleBackendSchema.optional() }),
 ]);
 
 function check<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
@@ -138,7 +138,7 @@ export function frontAuthFromConfig(section: unknown, options: { servedUrl?: str
 }
 
 /** Backend credentials for `proxy.credentials(...)` from each server's `auth` object (servers without one are left alone). */
-export function backendAuthFromConfig(servers: Readonly<Record<string, { auth?: unknown } | undefined>>, options: { logger?: Pick<Logger, "warn"> } = {}): CredentialsFn | undefined {
+export function backendAuthFromConfig(servers: Readonly<Record<string, { auth?: unknown } | undefined>>, options: BackendAuthOptions = {}): CredentialsFn | undefined {
   const specs: Record<string, BackendAuthSpec> = {};
   for (const [name, server] of Object.entries(servers)) {
     if (server?.auth !== undefined) specs[name] = check(backendAuthSchema, server.auth, `mcpServers.${name}.auth`) as BackendAuthSpec;

@@ -18,3 +18,4 @@ export { login, type LoginOptions } from "./login.js";
 export { TokenFile, defaultTokenFile } from "./token-file.js";
 export { frontAuthFromConfig, backendAuthFromConfig, frontAuthSchema, backendAuthSchema, type FrontAuth, type FrontAuthConfig } from "./config.js";
 export { safeUrl } from "./jwt.js";
+export { UserAuthorization, UserAuthorizationRequired, type UserAuthorizationOptions } from "./user-authorization.js";
