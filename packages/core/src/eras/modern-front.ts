@@ -73,9 +73,11 @@ export function createModernFront(host: ModernFrontHost, options: ModernFrontOpt
   const codec = new RequestStateCodec(options.requestState);
   const held = new HeldCalls(options.held);
   const front: Front = { host, options, codec, held, face: undefined };
+  let watcher: Promise<Hop> | undefined;
   const factory = async () => {
-    // The first request learns what the proxy says about itself; every later hop refreshes it.
-    if (!front.face) await (await openHop(front, undefined, () => undefined)).close();
+    // The first request opens the watcher, which also learns what the proxy says about itself.
+    watcher ??= watch(front, () => handler.notify);
+    if (!front.face) await watcher;
     return modernServer(front);
   };
   const handler: McpHttpHandler = createMcpHandler(factory, {
@@ -94,8 +96,27 @@ export function createModernFront(host: ModernFrontHost, options: ModernFrontOpt
     async close() {
       await held.close();
       await handler.close();
+      await watcher?.then((hop) => hop.close(), () => {});
     },
   };
+}
+
+/**
+ * One long-lived front session that only listens: the proxy tells it when a list changed (after its
+ * mirror was refreshed), and that is published to the open `subscriptions/listen` streams.
+ */
+async function watch(front: Front, notify: () => ServerNotifier): Promise<Hop> {
+  const hop = await openHop(front, undefined, () => undefined);
+  const published: Record<string, keyof ServerNotifier> = {
+    "notifications/tools/list_changed": "toolsChanged",
+    "notifications/prompts/list_changed": "promptsChanged",
+    "notifications/resources/list_changed": "resourcesChanged",
+  };
+  hop.client.fallbackNotificationHandler = async (notification) => {
+    const kind = published[notification.method];
+    if (kind) (notify()[kind] as () => void)();
+  };
+  return hop;
 }
 
 interface Front {
