@@ -143,10 +143,16 @@ export function descendants(pid) {
   return out;
 }
 
+/** Whether `pid` runs (a zombie, dead but not yet reaped by its new parent, does not count). */
 function alive(pid) {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat[stat.lastIndexOf(")") + 2] !== "Z";
   } catch {
     return false;
   }
