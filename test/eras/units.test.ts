@@ -1,0 +1,80 @@
+// The small pieces of the eras work on their own: the era classifier (against the v2 SDK's own),
+// the requestState codec, and the x-mcp-header rules.
+import type { IncomingMessage } from "node:http";
+import { isLegacyRequest } from "@modelcontextprotocol/server";
+import { describe, expect, it } from "vitest";
+import { isModernRequest, RequestStateCodec, RequestStateError } from "../../packages/core/src/eras/index.js";
+import { paramHeadersOf, paramHeaderValues } from "../../packages/core/src/eras/param-headers.js";
+import { ENVELOPE } from "./harness.js";
+
+const req = (method: string, headers: Record<string, string> = {}) => ({ method, headers }) as unknown as IncomingMessage;
+
+describe("isModernRequest", () => {
+  const cases: Array<[string, string, Record<string, string>, unknown]> = [
+    ["initialize", "POST", { "mcp-protocol-version": "2025-11-25" }, { jsonrpc: "2.0", id: 1, method: "initialize", params: {} }],
+    ["legacy call in a session", "POST", { "mcp-protocol-version": "2025-06-18", "mcp-session-id": "s" }, { jsonrpc: "2.0", id: 2, method: "tools/list" }],
+    ["no header, no claim", "POST", {}, { jsonrpc: "2.0", id: 3, method: "tools/list", params: {} }],
+    ["2026 request", "POST", { "mcp-protocol-version": "2026-07-28" }, { jsonrpc: "2.0", id: 4, method: "tools/list", params: { _meta: ENVELOPE } }],
+    ["2026 header, _meta missing", "POST", { "mcp-protocol-version": "2026-07-28" }, { jsonrpc: "2.0", id: 5, method: "server/discover", params: {} }],
+    ["claim without header", "POST", {}, { jsonrpc: "2.0", id: 6, method: "tools/list", params: { _meta: ENVELOPE } }],
+    ["unknown future version", "POST", { "mcp-protocol-version": "2099-01-01" }, { jsonrpc: "2.0", id: 7, method: "tools/list", params: { _meta: ENVELOPE } }],
+    ["GET stream", "GET", { "mcp-session-id": "s" }, undefined],
+  ];
+  for (const [label, method, headers, body] of cases) {
+    it(`${label}: agrees with the v2 SDK's classification`, async () => {
+      const request = new Request("http://127.0.0.1/mcp", {
+        method,
+        headers: { "content-type": "application/json", accept: "application/json, text/event-stream", ...headers },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      expect(isModernRequest(req(method, headers), body)).toBe(!(await isLegacyRequest(request, body)));
+    });
+  }
+});
+
+describe("RequestStateCodec", () => {
+  const codec = new RequestStateCodec({ key: "k".repeat(32), ttlMs: 1000 });
+  it("opens what it minted, for the same identity, before expiry", () => {
+    const state = codec.mint({ id: "a", round: 1 }, "user:1", 0);
+    expect(codec.open(state, "user:1", 500)).toEqual({ id: "a", round: 1 });
+  });
+  it("refuses another identity, expiry, tampering, another key, and foreign formats", () => {
+    const state = codec.mint({ id: "a", round: 1 }, "user:1", 0);
+    expect(() => codec.open(state, "user:2", 0)).toThrow(RequestStateError);
+    expect(() => codec.open(state, undefined, 0)).toThrow(RequestStateError);
+    expect(() => codec.open(state, "user:1", 1001)).toThrow(/expired/);
+    const [p, body, mac] = state.split(".");
+    const other = Buffer.from(JSON.stringify({ p: { id: "b", round: 1 }, exp: 10_000 })).toString("base64url");
+    expect(() => codec.open(`${p}.${other}.${mac}`, "user:1", 0)).toThrow(/integrity/);
+    expect(() => new RequestStateCodec({ key: "x".repeat(32) }).open(state, "user:1", 0)).toThrow(/integrity/);
+    expect(() => codec.open(`${p}.${body}`, "user:1", 0)).toThrow(RequestStateError);
+    expect(() => codec.open("opaque-backend-state", "user:1", 0)).toThrow(RequestStateError);
+  });
+  it("refuses a key shorter than 32 bytes", () => {
+    expect(() => new RequestStateCodec({ key: "short" })).toThrow(RangeError);
+  });
+});
+
+describe("x-mcp-header", () => {
+  const tool = (properties: Record<string, unknown>) => ({ name: "t", inputSchema: { type: "object", properties } });
+  it("maps annotated string, integer and boolean arguments, encoding unsafe values", () => {
+    const headers = paramHeadersOf(tool({ region: { type: "string", "x-mcp-header": "Region" }, n: { type: "integer", "x-mcp-header": "N" }, q: { type: "string" } }))!;
+    expect([...headers]).toEqual([["region", "Region"], ["n", "N"]]);
+    expect(paramHeaderValues(headers, { region: "us west", n: 42, q: "x" })).toEqual({ "mcp-param-region": "us west", "mcp-param-n": "42" });
+    expect(paramHeaderValues(headers, { region: " padded", n: null })).toEqual({ "mcp-param-region": `=?base64?${Buffer.from(" padded").toString("base64")}?=` });
+    expect(paramHeaderValues(headers, { region: "世界" })["mcp-param-region"]).toBe(`=?base64?${Buffer.from("世界").toString("base64")}?=`);
+  });
+  it("rejects empty, non-token, non-primitive, number-typed and duplicate annotations", () => {
+    for (const bad of [
+      { v: { type: "string", "x-mcp-header": "" } },
+      { v: { type: "string", "x-mcp-header": "My Region" } },
+      { v: { type: "string", "x-mcp-header": "A:B" } },
+      { v: { type: "string", "x-mcp-header": "Région" } },
+      { v: { type: "object", "x-mcp-header": "V" } },
+      { v: { type: "number", "x-mcp-header": "V" } },
+      { a: { type: "string", "x-mcp-header": "Same" }, b: { type: "string", "x-mcp-header": "same" } },
+    ]) {
+      expect(paramHeadersOf(tool(bad)), JSON.stringify(bad)).toBeUndefined();
+    }
+  });
+});
