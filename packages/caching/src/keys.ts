@@ -11,13 +11,16 @@ export const KIND_OF: Record<CachedMethod, ComponentKind> = { "resources/read": 
 /** One cacheable thing on one backend: a tool or prompt by the backend's own name, a resource by the backend's own URI. */
 export interface Target {
   readonly method: CachedMethod;
+  /** The backend's configured name (what invalidation names). */
   readonly backend: string;
+  /** Where the backend is (its URL or command): two deployments' "weather" on one Redis stay apart. */
+  readonly origin?: string;
   readonly name: string;
 }
 
-/** The entry's key: method, backend, backend name or URI, identity partition and canonical arguments, hashed. */
+/** The entry's key: method, backend (name and origin), backend name or URI, identity partition and canonical arguments, hashed. */
 export function entryKey(target: Target, partition: string, args: string): string {
-  return `e:${digest(["v1", target.method, target.backend, target.name, partition, args])}`;
+  return `e:${digest(["v1", target.method, target.backend, target.origin ?? "", target.name, partition, args])}`;
 }
 
 /**

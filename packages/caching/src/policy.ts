@@ -102,7 +102,7 @@ export class Policy {
     const mode = server?.partition ?? this.#options.partition ?? "principal";
     const text = canonical(args, this.#limits);
     if (text === undefined) return "key-too-large";
-    return { target: { method, backend, name }, partition: this.#partition(mode, identity, ctx), partitionMode: mode, args: text, ttlMs };
+    return { target: { method, backend, origin: component.backend.connector.label, name }, partition: this.#partition(mode, identity, ctx), partitionMode: mode, args: text, ttlMs };
   }
 
   #partition(mode: Partition, identity: string | undefined, ctx: ProxyContext): string {
