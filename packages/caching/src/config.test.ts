@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ProxyErrorCode } from "@fastmcp-proxy/core";
-import { cacheFromConfig } from "./config.js";
+import { cacheFromConfig, ttlFromFlag } from "./config.js";
 
 describe("cacheFromConfig", () => {
   it("reads the top-level section and the servers' own sections, which win", async () => {
@@ -42,5 +42,15 @@ describe("cacheFromConfig", () => {
     expect(refuse({ store: { redis: "http://nope" } })).toMatch(/cache\.store/);
     expect(refuse({ ttls: {} })).toMatch(/Invalid cache/);
     expect(refuse({}, { weather: { enabled: "yes" } })).toMatch(/mcpServers\.weather\.cache\.enabled/);
+  });
+});
+
+describe("ttlFromFlag", () => {
+  it("reads method=ms pairs and refuses anything else, saying what", () => {
+    expect(ttlFromFlag("resources/read=30000, tools/call=0")).toEqual({ "resources/read": 30000, "tools/call": 0 });
+    expect(() => ttlFromFlag("resources/list=5")).toThrow(/unknown method "resources\/list"/);
+    expect(() => ttlFromFlag("prompts/get=5s")).toThrow(/not method=milliseconds/);
+    expect(() => ttlFromFlag("prompts/get")).toThrow(/not method=milliseconds/);
+    expect(() => ttlFromFlag("")).toThrow(/expected method=milliseconds/);
   });
 });

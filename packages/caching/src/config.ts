@@ -1,7 +1,7 @@
 import { ProxyError, ProxyErrorCode } from "@fastmcp-proxy/core";
 import { z } from "zod";
 import { memoryStore } from "./memory-store.js";
-import type { CachingOptions, ServerCacheRules } from "./options.js";
+import type { CachingOptions, MethodTtls, ServerCacheRules } from "./options.js";
 import { redisStore } from "./redis-store.js";
 
 const ms = z.number().int().nonnegative();
@@ -71,4 +71,22 @@ function check<S extends z.ZodType>(schema: S, value: unknown, where: string): z
   const issue = result.error.issues[0]!;
   const path = [where, ...issue.path.map(String)].join(".");
   throw new ProxyError(ProxyErrorCode.InvalidConfig, `Invalid ${path}: ${issue.message}`);
+}
+
+const METHODS = ["resources/read", "prompts/get", "tools/call"] as const;
+
+/**
+ * `--cache-ttl resources/read=30000,tools/call=5000`: per-method TTLs in ms. Throws a TypeError
+ * naming the bad part (an unknown method, a value that is not a whole number of ms).
+ */
+export function ttlFromFlag(text: string): MethodTtls {
+  const ttl: MethodTtls = {};
+  for (const part of text.split(",").map((p) => p.trim()).filter(Boolean)) {
+    const [method, value, extra] = part.split("=");
+    if (!METHODS.includes(method as (typeof METHODS)[number])) throw new TypeError(`unknown method "${method}" in "${part}": use ${METHODS.join(", ")}`);
+    if (extra !== undefined || value === undefined || !/^\d+$/.test(value.trim())) throw new TypeError(`"${part}" is not method=milliseconds`);
+    ttl[method as (typeof METHODS)[number]] = Number(value);
+  }
+  if (Object.keys(ttl).length === 0) throw new TypeError("expected method=milliseconds[,method=milliseconds...]");
+  return ttl;
 }
