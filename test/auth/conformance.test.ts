@@ -120,9 +120,10 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((resolve) => driver.close(() => resolve())));
 
 /**
- * Known gaps, each asserted to still fail so that a fix is noticed. Both need a user at the
- * backend's authorization server while the proxy runs (per-user upstream OAuth through URL
- * elicitation, not done yet): the proxy's backend sessions have no browser after the login.
+ * Known gaps, each asserted to still fail so that a fix is noticed. In both, the server wants a
+ * new authorization for the proxy's own (discovery) session while the proxy runs: a 403 step-up on
+ * tools/list, or a move to another authorization server. That session has no browser after the
+ * operator's login. Users' own sessions can sign in again through URL elicitation (UserAuthorization).
  */
 const EXPECTED_FAILURES: Record<string, string> = {
   "auth/scope-step-up": "the backend's 403 insufficient_scope at run time needs a new authorization by the user",
