@@ -77,7 +77,7 @@ describe("2026 clients through the proxy", () => {
     const first = await post2026(url, "tools/call", { name: "test_input_required_result_elicitation", arguments: {} });
     expect(first.status).toBe(200);
     expect(first.message.result.resultType).toBe("input_required");
-    const [[key, request]] = Object.entries(first.message.result.inputRequests) as [string, any][];
+    const [key, request] = Object.entries(first.message.result.inputRequests)[0] as [string, any];
     expect(request.method).toBe("elicitation/create");
     expect(request.params.message).toBe("What is your name?");
     expect(first.message.result.requestState).toMatch(/^fmp1\./);
