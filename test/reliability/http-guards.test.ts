@@ -157,6 +157,11 @@ describe("Host and Origin, with ports", () => {
   ] as const)("Host %s, Origin %s → %s", (host, origin, ok) => {
     expect(hostAllowed(req(host, origin), allowed)).toBe(ok);
   });
+  it("bare IPv6 entries and bracketed ones match the same host", () => {
+    expect(hostAllowed(req("[::1]:3000"), ["::1"])).toBe(true);
+    expect(hostAllowed(req("[::1]:3000"), ["[::1]"])).toBe(true);
+    expect(hostAllowed(req("[::1]:3000"), ["[::1]:3001"])).toBe(false);
+  });
   it("an entry without a port allows any port of that name", () => {
     expect(hostAllowed(req("proxy.internal:443"), ["proxy.internal"])).toBe(true);
     expect(hostAllowed(req("proxy.internal:8443", "https://proxy.internal:8443"), ["proxy.internal"])).toBe(true);

@@ -8,6 +8,9 @@ import { ErrorCode } from "@modelcontextprotocol/sdk/types.js";
 import { ProxyError, ProxyErrorCode } from "../errors.js";
 import { parseJson, type ErrorReply } from "./message-check.js";
 
+/** The HTTP front's bounds, each overridable (`limits` in `httpHandler` / `run` options). */
+export type HttpLimits = { -readonly [K in keyof typeof HTTP_LIMITS]?: number };
+
 export const HTTP_LIMITS = {
   /** Time to receive a request's headers (slowloris). */
   headersTimeoutMs: 10_000,
@@ -28,7 +31,7 @@ export const HTTP_LIMITS = {
   /** Bytes an SSE stream may have waiting for a slow reader. */
   maxStreamBufferBytes: 4 * 1024 * 1024,
   /** How long an SSE write may wait for the reader to take it. */
-  sendTimeoutMs: 30_000,
+  sendTimeoutMs: 15_000,
 } as const;
 
 /** Node's HTTP server timeouts, against clients that send headers or bodies a byte at a time. */
@@ -107,9 +110,11 @@ function matches(url: string, allowed: readonly string[]): boolean {
   if (parsed.username || parsed.password || (parsed.pathname !== "/" && parsed.pathname !== "")) return false;
   const port = parsed.port || (parsed.protocol === "https:" ? "443" : "80");
   return allowed.some((entry) => {
+    // "name:port", "[v6]:port", or a bare name or address ("localhost", "[::1]", "::1")
     const at = entry.lastIndexOf(":");
-    const hasPort = at > entry.lastIndexOf("]") && /^\d+$/.test(entry.slice(at + 1));
-    const name = (hasPort ? entry.slice(0, at) : entry).toLowerCase();
+    const hasPort = at > 0 && (entry.startsWith("[") ? entry[at - 1] === "]" : entry.indexOf(":") === at) && /^\d+$/.test(entry.slice(at + 1));
+    let name = (hasPort ? entry.slice(0, at) : entry).toLowerCase();
+    if (name.includes(":") && !name.startsWith("[")) name = `[${name}]`; // URL hostnames keep IPv6 in brackets
     return name === parsed.hostname.toLowerCase() && (!hasPort || entry.slice(at + 1) === port);
   });
 }
@@ -192,22 +197,31 @@ export class InFlightLimit {
   }
 }
 
+export interface WriteLimits {
+  maxBufferedBytes?: number | undefined;
+  sendTimeoutMs?: number | undefined;
+}
+
 /**
  * Writes to an SSE response without letting a slow reader make the proxy hold unbounded data:
- * once more than `maxBufferedBytes` wait in the connection's buffer, or a write has waited
- * `sendTimeoutMs` for the reader to take it, that connection (and only it) is destroyed.
- * Returns false when the stream was closed for it.
+ * a write finding more than `maxBufferedBytes` still waiting in the connection's buffer, or one
+ * the reader has not taken within `sendTimeoutMs`, destroys that connection (and only it). So a
+ * connection holds at most the limit plus one message. False when the stream is (now) closed.
  */
-export function writeBounded(res: ServerResponse, chunk: string, limits: { maxBufferedBytes?: number; sendTimeoutMs?: number } = {}): boolean {
+export function writeBounded(res: ServerResponse, chunk: string, limits: WriteLimits = {}): boolean {
   if (res.destroyed || res.writableEnded) return false;
   const maxBuffered = limits.maxBufferedBytes ?? HTTP_LIMITS.maxStreamBufferBytes;
-  if (res.writableLength + Buffer.byteLength(chunk) > maxBuffered) {
+  if (res.writableLength > maxBuffered) {
     res.destroy(new Error(`SSE reader too slow: more than ${maxBuffered} bytes waiting`));
     return false;
   }
-  if (res.write(chunk)) return true;
-  watchDrain(res, limits.sendTimeoutMs ?? HTTP_LIMITS.sendTimeoutMs);
+  if (!res.write(chunk)) watchDrain(res, limits.sendTimeoutMs ?? HTTP_LIMITS.sendTimeoutMs);
   return true;
+}
+
+/** After a response was written whole (`end(data)`): a reader that does not take it within the send timeout loses the connection. */
+export function endBounded(res: ServerResponse, limits: WriteLimits = {}): void {
+  if (res.writableNeedDrain) watchDrain(res, limits.sendTimeoutMs ?? HTTP_LIMITS.sendTimeoutMs);
 }
 
 const watched = new WeakSet<ServerResponse>();
@@ -222,6 +236,7 @@ function watchDrain(res: ServerResponse, ms: number): void {
     watched.delete(res);
   };
   res.once("drain", settle);
+  res.once("finish", settle);
   res.once("close", settle);
 }
 

@@ -8,7 +8,8 @@ import type { Logger } from "../logger.js";
 import { corsHeaders, type Cors } from "./cors.js";
 import type { FrontSession, FrontSessionOptions } from "./front-session.js";
 import type { EventStore } from "./event-store.js";
-import { DEFAULT_MAX_BODY, header, readJsonBody, replyError } from "./http-io.js";
+import { DEFAULT_MAX_BODY, header, replyError } from "./http-io.js";
+import { HTTP_LIMITS, SessionBudget, hostAllowed, readBody, refuse, type HttpLimits } from "./http-guards.js";
 import { StreamableHttpTransport } from "./streamable-http.js";
 import { createModernFront, isModernRequest, type ModernFrontOptions } from "../eras/index.js";
 
@@ -21,8 +22,10 @@ export interface HttpFrontOptions {
   stateless?: boolean;
   /** Accepted Host (and Origin) hostnames; requests naming another get 403. Undefined: no check. */
   allowedHosts?: string[];
-  /** Largest accepted request body. Default 4 MiB. */
+  /** Largest accepted request body. Default 4 MiB; past it 413, and the connection is closed unread. */
   maxBodyBytes?: number;
+  /** Bounds on sessions, requests in flight and slow readers (defaults in docs/limits.md). */
+  limits?: HttpLimits;
   /** Extra routes tried first (e.g. /metrics, /healthz); each returns true when it answered. */
   routes?: HttpRoute[];
   /**
@@ -66,6 +69,8 @@ interface Entry<T> {
   transport: T;
   session: FrontSession;
   identity: string | undefined;
+  /** Until the session sends something after initialize: its eviction timer. */
+  fresh?: NodeJS.Timeout | undefined;
 }
 
 export const LOOPBACK_HOSTS = ["localhost", "127.0.0.1", "[::1]", "::1"];
@@ -83,7 +88,15 @@ export function createHttpHandler(host: HttpFrontHost, options: HttpFrontOptions
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
   const streams = new Map<string, Entry<StreamableHttpTransport>>();
   const sse = new Map<string, Entry<SSEServerTransport>>();
-  const transportOptions = { retryInterval: options.retryInterval, keepAliveMs: options.keepAliveMs, maxBodyBytes: maxBody };
+  const limits = { ...HTTP_LIMITS, ...options.limits };
+  const budget = new SessionBudget(limits.maxSessions, limits.maxSessionsPerIdentity);
+  const transportOptions = {
+    retryInterval: options.retryInterval,
+    keepAliveMs: options.keepAliveMs,
+    maxBodyBytes: maxBody,
+    maxInFlight: limits.maxInFlightPerSession,
+    writeLimits: { maxBufferedBytes: limits.maxStreamBufferBytes, sendTimeoutMs: limits.sendTimeoutMs },
+  };
   const cors: Cors | undefined = options.allowedOrigins?.length ? { origins: options.allowedOrigins } : undefined;
   // Each 2026 request is a front session of its own (see ModernFrontHost.connect).
   const modern = options.modern === false ? undefined : createModernFront(
@@ -118,37 +131,56 @@ export function createHttpHandler(host: HttpFrontHost, options: HttpFrontOptions
     if (id !== undefined) {
       const found = bound(streams, id, authInfo);
       if (!found) return reply(res, 404, -32001, "Session not found: start a new session with initialize");
+      clearTimeout(found.fresh); // it has sent something after initialize
       return found.transport.handleRequest(req, res, body);
     }
     if (req.method !== "POST" || !isInitializeRequest(body)) {
       return reply(res, 400, -32000, "Bad request: no Mcp-Session-Id header, and the request is not initialize");
     }
-    const session = host.newSession({ authInfo });
     const identity = identityOf(authInfo);
+    // A place among the open sessions (overall and this caller's), refused fast when there is none.
+    const place = budget.take(identity);
+    if (place.refused !== undefined) return reply(res, 503, -32000, place.refused);
+    const session = host.newSession({ authInfo });
     const transport = new StreamableHttpTransport({
       ...transportOptions,
       sessionIdGenerator: randomUUID,
-      onsessioninitialized: (sessionId) => void streams.set(sessionId, { transport, session, identity }),
+      onsessioninitialized: (sessionId) => {
+        // A session that sends nothing after initialize is closed soon: such sessions cost memory and give nothing.
+        const fresh = setTimeout(() => void transport.close(), limits.uninitializedTtlMs);
+        fresh.unref();
+        streams.set(sessionId, { transport, session, identity, fresh });
+      },
       // The client's stream went away with nothing in flight: it has most likely gone. Its backend
       // sessions are let go now, not at the idle timeout (they reopen if it comes back).
       onstreamsclosed: () => session.releaseIdle(),
       eventStore: options.eventStore?.(),
     });
     transport.onclose = () => {
+      if (transport.sessionId) clearTimeout(streams.get(transport.sessionId)?.fresh);
       if (transport.sessionId) streams.delete(transport.sessionId);
+      place.release();
     };
     await session.connect(transport);
     await transport.handleRequest(req, res, body);
     // Refused before initialize was accepted (406, 415, ...): nothing will ever reach this session.
-    if (transport.sessionId === undefined) await session.close();
+    if (transport.sessionId === undefined) {
+      place.release();
+      await session.close();
+    }
   }
 
   async function legacySse(req: IncomingMessage, res: ServerResponse, url: URL, authInfo: AuthInfo | undefined): Promise<void> {
     if (req.method === "GET" && url.pathname === "/sse") {
+      const place = budget.take(identityOf(authInfo));
+      if (place.refused !== undefined) return reply(res, 503, -32000, place.refused);
       const session = host.newSession({ authInfo });
       const transport = new SSEServerTransport("/messages", res);
       sse.set(transport.sessionId, { transport, session, identity: identityOf(authInfo) });
-      transport.onclose = () => sse.delete(transport.sessionId);
+      transport.onclose = () => {
+        sse.delete(transport.sessionId);
+        place.release();
+      };
       await session.connect(transport);
       return;
     }
@@ -203,6 +235,11 @@ export function createHttpHandler(host: HttpFrontHost, options: HttpFrontOptions
         throw new HttpError(503, `The proxy could not start: ${plainMessage(error)}`);
       });
       if (!mcp) return await legacySse(req, res, new URL(target, "http://localhost"), authInfo);
+      // An unknown session is refused before its body is read (and the connection closed, the body unread).
+      const sessionId = options.stateless ? undefined : header(req, "mcp-session-id");
+      if (sessionId !== undefined && req.method === "POST" && !bound(streams, sessionId, authInfo)) {
+        return refuse(res, 404, { jsonrpc: "2.0", id: null, error: { code: -32001, message: "Session not found: start a new session with initialize" } }, true);
+      }
       const body = req.method === "POST" ? await readJson(req, res, maxBody) : undefined;
       if (body === NO_BODY) return;
       if (modern && isModernRequest(req, body)) return await modern.handle(req, res, body, authInfo);
@@ -229,34 +266,21 @@ export function createHttpHandler(host: HttpFrontHost, options: HttpFrontOptions
 
 const NO_BODY = Symbol("no body");
 
-/** Reads a JSON body within a size limit; on failure answers the request itself and returns NO_BODY. */
+/**
+ * Reads a JSON body within a size limit (strict UTF-8, bounded depth); on failure answers the
+ * request itself (413 closes the connection, the rest unread) and returns NO_BODY. A body a
+ * framework already parsed is used as it is.
+ */
 async function readJson(req: IncomingMessage, res: ServerResponse, maxBytes: number): Promise<unknown> {
-  const read = await readJsonBody(req, maxBytes);
-  if ("body" in read) return read.body;
-  replyError(res, read);
+  const parsed = (req as { body?: unknown }).body;
+  if (parsed !== undefined) return parsed;
+  if (req.readableEnded) return refuse(res, 400, { jsonrpc: "2.0", id: null, error: { code: -32700, message: "Parse error: the body was read already" } }), NO_BODY;
+  const read = await readBody(req, maxBytes);
+  if (!read.failure) return read.value;
+  refuse(res, read.failure.status, read.failure.reply, read.failure.close);
   return NO_BODY;
 }
 
 function reply(res: ServerResponse, status: number, code: number, message: string): void {
   replyError(res, { status, code, message });
-}
-
-/**
- * DNS-rebinding protection: the Host (and Origin, when sent) must name an allowed host. An Origin
- * allowed by CORS is accepted as it is.
- */
-function hostAllowed(req: IncomingMessage, allowed: string[], originAllowed: boolean): boolean {
-  const hostname = (value: string) => {
-    try {
-      return new URL(value).hostname;
-    } catch {
-      return undefined;
-    }
-  };
-  const host = req.headers.host && hostname(`http://${req.headers.host}`);
-  if (!host || !allowed.includes(host)) return false;
-  const origin = header(req, "origin");
-  if (origin === undefined || originAllowed) return true;
-  const originHost = hostname(origin);
-  return originHost !== undefined && allowed.includes(originHost);
 }

@@ -27,7 +27,8 @@ import {
 
 import type { EventStore } from "./event-store.js";
 import { DEFAULT_MAX_BODY, header, isJsonContentType, prefersSse, readJsonBody, replyError, type Failure } from "./http-io.js";
-import { isJsonRpcMessage } from "../jsonrpc.js";
+import { checkBatch, checkMessage } from "./message-check.js";
+import { endBounded, writeBounded, type WriteLimits } from "./http-guards.js";
 import { httpStatusOf } from "../errors.js";
 
 export interface StreamableHttpTransportOptions {
@@ -47,6 +48,10 @@ export interface StreamableHttpTransportOptions {
   keepAliveMs?: number | undefined;
   /** Largest request body read by `handleRequest` itself. Default 4 MiB. */
   maxBodyBytes?: number | undefined;
+  /** Slow readers: bytes an SSE stream may have waiting, and how long a write may wait (then that stream is closed). */
+  writeLimits?: WriteLimits | undefined;
+  /** Requests of this session in flight at once; past it a POST gets 429 at once, nothing is queued. Default 100. */
+  maxInFlight?: number | undefined;
 }
 
 /** The stream id the SDK uses for the standalone GET stream (kept, so stores stay interchangeable). */
@@ -164,12 +169,24 @@ export class StreamableHttpTransport implements Transport {
       if ("status" in read) return this.#fail(res, read);
       body = read.body;
     }
-    if (Array.isArray(body) && body.length > MAX_BATCH) {
-      return this.#fail(res, { status: 400, code: -32600, message: `Invalid Request: Batch must not exceed ${MAX_BATCH} messages` });
+    if (Array.isArray(body)) {
+      // Batches only on revisions that have them (before 2025-06-18); no header: the negotiated one, else 2025-03-26.
+      const refused = checkBatch(body, header(req, "mcp-protocol-version") ?? this.#protocolVersion ?? DEFAULT_NEGOTIATED_PROTOCOL_VERSION, MAX_BATCH);
+      if (refused) return this.#fail(res, { status: 400, code: refused.error.code, message: refused.error.message });
     }
     const messages = (Array.isArray(body) ? body : [body]) as JSONRPCMessage[];
-    if (!messages.every(isJsonRpcMessage)) {
-      return this.#fail(res, { status: 400, code: -32700, message: "Parse error: Invalid JSON-RPC message" });
+    const ids = new Set<RequestId>();
+    for (const m of messages) {
+      // JSON that is not a message: -32600 (or -32602 for bad params), never -32700, which is for bytes that are not JSON.
+      const invalid = checkMessage(m).error;
+      if (invalid) return this.#fail(res, { status: 400, code: invalid.error.code, message: invalid.error.message });
+      // An id already in flight in this session (or twice in one batch) is refused: two answers with one id could not be told apart.
+      if ("method" in m && "id" in m) {
+        if (this.#byRequest.has(m.id) || ids.has(m.id)) {
+          return this.#fail(res, { status: 400, code: -32600, message: `Invalid Request: a request with id ${JSON.stringify(m.id)} is already in flight in this session` });
+        }
+        ids.add(m.id);
+      }
     }
     if (this.#closed) return this.#fail(res, { status: 404, code: -32001, message: "Session not found" });
 
@@ -196,6 +213,10 @@ export class StreamableHttpTransport implements Transport {
     const extra: MessageExtraInfo = { authInfo: req.auth, requestInfo: new NodeRequestInfo(req) };
     let requests = 0;
     for (const m of messages) if ("method" in m && "id" in m) requests++;
+    const maxInFlight = this.#options.maxInFlight ?? 100;
+    if (requests > 0 && this.#byRequest.size + requests > maxInFlight) {
+      return this.#fail(res, { status: 429, code: -32000, message: `Too Many Requests: ${this.#byRequest.size} requests in flight in this session (at most ${maxInFlight})` });
+    }
     if (requests === 0) {
       // Notifications and responses only: nothing to answer but "accepted".
       res.writeHead(202).end();
@@ -377,6 +398,7 @@ export class StreamableHttpTransport implements Transport {
     const refusal = messages.length === 1 ? httpStatusOf(messages[0]) : undefined;
     if (refusal) for (const [name, value] of Object.entries(refusal.headers)) headers.push(name, value);
     stream.res!.writeHead(refusal?.status ?? 200, headers).end(data);
+    endBounded(stream.res!, this.#options.writeLimits);
     stream.res = undefined;
     this.#streams.delete(stream.id);
   }
@@ -405,7 +427,7 @@ export class StreamableHttpTransport implements Transport {
   #emit(stream: Stream, message: JSONRPCMessage, response: boolean): Promise<void> {
     const store = this.#store;
     if (!store) {
-      if (live(stream)) stream.res!.write(sseEvent(JSON.stringify(message)));
+      if (live(stream)) writeBounded(stream.res!, sseEvent(JSON.stringify(message)), this.#options.writeLimits);
       else if (response) throw new Error(`No connection established for request ID: ${String((message as { id?: RequestId }).id)}`);
       if (response && --stream.open === 0) this.#endStream(stream);
       return Promise.resolve();
@@ -414,7 +436,7 @@ export class StreamableHttpTransport implements Transport {
       try {
         const eventId = await store.storeEvent(stream.id, message);
         // Stored even when the client is away: it is replayed when the client comes back.
-        if (live(stream) && !stream.replayed?.has(eventId)) stream.res!.write(sseEvent(JSON.stringify(message), eventId));
+        if (live(stream) && !stream.replayed?.has(eventId)) writeBounded(stream.res!, sseEvent(JSON.stringify(message), eventId), this.#options.writeLimits);
       } finally {
         if (response && --stream.open === 0) this.#endStream(stream);
       }

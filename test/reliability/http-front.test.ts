@@ -1,0 +1,144 @@
+// The streamable HTTP front under hostile clients (issue 12: defect 4, B3, C1-C3, G3): the proxy
+// served with run() on 127.0.0.1 (port 0), a stdio fault fixture as its backend, raw HTTP clients.
+import { createServer, request as httpRequest, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { connect, type Socket } from "node:net";
+import { fileURLToPath } from "node:url";
+import { afterEach, describe, expect, it } from "vitest";
+import { FastMCPProxy, type HttpFrontOptions } from "@fastmcp-proxy/core";
+import { until } from "../helpers.js";
+
+const FAULTS = fileURLToPath(new URL("./fixtures/hangup-server.mjs", import.meta.url));
+const ACCEPT = "application/json, text/event-stream";
+
+let proxy: FastMCPProxy | undefined;
+let server: Server | undefined;
+const sockets: Socket[] = [];
+afterEach(async () => {
+  for (const socket of sockets.splice(0)) socket.destroy();
+  server?.closeAllConnections();
+  await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
+  server = undefined;
+  await proxy?.close();
+  proxy = undefined;
+});
+
+/** The proxy's HTTP handler on a server of our own (port 0), with the given front limits. */
+async function serve(limits: HttpFrontOptions["limits"] = {}) {
+  proxy = FastMCPProxy.asProxy([process.execPath, FAULTS], { logLevel: "silent", sessions: "shared" });
+  await proxy.start();
+  const handler = proxy.httpHandler({ limits });
+  server = createServer((req, res) => void handler(req, res));
+  await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`;
+}
+
+type Answer = { status: number; headers: Record<string, string>; body: string };
+
+function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const text = typeof body === "string" ? body : JSON.stringify(body);
+    const req = httpRequest(url, { method: "POST", headers: { "content-type": "application/json", accept: ACCEPT, ...headers } }, (res) => {
+      let data = "";
+      res.on("data", (chunk: Buffer) => (data += chunk.toString()));
+      res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers as Record<string, string>, body: data }));
+    });
+    req.on("error", reject);
+    req.end(text);
+  });
+}
+
+async function openSession(url: string, protocolVersion = "2025-06-18") {
+  const init = await post(url, { jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion, capabilities: {}, clientInfo: { name: "t", version: "1" } } });
+  const headers = { "mcp-session-id": init.headers["mcp-session-id"]!, "mcp-protocol-version": protocolVersion };
+  await post(url, { jsonrpc: "2.0", method: "notifications/initialized" }, headers);
+  return headers;
+}
+
+const call = (id: unknown, name: string, args: Record<string, unknown> = {}) => ({ jsonrpc: "2.0", id, method: "tools/call", params: { name, arguments: args } });
+const json = (answer: Answer) => JSON.parse(answer.body);
+
+describe("request ids", () => {
+  it("a second POST with an id still in flight gets 400/-32600 at once; the first is answered", async () => {
+    const url = await serve();
+    const headers = await openSession(url);
+    const first = post(url, call(7, "echo", { text: "first", ms: 300 }), headers);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const started = performance.now();
+    const second = await post(url, call(7, "echo", { text: "second" }), headers);
+    expect(performance.now() - started).toBeLessThan(250);
+    expect([second.status, json(second).error]).toEqual([400, { code: -32600, message: "Invalid Request: a request with id 7 is already in flight in this session" }]);
+    const answered = await first;
+    expect(json(answered)).toMatchObject({ id: 7, result: { content: [{ text: "first" }] } });
+    // once answered, the id may be used again
+    expect(json(await post(url, call(7, "echo", { text: "again" }), headers))).toMatchObject({ id: 7, result: { content: [{ text: "again" }] } });
+  });
+
+  it("1 and \"1\" are different ids; the same id twice in one batch is refused", async () => {
+    const url = await serve();
+    const headers = await openSession(url, "2025-03-26");
+    const both = await post(url, [call(1, "echo", { text: "number" }), call("1", "echo", { text: "string" })], headers);
+    expect(json(both).map((m: any) => [m.id, m.result.content[0].text]).sort()).toEqual([[1, "number"], ["1", "string"]]);
+    const twice = await post(url, [call(2, "echo", { text: "a" }), call(2, "echo", { text: "b" })], headers);
+    expect([twice.status, json(twice).error.code]).toEqual([400, -32600]);
+  });
+});
+
+describe("malformed bodies and batches", () => {
+  it("JSON that is not a request is -32600; bytes that are not JSON are -32700", async () => {
+    const url = await serve();
+    const headers = await openSession(url);
+    for (const body of ["42", '"text"', "null", { id: 1, method: "tools/list" }, { jsonrpc: "1.0", id: 1, method: "tools/list" }, { jsonrpc: "2.0", id: null, method: "tools/list" }]) {
+      const answer = await post(url, body, headers);
+      expect([answer.status, json(answer).error.code], JSON.stringify(body)).toEqual([400, -32600]);
+    }
+    const parse = await post(url, "{not json", headers);
+    expect([parse.status, json(parse).error.code]).toEqual([400, -32700]);
+  });
+
+  it("refuses batches from 2025-06-18 on with -32600, and answers them before", async () => {
+    const url = await serve();
+    for (const version of ["2025-06-18", "2025-11-25"]) {
+      const headers = await openSession(url, version);
+      const answer = await post(url, [call(1, "echo", { text: "a" }), call(2, "echo", { text: "b" })], headers);
+      expect([answer.status, json(answer).error.code]).toEqual([400, -32600]);
+      expect(json(answer).error.message).toContain("batches are not allowed from protocol version 2025-06-18");
+    }
+    const old = await openSession(url, "2025-03-26");
+    const answer = await post(url, [call(1, "echo", { text: "a" }), call(2, "echo", { text: "b" })], old);
+    expect(answer.status).toBe(200);
+    expect(json(answer)).toHaveLength(2);
+  });
+});
+
+describe("slow SSE readers", () => {
+  it("clients that never read a 9 MB SSE result: only their streams are cut, at the send timeout; others are served", async () => {
+    const url = await serve({ sendTimeoutMs: 1000 });
+    let cut = 0;
+    // a stuck client's response destroyed by the proxy (with the reason) was cut
+    server!.prependListener("request", (req, res) => {
+      if (!req.headers["x-stuck"]) return;
+      const destroy = res.destroy.bind(res);
+      res.destroy = (error?: Error) => {
+        if (error?.message.startsWith("SSE reader too slow")) cut++;
+        return destroy(error);
+      };
+    });
+    const headers = await openSession(url);
+    const { port } = new URL(url);
+    for (let i = 0; i < 4; i++) {
+      const socket = connect(Number(port), "127.0.0.1");
+      sockets.push(socket);
+      socket.on("error", () => {});
+      socket.pause(); // never reads: once the kernel's buffers are full, the proxy's would grow
+      const body = JSON.stringify(call(100 + i, "big", { bytes: 9 * 1024 * 1024 })); // under the 10 MiB stdio line limit
+      socket.write(
+        `POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nX-Stuck: 1\r\nContent-Type: application/json\r\nAccept: text/event-stream, application/json\r\n` +
+          `Mcp-Session-Id: ${headers["mcp-session-id"]}\r\nMcp-Protocol-Version: 2025-06-18\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
+    }
+    expect(json(await post(url, call(1, "echo", { text: "meanwhile" }), headers))).toMatchObject({ result: { content: [{ text: "meanwhile" }] } });
+    await until(() => cut === 4, "the four stuck streams cut", 30_000);
+    expect(json(await post(url, call(2, "echo", { text: "after" }), headers))).toMatchObject({ result: { content: [{ text: "after" }] } });
+  }, 45_000);
+});
