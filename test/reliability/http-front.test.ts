@@ -142,3 +142,89 @@ describe("slow SSE readers", () => {
     expect(json(await post(url, call(2, "echo", { text: "after" }), headers))).toMatchObject({ result: { content: [{ text: "after" }] } });
   }, 45_000);
 });
+
+describe("sessions and bodies", () => {
+  const initialize = { jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } } };
+
+  it("past the session cap a new session gets 503 at once; a closed one gives its place back", async () => {
+    const url = await serve({ maxSessions: 5, maxSessionsPerIdentity: 5 });
+    const open = [];
+    for (let i = 0; i < 5; i++) open.push(await openSession(url));
+    const started = performance.now();
+    const refused = await post(url, initialize);
+    expect(performance.now() - started).toBeLessThan(100);
+    expect([refused.status, json(refused).error.message]).toEqual([503, "Service Unavailable: too many sessions (5 open, at most 5)"]);
+    await new Promise<void>((resolve, reject) =>
+      httpRequest(url, { method: "DELETE", headers: open[0]! }, (res) => (res.resume(), res.on("end", resolve))).on("error", reject).end(),
+    );
+    expect((await post(url, initialize)).status).toBe(200);
+  });
+
+  it("a session that sends nothing after initialize is closed after the TTL, and its place freed", async () => {
+    const url = await serve({ maxSessions: 2, uninitializedTtlMs: 300 });
+    const silent = await post(url, initialize);
+    const sessionId = silent.headers["mcp-session-id"]!;
+    const active = await openSession(url); // sends notifications/initialized: not evicted
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    const gone = await post(url, call(1, "echo", { text: "late" }), { "mcp-session-id": sessionId, "mcp-protocol-version": "2025-06-18" });
+    expect(gone.status).toBe(404);
+    expect(json(await post(url, call(2, "echo", { text: "alive" }), active))).toMatchObject({ result: { content: [{ text: "alive" }] } });
+    expect((await post(url, initialize)).status).toBe(200); // the evicted session's place
+  });
+
+  it("a forged session id with a 4 MiB body: 404 before the body is read, and the connection closed", async () => {
+    const url = await serve();
+    const { port } = new URL(url);
+    let read = 0;
+    server!.prependListener("request", (req) => req.socket.once("close", () => (read = req.socket.bytesRead)));
+    const socket = connect(Number(port), "127.0.0.1");
+    sockets.push(socket);
+    let answer = "";
+    let closed = false;
+    socket.on("data", (chunk: Buffer) => (answer += chunk.toString()));
+    socket.on("error", () => {});
+    socket.on("close", () => (closed = true));
+    const size = 4 * 1024 * 1024;
+    socket.write(`POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nAccept: ${ACCEPT}\r\nMcp-Session-Id: forged\r\nContent-Length: ${size}\r\n\r\n`);
+    socket.write(Buffer.alloc(64 * 1024, 0x20)); // the start of the body; the rest never needs sending
+    await until(() => closed, "the close", 5000);
+    expect(answer).toMatch(/^HTTP\/1\.1 404/);
+    await until(() => read > 0, "the server's byte count");
+    expect(read).toBeLessThan(1024 * 1024);
+  });
+
+  it("a body over the limit: 413, the connection closed, the rest not read", async () => {
+    const url = await serve();
+    const headers = await openSession(url);
+    const { port } = new URL(url);
+    const socket = connect(Number(port), "127.0.0.1");
+    sockets.push(socket);
+    let answer = "";
+    let closed = false;
+    socket.on("data", (chunk: Buffer) => (answer += chunk.toString()));
+    socket.on("error", () => {});
+    socket.on("close", () => (closed = true));
+    socket.write(
+      `POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nAccept: ${ACCEPT}\r\nMcp-Session-Id: ${headers["mcp-session-id"]}\r\n` +
+        `Mcp-Protocol-Version: 2025-06-18\r\nTransfer-Encoding: chunked\r\n\r\n`,
+    );
+    const chunk = Buffer.alloc(256 * 1024, 0x20);
+    for (let i = 0; i < 400 && !closed; i++) {
+      socket.write(Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from("\r\n")]));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await until(() => closed, "the close", 5000);
+    expect(answer).toMatch(/^HTTP\/1\.1 413/);
+    expect(answer.toLowerCase()).toContain("connection: close");
+  });
+
+  it("past the in-flight cap of a session, a request gets 429 at once", async () => {
+    const url = await serve({ maxInFlightPerSession: 3 });
+    const headers = await openSession(url);
+    const slow = [1, 2, 3].map((id) => post(url, call(id, "echo", { text: "slow", ms: 500 }), headers));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const refused = await post(url, call(4, "echo", { text: "one too many" }), headers);
+    expect([refused.status, json(refused).error.message]).toEqual([429, "Too Many Requests: 3 requests in flight in this session (at most 3)"]);
+    for (const answer of await Promise.all(slow)) expect(json(answer)).toMatchObject({ result: { content: [{ text: "slow" }] } });
+  });
+});
