@@ -85,6 +85,26 @@ describe("authorization code + PKCE with `login`", () => {
     expect(text(await client.callTool({ name: "whoami" }))).toBe("alice");
   });
 
+  it("stored tokens are refreshed shortly before they expire, not after a failure", async () => {
+    const as = await TestAuthServer.start({ tokenLifetimeSec: 2 });
+    cleanup.push(() => as.close());
+    const backend = await startProtectedBackend(as);
+    cleanup.push(() => backend.close());
+    const dir = mkdtempSync(join(tmpdir(), "auth-login-"));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const tokenFile = join(dir, "api.json");
+    const open = async (url: URL) => void (await fetch((await fetch(url, { redirect: "manual" })).headers.get("location") as string));
+    await login("api", { serverUrl: backend.url, tokenFile, open });
+    const proxy = await proxyWith(backend.url, { type: "authorization_code", tokenFile });
+    await proxy.start();
+    const client = await connectClient(proxy);
+    await new Promise((r) => setTimeout(r, 1100)); // past half the 2 s lifetime
+    expect(text(await client.callTool({ name: "whoami" }))).toBe("alice");
+    const refreshes = as.calls("/token").filter((r) => r.form.grant_type === "refresh_token");
+    expect(refreshes.length).toBeGreaterThanOrEqual(1);
+    expect(refreshes[0]?.form.resource).toBe(backend.url);
+  });
+
   it("refuses a callback whose iss is another issuer (RFC 9207), and a login to an issuer not allowed", async () => {
     const { as, backend } = await world();
     const dir = mkdtempSync(join(tmpdir(), "auth-login-"));

@@ -1,4 +1,4 @@
-import type { OAuthClientProvider, OAuthDiscoveryState } from "@modelcontextprotocol/sdk/client/auth.js";
+import { refreshAuthorization, type OAuthClientProvider, type OAuthDiscoveryState } from "@modelcontextprotocol/sdk/client/auth.js";
 import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from "@modelcontextprotocol/sdk/shared/auth.js";
 import { TokenFile, defaultTokenFile } from "./token-file.js";
 
@@ -47,6 +47,30 @@ export function storedTokenProvider(backend: string, options: StoredTokenOptions
     application_type: options.redirectUrl && /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]/.test(options.redirectUrl) ? "native" : "web",
     ...(options.scope ? { scope: options.scope } : {}),
   };
+  let refreshing: Promise<OAuthTokens | undefined> | undefined;
+  /** Refreshed a minute (at most half the lifetime) before expiry rather than after a 401; on failure the old tokens (and the SDK's 401 path) remain. */
+  const fresh = async (): Promise<OAuthTokens | undefined> => {
+    const s = file.read();
+    const client = preset ?? s.client;
+    const margin = Math.min(60_000, ((s.tokens?.expires_in ?? 3600) * 1000) / 2);
+    if (!s.tokens?.refresh_token || !s.expiresAt || Date.now() < s.expiresAt - margin || !s.discovery || !client) return s.tokens;
+    const resource = (s.discovery.resourceMetadata as { resource?: string } | undefined)?.resource;
+    refreshing ??= refreshAuthorization(s.discovery.authorizationServerUrl, {
+      ...(s.discovery.authorizationServerMetadata ? { metadata: s.discovery.authorizationServerMetadata } : {}),
+      clientInformation: client,
+      refreshToken: s.tokens.refresh_token,
+      ...(resource ? { resource } : {}),
+    })
+      .then(
+        (tokens) => {
+          file.update((f) => ({ ...f, tokens, expiresAt: Date.now() + (tokens.expires_in ?? 3600) * 1000 }));
+          return tokens;
+        },
+        () => s.tokens,
+      )
+      .finally(() => (refreshing = undefined));
+    return refreshing;
+  };
   const needsLogin = () => new Error(`backend "${backend}" needs you to sign in: run \`fastmcp-proxy auth login ${backend}\` (tokens go to ${file.path})`);
   return {
     file,
@@ -70,7 +94,7 @@ export function storedTokenProvider(backend: string, options: StoredTokenOptions
     },
     clientInformation: () => preset ?? file.read().client,
     saveClientInformation: (client) => file.update((s) => ({ ...s, client })),
-    tokens: () => file.read().tokens,
+    tokens: fresh,
     saveTokens: (tokens) => file.update((s) => ({ ...s, tokens, expiresAt: Date.now() + (tokens.expires_in ?? 3600) * 1000 })),
     async redirectToAuthorization(url) {
       if (!options.redirectUrl || !options.onAuthorizationUrl) {
