@@ -318,7 +318,11 @@ async function stdioScenario() {
       const a = stats[0];
       findings[`stdio.c${c}`] = by("fastmcp-proxy").rps / a.rps;
       findings[`stdio.floor.c${c}`] = by("byte relay").rps / a.rps;
-      if (by("fastmcp-proxy CLI")) findings[`stdio.cli.c${c}`] = by("fastmcp-proxy CLI").rps / a.rps;
+      findings[`stdio.vsRelay.c${c}`] = by("fastmcp-proxy").rps / by("byte relay").rps;
+      if (by("fastmcp-proxy CLI")) {
+        findings[`stdio.cli.c${c}`] = by("fastmcp-proxy CLI").rps / a.rps;
+        findings[`stdio.cliCpu.c${c}`] = by("fastmcp-proxy CLI").cpuPerCall / by("fastmcp-proxy").cpuPerCall;
+      }
     },
   });
 }
@@ -355,6 +359,10 @@ async function httpScenario() {
         },
       }),
     ],
+    after: ({ load, c, stats: [direct, proxy] }) => {
+      findings[`http.${load}.c${c}`] = proxy.rps / direct.rps;
+      findings[`http.cpu.${load}.c${c}`] = proxy.cpuPerCall / direct.cpuPerCall;
+    },
   });
 }
 
@@ -682,6 +690,7 @@ async function firstCallScenario() {
       }
       agent.destroy();
       const spareWorked = options === WARM_SPARE ? (ahead > 1 ? "" : `; no child opened ahead: this core ignores ${JSON.stringify(WARM_SPARE)}`) : "";
+      if (options === WARM_SPARE && ahead > 1) findings.firstCallSpareP50 = median(times);
       growth.push({
         measure: "first tools/call on a new isolated session (stdio backend)",
         size: label,
@@ -738,6 +747,7 @@ async function middlewareScenario() {
         if (i === 0) return;
         const added = s.p50 - stats[0].p50;
         const cpu = s.clientCpuPerCall - stats[0].clientCpuPerCall;
+        findings.middlewareAdded = Math.max(findings.middlewareAdded ?? -Infinity, added);
         growth.push({ measure: "middleware, added per call (in process, c=1)", size: names[i].replace(/^\+ /, ""), figure: `${fmt(added, 1)} µs p50, ${fmt(cpu, 1)} µs CPU`, goal: "≤ 10 µs", note: "" });
       });
     },
@@ -798,6 +808,20 @@ function targets() {
   const peerCli = findings["vsPeer.cli.raw POST.c16"];
   check("HTTP front → stdio backend ≥ 3× mcp-proxy at c=16 (raw POST load)", peer, peer >= 3,
     `${peer?.toFixed(2)}× (SDK client load: ${peerSdk?.toFixed(2)}×${peerCli ? `; the CLI with default flags: ${peerCli.toFixed(2)}×` : ""})`);
+  // Round 2 (issue 13).
+  const relay = findings["stdio.vsRelay.c16"];
+  check("stdio→stdio ≥ 0.9× the byte relay's throughput at c=16", relay, relay >= 0.9, `${relay?.toFixed(2)}× (c=1 ${findings["stdio.vsRelay.c1"]?.toFixed(2)}×)`);
+  const http16 = findings["http.raw POST.c16"];
+  const httpCpu = findings["http.cpu.raw POST.c16"];
+  check("HTTP front → HTTP backend ≥ 0.6× direct (raw POST, c=16), proxy CPU per call ≤ the direct server's", http16, http16 >= 0.6 && httpCpu <= 1,
+    `${http16?.toFixed(2)}×; proxy CPU ${httpCpu?.toFixed(2)}× the echo backend's (SDK client load: ${findings["http.SDK client.c16"]?.toFixed(2)}×)`);
+  check("HTTP front → stdio backend ≥ 3.5× mcp-proxy at c=16 (raw POST, echo backend)", peer, peer >= 3.5, `${peer?.toFixed(2)}×`);
+  const cliCpu = findings["stdio.cliCpu.c16"];
+  check("the CLI with default flags within 10% of the library's CPU per call (stdio, c=16)", cliCpu, cliCpu <= 1.1, `${cliCpu === undefined ? "" : `+${((cliCpu - 1) * 100).toFixed(0)}%`} (c=1: ${findings["stdio.cliCpu.c1"] === undefined ? "—" : `+${((findings["stdio.cliCpu.c1"] - 1) * 100).toFixed(0)}%`})`);
+  const spare = findings.firstCallSpareP50;
+  check("first call on a new isolated session ≤ 20 ms p50 with a warm spare", spare, spare <= 20, `${spare?.toFixed(1)} ms`);
+  const mw = findings.middlewareAdded;
+  check("each middleware (logging at info, metrics) ≤ 10 µs added per call", mw, mw <= 10, `at most ${mw?.toFixed(1)} µs p50 (auth and caching: their own sections)`);
   const added = findings["inproc.c1.addedP50"];
   check("in-process added p50 ≤ 50 µs", added, added <= 50, `${added?.toFixed(1)} µs at c=1`);
   const mem = findings.rssPerSession;
