@@ -1,7 +1,7 @@
-import { randomBytes } from "node:crypto";
 import type { ProxyContext } from "@fastmcp-proxy/core";
 import { Breaker, StoreUnavailable, type BreakerState } from "./breaker.js";
 import { decodeEntry, encodeEntry } from "./entry.js";
+import { Generations } from "./generations.js";
 import { ALL, backendGeneration, componentGeneration, entryKey, generationKeys, kindGeneration, type ComponentKind } from "./keys.js";
 import { memoryStore } from "./memory-store.js";
 import { DEFAULT_MAX_ITEM_BYTES, type CachingOptions } from "./options.js";
@@ -40,9 +40,7 @@ export class ResponseCache {
   readonly #maxItemBytes: number;
   readonly #coalesce: boolean;
   readonly #waitTimeoutMs: number | undefined;
-  readonly #generationTtlMs: number;
-  /** Invalidations not yet in the store: awaited (and retried) before any lookup, so this replica never serves what it was told is stale. */
-  readonly #pending = new Map<string, Promise<void> | undefined>();
+  readonly #generations: Generations;
 
   constructor(options: CachingOptions, maxTtlMs: number, onBreaker: (state: BreakerState) => void = () => {}) {
     this.store = options.store ?? memoryStore();
@@ -51,7 +49,7 @@ export class ResponseCache {
     this.#maxItemBytes = options.maxItemBytes ?? DEFAULT_MAX_ITEM_BYTES;
     this.#coalesce = options.coalesce !== false;
     this.#waitTimeoutMs = options.waitTimeoutMs;
-    this.#generationTtlMs = Math.max(DAY_MS, 2 * maxTtlMs);
+    this.#generations = new Generations(this.store, this.#breaker, Math.max(DAY_MS, 2 * maxTtlMs));
   }
 
   get breaker(): Breaker {
@@ -69,10 +67,10 @@ export class ResponseCache {
     let generations: string;
     let entryText: string | undefined;
     try {
-      if (this.#pending.size > 0) await this.#flush();
+      await this.#generations.settled();
       const values = await this.#breaker.run(() => this.store.get([key, ...genKeys]));
       entryText = values[0];
-      generations = (await this.#stamps(genKeys, values.slice(1))).join(" ");
+      generations = (await this.#generations.complete(genKeys, values.slice(1))).join(" ");
     } catch (error) {
       return this.bypass(ctx, next, storeReason(error));
     }
@@ -99,7 +97,7 @@ export class ResponseCache {
     return next();
   }
 
-  /** Drops entries by bumping their generation stamp (in the store, so every replica sees it). */
+  /** Drops entries by bumping their generation stamp (in the store, so every replica sees it); rejects if the store could not take it (it is retried before the next lookup). */
   invalidate(scope: InvalidateScope = {}): Promise<void> {
     const { backend, kind, name } = scope;
     const key =
@@ -107,7 +105,7 @@ export class ResponseCache {
       : kind === undefined ? backendGeneration(backend)
       : name === undefined ? kindGeneration(backend, kind)
       : componentGeneration(backend, kind, name);
-    return this.#bump(key);
+    return this.#generations.bump(key);
   }
 
   stats(): CacheStats {
@@ -164,43 +162,10 @@ export class ResponseCache {
     return ttlMs;
   }
 
-  /** The stamps, creating any that are missing (a random token, set only if still absent). */
-  async #stamps(keys: readonly string[], values: readonly (string | undefined)[]): Promise<string[]> {
-    const missing = keys.flatMap((key, i) => (values[i] === undefined ? [[key, token()] as const] : []));
-    if (missing.length === 0) return values as string[];
-    const held = await this.#breaker.run(() => this.store.add(missing, this.#generationTtlMs));
-    const created = new Map(missing.map(([key], i) => [key, held[i]!]));
-    return keys.map((key, i) => values[i] ?? created.get(key)!);
-  }
-
-  #bump(key: string): Promise<void> {
-    const attempt = this.#breaker.run(() => this.store.set(key, token(), this.#generationTtlMs)).then(
-      () => {
-        if (this.#pending.get(key) === attempt) this.#pending.delete(key);
-      },
-      () => {
-        // Kept (as undefined): retried before the next lookup, which bypasses until it lands.
-        if (this.#pending.get(key) === attempt) this.#pending.set(key, undefined);
-      },
-    );
-    this.#pending.set(key, attempt);
-    return attempt;
-  }
-
-  async #flush(): Promise<void> {
-    if (this.#pending.size === 0) return;
-    await Promise.all([...this.#pending].map(([key, attempt]) => attempt ?? this.#bump(key)));
-    if (this.#pending.size > 0) throw new StoreUnavailable("error", new Error("an invalidation is not in the store yet"));
-  }
-
   #outcome(ctx: ProxyContext, outcome: CacheOutcome): void {
     ctx.state.cache = outcome;
     this.counters.count(outcome);
   }
-}
-
-function token(): string {
-  return randomBytes(9).toString("base64url");
 }
 
 function storeReason(error: unknown): BypassReason {
