@@ -19,6 +19,7 @@ describe("isModernRequest", () => {
     ["claim without header", "POST", {}, { jsonrpc: "2.0", id: 6, method: "tools/list", params: { _meta: ENVELOPE } }],
     ["unknown future version", "POST", { "mcp-protocol-version": "2099-01-01" }, { jsonrpc: "2.0", id: 7, method: "tools/list", params: { _meta: ENVELOPE } }],
     ["GET stream", "GET", { "mcp-session-id": "s" }, undefined],
+    ["an old version header, no claim", "POST", { "mcp-protocol-version": "1999-01-01" }, { jsonrpc: "2.0", id: 8, method: "tools/list", params: {} }],
   ];
   for (const [label, method, headers, body] of cases) {
     it(`${label}: agrees with the v2 SDK's classification`, async () => {
@@ -30,6 +31,13 @@ describe("isModernRequest", () => {
       expect(isModernRequest(req(method, headers), body)).toBe(!(await isLegacyRequest(request, body)));
     });
   }
+});
+
+it("isModernRequest: a request on a legacy session stays legacy, whatever its version header", () => {
+  const body = { jsonrpc: "2.0", id: 9, method: "tools/list", params: {} };
+  expect(isModernRequest(req("POST", { "mcp-session-id": "s", "mcp-protocol-version": "1999-01-01" }), body)).toBe(false);
+  expect(isModernRequest(req("POST", { "mcp-session-id": "s", "mcp-protocol-version": "2026-07-28" }), body)).toBe(false);
+  expect(isModernRequest(req("POST", { "mcp-protocol-version": "garbage" }), body)).toBe(false);
 });
 
 describe("RequestStateCodec", () => {
