@@ -184,6 +184,12 @@ describe("budgets", () => {
     b1.release!();
   });
 
+  it("holds anonymous callers to the overall cap only", () => {
+    const budget = new SessionBudget(3, 1);
+    expect([budget.take(undefined), budget.take(undefined), budget.take(undefined)].every((p) => p.refused === undefined)).toBe(true);
+    expect(budget.take(undefined).refused).toMatch(/too many sessions \(3 open/);
+  });
+
   it("fails a request past the in-flight cap at once, and admits again after one leaves", () => {
     const limit = new InFlightLimit(2, "in this session");
     const leave = [limit.enter(), limit.enter()];

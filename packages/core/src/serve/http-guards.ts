@@ -22,7 +22,7 @@ export const HTTP_LIMITS = {
   checkIntervalMs: 1_000,
   /** Open front sessions, overall. */
   maxSessions: 1_000,
-  /** Open front sessions of one identity (anonymous callers share one). */
+  /** Open front sessions of one identity (anonymous callers: the overall cap only). */
   maxSessionsPerIdentity: 100,
   /** A session that has sent nothing after initialize is closed after this. */
   uninitializedTtlMs: 30_000,
@@ -145,23 +145,26 @@ export class SessionBudget {
     return this.#open;
   }
 
-  /** Takes a place for a new session, or says why there is none (answer 503 with it). */
+  /**
+   * Takes a place for a new session, or says why there is none (answer 503 with it). Anonymous
+   * callers (no identity) are held to the overall cap only: they cannot be told apart.
+   */
   take(identity: string | undefined): { release: () => void; refused?: undefined } | { refused: string; release?: undefined } {
-    const key = identity ?? "";
-    const mine = this.#byIdentity.get(key) ?? 0;
+    const mine = identity === undefined ? 0 : (this.#byIdentity.get(identity) ?? 0);
     if (this.#open >= this.#max) return { refused: `Service Unavailable: too many sessions (${this.#open} open, at most ${this.#max})` };
     if (mine >= this.#perIdentity) return { refused: `Service Unavailable: too many sessions for this caller (${mine} open, at most ${this.#perIdentity})` };
     this.#open++;
-    this.#byIdentity.set(key, mine + 1);
+    if (identity !== undefined) this.#byIdentity.set(identity, mine + 1);
     let released = false;
     return {
       release: () => {
         if (released) return;
         released = true;
         this.#open--;
-        const left = (this.#byIdentity.get(key) ?? 1) - 1;
-        if (left === 0) this.#byIdentity.delete(key);
-        else this.#byIdentity.set(key, left);
+        if (identity === undefined) return;
+        const left = (this.#byIdentity.get(identity) ?? 1) - 1;
+        if (left === 0) this.#byIdentity.delete(identity);
+        else this.#byIdentity.set(identity, left);
       },
     };
   }
