@@ -16,7 +16,7 @@ import { CallToolRequestSchema, ListToolsRequestSchema, ResultSchema, isInitiali
 import { afterEach, describe, expect, it } from "vitest";
 import { FastMCPProxy, MemoryEventStore } from "@fastmcp-proxy/core";
 import { LeanHttpClientTransport, SseParser, StreamableHTTPError, type SseEvent } from "../../packages/core/src/backends/http-transport.js";
-import { rejection, until } from "../helpers.js";
+import { connectSession, raw, rejection, until } from "../helpers.js";
 
 const passthrough = ResultSchema.passthrough();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -378,12 +378,34 @@ setInterval(() => (existsSync(dir + "/done") || Date.now() > deadline) && proces
     await client.close();
   }
 
+  /** The same, with the proxy as the client: the scenario's server is its HTTP backend (the proxy's backend leg). */
+  async function callEveryToolThroughTheProxy(url: string) {
+    const proxy = FastMCPProxy.asProxy(url, { name: "conformance-client" });
+    try {
+      const { client } = await connectSession(proxy);
+      const { tools } = await raw(client, "tools/list");
+      for (const tool of tools as { name: string }[]) await call(client, tool.name, { a: 2, b: 3 }, { timeout: 10_000 });
+      await client.close();
+    } finally {
+      await proxy.close();
+    }
+  }
+
+  const passes = ({ output, checks }: { output: string; checks: string[] }) => {
+    expect(checks.length, output).toBeGreaterThan(0);
+    // A reconnection a little late (WARNING, over retry + 200 ms) is the machine's load, not the client.
+    expect(checks.filter((line) => /FAILURE/.test(line) || (/WARNING/.test(line) && !/sse-retry-timing/.test(line))), output).toEqual([]);
+  };
+
   for (const name of ["initialize", "tools_call", "sse-retry"]) {
     it(`passes the ${name} scenario`, async () => {
-      const { output, checks } = await scenario(name, name === "initialize" ? async (url) => void (await connect(url)).client.close() : callEveryTool);
-      expect(checks.length, output).toBeGreaterThan(0);
-      // A reconnection a little late (WARNING, over retry + 200 ms) is the machine's load, not the client.
-      expect(checks.filter((line) => /FAILURE/.test(line) || (/WARNING/.test(line) && !/sse-retry-timing/.test(line))), output).toEqual([]);
+      passes(await scenario(name, name === "initialize" ? async (url) => void (await connect(url)).client.close() : callEveryTool));
+    }, 60_000);
+  }
+
+  for (const name of ["tools_call", "sse-retry"]) {
+    it(`passes the ${name} scenario with the proxy as the client (its HTTP backend leg)`, async () => {
+      passes(await scenario(name, callEveryToolThroughTheProxy));
     }, 60_000);
   }
 });
