@@ -132,7 +132,8 @@ export class FastMCPProxy {
   /** Adds middleware for every method, or for one: `use("tools/call", mw)`. Runs in registration order. */
   use(middleware: Middleware): this;
   use<M extends ProxyMethod>(method: M, middleware: ProxyMiddleware<M>): this;
-  use(first: ProxyMethod | Middleware, second?: ProxyMiddleware<ProxyMethod>): this {
+  use(method: ProxyMethod, middleware: Middleware): this;
+  use(first: ProxyMethod | Middleware, second?: ProxyMiddleware<ProxyMethod> | Middleware): this {
     if (typeof first === "function") this.#host.dispatcher.use(undefined, first);
     else this.#host.dispatcher.use(first, second!);
     return this;

@@ -55,67 +55,95 @@ export const RemoteServerSchema = z.looseObject({
   ...rules,
 });
 
-export interface StdioServerConfig extends ComponentRules {
-  command: string;
-  args?: string[] | undefined;
-  env?: Record<string, string> | undefined;
-  cwd?: string | undefined;
-  transport?: "stdio" | undefined;
-  type?: "stdio" | undefined;
-  timeout?: number | undefined;
-}
-export interface RemoteServerConfig extends ComponentRules {
-  url: string;
-  transport?: "http" | "streamable-http" | "streamableHttp" | "sse" | undefined;
-  type?: "http" | "streamable-http" | "streamableHttp" | "sse" | undefined;
-  headers?: Record<string, string> | undefined;
-  timeout?: number | undefined;
-}
+export type StdioServerConfig = z.infer<typeof StdioServerSchema>;
+export type RemoteServerConfig = z.infer<typeof RemoteServerSchema>;
 export type ServerConfig = StdioServerConfig | RemoteServerConfig;
 
 export function isRemote(server: ServerConfig): server is RemoteServerConfig {
   return "url" in server;
 }
+
 export interface MCPConfig {
   mcpServers: Record<string, ServerConfig>;
+  /** The front's auth section, for the auth package (kept as written, `${VAR}` expanded). */
+  auth?: unknown;
+  /** The cache section, for the caching package (kept as written, `${VAR}` expanded). */
+  cache?: unknown;
 }
 
+/** Fields other tools write into these files, or that packages read: known, but not core's. */
+const OTHER_TOOLS_FIELDS = ["disabled", "autoApprove", "alwaysAllow", "description", "name", "envFile", "auth", "cache", "protocol", "gallery", "version"];
 const SERVER_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
-export function isMCPConfig(value: unknown): value is { mcpServers: unknown } {
-  return typeof value === "object" && value !== null && "mcpServers" in value;
+/** A config object: Claude Desktop's `mcpServers`, or VS Code's `servers`. */
+export function isMCPConfig(value: unknown): value is { mcpServers: unknown } | { servers: unknown } {
+  return typeof value === "object" && value !== null && ("mcpServers" in value || "servers" in value);
+}
+
+export interface ParseOptions {
+  env?: NodeJS.ProcessEnv;
+  baseDir?: string;
+  /** Told of fields that are probably typos ("did you mean ...?"). */
+  onWarning?: (message: string) => void;
 }
 
 /**
  * Validates a config and expands `${VAR}` from `env` in every string. Errors name the server
  * and the field: `server "weather", field "url": must be an http:// or https:// URL`.
  */
-export function parseConfig(input: unknown, options: { env?: NodeJS.ProcessEnv; baseDir?: string } = {}): MCPConfig {
+export function parseConfig(input: unknown, options: ParseOptions = {}): MCPConfig {
   const env = options.env ?? process.env;
-  if (!isMCPConfig(input) || typeof input.mcpServers !== "object" || input.mcpServers === null || Array.isArray(input.mcpServers)) {
+  const servers = isMCPConfig(input) ? ("mcpServers" in input ? input.mcpServers : input.servers) : undefined;
+  if (typeof servers !== "object" || servers === null || Array.isArray(servers)) {
     throw configError('expected an object { "mcpServers": { "<name>": { "command": ... } | { "url": ... } } }');
   }
-  const entries = Object.entries(input.mcpServers as Record<string, unknown>);
+  const entries = Object.entries(servers as Record<string, unknown>);
   if (entries.length === 0) throw configError('"mcpServers" is empty: add at least one server');
   const mcpServers: Record<string, ServerConfig> = {};
   for (const [name, raw] of entries) {
     if (!SERVER_NAME.test(name)) throw configError(`server "${name}": a name may use only letters, digits, "_", "-" and ".", at most 64`);
     if (typeof raw !== "object" || raw === null) throw configError(`server "${name}": expected an object with "command" or "url"`);
+    if ((raw as { disabled?: unknown }).disabled === true) continue;
     const schema = "url" in raw ? RemoteServerSchema : "command" in raw ? StdioServerSchema : undefined;
     if (!schema) throw configError(`server "${name}": needs "command" (a stdio server) or "url" (an HTTP or SSE server)`);
+    for (const key of Object.keys(raw)) {
+      if (key in schema.shape || OTHER_TOOLS_FIELDS.includes(key)) continue;
+      const near = closest(key, [...Object.keys(schema.shape), ...OTHER_TOOLS_FIELDS]);
+      options.onWarning?.(`config: server "${name}" has an unknown field "${key}", which is ignored${near ? ` (did you mean "${near}"?)` : ""}`);
+    }
     const parsed = schema.safeParse(expand(raw, env, name, []));
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
       throw configError(`server "${name}", field "${issue.path.map(String).join(".") || "(root)"}": ${issue.message}`);
     }
     const server = parsed.data as ServerConfig;
-    if ("cwd" in server && server.cwd && options.baseDir) server.cwd = resolve(options.baseDir, server.cwd);
+    if (!isRemote(server) && server.cwd && options.baseDir) server.cwd = resolve(options.baseDir, server.cwd);
     mcpServers[name] = server;
   }
-  return { mcpServers };
+  if (Object.keys(mcpServers).length === 0) throw configError('every server is "disabled": enable at least one');
+  const config: MCPConfig = { mcpServers };
+  const sections = input as { auth?: unknown; cache?: unknown };
+  if (sections.auth !== undefined) config.auth = expand(sections.auth, env, "(auth)", []);
+  if (sections.cache !== undefined) config.cache = expand(sections.cache, env, "(cache)", []);
+  return config;
 }
 
-export function loadConfigFile(path: string, env?: NodeJS.ProcessEnv): MCPConfig {
+/** The candidate nearest to `word` (at most two edits away), if any. */
+function closest(word: string, candidates: readonly string[]): string | undefined {
+  const distance = (a: string, b: string) => {
+    let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+      const next = [i];
+      for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      row = next;
+    }
+    return row[b.length]!;
+  };
+  const ranked = candidates.map((c) => [distance(word.toLowerCase(), c.toLowerCase()), c] as const).sort((x, y) => x[0] - y[0]);
+  return ranked[0] && ranked[0][0] <= 2 ? ranked[0][1] : undefined;
+}
+
+export function loadConfigFile(path: string, options: Omit<ParseOptions, "baseDir"> = {}): MCPConfig {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
@@ -129,7 +157,7 @@ export function loadConfigFile(path: string, env?: NodeJS.ProcessEnv): MCPConfig
     throw configError(`${path} is not valid JSON: ${(error as Error).message}`);
   }
   try {
-    return parseConfig(json, { ...(env ? { env } : {}), baseDir: dirname(resolve(path)) });
+    return parseConfig(json, { ...options, baseDir: dirname(resolve(path)) });
   } catch (error) {
     throw configError(`${path}: ${(error as Error).message.replace(/^.*?Invalid config: /, "")}`);
   }
@@ -143,9 +171,10 @@ function configError(message: string): ProxyError {
 function expand(value: unknown, env: NodeJS.ProcessEnv, server: string, path: string[]): unknown {
   if (typeof value === "string") {
     return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_, name: string, fallback: string | undefined) => {
-      const found = env[name] ?? fallback;
+      // As in a shell: `${VAR:-default}` gives the default when VAR is unset or empty.
+      const found = fallback === undefined ? env[name] : env[name] || fallback;
       if (found === undefined) {
-        throw configError(`server "${server}", field "${path.join(".")}": environment variable ${name} is not set`);
+        throw configError(`server "${server}", field "${path.join(".")}": environment variable ${name} is not set (set it, or write \${${name}:-default})`);
       }
       return found;
     });

@@ -7,6 +7,7 @@ import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { Logger } from "../logger.js";
 import type { BackendConnector } from "./backend.js";
+import type { StdioServerConfig } from "./config.js";
 import { LeanStdioClientTransport } from "./stdio-transport.js";
 
 /** A Client the user made: the one session there is. Connected already, or connected here with `transport`. */
@@ -126,13 +127,8 @@ function perRequestSignals(base: typeof fetch): typeof fetch {
   };
 }
 
-export interface StdioBackendOptions {
-  command: string;
-  args?: string[] | undefined;
-  /** Added to the SDK's safe default environment (HOME, PATH, ...); the proxy's own environment is not passed. */
-  env?: Record<string, string> | undefined;
-  cwd?: string | undefined;
-}
+/** How to start a stdio backend: the config file's fields for it. */
+export type StdioBackendOptions = Pick<StdioServerConfig, "command" | "args" | "env" | "cwd">;
 
 /** A child process speaking MCP on stdin/stdout; one child per session. Its stderr is drained into the log. */
 export function stdioConnector(options: StdioBackendOptions, logger: Logger): BackendConnector {

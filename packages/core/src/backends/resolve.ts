@@ -34,8 +34,9 @@ const SCRIPT_RUNNERS: Record<string, () => string> = {
 
 /** Turns a backend spec into the backends to mount: one, or one per server of a config. */
 export function resolveBackends(spec: BackendSpec, logger: Logger): Backend[] {
-  if (isMCPConfig(spec)) return fromConfig(parseConfig(spec), logger);
-  if (typeof spec === "string" && extname(spec) === ".json") return fromConfig(loadConfigFile(spec), logger);
+  const onWarning = (message: string) => logger.warn(message);
+  if (isMCPConfig(spec)) return fromConfig(parseConfig(spec, { onWarning }), logger);
+  if (typeof spec === "string" && extname(spec) === ".json") return fromConfig(loadConfigFile(spec, { onWarning }), logger);
   return [single(toConnector(spec, logger))];
 }
 

@@ -8,10 +8,10 @@ export type Next<M extends ProxyMethod> = () => Promise<ResultOf<M>>;
 export type ProxyMiddleware<M extends ProxyMethod> = (ctx: ProxyContext<M>, next: Next<M>) => Promise<ResultOf<M>>;
 
 /**
- * Method-agnostic middleware, for every method's chain. Its context is also the union of every
+ * Method-agnostic middleware, for every method's chain. Its context is the union of every
  * method's, so `if (ctx.method === "tools/call")` narrows `ctx.params` to that method's.
  */
-export type Middleware = <M extends ProxyMethod>(ctx: ProxyContext<M> & AnyProxyContext, next: Next<M>) => Promise<ResultOf<M>>;
+export type Middleware = (ctx: AnyProxyContext, next: Next<ProxyMethod>) => Promise<ResultOf<ProxyMethod>>;
 
 export type Terminal<M extends ProxyMethod> = (ctx: ProxyContext<M>) => Promise<ResultOf<M>>;
 
@@ -22,7 +22,7 @@ export type Terminal<M extends ProxyMethod> = (ctx: ProxyContext<M>) => Promise<
 export function compose(middleware: readonly Middleware[]): Middleware;
 export function compose<M extends ProxyMethod>(middleware: readonly ProxyMiddleware<M>[]): ProxyMiddleware<M>;
 export function compose<M extends ProxyMethod>(middleware: readonly ProxyMiddleware<M>[]): ProxyMiddleware<M> {
-  return function composed(ctx, next) {
+  return function composed(ctx: ProxyContext<M>, next: Next<M>) {
     let called = -1;
     const dispatch = (i: number): Promise<ResultOf<M>> => {
       if (i <= called) {

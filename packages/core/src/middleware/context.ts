@@ -17,8 +17,8 @@ export interface ProxyState {}
 
 export interface ProxyContext<M extends ProxyMethod = ProxyMethod> {
   readonly method: M;
-  /** Mutable: middleware may rewrite the params before they are forwarded. */
-  params: ParamsOf<M>;
+  /** Mutable: middleware may rewrite the params before they are forwarded. Always an object (`{}` when the request had none). */
+  params: NonNullable<ParamsOf<M>>;
   /** The mirrored component the request targets (tools/call, resources/read, prompts/get, ...). */
   readonly component: AnyComponent | undefined;
   /** The backend that serves the target, when there is one target. */

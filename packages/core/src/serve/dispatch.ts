@@ -26,7 +26,8 @@ export interface DispatchHost {
 
 interface MiddlewareEntry {
   method: ProxyMethod | undefined;
-  fn: ProxyMiddleware<ProxyMethod>;
+  /** A method's own middleware runs only in that method's chain, so it is held as a general one. */
+  fn: Middleware;
 }
 
 type Hidden = Array<(component: AnyComponent) => boolean>;
@@ -34,14 +35,14 @@ type Hidden = Array<(component: AnyComponent) => boolean>;
 export class Dispatcher {
   readonly #host: DispatchHost;
   readonly #middleware: MiddlewareEntry[] = [];
-  readonly #chains = new Map<ProxyMethod, ProxyMiddleware<ProxyMethod>>();
+  readonly #chains = new Map<ProxyMethod, Middleware>();
 
   constructor(host: DispatchHost) {
     this.#host = host;
   }
 
   use(method: ProxyMethod | undefined, fn: Middleware | ProxyMiddleware<ProxyMethod>): void {
-    this.#middleware.push({ method, fn: fn as ProxyMiddleware<ProxyMethod> });
+    this.#middleware.push({ method, fn: fn as Middleware });
     this.#chains.clear();
   }
 
@@ -59,7 +60,10 @@ export class Dispatcher {
       params,
       component,
       backend: component?.backend,
-      backendName: component && backendNameOf(component, params),
+      // Computed when read: most requests never ask.
+      get backendName() {
+        return component && backendNameOf(component, params);
+      },
       session,
       sessionId: extra.sessionId,
       requestId: extra.requestId,
@@ -70,14 +74,14 @@ export class Dispatcher {
     } as unknown as ProxyContext;
     try {
       await this.#host.beforeForward(ctx as AnyProxyContext);
-      const result = await this.#chain(ctx.method)(ctx, () => this.#answer(spec.answer, ctx, view, hidden));
+      const result = await this.#chain(ctx.method)(ctx as AnyProxyContext, () => this.#answer(spec.answer, ctx, view, hidden));
       return await this.#host.afterForward(ctx, result);
     } catch (error) {
       throw toMcpError(error);
     }
   }
 
-  #chain(method: ProxyMethod): ProxyMiddleware<ProxyMethod> {
+  #chain(method: ProxyMethod): Middleware {
     let chain = this.#chains.get(method);
     if (!chain) {
       chain = compose(this.#middleware.filter((m) => m.method === undefined || m.method === method).map((m) => m.fn));
