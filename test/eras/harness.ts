@@ -7,7 +7,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
-import { FastMCPProxy, Tokens, type ProxyOptions } from "@fastmcp-proxy/core";
+import { FastMCPProxy, Tokens, resolveBackends, type ProxyOptions } from "@fastmcp-proxy/core";
 import { createModernFront, isModernRequest, modernConnector, type BackendProtocol, type ModernFront, type ModernFrontOptions } from "../../packages/core/src/eras/index.js";
 
 const CLI = join(dirname(createRequire(import.meta.url).resolve("conformance-next/package.json")), "dist", "index.js");
@@ -20,11 +20,15 @@ const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
  * `protocol`: its one Backend is registered over the default in the container.
  */
 export function modernProxy(url: string, protocol: BackendProtocol = "2026-07-28", options: ProxyOptions = {}): FastMCPProxy {
+  // `auto` falls back to the connector the proxy would use for this URL today.
+  const fallback = resolveBackends(url, silent)[0]!.connector;
   return FastMCPProxy.asProxy(url, {
     logLevel: "error",
     ...options,
     configure: (container) =>
-      container.register(Tokens.Backends, { useValue: [{ name: "backend", prefix: undefined, connector: modernConnector(url, { protocol }), timeoutMs: undefined }] }),
+      container.register(Tokens.Backends, {
+        useValue: [{ name: "backend", prefix: undefined, connector: modernConnector(url, { protocol, fallback }), timeoutMs: undefined }],
+      }),
   });
 }
 
