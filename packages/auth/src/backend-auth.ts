@@ -3,6 +3,7 @@ import { identityOf, type Backend, type BackendCredentials, type CredentialsProv
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import { storedTokenProvider } from "./stored-tokens.js";
 import { TokenExchange, type TokenExchangeOptions } from "./token-exchange.js";
+import { guarded } from "./egress.js";
 import { exchangeProvider } from "./exchange-provider.js";
 import type { UserAuthorization } from "./user-authorization.js";
 
@@ -51,20 +52,19 @@ function forSpec(name: string, spec: BackendAuthSpec, options: BackendAuthOption
       return async () => ({ env: { ...spec.env } });
     case "client_credentials": {
       // One provider per backend: a service account's token serves every session.
-      const authProvider = new ClientCredentialsProvider({ clientId: spec.clientId, clientSecret: spec.clientSecret, ...optional(spec.scope, spec.issuer) });
+      const authProvider = guarded(new ClientCredentialsProvider({ clientId: spec.clientId, clientSecret: spec.clientSecret, ...optional(spec.scope, spec.issuer) }), name, issuers(spec.issuer));
       return async () => ({ authProvider });
     }
     case "private_key_jwt": {
-      const authProvider = new PrivateKeyJwtProvider({
-        clientId: spec.clientId,
-        privateKey: spec.privateKey,
-        algorithm: spec.algorithm ?? "ES256",
-        ...optional(spec.scope, spec.issuer),
-      });
+      const authProvider = guarded(
+        new PrivateKeyJwtProvider({ clientId: spec.clientId, privateKey: spec.privateKey, algorithm: spec.algorithm ?? "ES256", ...optional(spec.scope, spec.issuer) }),
+        name,
+        issuers(spec.issuer),
+      );
       return async () => ({ authProvider });
     }
     case "authorization_code": {
-      const authProvider = storedTokenProvider(name, spec);
+      const authProvider = guarded(storedTokenProvider(name, spec), name, issuers(spec.issuer));
       return async () => ({ authProvider });
     }
     case "token_exchange": {
@@ -79,7 +79,7 @@ function forSpec(name: string, spec: BackendAuthSpec, options: BackendAuthOption
       return async (authInfo, backend) => {
         if (!authInfo) return primary?.(undefined);
         const serverUrl = spec.serverUrl ?? backend?.connector.label ?? "";
-        return { authProvider: users.provider(name, identityOf(authInfo) as string, serverUrl) };
+        return { authProvider: guarded(users.provider(name, identityOf(authInfo) as string, serverUrl), name, undefined) };
       };
     }
     case "passthrough": {
@@ -92,6 +92,10 @@ function forSpec(name: string, spec: BackendAuthSpec, options: BackendAuthOption
     default:
       throw new TypeError(`backend "${name}": unknown auth type "${(spec as { type: string }).type}"`);
   }
+}
+
+function issuers(issuer: string | undefined): string[] | undefined {
+  return issuer ? [issuer] : undefined;
 }
 
 function optional(scope: string | undefined, issuer: string | undefined): { scope?: string; expectedIssuer?: string } {

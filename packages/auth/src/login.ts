@@ -1,6 +1,7 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { auth, extractWWWAuthenticateParams } from "@modelcontextprotocol/sdk/client/auth.js";
+import { guarded } from "./egress.js";
 import { storedTokenProvider, type StoredTokenOptions } from "./stored-tokens.js";
 
 export interface LoginOptions extends Omit<StoredTokenOptions, "redirectUrl" | "onAuthorizationUrl"> {
@@ -41,7 +42,7 @@ export async function login(backend: string, options: LoginOptions): Promise<{ t
   });
   await new Promise<void>((resolve) => server.listen(options.callbackPort ?? 0, "127.0.0.1", resolve));
   const redirectUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/callback`;
-  const provider = storedTokenProvider(backend, { ...options, redirectUrl, onAuthorizationUrl: options.open });
+  const provider = guarded(storedTokenProvider(backend, { ...options, redirectUrl, onAuthorizationUrl: options.open }), backend, options.issuer ? [options.issuer] : undefined);
   const timer = setTimeout(() => settle?.reject(new Error(`login to "${backend}" timed out`)), options.timeoutMs ?? 300_000);
   try {
     // Ask the server first: its 401 may name the metadata (and the scope) that well-known paths would miss.
