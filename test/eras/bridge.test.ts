@@ -72,6 +72,23 @@ describe("2026 clients through the proxy", () => {
     }
   }, 30_000);
 
+  it("2026 client → 2026 backend: input_required, inputResponses and the backend's requestState pass through untouched", async () => {
+    const url = toModern.front.url;
+    const call = { name: "test_input_required_result_request_state", arguments: {} };
+    const first = await post2026(url, "tools/call", call);
+    expect(first.message.result.resultType).toBe("input_required");
+    expect(Object.keys(first.message.result.inputRequests)).toEqual(["confirm"]); // the backend's key
+    const state = first.message.result.requestState as string;
+    expect(state).not.toMatch(/^fmp1\./); // the backend's own state, not one the proxy minted
+    expect(toModern.front.modern.held).toBe(0); // nothing is held: the proxy stays stateless
+    const answer = { confirm: { action: "accept", content: { ok: true } } };
+    const second = await post2026(url, "tools/call", { ...call, inputResponses: answer, requestState: state });
+    expect(second.message.result.content[0].text).toBe("state-ok: confirmed");
+    // The backend, not the proxy, refuses its state when it was altered.
+    const forged = await post2026(url, "tools/call", { ...call, inputResponses: answer, requestState: `${state}x` });
+    expect(forged.message.error?.code).toBe(-32602);
+  }, 30_000);
+
   it("a raw 2026 call to a legacy backend's asking tool: input_required with the proxy's state, then the result", async () => {
     const url = toLegacy.front.url;
     const first = await post2026(url, "tools/call", { name: "test_input_required_result_elicitation", arguments: {} });

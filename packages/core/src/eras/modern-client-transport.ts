@@ -144,8 +144,13 @@ export class ModernClientTransport implements Transport {
     }
   }
 
-  /** A request and its `input_required` rounds, each answered by asking the SDK client. */
+  /**
+   * A request and its `input_required` rounds, each answered by asking the SDK client. For a 2026
+   * front client (its capabilities ride along) there are no rounds here: its input_required, its
+   * inputResponses and the backend's requestState pass through the proxy untouched.
+   */
   async #rounds(method: string, params: JsonObject, signal: AbortSignal): Promise<unknown> {
+    if (isObject(params._meta) && FRONT_CAPABILITIES_META in params._meta) return this.#call(method, params, signal);
     let retry: JsonObject = {};
     for (let round = 0; round <= this.#maxRounds; round++) {
       const result = await this.#call(method, { ...params, ...retry }, signal);

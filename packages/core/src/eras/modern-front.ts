@@ -135,7 +135,9 @@ function modernServer(front: Front): Server {
     capabilities: capabilities as never,
     ...(face.instructions ? { instructions: face.instructions } : {}),
     // A forged, expired or someone else's state is refused before a handler runs (-32602).
-    requestState: { verify: (state: string, ctx: ServerContext) => codec.open(state, identityOf(ctx.http?.authInfo)) },
+    // The proxy's own states (a bridged legacy call) are checked here; any other is a 2026 backend's,
+    // passed through for the backend to check.
+    requestState: { verify: (state: string, ctx: ServerContext) => (codec.owns(state) ? codec.open(state, identityOf(ctx.http?.authInfo)) : undefined) },
   });
   for (const [method, capability] of METHODS) {
     if (!face.capabilities[capability]) continue;
@@ -150,13 +152,25 @@ function modernServer(front: Front): Server {
 }
 
 /** The params to forward: the request's own, with the capabilities it declared (a 2026 backend needs them). */
+/**
+ * The params to forward: the request's own, with the capabilities it declared (a 2026 backend needs
+ * them), and its inputResponses and requestState unless the state is the proxy's own (those answer a
+ * held call here): a 2026 backend's multi-round state passes through untouched.
+ */
 function forwardParams(params: JsonObject | undefined, ctx: ServerContext): JsonObject {
   const { inputResponses: _r, requestState: _s, ...rest } = params ?? {};
   const meta: JsonObject = { ...(isObject(rest._meta) ? rest._meta : {}), ...(ctx.mcpReq._meta ?? {}) };
   for (const key of Object.values(META)) delete meta[key];
   const declared = (ctx.mcpReq.envelope as JsonObject | undefined)?.[META.clientCapabilities];
   if (isObject(declared)) meta[FRONT_CAPABILITIES_META] = declared;
-  return { ...rest, _meta: meta };
+  const state = ctx.mcpReq.requestState();
+  const ours = state !== undefined && typeof state !== "string";
+  return {
+    ...rest,
+    _meta: meta,
+    ...(!ours && ctx.mcpReq.inputResponses ? { inputResponses: ctx.mcpReq.inputResponses } : {}),
+    ...(typeof state === "string" ? { requestState: state } : {}),
+  };
 }
 
 async function openHop(front: Front, ctx: ServerContext | undefined, exchange: () => Exchange | undefined): Promise<Hop> {
@@ -208,7 +222,9 @@ async function rounds(front: Front, method: string, params: JsonObject, ctx: Ser
   const { codec, held } = front;
   const identity = identityOf(ctx.http?.authInfo);
   const target = typeof params.name === "string" ? params.name : typeof params.uri === "string" ? params.uri : undefined;
-  const state = ctx.mcpReq.requestState<{ id?: unknown; round?: unknown }>();
+  // A string is a backend's state (passed through); the proxy's own were verified into their payload.
+  const raw = ctx.mcpReq.requestState<{ id?: unknown; round?: unknown } | string>();
+  const state = typeof raw === "string" ? undefined : raw;
   let exchange: Exchange;
   let id: string;
   let round: number;
@@ -245,6 +261,8 @@ async function rounds(front: Front, method: string, params: JsonObject, ctx: Ser
   }
   await exchange.close();
   if (outcome.kind === "failed") throw toProtocolError(outcome.error);
+  // A 2026 backend's own input_required comes back as a result: the client answers it directly.
+  if (outcome.result.resultType === "input_required") return { ...clean(outcome.result), resultType: "input_required" };
   return clean(outcome.result);
 }
 

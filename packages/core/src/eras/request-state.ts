@@ -34,6 +34,11 @@ export class RequestStateCodec {
     return `${PREFIX}.${body}.${this.#mac(body, identity).toString("base64url")}`;
   }
 
+  /** Whether a state has this proxy's form (then it must verify); any other is someone else's. */
+  owns(state: string): boolean {
+    return state.startsWith(`${PREFIX}.`);
+  }
+
   /** The payload of a state this codec minted for `identity`; throws RequestStateError otherwise. */
   open(state: string, identity: string | undefined, now = Date.now()): JsonObject {
     const [prefix, body, mac, ...rest] = state.split(".");
