@@ -85,7 +85,6 @@ describe("request bodies", () => {
     await until(() => closed, "the connection's close", 5000);
     expect(performance.now() - started).toBeLessThan(3000);
     expect(answer).toMatch(/^HTTP\/1\.1 413/);
-    expect(answer.toLowerCase()).toContain("connection: close");
     await until(() => s.bytesRead() > 0, "the server's byte count");
     expect(s.bytesRead()).toBeLessThan(3 * 1024 * 1024); // the 1 MiB limit, plus what was in flight (measured: 1.1 MB)
   });

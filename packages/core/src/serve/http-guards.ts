@@ -78,13 +78,35 @@ export function readBody(req: IncomingMessage, maxBytes: number, maxDepth?: numb
   });
 }
 
-/** Answers with an HTTP status and a JSON-RPC error; `close`: the connection is closed after it (the body is not read). */
-export function refuse(res: ServerResponse, status: number, error: ErrorReply, close = false, headers: Record<string, string> = {}): void {
+/** How long a refused request's body may keep coming (read and dropped) before its connection is cut. */
+const LINGER_MS = 5_000;
+
+/**
+ * Answers with an HTTP status and a JSON-RPC error. `close`: the body is not wanted. Up to
+ * `lingerBytes` more of it are read and dropped (within 5 s), so that a client still sending gets
+ * to read the answer rather than a reset; a body declared longer, or one that goes on past that,
+ * has its connection closed. Nothing of it is kept.
+ */
+export function refuse(res: ServerResponse, status: number, error: ErrorReply, close = false, headers: Record<string, string> = {}, lingerBytes = 64 * 1024): void {
   if (res.headersSent) return void res.end();
+  const req = res.req;
+  const linger = close && !req.readableEnded && !(Number(req.headers["content-length"]) > lingerBytes);
   const body = JSON.stringify(error);
-  res.writeHead(status, { ...headers, "content-type": "application/json", "content-length": String(Buffer.byteLength(body)), ...(close ? { connection: "close" } : {}) });
+  res.writeHead(status, { ...headers, "content-type": "application/json", "content-length": String(Buffer.byteLength(body)), ...(close && !linger ? { connection: "close" } : {}) });
+  if (linger) {
+    let left = lingerBytes;
+    const cut = () => req.socket.destroy();
+    const timer = setTimeout(cut, LINGER_MS);
+    timer.unref();
+    req.on("data", (chunk: Buffer) => {
+      left -= chunk.length;
+      if (left < 0) cut();
+    });
+    req.once("end", () => clearTimeout(timer)).once("close", () => clearTimeout(timer));
+    req.resume();
+  }
   res.end(body);
-  if (close) res.once("finish", () => res.req?.socket.destroySoon?.());
+  if (close && !linger) res.once("finish", () => req.socket.destroySoon());
 }
 
 /**

@@ -235,10 +235,11 @@ export function createHttpHandler(host: HttpFrontHost, options: HttpFrontOptions
         throw new HttpError(503, `The proxy could not start: ${plainMessage(error)}`);
       });
       if (!mcp) return await legacySse(req, res, new URL(target, "http://localhost"), authInfo);
-      // An unknown session is refused before its body is read (and the connection closed, the body unread).
+      // An unknown session is refused before its body is read: the body is dropped unread (within the body limit), never buffered.
       const sessionId = options.stateless ? undefined : header(req, "mcp-session-id");
       if (sessionId !== undefined && req.method === "POST" && !bound(streams, sessionId, authInfo)) {
-        return refuse(res, 404, { jsonrpc: "2.0", id: null, error: { code: -32001, message: "Session not found: start a new session with initialize" } }, true);
+        const notFound = { jsonrpc: "2.0" as const, id: null, error: { code: -32001, message: "Session not found: start a new session with initialize" } };
+        return refuse(res, 404, notFound, true, {}, maxBody);
       }
       const body = req.method === "POST" ? await readJson(req, res, maxBody) : undefined;
       if (body === NO_BODY) return;
