@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { backendAuthFromConfig, frontAuthFromConfig } from "./config.js";
+import { authSectionFromFlags, backendAuthFromConfig, frontAuthFromConfig } from "./config.js";
 
 describe("frontAuthFromConfig", () => {
   it("builds bearerAuth and authorize from the config section", () => {
@@ -43,5 +43,21 @@ describe("backendAuthFromConfig", () => {
   it("refuses unknown types and missing fields, naming the server", () => {
     expect(() => backendAuthFromConfig({ gh: { auth: { type: "magic" } } })).toThrow(/^mcpServers\.gh\.auth/);
     expect(() => backendAuthFromConfig({ gh: { auth: { type: "client_credentials", clientId: "x" } } })).toThrow(/^mcpServers\.gh\.auth/);
+  });
+});
+
+describe("authSectionFromFlags", () => {
+  it("maps the CLI flags onto the config section, reading the API key from the environment", () => {
+    const section = authSectionFromFlags(
+      { issuer: "https://idp.example.com", requiredScopes: ["a", "b"], resourceUrl: "https://mcp.example.com/mcp", apiKeyEnv: "MY_KEY" },
+      { MY_KEY: "secret-key" },
+    );
+    expect(section).toEqual({ issuer: "https://idp.example.com", requiredScopes: ["a", "b"], resource: "https://mcp.example.com/mcp", apiKeys: [{ key: "secret-key", subject: "api-key" }] });
+    const auth = frontAuthFromConfig(section);
+    expect(auth.bearer?.resource).toBe("https://mcp.example.com/mcp");
+  });
+
+  it("names a missing variable, never a value", () => {
+    expect(() => authSectionFromFlags({ apiKeyEnv: "NOPE" }, {})).toThrow(/--api-key-env NOPE: the environment variable NOPE is not set/);
   });
 });

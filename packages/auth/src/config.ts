@@ -145,3 +145,32 @@ export function backendAuthFromConfig(servers: Readonly<Record<string, { auth?: 
   }
   return Object.keys(specs).length ? backendAuth(specs, options) : undefined;
 }
+
+/** The CLI's auth flags (`--auth-issuer`, `--auth-jwks-uri`, `--auth-audience`, `--auth-required-scopes`, `--auth-resource-url`, `--api-key-env`). */
+export interface AuthFlags {
+  issuer?: string;
+  jwksUri?: string;
+  audience?: string;
+  requiredScopes?: readonly string[];
+  resourceUrl?: string;
+  /** The name of an environment variable holding an API key (never the key itself: argv is visible to every user). */
+  apiKeyEnv?: string;
+}
+
+/**
+ * The flags as a config `auth` section, to spread over the file's: `frontAuthFromConfig({ ...config.auth, ...authSectionFromFlags(flags) }, { servedUrl })`.
+ */
+export function authSectionFromFlags(flags: AuthFlags, env: NodeJS.ProcessEnv = process.env): Partial<FrontAuthConfig> {
+  const section: Partial<FrontAuthConfig> = {};
+  if (flags.issuer) section.issuer = flags.issuer;
+  if (flags.jwksUri) section.jwksUri = flags.jwksUri;
+  if (flags.audience) section.audience = flags.audience;
+  if (flags.requiredScopes?.length) section.requiredScopes = [...flags.requiredScopes];
+  if (flags.resourceUrl) section.resource = flags.resourceUrl;
+  if (flags.apiKeyEnv) {
+    const key = env[flags.apiKeyEnv];
+    if (!key) throw new TypeError(`--api-key-env ${flags.apiKeyEnv}: the environment variable ${flags.apiKeyEnv} is not set`);
+    section.apiKeys = [{ key, subject: "api-key" }];
+  }
+  return section;
+}

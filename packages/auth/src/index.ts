@@ -16,6 +16,6 @@ export { exchangeProvider } from "./exchange-provider.js";
 export { storedTokenProvider, type StoredAuth, type StoredTokenOptions } from "./stored-tokens.js";
 export { login, type LoginOptions } from "./login.js";
 export { TokenFile, defaultTokenFile } from "./token-file.js";
-export { frontAuthFromConfig, backendAuthFromConfig, frontAuthSchema, backendAuthSchema, type FrontAuth, type FrontAuthConfig } from "./config.js";
+export { frontAuthFromConfig, backendAuthFromConfig, authSectionFromFlags, frontAuthSchema, backendAuthSchema, type AuthFlags, type FrontAuth, type FrontAuthConfig } from "./config.js";
 export { safeUrl } from "./jwt.js";
 export { UserAuthorization, UserAuthorizationRequired, type UserAuthorizationOptions } from "./user-authorization.js";
