@@ -37,6 +37,11 @@ export interface ModernFrontOptions {
   held?: { max?: number; holdMs?: number };
   /** `ttlMs` on the lists the proxy answers from its mirror. Default 0 (revalidate). */
   listTtlMs?: number;
+  /**
+   * `cacheScope` on those lists. Default "private": the mirror can differ per caller (auth rules,
+   * `ctx.hide`, the capabilities a client declares). "public" is applied to anonymous callers only.
+   */
+  listCacheScope?: "public" | "private";
 }
 
 export interface ModernFront {
@@ -145,7 +150,9 @@ function modernServer(front: Front): Server {
       const params = forwardParams(request.params, ctx);
       if (MULTI_ROUND_METHODS.has(method)) return rounds(front, method, params, ctx);
       const result = await once(front, method, params, ctx);
-      return LISTS.has(method) ? { ...result, ttlMs: options.listTtlMs ?? 0, cacheScope: ctx.http?.authInfo ? "private" : "public" } : result;
+      if (!LISTS.has(method)) return result;
+      const scope = options.listCacheScope === "public" && !ctx.http?.authInfo ? "public" : "private";
+      return { ...result, ttlMs: options.listTtlMs ?? 0, cacheScope: scope };
     }) as never);
   }
   return server;
