@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ProxyErrorCode } from "@fastmcp-proxy/core";
-import { cacheFromConfig, ttlFromFlag } from "./config.js";
+import { cacheFromConfig, cacheSectionFromFlags, ttlFromFlag } from "./config.js";
 
 describe("cacheFromConfig", () => {
   it("reads the top-level section and the servers' own sections, which win", async () => {
@@ -52,5 +52,18 @@ describe("ttlFromFlag", () => {
     expect(() => ttlFromFlag("prompts/get=5s")).toThrow(/not method=milliseconds/);
     expect(() => ttlFromFlag("prompts/get")).toThrow(/not method=milliseconds/);
     expect(() => ttlFromFlag("")).toThrow(/expected method=milliseconds/);
+  });
+});
+
+describe("cacheSectionFromFlags", () => {
+  it("is undefined when nothing asks for a cache, and merges the flags over the file's section", () => {
+    expect(cacheSectionFromFlags({})).toBeUndefined();
+    expect(cacheSectionFromFlags({ cache: true })).toEqual({});
+    expect(cacheSectionFromFlags({ ttl: "tools/call=5" }, { ttl: { "resources/read": 1 }, tools: { a: true } })).toEqual({
+      ttl: { "resources/read": 1, "tools/call": 5 },
+      tools: { a: true },
+    });
+    expect(cacheSectionFromFlags({ redis: "redis://127.0.0.1:1" }, { store: "memory" })).toEqual({ store: { redis: "redis://127.0.0.1:1" } });
+    expect(() => cacheSectionFromFlags({ redis: "localhost:6379" })).toThrow(/--cache-redis localhost:6379: expected a redis:\/\//);
   });
 });

@@ -90,3 +90,30 @@ export function ttlFromFlag(text: string): MethodTtls {
   if (Object.keys(ttl).length === 0) throw new TypeError("expected method=milliseconds[,method=milliseconds...]");
   return ttl;
 }
+
+/** The CLI's cache flags. */
+export interface CacheFlags {
+  /** `--cache`: cache in memory. */
+  cache?: boolean;
+  /** `--cache-redis URL`: cache in Redis (implies --cache). */
+  redis?: string;
+  /** `--cache-ttl method=ms,...` (implies --cache). */
+  ttl?: string;
+}
+
+/**
+ * The flags as a config `cache` section, to merge over the file's:
+ * `cacheFromConfig(cacheSectionFromFlags(flags, config.cache), servers)`. Undefined when neither
+ * the flags nor the file ask for a cache. Throws a TypeError naming a bad flag value.
+ */
+export function cacheSectionFromFlags(flags: CacheFlags, file?: unknown): CacheConfig | undefined {
+  const asked = flags.cache === true || flags.redis !== undefined || flags.ttl !== undefined;
+  if (!asked && file === undefined) return undefined;
+  const section: Record<string, unknown> = typeof file === "object" && file !== null ? { ...file } : {};
+  if (flags.redis !== undefined) {
+    if (!/^rediss?:\/\/./.test(flags.redis)) throw new TypeError(`--cache-redis ${flags.redis}: expected a redis:// or rediss:// URL`);
+    section.store = { redis: flags.redis };
+  }
+  if (flags.ttl !== undefined) section.ttl = { ...(section.ttl as object | undefined), ...ttlFromFlag(flags.ttl) };
+  return section as CacheConfig;
+}

@@ -9,5 +9,5 @@ export { redisStore, RedisStore, type RedisStoreOptions } from "./redis-store.js
 export { Breaker, StoreUnavailable, type BreakerOptions, type BreakerState } from "./breaker.js";
 export { canonical, digest, KEY_LIMITS, type KeyLimits } from "./canonical.js";
 export type { CachedMethod, ComponentKind } from "./keys.js";
-export { cacheFromConfig, ttlFromFlag, type CacheConfig, type ServerCacheConfig } from "./config.js";
+export { cacheFromConfig, cacheSectionFromFlags, ttlFromFlag, type CacheConfig, type CacheFlags, type ServerCacheConfig } from "./config.js";
 export { RedisEventStores, type RedisEventStoreOptions } from "./event-store.js";
