@@ -23,12 +23,14 @@ afterEach(async () => {
   proxy = undefined;
 });
 
+let handler: ReturnType<FastMCPProxy["httpHandler"]> | undefined;
+
 /** The proxy's HTTP handler on a server of our own (port 0), with the given front limits. */
 async function serve(limits: HttpFrontOptions["limits"] = {}) {
   proxy = FastMCPProxy.asProxy([process.execPath, FAULTS], { logLevel: "silent", sessions: "shared" });
   await proxy.start();
-  const handler = proxy.httpHandler({ limits });
-  server = createServer((req, res) => void handler(req, res));
+  handler = proxy.httpHandler({ limits });
+  server = createServer((req, res) => void handler!(req, res));
   await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`;
 }
@@ -141,6 +143,19 @@ describe("slow SSE readers", () => {
     await until(() => cut === 4, "the four stuck streams cut", 30_000);
     expect(json(await post(url, call(2, "echo", { text: "after" }), headers))).toMatchObject({ result: { content: [{ text: "after" }] } });
   }, 45_000);
+});
+
+describe("draining", () => {
+  it("refuses new sessions with 503 and serves the open ones; the session count is live", async () => {
+    const url = await serve();
+    const open = await openSession(url);
+    expect(handler!.sessions).toBe(1);
+    handler!.drain();
+    const refused = await post(url, { jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } } });
+    expect([refused.status, json(refused).error.message]).toEqual([503, "Service Unavailable: the proxy is shutting down"]);
+    expect(json(await post(url, call(1, "echo", { text: "still served" }), open))).toMatchObject({ result: { content: [{ text: "still served" }] } });
+    expect(handler!.sessions).toBe(1);
+  });
 });
 
 describe("sessions and bodies", () => {

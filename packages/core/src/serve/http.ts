@@ -78,6 +78,8 @@ export const LOOPBACK_HOSTS = ["localhost", "127.0.0.1", "[::1]", "::1"];
 export type HttpHandler = ((req: IncomingMessage, res: ServerResponse) => Promise<void>) & {
   /** Open front sessions. */
   readonly sessions: number;
+  /** Shutting down: new sessions get 503, the open ones are served on. */
+  drain(): void;
   /** Closes every open session. */
   close(): Promise<void>;
 };
@@ -90,6 +92,8 @@ export function createHttpHandler(host: HttpFrontHost, options: HttpFrontOptions
   const sse = new Map<string, Entry<SSEServerTransport>>();
   const limits = { ...HTTP_LIMITS, ...options.limits };
   const budget = new SessionBudget(limits.maxSessions, limits.maxSessionsPerIdentity);
+  let draining = false;
+  const shuttingDown = "Service Unavailable: the proxy is shutting down";
   const transportOptions = {
     retryInterval: options.retryInterval,
     keepAliveMs: options.keepAliveMs,
@@ -120,6 +124,7 @@ export function createHttpHandler(host: HttpFrontHost, options: HttpFrontOptions
   async function streamable(req: IncomingMessage, res: ServerResponse, body: unknown, authInfo: AuthInfo | undefined): Promise<void> {
     if (options.stateless) {
       if (req.method !== "POST") return reply(res, 405, -32000, "Method not allowed: this endpoint is stateless, use POST");
+      if (draining) return reply(res, 503, -32000, shuttingDown);
       // No session to hold a backend session of its own: use the shared one.
       const session = host.newSession({ shared: true, stateless: true, authInfo });
       const transport = new StreamableHttpTransport(transportOptions);
@@ -139,6 +144,7 @@ export function createHttpHandler(host: HttpFrontHost, options: HttpFrontOptions
     }
     const identity = identityOf(authInfo);
     // A place among the open sessions (overall and this caller's), refused fast when there is none.
+    if (draining) return reply(res, 503, -32000, shuttingDown);
     const place = budget.take(identity);
     if (place.refused !== undefined) return reply(res, 503, -32000, place.refused);
     const session = host.newSession({ authInfo });
@@ -172,6 +178,7 @@ export function createHttpHandler(host: HttpFrontHost, options: HttpFrontOptions
 
   async function legacySse(req: IncomingMessage, res: ServerResponse, url: URL, authInfo: AuthInfo | undefined): Promise<void> {
     if (req.method === "GET" && url.pathname === "/sse") {
+      if (draining) return reply(res, 503, -32000, shuttingDown);
       const place = budget.take(identityOf(authInfo));
       if (place.refused !== undefined) return reply(res, 503, -32000, place.refused);
       const session = host.newSession({ authInfo });
@@ -252,9 +259,11 @@ export function createHttpHandler(host: HttpFrontHost, options: HttpFrontOptions
     }
   };
 
-  return Object.assign(handler, {
-    get sessions() {
-      return streams.size + sse.size;
+  // defineProperty, not Object.assign: assign would copy the getter's value once.
+  Object.defineProperty(handler, "sessions", { get: () => streams.size + sse.size });
+  return Object.assign(handler as typeof handler & { readonly sessions: number }, {
+    drain() {
+      draining = true;
     },
     async close() {
       const open = [...streams.values(), ...sse.values()];
