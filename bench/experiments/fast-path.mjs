@@ -48,7 +48,11 @@ front.onmessage = (message, extra) => {
   protocolIn(message, extra);
 };
 async function fastCall(request) {
-  const extra = { requestId: request.id, sessionId: undefined, authInfo: undefined, signal: NEVER, sendNotification: async () => {}, sendRequest: async () => ({}) };
+  // The SDK Client's request() adds an abort listener to the signal it is given and never removes
+  // it: a shared signal would collect one per call. Front only, each call gets its own (what the
+  // front Protocol paid too); both ends, the terminal below does not listen to NEVER at all.
+  const signal = mode === "both" ? NEVER : new AbortController().signal;
+  const extra = { requestId: request.id, sessionId: undefined, authInfo: undefined, signal, sendNotification: async () => {}, sendRequest: async () => ({}) };
   let answer;
   try {
     answer = { jsonrpc: "2.0", id: request.id, result: await proxy.handle(session, request, extra) };
