@@ -74,6 +74,19 @@ describe("caching middleware", () => {
     expect((again.contents[0] as { text: string }).text).toBe("v1 read 1 (changed by a middleware)");
   });
 
+  it("used without install(), it caches nothing (nothing would invalidate it)", async () => {
+    const backend = countingBackend();
+    const proxy = FastMCPProxy.asProxy(backend.server);
+    const cache = caching();
+    proxy.use(cache);
+    cleanup.push(() => proxy.close());
+    const c = await client(proxy);
+    await c.readResource({ uri: "data://doc" });
+    await c.readResource({ uri: "data://doc" });
+    expect(backend.runs.doc).toBe(2);
+    expect(cache.stats().outcomes["bypass:not-installed"]).toBe(2);
+  });
+
   it("expires entries after their TTL, by the injected clock", async () => {
     let now = 1_000_000;
     const { backend, proxy } = await setup({ ttl: { "resources/read": 5000 }, now: () => now });

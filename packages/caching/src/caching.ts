@@ -40,14 +40,19 @@ export function caching(options: CachingOptions = {}): CachingMiddleware {
   const cache = new ResponseCache(options, policy.maxTtlMs, (state) => logger?.warn(`cache store breaker ${state}`));
   const subscriptions: (() => void)[] = [];
 
+  let installed = false;
+
   const middleware = function caching<M extends ProxyMethod>(ctx: ProxyContext<M>, next: Next<M>): Promise<ResultOf<M>> {
     if (!CACHED_METHODS.has(ctx.method)) return next();
-    const decision = policy.decide(ctx as ProxyContext);
+    // Used without install(), nothing would invalidate entries: serve nothing rather than stale data.
+    const decision = installed ? policy.decide(ctx as ProxyContext) : "not-installed";
     const answer = typeof decision === "string" ? cache.bypass(ctx as ProxyContext, next, decision) : cache.answer(ctx as ProxyContext, next, decision);
     return answer as Promise<ResultOf<M>>;
   };
 
   async function install(proxy: FastMCPProxy): Promise<void> {
+    if (installed) throw new ProxyError(ProxyErrorCode.InvalidConfig, "caching: install() was already called for this middleware");
+    installed = true;
     logger = proxy.logger;
     proxy.use(middleware);
     const drop = (scope: InvalidateScope) => {

@@ -16,7 +16,7 @@ export interface Cacheable {
 
 /** Why a request goes past the cache. */
 export type BypassReason =
-  | "no-component" | "hidden" | "disabled" | "excluded" | "not-listed" | "not-read-only" | "task" | "mrtr" | "no-identity" | "key-too-large"
+  | "not-installed" | "no-component" | "hidden" | "disabled" | "excluded" | "not-listed" | "not-read-only" | "task" | "mrtr" | "no-identity" | "key-too-large"
   | "store-open" | "store-error" | "store-timeout";
 
 export const CACHED_METHODS: ReadonlySet<string> = new Set<CachedMethod>(["resources/read", "prompts/get", "tools/call"]);
