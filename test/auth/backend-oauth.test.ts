@@ -116,7 +116,7 @@ describe("authorization code + PKCE with `login`", () => {
     };
     await expect(login("api", { serverUrl: backend.url, tokenFile: join(dir, "a.json"), open: mixUp, timeoutMs: 5000 })).rejects.toThrow(/RFC 9207/);
     await expect(login("api", { serverUrl: backend.url, tokenFile: join(dir, "b.json"), open: () => {}, issuer: "https://idp.example.com", timeoutMs: 5000 })).rejects.toThrow(
-      /only https:\/\/idp\.example\.com is accepted/,
+      /which is not allowed \(allowed: https:\/\/idp\.example\.com\)/,
     );
     expect(as.calls("/token").length).toBe(0);
   });

@@ -17,7 +17,7 @@ export interface StoredAuth {
 export interface StoredTokenOptions {
   tokenFile?: string;
   scope?: string;
-  /** The only issuer accepted for this backend (checked against discovery and the callback's `iss`). */
+  /** The only issuer accepted for this backend (enforced where backendAuth and login wrap the provider, see egress.ts). */
   issuer?: string;
   clientId?: string;
   clientSecret?: string;
@@ -113,9 +113,6 @@ export function storedTokenProvider(backend: string, options: StoredTokenOptions
       // RFC 8414 §3.3: metadata naming another issuer than the one it was fetched for is not used.
       if (discovery.authorizationServerMetadata && sameIssuer(issuer, discovery.authorizationServerUrl) === false) {
         throw new Error(`backend "${backend}": the metadata of ${discovery.authorizationServerUrl} names the issuer ${issuer}; not using it`);
-      }
-      if (options.issuer && issuer !== options.issuer) {
-        throw new Error(`backend "${backend}" names the authorization server ${issuer}, but only ${options.issuer} is accepted (auth.issuer)`);
       }
       // Another issuer than before: nothing of the old one is kept, let alone sent to the new one.
       file.update((s) => (s.issuer === issuer ? { ...s, discovery } : { issuer, discovery }));
