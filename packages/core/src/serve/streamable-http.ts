@@ -26,9 +26,9 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 
 import type { EventStore } from "./event-store.js";
-import { DEFAULT_MAX_BODY, header, isJsonContentType, prefersSse, readJsonBody, replyError, type Failure } from "./http-io.js";
+import { DEFAULT_MAX_BODY, header, isJsonContentType, prefersSse, replyError, type Failure } from "./http-io.js";
 import { checkBatch, checkMessage } from "./message-check.js";
-import { endBounded, writeBounded, type WriteLimits } from "./http-guards.js";
+import { endBounded, readBody, refuse, writeBounded, type WriteLimits } from "./http-guards.js";
 import { httpStatusOf } from "../errors.js";
 
 export interface StreamableHttpTransportOptions {
@@ -165,9 +165,13 @@ export class StreamableHttpTransport implements Transport {
     }
     let body = parsedBody;
     if (body === undefined) {
-      const read = await readJsonBody(req, this.#options.maxBodyBytes ?? DEFAULT_MAX_BODY);
-      if ("status" in read) return this.#fail(res, read);
-      body = read.body;
+      // Read here (no router read it): strict UTF-8 and bounded depth, as on every transport.
+      const read = await readBody(req, this.#options.maxBodyBytes ?? DEFAULT_MAX_BODY);
+      if (read.failure) {
+        this.onerror?.(new Error(read.failure.reply.error.message));
+        return refuse(res, read.failure.status, read.failure.reply, read.failure.close);
+      }
+      body = read.value;
     }
     if (Array.isArray(body)) {
       // Batches only on revisions that have them (before 2025-06-18); no header: the negotiated one, else 2025-03-26.
