@@ -228,3 +228,34 @@ describe("the proxy's requestState", () => {
     expect(message.result?.resultType === "complete").toBe(false);
   }, 30_000);
 });
+
+describe("draining the HTTP front", () => {
+  it("refuses new 2026 requests with 503 and still resumes a held call", async () => {
+    const { createServer } = await import("node:http");
+    const shim = await startDualEraServer({ legacy: "shim" });
+    const proxy = FastMCPProxy.asProxy(shim.url, { logLevel: "error" });
+    const handler = proxy.httpHandler();
+    const http = createServer((req, res) => void handler(req, res));
+    await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(http.address() as { port: number }).port}/mcp`;
+    try {
+      const call = { name: "test_input_required_result_elicitation", arguments: {} };
+      const first = await post2026(url, "tools/call", call);
+      const key = Object.keys(first.message.result.inputRequests)[0]!;
+      handler.drain();
+      const refused = await post2026(url, "tools/list");
+      expect(refused.status).toBe(503);
+      const resumed = await post2026(url, "tools/call", {
+        ...call,
+        inputResponses: { [key]: { action: "accept", content: { name: "Dee" } } },
+        requestState: first.message.result.requestState,
+      });
+      expect(resumed.message.result.content[0].text).toBe("Hello, Dee!");
+    } finally {
+      await handler.close();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+      await proxy.close();
+      await shim.close();
+    }
+  }, 30_000);
+});

@@ -18,3 +18,8 @@ export function isModernRequest(req: IncomingMessage, body: unknown): boolean {
   const messages = Array.isArray(body) ? body : [body];
   return messages.some((m) => isObject(m) && typeof m.method === "string" && isObject(m.params) && isObject(m.params._meta) && META.protocolVersion in m.params._meta);
 }
+
+/** Whether a 2026 request is the retry of a call the proxy holds (it carries a state the proxy minted). */
+export function resumesHeldCall(body: unknown): boolean {
+  return isObject(body) && isObject(body.params) && typeof body.params.requestState === "string" && body.params.requestState.startsWith("fmp1.");
+}

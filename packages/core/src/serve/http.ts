@@ -11,7 +11,7 @@ import type { EventStore } from "./event-store.js";
 import { DEFAULT_MAX_BODY, header, replyError } from "./http-io.js";
 import { HTTP_LIMITS, SessionBudget, hostAllowed, readBody, refuse, type HttpLimits } from "./http-guards.js";
 import { StreamableHttpTransport } from "./streamable-http.js";
-import { createModernFront, isModernRequest, type ModernFrontOptions } from "../eras/index.js";
+import { createModernFront, isModernRequest, resumesHeldCall, type ModernFrontOptions } from "../eras/index.js";
 
 export interface HttpFrontOptions {
   /** Streamable HTTP endpoint. Default `/mcp`. */
@@ -250,7 +250,11 @@ export function createHttpHandler(host: HttpFrontHost, options: HttpFrontOptions
       }
       const body = req.method === "POST" ? await readJson(req, res, maxBody) : undefined;
       if (body === NO_BODY) return;
-      if (modern && isModernRequest(req, body)) return await modern.handle(req, res, body, authInfo);
+      if (modern && isModernRequest(req, body)) {
+        // Draining: a 2026 request is a new session of its own, but a retry resumes a held call.
+        if (draining && !resumesHeldCall(body)) return reply(res, 503, -32000, shuttingDown);
+        return await modern.handle(req, res, body, authInfo);
+      }
       return await streamable(req, res, body, authInfo);
     } catch (error) {
       if (error instanceof HttpError) return reply(res, error.status, error.code, plainMessage(error));
