@@ -87,6 +87,15 @@ describe("caching middleware", () => {
     expect(cache.stats().outcomes["bypass:not-installed"]).toBe(2);
   });
 
+  it("refuses options it cannot run with, naming them", () => {
+    expect(() => caching({ ttl: { "resources/read": -1 } })).toThrow('caching: ttl["resources/read"] must be a number ≥ 0, got -1');
+    expect(() => caching({ ttl: { "tools/list": 5 } as never })).toThrow(/ttl must be one of resources\/read/);
+    expect(() => caching({ partition: "everyone" as never })).toThrow(/partition must be one of principal, session, none/);
+    expect(() => caching({ servers: { a: { partition: "x" as never } } })).toThrow(/servers\.a\.partition/);
+    expect(() => caching({ maxItemBytes: 0 })).toThrow(/maxItemBytes must be a positive number/);
+    expect(() => caching({ storeTimeoutMs: Number.NaN })).toThrow(/storeTimeoutMs/);
+  });
+
   it("expires entries after their TTL, by the injected clock", async () => {
     let now = 1_000_000;
     const { backend, proxy } = await setup({ ttl: { "resources/read": 5000 }, now: () => now });

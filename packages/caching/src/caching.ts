@@ -1,5 +1,5 @@
 import { ProxyError, ProxyErrorCode, type FastMCPProxy, type Logger, type Next, type ProxyContext, type ProxyMethod, type ResultOf } from "@fastmcp-proxy/core";
-import type { CachingOptions } from "./options.js";
+import { checkOptions, type CachingOptions } from "./options.js";
 import { CACHED_METHODS, Policy } from "./policy.js";
 import { ResponseCache, type InvalidateScope } from "./response-cache.js";
 import type { CacheOutcome, CacheStats } from "./stats.js";
@@ -35,6 +35,7 @@ export type CachingMiddleware = (<M extends ProxyMethod>(ctx: ProxyContext<M>, n
  * results, task results or oversized ones.
  */
 export function caching(options: CachingOptions = {}): CachingMiddleware {
+  checkOptions(options);
   const policy = new Policy(options);
   let logger: Logger | undefined;
   const cache = new ResponseCache(options, policy.maxTtlMs, (state) => logger?.warn(`cache store breaker ${state}`));
