@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { createServer, type IncomingHttpHeaders, type Server as HttpServer } from "node:http";
+import { Agent, createServer, type IncomingHttpHeaders, type Server as HttpServer } from "node:http";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
@@ -194,6 +194,23 @@ describe("LeanHttpClientTransport against the SDK's streamable HTTP server", () 
     await until(() => server.requests.some((r) => r.method === "GET" && r.headers.accept === "text/event-stream"), "the GET stream");
     await call(client, "announce");
     await until(() => changed.includes("notifications/tools/list_changed"), "list_changed on the GET stream");
+  });
+
+  it("keeps an idle stream open past the agent's socket timeout (which only ends free sockets)", async () => {
+    const server = await sdkServer();
+    const agent = new Agent({ keepAlive: true, timeout: 100 });
+    try {
+      const { client } = await connect(server.url, { agent });
+      const changed: string[] = [];
+      client.fallbackNotificationHandler = async (n) => void changed.push(n.method);
+      await until(() => server.requests.some((r) => r.method === "GET"), "the GET stream");
+      await sleep(400); // idle: four socket timeouts
+      await call(client, "announce");
+      await until(() => changed.includes("notifications/tools/list_changed"), "list_changed after the idle time");
+      expect(server.requests.filter((r) => r.method === "GET").length).toBe(1); // the same stream, not a reconnection
+    } finally {
+      agent.destroy();
+    }
   });
 
   it("ends the session with DELETE on close, and stops the GET stream", async () => {
