@@ -55,4 +55,46 @@ describe("subscriptions/listen through the proxy", () => {
     expect(changed?.params?._meta?.["io.modelcontextprotocol/subscriptionId"]).toBe("listen-1");
     expect(frames.some((f) => f.method === "notifications/prompts/list_changed")).toBe(false);
   }, 30_000);
+
+  it("relays resources/updated for a resource a listen stream names (subscribed upstream while it is open)", async () => {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), 10_000);
+    const response = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-protocol-version": "2026-07-28", "mcp-method": "subscriptions/listen" },
+      body: JSON.stringify({
+        jsonrpc: "2.0",
+        id: "listen-2",
+        method: "subscriptions/listen",
+        params: { _meta: ENVELOPE, notifications: { resourceSubscriptions: ["test://watched-resource"] } },
+      }),
+      signal: controller.signal,
+    });
+    const frames: any[] = [];
+    const reader = response.body!.getReader();
+    let buffer = "";
+    const read = (async () => {
+      for (;;) {
+        const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
+        if (done) return;
+        buffer += new TextDecoder().decode(value);
+        const lines = buffer.split("\n");
+        buffer = lines.pop() ?? "";
+        for (const line of lines) if (line.startsWith("data:")) frames.push(JSON.parse(line.slice(5)));
+        if (frames.some((f) => f.method === "notifications/resources/updated")) return;
+      }
+    })();
+    // The subscription reaches the backend asynchronously: publish until an update arrives (bounded).
+    const deadline = Date.now() + 8000;
+    while (!frames.some((f) => f.method === "notifications/resources/updated") && Date.now() < deadline) {
+      await post2026(url, "tools/call", { name: "test_update_watched_resource", arguments: {} });
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await Promise.race([read, new Promise((r) => setTimeout(r, 100))]);
+    clearTimeout(timer);
+    controller.abort();
+    const updated = frames.find((f) => f.method === "notifications/resources/updated");
+    expect(updated?.params?.uri).toBe("test://watched-resource");
+    expect(updated?.params?._meta?.["io.modelcontextprotocol/subscriptionId"]).toBe("listen-2");
+  }, 30_000);
 });

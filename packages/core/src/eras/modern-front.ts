@@ -7,7 +7,7 @@ import { identityOf } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { FrontSession } from "../serve/front-session.js";
 import { HeldCalls } from "./exchange.js";
-import type { Hop } from "./hop.js";
+import { Watcher, listenedUris } from "./watcher.js";
 import { sendResponse, toRequest } from "./node-fetch.js";
 import { RequestStateCodec, type RequestStateOptions } from "./request-state.js";
 import { once, openHop, rounds, type Front } from "./requests.js";
@@ -72,11 +72,12 @@ export function createModernFront(host: ModernFrontHost, options: ModernFrontOpt
   const codec = new RequestStateCodec(options.requestState);
   const held = new HeldCalls(options.held);
   const front: Front = { host, options, codec, held, face: undefined };
-  let watcher: Promise<Hop> | undefined;
+  let watcher: Promise<Watcher> | undefined;
+  // The first request opens the watcher, which also learns what the proxy says about itself.
+  const watching = () => (watcher ??= Watcher.open(front, () => handler.notify));
   const factory = async () => {
-    // The first request opens the watcher, which also learns what the proxy says about itself.
-    watcher ??= watch(front, () => handler.notify);
-    if (!front.face) await watcher;
+    if (!front.face) await watching();
+    else void watching();
     return modernServer(front);
   };
   const handler: McpHttpHandler = createMcpHandler(factory, {
@@ -85,8 +86,15 @@ export function createModernFront(host: ModernFrontHost, options: ModernFrontOpt
   });
   return {
     async handle(req, res, body, authInfo) {
-      const response = await handler.fetch(toRequest(req, body), { parsedBody: body, ...(authInfo ? { authInfo } : {}) });
-      await sendResponse(response, res);
+      // A listen stream that names resources: they are subscribed to while it is open.
+      const uris = listenedUris(body);
+      const release = uris.length > 0 ? await (await watching()).watch(uris).catch(() => undefined) : undefined;
+      try {
+        const response = await handler.fetch(toRequest(req, body), { parsedBody: body, ...(authInfo ? { authInfo } : {}) });
+        await sendResponse(response, res);
+      } finally {
+        release?.();
+      }
     },
     notify: handler.notify,
     get held() {
@@ -95,29 +103,10 @@ export function createModernFront(host: ModernFrontHost, options: ModernFrontOpt
     async close() {
       await held.close();
       await handler.close();
-      await watcher?.then((hop) => hop.close(), () => {});
+      await watcher?.then((w) => w.close(), () => {});
     },
   };
 }
-
-/**
- * One long-lived front session that only listens: the proxy tells it when a list changed (after its
- * mirror was refreshed), and that is published to the open `subscriptions/listen` streams.
- */
-async function watch(front: Front, notify: () => ServerNotifier): Promise<Hop> {
-  const hop = await openHop(front, undefined, () => undefined);
-  const published: Record<string, keyof ServerNotifier> = {
-    "notifications/tools/list_changed": "toolsChanged",
-    "notifications/prompts/list_changed": "promptsChanged",
-    "notifications/resources/list_changed": "resourcesChanged",
-  };
-  hop.client.fallbackNotificationHandler = async (notification) => {
-    const kind = published[notification.method];
-    if (kind) (notify()[kind] as () => void)();
-  };
-  return hop;
-}
-
 
 function modernServer(front: Front): Server {
   const { codec, options } = front;
