@@ -1,6 +1,7 @@
 // Invalidation by the backend's own notifications and restarts, through a real proxy.
 import { afterEach, describe, expect, it } from "vitest";
 import { FastMCPProxy } from "@fastmcp-proxy/core";
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { client, countingBackend, text } from "../../../test/caching/fixtures.js";
 import { FIXTURE, until } from "../../../test/helpers.js";
 import { caching } from "./caching.js";
@@ -62,6 +63,25 @@ describe("invalidation", () => {
     expect(backend.runs.lookup).toBe(1);
     await backend.changed("tools");
     await until(async () => (await call(), backend.runs.lookup === 2), "the tool entry to be dropped", 2000);
+  });
+
+  it("a named tool that stops being read-only after list_changed is no longer cached", async () => {
+    const server = new McpServer({ name: "changing", version: "1.0.0" });
+    let runs = 0;
+    const tool = server.registerTool("lookup", { annotations: { readOnlyHint: true } }, async () => ({ content: [{ type: "text", text: `run ${++runs}` }] }));
+    const proxy = FastMCPProxy.asProxy(server);
+    const cache = caching({ tools: { lookup: true } });
+    await cache.install(proxy);
+    cleanup.push(() => proxy.close(), () => cache.close());
+    const c = await client(proxy);
+    await c.callTool({ name: "lookup" });
+    await c.callTool({ name: "lookup" });
+    expect(runs).toBe(1);
+    tool.update({ annotations: { readOnlyHint: false } }); // the SDK sends tools/list_changed
+    await until(async () => (await c.callTool({ name: "lookup" }), cache.stats().outcomes["bypass:not-read-only"]), "the refreshed definition", 2000);
+    const before = runs;
+    await c.callTool({ name: "lookup" });
+    expect(runs).toBe(before + 1);
   });
 
   it("a backend restart drops that backend's entries", async () => {
