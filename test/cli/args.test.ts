@@ -33,6 +33,8 @@ describe("parseCliArgs: backends", () => {
       logLevel: "info",
       logFormat: "plain",
       metrics: false,
+      allowOrigins: [],
+      limits: {},
     });
     expect(DEFAULTS).toMatchObject({ transport: "stdio", host: "127.0.0.1", port: 8000, path: "/mcp" });
   });
@@ -72,7 +74,8 @@ describe("parseCliArgs: backends", () => {
 describe("parseCliArgs: options", () => {
   it("parses every option, in both --opt value and --opt=value forms", () => {
     expect(
-      run("x.json", "--transport", "http", "--host", "0.0.0.0", "--port", "0", "--path", "/api/mcp", "--name", "Gateway", "--stateless", "--resumable", "--log-level", "debug", "--log-format", "json", "--metrics"),
+      run("x.json", "--transport", "http", "--host", "0.0.0.0", "--port", "0", "--path", "/api/mcp", "--name", "Gateway", "--stateless", "--resumable", "--log-level", "debug", "--log-format", "json", "--metrics",
+        "--allow-origin", "https://a.example", "--allow-origin=https://b.example", "--timeout", "5000", "--init-timeout=7000", "--idle-timeout", "0", "--max-sessions", "3", "--max-body", "1024"),
     ).toEqual({
       backend: { kind: "config", path: "x.json" },
       transport: "http",
@@ -85,6 +88,8 @@ describe("parseCliArgs: options", () => {
       logLevel: "debug",
       logFormat: "json",
       metrics: true,
+      allowOrigins: ["https://a.example", "https://b.example"],
+      limits: { timeoutMs: 5000, connectTimeoutMs: 7000, idleTimeoutMs: 0, maxSessions: 3, maxBodyBytes: 1024 },
     });
     expect(run("x.json", "--transport=sse", "--port=65535", "--host=::1", "--log-level=warn")).toMatchObject({
       transport: "sse",
@@ -92,6 +97,12 @@ describe("parseCliArgs: options", () => {
       host: "::1",
       logLevel: "warn",
     });
+  });
+
+  it("refuses limits that are not whole numbers, naming the option", () => {
+    expect(() => run("x.json", "--timeout", "soon")).toThrow('--timeout must be a whole number from 1, got "soon"');
+    expect(() => run("x.json", "--max-sessions", "0")).toThrow("--max-sessions must be a whole number from 1");
+    expect(() => run("x.json", "--allow-origin", "https://a.example")).toThrow("--allow-origin applies only to an HTTP front");
   });
 
   it("takes every transport and log level", () => {

@@ -38,6 +38,18 @@ export interface CliOptions {
   logFormat: CliLogFormat;
   /** Serve Prometheus metrics at /metrics (HTTP fronts only). */
   metrics: boolean;
+  /** Browser origins allowed to call (CORS), HTTP fronts only. */
+  allowOrigins: string[];
+  /** Limits; undefined keeps core's defaults (see docs/limits.md). */
+  limits: CliLimits;
+}
+
+export interface CliLimits {
+  timeoutMs?: number;
+  connectTimeoutMs?: number;
+  idleTimeoutMs?: number;
+  maxSessions?: number;
+  maxBodyBytes?: number;
 }
 
 export type CliCommand = { action: "help" } | { action: "version" } | { action: "run"; options: CliOptions };
@@ -78,13 +90,19 @@ const OPTIONS = {
   "log-level": { type: "string" },
   "log-format": { type: "string" },
   metrics: { type: "boolean" },
+  "allow-origin": { type: "string", multiple: true },
+  timeout: { type: "string" },
+  "init-timeout": { type: "string" },
+  "idle-timeout": { type: "string" },
+  "max-sessions": { type: "string" },
+  "max-body": { type: "string" },
   demo: { type: "boolean" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "v" },
 } as const;
 
 /** Options that only mean something when the proxy listens on HTTP. */
-const HTTP_ONLY = ["host", "port", "path", "stateless", "resumable", "metrics"] as const;
+const HTTP_ONLY = ["host", "port", "path", "stateless", "resumable", "metrics", "allow-origin", "max-body"] as const;
 
 const SEE_HELP = "see fastmcp-proxy --help";
 
@@ -112,6 +130,13 @@ Options:
   --resumable            keep recent events per session so clients can resume streams (Last-Event-ID)
   --name <name>          the proxy's server name in initialize (default: fastmcp-proxy)
   --metrics              serve Prometheus metrics at /metrics, for http and sse
+  --allow-origin <url>   a browser origin allowed to call (CORS), for http and sse; repeat it,
+                         or "*" for any (Host and Origin are still checked on loopback)
+  --timeout <ms>         a request's timeout, reset by progress (default: 60000)
+  --init-timeout <ms>    connecting to a backend and its initialize (default: 30000)
+  --idle-timeout <ms>    close a client's unused backend session after this long; 0 never (default: 600000)
+  --max-sessions <n>     backend sessions per backend for isolated clients (default: 100)
+  --max-body <bytes>     largest HTTP request body (default: 4194304)
   --log-level <level>    debug | info | warn | error | silent, on stderr (default: info);
                          info logs one line per request, debug adds their params and results
   --log-format <format>  plain | json | pretty (default: plain); json is one JSON object a line
@@ -182,8 +207,24 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
       logLevel: oneOf("--log-level", values["log-level"], LOG_LEVELS) ?? DEFAULTS.logLevel,
       logFormat: oneOf("--log-format", values["log-format"], LOG_FORMATS) ?? DEFAULTS.logFormat,
       metrics,
+      allowOrigins: values["allow-origin"] ?? [],
+      limits: {
+        ...count("--timeout", values.timeout, "timeoutMs", 1),
+        ...count("--init-timeout", values["init-timeout"], "connectTimeoutMs", 1),
+        ...count("--idle-timeout", values["idle-timeout"], "idleTimeoutMs", 0),
+        ...count("--max-sessions", values["max-sessions"], "maxSessions", 1),
+        ...count("--max-body", values["max-body"], "maxBodyBytes", 1),
+      },
     },
   };
+}
+
+/** A whole-number option, at least `min`, as `{ [key]: n }` (nothing when not given). */
+function count<K extends keyof CliLimits>(option: string, value: string | undefined, key: K, min: number): Pick<CliLimits, K> | undefined {
+  if (value === undefined) return undefined;
+  const n = /^\d{1,12}$/.test(value) ? Number(value) : Number.NaN;
+  if (!(n >= min)) throw new UsageError(`${option} must be a whole number${min > 0 ? ` from ${min}` : ""}, got "${value}"`);
+  return { [key]: n } as Pick<CliLimits, K>;
 }
 
 function strictParse(argv: readonly string[]) {

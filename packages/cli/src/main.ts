@@ -8,7 +8,6 @@ import {
   plainMessage,
   type HttpRoute,
   type Logger,
-  type Middleware,
   type RunningProxy,
 } from "@fastmcp-proxy/core";
 import type { BackendSpec } from "@fastmcp-proxy/core";
@@ -24,8 +23,6 @@ export interface CliIo {
 
 /** How long shutdown may take before the CLI gives up waiting (children get SIGKILL within ~4 s). */
 const CLOSE_TIMEOUT_MS = 10_000;
-/** How long a stdio front whose client closed stdin keeps answering requests already in flight. */
-const DRAIN_TIMEOUT_MS = 10_000;
 const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 
 /** The CLI's version, from its package.json (one level above both src/ and dist/). */
@@ -86,9 +83,11 @@ async function serve(options: CliOptions, logs: CliLogs): Promise<number> {
   let proxy: FastMCPProxy;
   try {
     const spec = backendSpec(options.backend);
+    const { maxBodyBytes: _, ...limits } = options.limits;
     proxy = FastMCPProxy.asProxy(spec, {
       logger,
       version: VERSION,
+      ...limits,
       ...(options.name !== undefined && { name: options.name }),
     });
   } catch (error) {
@@ -97,9 +96,6 @@ async function serve(options: CliOptions, logs: CliLogs): Promise<number> {
     return fail(usage ? new CliFailure(plain(error), 2) : error);
   }
 
-  // Requests being forwarded: when a stdio client closes stdin, the proxy answers these before it exits.
-  const inFlight = new InFlight();
-  proxy.use(inFlight.middleware);
   // One log line per forwarded request; with --metrics, Prometheus counters and durations.
   proxy.use(logs.requests);
   let meter: MetricsMiddleware | undefined;
@@ -110,33 +106,25 @@ async function serve(options: CliOptions, logs: CliLogs): Promise<number> {
   // HTTP fronts answer /healthz and /readyz (and /metrics) before the MCP endpoint.
   const httpRoutes: HttpRoute[] = [healthHandler(proxy), ...(meter ? [metricsHandler({ registry: meter.registry })] : [])];
 
-  // From here on, every way out goes through one shutdown: a signal, stdin's end, a fatal error.
-  // A signal closes at once; stdin's end first drains requests in flight; a second signal exits at once.
-  let phase: "starting" | "running" | "draining" | "closing" = "starting";
-  const currentPhase = () => phase; // read through a call: handlers change it while this function awaits
+  // From here on, every way out goes through one shutdown: a signal, the stdio client gone, a fatal
+  // error. (The stdio front itself answers the requests it read before it counts as closed.) A second
+  // signal sends the children SIGTERM at once and exits.
+  let closing = false;
   let stop!: (outcome: { code: number; reason: string }) => void;
   const stopped = new Promise<{ code: number; reason: string }>((resolve) => (stop = resolve));
-  let interrupt!: () => void;
-  const interrupted = new Promise<void>((resolve) => (interrupt = resolve));
   const onSignal = (signal: NodeJS.Signals) => {
-    if (phase === "closing") {
-      say(`${signal} again: exiting without waiting for the backends to close`, "warn");
-      process.exit(1);
+    if (closing) {
+      say(`${signal} again: ending the backends now`, "warn");
+      void closeWithin(proxy, logger, undefined, { force: true }).finally(() => process.exit(1));
+      return;
     }
-    phase = "closing";
-    interrupt();
+    closing = true;
     stop({ code: 0, reason: signal });
-  };
-  const onStdinEnd = () => {
-    if (phase !== "running") return;
-    phase = "draining";
-    stop({ code: 0, reason: "stdin closed" });
   };
   const onUncaught = (error: Error) => {
     say(`internal error: ${oneLine(error.message)}`, "error");
     logger.debug(`internal error: ${error.stack ?? error.message}`);
-    phase = "closing";
-    interrupt();
+    closing = true;
     stop({ code: 1, reason: "internal error" });
   };
   const onRejection = (reason: unknown) => {
@@ -149,8 +137,6 @@ async function serve(options: CliOptions, logs: CliLogs): Promise<number> {
     for (const signal of SIGNALS) process.off(signal, onSignal);
     process.off("uncaughtException", onUncaught);
     process.off("unhandledRejection", onRejection);
-    process.stdin.off("end", onStdinEnd);
-    process.stdin.off("close", onStdinEnd);
   };
 
   const running = proxy.run({
@@ -160,6 +146,8 @@ async function serve(options: CliOptions, logs: CliLogs): Promise<number> {
     path: options.path,
     stateless: options.stateless,
     resumable: options.resumable,
+    ...(options.allowOrigins.length > 0 && { allowedOrigins: options.allowOrigins }),
+    ...(options.limits.maxBodyBytes !== undefined && { maxBodyBytes: options.limits.maxBodyBytes }),
     ...(options.transport !== "stdio" && { routes: [routes(...httpRoutes)] }),
   });
   let started: RunningProxy | undefined;
@@ -178,53 +166,14 @@ async function serve(options: CliOptions, logs: CliLogs): Promise<number> {
     cleanup();
     return code;
   }
-  phase = "running";
-  announce(started, proxy, options, logs);
-
-  if (options.transport === "stdio") {
-    process.stdin.once("end", onStdinEnd);
-    process.stdin.once("close", onStdinEnd);
-    if (process.stdin.readableEnded || process.stdin.destroyed) onStdinEnd();
-  }
+  await announce(started, proxy, options, logs);
+  void started.closed?.then(() => stop({ code: 0, reason: "stdin closed" }));
   const { code, reason } = await stopped;
-  if (currentPhase() === "draining") {
-    await inFlight.drained(DRAIN_TIMEOUT_MS, interrupted, logger);
-    phase = "closing";
-  }
+  closing = true;
   logger.info(`shutting down (${reason})`);
   await closeWithin(proxy, logger);
   cleanup();
   return code;
-}
-
-/** Counts forwarded requests in flight, as the outermost middleware. */
-class InFlight {
-  #count = 0;
-  #idle: (() => void) | undefined;
-
-  readonly middleware: Middleware = async (_ctx, next) => {
-    this.#count++;
-    try {
-      return await next();
-    } finally {
-      if (--this.#count === 0) this.#idle?.();
-    }
-  };
-
-  /** Resolves once no request is in flight (and the last answer is written), or on timeout or interrupt. */
-  async drained(timeoutMs: number, interrupted: Promise<void>, logger: Logger): Promise<void> {
-    await new Promise((resolve) => setImmediate(resolve)); // requests read just before the end get counted
-    if (this.#count === 0) return;
-    logger.info(`stdin closed: answering ${this.#count} request(s) in flight first (up to ${timeoutMs} ms)`);
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      new Promise<void>((resolve) => (this.#idle = resolve)),
-      new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
-      interrupted,
-    ]);
-    clearTimeout(timer);
-    await new Promise((resolve) => setImmediate(resolve)); // the SDK writes the answer after the handler resolves
-  }
 }
 
 /** The backend spec core understands, from what the command line named. */
@@ -293,8 +242,8 @@ function recordingLogger(inner: Logger): Logger & { readonly backendStderr: read
   return {
     backendStderr,
     debug(message, fields) {
-      const line = / stderr: (.*)$/s.exec(message)?.[1];
-      if (line !== undefined) {
+      const line = fields?.backendStderr;
+      if (typeof line === "string") {
         backendStderr.push(line);
         if (backendStderr.length > 50) backendStderr.shift();
       }
@@ -316,26 +265,27 @@ function oneLine(text: string): string {
 }
 
 /** The ready line (`serving ... on URL`: tests and scripts read it), plus how to connect to the demo. */
-function announce(running: RunningProxy, proxy: FastMCPProxy, options: CliOptions, logs: CliLogs): void {
+async function announce(running: RunningProxy, proxy: FastMCPProxy, options: CliOptions, logs: CliLogs): Promise<void> {
   const ready = { transport: running.transport, ...(running.url !== undefined && { url: running.url }) };
   const tools = proxy.registry.list("tools").tools.length;
   const resources = proxy.registry.list("resources").resources.length + proxy.registry.list("resourceTemplates").resourceTemplates.length;
   const prompts = proxy.registry.list("prompts").prompts.length;
-  const backends =
-    options.backend.kind === "demo"
-      ? "the built-in demo server (a stdio child)"
-      : proxy.backends.map((b) => (b.prefix ? `${b.name} (${b.connector.label})` : b.connector.label)).join(", ");
+  // Those that could not be reached are named as such, never counted among the served.
+  const health = await proxy.health({ ping: false });
+  const down = new Set(health.backends.filter((b) => b.status === "down").map((b) => b.name));
+  const label = (b: FastMCPProxy["backends"][number]) => `${b.prefix ? `${b.name} (${b.connector.label})` : b.connector.label}${down.has(b.name) ? " [down, retrying]" : ""}`;
+  const backends = options.backend.kind === "demo" ? "the built-in demo server (a stdio child)" : proxy.backends.map(label).join(", ");
   const summary = `proxying ${backends}: ${plural(tools, "tool")}, ${plural(resources, "resource")}, ${plural(prompts, "prompt")}`;
   if (running.transport === "stdio") {
     logs.say(`serving stdio, ${summary}`, "info", ready);
   } else {
     const streamable = running.url!.replace(/\/sse$/, options.path);
     const origin = new URL(running.url!).origin;
-    const health = `health on ${HEALTH_PATHS.map((path) => origin + path).join(" and ")}`;
+    const probes = `health on ${HEALTH_PATHS.map((path) => origin + path).join(" and ")}`;
     if (running.transport === "http") logs.say(`serving streamable HTTP on ${running.url}${options.stateless ? " (stateless)" : ""}`, "info", ready);
     else logs.say(`serving SSE on ${running.url} (streamable HTTP also on ${streamable})`, "info", { ...ready, streamableUrl: streamable });
     logs.say(summary);
-    logs.say(options.metrics ? `${health}, metrics on ${origin}${METRICS_PATH}` : health);
+    logs.say(options.metrics ? `${probes}, metrics on ${origin}${METRICS_PATH}` : probes);
   }
   if (options.backend.kind === "demo") logs.hint(demoHints(running, options));
 }
@@ -370,7 +320,7 @@ function plural(count: number, noun: string): string {
 }
 
 /** proxy.close() (which ends stdio children: stdin closed, SIGTERM, SIGKILL), bounded in time. */
-async function closeWithin(proxy: FastMCPProxy, logger: Logger, settled?: Promise<void>): Promise<void> {
+async function closeWithin(proxy: FastMCPProxy, logger: Logger, settled?: Promise<void>, options: { force?: boolean } = {}): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<void>((resolve) => {
     timer = setTimeout(() => {
@@ -379,7 +329,7 @@ async function closeWithin(proxy: FastMCPProxy, logger: Logger, settled?: Promis
     }, CLOSE_TIMEOUT_MS);
   });
   const close = async () => {
-    await proxy.close().catch((error: unknown) => logger.warn(`closing: ${oneLine(String((error as Error)?.message ?? error))}`));
+    await proxy.close(options).catch((error: unknown) => logger.warn(`closing: ${oneLine(String((error as Error)?.message ?? error))}`));
     if (settled) {
       await settled;
       await proxy.close().catch(() => {});

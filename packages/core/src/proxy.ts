@@ -70,6 +70,8 @@ export interface RunningProxy {
   transport: "stdio" | "http" | "sse";
   /** Where clients connect (http: the MCP endpoint; sse: the /sse stream). */
   url?: string;
+  /** stdio: settles when the client has gone (stdin ended, and the requests read were answered). */
+  closed?: Promise<void>;
 }
 
 export interface ProxyHealth {
@@ -260,8 +262,8 @@ export class FastMCPProxy {
     await this.start();
     if (transport === "stdio") {
       this.#host.singleFront = true;
-      await this.connect(new LeanStdioServerTransport());
-      return { transport };
+      const session = await this.connect(new LeanStdioServerTransport());
+      return { transport, closed: session.closed };
     }
     const host = options.host ?? "127.0.0.1";
     const { port: _, host: __, transport: ___, resumable, stateless, ...front } = options;
@@ -323,8 +325,12 @@ export class FastMCPProxy {
     return { started: true, backends: await Promise.all(this.#backends.map(probe)) };
   }
 
-  /** Stops the fronts, closes every session and backend (children included). */
-  async close(): Promise<void> {
+  /**
+   * Stops the fronts, closes every session and backend (children included). With `force` (a second
+   * Ctrl+C, say), children get SIGTERM at once, those already closing included.
+   */
+  async close(options: { force?: boolean } = {}): Promise<void> {
+    if (options.force) await this.#pool.closeAll({ force: true });
     this.#closing = true;
     this.#supervisor?.stop();
     if (this.#http) {

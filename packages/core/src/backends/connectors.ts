@@ -147,7 +147,7 @@ export function stdioConnector(options: StdioBackendOptions, logger: Logger): Ba
       });
       // Read stderr continuously so a chatty child never blocks on a full pipe.
       transport.stderr?.on("data", (chunk: Buffer) => {
-        for (const line of chunk.toString("utf8").split("\n")) if (line.trim()) logger.debug(`${label} stderr: ${line}`);
+        for (const line of chunk.toString("utf8").split("\n")) if (line.trim()) logger.debug(`${label} stderr: ${line}`, { backendStderr: line });
       });
       const client = newClient();
       await client.connect(transport);

@@ -64,6 +64,8 @@ export class BackendPool {
   readonly #open = new Set<Client>();
   /** Sessions opened with a `maxSessions` limit (isolated ones), per backend, connecting ones included. */
   readonly #limited = new Map<Backend, number>();
+  /** Sessions a closeAll is closing now. */
+  readonly #closing = new Set<Client>();
   /** How to give back a limited session's place, once, when it closes. */
   readonly #unlimit = new WeakMap<Client, () => void>();
 
@@ -192,12 +194,28 @@ export class BackendPool {
     this.#unlimit.get(client)?.();
   }
 
-  async closeAll(): Promise<void> {
-    const clients = [...this.#open];
+  /**
+   * Closes every session. With `force`, also those a closeAll already under way is closing, and
+   * a stdio child gets SIGTERM at once rather than a grace period after its stdin ends.
+   */
+  async closeAll(options: { force?: boolean } = {}): Promise<void> {
+    const clients = [...this.#open, ...(options.force ? this.#closing : [])];
     this.#open.clear();
     this.#primary.clear();
     for (const client of clients) this.#unlimit.get(client)?.();
-    await Promise.all(clients.map((client) => client.close().catch(() => {})));
+    await Promise.all(
+      clients.map(async (client) => {
+        this.#closing.add(client);
+        try {
+          if (options.force) await (client.transport as { close(graceMs?: number): Promise<void> } | undefined)?.close(0);
+          await client.close();
+        } catch {
+          // closing anyway
+        } finally {
+          this.#closing.delete(client);
+        }
+      }),
+    );
   }
 }
 

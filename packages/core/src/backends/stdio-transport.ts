@@ -3,7 +3,7 @@
 //
 // It keeps what the SDK's StdioClientTransport does (the safe default environment merged with the
 // configured one, cwd, stderr piped, newline-delimited JSON, a bounded read buffer, close = stdin
-// ended, SIGTERM after 2 s, SIGKILL after 2 s more, spawn errors rejecting start()) without its
+// ended, SIGTERM after 0.5 s, SIGKILL after 1 s more, spawn errors rejecting start()) without its
 // per-message costs: each line is read with JSON.parse and a hand-written envelope check (the same
 // rules as the SDK's zod `JSONRPCMessageSchema`), and the messages sent in one turn of the event loop
 // go to the pipe in one write, so a busy session does not pay a syscall (and a wake-up of the other
@@ -20,8 +20,13 @@ import { descendants, reap } from "./process-tree.js";
 
 /** The SDK's limit on a message being read (STDIO_DEFAULT_MAX_BUFFER_SIZE). */
 export const DEFAULT_MAX_LINE_BYTES = 10 * 1024 * 1024;
-/** How long close() waits after ending stdin, and again after SIGTERM (as the SDK does). */
-const CLOSE_STEP_MS = 2000;
+/**
+ * How long close() waits after ending stdin before SIGTERM, and after SIGTERM before SIGKILL. Shorter
+ * than the SDK's 2 s steps: an SDK client that started this proxy sends it SIGTERM 2 s after ending
+ * its stdin, so the proxy's own children must be gone before then.
+ */
+const STDIN_GRACE_MS = 500;
+const TERM_GRACE_MS = 1000;
 const NEWLINE = 0x0a;
 
 /**
@@ -260,7 +265,7 @@ export interface StdioClientTransportOptions {
   maxLineBytes?: number | undefined;
   /** Deepest nesting accepted in a message from the child (see serve/message-check.ts). Default 64. */
   maxDepth?: number | undefined;
-  /** End the child's own descendants too when closing it (SIGTERM, SIGKILL 2 s later). Default true. */
+  /** End the child's own descendants too when closing it (SIGTERM, SIGKILL 1 s later). Default true. */
   reapDescendants?: boolean | undefined;
 }
 
@@ -273,6 +278,8 @@ export class LeanStdioClientTransport implements Transport {
   readonly #options: StdioClientTransportOptions;
   readonly #stderr: PassThrough | undefined;
   #child: ChildProcess | undefined;
+  /** The child close() is ending. */
+  #closingChild: ChildProcess | undefined;
   #started = false;
   #writer: LineWriter | undefined;
 
@@ -368,13 +375,19 @@ export class LeanStdioClientTransport implements Transport {
   }
 
   /**
-   * Ends the child: stdin ended, then SIGTERM after 2 s (`graceMs`), then SIGKILL after 2 s more;
-   * its descendants are reaped.
+   * Ends the child: stdin ended, then SIGTERM after `graceMs` (500 ms), then SIGKILL after 1 s more;
+   * its descendants are reaped. Called again with 0 while closing, it sends SIGKILL at once.
    */
-  async close(graceMs = CLOSE_STEP_MS): Promise<void> {
+  async close(graceMs = STDIN_GRACE_MS): Promise<void> {
     const child = this.#child;
-    if (!child) return;
+    if (!child) {
+      const closing = this.#closingChild;
+      // Asked to hurry while already closing (a second Ctrl+C): nothing more to wait for.
+      if (graceMs === 0 && closing && closing.exitCode === null && closing.signalCode === null) kill(closing, "SIGKILL");
+      return;
+    }
     this.#child = undefined;
+    this.#closingChild = child;
     const tree = this.#options.reapDescendants === false || child.pid === undefined ? [] : descendants(child.pid);
     const closed = new Promise<void>((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) resolve();
@@ -390,7 +403,7 @@ export class LeanStdioClientTransport implements Transport {
     if (graceMs > 0) await within(graceMs);
     if (child.exitCode === null && child.signalCode === null) {
       kill(child, "SIGTERM");
-      await within(CLOSE_STEP_MS);
+      await within(TERM_GRACE_MS);
     }
     if (child.exitCode === null && child.signalCode === null) kill(child, "SIGKILL");
     this.#writer?.close();

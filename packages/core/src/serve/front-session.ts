@@ -476,9 +476,14 @@ export class FrontSession implements BackendSink {
     }
   }
 
+  #onClosed!: () => void;
+  /** Settles once the session has closed (its client went away, or the proxy closed it). */
+  readonly closed: Promise<void> = new Promise((resolve) => (this.#onClosed = resolve));
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#onClosed();
     this.#host.detach(this);
     const own = [...this.#own.values()];
     this.#own.clear();
