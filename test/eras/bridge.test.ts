@@ -221,11 +221,14 @@ describe("the proxy's requestState", () => {
     expect(front.modern.held).toBe(0);
   }, 30_000);
 
-  it("an input response that is not an object is refused with -32602", async () => {
+  it("an input response that is not a response object counts as missing: the client is asked again", async () => {
     const { key, state } = await round1();
     const { message } = await post2026(front.url, "tools/call", { ...ASK, inputResponses: { [key]: 12345 }, requestState: state }, bearer("alice"));
-    expect(message.error?.code ?? message.result?.resultType).toBeDefined();
-    expect(message.result?.resultType === "complete").toBe(false);
+    expect(message.result?.resultType).toBe("input_required");
+    expect(Object.keys(message.result.inputRequests)).toEqual([key]);
+    expect(message.result.requestState).not.toBe(state); // a new round
+    const done = await retry(key, message.result.requestState);
+    expect(done.message.result.content[0].text).toBe("Hello, Ann!");
   }, 30_000);
 });
 
