@@ -133,10 +133,11 @@ export class LineReader {
  * request waiting for it fails at once rather than at its timeout; a notification is only reported.
  */
 export function onInvalidMessage(reply: ErrorReply, value: unknown, line: string, sink: InvalidSink): void {
-  sink.report(new Error(`${reply.error.message} on stdio: ${line}`));
+  sink.report(new Error(`Invalid line on stdio (${reply.error.message}): ${line}`));
   const message = isObject(value) ? value : undefined;
   if (message && !("method" in message) && isRequestId(message.id)) {
-    sink.deliver({ jsonrpc: "2.0", id: message.id, error: { code: ErrorCode.InternalError, message: `Invalid response: ${reply.error.message}` } } as JSONRPCMessage);
+    const why = reply.error.message.replace(/^Invalid Request: /, "");
+    sink.deliver({ jsonrpc: "2.0", id: message.id, error: { code: ErrorCode.InternalError, message: `Invalid response: ${why}` } } as JSONRPCMessage);
   } else if (!(message && typeof message.method === "string" && !("id" in message))) {
     sink.answer(reply);
   }
