@@ -1,5 +1,6 @@
 import { extname } from "node:path";
 import { parseArgs } from "node:util";
+import { cacheSectionFromFlags, type CacheFlags } from "@fastmcp-proxy/caching";
 
 /** Where the proxy's backend comes from, as named on the command line. */
 export type CliBackend =
@@ -42,6 +43,8 @@ export interface CliOptions {
   allowOrigins: string[];
   /** Limits; undefined keeps core's defaults (see docs/limits.md). */
   limits: CliLimits;
+  /** --cache, --cache-redis, --cache-ttl, checked here (the cache is made in main, with the config file's section). */
+  cache: CacheFlags;
 }
 
 export interface CliLimits {
@@ -96,6 +99,9 @@ const OPTIONS = {
   "idle-timeout": { type: "string" },
   "max-sessions": { type: "string" },
   "max-body": { type: "string" },
+  cache: { type: "boolean" },
+  "cache-redis": { type: "string" },
+  "cache-ttl": { type: "string" },
   demo: { type: "boolean" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "v" },
@@ -137,6 +143,9 @@ Options:
   --idle-timeout <ms>    close a client's unused backend session after this long; 0 never (default: 600000)
   --max-sessions <n>     backend sessions per backend for isolated clients (default: 100)
   --max-body <bytes>     largest HTTP request body (default: 4194304)
+  --cache                cache resources/read and prompts/get per caller, in memory (docs/caching.md)
+  --cache-redis <url>    cache in Redis (redis://host:port), shared by replicas; implies --cache
+  --cache-ttl <m=ms,...> TTLs per method, e.g. resources/read=30000,tools/call=5000; implies --cache
   --log-level <level>    debug | info | warn | error | silent, on stderr (default: info);
                          info logs one line per request, debug adds their params and results
   --log-format <format>  plain | json | pretty (default: plain); json is one JSON object a line
@@ -215,8 +224,20 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
         ...count("--max-sessions", values["max-sessions"], "maxSessions", 1),
         ...count("--max-body", values["max-body"], "maxBodyBytes", 1),
       },
+      cache: cacheFlags(values.cache, values["cache-redis"], values["cache-ttl"]),
     },
   };
+}
+
+/** The cache flags, refused here when malformed (a bad URL, an unknown method or a TTL that is not ms). */
+function cacheFlags(cache: boolean | undefined, redis: string | undefined, ttl: string | undefined): CacheFlags {
+  const flags: CacheFlags = { ...(cache && { cache }), ...(redis !== undefined && { redis }), ...(ttl !== undefined && { ttl }) };
+  try {
+    cacheSectionFromFlags(flags);
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message.replace(/^(?!--)/, "--cache-ttl: ")}`);
+  }
+  return flags;
 }
 
 /** A whole-number option, at least `min`, as `{ [key]: n }` (nothing when not given). */

@@ -12,6 +12,7 @@ import {
 } from "@fastmcp-proxy/core";
 import type { BackendSpec } from "@fastmcp-proxy/core";
 import { Registry, healthHandler, metrics, metricsHandler, routes, type MetricsMiddleware } from "@fastmcp-proxy/logging";
+import { cacheFromConfig, cacheSectionFromFlags, caching, type CachingMiddleware } from "@fastmcp-proxy/caching";
 import { HEALTH_PATHS, METRICS_PATH, USAGE, UsageError, parseCliArgs, type CliBackend, type CliOptions } from "./args.js";
 import { cliLogs, type CliLogs, type SayLevel } from "./logs.js";
 
@@ -96,11 +97,22 @@ async function serve(options: CliOptions, logs: CliLogs): Promise<number> {
     return fail(usage ? new CliFailure(plain(error), 2) : error);
   }
 
+  // --cache or the config file's cache section: response caching, installed after the observers below.
+  let cache: CachingMiddleware | undefined;
+  try {
+    const file = options.backend.kind === "config" ? loadConfigFile(options.backend.path).cache : undefined;
+    const section = cacheSectionFromFlags(options.cache, file);
+    // requireIdentity: true once this CLI authenticates its front (a request without identity is then never cached).
+    if (section) cache = caching({ ...cacheFromConfig(section), requireIdentity: false });
+  } catch (error) {
+    return fail(error);
+  }
+
   // One log line per forwarded request; with --metrics, Prometheus counters and durations.
   proxy.use(logs.requests);
   let meter: MetricsMiddleware | undefined;
   if (options.metrics) {
-    meter = metrics({ registry: new Registry(), defaultMetrics: true });
+    meter = metrics({ registry: new Registry(), defaultMetrics: true, ...(cache && { cache }) });
     proxy.use(meter);
   }
   // HTTP fronts answer /healthz and /readyz (and /metrics) before the MCP endpoint.
@@ -139,7 +151,8 @@ async function serve(options: CliOptions, logs: CliLogs): Promise<number> {
     process.off("unhandledRejection", onRejection);
   };
 
-  const running = proxy.run({
+  // The cache goes last in the chain; installing it refuses a named tool that is not read-only.
+  const running = (cache ? cache.install(proxy) : Promise.resolve()).then(() => proxy.run({
     transport: options.transport,
     host: options.host,
     port: options.port,
@@ -149,12 +162,13 @@ async function serve(options: CliOptions, logs: CliLogs): Promise<number> {
     ...(options.allowOrigins.length > 0 && { allowedOrigins: options.allowOrigins }),
     ...(options.limits.maxBodyBytes !== undefined && { maxBodyBytes: options.limits.maxBodyBytes }),
     ...(options.transport !== "stdio" && { routes: [routes(...httpRoutes)] }),
-  });
+  }));
   let started: RunningProxy | undefined;
   try {
     started = await Promise.race([running, stopped.then(() => undefined)]);
   } catch (error) {
     await closeWithin(proxy, logger);
+    await cache?.close();
     cleanup();
     return fail(error);
   }
@@ -163,6 +177,7 @@ async function serve(options: CliOptions, logs: CliLogs): Promise<number> {
     const { code, reason } = await stopped;
     logger.info(`shutting down before the proxy was ready (${reason})`);
     await closeWithin(proxy, logger, running.then(() => undefined, () => undefined));
+    await cache?.close();
     cleanup();
     return code;
   }
@@ -172,6 +187,7 @@ async function serve(options: CliOptions, logs: CliLogs): Promise<number> {
   closing = true;
   logger.info(`shutting down (${reason})`);
   await closeWithin(proxy, logger);
+  await cache?.close();
   cleanup();
   return code;
 }
