@@ -7,6 +7,7 @@ import { identityOf } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { FrontSession } from "../serve/front-session.js";
 import { HeldCalls } from "./exchange.js";
+import { HopPool } from "./hop-pool.js";
 import { Watcher, listenedUris } from "./watcher.js";
 import { sendResponse, toRequest } from "./node-fetch.js";
 import { RequestStateCodec, type RequestStateOptions } from "./request-state.js";
@@ -71,7 +72,8 @@ const LISTS = new Set(["tools/list", "prompts/list", "resources/list", "resource
 export function createModernFront(host: ModernFrontHost, options: ModernFrontOptions = {}): ModernFront {
   const codec = new RequestStateCodec(options.requestState);
   const held = new HeldCalls(options.held);
-  const front: Front = { host, options, codec, held, face: undefined };
+  const hops = new HopPool();
+  const front: Front = { host, options, codec, held, hops, face: undefined };
   let watcher: Promise<Watcher> | undefined;
   // The first request opens the watcher, which also learns what the proxy says about itself.
   const watching = () => (watcher ??= Watcher.open(front, () => handler.notify));
@@ -102,6 +104,7 @@ export function createModernFront(host: ModernFrontHost, options: ModernFrontOpt
     },
     async close() {
       await held.close();
+      await hops.close();
       await handler.close();
       await watcher?.then((w) => w.close(), () => {});
     },

@@ -5,6 +5,7 @@ import { randomUUID } from "node:crypto";
 import { identityOf } from "../errors.js";
 import { Exchange, type HeldCalls, type Held } from "./exchange.js";
 import { Hop, type Ask } from "./hop.js";
+import { HopPool } from "./hop-pool.js";
 import type { ModernFrontHost, ModernFrontOptions } from "./modern-front.js";
 import type { RequestStateCodec } from "./request-state.js";
 import { INPUT_KEY_META, META, MULTI_ROUND_METHODS, isObject, type JsonObject } from "./wire.js";
@@ -21,6 +22,7 @@ export interface Front {
   options: ModernFrontOptions;
   codec: RequestStateCodec;
   held: HeldCalls;
+  hops: HopPool;
   face: Face | undefined;
 }
 
@@ -43,13 +45,13 @@ export async function openHop(front: Front, ctx: ServerContext | undefined, exch
 
 /** A request that cannot ask for input: one hop, one answer. */
 export async function once(front: Front, method: string, params: JsonObject, ctx: ServerContext): Promise<JsonObject> {
-  const hop = await openHop(front, ctx, () => undefined);
+  // Kept open between requests of the same caller and capabilities: no session to open each time.
+  const capabilities = (ctx.mcpReq.envelope as JsonObject | undefined)?.[META.clientCapabilities];
+  const hop = await front.hops.get(HopPool.key(ctx.http?.authInfo?.token, capabilities), () => openHop(front, ctx, () => undefined));
   try {
     return clean(await hop.request(method, params, ctx.mcpReq.signal));
   } catch (error) {
     throw toProtocolError(error);
-  } finally {
-    await hop.close();
   }
 }
 
