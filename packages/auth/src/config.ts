@@ -138,10 +138,11 @@ export function frontAuthFromConfig(section: unknown, options: { servedUrl?: str
 }
 
 /** Backend credentials for `proxy.credentials(...)` from each server's `auth` object (servers without one are left alone). */
-export function backendAuthFromConfig(servers: Readonly<Record<string, { auth?: unknown } | undefined>>, options: BackendAuthOptions = {}): CredentialsFn | undefined {
+export function backendAuthFromConfig(servers: Readonly<Record<string, object | undefined>>, options: BackendAuthOptions = {}): CredentialsFn | undefined {
   const specs: Record<string, BackendAuthSpec> = {};
   for (const [name, server] of Object.entries(servers)) {
-    if (server?.auth !== undefined) specs[name] = check(backendAuthSchema, server.auth, `mcpServers.${name}.auth`) as BackendAuthSpec;
+    const auth = (server as { auth?: unknown } | undefined)?.auth;
+    if (auth !== undefined) specs[name] = check(backendAuthSchema, auth, `mcpServers.${name}.auth`) as BackendAuthSpec;
   }
   return Object.keys(specs).length ? backendAuth(specs, options) : undefined;
 }

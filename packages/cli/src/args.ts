@@ -1,6 +1,6 @@
 import { extname } from "node:path";
 import { parseArgs } from "node:util";
-import { cacheSectionFromFlags, type CacheFlags } from "@fastmcp-proxy/caching";
+import type { AuthFlags } from "@fastmcp-proxy/auth";
 
 /** Where the proxy's backend comes from, as named on the command line. */
 export type CliBackend =
@@ -41,10 +41,10 @@ export interface CliOptions {
   metrics: boolean;
   /** Browser origins allowed to call (CORS), HTTP fronts only. */
   allowOrigins: string[];
+  /** --auth-* and --api-key-env (HTTP fronts only); undefined without them. The key itself is read in main, from the environment. */
+  auth?: AuthFlags;
   /** Limits; undefined keeps core's defaults (see docs/limits.md). */
   limits: CliLimits;
-  /** --cache, --cache-redis, --cache-ttl, checked here (the cache is made in main, with the config file's section). */
-  cache: CacheFlags;
 }
 
 export interface CliLimits {
@@ -99,16 +99,22 @@ const OPTIONS = {
   "idle-timeout": { type: "string" },
   "max-sessions": { type: "string" },
   "max-body": { type: "string" },
-  cache: { type: "boolean" },
-  "cache-redis": { type: "string" },
-  "cache-ttl": { type: "string" },
+  "auth-issuer": { type: "string" },
+  "auth-jwks-uri": { type: "string" },
+  "auth-audience": { type: "string" },
+  "auth-required-scopes": { type: "string" },
+  "auth-resource-url": { type: "string" },
+  "api-key-env": { type: "string" },
   demo: { type: "boolean" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "v" },
 } as const;
 
+/** The front's OAuth flags (docs/auth.md). */
+const AUTH_FLAGS = ["auth-issuer", "auth-jwks-uri", "auth-audience", "auth-required-scopes", "auth-resource-url", "api-key-env"] as const;
+
 /** Options that only mean something when the proxy listens on HTTP. */
-const HTTP_ONLY = ["host", "port", "path", "stateless", "resumable", "metrics", "allow-origin", "max-body"] as const;
+const HTTP_ONLY = ["host", "port", "path", "stateless", "resumable", "metrics", "allow-origin", "max-body", ...AUTH_FLAGS] as const;
 
 const SEE_HELP = "see fastmcp-proxy --help";
 
@@ -143,9 +149,12 @@ Options:
   --idle-timeout <ms>    close a client's unused backend session after this long; 0 never (default: 600000)
   --max-sessions <n>     backend sessions per backend for isolated clients (default: 100)
   --max-body <bytes>     largest HTTP request body (default: 4194304)
-  --cache                cache resources/read and prompts/get per caller, in memory (docs/caching.md)
-  --cache-redis <url>    cache in Redis (redis://host:port), shared by replicas; implies --cache
-  --cache-ttl <m=ms,...> TTLs per method, e.g. resources/read=30000,tools/call=5000; implies --cache
+  --auth-issuer <url>    require OAuth access tokens (JWT) from this issuer, for http and sse (docs/auth.md)
+  --auth-jwks-uri <url>  where its signing keys are (default: jwks_uri from the issuer's metadata)
+  --auth-audience <url>  the audience tokens must carry (default: the resource URL)
+  --auth-required-scopes <a,b>  scopes every request needs
+  --auth-resource-url <url>  the proxy's public MCP URL, behind a reverse proxy (default: the served URL)
+  --api-key-env <NAME>   accept the API key in environment variable NAME as a bearer token
   --log-level <level>    debug | info | warn | error | silent, on stderr (default: info);
                          info logs one line per request, debug adds their params and results
   --log-format <format>  plain | json | pretty (default: plain); json is one JSON object a line
@@ -224,20 +233,33 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
         ...count("--max-sessions", values["max-sessions"], "maxSessions", 1),
         ...count("--max-body", values["max-body"], "maxBodyBytes", 1),
       },
-      cache: cacheFlags(values.cache, values["cache-redis"], values["cache-ttl"]),
+      ...authOption(values),
     },
   };
 }
 
-/** The cache flags, refused here when malformed (a bad URL, an unknown method or a TTL that is not ms). */
-function cacheFlags(cache: boolean | undefined, redis: string | undefined, ttl: string | undefined): CacheFlags {
-  const flags: CacheFlags = { ...(cache && { cache }), ...(redis !== undefined && { redis }), ...(ttl !== undefined && { ttl }) };
-  try {
-    cacheSectionFromFlags(flags);
-  } catch (error) {
-    throw new UsageError(`${(error as Error).message.replace(/^(?!--)/, "--cache-ttl: ")}`);
+/** The auth flags, checked (URLs, a variable name); nothing when none is given. */
+function authOption(values: Partial<Record<(typeof AUTH_FLAGS)[number], string>>): { auth?: AuthFlags } {
+  const url = (option: (typeof AUTH_FLAGS)[number]): string | undefined => {
+    const value = values[option];
+    if (value === undefined) return undefined;
+    if (!/^https?:\/\//i.test(value) || !URL.canParse(value)) throw new UsageError(`--${option} must be an http(s) URL, got "${value}"`);
+    return value;
+  };
+  const env = values["api-key-env"];
+  if (env !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(env)) {
+    throw new UsageError(`--api-key-env takes the name of an environment variable holding the key (never the key itself), got "${env}"`);
   }
-  return flags;
+  const scopes = values["auth-required-scopes"]?.split(",").map((s) => s.trim()).filter(Boolean);
+  const auth: AuthFlags = {
+    ...(url("auth-issuer") && { issuer: url("auth-issuer") }),
+    ...(url("auth-jwks-uri") && { jwksUri: url("auth-jwks-uri") }),
+    ...(url("auth-audience") && { audience: url("auth-audience") }),
+    ...(scopes?.length && { requiredScopes: scopes }),
+    ...(url("auth-resource-url") && { resourceUrl: url("auth-resource-url") }),
+    ...(env !== undefined && { apiKeyEnv: env }),
+  };
+  return Object.keys(auth).length > 0 ? { auth } : {};
 }
 
 /** A whole-number option, at least `min`, as `{ [key]: n }` (nothing when not given). */

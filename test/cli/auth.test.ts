@@ -1,0 +1,85 @@
+// The CLI's auth flags: --auth-issuer/--auth-jwks-uri/--auth-audience/--auth-required-scopes/
+// --auth-resource-url for a JWT front, --api-key-env for an API key read from the environment.
+import { afterEach, describe, expect, it } from "vitest";
+import { UsageError, parseCliArgs } from "@fastmcp-proxy/cli";
+import { TestAuthServer } from "../fixtures/auth-server.js";
+import { FIXTURE_STDIO, SERVING_HTTP, startCli, stopAll } from "./process.js";
+
+const servers: TestAuthServer[] = [];
+afterEach(async () => {
+  await stopAll();
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+const INIT = { jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } } };
+const post = (url: string, headers: Record<string, string> = {}) =>
+  fetch(url, { method: "POST", headers: { "content-type": "application/json", accept: "application/json, text/event-stream", ...headers }, body: JSON.stringify(INIT) });
+
+function refused(...argv: string[]): string {
+  try {
+    parseCliArgs(argv);
+  } catch (error) {
+    expect(error).toBeInstanceOf(UsageError);
+    return (error as Error).message;
+  }
+  throw new Error("expected a usage error");
+}
+
+describe("auth flags: parsing", () => {
+  it("reads the flags (and only the variable's name for --api-key-env)", () => {
+    const command = parseCliArgs([
+      "--transport", "http", "--auth-issuer", "https://idp.example.com", "--auth-jwks-uri", "https://idp.example.com/jwks",
+      "--auth-audience", "https://mcp.example.com/mcp", "--auth-required-scopes", "a,b", "--auth-resource-url", "https://mcp.example.com/mcp",
+      "--api-key-env", "PROXY_KEY", "--", "node", "s.js",
+    ]);
+    expect(command.action === "run" && command.options.auth).toEqual({
+      issuer: "https://idp.example.com",
+      jwksUri: "https://idp.example.com/jwks",
+      audience: "https://mcp.example.com/mcp",
+      requiredScopes: ["a", "b"],
+      resourceUrl: "https://mcp.example.com/mcp",
+      apiKeyEnv: "PROXY_KEY",
+    });
+  });
+
+  it("refuses bad values, and auth on a stdio front", () => {
+    expect(refused("--transport", "http", "--auth-issuer", "idp", "--demo")).toMatch(/--auth-issuer must be an http\(s\) URL/);
+    expect(refused("--transport", "http", "--api-key-env", "my key", "--demo")).toMatch(/--api-key-env takes the name of an environment variable/);
+    expect(refused("--auth-issuer", "https://idp.example.com", "--demo")).toMatch(/applies only to an HTTP front/);
+  });
+});
+
+describe("auth flags: the running CLI", () => {
+  it("--auth-issuer: 401 with the metadata, then tokens from the issuer are accepted", async () => {
+    const as = await TestAuthServer.start();
+    servers.push(as);
+    const cli = startCli(["--transport", "http", "--port", "0", "--auth-issuer", as.issuer, "--auth-audience", "https://mcp.example.com/mcp", "--auth-resource-url", "https://mcp.example.com/mcp", "--", ...FIXTURE_STDIO]);
+    const [, url] = await cli.waitForStderr(SERVING_HTTP);
+    const anonymous = await post(url!);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get("www-authenticate")).toContain('resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource/mcp"');
+    const metadata = await (await fetch(`${new URL(url!).origin}/.well-known/oauth-protected-resource/mcp`)).json();
+    expect(metadata).toMatchObject({ resource: "https://mcp.example.com/mcp", authorization_servers: [as.issuer] });
+    const token = await as.mint({ aud: "https://mcp.example.com/mcp" });
+    expect((await post(url!, { authorization: `Bearer ${token}` })).status).toBe(200);
+    expect((await post(url!, { authorization: `Bearer ${await as.mint({ aud: "https://other.example.com" })}` })).status).toBe(401);
+  });
+
+  it("--api-key-env: the key comes from the environment and never shows in the logs", async () => {
+    const cli = startCli(["--transport", "http", "--port", "0", "--api-key-env", "PROXY_KEY", "--", ...FIXTURE_STDIO], { env: { ...process.env, PROXY_KEY: "k-very-secret-123" } });
+    const [, url] = await cli.waitForStderr(SERVING_HTTP);
+    expect((await post(url!)).status).toBe(401);
+    expect((await post(url!, { authorization: "Bearer k-wrong" })).status).toBe(401);
+    expect((await post(url!, { authorization: "Bearer k-very-secret-123" })).status).toBe(200);
+    expect(cli.stderr()).not.toContain("k-very-secret-123");
+  });
+
+  it("--api-key-env naming an unset variable fails at start, naming the variable", async () => {
+    const env = { ...process.env };
+    delete env.PROXY_KEY_UNSET;
+    const cli = startCli(["--transport", "http", "--port", "0", "--api-key-env", "PROXY_KEY_UNSET", "--", ...FIXTURE_STDIO], { env });
+    const exit = await cli.exited();
+    expect(exit.code).toBe(1);
+    expect(cli.stderr()).toMatch(/PROXY_KEY_UNSET is not set/);
+  });
+});
