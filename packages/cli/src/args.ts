@@ -1,6 +1,7 @@
 import { extname } from "node:path";
 import { parseArgs } from "node:util";
 import type { AuthFlags } from "@fastmcp-proxy/auth";
+import { cacheSectionFromFlags, type CacheFlags } from "@fastmcp-proxy/caching";
 
 /** Where the proxy's backend comes from, as named on the command line. */
 export type CliBackend =
@@ -45,6 +46,8 @@ export interface CliOptions {
   auth?: AuthFlags;
   /** Limits; undefined keeps core's defaults (see docs/limits.md). */
   limits: CliLimits;
+  /** --cache, --cache-redis, --cache-ttl, checked here (the cache is made in main, with the config file's section). */
+  cache: CacheFlags;
 }
 
 export interface CliLimits {
@@ -105,6 +108,9 @@ const OPTIONS = {
   "auth-required-scopes": { type: "string" },
   "auth-resource-url": { type: "string" },
   "api-key-env": { type: "string" },
+  cache: { type: "boolean" },
+  "cache-redis": { type: "string" },
+  "cache-ttl": { type: "string" },
   demo: { type: "boolean" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "v" },
@@ -155,6 +161,9 @@ Options:
   --auth-required-scopes <a,b>  scopes every request needs
   --auth-resource-url <url>  the proxy's public MCP URL, behind a reverse proxy (default: the served URL)
   --api-key-env <NAME>   accept the API key in environment variable NAME as a bearer token
+  --cache                cache resources/read and prompts/get per caller, in memory (docs/caching.md)
+  --cache-redis <url>    cache in Redis (redis://host:port), shared by replicas; implies --cache
+  --cache-ttl <m=ms,...> TTLs per method, e.g. resources/read=30000,tools/call=5000; implies --cache
   --log-level <level>    debug | info | warn | error | silent, on stderr (default: info);
                          info logs one line per request, debug adds their params and results
   --log-format <format>  plain | json | pretty (default: plain); json is one JSON object a line
@@ -234,8 +243,20 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
         ...count("--max-body", values["max-body"], "maxBodyBytes", 1),
       },
       ...authOption(values),
+      cache: cacheFlags(values.cache, values["cache-redis"], values["cache-ttl"]),
     },
   };
+}
+
+/** The cache flags, refused here when malformed (a bad URL, an unknown method or a TTL that is not ms). */
+function cacheFlags(cache: boolean | undefined, redis: string | undefined, ttl: string | undefined): CacheFlags {
+  const flags: CacheFlags = { ...(cache && { cache }), ...(redis !== undefined && { redis }), ...(ttl !== undefined && { ttl }) };
+  try {
+    cacheSectionFromFlags(flags);
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message.replace(/^(?!--)/, "--cache-ttl: ")}`);
+  }
+  return flags;
 }
 
 /** The auth flags, checked (URLs, a variable name); nothing when none is given. */

@@ -13,6 +13,7 @@ import {
 import type { BackendSpec } from "@fastmcp-proxy/core";
 import { Registry, healthHandler, metrics, metricsHandler, routes, type MetricsMiddleware } from "@fastmcp-proxy/logging";
 import { authSectionFromFlags, backendAuthFromConfig, frontAuthFromConfig, type BearerAuth } from "@fastmcp-proxy/auth";
+import { cacheFromConfig, cacheSectionFromFlags, caching, type CachingMiddleware } from "@fastmcp-proxy/caching";
 import { HEALTH_PATHS, METRICS_PATH, USAGE, UsageError, parseCliArgs, type CliBackend, type CliOptions } from "./args.js";
 import { cliLogs, type CliLogs, type SayLevel } from "./logs.js";
 
@@ -39,7 +40,7 @@ export const DEMO_SERVER_PATH = fileURLToPath(new URL("../dist/demo-server.js", 
  */
 export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<number> {
   const out = io.stdout ?? ((text: string) => void process.stdout.write(text));
-  const err = io.stderr ?? ((text: string) => void process.stderr.write(text));
+  const err = io.stderr ?? batchedStderr();
   let command;
   try {
     command = parseCliArgs(argv);
@@ -97,11 +98,22 @@ async function serve(options: CliOptions, logs: CliLogs): Promise<number> {
     return fail(usage ? new CliFailure(plain(error), 2) : error);
   }
 
+  // --cache or the config file's cache section: response caching, installed after the observers below.
+  let cache: CachingMiddleware | undefined;
+  try {
+    const file = options.backend.kind === "config" ? loadConfigFile(options.backend.path).cache : undefined;
+    const section = cacheSectionFromFlags(options.cache, file);
+    // requireIdentity: true once this CLI authenticates its front (a request without identity is then never cached).
+    if (section) cache = caching({ ...cacheFromConfig(section), requireIdentity: false });
+  } catch (error) {
+    return fail(error);
+  }
+
   // One log line per forwarded request; with --metrics, Prometheus counters and durations.
   proxy.use(logs.requests);
   let meter: MetricsMiddleware | undefined;
   if (options.metrics) {
-    meter = metrics({ registry: new Registry(), defaultMetrics: true });
+    meter = metrics({ registry: new Registry(), defaultMetrics: true, ...(cache && { cache }) });
     proxy.use(meter);
   }
   // HTTP fronts answer /healthz and /readyz (and /metrics) before the MCP endpoint.
@@ -157,7 +169,8 @@ async function serve(options: CliOptions, logs: CliLogs): Promise<number> {
     process.off("unhandledRejection", onRejection);
   };
 
-  const running = proxy.run({
+  // The cache goes last in the chain; installing it refuses a named tool that is not read-only.
+  const running = (cache ? cache.install(proxy) : Promise.resolve()).then(() => proxy.run({
     transport: options.transport,
     host: options.host,
     port: options.port,
@@ -168,12 +181,13 @@ async function serve(options: CliOptions, logs: CliLogs): Promise<number> {
     ...(options.limits.maxBodyBytes !== undefined && { maxBodyBytes: options.limits.maxBodyBytes }),
     ...(options.transport !== "stdio" && { routes: [routes(...httpRoutes)] }),
     ...(authenticate && { authenticate }),
-  });
+  }));
   let started: RunningProxy | undefined;
   try {
     started = await Promise.race([running, stopped.then(() => undefined)]);
   } catch (error) {
     await closeWithin(proxy, logger);
+    await cache?.close();
     cleanup();
     return fail(error);
   }
@@ -182,6 +196,7 @@ async function serve(options: CliOptions, logs: CliLogs): Promise<number> {
     const { code, reason } = await stopped;
     logger.info(`shutting down before the proxy was ready (${reason})`);
     await closeWithin(proxy, logger, running.then(() => undefined, () => undefined));
+    await cache?.close();
     cleanup();
     return code;
   }
@@ -191,6 +206,7 @@ async function serve(options: CliOptions, logs: CliLogs): Promise<number> {
   closing = true;
   logger.info(`shutting down (${reason})`);
   await closeWithin(proxy, logger);
+  await cache?.close();
   cleanup();
   return code;
 }
@@ -359,4 +375,23 @@ async function closeWithin(proxy: FastMCPProxy, logger: Logger, settled?: Promis
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * stderr written once per turn of the event loop, and what is left at exit. A pipe on Linux is
+ * written synchronously: with one request line per call, a syscall per line was a visible share of
+ * the CLI's cost (docs/performance.md, "The CLI's own cost").
+ */
+function batchedStderr(): (text: string) => void {
+  let queued = "";
+  const flush = () => {
+    const text = queued;
+    queued = "";
+    process.stderr.write(text);
+  };
+  process.once("exit", () => queued && process.stderr.write(queued));
+  return (text) => {
+    if (queued === "") setImmediate(flush);
+    queued += text;
+  };
 }
