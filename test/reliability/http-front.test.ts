@@ -256,3 +256,14 @@ describe("sessions and bodies", () => {
     for (const answer of await Promise.all(slow)) expect(json(answer)).toMatchObject({ result: { content: [{ text: "slow" }] } });
   });
 });
+
+describe("wrong-typed params over HTTP", () => {
+  it("get -32602 with a plain message and the request's id", async () => {
+    const url = await serve();
+    const headers = await openSession(url);
+    const answer = await post(url, { jsonrpc: "2.0", id: 9, method: "tools/call", params: { name: "echo", arguments: "not an object" } }, headers);
+    expect([answer.status, json(answer)]).toEqual([200, { jsonrpc: "2.0", id: 9, error: { code: -32602, message: 'Invalid params for tools/call: "arguments" must be an object' } }]);
+    const cursor = await post(url, { jsonrpc: "2.0", id: 10, method: "tools/list", params: { cursor: 5 } }, headers);
+    expect(json(cursor).error).toEqual({ code: -32602, message: 'Invalid params for tools/list: "cursor" must be a string' });
+  });
+});

@@ -27,7 +27,7 @@ import {
 
 import type { EventStore } from "./event-store.js";
 import { DEFAULT_MAX_BODY, header, isJsonContentType, prefersSse, replyError, type Failure } from "./http-io.js";
-import { checkBatch, checkMessage } from "./message-check.js";
+import { checkBatch, checkMessage, checkParams } from "./message-check.js";
 import { endBounded, readBody, refuse, writeBounded, type WriteLimits } from "./http-guards.js";
 import { httpStatusOf } from "../errors.js";
 
@@ -214,6 +214,14 @@ export class StreamableHttpTransport implements Transport {
     }
     if (this.#closed) return this.#fail(res, { status: 404, code: -32001, message: "Session not found" });
 
+    // A lone request whose params have the wrong types is answered here, -32602 with a plain
+    // message, rather than forwarded for a backend's validation dump.
+    const lone = messages.length === 1 ? messages[0]! : undefined;
+    const badParams = lone && "method" in lone && "id" in lone ? checkParams(lone.method, lone.params) : undefined;
+    if (badParams) {
+      const headers: Record<string, string> = { "content-type": "application/json", ...(this.sessionId === undefined ? {} : { "mcp-session-id": this.sessionId }) };
+      return void res.writeHead(200, headers).end(JSON.stringify({ jsonrpc: "2.0", id: (lone as { id: RequestId }).id, error: badParams }));
+    }
     const extra: MessageExtraInfo = { authInfo: req.auth, requestInfo: new NodeRequestInfo(req) };
     let requests = 0;
     for (const m of messages) if ("method" in m && "id" in m) requests++;
