@@ -66,8 +66,24 @@ function gone(stream: NodeJS.WritableStream): boolean {
 
 export const REDACTED = "[REDACTED]";
 
-/** Keys whose values are credentials wherever they appear in fields: `authorization`, `apiKey`, `client_secret`, `x-api-key`... */
-const SENSITIVE_KEY = /^(?:proxy-?)?authorization$|^(?:set-?)?cookie$|passw(?:or)?d$|passphrase$|secret$|token$|api-?key$|private-?key$|credentials?$/i;
+/** Keys whose values are credentials wherever they appear (compared lower-case, without `-`, `_` and spaces). */
+const SENSITIVE_KEYS = new Set([
+  "authorization", "proxyauthorization", "cookie", "setcookie", "password", "passwd", "passphrase", "secret", "clientsecret",
+  "token", "accesstoken", "refreshtoken", "idtoken", "authtoken", "bearertoken", "sessiontoken", "apitoken", "apikey", "xapikey",
+  "privatekey", "credentials", "credential",
+]);
+/** Keys that end like a secret: `dbPassword`, `github_api_key`, `client-secret`. */
+const SENSITIVE_SUFFIXES = ["password", "secret", "apikey", "accesstoken", "refreshtoken", "authtoken", "privatekey", "token"];
+
+/**
+ * Whether a key names a credential wherever it appears: `authorization`, `apiKey`, `client_secret`,
+ * `x-api-key`, `dbPassword`, a namespaced `example.com/token`. A progress token is not one.
+ */
+export function isSensitiveKey(key: string): boolean {
+  const k = (key.split(/[/.:]/).pop() ?? key).toLowerCase().replace(/[-_\s]/g, "");
+  if (k === "" || k === "progresstoken") return false;
+  return SENSITIVE_KEYS.has(k) || SENSITIVE_SUFFIXES.some((suffix) => k.endsWith(suffix));
+}
 
 /** Query parameter names whose values are credentials: `token`, `access_token`, `key`, `api_key`, `secret`, `password`, `sig`... */
 const SECRET_PARAM = String.raw`[A-Za-z0-9_.-]*?(?:token|key|secret|passw(?:or)?d|pwd|sig|signature|auth|credentials?)`;
@@ -118,9 +134,6 @@ export function redactValues(values: Iterable<string>): void {
   secretPattern = new RegExp(alternatives.join("|"), "g");
 }
 
-function sensitiveKey(key: string): boolean {
-  return key !== "" && SENSITIVE_KEY.test(key) && !/^progress-?token$/i.test(key);
-}
 
 function isBasicCredential(value: string): boolean {
   try {
@@ -148,7 +161,7 @@ export function scrubCredentials(text: string): string {
 /** Fields as JSON, with values under credential keys redacted and credentials scrubbed from strings. */
 function safeJson(value: unknown): string {
   try {
-    const json = JSON.stringify(value, (key, v: unknown) => (sensitiveKey(key) && v !== null && v !== undefined ? REDACTED : v));
+    const json = JSON.stringify(value, (key, v: unknown) => (isSensitiveKey(key) && v !== null && v !== undefined ? REDACTED : v));
     return json === undefined ? String(json) : scrubCredentials(json);
   } catch {
     return "[unserialisable]";

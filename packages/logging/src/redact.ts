@@ -12,7 +12,9 @@
  *   credentials, JWTs, credentials in URLs and query strings) are scrubbed from every string.
  */
 
-export const REDACTED = "[REDACTED]";
+import { REDACTED, isSensitiveKey, scrubCredentials } from "@fastmcp-proxy/core";
+
+export { REDACTED };
 
 export interface RedactOptions {
   /**
@@ -29,47 +31,6 @@ export interface RedactOptions {
   /** Secret values shorter than this are redacted where found but not scrubbed from other strings. Default 4. */
   minSecretLength?: number;
 }
-
-/** Keys whose values are secrets wherever they appear. Compared after lowercasing and dropping `-`, `_` and spaces. */
-const SENSITIVE_KEYS = new Set([
-  "authorization",
-  "proxyauthorization",
-  "cookie",
-  "setcookie",
-  "password",
-  "passwd",
-  "passphrase",
-  "secret",
-  "clientsecret",
-  "token",
-  "accesstoken",
-  "refreshtoken",
-  "idtoken",
-  "authtoken",
-  "bearertoken",
-  "sessiontoken",
-  "apitoken",
-  "apikey",
-  "xapikey",
-  "privatekey",
-  "credentials",
-  "credential",
-]);
-
-/** Keys that end like a secret: `dbPassword`, `github_api_key`, `client-secret`. */
-const SENSITIVE_SUFFIXES = ["password", "secret", "apikey", "accesstoken", "refreshtoken", "authtoken", "privatekey"];
-
-const DEFAULT_PATTERNS: readonly [RegExp, string][] = [
-  // HTTP credentials: `Authorization: Bearer abc`, `Basic dXNlcjpwYXNz`
-  [/\b(Bearer|Basic)(\s+)[A-Za-z0-9\-._~+/]+=*/gi, `$1$2${REDACTED}`],
-  // JSON Web Tokens, wherever they appear
-  [/\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g, REDACTED],
-  // user:password@ (or a token as the user) in URLs
-  [/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@]+@/gi, `$1${REDACTED}@`],
-  // secrets in query strings; the value ends at a delimiter, and punctuation right before one
-  // (`?key=abc) failed`, `?key=abc: check`) is left to the sentence
-  [/([?&](?:access_token|refresh_token|id_token|token|api[_-]?key|apikey|key|password|secret|client_secret|sig|signature|auth)=)[^&\s#"'<>()]+?(?=[.,:;]*(?:[&\s#"'<>()]|$))/gi, `$1${REDACTED}`],
-];
 
 /** Splits a header value into the secrets it carries: the whole value, a scheme's credentials, each cookie value. */
 function secretParts(key: string, value: string): string[] {
@@ -106,15 +67,13 @@ export class Redaction {
     });
     this.#extraKeys = new Set((options.keys ?? []).filter((k): k is string => typeof k === "string").map(normaliseKey));
     this.#keyPatterns = (options.keys ?? []).filter((k): k is RegExp => k instanceof RegExp);
-    this.#patterns = [...DEFAULT_PATTERNS, ...(options.patterns ?? []).map((p): [RegExp, string] => [p, REDACTED])];
+    this.#patterns = (options.patterns ?? []).map((p): [RegExp, string] => [p, REDACTED]);
     this.minSecretLength = options.minSecretLength ?? 4;
   }
 
   /** Whether a key names a secret wherever it appears. */
   sensitiveKey(key: string): boolean {
-    const k = normaliseKey(key);
-    if (SENSITIVE_KEYS.has(k) || this.#extraKeys.has(k)) return true;
-    if (SENSITIVE_SUFFIXES.some((suffix) => k.endsWith(suffix))) return true;
+    if (isSensitiveKey(key) || this.#extraKeys.has(normaliseKey(key))) return true;
     return this.#keyPatterns.some((pattern) => pattern.test(key));
   }
 
@@ -128,9 +87,9 @@ export class Redaction {
     return new Scrubber(this);
   }
 
-  /** Replaces every known pattern (bearer credentials, JWTs, URL credentials) in a string. */
+  /** Replaces every known credential shape (core's `scrubCredentials`), and the options' patterns, in a string. */
   scrubPatterns(text: string): string {
-    let out = text;
+    let out = scrubCredentials(text);
     for (const [pattern, replacement] of this.#patterns) {
       pattern.lastIndex = 0;
       out = out.replace(pattern, replacement);
