@@ -1,13 +1,21 @@
 // The CLI's auth flags: --auth-issuer/--auth-jwks-uri/--auth-audience/--auth-required-scopes/
 // --auth-resource-url for a JWT front, --api-key-env for an API key read from the environment.
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { UsageError, parseCliArgs } from "@fastmcp-proxy/cli";
 import { TestAuthServer } from "../fixtures/auth-server.js";
+import { startProtectedBackend } from "../auth/protected-backend.js";
 import { FIXTURE_STDIO, SERVING_HTTP, startCli, stopAll } from "./process.js";
 
 const servers: TestAuthServer[] = [];
+const cleanup: (() => Promise<unknown> | void)[] = [];
 afterEach(async () => {
   await stopAll();
+  for (const close of cleanup.splice(0).reverse()) await close();
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
 
@@ -81,5 +89,46 @@ describe("auth flags: the running CLI", () => {
     const exit = await cli.exited();
     expect(exit.code).toBe(1);
     expect(cli.stderr()).toMatch(/PROXY_KEY_UNSET is not set/);
+  });
+});
+
+describe("fastmcp-proxy auth login", () => {
+  it("prints the sign-in URL, stores the tokens (0600), and the proxy then reaches the backend as the user", async () => {
+    const as = await TestAuthServer.start();
+    servers.push(as);
+    const backend = await startProtectedBackend(as);
+    cleanup.push(() => backend.close());
+    const dir = mkdtempSync(join(tmpdir(), "cli-login-"));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const tokenFile = join(dir, "api.json");
+    const config = join(dir, "config.json");
+    writeFileSync(config, JSON.stringify({ mcpServers: { api: { url: backend.url, auth: { type: "authorization_code", tokenFile, issuer: as.issuer } } } }));
+
+    const cli = startCli(["auth", "login", "api", config]);
+    const [, url] = await cli.waitForStderr(/sign in to "api":\n {2}(\S+)\n/);
+    const approved = await fetch(url!, { redirect: "manual" });
+    expect(await (await fetch(approved.headers.get("location") as string)).text()).toMatch(/Signed in/);
+    expect((await cli.exited()).code).toBe(0);
+    expect(cli.stderr()).toContain(`tokens in ${tokenFile}`);
+    expect(statSync(tokenFile).mode & 0o777).toBe(0o600);
+
+    const proxy = startCli(["--transport", "http", "--port", "0", config]);
+    const [, served] = await proxy.waitForStderr(SERVING_HTTP);
+    const client = new Client({ name: "cli-login-test", version: "1" });
+    await client.connect(new StreamableHTTPClientTransport(new URL(served!)));
+    cleanup.push(() => client.close());
+    const result = (await client.callTool({ name: "whoami" })) as { content: { text: string }[] };
+    expect(result.content[0]?.text).toBe("alice");
+  });
+
+  it("refuses a server without authorization_code auth, naming it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "cli-login-"));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const config = join(dir, "config.json");
+    writeFileSync(config, JSON.stringify({ mcpServers: { api: { url: "http://127.0.0.1:1/mcp" } } }));
+    const cli = startCli(["auth", "login", "api", config]);
+    expect((await cli.exited()).code).toBe(1);
+    expect(cli.stderr()).toMatch(/server "api" needs a url and auth: \{ "type": "authorization_code" \}/);
+    expect(refused("auth", "login", "api")).toMatch(/usage: fastmcp-proxy auth login <server> <config.json>/);
   });
 });

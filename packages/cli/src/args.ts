@@ -58,7 +58,12 @@ export interface CliLimits {
   maxBodyBytes?: number;
 }
 
-export type CliCommand = { action: "help" } | { action: "version" } | { action: "run"; options: CliOptions };
+export type CliCommand =
+  | { action: "help" }
+  | { action: "version" }
+  | { action: "run"; options: CliOptions }
+  /** `fastmcp-proxy auth login <server> <config.json>`: sign in for a backend with `auth.type: "authorization_code"`. */
+  | { action: "login"; server: string; config: string };
 
 /** A command line that cannot be run as given. The message says what is wrong and how to fix it. */
 export class UsageError extends Error {
@@ -128,6 +133,7 @@ export const USAGE = `Usage:
   fastmcp-proxy <URL | config.json | script> [options]
   fastmcp-proxy [options] -- <command> [args...]
   fastmcp-proxy --demo [options]
+  fastmcp-proxy auth login <server> <config.json>   sign in for a backend (docs/auth.md)
 
 Puts a proxy in front of MCP servers and serves it on stdio, streamable HTTP or SSE.
 
@@ -191,6 +197,7 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
   const before = terminator === -1 ? argv : argv.slice(0, terminator);
   // Help wins over everything else on the line, errors included.
   if (before.includes("--help") || before.includes("-h")) return { action: "help" };
+  if (argv[0] === "auth") return parseLogin(argv.slice(1));
 
   let parsed: ReturnType<typeof strictParse>;
   try {
@@ -257,6 +264,15 @@ function cacheFlags(cache: boolean | undefined, redis: string | undefined, ttl: 
     throw new UsageError(`${(error as Error).message.replace(/^(?!--)/, "--cache-ttl: ")}`);
   }
   return flags;
+}
+
+/** `auth login <server> <config.json>`. */
+function parseLogin(rest: readonly string[]): CliCommand {
+  const [verb, server, config, ...extra] = rest;
+  if (verb !== "login" || !server || !config || extra.length > 0 || extname(config).toLowerCase() !== ".json") {
+    throw new UsageError(`usage: fastmcp-proxy auth login <server> <config.json> (the server's auth.type is "authorization_code")`);
+  }
+  return { action: "login", server, config };
 }
 
 /** The auth flags, checked (URLs, a variable name); nothing when none is given. */

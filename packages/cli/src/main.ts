@@ -12,7 +12,7 @@ import {
 } from "@fastmcp-proxy/core";
 import type { BackendSpec } from "@fastmcp-proxy/core";
 import { Registry, healthHandler, metrics, metricsHandler, routes, type MetricsMiddleware } from "@fastmcp-proxy/logging";
-import { authSectionFromFlags, backendAuthFromConfig, frontAuthFromConfig, type BearerAuth } from "@fastmcp-proxy/auth";
+import { authSectionFromFlags, backendAuthFromConfig, frontAuthFromConfig, login, type BearerAuth } from "@fastmcp-proxy/auth";
 import { cacheFromConfig, cacheSectionFromFlags, caching, type CachingMiddleware } from "@fastmcp-proxy/caching";
 import { HEALTH_PATHS, METRICS_PATH, USAGE, UsageError, parseCliArgs, type CliBackend, type CliOptions } from "./args.js";
 import { cliLogs, type CliLogs, type SayLevel } from "./logs.js";
@@ -56,11 +56,36 @@ export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<num
     case "version":
       out(`${VERSION}\n`);
       return 0;
+    case "login":
+      return signIn(command.server, command.config, err);
     case "run": {
       // Colours (pretty format) only on the process's own stderr, when it is a terminal.
       const colors = io.stderr === undefined && process.stderr.isTTY === true && !process.env.NO_COLOR;
       return serve(command.options, cliLogs(command.options.logLevel, command.options.logFormat, err, colors));
     }
+  }
+}
+
+/**
+ * `auth login`: the authorization code flow for one backend of a config file. The URL is printed,
+ * never handed to a shell; the tokens go to the backend's 0600 token file.
+ */
+async function signIn(server: string, configPath: string, err: (text: string) => void): Promise<number> {
+  try {
+    const entry = loadConfigFile(configPath).mcpServers[server] as { url?: string; auth?: Record<string, unknown> } | undefined;
+    if (!entry) throw new Error(`${configPath} has no server "${server}"`);
+    if (!entry.url || entry.auth?.type !== "authorization_code") throw new Error(`server "${server}" needs a url and auth: { "type": "authorization_code" } to sign in`);
+    const text = (key: string) => (typeof entry.auth?.[key] === "string" ? { [key]: entry.auth[key] as string } : {});
+    const done = await login(server, {
+      serverUrl: entry.url,
+      ...text("tokenFile"), ...text("scope"), ...text("issuer"), ...text("clientId"), ...text("clientSecret"),
+      open: (url) => err(`fastmcp-proxy: open this URL in your browser to sign in to "${server}":\n  ${url.href}\n`),
+    });
+    err(`fastmcp-proxy: signed in to "${server}"${done.issuer ? ` at ${done.issuer}` : ""}; tokens in ${done.tokenFile}\n`);
+    return 0;
+  } catch (error) {
+    err(`fastmcp-proxy: auth login ${server}: ${plainMessage(error)}\n`);
+    return 1;
   }
 }
 
