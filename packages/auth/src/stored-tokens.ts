@@ -71,7 +71,7 @@ export function storedTokenProvider(backend: string, options: StoredTokenOptions
       .finally(() => (refreshing = undefined));
     return refreshing;
   };
-  const needsLogin = () => new Error(`backend "${backend}" needs you to sign in: run \`fastmcp-proxy auth login ${backend}\` (tokens go to ${file.path})`);
+  const needsLogin = () => new Error(`backend "${backend}" needs you to sign in: run \`fastmcp-proxy auth login ${backend} <config.json>\` (tokens go to ${file.path})`);
   return {
     file,
     ...(options.clientMetadataUrl ? { clientMetadataUrl: options.clientMetadataUrl } : {}),
