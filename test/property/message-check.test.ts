@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { LineReader } from "../../packages/core/src/backends/stdio-transport.js";
-import { checkMessage, deeperThan, parseJson, readMessage, scanDepth } from "../../packages/core/src/serve/message-check.js";
+import { checkMessage, checkParams, deeperThan, parseJson, readMessage, scanDepth } from "../../packages/core/src/serve/message-check.js";
 
 const RUNS = 2000;
 
@@ -169,5 +169,29 @@ describe("the corpus of inputs that once broke a check", () => {
     const read = readAll([bytes, Buffer.from("\n")], 1024 * 1024);
     expect(read.length).toBeLessThanOrEqual(1);
     expect(({} as Record<string, unknown>).polluted).toBe(before);
+  });
+});
+
+describe("params checks", () => {
+  it("accept every well-typed call of the client methods, and name the field of a wrong-typed one", () => {
+    const text = fc.string({ maxLength: 8 });
+    const strings = fc.dictionary(text, text, { maxKeys: 4 });
+    const args = fc.dictionary(text, fc.jsonValue({ maxDepth: 2 }), { maxKeys: 4 });
+    fc.assert(
+      fc.property(text, strings, args, (name, promptArgs, toolArgs) => {
+        expect(checkParams("tools/call", { name, arguments: toolArgs })).toBeUndefined();
+        expect(checkParams("tools/call", { name })).toBeUndefined();
+        expect(checkParams("prompts/get", { name, arguments: promptArgs })).toBeUndefined();
+        expect(checkParams("resources/read", { uri: name })).toBeUndefined();
+        expect(checkParams("tools/list", {})).toBeUndefined();
+        expect(checkParams("tools/list", undefined)).toBeUndefined();
+        expect(checkParams("logging/setLevel", { level: "warning" })).toBeUndefined();
+        expect(checkParams("some/extension", { anything: 1 })).toBeUndefined();
+      }),
+      { numRuns: RUNS },
+    );
+    expect(checkParams("prompts/get", { name: "p", arguments: { a: 1 } })?.message).toBe('Invalid params for prompts/get: "arguments" must be an object of strings');
+    expect(checkParams("tools/call", { arguments: {} })?.message).toBe('Invalid params for tools/call: "name" must be a string');
+    expect(checkParams("logging/setLevel", { level: "loud" })?.code).toBe(-32602);
   });
 });

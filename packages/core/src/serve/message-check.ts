@@ -141,8 +141,8 @@ export function checkParams(method: string, params: Record<string, unknown> | un
     if (optional && value === undefined) continue;
     const ok =
       want === "level" ? typeof value === "string" && LEVELS.has(value)
-      : want.startsWith("string") ? typeof value === "string"
       : want === "strings?" ? isObject(value) && Object.values(value).every((v) => typeof v === "string")
+      : want === "string" || want === "string?" ? typeof value === "string"
       : isObject(value);
     if (!ok) return { code: ErrorCode.InvalidParams, message: `Invalid params for ${method}: "${key}" ${EXPECTED[want]}` };
   }
