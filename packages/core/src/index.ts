@@ -25,4 +25,5 @@ export type { Authenticate, HttpFrontOptions, HttpHandler, HttpRoute } from "./s
 export { StreamableHttpTransport, type StreamableHttpTransportOptions } from "./serve/streamable-http.js";
 export { MemoryEventStore, type EventStore } from "./serve/event-store.js";
 export { Tokens } from "./tokens.js";
+export { ModernClientTransport, RequestStateCodec, isModernRequest, modernConnector, probeEra, type BackendProtocol, type ModernFrontOptions } from "./eras/index.js";
 export { REDACTED, isSensitiveKey, redactValues, scrubCredentials, stderrLogger, silentLogger, type Logger, type LogLevel } from "./logger.js";

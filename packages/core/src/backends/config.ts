@@ -51,6 +51,8 @@ export const RemoteServerSchema = z.looseObject({
   transport: remoteTransport.optional(),
   type: remoteTransport.optional(),
   headers: z.record(z.string(), z.string()).optional(),
+  /** Which protocol era to speak: "auto" (the default) asks with server/discover and falls back to initialize. */
+  protocol: z.enum(["auto", "legacy", "2026-07-28"], { error: 'must be "auto", "legacy" or "2026-07-28"' }).optional(),
   timeout,
   ...rules,
 });
@@ -72,7 +74,7 @@ export interface MCPConfig {
 }
 
 /** Fields other tools write into these files, or that packages read: known, but not core's. */
-const OTHER_TOOLS_FIELDS = ["disabled", "autoApprove", "alwaysAllow", "description", "name", "envFile", "auth", "cache", "protocol", "gallery", "version"];
+const OTHER_TOOLS_FIELDS = ["disabled", "autoApprove", "alwaysAllow", "description", "name", "envFile", "auth", "cache", "gallery", "version"];
 const SERVER_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /** A config object: Claude Desktop's `mcpServers`, or VS Code's `servers`. */

@@ -9,6 +9,7 @@ import type { ComponentRules } from "../components/rules.js";
 import type { Backend, BackendConnector } from "./backend.js";
 import { isMCPConfig, isRemote, loadConfigFile, parseConfig, type MCPConfig, type ServerConfig } from "./config.js";
 import { clientConnector, httpConnector, inProcessConnector, stdioConnector, type StdioBackendOptions } from "./connectors.js";
+import { modernConnector } from "../eras/connector.js";
 
 /** Everything `FastMCPProxy.asProxy` accepts as a backend. */
 export type BackendSpec =
@@ -62,10 +63,14 @@ function rulesOf({ include, exclude, tools }: ComponentRules): ComponentRules | 
 function serverConnector(server: ServerConfig, logger: Logger): BackendConnector {
   if (isRemote(server)) {
     const transport = server.transport ?? server.type;
-    return httpConnector(new URL(server.url), {
+    const legacy = httpConnector(new URL(server.url), {
       transport: transport === undefined ? undefined : transport === "sse" ? "sse" : "http",
       headers: server.headers,
     });
+    // Legacy SSE has no 2026-07-28 form; everything else is probed unless told (see eras/).
+    const protocol = server.protocol ?? "auto";
+    if (protocol === "legacy" || transport === "sse" || /\/sse\/?$/.test(new URL(server.url).pathname)) return legacy;
+    return modernConnector(server.url, { protocol, ...(server.headers ? { headers: server.headers } : {}), fallback: legacy });
   }
   return stdioConnector(server, logger);
 }
@@ -73,7 +78,7 @@ function serverConnector(server: ServerConfig, logger: Logger): BackendConnector
 function toConnector(spec: Exclude<BackendSpec, MCPConfig>, logger: Logger): BackendConnector {
   if (spec instanceof Client) return clientConnector(spec);
   if (spec instanceof McpServer || spec instanceof Server) return inProcessConnector(spec);
-  if (spec instanceof URL) return httpConnector(spec);
+  if (spec instanceof URL) return serverConnector({ url: spec.href }, logger);
   if (typeof spec === "string") return fromString(spec, logger);
   if (Array.isArray(spec)) {
     const [command, ...args] = spec as readonly string[];
@@ -93,7 +98,7 @@ function toConnector(spec: Exclude<BackendSpec, MCPConfig>, logger: Logger): Bac
 function fromString(spec: string, logger: Logger): BackendConnector {
   if (/^https?:\/\//i.test(spec)) {
     try {
-      return httpConnector(new URL(spec));
+      return serverConnector({ url: new URL(spec).href }, logger);
     } catch {
       throw invalid(`"${spec}" is not a valid URL`);
     }
