@@ -5,13 +5,35 @@ import { FastMCPProxy } from "@fastmcp-proxy/core";
 import { caching, redisStore } from "@fastmcp-proxy/caching";
 import { until } from "../helpers.js";
 import { client, countingBackend, text } from "./fixtures.js";
-import { REDIS_BINARY, startRedis, type RedisServer } from "./redis-server.js";
+import { REDIS_BINARY, freePort, startRedis, type RedisServer } from "./redis-server.js";
 
 const servers: RedisServer[] = [];
 let proxy: FastMCPProxy | undefined;
 afterAll(async () => {
   await proxy?.close();
   for (const s of servers) await s.stop();
+});
+
+describe("Redis down from the start", () => {
+  it("install() does not wait for it, and requests go uncached and answered", async () => {
+    const port = await freePort(); // nothing listens there
+    const backend = countingBackend();
+    const down = FastMCPProxy.asProxy(backend.server);
+    const cache = caching({ store: redisStore({ url: `redis://127.0.0.1:${port}` }) });
+    try {
+      const started = performance.now();
+      await cache.install(down);
+      expect(performance.now() - started).toBeLessThan(5000);
+      const c = await client(down);
+      await c.readResource({ uri: "data://doc" });
+      await c.readResource({ uri: "data://doc" });
+      expect(backend.runs.doc).toBe(2);
+      expect(Object.keys(cache.stats().outcomes).every((k) => k.startsWith("bypass:store"))).toBe(true);
+    } finally {
+      await down.close();
+      await cache.close();
+    }
+  });
 });
 
 describe.runIf(REDIS_BINARY !== undefined || process.env.CI === "true")("Redis outage", () => {

@@ -64,7 +64,8 @@ export function caching(options: CachingOptions = {}): CachingMiddleware {
       proxy.on("resourceUpdated", (e) => drop({ backend: e.backend.name, kind: "resources", name: e.backendUri })),
       proxy.on("backendRestarted", (e) => drop({ backend: e.backend.name })),
     );
-    await cache.store.ready?.().catch(() => logger?.warn(`cache store (${cache.store.kind}) not reachable yet: requests go uncached until it is`));
+    // A store that is down at start must not hold the proxy back: it is used once it answers.
+    if (!(await within(cache.store.ready?.(), READY_TIMEOUT_MS))) logger?.warn(`cache store (${cache.store.kind}) not reachable yet: requests go uncached until it is`);
     await proxy.start();
     const refused = proxy.registry.listed("tools").flatMap((tool) => {
       const rule = policy.toolRule(tool);
@@ -91,3 +92,17 @@ export function caching(options: CachingOptions = {}): CachingMiddleware {
   });
 }
 
+
+const READY_TIMEOUT_MS = 2000;
+
+/** Whether `promise` (if any) resolved within `ms`. */
+async function within(promise: Promise<void> | undefined, ms: number): Promise<boolean> {
+  if (!promise) return true;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([promise.then(() => true, () => false), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
