@@ -20,8 +20,8 @@ import { McpError } from "@modelcontextprotocol/sdk/types.js";
 import { FastMCPProxy } from "@fastmcp-proxy/core";
 
 const DIST = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "packages", "core", "dist");
-const { LeanStdioClientTransport } = await import(pathToFileURL(join(DIST, "backends", "stdio-transport.js")).href);
-const { LeanStdioServerTransport } = await import(pathToFileURL(join(DIST, "serve", "stdio.js")).href);
+const { StdioBackendTransport } = await import(pathToFileURL(join(DIST, "backends", "stdio-transport.js")).href);
+const { StdioFrontTransport } = await import(pathToFileURL(join(DIST, "serve", "stdio.js")).href);
 
 const [mode, command, ...args] = process.argv.slice(2);
 if (!["front", "both"].includes(mode) || !command) {
@@ -29,10 +29,10 @@ if (!["front", "both"].includes(mode) || !command) {
   process.exit(2);
 }
 
-const backend = new LeanStdioClientTransport({ command, args, stderr: "inherit" });
+const backend = new StdioBackendTransport({ command, args, stderr: "inherit" });
 const client = new Client({ name: "bench-proxy", version: "0.1.0" });
 const proxy = FastMCPProxy.asProxy({ client, transport: backend }, { name: "bench-proxy" });
-const front = new LeanStdioServerTransport();
+const front = new StdioFrontTransport();
 const session = await proxy.connect(front);
 const stop = () => proxy.close().finally(() => process.exit(0));
 process.stdin.on("end", stop);

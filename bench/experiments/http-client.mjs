@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The HTTP backend leg on its own: an SDK Client calling the echo backend over streamable HTTP,
 // through the SDK's StreamableHTTPClientTransport (fetch, web streams, zod) and through core's
-// LeanHttpClientTransport (node:http keep-alive agent), alternated. The client CPU per call is what
+// HttpBackendTransport (node:http keep-alive agent), alternated. The client CPU per call is what
 // the proxy pays for its backend leg with each transport.
 //
 //   node bench/experiments/http-client.mjs [--rounds N] [--duration MS] [--json]
@@ -16,7 +16,7 @@ import { killAllSync, listening, start, stop } from "../lib/procs.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 // Not exported from core's index: read from its build (`pnpm -r build` or `npx tsc -b packages/core`).
-const { LeanHttpClientTransport } = await import(pathToFileURL(join(HERE, "..", "..", "packages", "core", "dist", "backends", "http-transport.js")).href);
+const { HttpBackendTransport } = await import(pathToFileURL(join(HERE, "..", "..", "packages", "core", "dist", "backends", "http-transport.js")).href);
 
 const argv = process.argv.slice(2);
 const opt = (name, fallback) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : fallback);
@@ -29,7 +29,7 @@ const echo = start("echo-server http", process.execPath, [join(HERE, "..", "echo
 const url = new URL(await listening(echo));
 const variants = [
   ["SDK StreamableHTTPClientTransport", () => new StreamableHTTPClientTransport(url)],
-  ["core LeanHttpClientTransport", () => new LeanHttpClientTransport(url)],
+  ["core HttpBackendTransport", () => new HttpBackendTransport(url)],
 ];
 try {
   for (const c of [1, 16]) {

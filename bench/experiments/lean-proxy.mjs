@@ -5,7 +5,7 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { FastMCPProxy } from "@fastmcp-proxy/core";
-import { LeanHttpClientTransport, LeanStdioClientTransport, LeanStdioServerTransport, leanHttpFront } from "./lean.mjs";
+import { HttpBackendTransport, StdioBackendTransport, StdioFrontTransport, leanHttpFront } from "./lean.mjs";
 
 const args = process.argv.slice(2);
 const opt = (name, fallback) => {
@@ -21,8 +21,8 @@ if (front === "http") await import("../lib/child-guard.mjs");
 if (leanBackend) {
   const client = new Client({ name: "bench-proxy", version: "0.1.0" });
   const transport = typeof backend === "string"
-    ? new LeanHttpClientTransport(backend)
-    : new LeanStdioClientTransport({ command: backend[0], args: backend.slice(1), env: { PATH: process.env.PATH ?? "" } });
+    ? new HttpBackendTransport(backend)
+    : new StdioBackendTransport({ command: backend[0], args: backend.slice(1), env: { PATH: process.env.PATH ?? "" } });
   backend = { client, transport };
 }
 const proxy = FastMCPProxy.asProxy(backend, { name: "bench-proxy" });
@@ -31,7 +31,7 @@ process.on("SIGTERM", stop);
 process.on("SIGINT", stop);
 if (front === "stdio") {
   process.stdin.on("end", stop);
-  await proxy.connect(leanFront ? new LeanStdioServerTransport() : new StdioServerTransport());
+  await proxy.connect(leanFront ? new StdioFrontTransport() : new StdioServerTransport());
 } else if (leanFront) {
   const { url } = await leanHttpFront(proxy);
   process.stdout.write(`LISTENING ${url}\n`);

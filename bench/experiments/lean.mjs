@@ -50,7 +50,7 @@ function batchWriter(stream) {
   };
 }
 
-export class LeanStdioServerTransport {
+export class StdioFrontTransport {
   constructor(stdin = process.stdin, stdout = process.stdout) {
     this._stdin = stdin;
     this._write = batchWriter(stdout);
@@ -71,7 +71,7 @@ export class LeanStdioServerTransport {
   }
 }
 
-export class LeanStdioClientTransport {
+export class StdioBackendTransport {
   constructor({ command, args = [], env }) {
     this._params = { command, args, env };
   }
@@ -124,7 +124,7 @@ function sseReader(onData) {
   };
 }
 
-export class LeanHttpClientTransport {
+export class HttpBackendTransport {
   constructor(url, { maxSockets = 64 } = {}) {
     this._url = new URL(url);
     this._agent = new http.Agent({ keepAlive: true, maxSockets });
@@ -194,7 +194,7 @@ export class LeanHttpClientTransport {
  * into an SSE stream at that moment ("lazy SSE"), so nothing is lost and the common case pays
  * for no stream.
  */
-export class LeanHttpServerTransport {
+export class StreamableHttpTransport {
   constructor(sessionId) {
     this.sessionId = sessionId;
     this._pending = new Map(); // request id -> stream
@@ -279,7 +279,7 @@ export async function leanHttpFront(proxy, { host = "127.0.0.1", port = 0, path 
       if (sid && !transport) return fail(res, 404, "Session not found");
       if (!transport) {
         if (body?.method !== "initialize") return fail(res, 400, "No session and not initialize");
-        transport = new LeanHttpServerTransport(randomUUID());
+        transport = new StreamableHttpTransport(randomUUID());
         sessions.set(transport.sessionId, transport);
         transport.onclose = () => sessions.delete(transport.sessionId);
         await proxy.connect(transport);

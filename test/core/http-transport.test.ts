@@ -15,7 +15,7 @@ import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/
 import { CallToolRequestSchema, ListToolsRequestSchema, ResultSchema, isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { FastMCPProxy, MemoryEventStore } from "@fastmcp-proxy/core";
-import { LeanHttpClientTransport, SseParser, StreamableHTTPError, type SseEvent } from "../../packages/core/src/backends/http-transport.js";
+import { HttpBackendTransport, SseParser, StreamableHTTPError, type SseEvent } from "../../packages/core/src/backends/http-transport.js";
 import { connectSession, raw, rejection, until } from "../helpers.js";
 
 const passthrough = ResultSchema.passthrough();
@@ -72,7 +72,7 @@ interface TestServer {
 }
 
 const servers: TestServer[] = [];
-const transports: LeanHttpClientTransport[] = [];
+const transports: HttpBackendTransport[] = [];
 
 afterEach(async () => {
   await Promise.allSettled(transports.splice(0).map((t) => t.close()));
@@ -128,8 +128,8 @@ async function sdkServer(
   return server;
 }
 
-async function connect(url: string, options: ConstructorParameters<typeof LeanHttpClientTransport>[1] = {}) {
-  const transport = new LeanHttpClientTransport(url, options);
+async function connect(url: string, options: ConstructorParameters<typeof HttpBackendTransport>[1] = {}) {
+  const transport = new HttpBackendTransport(url, options);
   transports.push(transport);
   const errors: Error[] = [];
   transport.onerror = (error) => errors.push(error);
@@ -144,7 +144,7 @@ async function connect(url: string, options: ConstructorParameters<typeof LeanHt
 const call = (client: Client, name: string, args: Record<string, unknown> = {}, options = {}) =>
   client.request({ method: "tools/call", params: { name, arguments: args } }, passthrough, options) as Promise<{ content: { text: string }[] }>;
 
-describe("LeanHttpClientTransport against the SDK's streamable HTTP server", () => {
+describe("HttpBackendTransport against the SDK's streamable HTTP server", () => {
   it("opens a session, sends its id and the negotiated protocol version, and reads SSE answers", async () => {
     const server = await sdkServer();
     const { client, transport } = await connect(server.url);
@@ -263,7 +263,7 @@ describe("LeanHttpClientTransport against the SDK's streamable HTTP server", () 
 
   it("rejects with a StreamableHTTPError carrying the status when the server refuses (the connector's SSE fallback reads it)", async () => {
     const server = await sdkServer({ intercept: (req, res) => (req.method === "POST" ? (res.writeHead(405).end("no POST here"), true) : false) });
-    const transport = new LeanHttpClientTransport(server.url);
+    const transport = new HttpBackendTransport(server.url);
     transports.push(transport);
     const error = await rejection(new Client({ name: "t", version: "1" }).connect(transport));
     expect(error).toBeInstanceOf(StreamableHTTPError);
@@ -333,7 +333,7 @@ describe("LeanHttpClientTransport against the SDK's streamable HTTP server", () 
   });
 });
 
-describe("LeanHttpClientTransport against core's own HTTP front", () => {
+describe("HttpBackendTransport against core's own HTTP front", () => {
   it("calls through the front with JSON answers, and gets progress first when it turns the answer into SSE", async () => {
     const seen = { headers: [] as IncomingHttpHeaders[] };
     const proxy = FastMCPProxy.asProxy(makeServer(seen), { name: "front" });
@@ -352,10 +352,10 @@ describe("LeanHttpClientTransport against core's own HTTP front", () => {
   });
 });
 
-describe("LeanHttpClientTransport in the conformance suite's client scenarios", () => {
+describe("HttpBackendTransport in the conformance suite's client scenarios", () => {
   // The suite (0.1.13) serves a scenario and runs a client command with the server's URL as its last
   // argument. The command here is a stub that hands the URL to this test and waits: the client under
-  // test is an SDK Client on LeanHttpClientTransport, in this process. Checks are scored when the stub exits.
+  // test is an SDK Client on HttpBackendTransport, in this process. Checks are scored when the stub exits.
   const SUITE = join(dirname(createRequire(import.meta.url).resolve("@modelcontextprotocol/conformance/package.json")), "dist", "index.js");
   const STUB = `import { existsSync, writeFileSync } from "node:fs";
 const dir = process.env.HANDOFF_DIR;

@@ -9,8 +9,8 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { CallToolRequestSchema, ListToolsRequestSchema, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, it } from "vitest";
-import { LeanStdioClientTransport, LineWriter } from "../../packages/core/src/backends/stdio-transport.js";
-import { LeanStdioServerTransport } from "../../packages/core/src/serve/stdio.js";
+import { StdioBackendTransport, LineWriter } from "../../packages/core/src/backends/stdio-transport.js";
+import { StdioFrontTransport } from "../../packages/core/src/serve/stdio.js";
 import { FIXTURE, until, alive } from "../helpers.js";
 
 /** A child that answers {"method":"echo"} requests with their params, after running `before` (JS source). */
@@ -33,13 +33,13 @@ function echoChild(before = ""): string[] {
   return ["-e", script];
 }
 
-const open: LeanStdioClientTransport[] = [];
+const open: StdioBackendTransport[] = [];
 afterEach(async () => {
   await Promise.all(open.splice(0).map((t) => t.close()));
 });
 
-function client(args: string[], extra: Partial<ConstructorParameters<typeof LeanStdioClientTransport>[0]> = {}) {
-  const transport = new LeanStdioClientTransport({ command: process.execPath, args, stderr: "pipe", ...extra });
+function client(args: string[], extra: Partial<ConstructorParameters<typeof StdioBackendTransport>[0]> = {}) {
+  const transport = new StdioBackendTransport({ command: process.execPath, args, stderr: "pipe", ...extra });
   open.push(transport);
   const messages: JSONRPCMessage[] = [];
   const errors: Error[] = [];
@@ -54,9 +54,9 @@ function echo(id: number, params: Record<string, unknown>): JSONRPCMessage {
   return { jsonrpc: "2.0", id, method: "echo", params };
 }
 
-describe("LeanStdioClientTransport", () => {
+describe("StdioBackendTransport", () => {
   it("speaks MCP with an SDK server (the fixture) through an SDK Client", async () => {
-    const transport = new LeanStdioClientTransport({ command: process.execPath, args: [FIXTURE, "stdio"], stderr: "pipe" });
+    const transport = new StdioBackendTransport({ command: process.execPath, args: [FIXTURE, "stdio"], stderr: "pipe" });
     open.push(transport);
     const mcp = new Client({ name: "t", version: "1" });
     await mcp.connect(transport);
@@ -160,7 +160,7 @@ describe("LeanStdioClientTransport", () => {
   });
 
   it("rejects start() with the spawn error (ENOENT names the command)", async () => {
-    const transport = new LeanStdioClientTransport({ command: "/nonexistent/mcp-server-for-tests", stderr: "pipe" });
+    const transport = new StdioBackendTransport({ command: "/nonexistent/mcp-server-for-tests", stderr: "pipe" });
     const errors: Error[] = [];
     transport.onerror = (error) => void errors.push(error);
     const failure = await transport.start().then(
@@ -263,12 +263,12 @@ describe("LineWriter", () => {
   });
 });
 
-describe("LeanStdioServerTransport", () => {
+describe("StdioFrontTransport", () => {
   /** An SDK Server with an echo tool (waiting `ms` first) on the transport, and a raw line client. */
-  async function serve(options: ConstructorParameters<typeof LeanStdioServerTransport>[2] = {}) {
+  async function serve(options: ConstructorParameters<typeof StdioFrontTransport>[2] = {}) {
     const stdin = new PassThrough();
     const stdout = new PassThrough();
-    const transport = new LeanStdioServerTransport(stdin, stdout, options);
+    const transport = new StdioFrontTransport(stdin, stdout, options);
     const server = new Server({ name: "s", version: "1" }, { capabilities: { tools: {} } });
     server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: [] }));
     server.setRequestHandler(CallToolRequestSchema, async (request) => {

@@ -7,7 +7,7 @@ import { runInNewContext } from "node:vm";
 import { PassThrough } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
 import { FastMCPProxy } from "@fastmcp-proxy/core";
-import { LeanStdioServerTransport } from "../../packages/core/src/serve/stdio.js";
+import { StdioFrontTransport } from "../../packages/core/src/serve/stdio.js";
 import { FIXTURE, connectClient, raw, rejection, until } from "../helpers.js";
 
 setFlagsFromString("--expose-gc");
@@ -54,7 +54,7 @@ describe("deeply nested arguments", () => {
     proxy = FastMCPProxy.asProxy([process.execPath, FIXTURE, "stdio"], { logLevel: "silent" });
     const stdin = new PassThrough();
     const stdout = new PassThrough();
-    await proxy.connect(new LeanStdioServerTransport(stdin, stdout));
+    await proxy.connect(new StdioFrontTransport(stdin, stdout));
     const answers = new Map<unknown, Record<string, any>>();
     let refused = 0;
     let pending = "";

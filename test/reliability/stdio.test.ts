@@ -10,18 +10,18 @@ import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { FastMCPProxy } from "@fastmcp-proxy/core";
-import { LeanStdioClientTransport } from "../../packages/core/src/backends/stdio-transport.js";
-import { LeanStdioServerTransport } from "../../packages/core/src/serve/stdio.js";
+import { StdioBackendTransport } from "../../packages/core/src/backends/stdio-transport.js";
+import { StdioFrontTransport } from "../../packages/core/src/serve/stdio.js";
 import { alive, until } from "../helpers.js";
 
 const HANGUP = fileURLToPath(new URL("./fixtures/hangup-server.mjs", import.meta.url));
 
 describe("stdio front: every line gets an answer", () => {
   /** An SDK Server on the lean stdio front over in-process pipes, and a raw line client. */
-  async function serve(options: ConstructorParameters<typeof LeanStdioServerTransport>[2] = {}) {
+  async function serve(options: ConstructorParameters<typeof StdioFrontTransport>[2] = {}) {
     const stdin = new PassThrough();
     const stdout = new PassThrough();
-    const transport = new LeanStdioServerTransport(stdin, stdout, options);
+    const transport = new StdioFrontTransport(stdin, stdout, options);
     const server = new Server({ name: "s", version: "1" }, { capabilities: { tools: {} } });
     server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: [] }));
     server.setRequestHandler(CallToolRequestSchema, async (request) => {
@@ -139,7 +139,7 @@ describe("stdio front: every line gets an answer", () => {
   it("closes when its stdout breaks (EPIPE), with no uncaught error", async () => {
     const stdin = new PassThrough();
     const stdout = new PassThrough();
-    const transport = new LeanStdioServerTransport(stdin, stdout);
+    const transport = new StdioFrontTransport(stdin, stdout);
     let closed = false;
     transport.onclose = () => void (closed = true);
     transport.onerror = () => {};
@@ -157,7 +157,7 @@ describe("wrong-typed params through the proxy", () => {
     try {
       const stdin = new PassThrough();
       const stdout = new PassThrough();
-      await proxy.connect(new LeanStdioServerTransport(stdin, stdout));
+      await proxy.connect(new StdioFrontTransport(stdin, stdout));
       const lines: Record<string, any>[] = [];
       stdout.on("data", (chunk: Buffer) => lines.push(...chunk.toString().split("\n").filter(Boolean).map((l) => JSON.parse(l))));
       const send = (m: object) => stdin.write(`${JSON.stringify({ jsonrpc: "2.0", ...m })}\n`);
@@ -179,13 +179,13 @@ describe("wrong-typed params through the proxy", () => {
 });
 
 describe("stdio backends: faults fail the calls at once", () => {
-  const open: LeanStdioClientTransport[] = [];
+  const open: StdioBackendTransport[] = [];
   afterEach(async () => {
     await Promise.all(open.splice(0).map((t) => t.close()));
   });
 
   async function connect() {
-    const transport = new LeanStdioClientTransport({ command: process.execPath, args: [HANGUP], stderr: "pipe" });
+    const transport = new StdioBackendTransport({ command: process.execPath, args: [HANGUP], stderr: "pipe" });
     open.push(transport);
     const client = new Client({ name: "t", version: "1" });
     client.onerror = () => {};

@@ -5,7 +5,7 @@
 import { PassThrough } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
 import { FastMCPProxy, type AnyProxyContext, type Middleware, type ProxyContext, type ProxyMethod, type ResultOf } from "@fastmcp-proxy/core";
-import { LeanStdioServerTransport } from "../../packages/core/src/serve/stdio.js";
+import { StdioFrontTransport } from "../../packages/core/src/serve/stdio.js";
 import { createFixtureServer } from "../fixtures/fixture-server.mjs";
 import { until } from "../helpers.js";
 
@@ -57,7 +57,7 @@ async function serve() {
   });
   const stdin = new PassThrough();
   const stdout = new PassThrough();
-  await proxy.connect(new LeanStdioServerTransport(stdin, stdout));
+  await proxy.connect(new StdioFrontTransport(stdin, stdout));
   const answers = new Map<number, Record<string, any>>();
   let pending = "";
   stdout.on("data", (chunk: Buffer) => {

@@ -22,7 +22,7 @@ import { MemoryEventStore } from "./serve/event-store.js";
 import type { FrontSession } from "./serve/front-session.js";
 import { LOOPBACK_HOSTS, createHttpHandler, type Authenticate, type HttpFrontOptions, type HttpHandler, type HttpRoute } from "./serve/http.js";
 import { SessionHost } from "./serve/session-host.js";
-import { LeanStdioServerTransport } from "./serve/stdio.js";
+import { StdioFrontTransport } from "./serve/stdio.js";
 
 /** What the composition root hands a proxy. */
 export interface ProxyDeps {
@@ -262,7 +262,7 @@ export class FastMCPProxy {
     await this.start();
     if (transport === "stdio") {
       this.#host.singleFront = true;
-      const session = await this.connect(new LeanStdioServerTransport());
+      const session = await this.connect(new StdioFrontTransport());
       return { transport, closed: session.closed };
     }
     const host = options.host ?? "127.0.0.1";

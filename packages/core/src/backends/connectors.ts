@@ -8,7 +8,7 @@ import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { Logger } from "../logger.js";
 import type { BackendConnector } from "./backend.js";
 import type { StdioServerConfig } from "./config.js";
-import { LeanStdioClientTransport } from "./stdio-transport.js";
+import { StdioBackendTransport } from "./stdio-transport.js";
 
 /** A Client the user made: the one session there is. Connected already, or connected here with `transport`. */
 export function clientConnector(client: Client, transport?: Transport): BackendConnector {
@@ -138,7 +138,7 @@ export function stdioConnector(options: StdioBackendOptions, logger: Logger): Ba
     isolatable: true,
     async connect(newClient, credentials) {
       // Closing ends the child (stdin closed, SIGTERM, SIGKILL) and reaps its own children.
-      const transport = new LeanStdioClientTransport({
+      const transport = new StdioBackendTransport({
         command: options.command,
         args: options.args ?? [],
         env: credentials?.env ? { ...options.env, ...credentials.env } : options.env,

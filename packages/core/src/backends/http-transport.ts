@@ -28,7 +28,7 @@ export interface ReconnectionOptions {
   maxRetries: number;
 }
 
-export interface LeanHttpClientTransportOptions {
+export interface HttpBackendTransportOptions {
   /** Sent with every request; they win over the transport's own headers, except Accept and Content-Type. */
   headers?: Record<string, string> | undefined;
   /** A keep-alive agent to share between sessions of one backend (left open by close()); else the transport makes its own. */
@@ -66,7 +66,7 @@ interface StreamState {
 
 const noop = () => {};
 
-export class LeanHttpClientTransport implements Transport {
+export class HttpBackendTransport implements Transport {
   onclose?: (() => void) | undefined;
   onerror?: ((error: Error) => void) | undefined;
   onmessage?: ((message: JSONRPCMessage) => void) | undefined;
@@ -92,7 +92,7 @@ export class LeanHttpClientTransport implements Transport {
   #started = false;
   #closed = false;
 
-  constructor(url: URL | string, options: LeanHttpClientTransportOptions = {}) {
+  constructor(url: URL | string, options: HttpBackendTransportOptions = {}) {
     this.#url = new URL(url);
     this.#headers = Object.fromEntries(Object.entries(options.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
     this.#ownAgent = !options.agent;
@@ -116,7 +116,7 @@ export class LeanHttpClientTransport implements Transport {
   }
 
   async start(): Promise<void> {
-    if (this.#started) throw new Error("LeanHttpClientTransport already started");
+    if (this.#started) throw new Error("HttpBackendTransport already started");
     this.#started = true;
   }
 

@@ -271,7 +271,7 @@ export interface StdioClientTransportOptions {
 }
 
 /** Spawns an MCP server and speaks newline-delimited JSON-RPC with it over its stdin/stdout. */
-export class LeanStdioClientTransport implements Transport {
+export class StdioBackendTransport implements Transport {
   onclose?: (() => void) | undefined;
   onerror?: ((error: Error) => void) | undefined;
   onmessage?: Transport["onmessage"];
@@ -302,7 +302,7 @@ export class LeanStdioClientTransport implements Transport {
   start(): Promise<void> {
     if (this.#started) {
       return Promise.reject(
-        new Error("LeanStdioClientTransport already started! If using Client class, note that connect() calls start() automatically."),
+        new Error("StdioBackendTransport already started! If using Client class, note that connect() calls start() automatically."),
       );
     }
     this.#started = true;

@@ -22,7 +22,7 @@ export interface StdioServerTransportOptions {
   endGraceMs?: number | undefined;
 }
 
-export class LeanStdioServerTransport implements Transport {
+export class StdioFrontTransport implements Transport {
   onclose?: (() => void) | undefined;
   onerror?: ((error: Error) => void) | undefined;
   onmessage?: Transport["onmessage"];
@@ -63,7 +63,7 @@ export class LeanStdioServerTransport implements Transport {
 
   async start(): Promise<void> {
     if (this.#started) {
-      throw new Error("LeanStdioServerTransport already started! If using Server class, note that connect() calls start() automatically.");
+      throw new Error("StdioFrontTransport already started! If using Server class, note that connect() calls start() automatically.");
     }
     this.#started = true;
     this.#stdin.on("data", this.#onData);
