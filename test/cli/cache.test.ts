@@ -85,6 +85,20 @@ describe("cache flags", () => {
     expect(invalid.stderr).toMatch(/Invalid cache\.partition/);
   });
 
+  it("with the front authenticating (--api-key-env), authenticated requests are cached per caller", async () => {
+    const key = `k-${Math.random().toString(36).slice(2)}`;
+    const cli = startCli(["--transport", "http", "--port", "0", "--log-format", "json", "--api-key-env", "CACHE_TEST_KEY", "--cache", "--", ...FIXTURE_STDIO], {
+      env: { ...process.env, CACHE_TEST_KEY: key },
+    });
+    const [, url] = await cli.waitForStderr(/"msg":"serving streamable HTTP on (http:\/\/[^"\s]+)"/);
+    const client = new Client({ name: "cli-cache-auth", version: "1.0.0" });
+    await withTimeout(client.connect(new StreamableHTTPClientTransport(new URL(url!), { requestInit: { headers: { authorization: `Bearer ${key}` } } })), 15_000, "initialize");
+    await withTimeout(client.readResource({ uri: "fixture://static/hello" }), 10_000, "read");
+    await withTimeout(client.readResource({ uri: "fixture://static/hello" }), 10_000, "read");
+    expect(await outcomes(cli, "resources/read", 2)).toEqual(["miss", "hit"]);
+    await client.close();
+  });
+
   it.runIf(redisAvailable)("--cache-redis: what one proxy process stored is a hit in another", async () => {
     const args = ["--cache-redis", redis!.url, "--", ...FIXTURE_STDIO];
     const one = await startHttp(args);

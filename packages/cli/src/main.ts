@@ -13,7 +13,7 @@ import {
 import type { BackendSpec } from "@fastmcp-proxy/core";
 import { Registry, healthHandler, metrics, metricsHandler, routes, type MetricsMiddleware } from "@fastmcp-proxy/logging";
 import { authSectionFromFlags, backendAuthFromConfig, frontAuthFromConfig, login, type BearerAuth } from "@fastmcp-proxy/auth";
-import { cacheFromConfig, cacheSectionFromFlags, caching, type CachingMiddleware } from "@fastmcp-proxy/caching";
+import { cacheFromConfig, cacheSectionFromFlags, caching, type CacheConfig, type CachingMiddleware } from "@fastmcp-proxy/caching";
 import { HEALTH_PATHS, METRICS_PATH, USAGE, UsageError, parseCliArgs, type CliBackend, type CliOptions } from "./args.js";
 import { cliLogs, type CliLogs, type SayLevel } from "./logs.js";
 
@@ -123,13 +123,11 @@ async function serve(options: CliOptions, logs: CliLogs): Promise<number> {
     return fail(usage ? new CliFailure(plain(error), 2) : error);
   }
 
-  // --cache or the config file's cache section: response caching, installed after the observers below.
+  // --cache or the config file's cache section: response caching, made once auth is known, installed last.
   let cache: CachingMiddleware | undefined;
+  let cacheSection: CacheConfig | undefined;
   try {
-    const file = options.backend.kind === "config" ? loadConfigFile(options.backend.path).cache : undefined;
-    const section = cacheSectionFromFlags(options.cache, file);
-    // requireIdentity: true once this CLI authenticates its front (a request without identity is then never cached).
-    if (section) cache = caching({ ...cacheFromConfig(section), requireIdentity: false });
+    cacheSection = cacheSectionFromFlags(options.cache, options.backend.kind === "config" ? loadConfigFile(options.backend.path).cache : undefined);
   } catch (error) {
     return fail(error);
   }
@@ -138,7 +136,7 @@ async function serve(options: CliOptions, logs: CliLogs): Promise<number> {
   proxy.use(logs.requests);
   let meter: MetricsMiddleware | undefined;
   if (options.metrics) {
-    meter = metrics({ registry: new Registry(), defaultMetrics: true, ...(cache && { cache }) });
+    meter = metrics({ registry: new Registry(), defaultMetrics: true, ...(cacheSection && { cache: { stats: () => cache?.stats() ?? { hitRatio: 0 } } }) });
     proxy.use(meter);
   }
   // HTTP fronts answer /healthz and /readyz (and /metrics) before the MCP endpoint.
@@ -157,6 +155,8 @@ async function serve(options: CliOptions, logs: CliLogs): Promise<number> {
     }
     const credentials = config ? backendAuthFromConfig(config.mcpServers, { logger }) : undefined;
     if (credentials) proxy.credentials(credentials);
+    // A front that authenticates: a request that reaches the cache without an identity is never cached (fail closed).
+    if (cacheSection) cache = caching({ ...cacheFromConfig(cacheSection), requireIdentity: authenticate !== undefined });
   } catch (error) {
     return fail(error);
   }
