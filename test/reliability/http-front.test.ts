@@ -163,7 +163,7 @@ describe("sessions and bodies", () => {
 
   it("past the session cap a new session gets 503 at once; a closed one gives its place back", async () => {
     const url = await serve({ maxSessions: 5, maxSessionsPerIdentity: 5 });
-    const open = [];
+    const open: Record<string, string>[] = [];
     for (let i = 0; i < 5; i++) open.push(await openSession(url));
     const started = performance.now();
     const refused = await post(url, initialize);

@@ -106,7 +106,7 @@ describe("exceptions in user code stay inside their request", () => {
 
   it("many faults at once, interleaved with good calls: each answered, none lost", async () => {
     const { call } = await serve();
-    const texts = Array.from({ length: 60 }, (_, i) => (["sync", "async", "after", "cycle", "ok"] as const)[i % 5]);
+    const texts = Array.from({ length: 60 }, (_, i) => (["sync", "async", "after", "cycle", "ok"] as const)[i % 5]!);
     const answers = await Promise.all(texts.map((t) => call(t)));
     answers.forEach((answer, i) => {
       if (texts[i] === "ok") expect(answer).toMatchObject({ result: { content: [{ text: "ok" }] } });

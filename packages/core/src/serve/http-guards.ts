@@ -35,7 +35,7 @@ export const HTTP_LIMITS = {
 } as const;
 
 /** Node's HTTP server timeouts, against clients that send headers or bodies a byte at a time. */
-export function applyServerTimeouts(server: Server, limits: Partial<typeof HTTP_LIMITS> = {}): void {
+export function applyServerTimeouts(server: Server, limits: HttpLimits = {}): void {
   server.headersTimeout = limits.headersTimeoutMs ?? HTTP_LIMITS.headersTimeoutMs;
   server.requestTimeout = limits.requestTimeoutMs ?? HTTP_LIMITS.requestTimeoutMs;
   server.keepAliveTimeout = limits.keepAliveTimeoutMs ?? HTTP_LIMITS.keepAliveTimeoutMs;
