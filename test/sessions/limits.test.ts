@@ -48,16 +48,16 @@ const whoami = async (client: Client): Promise<number> => JSON.parse((await raw(
 describe("maxSessions", () => {
   it("refuses one session too many with a clear BackendUnavailable error, and starts no child for it", async () => {
     const p = await start({ maxSessions: 2 });
-    const startup = children(); // the primary session's child
+    const startup = children(); // the shared session's child
     const [a, b, c] = [await connect(p), await connect(p), await connect(p)];
     const [pidA, pidB] = [await whoami(a.client), await whoami(b.client)];
     expect(pidA).not.toBe(pidB);
-    // These clients declare no capabilities: their view of the lists comes from a primary session
+    // These clients declare no capabilities: their view of the lists comes from a shared session
     // that declares none either (one child for every client of that profile, outside maxSessions).
     const baseline = [...startup, ...children().filter((pid) => !startup.includes(pid) && pid !== pidA && pid !== pidB)];
     expect(baseline).toHaveLength(startup.length + 1);
     expect(children().sort()).toEqual([...baseline, pidA, pidB].sort());
-    expect(a.session.ownSessions + b.session.ownSessions).toBe(2);
+    expect(a.session.isolatedSessions + b.session.isolatedSessions).toBe(2);
 
     const refused = await rejection(whoami(c.client));
     expect(refused.code).toBe(ProxyErrorCode.BackendUnavailable);
@@ -85,7 +85,7 @@ describe("idleTimeoutMs", () => {
     const idleSince = Date.now();
     await until(() => !alive(first), "the idle child to exit");
     expect(Date.now() - idleSince).toBeGreaterThanOrEqual(250);
-    expect(session.ownSessions).toBe(0);
+    expect(session.isolatedSessions).toBe(0);
 
     const second = await whoami(client);
     expect(second).not.toBe(first);
@@ -122,7 +122,7 @@ describe("closing a front session ends its child", () => {
     const pid = await whoami(client);
     await client.close();
     await until(() => !alive(pid), "the child to exit");
-    expect(session.ownSessions).toBe(0);
+    expect(session.isolatedSessions).toBe(0);
   });
 
   it("an HTTP client that ends its session with DELETE", async () => {

@@ -28,9 +28,9 @@ describe("ping", () => {
     proxy = FastMCPProxy.asProxy([process.execPath, FIXTURE, "stdio"]);
     const { client, session } = await connectSession(proxy);
     expect(await client.ping()).toEqual({});
-    expect(session.ownSessions).toBe(0);
+    expect(session.isolatedSessions).toBe(0);
     await raw(client, "tools/call", { name: "echo", arguments: { text: "x" } });
-    expect(session.ownSessions).toBe(1);
+    expect(session.isolatedSessions).toBe(1);
     expect(await client.ping()).toEqual({});
     await client.close();
   });

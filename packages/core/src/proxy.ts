@@ -101,7 +101,7 @@ export class FastMCPProxy {
   readonly #backends: Backend[];
   readonly #mounted: FastMCPProxy[] = [];
   readonly #supervisor: BackendSupervisor | undefined;
-  /** Per lost backend, the capability profiles whose primary sessions must come back. */
+  /** Per lost backend, the capability profiles whose shared sessions must come back. */
   readonly #lostProfiles = new Map<Backend, Map<string, ClientCapabilities>>();
   #started: Promise<void> | undefined;
   #ready = false;
@@ -123,7 +123,7 @@ export class FastMCPProxy {
       backends: this.#backends,
       events: this.#events,
       unavailable: (backend) => this.#supervisor?.breakerOpen(backend),
-      primaryLost: (backend, capabilities) => this.#lost(backend, capabilities),
+      sharedLost: (backend, capabilities) => this.#lost(backend, capabilities),
       hooks: { beforeForward: (ctx) => this.beforeForward(ctx), afterForward: (ctx, result) => this.afterForward(ctx, result as never) },
     });
     if (deps.options.failMode === "closed") this.#host.listGuard = () => this.#refuseListsWhileDown();
@@ -221,7 +221,7 @@ export class FastMCPProxy {
   async #start(): Promise<void> {
     const results = await Promise.allSettled(
       this.#backends.map(async (backend) => {
-        const client = await this.#host.primary(backend);
+        const client = await this.#host.shared(backend);
         await this.registry.discover(backend, client);
         return { backend, client };
       }),
@@ -313,7 +313,7 @@ export class FastMCPProxy {
       let timer: NodeJS.Timeout | undefined;
       try {
         const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${timeout} ms`)), timeout)));
-        const client = await Promise.race([this.#host.primary(backend), late]);
+        const client = await Promise.race([this.#host.shared(backend), late]);
         if (options.ping !== false) await client.ping({ timeout });
         return { name: backend.name, status: "up", latencyMs: Math.round((performance.now() - began) * 10) / 10 };
       } catch (error) {
@@ -348,7 +348,7 @@ export class FastMCPProxy {
 
   // ── Backend supervision ─────────────────────────────────────────────────────
 
-  /** A backend's primary session closed: mark it down everywhere and start restarting it. */
+  /** A backend's shared session closed: mark it down everywhere and start restarting it. */
   #lost(backend: Backend, capabilities: ClientCapabilities): void {
     if (this.#closing || !this.#supervisor) return;
     let lost = this.#lostProfiles.get(backend);
@@ -364,9 +364,9 @@ export class FastMCPProxy {
   /** Reconnects a lost backend (every profile's session that was lost) and mirrors it again; called by the supervisor, with backoff. */
   async #recover(backend: Backend): Promise<void> {
     const lost = this.#lostProfiles.get(backend);
-    await Promise.all([...(lost?.values() ?? [])].map((capabilities) => this.#host.primary(backend, capabilities)));
+    await Promise.all([...(lost?.values() ?? [])].map((capabilities) => this.#host.shared(backend, capabilities)));
     this.#lostProfiles.delete(backend);
-    const client = await this.#host.primary(backend);
+    const client = await this.#host.shared(backend);
     await this.registry.discover(backend, client);
     this.#host.connected.set(backend, client.getServerCapabilities() ?? {});
     this.#host.resetViews();

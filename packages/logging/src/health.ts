@@ -13,7 +13,7 @@ export interface ReadinessOptions {
   timeoutMs?: number;
   /** A report is reused for this long, so probes cannot hammer the backends. Default 1000 ms. */
   cacheMs?: number;
-  /** Ping each backend over its primary session (default), or only check the session is open. */
+  /** Ping each backend over its shared session (default), or only check the session is open. */
   ping?: boolean;
   /** Include why a backend is down (credentials scrubbed). Default false: /readyz is often public. */
   errors?: boolean;
@@ -36,7 +36,7 @@ export type ReadinessCheck = () => Promise<ReadinessReport>;
 
 /**
  * A readiness check for a proxy: started, and its backends reachable (each answers a ping over
- * its primary session, reopened if it had closed). Concurrent calls share one probe.
+ * its shared session, reopened if it had closed). Concurrent calls share one probe.
  */
 export function readiness(proxy: ReadinessTarget, options: ReadinessOptions = {}): ReadinessCheck {
   const timeoutMs = options.timeoutMs ?? 2000;

@@ -54,13 +54,13 @@ export function profileKey(capabilities: ClientCapabilities): string {
 }
 
 /**
- * Opens backend sessions. Each backend has a primary session per capability profile (discovery,
+ * Opens backend sessions. Each backend has a shared session per capability profile (discovery,
  * list_changed, and the front sessions that share it); isolated front sessions open their own.
  */
 export class BackendPool {
   readonly #options: PoolOptions;
   /** Per backend, per capability profile. */
-  readonly #primary = new Map<Backend, Map<string, Promise<Client>>>();
+  readonly #shared = new Map<Backend, Map<string, Promise<Client>>>();
   readonly #open = new Set<Client>();
   /** Sessions opened with a `maxSessions` limit (isolated ones), per backend, connecting ones included. */
   readonly #limited = new Map<Backend, number>();
@@ -77,12 +77,12 @@ export class BackendPool {
   }
 
   /**
-   * The backend's primary session for a capability profile (by default every capability the proxy
+   * The backend's shared session for a capability profile (by default every capability the proxy
    * relays), reopened if it has closed; `onLost` hears when it closes.
    */
-  primary(backend: Backend, sink: BackendSink, onLost?: () => void, capabilities: ClientCapabilities = RELAY_CAPABILITIES): Promise<Client> {
-    let byProfile = this.#primary.get(backend);
-    if (!byProfile) this.#primary.set(backend, (byProfile = new Map()));
+  shared(backend: Backend, sink: BackendSink, onLost?: () => void, capabilities: ClientCapabilities = RELAY_CAPABILITIES): Promise<Client> {
+    let byProfile = this.#shared.get(backend);
+    if (!byProfile) this.#shared.set(backend, (byProfile = new Map()));
     const key = profileKey(capabilities);
     let client = byProfile.get(key);
     if (!client) {
@@ -201,7 +201,7 @@ export class BackendPool {
   async closeAll(options: { force?: boolean } = {}): Promise<void> {
     const clients = [...this.#open, ...(options.force ? this.#closing : [])];
     this.#open.clear();
-    this.#primary.clear();
+    this.#shared.clear();
     for (const client of clients) this.#unlimit.get(client)?.();
     await Promise.all(
       clients.map(async (client) => {

@@ -18,7 +18,7 @@ interface Health {
 }
 
 /**
- * Watches each backend's primary session: a lost or unreachable backend is retried with
+ * Watches each backend's shared session: a lost or unreachable backend is retried with
  * exponential backoff and jitter until it answers again; a crash loop opens a breaker.
  */
 export class BackendSupervisor {

@@ -46,7 +46,7 @@ export interface FrontHost {
   /** Every mounted backend. */
   readonly backends: readonly Backend[];
   /** A backend's shared (primary) session for a capability profile. */
-  primary(backend: Backend, capabilities: ClientCapabilities): Promise<Client>;
+  shared(backend: Backend, capabilities: ClientCapabilities): Promise<Client>;
   /** Why calls to a backend fail fast right now (a crash loop opened its breaker), if they do. */
   unavailable(backend: Backend): string | undefined;
   handle(session: FrontSession, request: JSONRPCRequest, extra: FrontExtra): Promise<Result>;
@@ -71,7 +71,7 @@ export interface FrontSessionOptions {
 const PING_TIMEOUT_MS = 5000;
 
 /** A backend session of this front session's own (isolated mode). */
-interface OwnSession {
+interface IsolatedSession {
   readonly client: Promise<Client>;
   /** Requests of this session now using it. */
   busy: number;
@@ -90,7 +90,7 @@ type TaskMethod = "tasks/get" | "tasks/result" | "tasks/cancel";
 export class FrontSession implements BackendSink {
   readonly server: Server;
   readonly #host: FrontHost;
-  readonly #own = new Map<Backend, OwnSession>();
+  readonly #isolated = new Map<Backend, IsolatedSession>();
   /** Backends whose own session was closed for idleness (the log level is set again on reopening). */
   readonly #reaped = new Set<Backend>();
   /** The level this client last set with logging/setLevel. */
@@ -127,7 +127,7 @@ export class FrontSession implements BackendSink {
     };
     this.server.fallbackNotificationHandler = async (notification) => {
       if (notification.method === "notifications/roots/list_changed") {
-        for (const own of this.#own.values()) void own.client.then((c) => c.notification(notification)).catch(() => {});
+        for (const own of this.#isolated.values()) void own.client.then((c) => c.notification(notification)).catch(() => {});
         if (!this.#shared) host.rootsChanged(this);
       }
     };
@@ -140,7 +140,7 @@ export class FrontSession implements BackendSink {
   }
 
   async #pingBackends(signal: AbortSignal): Promise<void> {
-    const using = this.#host.backends.filter((backend) => (this.sharesSession(backend) ? !this.#host.unavailable(backend) : this.#own.has(backend)));
+    const using = this.#host.backends.filter((backend) => (this.sharesSession(backend) ? !this.#host.unavailable(backend) : this.#isolated.has(backend)));
     await Promise.all(
       using.map(async (backend) => {
         try {
@@ -194,7 +194,7 @@ export class FrontSession implements BackendSink {
     return this.server.connect(transport);
   }
 
-  /** Whether this session reaches `backend` through its shared primary session rather than one of its own. */
+  /** Whether this session reaches `backend` through its shared shared session rather than one of its own. */
   sharesSession(backend: Backend): boolean {
     return this.#shared || !this.#host.isolates(backend);
   }
@@ -209,18 +209,18 @@ export class FrontSession implements BackendSink {
 
   /** This session's client for a backend: its own (isolated) or the shared primary. */
   client(backend: Backend): Promise<Client> {
-    if (this.sharesSession(backend)) return this.#host.primary(backend, this.profile);
-    return this.#ownSession(backend).client;
+    if (this.sharesSession(backend)) return this.#host.shared(backend, this.profile);
+    return this.#isolatedSession(backend).client;
   }
 
   /** How many backend sessions of its own this session has open (isolated mode). */
-  get ownSessions(): number {
-    return this.#own.size;
+  get isolatedSessions(): number {
+    return this.#isolated.size;
   }
 
   /** This session's own session with `backend`, opened on first use (within the backend's maxSessions). */
-  #ownSession(backend: Backend): OwnSession {
-    let own = this.#own.get(backend);
+  #isolatedSession(backend: Backend): IsolatedSession {
+    let own = this.#isolated.get(backend);
     if (own) return own;
     // A request still running when its session closed must not open a backend session nobody would close.
     if (this.#closed) throw new McpError(ErrorCode.ConnectionClosed, "The client session has closed");
@@ -229,7 +229,7 @@ export class FrontSession implements BackendSink {
       .open(backend, {
         capabilities: this.profile,
         sink: this,
-        onclose: () => this.#lostOwn(backend, own!),
+        onclose: () => this.#lostIsolated(backend, own!),
         maxSessions: this.#host.sessionLimits.maxSessions,
         owner: { authInfo: this.#authInfo, sessionId: this.id },
       })
@@ -241,26 +241,26 @@ export class FrontSession implements BackendSink {
         return client;
       });
     own = { client: opened, busy: 0, lastUsed: Date.now(), idleTimer: undefined, subscriptions: new Set() };
-    this.#own.set(backend, own);
-    opened.catch(() => this.#lostOwn(backend, own!));
+    this.#isolated.set(backend, own);
+    opened.catch(() => this.#lostIsolated(backend, own!));
     return own;
   }
 
   /** Its own session with a backend closed (or never opened): forget it, and the tasks it held. */
-  #lostOwn(backend: Backend, own: OwnSession): void {
+  #lostIsolated(backend: Backend, own: IsolatedSession): void {
     clearTimeout(own.idleTimer);
-    if (this.#own.get(backend) !== own) return;
-    this.#own.delete(backend);
+    if (this.#isolated.get(backend) !== own) return;
+    this.#isolated.delete(backend);
     this.#tasks.forget(backend);
   }
 
   /** Traffic on its own session with `backend`: it is in use. */
   #touch(backend: Backend): void {
-    const own = this.#own.get(backend);
+    const own = this.#isolated.get(backend);
     if (own) own.lastUsed = Date.now();
   }
 
-  #scheduleIdleCheck(backend: Backend, own: OwnSession, delay: number): void {
+  #scheduleIdleCheck(backend: Backend, own: IsolatedSession, delay: number): void {
     clearTimeout(own.idleTimer);
     own.idleTimer = setTimeout(() => this.#closeIfIdle(backend, own), delay);
     own.idleTimer.unref?.();
@@ -271,12 +271,12 @@ export class FrontSession implements BackendSink {
    * message from it, no subscription through it and no task of this session still running on it.
    * The next request opens a new one.
    */
-  #closeIfIdle(backend: Backend, own: OwnSession, idleMs = this.#host.sessionLimits.idleTimeoutMs): void {
-    if (this.#closed || this.#own.get(backend) !== own || own.busy > 0) return;
+  #closeIfIdle(backend: Backend, own: IsolatedSession, idleMs = this.#host.sessionLimits.idleTimeoutMs): void {
+    if (this.#closed || this.#isolated.get(backend) !== own || own.busy > 0) return;
     const idleFor = Date.now() - own.lastUsed;
     if (idleFor < idleMs) return this.#scheduleIdleCheck(backend, own, idleMs - idleFor);
     if (own.subscriptions.size > 0 || this.#tasks.running(backend)) return this.#scheduleIdleCheck(backend, own, idleMs);
-    this.#own.delete(backend);
+    this.#isolated.delete(backend);
     this.#reaped.add(backend);
     this.#host.logger.debug(`closing idle session with backend ${describe(backend)} (unused for ${idleFor} ms)`);
     void own.client.then((client) => this.#host.pool.release(client), () => {});
@@ -284,7 +284,7 @@ export class FrontSession implements BackendSink {
 
   /** Lets go now of its own backend sessions that nothing holds (no request, subscription or running task). */
   releaseIdle(): void {
-    for (const [backend, own] of [...this.#own]) this.#closeIfIdle(backend, own, 0);
+    for (const [backend, own] of [...this.#isolated]) this.#closeIfIdle(backend, own, 0);
   }
 
   /**
@@ -294,7 +294,7 @@ export class FrontSession implements BackendSink {
   async forward<M extends ProxyMethod>(backend: Backend, method: M, params: object, ctx: ProxyContext): Promise<ResultOf<M>> {
     const down = this.#host.unavailable(backend);
     if (down) throw new ProxyError(ProxyErrorCode.BackendUnavailable, down);
-    const own = this.sharesSession(backend) ? undefined : this.#ownSession(backend);
+    const own = this.sharesSession(backend) ? undefined : this.#isolatedSession(backend);
     if (!own) return this.#send(backend, await this.client(backend), method, params, ctx);
     own.busy++;
     clearTimeout(own.idleTimer);
@@ -485,8 +485,8 @@ export class FrontSession implements BackendSink {
     this.#closed = true;
     this.#onClosed();
     this.#host.detach(this);
-    const own = [...this.#own.values()];
-    this.#own.clear();
+    const own = [...this.#isolated.values()];
+    this.#isolated.clear();
     for (const { idleTimer } of own) clearTimeout(idleTimer);
     await Promise.all(own.map((o) => o.client.then((client) => this.#host.pool.release(client), () => {})));
     await this.server.close().catch(() => {});

@@ -40,8 +40,8 @@ export interface SessionHostDeps {
   events: ProxyEventBus;
   /** Why calls to a backend fail fast now, if they do. */
   unavailable: (backend: Backend) => string | undefined;
-  /** A primary session of a backend closed (of the profile with these capabilities). */
-  primaryLost: (backend: Backend, capabilities: ClientCapabilities) => void;
+  /** A shared session of a backend closed (of the profile with these capabilities). */
+  sharedLost: (backend: Backend, capabilities: ClientCapabilities) => void;
   hooks: Pick<DispatchHost, "beforeForward" | "afterForward">;
 }
 
@@ -107,11 +107,11 @@ export class SessionHost implements FrontHost, DispatchHost {
     return this.#deps.unavailable(backend);
   }
 
-  /** A backend's primary session for a capability profile; a backend with one session has one for all. */
-  primary(backend: Backend, capabilities: ClientCapabilities = RELAY_CAPABILITIES): Promise<Client> {
+  /** A backend's shared session for a capability profile; a backend with one session has one for all. */
+  shared(backend: Backend, capabilities: ClientCapabilities = RELAY_CAPABILITIES): Promise<Client> {
     const key = primaryKey(backend, profileKey(capabilities));
     const profile = key === FULL_PROFILE ? RELAY_CAPABILITIES : capabilities;
-    return this.pool.primary(backend, this.#sink(key), () => this.#deps.primaryLost(backend, profile), profile);
+    return this.pool.shared(backend, this.#sink(key), () => this.#deps.sharedLost(backend, profile), profile);
   }
 
   handle(session: FrontSession, request: JSONRPCRequest, extra: FrontExtra): Promise<Result> {
@@ -128,7 +128,7 @@ export class SessionHost implements FrontHost, DispatchHost {
     if (!view) {
       const registry = this.#deps.newRegistry();
       const capabilities = session.profile;
-      view = Promise.all([...this.connected.keys()].map(async (backend) => registry.discover(backend, await this.primary(backend, capabilities)))).then(
+      view = Promise.all([...this.connected.keys()].map(async (backend) => registry.discover(backend, await this.shared(backend, capabilities)))).then(
         () => registry,
       );
       this.#views.set(key, view);
@@ -188,7 +188,7 @@ export class SessionHost implements FrontHost, DispatchHost {
     void (async () => {
       do {
         state.again = false;
-        for (const { registry, capabilities } of await this.#mirrors()) await registry.discover(backend, await this.primary(backend, capabilities), [kind]);
+        for (const { registry, capabilities } of await this.#mirrors()) await registry.discover(backend, await this.shared(backend, capabilities), [kind]);
       } while (state.again);
       this.#deps.events.emit("listChanged", { backend, kind });
       await Promise.all([...this.sessions].map((s) => s.notify({ method } as Notification)));
@@ -251,7 +251,7 @@ export class SessionHost implements FrontHost, DispatchHost {
   }
 }
 
-/** Which primary session of a backend a profile uses: its own, or the one there is for a backend with one session. */
+/** Which shared session of a backend a profile uses: its own, or the one there is for a backend with one session. */
 function primaryKey(backend: Backend, profile: string): string {
   return backend.connector.isolatable ? profile : FULL_PROFILE;
 }
