@@ -3,6 +3,7 @@ import { extname } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
   FastMCPProxy,
+  safeStderr,
   ProxyErrorCode,
   loadConfigFile,
   plainMessage,
@@ -408,13 +409,16 @@ async function closeWithin(proxy: FastMCPProxy, logger: Logger, settled?: Promis
  * the CLI's cost (docs/performance.md, "The CLI's own cost").
  */
 function batchedStderr(): (text: string) => void {
+  // A stderr whose reader went away drops the lines (never an uncaught EPIPE looping through the
+  // error handler); with stdout gone too, nobody is left: shut down as on SIGTERM.
+  const write = safeStderr(process.stderr, () => process.kill(process.pid, "SIGTERM"));
   let queued = "";
   const flush = () => {
     const text = queued;
     queued = "";
-    process.stderr.write(text);
+    write(text);
   };
-  process.once("exit", () => queued && process.stderr.write(queued));
+  process.once("exit", () => queued && write(queued));
   return (text) => {
     if (queued === "") setImmediate(flush);
     queued += text;

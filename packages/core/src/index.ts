@@ -26,4 +26,4 @@ export { StreamableHttpTransport, type StreamableHttpTransportOptions } from "./
 export { MemoryEventStore, type EventStore } from "./serve/event-store.js";
 export { Tokens } from "./tokens.js";
 export { ModernClientTransport, RequestStateCodec, isModernRequest, modernConnector, probeEra, type BackendProtocol, type ModernFrontOptions } from "./eras/index.js";
-export { REDACTED, isSensitiveKey, redactValues, scrubCredentials, stderrLogger, silentLogger, type Logger, type LogLevel } from "./logger.js";
+export { REDACTED, isSensitiveKey, redactValues, safeStderr, scrubCredentials, stderrLogger, silentLogger, type Logger, type LogLevel } from "./logger.js";
