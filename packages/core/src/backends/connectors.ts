@@ -8,6 +8,7 @@ import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { Logger } from "../logger.js";
 import type { BackendConnector } from "./backend.js";
 import type { StdioServerConfig } from "./config.js";
+import { HttpBackendTransport, keepAliveAgent } from "./http-transport.js";
 import { StdioBackendTransport } from "./stdio-transport.js";
 
 /** A Client the user made: the one session there is. Connected already, or connected here with `transport`. */
@@ -62,6 +63,8 @@ export interface HttpBackendOptions {
 export function httpConnector(url: URL, options: HttpBackendOptions = {}): BackendConnector {
   const transport = options.transport ?? (/\/sse\/?$/.test(url.pathname) ? "sse" : "http");
   const signals = perRequestSignals(fetch);
+  // One keep-alive agent for every session with this backend: their requests share connections.
+  const agent = keepAliveAgent(url);
   return {
     label: url.href,
     isolatable: true,
@@ -77,7 +80,11 @@ export function httpConnector(url: URL, options: HttpBackendOptions = {}): Backe
       if (transport === "sse") return viaSse();
       const client = newClient();
       try {
-        await client.connect(new StreamableHTTPClientTransport(url, { ...common, fetch: signals }));
+        // The lean transport (backends/http-transport.ts), except where the SDK's OAuth flow is needed.
+        const session = credentials?.authProvider
+          ? new StreamableHTTPClientTransport(url, { ...common, fetch: signals })
+          : new HttpBackendTransport(url, { headers, agent });
+        await client.connect(session);
         return client;
       } catch (error) {
         // A 4xx (404, 405, 400) means the server is up but does not speak streamable HTTP: try the legacy transport.
