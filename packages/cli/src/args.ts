@@ -56,6 +56,8 @@ export interface CliLimits {
   idleTimeoutMs?: number;
   maxSessions?: number;
   maxBodyBytes?: number;
+  /** On SIGTERM/SIGINT, how long calls in flight may finish before they get an error (HTTP fronts). */
+  drainTimeoutMs?: number;
 }
 
 export type CliCommand =
@@ -107,6 +109,7 @@ const OPTIONS = {
   "idle-timeout": { type: "string" },
   "max-sessions": { type: "string" },
   "max-body": { type: "string" },
+  "drain-timeout": { type: "string" },
   "auth-issuer": { type: "string" },
   "auth-jwks-uri": { type: "string" },
   "auth-audience": { type: "string" },
@@ -161,6 +164,8 @@ Options:
   --idle-timeout <ms>    close a client's unused backend session after this long; 0 never (default: 600000)
   --max-sessions <n>     backend sessions per backend for isolated clients (default: 100)
   --max-body <bytes>     largest HTTP request body (default: 4194304)
+  --drain-timeout <ms>   on SIGTERM, how long calls in flight may finish; /readyz fails and new
+                         sessions get 503 meanwhile (default: 10000)
   --auth-issuer <url>    require OAuth access tokens (JWT) from this issuer, for http and sse (docs/auth.md)
   --auth-jwks-uri <url>  where its signing keys are (default: jwks_uri from the issuer's metadata)
   --auth-audience <url>  the audience tokens must carry (default: the resource URL)
@@ -248,6 +253,7 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
         ...count("--idle-timeout", values["idle-timeout"], "idleTimeoutMs", 0),
         ...count("--max-sessions", values["max-sessions"], "maxSessions", 1),
         ...count("--max-body", values["max-body"], "maxBodyBytes", 1),
+        ...count("--drain-timeout", values["drain-timeout"], "drainTimeoutMs", 0),
       },
       ...authOption(values),
       cache: cacheFlags(values.cache, values["cache-redis"], values["cache-ttl"]),

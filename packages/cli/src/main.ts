@@ -27,6 +27,8 @@ export interface CliIo {
 /** How long shutdown may take before the CLI gives up waiting (children get SIGKILL within ~4 s). */
 const CLOSE_TIMEOUT_MS = 10_000;
 const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+/** On a signal, how long an HTTP front lets the calls in flight finish (--drain-timeout). */
+const DRAIN_TIMEOUT_MS = 10_000;
 
 /** The CLI's version, from its package.json (one level above both src/ and dist/). */
 export const VERSION: string = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
@@ -111,7 +113,7 @@ async function serve(options: CliOptions, logs: CliLogs): Promise<number> {
   let proxy: FastMCPProxy;
   try {
     const spec = backendSpec(options.backend);
-    const { maxBodyBytes: _, ...limits } = options.limits;
+    const { maxBodyBytes: _, drainTimeoutMs: __, ...limits } = options.limits;
     proxy = FastMCPProxy.asProxy(spec, {
       logger,
       version: VERSION,
@@ -140,8 +142,14 @@ async function serve(options: CliOptions, logs: CliLogs): Promise<number> {
     meter = metrics({ registry: new Registry(), defaultMetrics: true, ...(cacheSection && { cache: { stats: () => cache?.stats() ?? { hitRatio: 0 } } }) });
     proxy.use(meter);
   }
-  // HTTP fronts answer /healthz and /readyz (and /metrics) before the MCP endpoint.
-  const httpRoutes: HttpRoute[] = [healthHandler(proxy), ...(meter ? [metricsHandler({ registry: meter.registry })] : [])];
+  // HTTP fronts answer /healthz and /readyz (and /metrics) before the MCP endpoint; while draining, /readyz fails at once.
+  let draining: Promise<void> | undefined;
+  const notReady: HttpRoute = (req, res) => {
+    if (!draining || !req.url?.startsWith("/readyz")) return false;
+    res.writeHead(503, { "content-type": "application/json", "cache-control": "no-store" }).end(JSON.stringify({ status: "draining" }));
+    return true;
+  };
+  const httpRoutes: HttpRoute[] = [notReady, healthHandler(proxy), ...(meter ? [metricsHandler({ registry: meter.registry })] : [])];
 
   // --auth-* / --api-key-env or the config file's auth section: the front as an OAuth resource server
   // (its metadata route with the others), its rules; each server's auth object: that backend's credentials.
@@ -175,6 +183,8 @@ async function serve(options: CliOptions, logs: CliLogs): Promise<number> {
       return;
     }
     closing = true;
+    // HTTP fronts drain as a load balancer expects: readiness fails, new sessions get 503, calls in flight finish.
+    if (options.transport !== "stdio") draining = proxy.drain(options.limits.drainTimeoutMs ?? DRAIN_TIMEOUT_MS);
     stop({ code: 0, reason: signal });
   };
   const onUncaught = (error: Error) => {
@@ -230,6 +240,10 @@ async function serve(options: CliOptions, logs: CliLogs): Promise<number> {
   void started.closed?.then(() => stop({ code: 0, reason: "stdin closed" }));
   const { code, reason } = await stopped;
   closing = true;
+  if (draining) {
+    logger.info(`${reason}: letting the calls in flight finish (up to ${options.limits.drainTimeoutMs ?? DRAIN_TIMEOUT_MS} ms)`);
+    await draining;
+  }
   logger.info(`shutting down (${reason})`);
   await closeWithin(proxy, logger);
   await cache?.close();

@@ -77,6 +77,8 @@ export interface RunningProxy {
 export interface ProxyHealth {
   /** start() has finished. */
   started: boolean;
+  /** drain() was called: shutting down, not ready for new clients. */
+  draining?: boolean;
   backends: Array<{ name: string; status: "up" | "down"; latencyMs?: number; error?: string }>;
 }
 
@@ -106,6 +108,7 @@ export class FastMCPProxy {
   #started: Promise<void> | undefined;
   #ready = false;
   #closing = false;
+  #draining = false;
   #http: { server: HttpServer; handler: HttpHandler } | undefined;
 
   constructor(deps: ProxyDeps) {
@@ -322,7 +325,20 @@ export class FastMCPProxy {
         clearTimeout(timer);
       }
     };
-    return { started: true, backends: await Promise.all(this.#backends.map(probe)) };
+    return { started: true, ...(this.#draining && { draining: true }), backends: await Promise.all(this.#backends.map(probe)) };
+  }
+
+  /**
+   * Begins a graceful shutdown: `health()` reports `draining` (readiness fails), HTTP fronts refuse
+   * new sessions with 503, and requests in flight go on. Settles once none is in flight, or after
+   * `timeoutMs` (default 10 s); then `close()`: a request still running gets a JSON-RPC error.
+   */
+  async drain(timeoutMs = 10_000): Promise<void> {
+    this.#draining = true;
+    this.#http?.handler.drain();
+    const deadline = Date.now() + timeoutMs;
+    const busy = () => [...this.#host.sessions].some((session) => session.pending > 0);
+    while (busy() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
   }
 
   /**
