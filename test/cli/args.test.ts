@@ -35,6 +35,7 @@ describe("parseCliArgs: backends", () => {
       metrics: false,
       allowOrigins: [],
       limits: {},
+      cache: {},
     });
     expect(DEFAULTS).toMatchObject({ transport: "stdio", host: "127.0.0.1", port: 8000, path: "/mcp" });
   });
@@ -90,6 +91,7 @@ describe("parseCliArgs: options", () => {
       metrics: true,
       allowOrigins: ["https://a.example", "https://b.example"],
       limits: { timeoutMs: 5000, connectTimeoutMs: 7000, idleTimeoutMs: 0, maxSessions: 3, maxBodyBytes: 1024 },
+      cache: {},
     });
     expect(run("x.json", "--transport=sse", "--port=65535", "--host=::1", "--log-level=warn")).toMatchObject({
       transport: "sse",

@@ -72,7 +72,13 @@ export function logging(options: LoggingOptions = {}): LoggingMiddleware {
   const rules = new Redaction(options.redact);
   const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
   const only = options.methods ? new Set<string>(options.methods) : undefined;
-  const principalOf = options.principal ?? ((ctx: ProxyContext) => ctx.authInfo?.clientId);
+  // The subject an authenticator named (the auth package's principal), else the OAuth client id.
+  const principalOf =
+    options.principal ??
+    ((ctx: ProxyContext) => {
+      const subject = (ctx.authInfo?.extra?.principal as { subject?: unknown } | undefined)?.subject;
+      return typeof subject === "string" ? subject : ctx.authInfo?.clientId;
+    });
   const withParams = options.params === true;
   const withResult = options.result === true;
   const withData = options.errorData !== false;

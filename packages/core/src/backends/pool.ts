@@ -1,4 +1,5 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import type { ClientCapabilities, JSONRPCRequest, Notification, Result } from "@modelcontextprotocol/sdk/types.js";
 import { ProxyError, ProxyErrorCode, plainMessage } from "../errors.js";
@@ -167,9 +168,7 @@ export class BackendPool {
         this.#open.delete(half);
         void half.close().catch(() => {});
       }
-      throw new ProxyError(ProxyErrorCode.BackendUnavailable, `Backend ${describe(backend)} is unavailable: ${plainMessage(error)}`, undefined, {
-        cause: error,
-      });
+      throw connectFailure(backend, error);
     } finally {
       clearTimeout(timer);
     }
@@ -217,6 +216,23 @@ export class BackendPool {
       }),
     );
   }
+}
+
+/**
+ * Why a backend session could not be opened, as a client should read it: a backend that refused the
+ * proxy's credentials (HTTP 401/403, or the SDK's UnauthorizedError) is an auth failure naming the
+ * fix, never "check that the server is running". The original error stays as `cause`.
+ */
+function connectFailure(backend: Backend, error: unknown): ProxyError {
+  const status = (error as { code?: unknown }).code;
+  const name = (error as { name?: unknown }).name;
+  const refused = name === "UnauthorizedError" ? 401 : error instanceof StreamableHTTPError && (status === 401 || status === 403) ? status : undefined;
+  if (refused !== undefined) {
+    const fix = `set mcpServers.${backend.name}.auth in the config, or run: fastmcp-proxy auth login ${backend.name} <config.json>`;
+    return new ProxyError(refused === 401 ? ProxyErrorCode.Unauthorized : ProxyErrorCode.Forbidden,
+      `Backend ${describe(backend)} refused the proxy's credentials (HTTP ${refused}): ${fix}`, undefined, { cause: error });
+  }
+  return new ProxyError(ProxyErrorCode.BackendUnavailable, `Backend ${describe(backend)} is unavailable: ${plainMessage(error)}`, undefined, { cause: error });
 }
 
 const ordered = new WeakSet<Client>();

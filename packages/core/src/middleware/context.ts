@@ -34,14 +34,19 @@ export interface ProxyContext<M extends ProxyMethod = ProxyMethod> {
   readonly requestId: RequestId;
   /** Who is calling, as the front's `authenticate` decided (undefined: anonymous, or no HTTP auth). */
   readonly authInfo: AuthInfo | undefined;
-  /** Aborted when the client cancels; forwarded to the backend request. */
-  readonly signal: AbortSignal;
+  /**
+   * Aborted when the client cancels; forwarded to the backend request. Middleware may replace it
+   * (as it may `params`), e.g. to let a shared call outlive one of its callers.
+   */
+  signal: AbortSignal;
   readonly state: ProxyState;
   /**
    * Hides components from this caller: left out of lists (before paging), and a hidden target is
    * answered exactly as an unknown one. Call it before `next()`.
    */
   hide(predicate: (component: AnyComponent) => boolean): void;
+  /** Whether a component (by default the target) is hidden from this caller, by any middleware so far. */
+  isHidden(component?: AnyComponent): boolean;
 }
 
 /** A context whose `method` discriminates `params`: narrowing on `ctx.method` narrows `ctx.params`. */

@@ -71,6 +71,7 @@ export class Dispatcher {
       signal: extra.signal,
       state: {},
       hide: (predicate: (component: AnyComponent) => boolean) => void hidden.push(predicate),
+      isHidden: (target: AnyComponent | undefined = component) => target !== undefined && hidden.some((hide) => hide(target)),
     } as unknown as ProxyContext;
     try {
       await this.#host.beforeForward(ctx as AnyProxyContext);
@@ -92,7 +93,7 @@ export class Dispatcher {
 
   /** The innermost step: what the method table says the method is answered with. */
   async #answer(answer: Answer, ctx: ProxyContext, view: ComponentRegistry, hidden: Hidden): Promise<ResultOf<ProxyMethod>> {
-    const isHidden = (component: AnyComponent) => hidden.some((hide) => hide(component));
+    const isHidden = (component: AnyComponent) => ctx.isHidden(component);
     if ("list" in answer) {
       this.#host.assertListable();
       const key = answer.list;

@@ -223,11 +223,12 @@ export function createHttpHandler(host: HttpFrontHost, options: HttpFrontOptions
       if (options.allowedHosts && !hostAllowed(req, options.allowedHosts, corsAllowed)) {
         return reply(res, 403, -32000, `Forbidden: Host or Origin not allowed (allowed: ${options.allowedHosts.join(", ")})`);
       }
+      // Routes first: one may answer its own preflight (the auth metadata document is public).
+      if (options.routes?.some((route) => route(req, res))) return;
       if (req.method === "OPTIONS") {
         if (!corsAllowed) return reply(res, 403, -32000, "Forbidden: this origin is not allowed (set allowedOrigins, --allow-origin)");
         return void res.writeHead(204).end();
       }
-      if (options.routes?.some((route) => route(req, res))) return;
       // The path alone, without building a URL on every call.
       const target = req.url ?? "/";
       const query = target.indexOf("?");
