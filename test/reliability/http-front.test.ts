@@ -267,3 +267,35 @@ describe("wrong-typed params over HTTP", () => {
     expect(json(cursor).error).toEqual({ code: -32602, message: 'Invalid params for tools/list: "cursor" must be a string' });
   });
 });
+
+describe("proxy.run() on loopback", () => {
+  it("closes slowloris connections at the headers timeout, serving others meanwhile; Host must name its port", async () => {
+    proxy = FastMCPProxy.asProxy([process.execPath, FAULTS], { logLevel: "silent", sessions: "shared" });
+    const { url } = await proxy.run({ transport: "http", host: "127.0.0.1", port: 0, limits: { headersTimeoutMs: 800, requestTimeoutMs: 1500 } });
+    const { port } = new URL(url!);
+    const slow = Array.from({ length: 50 }, () => {
+      const socket = connect(Number(port), "127.0.0.1");
+      sockets.push(socket);
+      socket.on("error", () => {});
+      socket.write("POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ");
+      return socket;
+    });
+    let closed = 0;
+    for (const socket of slow) socket.on("close", () => closed++);
+    const drip = setInterval(() => {
+      for (const socket of slow) if (!socket.destroyed) socket.write("x");
+    }, 200);
+    const started = performance.now();
+    try {
+      const headers = await openSession(url!); // a legitimate client is served meanwhile
+      expect(json(await post(url!, call(1, "echo", { text: "served" }), headers))).toMatchObject({ result: { content: [{ text: "served" }] } });
+      await until(() => closed === slow.length, "every slow socket closed", 6000);
+    } finally {
+      clearInterval(drip);
+    }
+    expect(performance.now() - started).toBeLessThan(3500);
+    // DNS rebinding: another port on the same name is another service
+    const otherPort = await post(url!, { jsonrpc: "2.0", id: 0, method: "initialize", params: {} }, { host: `127.0.0.1:${Number(port) + 1}` });
+    expect(otherPort.status).toBe(403);
+  });
+});

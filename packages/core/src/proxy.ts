@@ -20,7 +20,8 @@ import type { AnyProxyContext, ProxyContext } from "./middleware/context.js";
 import type { ProxyOptions, ResolvedOptions } from "./options.js";
 import { MemoryEventStore } from "./serve/event-store.js";
 import type { FrontSession } from "./serve/front-session.js";
-import { LOOPBACK_HOSTS, createHttpHandler, type Authenticate, type HttpFrontOptions, type HttpHandler, type HttpRoute } from "./serve/http.js";
+import { HTTP_LIMITS, applyServerTimeouts, isLoopback, loopbackHosts, type HttpLimits } from "./serve/http-guards.js";
+import { createHttpHandler, type Authenticate, type HttpFrontOptions, type HttpHandler, type HttpRoute } from "./serve/http.js";
 import { SessionHost } from "./serve/session-host.js";
 import { StdioFrontTransport } from "./serve/stdio.js";
 
@@ -57,6 +58,8 @@ export interface RunOptions {
   authenticate?: Authenticate;
   /** Largest accepted request body, in bytes. Default 4 MiB. */
   maxBodyBytes?: number;
+  /** Bounds on sessions, requests in flight, slow readers and slow clients (docs/limits.md). */
+  limits?: HttpLimits;
   /** 2026-07-28 clients (HTTP): options for their front and the input_required bridge, or false. */
   modern?: HttpFrontOptions["modern"];
 }
@@ -270,14 +273,18 @@ export class FastMCPProxy {
     }
     const host = options.host ?? "127.0.0.1";
     const { port: _, host: __, transport: ___, resumable, stateless, ...front } = options;
-    const handler = this.httpHandler({
-      ...front,
-      sse: transport === "sse",
-      ...(stateless ? { stateless: true } : {}),
-      ...(resumable ? { eventStore: () => new MemoryEventStore() } : {}),
-      ...(options.allowedHosts ? {} : LOOPBACK_HOSTS.includes(host) ? { allowedHosts: LOOPBACK_HOSTS } : {}),
-    });
-    const server = createServer((req, res) => void handler(req, res));
+    const loopback = isLoopback(host);
+    if (!loopback && !options.allowedHosts) {
+      this.logger.warn(
+        `serving on ${host}, not a loopback address, with no allowed hosts: Host and Origin are NOT checked (no DNS-rebinding protection). ` +
+          "Set allowedHosts to the names clients use, or bind to 127.0.0.1.",
+      );
+    }
+    // Made once the port is known: on loopback, Host and Origin must name this port too.
+    let handler!: HttpHandler;
+    const server = createServer({ connectionsCheckingInterval: HTTP_LIMITS.checkIntervalMs }, (req, res) => void handler(req, res));
+    // Slow clients (slowloris): headers within 10 s, a whole request within 30 s.
+    applyServerTimeouts(server, options.limits);
     await new Promise<void>((resolve, reject) => {
       server.once("error", (error: NodeJS.ErrnoException) =>
         reject(
@@ -288,8 +295,15 @@ export class FastMCPProxy {
       );
       server.listen(options.port ?? 8000, host, resolve);
     });
-    this.#http = { server, handler };
     const { port } = server.address() as AddressInfo;
+    handler = this.httpHandler({
+      ...front,
+      sse: transport === "sse",
+      ...(stateless ? { stateless: true } : {}),
+      ...(resumable ? { eventStore: () => new MemoryEventStore() } : {}),
+      ...(options.allowedHosts ? {} : loopback ? { allowedHosts: loopbackHosts(port) } : {}),
+    });
+    this.#http = { server, handler };
     const base = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
     return { transport, url: transport === "sse" ? `${base}/sse` : `${base}${options.path ?? "/mcp"}` };
   }
