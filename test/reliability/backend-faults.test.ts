@@ -29,3 +29,22 @@ describe("a stdio backend that closes stdout and stays alive", () => {
     expect(next.structuredContent.pid).not.toBe(pid);
   });
 });
+
+describe("requests in flight to one backend", () => {
+  it("past the cap (1024) a call fails at once with BackendUnavailable instead of queueing; the rest are answered", async () => {
+    const { createFixtureServer } = await import("../fixtures/fixture-server.mjs");
+    proxy = FastMCPProxy.asProxy(createFixtureServer(), { logLevel: "silent" });
+    const client = await connectClient(proxy);
+    const calls = Array.from({ length: 1100 }, () =>
+      raw(client, "tools/call", { name: "slow", arguments: { ms: 400 } }).then(
+        () => "ok",
+        (error: { code: number; message: string }) => `${error.code} ${error.message}`,
+      ),
+    );
+    const outcomes = await Promise.all(calls);
+    const refused = outcomes.filter((o) => o !== "ok");
+    expect(refused.length).toBe(1100 - 1024);
+    expect(refused[0]).toMatch(/^-32010 .*Too many requests in flight to backend "backend" \(1024, at most 1024\)/);
+    expect(await raw(client, "tools/call", { name: "echo", arguments: { text: "after" } })).toMatchObject({ content: [{ text: "after" }] });
+  });
+});

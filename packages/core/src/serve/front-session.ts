@@ -28,6 +28,16 @@ import type { ProxyContext } from "../middleware/context.js";
 import { CLIENT_REQUESTS, LIST_CHANGED, relayable, type ProxyMethod, type ResultOf } from "../methods.js";
 import { decodeCursor, encodeCursor } from "../components/pages.js";
 import { TaskTable } from "./tasks.js";
+import { InFlightLimit } from "./http-guards.js";
+
+/** Requests in flight to one backend, from every front session: past the cap a call fails at once (never queued). */
+const DEFAULT_MAX_IN_FLIGHT_PER_BACKEND = 1024;
+const inFlightByBackend = new WeakMap<Backend, InFlightLimit>();
+function backendInFlight(backend: Backend, max = DEFAULT_MAX_IN_FLIGHT_PER_BACKEND): InFlightLimit {
+  let limit = inFlightByBackend.get(backend);
+  if (!limit) inFlightByBackend.set(backend, (limit = new InFlightLimit(max, `to backend "${backend.name}"`)));
+  return limit;
+}
 
 export type FrontExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
@@ -40,7 +50,7 @@ export interface FrontHost {
   readonly logger: Logger;
   readonly timeouts: { requestMs: number; maxTotalMs: number };
   /** Isolated backend sessions: at most `maxSessions` open per backend; closed after `idleTimeoutMs` unused. */
-  readonly sessionLimits: { maxSessions: number; idleTimeoutMs: number };
+  readonly sessionLimits: { maxSessions: number; idleTimeoutMs: number; maxInFlightPerBackend?: number };
   /** Whether this backend gets a session of its own per front session. */
   isolates(backend: Backend): boolean;
   /** Every mounted backend. */
@@ -294,6 +304,15 @@ export class FrontSession implements BackendSink {
   async forward<M extends ProxyMethod>(backend: Backend, method: M, params: object, ctx: ProxyContext): Promise<ResultOf<M>> {
     const down = this.#host.unavailable(backend);
     if (down) throw new ProxyError(ProxyErrorCode.BackendUnavailable, down);
+    const leave = backendInFlight(backend, this.#host.sessionLimits.maxInFlightPerBackend).enter();
+    try {
+      return await this.#forward(backend, method, params, ctx);
+    } finally {
+      leave();
+    }
+  }
+
+  async #forward<M extends ProxyMethod>(backend: Backend, method: M, params: object, ctx: ProxyContext): Promise<ResultOf<M>> {
     const own = this.sharesSession(backend) ? undefined : this.#isolatedSession(backend);
     if (!own) return this.#send(backend, await this.client(backend), method, params, ctx);
     own.busy++;
