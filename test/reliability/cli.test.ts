@@ -58,3 +58,26 @@ describe("the stdio front of the CLI", () => {
     expect(await cli.exited(15_000)).toEqual({ code: 0, signal: null });
   }, 40_000);
 });
+
+describe("the HTTP front's limits on the command line", () => {
+  it("--max-clients caps client sessions (503), --max-in-flight the calls of one (429); a bad value is a usage error", async () => {
+    const { SERVING_HTTP } = await import("../cli/process.js");
+    const cli = startCli(["--transport", "http", "--port", "0", "--max-clients", "1", "--max-in-flight", "1", "--", ...FIXTURE_STDIO]);
+    const [, url] = await cli.waitForStderr(SERVING_HTTP);
+    const headers = { "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-protocol-version": "2025-06-18" };
+    const init = JSON.stringify({ jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } } });
+    const first = await fetch(url!, { method: "POST", headers, body: init });
+    await first.text();
+    const session = { ...headers, "mcp-session-id": first.headers.get("mcp-session-id")! };
+    expect((await fetch(url!, { method: "POST", headers, body: init })).status).toBe(503);
+    await (await fetch(url!, { method: "POST", headers: session, body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }) })).text();
+    const slow = fetch(url!, { method: "POST", headers: session, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "slow", arguments: { ms: 600 } } }) });
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const second = await fetch(url!, { method: "POST", headers: session, body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "echo", arguments: { text: "x" } } }) });
+    expect(second.status).toBe(429);
+    expect((await slow).status).toBe(200);
+    const bad = startCli(["--transport", "http", "--max-clients", "none", "--", ...FIXTURE_STDIO]);
+    expect((await bad.exited(15_000)).code).toBe(2);
+    expect(bad.stderr()).toContain('--max-clients must be a whole number from 1, got "none"');
+  }, 40_000);
+});

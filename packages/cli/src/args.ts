@@ -58,6 +58,8 @@ export interface CliLimits {
   maxBodyBytes?: number;
   /** On SIGTERM/SIGINT, how long calls in flight may finish before they get an error (HTTP fronts). */
   drainTimeoutMs?: number;
+  /** The HTTP front's own bounds (docs/limits.md), passed to run({ limits }). */
+  http?: { maxSessions?: number; maxInFlightPerSession?: number; sendTimeoutMs?: number; headersTimeoutMs?: number };
 }
 
 export type CliCommand =
@@ -110,6 +112,10 @@ const OPTIONS = {
   "max-sessions": { type: "string" },
   "max-body": { type: "string" },
   "drain-timeout": { type: "string" },
+  "max-clients": { type: "string" },
+  "max-in-flight": { type: "string" },
+  "send-timeout": { type: "string" },
+  "headers-timeout": { type: "string" },
   "auth-issuer": { type: "string" },
   "auth-jwks-uri": { type: "string" },
   "auth-audience": { type: "string" },
@@ -128,7 +134,7 @@ const OPTIONS = {
 const AUTH_FLAGS = ["auth-issuer", "auth-jwks-uri", "auth-audience", "auth-required-scopes", "auth-resource-url", "api-key-env"] as const;
 
 /** Options that only mean something when the proxy listens on HTTP. */
-const HTTP_ONLY = ["host", "port", "path", "stateless", "resumable", "metrics", "allow-origin", "max-body", ...AUTH_FLAGS] as const;
+const HTTP_ONLY = ["host", "port", "path", "stateless", "resumable", "metrics", "allow-origin", "max-body", "max-clients", "max-in-flight", "send-timeout", "headers-timeout", ...AUTH_FLAGS] as const;
 
 const SEE_HELP = "see fastmcp-proxy --help";
 
@@ -166,6 +172,10 @@ Options:
   --max-body <bytes>     largest HTTP request body (default: 4194304)
   --drain-timeout <ms>   on SIGTERM, how long calls in flight may finish; /readyz fails and new
                          sessions get 503 meanwhile (default: 10000)
+  --max-clients <n>      open client sessions on an HTTP front; past it 503 (default: 1000)
+  --max-in-flight <n>    requests in flight in one HTTP client session; past it 429 (default: 100)
+  --send-timeout <ms>    a client that does not read what it is sent loses that stream (default: 15000)
+  --headers-timeout <ms> time to receive a request's headers (slowloris; default: 10000)
   --auth-issuer <url>    require OAuth access tokens (JWT) from this issuer, for http and sse (docs/auth.md)
   --auth-jwks-uri <url>  where its signing keys are (default: jwks_uri from the issuer's metadata)
   --auth-audience <url>  the audience tokens must carry (default: the resource URL)
@@ -254,6 +264,7 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
         ...count("--max-sessions", values["max-sessions"], "maxSessions", 1),
         ...count("--max-body", values["max-body"], "maxBodyBytes", 1),
         ...count("--drain-timeout", values["drain-timeout"], "drainTimeoutMs", 0),
+        ...httpLimits(values),
       },
       ...authOption(values),
       cache: cacheFlags(values.cache, values["cache-redis"], values["cache-ttl"]),
@@ -303,6 +314,24 @@ function authOption(values: Partial<Record<(typeof AUTH_FLAGS)[number], string>>
     ...(env !== undefined && { apiKeyEnv: env }),
   };
   return Object.keys(auth).length > 0 ? { auth } : {};
+}
+
+/** The HTTP front's bounds given on the command line, as `{ http: {...} }` (nothing when none is given). */
+function httpLimits(values: Record<string, unknown>): Pick<CliLimits, "http"> | undefined {
+  const flag = (option: string, key: string, min: number) => {
+    const value = values[option] as string | undefined;
+    if (value === undefined) return {};
+    const n = /^\d{1,12}$/.test(value) ? Number(value) : Number.NaN;
+    if (!(n >= min)) throw new UsageError(`--${option} must be a whole number from ${min}, got "${value}"`);
+    return { [key]: n };
+  };
+  const http = {
+    ...flag("max-clients", "maxSessions", 1),
+    ...flag("max-in-flight", "maxInFlightPerSession", 1),
+    ...flag("send-timeout", "sendTimeoutMs", 1),
+    ...flag("headers-timeout", "headersTimeoutMs", 1),
+  };
+  return Object.keys(http).length > 0 ? { http } : undefined;
 }
 
 /** A whole-number option, at least `min`, as `{ [key]: n }` (nothing when not given). */

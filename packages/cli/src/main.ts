@@ -113,7 +113,7 @@ async function serve(options: CliOptions, logs: CliLogs): Promise<number> {
   let proxy: FastMCPProxy;
   try {
     const spec = backendSpec(options.backend);
-    const { maxBodyBytes: _, drainTimeoutMs: __, ...limits } = options.limits;
+    const { maxBodyBytes: _, drainTimeoutMs: __, http: ___, ...limits } = options.limits;
     proxy = FastMCPProxy.asProxy(spec, {
       logger,
       version: VERSION,
@@ -215,6 +215,7 @@ async function serve(options: CliOptions, logs: CliLogs): Promise<number> {
     resumable: options.resumable,
     ...(options.allowOrigins.length > 0 && { allowedOrigins: options.allowOrigins }),
     ...(options.limits.maxBodyBytes !== undefined && { maxBodyBytes: options.limits.maxBodyBytes }),
+    ...(options.limits.http && { limits: options.limits.http }),
     ...(options.transport !== "stdio" && { routes: [routes(...httpRoutes)] }),
     ...(authenticate && { authenticate }),
   }));
