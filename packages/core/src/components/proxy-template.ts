@@ -3,7 +3,7 @@ import { UriTemplate } from "@modelcontextprotocol/sdk/shared/uriTemplate.js";
 import type { ProxyContext } from "../middleware/context.js";
 import { ProxyComponent, type ComponentInit } from "./component.js";
 import { unprefixUri } from "./naming.js";
-import { clientUris } from "./proxy-resource.js";
+import { atBackendUri, clientUris } from "./proxy-resource.js";
 
 export class ProxyTemplate extends ProxyComponent<ResourceTemplate> {
   readonly kind = "template" as const;
@@ -34,16 +34,15 @@ export class ProxyTemplate extends ProxyComponent<ResourceTemplate> {
   }
 
   async forward(ctx: ProxyContext<"resources/read">): Promise<ReadResourceResult> {
-    const result = await ctx.session.forward(this.backend, "resources/read", { ...ctx.params, uri: this.backendUri(ctx.params.uri) }, ctx);
-    return clientUris(result, this.backend.prefix);
+    return clientUris(await atBackendUri(this, ctx), this.backend.prefix);
   }
 
   subscribe(ctx: ProxyContext<"resources/subscribe">): Promise<EmptyResult> {
-    return ctx.session.forward(this.backend, "resources/subscribe", { ...ctx.params, uri: this.backendUri(ctx.params.uri) }, ctx);
+    return atBackendUri(this, ctx);
   }
 
   unsubscribe(ctx: ProxyContext<"resources/unsubscribe">): Promise<EmptyResult> {
-    return ctx.session.forward(this.backend, "resources/unsubscribe", { ...ctx.params, uri: this.backendUri(ctx.params.uri) }, ctx);
+    return atBackendUri(this, ctx);
   }
 
   /** Completes an argument of the template, under the backend's own template. */

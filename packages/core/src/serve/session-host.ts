@@ -127,8 +127,9 @@ export class SessionHost implements FrontHost, DispatchHost {
     let view = this.#views.get(key);
     if (!view) {
       const registry = this.#deps.newRegistry();
-      const capabilities = session.profile;
-      view = Promise.all([...this.connected.keys()].map(async (backend) => registry.discover(backend, await this.shared(backend, capabilities)))).then(
+      // Listed through the backend sessions this client will use anyway (its own, when isolated):
+      // a new profile costs no session of its own.
+      view = Promise.all([...this.connected.keys()].map(async (backend) => registry.discover(backend, await session.client(backend)))).then(
         () => registry,
       );
       this.#views.set(key, view);
