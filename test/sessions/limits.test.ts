@@ -135,3 +135,22 @@ describe("closing a front session ends its child", () => {
     expect(p.sessions).toBe(0);
   });
 });
+
+describe("spareSessions", () => {
+  it("serves a new client's first call on a spare opened ahead, and keeps none with spareSessions: 0", async () => {
+    const p = await start({});
+    const first = await connect(p);
+    await whoami(first.client);
+    await until(() => children().length >= 3, "a spare to be opened"); // shared + first's own + the spare
+    const ready = children();
+    const second = await connect(p);
+    const pid = await whoami(second.client);
+    expect(ready).toContain(pid); // started before the client came
+    await p.close();
+
+    const none = await start({ spareSessions: 0 });
+    await whoami((await connect(none)).client);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(children()).toHaveLength(2);
+  });
+});

@@ -51,8 +51,8 @@ export function createProxyDeps(backend: BackendSpec, options: ProxyOptions = {}
   });
   container.register(Tokens.Pool, {
     useFactory: instanceCachingFactory((c) => {
-      const { name, version, connectTimeoutMs } = c.resolve(Tokens.Options);
-      return new BackendPool({ clientInfo: { name, version }, connectTimeoutMs, logger: c.resolve(Tokens.Logger) });
+      const { name, version, connectTimeoutMs, spareSessions } = c.resolve(Tokens.Options);
+      return new BackendPool({ clientInfo: { name, version }, connectTimeoutMs, spareSessions, logger: c.resolve(Tokens.Logger) });
     }),
   });
   options.configure?.(container);

@@ -40,6 +40,13 @@ export interface ProxyOptions {
    */
   idleTimeoutMs?: number;
   /**
+   * Isolated sessions: how many backend sessions to keep open ahead for each stdio backend, per
+   * capability profile, so a new client's first call does not wait for a child to start. They
+   * count towards `maxSessions`; none are kept when `credentials()` supplies per-caller ones.
+   * Default 1; 0: none.
+   */
+  spareSessions?: number;
+  /**
    * Serve tools/resources/templates/prompts lists in pages of this many, with cursors the proxy
    * mints (a changed list makes old cursors InvalidParams). Default: no paging, the whole list.
    */
@@ -78,6 +85,7 @@ export interface ResolvedOptions {
   maxSessions: number;
   idleTimeoutMs: number;
   pageSize: number | undefined;
+  spareSessions: number;
   restart: RestartOptions | false;
   failMode: "open" | "closed";
 }
@@ -94,6 +102,7 @@ export function resolveOptions(options: ProxyOptions): ResolvedOptions {
     maxSessions: positive("maxSessions", options.maxSessions) ?? 100,
     idleTimeoutMs: options.idleTimeoutMs ?? 600_000,
     pageSize: positive("pageSize", options.pageSize),
+    spareSessions: options.spareSessions === 0 ? 0 : (positive("spareSessions", options.spareSessions) ?? 1),
     restart: options.restart ?? {},
     failMode: options.failMode ?? "open",
   };

@@ -8,6 +8,8 @@ export interface BackendConnector {
   readonly label: string;
   /** Whether `connect` can open more than one session (false for a given Client or server instance). */
   readonly isolatable: boolean;
+  /** Opening a session is slow (a child process starts): worth keeping spares open ahead (`spareSessions`). */
+  readonly warm?: boolean;
   /** Connects a client made by `newClient` (or returns the client it wraps) to a new session. */
   connect(newClient: () => Client, credentials?: BackendCredentials): Promise<Client>;
 }

@@ -143,6 +143,7 @@ export function stdioConnector(options: StdioBackendOptions, logger: Logger): Ba
   return {
     label,
     isolatable: true,
+    warm: true,
     async connect(newClient, credentials) {
       // Closing ends the child (stdin closed, SIGTERM, SIGKILL) and reaps its own children.
       const transport = new StdioBackendTransport({

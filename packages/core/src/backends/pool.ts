@@ -23,7 +23,21 @@ export interface PoolOptions {
   clientInfo: { name: string; version: string };
   connectTimeoutMs: number;
   logger: Logger;
+  /** Isolated sessions kept open ahead, per backend whose connector is `warm` (a stdio child), per profile. Default 0. */
+  spareSessions?: number;
 }
+
+/** Where a session's traffic and its close go; a spare's are set when a front session takes it. */
+interface Route {
+  sink: BackendSink;
+  onclose: (() => void) | undefined;
+}
+
+/** A spare's sink until a front session takes it: nobody to tell, nobody to ask. */
+const PARKED: BackendSink = {
+  notification: () => {},
+  request: () => Promise.reject(new ProxyError(ProxyErrorCode.BackendUnavailable, "no client is using this backend session yet")),
+};
 
 /** Who a backend session is opened for: a front session's caller, or the proxy itself (no authInfo). */
 export interface SessionOwner {
@@ -62,9 +76,12 @@ export class BackendPool {
   readonly #options: PoolOptions;
   /** Per backend, per capability profile. */
   readonly #shared = new Map<Backend, Map<string, Promise<Client>>>();
-  readonly #open = new Set<Client>();
+  readonly #openClients = new Set<Client>();
   /** Sessions opened with a `maxSessions` limit (isolated ones), per backend, connecting ones included. */
   readonly #limited = new Map<Backend, number>();
+  /** Isolated sessions opened ahead, per backend and profile. */
+  readonly #spares = new Map<Backend, Map<string, Promise<Client>[]>>();
+  readonly #routes = new WeakMap<Client, Route>();
   /** Sessions a closeAll is closing now. */
   readonly #closing = new Set<Client>();
   /** How to give back a limited session's place, once, when it closes. */
@@ -107,11 +124,54 @@ export class BackendPool {
     return this.#limited.get(backend) ?? 0;
   }
 
-  /** A new session with `backend`, declaring `capabilities`; its traffic goes to `sink`. */
+  /**
+   * A new session with `backend`, declaring `capabilities`; its traffic goes to `sink`. An isolated
+   * one (with `maxSessions`) is a spare opened ahead when there is one for that profile.
+   */
   async open(backend: Backend, options: OpenOptions): Promise<Client> {
+    if (options.maxSessions === undefined) return this.#open(backend, options);
+    const spare = this.#spares.get(backend)?.get(profileKey(options.capabilities))?.shift();
+    if (!spare) {
+      // The client first, then a spare for the next one: a spare never takes a place a client needs.
+      const client = await this.#open(backend, options);
+      this.#refill(backend, options);
+      return client;
+    }
+    this.#refill(backend, options);
+    try {
+      const client = await spare;
+      const route = this.#routes.get(client)!;
+      route.sink = options.sink;
+      route.onclose = options.onclose;
+      return client;
+    } catch {
+      return this.#open(backend, options);
+    }
+  }
+
+  /** Keeps `spareSessions` isolated sessions of this profile open ahead (not for per-caller credentials). */
+  #refill(backend: Backend, options: OpenOptions): void {
+    const wanted = backend.connector.warm && !this.credentials ? (this.#options.spareSessions ?? 0) : 0;
+    if (wanted <= 0) return;
+    const key = profileKey(options.capabilities);
+    let byProfile = this.#spares.get(backend);
+    if (!byProfile) this.#spares.set(backend, (byProfile = new Map()));
+    let spares = byProfile.get(key);
+    if (!spares) byProfile.set(key, (spares = []));
+    const list = spares;
+    while (list.length < wanted) {
+      const drop = () => list.includes(spare) && void list.splice(list.indexOf(spare), 1);
+      const spare: Promise<Client> = this.#open(backend, { capabilities: options.capabilities, sink: PARKED, maxSessions: options.maxSessions, onclose: () => drop() });
+      list.push(spare);
+      spare.catch(drop);
+    }
+  }
+
+  async #open(backend: Backend, options: OpenOptions): Promise<Client> {
     const { capabilities, sink, onclose, maxSessions } = options;
     const owner = options.owner ?? PROXY_ITSELF;
-    if (maxSessions === undefined) return this.#connect(backend, capabilities, sink, owner, onclose);
+    const route: Route = { sink, onclose };
+    if (maxSessions === undefined) return this.#connect(backend, capabilities, route, owner);
     const count = this.limitedSessions(backend);
     if (count >= maxSessions) {
       throw new ProxyError(
@@ -130,10 +190,7 @@ export class BackendPool {
       else this.#limited.delete(backend);
     };
     try {
-      const client = await this.#connect(backend, capabilities, sink, owner, () => {
-        giveBack();
-        onclose?.();
-      });
+      const client = await this.#connect(backend, capabilities, route, owner, giveBack);
       this.#unlimit.set(client, giveBack);
       return client;
     } catch (error) {
@@ -142,16 +199,16 @@ export class BackendPool {
     }
   }
 
-  async #connect(backend: Backend, capabilities: ClientCapabilities, sink: BackendSink, owner: SessionOwner, onclose?: () => void): Promise<Client> {
+  async #connect(backend: Backend, capabilities: ClientCapabilities, route: Route, owner: SessionOwner, giveBack?: () => void): Promise<Client> {
     const { clientInfo, connectTimeoutMs, logger } = this.#options;
     // Every client made is tracked from birth, so closeAll() also ends one still connecting.
     const made: Client[] = [];
     const newClient = () => {
       const client = new Client(clientInfo, { capabilities });
-      client.fallbackNotificationHandler = async (notification) => sink.notification(backend, notification);
-      client.fallbackRequestHandler = (request, extra) => sink.request(backend, request, extra.signal);
+      client.fallbackNotificationHandler = async (notification) => route.sink.notification(backend, notification);
+      client.fallbackRequestHandler = (request, extra) => route.sink.request(backend, request, extra.signal);
       made.push(client);
-      this.#open.add(client);
+      this.#openClients.add(client);
       return client;
     };
     let timer: NodeJS.Timeout | undefined;
@@ -165,7 +222,7 @@ export class BackendPool {
     } catch (error) {
       // A failed or timed-out connect must not leave its child process behind.
       for (const half of made) {
-        this.#open.delete(half);
+        this.#openClients.delete(half);
         void half.close().catch(() => {});
       }
       throw connectFailure(backend, error);
@@ -173,21 +230,23 @@ export class BackendPool {
       clearTimeout(timer);
     }
     keepWireOrder(client);
-    this.#open.add(client);
+    this.#openClients.add(client);
     const previous = client.onclose;
     client.onclose = () => {
-      this.#open.delete(client);
+      this.#openClients.delete(client);
       logger.debug(`backend ${describe(backend)} session closed`);
       previous?.();
-      onclose?.();
+      giveBack?.();
+      route.onclose?.();
     };
     client.onerror = (error) => logger.debug(`backend ${describe(backend)}: ${error.message}`);
+    this.#routes.set(client, route);
     return client;
   }
 
   /** Closes a session this pool opened (a stdio child is ended: stdin closed, then SIGTERM, then SIGKILL). */
   async release(client: Client): Promise<void> {
-    this.#open.delete(client);
+    this.#openClients.delete(client);
     await client.close().catch(() => {});
     // Its place is given back once it has closed (its onclose normally did), not before.
     this.#unlimit.get(client)?.();
@@ -198,9 +257,10 @@ export class BackendPool {
    * a stdio child gets SIGTERM at once rather than a grace period after its stdin ends.
    */
   async closeAll(options: { force?: boolean } = {}): Promise<void> {
-    const clients = [...this.#open, ...(options.force ? this.#closing : [])];
-    this.#open.clear();
+    const clients = [...this.#openClients, ...(options.force ? this.#closing : [])];
+    this.#openClients.clear();
     this.#shared.clear();
+    this.#spares.clear();
     for (const client of clients) this.#unlimit.get(client)?.();
     await Promise.all(
       clients.map(async (client) => {
