@@ -68,7 +68,9 @@ describe("front transports", () => {
       });
     expect(await post({ host: "evil.example.com" })).toBe(403);
     expect(await post({ origin: "http://evil.example.com" })).toBe(403);
-    expect(await post({ origin: "http://localhost:3000" })).toBe(200);
+    // The port must match too: a page on another local port is another origin (allow it with allowedOrigins).
+    expect(await post({ origin: "http://localhost:3000" })).toBe(403);
+    expect(await post({ origin: `http://localhost:${new URL(url!).port}` })).toBe(200);
   });
 
   it("answers bad HTTP input with clear JSON-RPC errors", async () => {

@@ -93,3 +93,14 @@ describe("stderrLogger", () => {
     expect(text()).not.toMatch(/SECRET\d/);
   });
 });
+
+describe("configured secrets", () => {
+  it("scrubs a value a config put into a header or env from every later log line", async () => {
+    const { parseConfig, stderrLogger } = await import("@fastmcp-proxy/core");
+    parseConfig({ mcpServers: { s: { url: "http://127.0.0.1:1/mcp", headers: { "x-custom": "${SECRET_FOR_TEST}" } } } }, { env: { SECRET_FOR_TEST: "plain-words-secret-42" } });
+    const lines: string[] = [];
+    stderrLogger("debug", (line) => void lines.push(line)).warn("backend said: plain-words-secret-42 is wrong");
+    expect(lines.join("")).not.toContain("plain-words-secret-42");
+    expect(lines.join("")).toContain("[REDACTED]");
+  });
+});

@@ -231,7 +231,7 @@ describe("streamable HTTP front (through the proxy)", () => {
     const parse = await post(url, "{not json", headers);
     expect([parse.status, error(parse).code]).toEqual([400, -32700]);
     const notJsonRpc = await post(url, { jsonrpc: "1.0", id: 1, method: "tools/list" }, headers);
-    expect([notJsonRpc.status, error(notJsonRpc).code]).toEqual([400, -32700]);
+    expect([notJsonRpc.status, error(notJsonRpc).code]).toEqual([400, -32600]);
     const bigBatch = await post(url, Array.from({ length: 101 }, (_, i) => ({ ...list, id: i })), headers);
     expect([bigBatch.status, error(bigBatch).code]).toEqual([400, -32600]);
 
@@ -405,9 +405,9 @@ describe("StreamableHttpTransport on its own (an SDK Server behind it)", () => {
     ]);
   });
 
-  it("answers a batch of requests with one JSON array", async () => {
+  it("answers a batch of requests with one JSON array (protocol 2025-03-26, which still has batches)", async () => {
     const { url } = await start();
-    const { headers } = await openSession(url);
+    const { headers } = await openSession(url, {}, "2025-03-26");
     const answer = await post(url, [call(1, "echo", { text: "a" }), { jsonrpc: "2.0", method: "notifications/roots/list_changed" }, call(2, "echo", { text: "b" })], headers);
     expect(answer.headers["content-type"]).toBe("application/json");
     const body = JSON.parse(answer.body);

@@ -3,6 +3,7 @@ import { dirname, resolve } from "node:path";
 import { z } from "zod";
 import type { ComponentRules } from "../components/rules.js";
 import { ProxyError, ProxyErrorCode } from "../errors.js";
+import { redactValues } from "../logger.js";
 
 /**
  * The `mcpServers` format of Claude Desktop, VS Code and FastMCP: each server is a command
@@ -175,6 +176,8 @@ function expand(value: unknown, env: NodeJS.ProcessEnv, server: string, path: st
     return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_, name: string, fallback: string | undefined) => {
       // As in a shell: `${VAR:-default}` gives the default when VAR is unset or empty.
       const found = fallback === undefined ? env[name] : env[name] || fallback;
+      // A variable put into a header, an env or an auth section is a secret: no log line may show it.
+      if (found !== undefined && fallback === undefined && (path[0] === "headers" || path[0] === "env" || server.startsWith("("))) redactValues([found]);
       if (found === undefined) {
         throw configError(`server "${server}", field "${path.join(".")}": environment variable ${name} is not set (set it, or write \${${name}:-default})`);
       }
