@@ -18,7 +18,7 @@ import type { ProxyMethod, ResultOf } from "./methods.js";
 import type { Middleware, ProxyMiddleware } from "./middleware/compose.js";
 import type { AnyProxyContext, ProxyContext } from "./middleware/context.js";
 import type { ProxyOptions, ResolvedOptions } from "./options.js";
-import { MemoryEventStore } from "./serve/event-store.js";
+import { MemoryEventStore, type EventStore } from "./serve/event-store.js";
 import type { FrontSession } from "./serve/front-session.js";
 import { HTTP_LIMITS, applyServerTimeouts, isLoopback, loopbackHosts, type HttpLimits } from "./serve/http-guards.js";
 import { createHttpHandler, type Authenticate, type HttpFrontOptions, type HttpHandler, type HttpRoute } from "./serve/http.js";
@@ -54,6 +54,8 @@ export interface RunOptions {
   routes?: HttpRoute[];
   /** Keep each session's recent events (bounded, in memory) so clients can resume streams with Last-Event-ID. */
   resumable?: boolean;
+  /** Resumability with your own store, one per session (e.g. the caching package's Redis one): replaces `resumable`'s in-memory one. */
+  eventStore?: () => EventStore;
   /** Who is calling (HTTP and SSE): see docs/extension-points.md. */
   authenticate?: Authenticate;
   /** Largest accepted request body, in bytes. Default 4 MiB. */
@@ -300,7 +302,7 @@ export class FastMCPProxy {
       ...front,
       sse: transport === "sse",
       ...(stateless ? { stateless: true } : {}),
-      ...(resumable ? { eventStore: () => new MemoryEventStore() } : {}),
+      ...(resumable && !front.eventStore ? { eventStore: () => new MemoryEventStore() } : {}),
       ...(options.allowedHosts ? {} : loopback ? { allowedHosts: loopbackHosts(port) } : {}),
     });
     this.#http = { server, handler };
