@@ -1,5 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
+import { anyOf } from "./api-keys.js";
 import { formatChallenge, type Challenge } from "./challenge.js";
 import { InvalidTokenError, VerifierUnavailableError } from "./errors.js";
 import { sha256 } from "./hash.js";
@@ -56,14 +57,13 @@ export function bearerAuth(options: BearerAuthOptions): BearerAuth {
   const refuse = (status: number, message: string, challenge: Challenge, headers: Record<string, string> = {}): HttpError =>
     new HttpError(status, message, { "www-authenticate": formatChallenge({ resourceMetadata: metadataUrl, ...challenge }), ...headers });
 
+  const verifyAny = anyOf(...verifiers);
   async function verified(token: string): Promise<Verified> {
     let failure: unknown;
-    for (const verify of verifiers) {
-      try {
-        return await verify(token, context);
-      } catch (error) {
-        if (!(error instanceof InvalidTokenError) || failure === undefined) failure = error;
-      }
+    try {
+      return await verifyAny(token, context);
+    } catch (error) {
+      failure = error;
     }
     if (failure instanceof InvalidTokenError) throw refuse(401, `Unauthorized: ${failure.message}`, { error: "invalid_token", description: failure.message });
     if (failure instanceof VerifierUnavailableError) {
