@@ -298,7 +298,7 @@ describe("StdioFrontTransport", () => {
     });
     const call = (id: number, args: Record<string, unknown>) =>
       `${JSON.stringify({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "echo", arguments: args } })}\n`;
-    const answers = () => lines.map((line) => JSON.parse(line) as { id?: number; result?: { content: Array<{ text: string }> } });
+    const answers = () => lines.map((line) => JSON.parse(line) as { id?: number | null; result?: { content: Array<{ text: string }> }; error?: { code: number } });
     return { stdin, stdout, server, errors, lines, answers, call, chunks: () => chunks, closed: () => closed };
   }
 
