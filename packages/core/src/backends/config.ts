@@ -52,7 +52,7 @@ export const RemoteServerSchema = z.looseObject({
   transport: remoteTransport.optional(),
   type: remoteTransport.optional(),
   headers: z.record(z.string(), z.string()).optional(),
-  /** Which protocol era to speak: "auto" (the default) asks with server/discover and falls back to initialize. */
+  /** Which protocol era to speak: "legacy" (the default), "2026-07-28", or "auto" (asks with server/discover once, falls back to initialize). */
   protocol: z.enum(["auto", "legacy", "2026-07-28"], { error: 'must be "auto", "legacy" or "2026-07-28"' }).optional(),
   timeout,
   ...rules,

@@ -68,7 +68,7 @@ function serverConnector(server: ServerConfig, logger: Logger): BackendConnector
       headers: server.headers,
     });
     // Legacy SSE has no 2026-07-28 form; everything else is probed unless told (see eras/).
-    const protocol = server.protocol ?? "auto";
+    const protocol = server.protocol ?? "legacy";
     if (protocol === "legacy" || transport === "sse" || /\/sse\/?$/.test(new URL(server.url).pathname)) return legacy;
     return modernConnector(server.url, { protocol, ...(server.headers ? { headers: server.headers } : {}), fallback: legacy });
   }
