@@ -128,10 +128,11 @@ export class SessionHost implements FrontHost, DispatchHost {
     if (!view) {
       const registry = this.#deps.newRegistry();
       // Listed through the backend sessions this client will use anyway (its own, when isolated):
-      // a new profile costs no session of its own.
-      view = Promise.all([...this.connected.keys()].map(async (backend) => registry.discover(backend, await session.client(backend)))).then(
-        () => registry,
-      );
+      // a new profile costs no session of its own. One its own credentials cannot open yet (a user
+      // who has not signed in upstream) is listed through the profile's shared session instead.
+      const capabilities = session.profile;
+      const listing = async (backend: Backend) => session.client(backend).catch(() => this.shared(backend, capabilities));
+      view = Promise.all([...this.connected.keys()].map(async (backend) => registry.discover(backend, await listing(backend)))).then(() => registry);
       this.#views.set(key, view);
       view.catch(() => this.#views.delete(key));
     }
