@@ -20,7 +20,8 @@ if (!backend) {
 const sessions = opt("--sessions", undefined);
 if (front === "http") await import("./lib/child-guard.mjs");
 
-const extra = JSON.parse(opt("--options", "{}"));
+// `limits` goes to run() (the HTTP front's caps), the rest to asProxy.
+const { limits, ...extra } = JSON.parse(opt("--options", "{}"));
 const proxy = FastMCPProxy.asProxy(backend, { name: "bench-proxy", ...(sessions ? { sessions } : {}), ...extra });
 const stop = () => proxy.close().finally(() => process.exit(0));
 process.on("SIGTERM", stop);
@@ -29,6 +30,6 @@ if (front === "stdio") {
   process.stdin.on("end", stop);
   await proxy.run({ transport: "stdio" });
 } else {
-  const { url } = await proxy.run({ transport: "http", host: "127.0.0.1", port: Number(opt("--port", "0")) });
+  const { url } = await proxy.run({ transport: "http", host: "127.0.0.1", port: Number(opt("--port", "0")), ...(limits && { limits }) });
   process.stdout.write(`LISTENING ${url}\n`);
 }

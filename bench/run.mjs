@@ -524,8 +524,8 @@ async function memoryScenario() {
   const [first] = cfg.idleSessions;
   for (const [label, launch, n] of [
     ["mcp-proxy", () => mcpProxyHttp(echoStdio(), { nodeFlags: flags }), first],
-    // maxSessions is raised so that it is the memory, not the limit, that is measured.
-    ...cfg.idleSessions.map((count) => ["fastmcp-proxy (sessions: shared)", () => ourProxyHttp(echoStdio(), { sessions: "shared", nodeFlags: flags, options: { maxSessions: count * 2 } }), count]),
+    // maxSessions (backend and front) is raised so that it is the memory, not the limit, that is measured.
+    ...cfg.idleSessions.map((count) => ["fastmcp-proxy (sessions: shared)", () => ourProxyHttp(echoStdio(), { sessions: "shared", nodeFlags: flags, options: { maxSessions: count * 2, limits: { maxSessions: count * 2, uninitializedTtlMs: 600_000 } } }), count]),
   ]) {
     try {
       const perSession = await idleSessionsMemory(label, launch, n);
