@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { EventStore } from "@fastmcp-proxy/core";
 import { Redis } from "ioredis";
-import { clientOptions, whenReady } from "./redis-store.js";
+import { clientOptions, closeClient, whenReady } from "./redis-store.js";
 
 type Message = Parameters<EventStore["storeEvent"]>[1];
 
@@ -84,12 +84,7 @@ export class RedisEventStores {
   }
 
   async close(): Promise<void> {
-    if (!this.#owned) return;
-    try {
-      await this.client.quit();
-    } catch {
-      this.client.disconnect();
-    }
+    if (this.#owned) await closeClient(this.client);
   }
 
   #key(namespace: string, streamId: string): string {

@@ -72,12 +72,7 @@ export class RedisStore implements CacheStore {
   }
 
   async close(): Promise<void> {
-    if (!this.#owned) return;
-    try {
-      await this.client.quit();
-    } catch {
-      this.client.disconnect();
-    }
+    if (this.#owned) await closeClient(this.client);
   }
 }
 
@@ -90,6 +85,15 @@ export function clientOptions(commandTimeoutMs: number): RedisOptions {
     // Keep reconnecting, at most every 2 s, so a Redis that comes back is used again.
     retryStrategy: (times) => Math.min(50 * times, 2000),
   };
+}
+
+/** Ends a connection this package opened: quit, or disconnect when quit fails. */
+export async function closeClient(client: Redis): Promise<void> {
+  try {
+    await client.quit();
+  } catch {
+    client.disconnect();
+  }
 }
 
 /** Resolves once the client is connected; rejects if it gives up for good. */
