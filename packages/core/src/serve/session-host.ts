@@ -58,6 +58,8 @@ export class SessionHost implements FrontHost, DispatchHost {
   /** A stdio front: one client, which shares every backend session. */
   singleFront = false;
   readonly #deps: SessionHostDeps;
+  /** Whether any backend can open more than one session (else every profile sees the one mirror); decided on first use, after start. */
+  #anyIsolatable: boolean | undefined;
   /** The mirrors of the other capability profiles, made on first use. */
   readonly #views = new Map<string, Promise<ComponentRegistry>>();
   /** Refreshes under way per backend and kind, and whether another must follow. */
@@ -123,7 +125,9 @@ export class SessionHost implements FrontHost, DispatchHost {
   /** The mirror for the capabilities a session's client declared (kept per profile, not per request). */
   view(session: FrontSession): ComponentRegistry | Promise<ComponentRegistry> {
     const key = session.profileKey;
-    if (key === FULL_PROFILE || ![...this.connected.keys()].some((b) => b.connector.isolatable)) return this.#deps.registry;
+    // Backends are mounted before start() and never change after: decided once, not per request.
+    this.#anyIsolatable ??= this.backends.some((b) => b.connector.isolatable);
+    if (key === FULL_PROFILE || !this.#anyIsolatable) return this.#deps.registry;
     let view = this.#views.get(key);
     if (!view) {
       const registry = this.#deps.newRegistry();
