@@ -14,14 +14,14 @@ afterEach(async () => {
 });
 
 describe("a stdio backend that closes stdout and stays alive", () => {
-  it.each(["isolated", "shared"] as const)("%s session: the call fails within 250 ms, the child is ended, the next call is served", async (sessions) => {
+  it.each(["isolated", "shared"] as const)("%s session: the call fails at once (not at the timeout), the child is ended, the next call is served", async (sessions) => {
     proxy = FastMCPProxy.asProxy([process.execPath, HANGUP], { logLevel: "silent", sessions, timeoutMs: 30_000, restart: { baseDelayMs: 50 } });
     const client = await connectClient(proxy);
     const first = await raw(client, "tools/call", { name: "echo", arguments: { text: "one" } });
     const pid = first.structuredContent.pid as number;
     const started = performance.now();
     const error = await rejection(raw(client, "tools/call", { name: "hangup", arguments: {} }));
-    expect(performance.now() - started).toBeLessThan(250);
+    expect(performance.now() - started).toBeLessThan(2000); // not the 30 s timeout
     expect(error.code).toBe(-32010); // BackendUnavailable
     await until(() => !alive(pid), "the child's end", 3000);
     const next = await until(() => raw(client, "tools/call", { name: "echo", arguments: { text: "two" } }), "a call served again", 8000);

@@ -64,11 +64,11 @@ describe("request ids", () => {
   it("a second POST with an id still in flight gets 400/-32600 at once; the first is answered", async () => {
     const url = await serve();
     const headers = await openSession(url);
-    const first = post(url, call(7, "echo", { text: "first", ms: 300 }), headers);
+    const first = post(url, call(7, "echo", { text: "first", ms: 2000 }), headers);
     await new Promise((resolve) => setTimeout(resolve, 50));
     const started = performance.now();
     const second = await post(url, call(7, "echo", { text: "second" }), headers);
-    expect(performance.now() - started).toBeLessThan(250);
+    expect(performance.now() - started).toBeLessThan(1000); // not after the first's 2 s
     expect([second.status, json(second).error]).toEqual([400, { code: -32600, message: "Invalid Request: a request with id 7 is already in flight in this session" }]);
     const answered = await first;
     expect(json(answered)).toMatchObject({ id: 7, result: { content: [{ text: "first" }] } });
@@ -167,7 +167,7 @@ describe("sessions and bodies", () => {
     for (let i = 0; i < 5; i++) open.push(await openSession(url));
     const started = performance.now();
     const refused = await post(url, initialize);
-    expect(performance.now() - started).toBeLessThan(100);
+    expect(performance.now() - started).toBeLessThan(1000);
     expect([refused.status, json(refused).error.message]).toEqual([503, "Service Unavailable: too many sessions (5 open, at most 5)"]);
     await new Promise<void>((resolve, reject) =>
       httpRequest(url, { method: "DELETE", headers: open[0]! }, (res) => (res.resume(), res.on("end", resolve))).on("error", reject).end(),
