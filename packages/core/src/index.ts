@@ -9,6 +9,7 @@ export { METHODS, type ProxyMethod, type ProxyMethodMap, type ParamsOf, type Res
 export type { ProxyContext, AnyProxyContext, ProxyState } from "./middleware/context.js";
 export { compose, type Middleware, type ProxyMiddleware, type Next } from "./middleware/compose.js";
 export { ProxyComponent, type ComponentInit, type ComponentClass } from "./components/component.js";
+export { UriComponent } from "./components/uri-component.js";
 export { ProxyTool } from "./components/proxy-tool.js";
 export { ProxyResource } from "./components/proxy-resource.js";
 export { ProxyTemplate } from "./components/proxy-template.js";

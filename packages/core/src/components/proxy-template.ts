@@ -1,11 +1,10 @@
-import type { CompleteResult, EmptyResult, ReadResourceResult, ResourceTemplate } from "@modelcontextprotocol/sdk/types.js";
+import type { ResourceTemplate } from "@modelcontextprotocol/sdk/types.js";
 import { UriTemplate } from "@modelcontextprotocol/sdk/shared/uriTemplate.js";
-import type { ProxyContext } from "../middleware/context.js";
-import { ProxyComponent, type ComponentInit } from "./component.js";
+import type { ComponentInit } from "./component.js";
 import { unprefixUri } from "./naming.js";
-import { atBackendUri, clientUris } from "./proxy-resource.js";
+import { UriComponent } from "./uri-component.js";
 
-export class ProxyTemplate extends ProxyComponent<ResourceTemplate> {
+export class ProxyTemplate extends UriComponent<ResourceTemplate> {
   readonly kind = "template" as const;
   readonly #template: UriTemplate;
   #definition: ResourceTemplate | undefined;
@@ -29,25 +28,13 @@ export class ProxyTemplate extends ProxyComponent<ResourceTemplate> {
     }
   }
 
+  /** The backend's URI for an instance a client asked for: the same, without the mount's prefix. */
   backendUri(uri: string): string {
     return unprefixUri(this.backend.prefix, uri) ?? uri;
   }
 
-  async forward(ctx: ProxyContext<"resources/read">): Promise<ReadResourceResult> {
-    return clientUris(await atBackendUri(this, ctx), this.backend.prefix);
-  }
-
-  subscribe(ctx: ProxyContext<"resources/subscribe">): Promise<EmptyResult> {
-    return atBackendUri(this, ctx);
-  }
-
-  unsubscribe(ctx: ProxyContext<"resources/unsubscribe">): Promise<EmptyResult> {
-    return atBackendUri(this, ctx);
-  }
-
-  /** Completes an argument of the template, under the backend's own template. */
-  complete(ctx: ProxyContext<"completion/complete">): Promise<CompleteResult> {
-    const ref = { ...ctx.params.ref, uri: this.definition.uriTemplate };
-    return ctx.session.forward(this.backend, "completion/complete", { ...ctx.params, ref }, ctx);
+  /** An argument is completed under the backend's own template. */
+  protected completionRef(_uri: string): string {
+    return this.definition.uriTemplate;
   }
 }
