@@ -7,3 +7,4 @@ export { RequestStateCodec, RequestStateError, type RequestStateOptions } from "
 export { MODERN_VERSION, MODERN_VERSIONS, LEGACY_VERSIONS } from "./wire.js";
 export { modernConnector, type BackendProtocol } from "./connector.js";
 export { probeEra } from "./probe.js";
+export { serveStdioFront, type StdioFront } from "./stdio-front.js";

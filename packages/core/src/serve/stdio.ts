@@ -38,6 +38,9 @@ export class StdioFrontTransport implements Transport {
   #ended = false;
   #closed = false;
   #graceTimer: NodeJS.Timeout | undefined;
+  #onClosed!: () => void;
+  /** Settles once the transport has closed (stdin ended and the requests read were answered, or close()). */
+  readonly closed: Promise<void> = new Promise((resolve) => (this.#onClosed = resolve));
 
   constructor(stdin: Readable = process.stdin, stdout: Writable = process.stdout, options: StdioServerTransportOptions = {}) {
     this.#stdin = stdin;
@@ -101,6 +104,7 @@ export class StdioFrontTransport implements Transport {
     this.#writer.flush(); // the last answers go out before the close
     this.#writer.close();
     this.#unanswered.clear();
+    this.#onClosed();
     this.onclose?.();
   }
 

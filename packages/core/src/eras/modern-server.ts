@@ -1,0 +1,108 @@
+// The 2026-07-28 server the fronts put in front of the proxy (HTTP: one per request; stdio: one per
+// connection): a v2 SDK Server whose handlers serve each request through a Hop, and what they share.
+import type { ServerCapabilities } from "@modelcontextprotocol/sdk/types.js";
+import { Server, type ServerContext, type ServerNotifier } from "@modelcontextprotocol/server";
+import { identityOf } from "../errors.js";
+import { HeldCalls } from "./exchange.js";
+import { HopPool } from "./hop-pool.js";
+import type { ModernFrontHost, ModernFrontOptions } from "./modern-front.js";
+import { RequestStateCodec } from "./request-state.js";
+import { once, rounds, type Front } from "./requests.js";
+import { Watcher } from "./watcher.js";
+import { FRONT_CAPABILITIES_META, META, MULTI_ROUND_METHODS, isObject, type JsonObject } from "./wire.js";
+
+/** The methods answered, and the capability each needs. */
+const METHODS: Array<[method: string, capability: keyof ServerCapabilities]> = [
+  ["tools/list", "tools"],
+  ["tools/call", "tools"],
+  ["prompts/list", "prompts"],
+  ["prompts/get", "prompts"],
+  ["resources/list", "resources"],
+  ["resources/templates/list", "resources"],
+  ["resources/read", "resources"],
+  ["completion/complete", "completions"],
+];
+const LISTS = new Set(["tools/list", "prompts/list", "resources/list", "resources/templates/list"]);
+
+/**
+ * What every 2026 front of one proxy shares: the requestState key, the held calls, the pooled hops
+ * and the watcher (opened by the first request; it also learns what the proxy says about itself).
+ */
+export class ModernCore {
+  readonly front: Front;
+  readonly #notify: () => ServerNotifier;
+  #watcher: Promise<Watcher> | undefined;
+
+  constructor(host: ModernFrontHost, options: ModernFrontOptions, notify: () => ServerNotifier) {
+    this.front = { host, options, codec: new RequestStateCodec(options.requestState), held: new HeldCalls(options.held), hops: new HopPool(), face: undefined };
+    this.#notify = notify;
+  }
+
+  watching(): Promise<Watcher> {
+    return (this.#watcher ??= Watcher.open(this.front, this.#notify));
+  }
+
+  /** A new server instance; the first waits for the watcher, which learns the proxy's face. */
+  async server(): Promise<Server> {
+    if (!this.front.face) await this.watching();
+    else void this.watching();
+    return modernServer(this.front);
+  }
+
+  get held(): number {
+    return this.front.held.size;
+  }
+
+  async close(): Promise<void> {
+    await this.front.held.close();
+    await this.front.hops.close();
+    await this.#watcher?.then((w) => w.close(), () => {});
+  }
+}
+
+function modernServer(front: Front): Server {
+  const { codec, options } = front;
+  const face = front.face!;
+  const { tasks: _tasks, ...capabilities } = face.capabilities as ServerCapabilities & { tasks?: unknown };
+  const server = new Server(face.serverInfo, {
+    capabilities: capabilities as never,
+    ...(face.instructions ? { instructions: face.instructions } : {}),
+    // A forged, expired or someone else's state is refused before a handler runs (-32602).
+    // The proxy's own states (a bridged legacy call) are checked here; any other is a 2026 backend's,
+    // passed through for the backend to check.
+    requestState: { verify: (state: string, ctx: ServerContext) => (codec.owns(state) ? codec.open(state, identityOf(ctx.http?.authInfo)) : undefined) },
+  });
+  for (const [method, capability] of METHODS) {
+    if (!face.capabilities[capability]) continue;
+    server.setRequestHandler(method as "tools/list", (async (request: { params?: JsonObject }, ctx: ServerContext) => {
+      const params = forwardParams(request.params, ctx);
+      if (MULTI_ROUND_METHODS.has(method)) return rounds(front, method, params, ctx);
+      const result = await once(front, method, params, ctx);
+      if (!LISTS.has(method)) return result;
+      const scope = options.listCacheScope === "public" && !ctx.http?.authInfo ? "public" : "private";
+      return { ...result, ttlMs: options.listTtlMs ?? 0, cacheScope: scope };
+    }) as never);
+  }
+  return server;
+}
+
+/**
+ * The params to forward: the request's own, with the capabilities it declared (a 2026 backend needs
+ * them), and its inputResponses and requestState unless the state is the proxy's own (those answer a
+ * held call here): a 2026 backend's multi-round state passes through untouched.
+ */
+function forwardParams(params: JsonObject | undefined, ctx: ServerContext): JsonObject {
+  const { inputResponses: _r, requestState: _s, ...rest } = params ?? {};
+  const meta: JsonObject = { ...(isObject(rest._meta) ? rest._meta : {}), ...(ctx.mcpReq._meta ?? {}) };
+  for (const key of Object.values(META)) delete meta[key];
+  const declared = (ctx.mcpReq.envelope as JsonObject | undefined)?.[META.clientCapabilities];
+  if (isObject(declared)) meta[FRONT_CAPABILITIES_META] = declared;
+  const state = ctx.mcpReq.requestState();
+  const ours = state !== undefined && typeof state !== "string";
+  return {
+    ...rest,
+    _meta: meta,
+    ...(!ours && ctx.mcpReq.inputResponses ? { inputResponses: ctx.mcpReq.inputResponses } : {}),
+    ...(typeof state === "string" ? { requestState: state } : {}),
+  };
+}
