@@ -11,6 +11,7 @@
 //   http-stdio  HTTP front → stdio echo backend, raw POST load
 //   inproc      InMemoryTransport front and back (profiles this process: client + proxy + backend)
 //   echo-http   the echo backend alone over HTTP (what the SDK's HTTP server transport costs)
+//   tools-list  HTTP front over --backends N (10) stdio echo backends of 100 tools, raw POST tools/list
 //
 // Profiles are kept in bench/results/profiles/ (open them in Chrome DevTools or speedscope).
 import { mkdirSync, readFileSync, readdirSync, statSync } from "node:fs";
@@ -88,6 +89,15 @@ async function profileProcess() {
     await client.close(); // stdin closes: the proxy closes and exits, writing its profile
     await waitExit(transport.pid);
     await stopPid(transport.pid);
+  } else if (mode === "tools-list") {
+    const n = Number(opt("--backends", 10));
+    const config = { mcpServers: Object.fromEntries(Array.from({ length: n }, (_, i) => [`b${i}`, { command: NODE, args: [ECHO, "stdio", "--tools", "99"] }])) };
+    const target = start("proxy http", NODE, [...profFlags(`proxy-${mode}`), PROXY, "--front", "http", "--backend", JSON.stringify(config)], { cwd: HERE });
+    const agent = keepAliveAgent(concurrency);
+    const session = await rawSession(await listening(target, 90_000), agent, { request: { method: "tools/list", params: {} } });
+    await load(session.call, target.pid);
+    agent.destroy();
+    await stop(target, 5000);
   } else if (mode === "http" || mode === "http-stdio" || mode === "echo-http") {
     let echo;
     let target;
@@ -218,9 +228,9 @@ if (mode === "summary") {
   summarise(newest(OUT, since));
 } else if (mode === "inproc-worker") {
   await inproc();
-} else if (["stdio", "stdio-lean", "cli-stdio", "http", "http-stdio", "echo-http"].includes(mode)) {
+} else if (["stdio", "stdio-lean", "cli-stdio", "http", "http-stdio", "echo-http", "tools-list"].includes(mode)) {
   await profileProcess();
 } else {
-  process.stderr.write("usage: node bench/profile.mjs stdio|stdio-lean|cli-stdio|http|http-stdio|inproc|echo-http [--concurrency N] [--duration MS] [--top N]\n");
+  process.stderr.write("usage: node bench/profile.mjs stdio|stdio-lean|cli-stdio|http|http-stdio|inproc|echo-http|tools-list [--backends N] [--concurrency N] [--duration MS] [--top N]\n");
   process.exit(2);
 }

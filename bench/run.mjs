@@ -16,7 +16,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { FastMCPProxy } from "@fastmcp-proxy/core";
 import { makeEchoServer } from "./lib/echo.mjs";
-import { ECHO_CALL, deleteSession, keepAliveAgent, passthrough, rawSession, runLoad, sdkCall, summarise } from "./lib/load.mjs";
+import { ECHO_CALL, FULL_CAPABILITIES, deleteSession, keepAliveAgent, passthrough, rawSession, runLoad, sdkCall, summarise } from "./lib/load.mjs";
 import {
   CHILD_ENV,
   adopt,
@@ -75,8 +75,9 @@ const cfg = {
 const experiment = (variant) => (cfg.experiments ? [variant] : []);
 const WATCHDOG_MS = 12 * 60_000;
 
-// ProxyOptions that keep a warm spare backend session (the option named by issue 13's warm sessions).
+// ProxyOptions with and without a warm spare backend session (spareSessions defaults to 1 for stdio backends).
 const WARM_SPARE = { spareSessions: 1 };
+const NO_SPARE = { spareSessions: 0 };
 // Benchmarks other packages keep beside this runner; each is run as it is and its output appended.
 const SIDE_BENCHES = ["auth.mjs", "caching.mjs"].map((f) => join(HERE, f));
 
@@ -576,6 +577,30 @@ async function startupScenario() {
     }
     const alone = median(single);
     growth.push({ measure: "start-up, stdio backends", size: "one echo backend alone (spawn → initialize → tools/list)", figure: `${fmt(alone)} ms`, goal: "", note: `median of ${starts}` });
+    // The floor for N: N echo backends started at once by the runner itself, no proxy (on 2 cores,
+    // N Node children cost N times one child's start-up CPU, whoever spawns them).
+    const floor = {};
+    for (const n of [5, 20]) {
+      const t0 = performance.now();
+      const started = await Promise.all(
+        Array.from({ length: n }, async () => {
+          const { client, pid } = await stdioClient("echo-server stdio (start-up floor)", [ECHO, "stdio"]);
+          await client.request({ method: "tools/list", params: {} }, passthrough);
+          return { client, pid, cpu: cpuMicros(pid) };
+        }),
+      );
+      floor[n] = performance.now() - t0;
+      const cpuEach = started.reduce((sum, s) => sum + s.cpu, 0) / n / 1000;
+      await Promise.all(started.map(async ({ client, pid }) => (await client.close().catch(() => {}), await stopPid(pid))));
+      growth.push({
+        measure: "start-up, stdio backends",
+        size: `${n} echo backends started at once by the runner (no proxy: the floor)`,
+        figure: `${fmt(floor[n])} ms (${(floor[n] / alone).toFixed(2)}× one alone)`,
+        goal: "",
+        note: `each child used ${fmt(cpuEach)} ms of CPU to start and list; ${os.cpus().length} cores`,
+      });
+    }
+    const newProfile = [];
     for (const n of [1, 5, 20]) {
       const times = [];
       const ready = [];
@@ -584,23 +609,39 @@ async function startupScenario() {
         const proxy = await ourProxyHttp(echoConfig(n), { listenMs: 60_000 });
         ready.push(performance.now() - t0);
         const agent = keepAliveAgent(1);
-        const { request } = await rawSession(proxy.url, agent);
+        // A client declaring what the proxy relays is answered from the mirror discovered at start:
+        // this times start-up. A client of another profile first lists through its own sessions (below).
+        const { request } = await rawSession(proxy.url, agent, { capabilities: FULL_CAPABILITIES });
         const { tools } = await request("tools/list");
         times.push(performance.now() - t0);
+        if (tools.length !== n) throw new Error(`start-up with ${n} backends listed ${tools.length} tools`);
+        if (n <= 5 && i === 0) {
+          const t1 = performance.now();
+          await (await rawSession(proxy.url, agent)).request("tools/list");
+          newProfile.push({ n, ms: performance.now() - t1, children: descendants(proxy.child.pid).length });
+        }
         agent.destroy();
         await stop(proxy.child);
-        if (tools.length !== n) throw new Error(`start-up with ${n} backends listed ${tools.length} tools`);
       }
       const t = median(times);
       growth.push({
         measure: "start-up, stdio backends",
         size: `${n} backend${n > 1 ? "s" : ""} (proxy spawn → first tools/list)`,
-        figure: `${fmt(t)} ms (${(t / alone).toFixed(2)}× one backend alone)`,
+        figure: `${fmt(t)} ms (${(t / alone).toFixed(2)}× one backend alone${floor[n] ? `, ${(t / floor[n]).toFixed(2)}× the floor` : ""})`,
         goal: n === 20 ? "≤ 1.5× the slowest single backend" : "",
         // The two can differ a lot: a new front session's first request may open its own backend sessions.
         note: `median of ${starts}; min ${fmt(Math.min(...times))}, max ${fmt(Math.max(...times))} ms; listening after ${fmt(median(ready))} ms`,
       });
       log(`  ${n} backends: ${fmt(t)} ms (one alone ${fmt(alone)} ms)`);
+    }
+    for (const { n, ms, children } of newProfile) {
+      growth.push({
+        measure: "start-up, stdio backends",
+        size: `${n} backend${n > 1 ? "s" : ""}: the first tools/list of a client declaring no capabilities (a new profile)`,
+        figure: `${fmt(ms)} ms`,
+        goal: "",
+        note: `listed through its own isolated sessions (one child per backend), then a warm spare per backend: ${children} children after it`,
+      });
     }
   } catch (error) {
     failures.push(`start-up: ${error?.message ?? error}`);
@@ -618,7 +659,8 @@ async function toolsListScaleScenario() {
       proxy = await ourProxyHttp(echoConfig(n, 99), { nodeFlags: ["--expose-gc"], listenMs: 90_000 });
       remember();
       const agent = keepAliveAgent(1);
-      const session = await rawSession(proxy.url, agent, { request: { method: "tools/list", params: {} } });
+      // A client of the full profile: the list comes from the mirror made at start (no child spawned).
+      const session = await rawSession(proxy.url, agent, { request: { method: "tools/list", params: {} }, capabilities: FULL_CAPABILITIES });
       const { tools } = await session.request("tools/list");
       if (tools.length !== n * 100) throw new Error(`${n} backends listed ${tools.length} tools, not ${n * 100}`);
       const stats = summarise([await runLoad(session.call, { concurrency: 1, maxCalls: 20_000, durationMs: cfg.durationMs, warmup: 50, warmupMs: cfg.warmupMs, cpuPids: [proxy.child.pid] })]);
@@ -666,40 +708,44 @@ async function concurrencyScenario() {
 
 /**
  * The first call of a new client: an isolated session over a stdio backend spawns a child for it,
- * unless a warm spare is waiting. Each sample opens a raw session, times its first tools/call, and
- * ends it with DELETE; samples are spaced so a spare can be refilled.
+ * unless a warm spare is waiting. A spare is opened for a profile once a client of it has opened
+ * a session, so a first client primes it (not timed); then each sample waits for the proxy's
+ * children to settle (the spare started and idle), opens a raw session, times its first
+ * tools/call, and ends it with DELETE.
  */
 async function firstCallScenario() {
   if (!wanted("first call")) return;
   log("▶ first call on a new isolated session");
   const samples = quick ? 3 : 10;
-  for (const [label, options] of [["no spare", {}], ["a warm spare", WARM_SPARE]]) {
+  for (const [label, options, want] of [["no spare", NO_SPARE, 1], ["a warm spare", WARM_SPARE, 2]]) {
     let proxy;
     try {
       const child = start("fastmcp-proxy (first call)", NODE, [PROXY, "--front", "http", "--options", JSON.stringify(options), "--backend", JSON.stringify(echoStdio())], { cwd: HERE });
       proxy = { child, url: await listening(child) };
       remember();
-      await new Promise((r) => setTimeout(r, 500));
-      const ahead = descendants(child.pid).length; // the primary session's child, plus any spare
       const agent = keepAliveAgent(1);
+      const primer = await rawSession(proxy.url, agent);
+      await primer.call();
+      await deleteSession(proxy.url, agent, primer.sessionId);
       const times = [];
+      let unsettled = 0;
       for (let i = 0; i < samples; i++) {
+        // The primary session's child, plus the spare when there is one.
+        if (!(await childrenSettled(child.pid, want))) unsettled++;
         const session = await rawSession(proxy.url, agent);
         const t0 = performance.now();
         await session.call();
         times.push(performance.now() - t0);
         await deleteSession(proxy.url, agent, session.sessionId);
-        await new Promise((r) => setTimeout(r, 400));
       }
       agent.destroy();
-      const spareWorked = options === WARM_SPARE ? (ahead > 1 ? "" : `; no child opened ahead: this core ignores ${JSON.stringify(WARM_SPARE)}`) : "";
-      if (options === WARM_SPARE && ahead > 1) findings.firstCallSpareP50 = median(times);
+      if (options === WARM_SPARE) findings.firstCallSpareP50 = median(times);
       growth.push({
         measure: "first tools/call on a new isolated session (stdio backend)",
-        size: label,
+        size: `${label} (${JSON.stringify(options)})`,
         figure: `p50 ${fmt(median(times), 1)} ms, max ${fmt(Math.max(...times), 1)} ms`,
         goal: options === WARM_SPARE ? "≤ 20 ms p50" : "",
-        note: `${samples} sessions, each ended with DELETE; ${ahead} backend child(ren) before the first client${spareWorked}`,
+        note: `${samples} new sessions, each ended with DELETE, after the proxy's children settled at ${want}${unsettled ? ` (${unsettled} did not within 20 s)` : ""}`,
       });
       log(`  ${label}: p50 ${fmt(median(times), 1)} ms`);
     } catch (error) {
@@ -709,6 +755,22 @@ async function firstCallScenario() {
       if (proxy) await stop(proxy.child);
     }
   }
+}
+
+/** Waits (at most 20 s) until `pid` has exactly `count` child processes and none used CPU for 300 ms. */
+async function childrenSettled(pid, count) {
+  const deadline = performance.now() + 20_000;
+  let last = NaN;
+  let quietSince = performance.now();
+  while (performance.now() < deadline) {
+    const kids = descendants(pid);
+    const cpu = kids.reduce((sum, kid) => sum + cpuMicros(kid), 0);
+    if (kids.length !== count || cpu !== last) quietSince = performance.now();
+    last = cpu;
+    if (kids.length === count && performance.now() - quietSince >= 300) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
 }
 
 /** Middleware costs in process (InMemoryTransport): the proxy alone, then with each middleware, alternated. */

@@ -96,17 +96,20 @@ function post(agent, url, body, headers) {
 
 export const PROTOCOL_VERSION = "2025-06-18";
 
+/** What the proxy relays (sampling, elicitation, roots): a client declaring it is served from the mirror made at start. */
+export const FULL_CAPABILITIES = { sampling: {}, elicitation: { form: {}, url: {} }, roots: { listChanged: true } };
+
 /**
  * Opens a streamable HTTP session with raw POSTs: initialize, then notifications/initialized.
  * Returns a function that POSTs one tools/call on it and checks the answer.
  */
-export async function rawSession(endpoint, agent, { request = ECHO_CALL } = {}) {
+export async function rawSession(endpoint, agent, { request = ECHO_CALL, capabilities = {} } = {}) {
   const url = new URL(endpoint);
   const init = await post(agent, url, {
     jsonrpc: "2.0",
     id: 0,
     method: "initialize",
-    params: { protocolVersion: PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: "bench-raw", version: "1.0.0" } },
+    params: { protocolVersion: PROTOCOL_VERSION, capabilities, clientInfo: { name: "bench-raw", version: "1.0.0" } },
   });
   const sessionId = init.headers["mcp-session-id"];
   if (init.status !== 200 || !sessionId || !init.body.includes('"result"')) {

@@ -5,6 +5,7 @@ import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { ErrorCode, McpError, ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { FastMCPProxy } from "@fastmcp-proxy/core";
+import { messageJson, pageOf, shareable } from "../../packages/core/src/components/pages.js";
 import { connectClient, raw, rejection } from "../helpers.js";
 
 /** A low-level server answering every list in pages of 2, with its own cursors ("2", "4", ...). */
@@ -127,5 +128,39 @@ describe("pagination", () => {
 
   it("rejects a pageSize that is not a whole number ≥ 1", () => {
     expect(() => FastMCPProxy.asProxy(pagingServer().server, { pageSize: 0 })).toThrow(/pageSize must be a whole number/);
+  });
+});
+
+describe("list answers made once", () => {
+  type ToolList = { tools: ReadonlyArray<{ name: string }>; nextCursor?: string };
+  const list = (): ToolList => shareable(Object.freeze({ tools: Object.freeze([1, 2, 3, 4, 5].map((i) => Object.freeze({ name: `t${i}`, inputSchema: { type: "object" } }))) }));
+
+  it("a shared list's text is made once and spliced into each response, reading as JSON.stringify would", () => {
+    const tools = list();
+    for (const id of [1, "a \"quoted\" id", 0]) {
+      const message = { result: tools, jsonrpc: "2.0", id };
+      expect(JSON.parse(messageJson(message))).toEqual(JSON.parse(JSON.stringify(message)));
+    }
+    expect(JSON.parse(messageJson({ result: tools }))).toEqual({ result: tools });
+    // Anything not marked shareable is serialized as it is, each time.
+    const plain = { tools: [{ name: "x" }] };
+    const message = { jsonrpc: "2.0", id: 2, result: plain };
+    expect(messageJson(message)).toBe(JSON.stringify(message));
+    plain.tools.push({ name: "y" });
+    expect(messageJson(message)).toBe(JSON.stringify(message));
+  });
+
+  it("a page of a shared list is one frozen object per cursor, itself shared; other lists get new pages", () => {
+    const tools = list();
+    const first = pageOf("tools/list", tools, "tools", undefined, 2);
+    expect(pageOf("tools/list", tools, "tools", undefined, 2)).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    const second = pageOf("tools/list", tools, "tools", first.nextCursor, 2);
+    expect(second.tools.map((t) => t.name)).toEqual(["t3", "t4"]);
+    expect(pageOf("tools/list", tools, "tools", first.nextCursor, 2)).toBe(second);
+    expect(pageOf("tools/list", tools, "tools", undefined, 3).tools).toHaveLength(3);
+    expect(JSON.parse(messageJson({ jsonrpc: "2.0", id: 7, result: second })).result).toEqual(JSON.parse(JSON.stringify(second)));
+    const unshared = { tools: [...tools.tools] };
+    expect(pageOf("tools/list", unshared, "tools", undefined, 2)).not.toBe(pageOf("tools/list", unshared, "tools", undefined, 2));
   });
 });

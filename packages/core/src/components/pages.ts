@@ -29,6 +29,32 @@ function versionOf(items: readonly unknown[]): string {
 }
 
 /**
+ * The JSON text of list answers, made once per list and reused for every response that carries
+ * it: a mirrored list is deep-frozen and shared by every client, and serializing 5,000 tools costs
+ * milliseconds a call. Only lists marked here are kept (weakly: a rebuilt list drops its text).
+ */
+const texts = new WeakMap<object, string | undefined>();
+/** The pages made of each shared list, by offset and page size. */
+const pages = new WeakMap<object, Map<string, object>>();
+
+/** Marks a deep-frozen list answer whose JSON text may be kept. */
+export function shareable<R extends object>(list: R): R {
+  if (!texts.has(list)) texts.set(list, undefined);
+  return list;
+}
+
+/** `JSON.stringify(message)`, with the text of a shareable result made once. */
+export function messageJson(message: object): string {
+  const result = (message as { result?: unknown }).result;
+  if (typeof result !== "object" || result === null || !texts.has(result)) return JSON.stringify(message);
+  let text = texts.get(result);
+  if (text === undefined) texts.set(result, (text = JSON.stringify(result)));
+  const { result: _, ...rest } = message as Record<string, unknown>;
+  const head = JSON.stringify(rest);
+  return head === "{}" ? `{"result":${text}}` : `${head.slice(0, -1)},"result":${text}}`;
+}
+
+/**
  * One page of a mirrored list (`key` is `tools`, `resources`, `resourceTemplates` or `prompts`).
  * Without a `pageSize`, the whole list as it is. With one, `pageSize` items from the offset in
  * the cursor, and a `nextCursor` (offset + the list's version) when more follow. A cursor that
@@ -50,9 +76,19 @@ export function pageOf<R extends object>(method: string, list: R, key: keyof R &
     }
     offset = decoded.o;
   }
+  // A page of a shared list is made once per offset, so its JSON text is made once too.
+  const shared = texts.has(list);
+  const at = `${offset}:${pageSize}`;
+  const made = shared ? pages.get(list)?.get(at) : undefined;
+  if (made) return made as R;
   const end = offset + (pageSize ?? items.length);
   const page = { ...list, [key]: items.slice(offset, end) } as R & { nextCursor?: string };
   delete page.nextCursor;
   if (end < items.length) page.nextCursor = encodeCursor({ k: key, o: end, v: version });
+  if (!shared) return page;
+  let byOffset = pages.get(list);
+  if (!byOffset) pages.set(list, (byOffset = new Map()));
+  byOffset.set(at, shareable(Object.freeze(page)));
   return page;
 }
+

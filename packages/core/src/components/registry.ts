@@ -14,6 +14,7 @@ import { listAll } from "../backends/passthrough.js";
 import type { Logger } from "../logger.js";
 import type { ComponentInit, ProxyComponent } from "./component.js";
 import { prefixName, prefixUri } from "./naming.js";
+import { shareable } from "./pages.js";
 import { isVisible, type ToolRule } from "./rules.js";
 import type { ProxyPrompt } from "./proxy-prompt.js";
 import type { ProxyResource } from "./proxy-resource.js";
@@ -64,6 +65,8 @@ export class ComponentRegistry {
   readonly #mirrored = new Map<Backend, Mirrored>();
   readonly #queue = new Map<Backend, Promise<void>>();
   readonly #down = new Set<Backend>();
+  /** Backends a reload took out: a listing of theirs still under way is dropped, never mirrored again. */
+  readonly #removed = new WeakSet<Backend>();
   #tools = new Map<string, ProxyTool>();
   #resources = new Map<string, ProxyResource>();
   #templates: ProxyTemplate[] = [];
@@ -124,6 +127,7 @@ export class ComponentRegistry {
           found.prompts = prompts.map(deepFreeze).filter((p) => isVisible(rules, p.name)).map((p) => make(this.#factories.prompt, p, prefixName(prefix, p.name)));
         }),
     ]);
+    if (this.#removed.has(backend)) return;
     const current = this.#mirrored.get(backend) ?? { tools: [], resources: [], templates: [], prompts: [] };
     this.#mirrored.set(backend, { ...current, ...found });
     this.#rebuild();
@@ -137,6 +141,24 @@ export class ComponentRegistry {
     if (down === this.#down.has(backend)) return;
     if (down) this.#down.add(backend);
     else this.#down.delete(backend);
+    this.#rebuild();
+  }
+
+  /**
+   * A reload: `removed` backends' components leave, `added` ones' are taken from `from` (where they
+   * were listed), in one rebuild, so no list shows a state in between.
+   */
+  replace(removed: readonly Backend[], added: readonly Backend[], from: ComponentRegistry): void {
+    for (const backend of removed) {
+      this.#removed.add(backend);
+      this.#mirrored.delete(backend);
+      this.#queue.delete(backend);
+      this.#down.delete(backend);
+    }
+    for (const backend of added) {
+      const mirrored = from.#mirrored.get(backend);
+      if (mirrored) this.#mirrored.set(backend, mirrored);
+    }
     this.#rebuild();
   }
 
@@ -204,12 +226,13 @@ export function listOf<K extends ListKey>(key: K, components: readonly ProxyComp
   return Object.freeze({ [key]: Object.freeze(components.map((c) => deepFreeze(c.toDefinition()))) }) as unknown as Lists[K];
 }
 
+/** The registry's own lists: shared by every client until the next rebuild, so their JSON text is kept. */
 function freezeLists(listed: Listed): Lists {
   return {
-    tools: listOf("tools", listed.tools),
-    resources: listOf("resources", listed.resources),
-    resourceTemplates: listOf("resourceTemplates", listed.resourceTemplates),
-    prompts: listOf("prompts", listed.prompts),
+    tools: shareable(listOf("tools", listed.tools)),
+    resources: shareable(listOf("resources", listed.resources)),
+    resourceTemplates: shareable(listOf("resourceTemplates", listed.resourceTemplates)),
+    prompts: shareable(listOf("prompts", listed.prompts)),
   };
 }
 
