@@ -19,6 +19,7 @@ export { prefixName, prefixUri, unprefixUri } from "./components/naming.js";
 export type { Backend, BackendConnector, BackendCredentials } from "./backends/backend.js";
 export type { CredentialsProvider, SessionOwner } from "./backends/pool.js";
 export type { BackendSpec } from "./backends/resolve.js";
+export type { ReloadResult } from "./backends/reload.js";
 export { resolveBackends } from "./backends/resolve.js";
 export { parseConfig, loadConfigFile, type MCPConfig, type ServerConfig } from "./backends/config.js";
 export { FrontSession } from "./serve/front-session.js";

@@ -88,6 +88,9 @@ export interface ResolvedOptions {
   spareSessions: number;
   restart: RestartOptions | false;
   failMode: "open" | "closed";
+  rules: ComponentRules | undefined;
+  /** Requests in flight to one backend from every front session (`run({ limits })`). */
+  maxInFlightPerBackend: number;
 }
 
 export function resolveOptions(options: ProxyOptions): ResolvedOptions {
@@ -105,11 +108,13 @@ export function resolveOptions(options: ProxyOptions): ResolvedOptions {
     spareSessions: options.spareSessions === 0 ? 0 : (positive("spareSessions", options.spareSessions) ?? 1),
     restart: options.restart ?? {},
     failMode: options.failMode ?? "open",
+    rules: options.rules,
+    maxInFlightPerBackend: 1024,
   };
 }
 
 /** A whole number ≥ 1, or undefined when not given. */
-function positive(name: string, value: number | undefined): number | undefined {
+export function positive(name: string, value: number | undefined): number | undefined {
   if (value === undefined) return undefined;
   if (!Number.isInteger(value) || value < 1) throw new ProxyError(ProxyErrorCode.InvalidConfig, `${name} must be a whole number ≥ 1, not ${value}`);
   return value;

@@ -1,13 +1,16 @@
 import { createServer, type Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import type { ClientCapabilities, ServerCapabilities } from "@modelcontextprotocol/sdk/types.js";
+import type { ServerCapabilities } from "@modelcontextprotocol/sdk/types.js";
 import type { DependencyContainer } from "tsyringe";
-import { describe, type Backend } from "./backends/backend.js";
+import type { Backend } from "./backends/backend.js";
 import { proxyConnector } from "./backends/connectors.js";
-import { profileKey, type BackendPool, type CredentialsProvider } from "./backends/pool.js";
+import type { MCPConfig } from "./backends/config.js";
+import type { BackendPool, CredentialsProvider } from "./backends/pool.js";
+import { backendsOfConfig, planReload, reloadResult, type ReloadResult } from "./backends/reload.js";
 import { resolveBackends, type BackendSpec } from "./backends/resolve.js";
-import { BackendSupervisor } from "./backends/supervisor.js";
+import { Supervision, type BackendHealth } from "./backends/supervision.js";
 import type { ComponentRules } from "./components/rules.js";
 import type { ComponentRegistry } from "./components/registry.js";
 import { createProxyDeps } from "./container.js";
@@ -17,7 +20,7 @@ import type { Logger } from "./logger.js";
 import type { ProxyMethod, ResultOf } from "./methods.js";
 import type { Middleware, ProxyMiddleware } from "./middleware/compose.js";
 import type { AnyProxyContext, ProxyContext } from "./middleware/context.js";
-import type { ProxyOptions, ResolvedOptions } from "./options.js";
+import { positive, type ProxyOptions, type ResolvedOptions } from "./options.js";
 import { MemoryEventStore, type EventStore } from "./serve/event-store.js";
 import type { FrontSession } from "./serve/front-session.js";
 import { HTTP_LIMITS, applyServerTimeouts, isLoopback, loopbackHosts, type HttpLimits } from "./serve/http-guards.js";
@@ -60,8 +63,8 @@ export interface RunOptions {
   authenticate?: Authenticate;
   /** Largest accepted request body, in bytes. Default 4 MiB. */
   maxBodyBytes?: number;
-  /** Bounds on sessions, requests in flight, slow readers and slow clients (docs/limits.md). */
-  limits?: HttpLimits;
+  /** Bounds on sessions, requests in flight, slow readers and slow clients (docs/limits.md); `maxInFlightPerBackend` applies to every transport. */
+  limits?: HttpLimits & { maxInFlightPerBackend?: number };
   /** 2026-07-28 clients (HTTP): options for their front and the input_required bridge, or false. */
   modern?: HttpFrontOptions["modern"];
 }
@@ -84,7 +87,7 @@ export interface ProxyHealth {
   started: boolean;
   /** drain() was called: shutting down, not ready for new clients. */
   draining?: boolean;
-  backends: Array<{ name: string; status: "up" | "down"; latencyMs?: number; error?: string }>;
+  backends: BackendHealth[];
 }
 
 /**
@@ -107,9 +110,14 @@ export class FastMCPProxy {
   readonly #host: SessionHost;
   readonly #backends: Backend[];
   readonly #mounted: FastMCPProxy[] = [];
-  readonly #supervisor: BackendSupervisor | undefined;
-  /** Per lost backend, the capability profiles whose shared sessions must come back. */
-  readonly #lostProfiles = new Map<Backend, Map<string, ClientCapabilities>>();
+  readonly #supervision: Supervision;
+  readonly #newRegistry: () => ComponentRegistry;
+  /** The servers of the config the proxy was made with (or last reloaded): what reload() replaces. */
+  readonly #configured: Set<Backend>;
+  /** What each backend told the proxy in its initialize. */
+  readonly #instructions = new WeakMap<Backend, string | undefined>();
+  /** The reload running now, if any: the next one waits for it. */
+  #reloading: Promise<unknown> = Promise.resolve();
   #started: Promise<void> | undefined;
   #ready = false;
   #closing = false;
@@ -123,18 +131,25 @@ export class FastMCPProxy {
     this.registry = deps.registry;
     this.#pool = deps.pool;
     this.#container = deps.container;
+    this.#newRegistry = deps.newRegistry;
+    this.#configured = new Set(deps.backends.filter((b) => b.config !== undefined));
     this.#events = new ProxyEventBus(deps.logger);
-    const restart = deps.options.restart;
-    this.#supervisor = restart === false ? undefined : new BackendSupervisor(restart, this.logger, (backend) => this.#recover(backend));
     this.#host = new SessionHost({
       ...deps,
       backends: this.#backends,
       events: this.#events,
-      unavailable: (backend) => this.#supervisor?.breakerOpen(backend),
-      sharedLost: (backend, capabilities) => this.#lost(backend, capabilities),
+      unavailable: (backend) => this.#supervision.unavailable(backend),
+      sharedLost: (backend, capabilities) => this.#supervision.lost(backend, capabilities),
       hooks: { beforeForward: (ctx) => this.beforeForward(ctx), afterForward: (ctx, result) => this.afterForward(ctx, result as never) },
     });
-    if (deps.options.failMode === "closed") this.#host.listGuard = () => this.#refuseListsWhileDown();
+    this.#supervision = new Supervision({
+      ...deps,
+      restart: deps.options.restart,
+      events: this.#events,
+      host: this.#host,
+      mounted: (backend) => this.#backends.includes(backend),
+    });
+    if (deps.options.failMode === "closed") this.#host.listGuard = () => this.#supervision.refuseListsWhileDown();
   }
 
   // ── Extension points ────────────────────────────────────────────────────────
@@ -227,33 +242,130 @@ export class FastMCPProxy {
   }
 
   async #start(): Promise<void> {
-    const results = await Promise.allSettled(
-      this.#backends.map(async (backend) => {
-        const client = await this.#host.shared(backend);
-        await this.registry.discover(backend, client);
-        return { backend, client };
-      }),
-    );
-    const failures = results.flatMap((r, i) => (r.status === "rejected" ? [{ backend: this.#backends[i]!, error: r.reason }] : []));
-    const connected = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+    const { connected, failures } = await this.#connectAll(this.#backends, this.registry);
     if (connected.length === 0) {
       await this.#pool.closeAll();
-      throw failures.length === 1 ? toMcpError(failures[0]!.error) : new ProxyError(ProxyErrorCode.BackendUnavailable,
-        `No backend could be reached: ${failures.map((f) => plainMessage(f.error)).join("; ")}`);
+      throw failures.length === 1 ? toMcpError(failures[0]!.error) : unreachable(failures);
     }
-    for (const { backend, error } of failures) {
-      this.logger.warn(`backend ${describe(backend)} left out for now: ${plainMessage(error)}`);
-      this.#supervisor?.lost(backend, plainMessage(error));
-    }
+    for (const { backend, error } of failures) this.#supervision.leftOut(backend, error);
     if (this.registry.collisions.length > 0) {
-      this.#supervisor?.stop();
+      this.#supervision.stop();
       await this.#pool.closeAll();
       throw new ProxyError(ProxyErrorCode.InvalidConfig, `Name collision: ${this.registry.collisions.join("; ")}`);
     }
-    for (const { backend, client } of connected) this.#host.connected.set(backend, client.getServerCapabilities() ?? {});
-    this.#host.capabilities = mirrorCapabilities([...this.#host.connected.values()]);
-    this.#host.instructions = this.#options.instructions ?? (connected.length === 1 ? connected[0]!.client.getInstructions() : undefined);
+    this.#mirror(connected);
     this.#ready = true;
+  }
+
+  /** Connects each backend's shared session and lists it into `registry`, all at once. */
+  async #connectAll(backends: readonly Backend[], registry: ComponentRegistry): Promise<Connecting> {
+    const results = await Promise.allSettled(
+      backends.map(async (backend) => {
+        const client = await this.#host.shared(backend);
+        await registry.discover(backend, client);
+        return { backend, client };
+      }),
+    );
+    return {
+      connected: results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : [])),
+      failures: results.flatMap((r, i) => (r.status === "rejected" ? [{ backend: backends[i]!, error: r.reason as unknown }] : [])),
+    };
+  }
+
+  /** What clients are told the proxy can do, once the connected backends changed. */
+  #mirror(connected: Connecting["connected"]): void {
+    for (const { backend, client } of connected) {
+      this.#host.connected.set(backend, client.getServerCapabilities() ?? {});
+      this.#instructions.set(backend, client.getInstructions());
+    }
+    const all = [...this.#host.connected.keys()];
+    this.#host.capabilities = mirrorCapabilities([...this.#host.connected.values()]);
+    // A single backend's own instructions are the proxy's, unless the options give some.
+    this.#host.instructions = this.#options.instructions ?? (all.length === 1 ? this.#instructions.get(all[0]!) : undefined);
+  }
+
+  /**
+   * Applies a new config (an `{ mcpServers }` object, or the path of a config file) to the servers
+   * the proxy was made with, by name: removed servers leave (their sessions closed, calls in flight
+   * on them fail), added ones are connected as at start, changed ones are replaced, the others are
+   * untouched; clients then get list_changed. An invalid config or a name collision rejects and
+   * changes nothing. Reloads run one at a time. See docs/gateway.md, "Reload".
+   */
+  reload(config: MCPConfig | string): Promise<ReloadResult> {
+    const run = this.#reloading.then(() => this.#reload(config));
+    this.#reloading = run.catch(() => {});
+    return run;
+  }
+
+  async #reload(config: MCPConfig | string): Promise<ReloadResult> {
+    try {
+      if (this.#closing) throw new ProxyError(ProxyErrorCode.ServiceUnavailable, "the proxy is closed");
+      if (this.#configured.size === 0) throw new ProxyError(ProxyErrorCode.InvalidConfig, "this proxy was not made from a config (mcpServers): there is nothing to reload");
+      const next = backendsOfConfig(config, this.logger, this.#options.rules);
+      const others = this.#backends.filter((b) => !this.#configured.has(b)).map((b) => b.name);
+      const taken = next.find((b) => others.includes(b.name));
+      if (taken) throw new ProxyError(ProxyErrorCode.InvalidConfig, `server "${taken.name}": the name is taken by a mounted backend`);
+      const plan = planReload([...this.#configured], next);
+      if (this.#started) await this.#started;
+      const result = reloadResult(plan, this.#ready ? await this.#swap(plan.leaving, plan.joining) : this.#replace(plan.leaving, plan.joining));
+      if (plan.leaving.length + plan.joining.length > 0) this.logger.info(`config reloaded: ${describeReload(result)}`);
+      return result;
+    } catch (error) {
+      this.logger.warn(`config not reloaded, the old one is kept: ${plainMessage(error)}`);
+      throw error;
+    }
+  }
+
+  /** Before start: the configured servers are only replaced (nothing is connected yet). */
+  #replace(leaving: readonly Backend[], joining: readonly Backend[]): Backend[] {
+    for (const backend of leaving) {
+      this.#configured.delete(backend);
+      this.#backends.splice(this.#backends.indexOf(backend), 1);
+    }
+    for (const backend of joining) this.#configured.add(backend);
+    this.#backends.push(...joining);
+    return [];
+  }
+
+  /**
+   * A started proxy: the joining servers are connected and listed beside the others first; if a name
+   * collides, or none of the servers can be reached, they are closed again and nothing changed. Then
+   * the swap, at once: the mirror, the backends, the views; clients are told; the leaving servers'
+   * sessions are closed. Returns the joining servers that could not be reached.
+   */
+  async #swap(leaving: readonly Backend[], joining: readonly Backend[]): Promise<Backend[]> {
+    if (leaving.length + joining.length === 0) return [];
+    const trial = this.#newRegistry();
+    const staying = this.#backends.filter((b) => !leaving.includes(b));
+    trial.replace([], staying, this.registry);
+    const { connected, failures } = await this.#connectAll(joining, trial);
+    const collisions = trial.collisions.filter((c) => !this.registry.collisions.includes(c));
+    const up = staying.filter((b) => this.#host.connected.has(b) && this.#supervision.downReason(b) === undefined);
+    const refusal =
+      this.#closing ? new ProxyError(ProxyErrorCode.ServiceUnavailable, "the proxy closed during the reload")
+      : collisions.length > 0 ? new ProxyError(ProxyErrorCode.InvalidConfig, `Name collision: ${collisions.join("; ")}`)
+      : connected.length === 0 && up.length === 0 && failures.length > 0 ? unreachable(failures)
+      : undefined;
+    if (refusal) {
+      await Promise.all(joining.map((b) => this.#pool.retire(b)));
+      throw refusal;
+    }
+    const closing = Promise.all(leaving.map((b) => this.#pool.retire(b)));
+    for (const backend of leaving) {
+      this.#supervision.forget(backend);
+      this.#host.connected.delete(backend);
+    }
+    this.registry.replace(leaving, connected.map((c) => c.backend), trial);
+    this.#replace(leaving, joining);
+    this.#mirror(connected);
+    for (const { backend, error } of failures) this.#supervision.leftOut(backend, error);
+    this.#host.resetViews();
+    this.#host.announceLists();
+    for (const backend of [...leaving, ...connected.map((c) => c.backend)]) {
+      for (const kind of ["tools", "resources", "prompts"] as const) this.#events.emit("listChanged", { backend, kind });
+    }
+    await closing;
+    return failures.map((f) => f.backend);
   }
 
   /** Serves one client on a transport (stdio, in-memory, or any SDK server transport). */
@@ -267,6 +379,8 @@ export class FastMCPProxy {
   /** Starts and serves on stdio, streamable HTTP or SSE. */
   async run(options: RunOptions = {}): Promise<RunningProxy> {
     const transport = options.transport ?? "stdio";
+    const { maxInFlightPerBackend, ...limits } = options.limits ?? {};
+    if (maxInFlightPerBackend !== undefined) this.#options.maxInFlightPerBackend = positive("limits.maxInFlightPerBackend", maxInFlightPerBackend)!;
     await this.start();
     if (transport === "stdio") {
       this.#host.singleFront = true;
@@ -274,19 +388,15 @@ export class FastMCPProxy {
       return { transport, closed: session.closed };
     }
     const host = options.host ?? "127.0.0.1";
-    const { port: _, host: __, transport: ___, resumable, stateless, ...front } = options;
+    const { port: _, host: __, transport: ___, resumable, stateless, limits: ____, ...front } = options;
     const loopback = isLoopback(host);
-    if (!loopback && !options.allowedHosts) {
-      this.logger.warn(
-        `serving on ${host}, not a loopback address, with no allowed hosts: Host and Origin are NOT checked (no DNS-rebinding protection). ` +
-          "Set allowedHosts to the names clients use, or bind to 127.0.0.1.",
-      );
-    }
+    const unguarded = rebindingWarning(host, options.allowedHosts);
+    if (unguarded) this.logger.warn(unguarded);
     // Made once the port is known: on loopback, Host and Origin must name this port too.
     let handler!: HttpHandler;
     const server = createServer({ connectionsCheckingInterval: HTTP_LIMITS.checkIntervalMs }, (req, res) => void handler(req, res));
     // Slow clients (slowloris): headers within 10 s, a whole request within 30 s.
-    applyServerTimeouts(server, options.limits);
+    applyServerTimeouts(server, limits);
     await new Promise<void>((resolve, reject) => {
       server.once("error", (error: NodeJS.ErrnoException) =>
         reject(
@@ -300,6 +410,7 @@ export class FastMCPProxy {
     const { port } = server.address() as AddressInfo;
     handler = this.httpHandler({
       ...front,
+      limits,
       sse: transport === "sse",
       ...(stateless ? { stateless: true } : {}),
       ...(resumable && !front.eventStore ? { eventStore: () => new MemoryEventStore() } : {}),
@@ -323,25 +434,8 @@ export class FastMCPProxy {
    * proxy's own supervision: a session found lost is restarted as any other loss.
    */
   async health(options: { timeoutMs?: number; ping?: boolean } = {}): Promise<ProxyHealth> {
-    const timeout = options.timeoutMs ?? 2000;
     if (!this.#ready) return { started: false, backends: this.#backends.map((b) => ({ name: b.name, status: "down", error: "not started" })) };
-    const probe = async (backend: Backend): Promise<ProxyHealth["backends"][number]> => {
-      const down = this.#supervisor?.downReason(backend);
-      if (down !== undefined) return { name: backend.name, status: "down", error: down };
-      const began = performance.now();
-      let timer: NodeJS.Timeout | undefined;
-      try {
-        const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${timeout} ms`)), timeout)));
-        const client = await Promise.race([this.#host.shared(backend), late]);
-        if (options.ping !== false) await client.ping({ timeout });
-        return { name: backend.name, status: "up", latencyMs: Math.round((performance.now() - began) * 10) / 10 };
-      } catch (error) {
-        return { name: backend.name, status: "down", error: plainMessage(error) };
-      } finally {
-        clearTimeout(timer);
-      }
-    };
-    return { started: true, ...(this.#draining && { draining: true }), backends: await Promise.all(this.#backends.map(probe)) };
+    return { started: true, ...(this.#draining && { draining: true }), backends: await this.#supervision.health(this.#backends, options) };
   }
 
   /**
@@ -364,7 +458,7 @@ export class FastMCPProxy {
   async close(options: { force?: boolean } = {}): Promise<void> {
     if (options.force) await this.#pool.closeAll({ force: true });
     this.#closing = true;
-    this.#supervisor?.stop();
+    this.#supervision.stop();
     if (this.#http) {
       const { server, handler } = this.#http;
       this.#http = undefined;
@@ -377,43 +471,29 @@ export class FastMCPProxy {
     await Promise.all(this.#mounted.map((p) => p.close()));
     await this.#container?.dispose();
   }
+}
 
-  // ── Backend supervision ─────────────────────────────────────────────────────
+/** The loud warning for an HTTP front that no Host/Origin check guards (bound beyond loopback, no allowed hosts), if it is one. */
+export function rebindingWarning(host: string, allowedHosts: readonly string[] | undefined): string | undefined {
+  if (isLoopback(host) || allowedHosts) return undefined;
+  return (
+    `serving on ${host}, not a loopback address, with no allowed hosts: Host and Origin are NOT checked (no DNS-rebinding protection). ` +
+    "Set allowedHosts to the names clients use, or bind to 127.0.0.1."
+  );
+}
 
-  /** A backend's shared session closed: mark it down everywhere and start restarting it. */
-  #lost(backend: Backend, capabilities: ClientCapabilities): void {
-    if (this.#closing || !this.#supervisor) return;
-    let lost = this.#lostProfiles.get(backend);
-    if (!lost) this.#lostProfiles.set(backend, (lost = new Map()));
-    lost.set(profileKey(capabilities), capabilities);
-    this.logger.warn(`backend ${describe(backend)} was lost; restarting it`);
-    void this.#host.setDown(backend, true);
-    this.#supervisor.lost(backend, "its connection closed");
-    this.#events.emit("backendLost", { backend, reason: "its connection closed" });
-    this.#host.announceLists();
-  }
+interface Connecting {
+  connected: Array<{ backend: Backend; client: Client }>;
+  failures: Array<{ backend: Backend; error: unknown }>;
+}
 
-  /** Reconnects a lost backend (every profile's session that was lost) and mirrors it again; called by the supervisor, with backoff. */
-  async #recover(backend: Backend): Promise<void> {
-    const lost = this.#lostProfiles.get(backend);
-    await Promise.all([...(lost?.values() ?? [])].map((capabilities) => this.#host.shared(backend, capabilities)));
-    this.#lostProfiles.delete(backend);
-    const client = await this.#host.shared(backend);
-    await this.registry.discover(backend, client);
-    this.#host.connected.set(backend, client.getServerCapabilities() ?? {});
-    this.#host.resetViews();
-    await this.#host.setDown(backend, false);
-    this.#events.emit("backendRestarted", { backend });
-    this.#host.announceLists();
-  }
+function unreachable(failures: Connecting["failures"]): ProxyError {
+  return new ProxyError(ProxyErrorCode.BackendUnavailable, `No backend could be reached: ${failures.map((f) => plainMessage(f.error)).join("; ")}`);
+}
 
-  /** Fail-closed: while a backend is down, lists fail rather than leave it out. */
-  #refuseListsWhileDown(): void {
-    const down = this.#supervisor?.anyDown ?? [];
-    if (down.length > 0) {
-      throw new ProxyError(ProxyErrorCode.BackendUnavailable, `Backend ${down.map(describe).join(", ")} is down; lists are refused until it is back`);
-    }
-  }
+function describeReload({ added, removed, changed, unreachable }: ReloadResult): string {
+  const part = (what: string, names: string[]) => (names.length > 0 ? [`${what} ${names.join(", ")}`] : []);
+  return [...part("added", added), ...part("removed", removed), ...part("changed", changed), ...part("could not reach", unreachable)].join("; ");
 }
 
 /** The proxy advertises what its backends can do; list_changed always, since it re-lists on any change. */

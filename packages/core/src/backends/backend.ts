@@ -1,6 +1,7 @@
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.js";
 import type { ComponentRules } from "../components/rules.js";
+import type { ServerConfig } from "./config.js";
 
 /** How one backend is reached. Each call to `connect` opens a new backend session where it can. */
 export interface BackendConnector {
@@ -37,6 +38,8 @@ export interface Backend {
   readonly rules?: ComponentRules | undefined;
   /** The proxy's own components (mounted without a namespace): they win over mirrored ones of the same name. */
   readonly local?: boolean;
+  /** A config server's entry, as parsed (`${VAR}` expanded): what `reload()` compares. */
+  readonly config?: ServerConfig;
 }
 
 export function describe(backend: Backend): string {

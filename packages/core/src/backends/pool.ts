@@ -86,6 +86,10 @@ export class BackendPool {
   readonly #closing = new Set<Client>();
   /** How to give back a limited session's place, once, when it closes. */
   readonly #unlimit = new WeakMap<Client, () => void>();
+  /** Which backend each client was made for (what retire() closes). */
+  readonly #backendOf = new WeakMap<Client, Backend>();
+  /** Backends a reload took out: no session of theirs opens again. */
+  readonly #retired = new WeakSet<Backend>();
 
   /** Per-session credentials; set once by the proxy. */
   credentials: CredentialsProvider | undefined;
@@ -99,6 +103,7 @@ export class BackendPool {
    * relays), reopened if it has closed; `onLost` hears when it closes.
    */
   shared(backend: Backend, sink: BackendSink, onLost?: () => void, capabilities: ClientCapabilities = RELAY_CAPABILITIES): Promise<Client> {
+    if (this.#retired.has(backend)) return Promise.reject(removed(backend));
     let byProfile = this.#shared.get(backend);
     if (!byProfile) this.#shared.set(backend, (byProfile = new Map()));
     const key = profileKey(capabilities);
@@ -129,6 +134,7 @@ export class BackendPool {
    * one (with `maxSessions`) is a spare opened ahead when there is one for that profile.
    */
   async open(backend: Backend, options: OpenOptions): Promise<Client> {
+    if (this.#retired.has(backend)) throw removed(backend);
     if (options.maxSessions === undefined) return this.#open(backend, options);
     const spare = this.#spares.get(backend)?.get(profileKey(options.capabilities))?.shift();
     if (!spare) {
@@ -209,6 +215,7 @@ export class BackendPool {
       client.fallbackRequestHandler = (request, extra) => route.sink.request(backend, request, extra.signal);
       made.push(client);
       this.#openClients.add(client);
+      this.#backendOf.set(client, backend);
       return client;
     };
     let timer: NodeJS.Timeout | undefined;
@@ -241,7 +248,24 @@ export class BackendPool {
     };
     client.onerror = (error) => logger.debug(`backend ${describe(backend)}: ${error.message}`);
     this.#routes.set(client, route);
+    // Taken out by a reload while it was connecting: it must not outlive the backend.
+    if (this.#retired.has(backend)) {
+      await this.release(client);
+      throw removed(backend);
+    }
     return client;
+  }
+
+  /**
+   * A reload took `backend` out: every session with it (shared, isolated, spares, connecting ones)
+   * is closed, so calls in flight on them fail now, and none opens again.
+   */
+  async retire(backend: Backend): Promise<void> {
+    this.#retired.add(backend);
+    this.#shared.delete(backend);
+    this.#spares.delete(backend);
+    const clients = [...this.#openClients].filter((client) => this.#backendOf.get(client) === backend);
+    await Promise.all(clients.map((client) => this.release(client)));
   }
 
   /** Closes a session this pool opened (a stdio child is ended: stdin closed, then SIGTERM, then SIGKILL). */
@@ -276,6 +300,10 @@ export class BackendPool {
       }),
     );
   }
+}
+
+function removed(backend: Backend): ProxyError {
+  return new ProxyError(ProxyErrorCode.BackendUnavailable, `Backend ${describe(backend)} was removed from the config`);
 }
 
 /**

@@ -36,8 +36,8 @@ const SCRIPT_RUNNERS: Record<string, () => string> = {
 /** Turns a backend spec into the backends to mount: one, or one per server of a config. */
 export function resolveBackends(spec: BackendSpec, logger: Logger): Backend[] {
   const onWarning = (message: string) => logger.warn(message);
-  if (isMCPConfig(spec)) return fromConfig(parseConfig(spec, { onWarning }), logger);
-  if (typeof spec === "string" && extname(spec) === ".json") return fromConfig(loadConfigFile(spec, { onWarning }), logger);
+  if (isMCPConfig(spec)) return configBackends(parseConfig(spec, { onWarning }), logger);
+  if (typeof spec === "string" && extname(spec) === ".json") return configBackends(loadConfigFile(spec, { onWarning }), logger);
   return [single(toConnector(spec, logger))];
 }
 
@@ -45,7 +45,8 @@ function single(connector: BackendConnector, timeoutMs?: number): Backend {
   return { name: "backend", prefix: undefined, connector, timeoutMs };
 }
 
-function fromConfig(config: MCPConfig, logger: Logger): Backend[] {
+/** One backend per server of a parsed config, each under its name as prefix when there are several. */
+export function configBackends(config: MCPConfig, logger: Logger): Backend[] {
   const entries = Object.entries(config.mcpServers);
   return entries.map(([name, server]) => ({
     name,
@@ -53,6 +54,7 @@ function fromConfig(config: MCPConfig, logger: Logger): Backend[] {
     connector: serverConnector(server, logger),
     timeoutMs: server.timeout,
     rules: rulesOf(server),
+    config: server,
   }));
 }
 

@@ -65,6 +65,12 @@ export class BackendSupervisor {
     this.#schedule(backend, health);
   }
 
+  /** Stops watching a backend (a reload took it out): a restart it had pending is cancelled. */
+  forget(backend: Backend): void {
+    clearTimeout(this.#down.get(backend)?.timer);
+    this.#down.delete(backend);
+  }
+
   stop(): void {
     this.#stopped = true;
     for (const health of this.#down.values()) clearTimeout(health.timer);
@@ -83,13 +89,15 @@ export class BackendSupervisor {
     if (this.#stopped || this.#down.get(backend) !== health) return;
     try {
       await this.#attempt(backend);
+      if (this.#down.get(backend) !== health) return; // forgotten meanwhile
       this.#down.delete(backend);
       this.#logger.warn(`backend ${describe(backend)} is back after ${health.failures + 1} attempts`);
     } catch (error) {
+      if (this.#stopped || this.#down.get(backend) !== health) return;
       health.failures++;
       health.lastError = error instanceof Error ? error.message : String(error);
       if (health.failures === this.#threshold) this.#logger.error(`backend ${describe(backend)} keeps failing: calls to it now fail fast`);
-      if (!this.#stopped) this.#schedule(backend, health);
+      this.#schedule(backend, health);
     }
   }
 }

@@ -82,8 +82,9 @@ export class SessionHost implements FrontHost, DispatchHost {
     return { requestMs: this.#deps.options.timeoutMs, maxTotalMs: this.#deps.options.maxTimeoutMs };
   }
 
-  get sessionLimits(): { maxSessions: number; idleTimeoutMs: number } {
-    return { maxSessions: this.#deps.options.maxSessions, idleTimeoutMs: this.#deps.options.idleTimeoutMs };
+  get sessionLimits(): { maxSessions: number; idleTimeoutMs: number; maxInFlightPerBackend: number } {
+    const { maxSessions, idleTimeoutMs, maxInFlightPerBackend } = this.#deps.options;
+    return { maxSessions, idleTimeoutMs, maxInFlightPerBackend };
   }
 
   get pageSize(): number | undefined {
