@@ -139,6 +139,12 @@ export async function rawSession(endpoint, agent, { request = ECHO_CALL, capabil
   return { sessionId, call, request: ask };
 }
 
+/** POSTs of a body to `endpoint` on `agent`, the answer read whole (as the raw load reads it). */
+export function rawPoster(endpoint, agent) {
+  const url = new URL(endpoint);
+  return { post: (body) => post(agent, url, body) };
+}
+
 /** A keep-alive agent with one socket per worker. */
 export function keepAliveAgent(concurrency) {
   return new http.Agent({ keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency });

@@ -2,7 +2,7 @@
 // one line per forwarded request (the logging middleware), and the CLI's own messages.
 import { hostname } from "node:os";
 import { stderrLogger, type Logger } from "@fastmcp-proxy/core";
-import { Redaction, createLogger, formatLine, logging, proxyLogger, type LoggingMiddleware } from "@fastmcp-proxy/logging";
+import { Redaction, createLogger, formatEntry, logging, proxyLogger, type LoggingMiddleware, type RequestLogger } from "@fastmcp-proxy/logging";
 import type { CliLogFormat, CliLogLevel } from "./args.js";
 
 export type SayLevel = "info" | "warn" | "error";
@@ -11,7 +11,7 @@ export interface CliLogs {
   /** The proxy's own diagnostics (core's Logger), scrubbed of credentials. */
   readonly diagnostics: Logger;
   /** One line per forwarded request: ok at info, a tool's isError at warn, a JSON-RPC error at error. */
-  readonly requests: LoggingMiddleware;
+  readonly requests: LoggingMiddleware<RequestLogger>;
   /**
    * One of the CLI's own messages (the ready line, a failure), written whatever --log-level says:
    * `fastmcp-proxy: <line>` in plain and pretty, a JSON entry (with `fields`) in json.
@@ -22,7 +22,6 @@ export interface CliLogs {
 }
 
 const PINO_LEVELS: Record<SayLevel, number> = { info: 30, warn: 40, error: 50 };
-const LEVEL_NAMES: Record<number, string> = { 10: "trace", 20: "debug", 30: "info", 40: "warn", 50: "error", 60: "fatal" };
 
 /**
  * The CLI's logs. `colors` applies to the pretty format only. At debug level the request lines
@@ -36,7 +35,7 @@ export function cliLogs(level: CliLogLevel, format: CliLogFormat, write: (text: 
 
   if (format === "plain") {
     // Request lines in the same `[fastmcp-proxy] <level>: ...` shape as the diagnostics.
-    const requests = logging({ ...payloads, logger: createLogger({ level, format: "json", destination: { write: (chunk: string) => write(plainLines(chunk)) } }) });
+    const requests = logging({ ...payloads, logger: plainLogger(level, write) });
     return {
       diagnostics: stderrLogger(level, write),
       requests,
@@ -59,23 +58,26 @@ export function cliLogs(level: CliLogLevel, format: CliLogFormat, write: (text: 
   };
 }
 
-/** pino's JSON lines as `[fastmcp-proxy] info: tools/call echo ← backend ok 1.2ms 58B→1.2kB` lines. */
-function plainLines(chunk: string): string {
-  let out = "";
-  for (const line of chunk.split("\n")) {
-    if (line.length === 0) continue;
-    let level: unknown;
-    try {
-      level = (JSON.parse(line) as { level?: unknown }).level;
-    } catch {
-      out += `${line}\n`;
-      continue;
-    }
-    // formatLine starts with the time and the level: the plain format has neither there.
-    const body = formatLine(line, false).replace(/^\S+ [A-Z]+ +/, "");
-    out += `[fastmcp-proxy] ${LEVEL_NAMES[Number(level)] ?? String(level)}: ${body}\n`;
-  }
-  return out;
+const RANKS: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity };
+
+/**
+ * Request lines in the plain format, `[fastmcp-proxy] info: tools/call echo ← backend ok 1.2ms
+ * 58B→1.2kB session=3f2a…`, formatted from the entry itself: no JSON made and parsed again per line.
+ */
+function plainLogger(level: CliLogLevel, write: (text: string) => void): RequestLogger {
+  const threshold = RANKS[level]!;
+  const at = (name: string) => (entry: Record<string, unknown>) => {
+    if (RANKS[name]! >= threshold) write(`[fastmcp-proxy] ${name}: ${formatEntry(entry)}\n`);
+  };
+  return {
+    isLevelEnabled: (name) => (RANKS[name] ?? 0) >= threshold,
+    trace: at("trace"),
+    debug: at("debug"),
+    info: at("info"),
+    warn: at("warn"),
+    error: at("error"),
+    fatal: at("fatal"),
+  };
 }
 
 function scrubFields(fields: Record<string, unknown>, scrub: (text: string) => string): Record<string, unknown> {

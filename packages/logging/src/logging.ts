@@ -31,9 +31,23 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
   return pino({ name: "fastmcp-proxy", ...options.pino, level }, stream);
 }
 
-export interface LoggingOptions extends CreateLoggerOptions {
-  /** Log through this pino logger instead of creating one (then `level`, `format` and `destination` are ignored). */
-  logger?: Logger;
+/**
+ * What the middleware writes its lines through: a pino logger, or any object with pino's level
+ * check and level methods (one that formats the entry itself, say, and never makes JSON).
+ */
+export interface RequestLogger {
+  isLevelEnabled(level: Level): boolean;
+  debug(entry: Record<string, unknown>, message: string): void;
+  info(entry: Record<string, unknown>, message: string): void;
+  warn(entry: Record<string, unknown>, message: string): void;
+  error(entry: Record<string, unknown>, message: string): void;
+  trace(entry: Record<string, unknown>, message: string): void;
+  fatal(entry: Record<string, unknown>, message: string): void;
+}
+
+export interface LoggingOptions<L extends RequestLogger = Logger> extends CreateLoggerOptions {
+  /** Log through this logger (pino's, or a RequestLogger) instead of creating one (then `level`, `format` and `destination` are ignored). */
+  logger?: L;
   /** The level of each request's line, by outcome. Default ok: "info", isError: "warn", error: "error". */
   levels?: Partial<Record<Outcome, Level>>;
   /** Log only these methods (e.g. leave out the list requests). Default: every method. */
@@ -54,9 +68,9 @@ export interface LoggingOptions extends CreateLoggerOptions {
   principal?: (ctx: ProxyContext) => string | undefined;
 }
 
-/** The logging middleware, with the pino logger it writes to. */
-export type LoggingMiddleware = (<M extends ProxyMethod>(ctx: ProxyContext<M>, next: Next<M>) => Promise<ResultOf<M>>) & {
-  readonly logger: Logger;
+/** The logging middleware, with the logger it writes to (pino's unless another was given). */
+export type LoggingMiddleware<L extends RequestLogger = Logger> = (<M extends ProxyMethod>(ctx: ProxyContext<M>, next: Next<M>) => Promise<ResultOf<M>>) & {
+  readonly logger: L;
 };
 
 const DEFAULT_LEVELS: Record<Outcome, Level> = { ok: "info", isError: "warn", error: "error" };
@@ -66,8 +80,8 @@ const DEFAULT_LEVELS: Record<Outcome, Level> = { ok: "info", isError: "warn", er
  * duration, outcome (ok / isError / error code) and sizes. Errors are logged, then rethrown
  * unchanged. Nothing is done when the logger's level excludes the request's line.
  */
-export function logging(options: LoggingOptions = {}): LoggingMiddleware {
-  const logger = options.logger ?? createLogger(options);
+export function logging<L extends RequestLogger = Logger>(options: LoggingOptions<L> = {}): LoggingMiddleware<L> {
+  const logger = options.logger ?? (createLogger(options) as unknown as L);
   const levels: Record<Outcome, Level> = { ...DEFAULT_LEVELS, ...options.levels };
   const rules = new Redaction(options.redact);
   const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };

@@ -58,9 +58,20 @@ export function formatLine(line: string, colors = false): string {
     return line;
   }
   if (entry === null || typeof entry !== "object") return line;
-  const paint = (code: string, text: string) => (colors ? `\x1b[${code}m${text}\x1b[0m` : text);
   const [levelName, levelColor] = LEVELS[Number(entry.level)] ?? [String(entry.level).toUpperCase().padEnd(5), "0"];
-  const parts = [paint("2", clock(entry.time)), paint(levelColor, levelName)];
+  const paint = painter(colors);
+  return `${paint("2", clock(entry.time))} ${paint(levelColor, levelName)} ${formatEntry(entry, colors)}`;
+}
+
+const painter = (colors: boolean) => (code: string, text: string) => (colors ? `\x1b[${code}m${text}\x1b[0m` : text);
+
+/**
+ * A log entry (a request line's fields, or `msg` and fields) as the readable line formatLine
+ * shows after the time and level: for a logger that formats objects and never parses JSON.
+ */
+export function formatEntry(entry: Record<string, unknown>, colors = false): string {
+  const paint = painter(colors);
+  const parts: string[] = [];
 
   if (typeof entry.outcome === "string" && typeof entry.method === "string") {
     let target = entry.method;
