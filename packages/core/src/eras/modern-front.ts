@@ -63,6 +63,7 @@ export function createModernFront(host: ModernFrontHost, options: ModernFrontOpt
       const uris = listenedUris(body);
       const release = uris.length > 0 ? await (await core.watching()).watch(uris).catch(() => undefined) : undefined;
       try {
+        await core.knowTool(body);
         const response = await handler.fetch(toRequest(req, body), { parsedBody: body, ...(authInfo ? { authInfo } : {}) });
         await sendResponse(response, res);
       } finally {

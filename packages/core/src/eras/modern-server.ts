@@ -1,11 +1,12 @@
 // The 2026-07-28 server the fronts put in front of the proxy (HTTP: one per request; stdio: one per
 // connection): a v2 SDK Server whose handlers serve each request through a Hop, and what they share.
 import type { ServerCapabilities } from "@modelcontextprotocol/sdk/types.js";
-import { Server, type ServerContext, type ServerNotifier } from "@modelcontextprotocol/server";
+import { McpServer, type ServerContext, type ServerNotifier } from "@modelcontextprotocol/server";
 import { identityOf } from "../errors.js";
 import { HeldCalls } from "./exchange.js";
 import { HopPool } from "./hop-pool.js";
 import type { ModernFrontHost, ModernFrontOptions } from "./modern-front.js";
+import { ListedSchemas } from "./param-headers.js";
 import { RequestStateCodec } from "./request-state.js";
 import { once, rounds, type Front } from "./requests.js";
 import { Watcher } from "./watcher.js";
@@ -34,7 +35,7 @@ export class ModernCore {
   #watcher: Promise<Watcher> | undefined;
 
   constructor(host: ModernFrontHost, options: ModernFrontOptions, notify: () => ServerNotifier) {
-    this.front = { host, options, codec: new RequestStateCodec(options.requestState), held: new HeldCalls(options.held), hops: new HopPool(), face: undefined };
+    this.front = { host, options, codec: new RequestStateCodec(options.requestState), held: new HeldCalls(options.held), hops: new HopPool(), face: undefined, schemas: new ListedSchemas() };
     this.#notify = notify;
   }
 
@@ -43,10 +44,18 @@ export class ModernCore {
   }
 
   /** A new server instance; the first waits for the watcher, which learns the proxy's face. */
-  async server(): Promise<Server> {
+  async server(): Promise<McpServer> {
     if (!this.front.face) await this.watching();
     else void this.watching();
     return modernServer(this.front);
+  }
+
+  /** Before a tools/call: the tool's schema known (listed now if never seen), for the SDK's Mcp-Param-* check. */
+  async knowTool(body: unknown): Promise<void> {
+    const name = isObject(body) && body.method === "tools/call" && isObject(body.params) ? body.params.name : undefined;
+    if (typeof name !== "string" || !this.front.schemas.stale(name)) return;
+    const pages = await (await this.watching()).list("tools/list").catch(() => []);
+    for (const page of pages) this.front.schemas.learn(page);
   }
 
   get held(): number {
@@ -60,30 +69,51 @@ export class ModernCore {
   }
 }
 
-function modernServer(front: Front): Server {
+/**
+ * An McpServer for one thing only: on HTTP the SDK checks a tools/call's `Mcp-Param-*` headers against
+ * `toolInputSchemaJson(name)` (-32020, HTTP 400, after its own header and `_meta` checks), and only
+ * for an McpServer. Here that is the schema the proxy listed; every handler is the proxy's own.
+ */
+class ProxyMcpServer extends McpServer {
+  readonly #schemas: ListedSchemas;
+
+  constructor(schemas: ListedSchemas, ...args: ConstructorParameters<typeof McpServer>) {
+    super(...args);
+    this.#schemas = schemas;
+  }
+
+  override toolInputSchemaJson(name: string): Record<string, unknown> | undefined {
+    return this.#schemas.get(name);
+  }
+}
+
+function modernServer(front: Front): McpServer {
   const { codec, options } = front;
   const face = front.face!;
   const { tasks: _tasks, ...capabilities } = face.capabilities as ServerCapabilities & { tasks?: unknown };
-  const server = new Server(face.serverInfo, {
-    capabilities: capabilities as never,
+  // The capabilities are registered after construction: given to McpServer, they would add listChanged.
+  const mcp = new ProxyMcpServer(front.schemas, face.serverInfo, {
     ...(face.instructions ? { instructions: face.instructions } : {}),
     // A forged, expired or someone else's state is refused before a handler runs (-32602).
     // The proxy's own states (a bridged legacy call) are checked here; any other is a 2026 backend's,
     // passed through for the backend to check.
     requestState: { verify: (state: string, ctx: ServerContext) => (codec.owns(state) ? codec.open(state, identityOf(ctx.http?.authInfo)) : undefined) },
   });
+  const server = mcp.server;
+  server.registerCapabilities(capabilities as never);
   for (const [method, capability] of METHODS) {
     if (!face.capabilities[capability]) continue;
     server.setRequestHandler(method as "tools/list", (async (request: { params?: JsonObject }, ctx: ServerContext) => {
       const params = forwardParams(request.params, ctx);
       if (MULTI_ROUND_METHODS.has(method)) return rounds(front, method, params, ctx);
       const result = await once(front, method, params, ctx);
+      if (method === "tools/list") front.schemas.learn(result);
       if (!LISTS.has(method)) return result;
       const scope = options.listCacheScope === "public" && !ctx.http?.authInfo ? "public" : "private";
       return { ...result, ttlMs: options.listTtlMs ?? 0, cacheScope: scope };
     }) as never);
   }
-  return server;
+  return mcp;
 }
 
 /**

@@ -61,3 +61,31 @@ export class ToolHeaderBook {
     return typeof name === "string" ? paramHeaderValues(this.#tools.get(name), args) : {};
   }
 }
+
+/**
+ * The input schemas of the tools the 2026 front has listed, by name: what the SDK checks a call's
+ * `Mcp-Param-*` headers against (McpServer.toolInputSchemaJson). Learned from every tools/list the
+ * front answers; a call to a tool not seen yet has them listed again, at most once a second.
+ */
+export class ListedSchemas {
+  readonly #schemas = new Map<string, JsonObject>();
+  #listedAt = 0;
+
+  learn(result: JsonObject): void {
+    if (!Array.isArray(result.tools)) return;
+    for (const tool of result.tools) {
+      if (isObject(tool) && typeof tool.name === "string" && isObject(tool.inputSchema)) this.#schemas.set(tool.name, tool.inputSchema);
+    }
+  }
+
+  get(name: string): JsonObject | undefined {
+    return this.#schemas.get(name);
+  }
+
+  /** Whether a call to `name` should have the tools listed first. */
+  stale(name: string): boolean {
+    if (this.#schemas.has(name) || Date.now() - this.#listedAt < 1000) return false;
+    this.#listedAt = Date.now();
+    return true;
+  }
+}

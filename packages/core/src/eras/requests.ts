@@ -7,6 +7,7 @@ import { Exchange, type HeldCalls, type Held } from "./exchange.js";
 import { Hop, type Ask } from "./hop.js";
 import { HopPool } from "./hop-pool.js";
 import type { ModernFrontHost, ModernFrontOptions } from "./modern-front.js";
+import type { ListedSchemas } from "./param-headers.js";
 import type { RequestStateCodec } from "./request-state.js";
 import { INPUT_KEY_META, META, MULTI_ROUND_METHODS, isObject, type JsonObject } from "./wire.js";
 
@@ -24,6 +25,8 @@ export interface Front {
   held: HeldCalls;
   hops: HopPool;
   face: Face | undefined;
+  /** The tools' input schemas as listed, for the Mcp-Param-* check. */
+  schemas: ListedSchemas;
 }
 
 export async function openHop(front: Front, ctx: ServerContext | undefined, exchange: () => Exchange | undefined): Promise<Hop> {

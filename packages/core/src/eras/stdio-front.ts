@@ -39,8 +39,9 @@ export function serveStdioFront(host: ModernFrontHost, transport: StdioFrontTran
   const handle = serveStdio(
     async (context) => {
       era = context?.era === "modern" ? "modern" : "legacy";
-      pinned = era === "modern" ? await core.server() : undefined;
-      return (pinned ?? new LegacySession(host)) as Server;
+      const mcp = era === "modern" ? await core.server() : undefined;
+      pinned = mcp?.server;
+      return mcp ?? (new LegacySession(host) as unknown as Server);
     },
     { transport, onerror: (error) => host.logger.debug(`stdio front: ${error.message}`) },
   );

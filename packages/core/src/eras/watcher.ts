@@ -1,7 +1,7 @@
 import type { ServerNotifier } from "@modelcontextprotocol/server";
 import type { Hop } from "./hop.js";
 import { openHop, type Front } from "./requests.js";
-import { isObject } from "./wire.js";
+import { isObject, type JsonObject } from "./wire.js";
 
 const PUBLISHED: Record<string, "toolsChanged" | "promptsChanged" | "resourcesChanged"> = {
   "notifications/tools/list_changed": "toolsChanged",
@@ -46,6 +46,18 @@ export class Watcher {
     const method = by > 0 && n === 1 ? "resources/subscribe" : by < 0 && n === 0 ? "resources/unsubscribe" : undefined;
     // A URI that cannot be subscribed to (unknown, hidden, no backend support) simply sends no updates.
     if (method) await this.#hop.request(method, { uri }, AbortSignal.timeout(10_000)).catch(() => {});
+  }
+
+  /** Every page of a list, as an anonymous caller sees it (at most 100 pages). */
+  async list(method: string): Promise<JsonObject[]> {
+    const pages: JsonObject[] = [];
+    let cursor: unknown;
+    do {
+      const page = await this.#hop.request(method, cursor === undefined ? {} : { cursor }, AbortSignal.timeout(10_000));
+      pages.push(page);
+      cursor = page.nextCursor;
+    } while (typeof cursor === "string" && pages.length < 100);
+    return pages;
   }
 
   close(): Promise<void> {
