@@ -2,7 +2,7 @@ import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { JSONRPCMessage, RequestId } from "@modelcontextprotocol/sdk/types.js";
 import { ToolHeaderBook } from "./param-headers.js";
 import { sseMessages } from "./sse.js";
-import { FRONT_CAPABILITIES_META, INPUT_KEY_META, META, MODERN_VERSION, MODERN_VERSIONS, MULTI_ROUND_METHODS, UNSUPPORTED_PROTOCOL_VERSION, headerValue, isObject, nameOf, type JsonObject } from "./wire.js";
+import { FRONT_CAPABILITIES_META, INPUT_KEY_META, TASKS_EXTENSION, META, MODERN_VERSION, MODERN_VERSIONS, MULTI_ROUND_METHODS, UNSUPPORTED_PROTOCOL_VERSION, headerValue, isObject, nameOf, type JsonObject } from "./wire.js";
 
 export interface ModernClientOptions {
   /** The backend's streamable HTTP endpoint. */
@@ -113,7 +113,7 @@ export class ModernClientTransport implements Transport {
         if (isObject(params.capabilities)) this.#capabilities = params.capabilities;
         if (params.clientInfo !== undefined) this.#clientInfo = params.clientInfo;
         const found = (await this.#call("server/discover", {}, signal)) as JsonObject;
-        this.#serverCapabilities = isObject(found.capabilities) ? found.capabilities : {};
+        this.#serverCapabilities = withoutTasks(isObject(found.capabilities) ? found.capabilities : {});
         const meta = isObject(found._meta) ? found._meta : {};
         this.#relisten();
         return {
@@ -241,7 +241,7 @@ export class ModernClientTransport implements Transport {
       _meta: {
         ...meta,
         [META.clientInfo]: this.#clientInfo,
-        [META.clientCapabilities]: isObject(declared) ? declared : this.#capabilities,
+        [META.clientCapabilities]: withoutTasks(isObject(declared) ? declared : this.#capabilities),
         ...(this.#logLevel === undefined ? {} : { [META.logLevel]: this.#logLevel }),
         [META.protocolVersion]: this.#version,
       },
@@ -280,4 +280,15 @@ export class ModernClientTransport implements Transport {
     }
     this.onmessage?.(message as JSONRPCMessage);
   }
+}
+
+/**
+ * Capabilities without the tasks extension: the proxy does not route 2026 tasks (tasks/get, update,
+ * cancel by taskId), so a backend must run every call it forwards synchronously (the extension's
+ * rule when a client does not declare it), and the proxy does not advertise what it cannot serve.
+ */
+function withoutTasks(capabilities: JsonObject): JsonObject {
+  if (!isObject(capabilities.extensions) || !(TASKS_EXTENSION in capabilities.extensions)) return capabilities;
+  const { [TASKS_EXTENSION]: _, ...extensions } = capabilities.extensions;
+  return { ...capabilities, extensions };
 }

@@ -29,6 +29,9 @@ export const FRONT_CAPABILITIES_META = "fastmcp-proxy/clientCapabilities";
 
 export const UNSUPPORTED_PROTOCOL_VERSION = -32022;
 
+/** The 2026-07-28 tasks extension (SEP-2663), under `capabilities.extensions`: not bridged by the proxy. */
+export const TASKS_EXTENSION = "io.modelcontextprotocol/tasks";
+
 /** Methods of the legacy era with no meaning in 2026-07-28 (a 2026 peer answers them 404 / -32601). */
 export const LEGACY_ONLY_METHODS = new Set(["initialize", "ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe"]);
 
