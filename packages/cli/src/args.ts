@@ -48,6 +48,8 @@ export interface CliOptions {
   limits: CliLimits;
   /** --cache, --cache-redis, --cache-ttl, checked here (the cache is made in main, with the config file's section). */
   cache: CacheFlags;
+  /** --watch: reload when the config file changes (a config file backend only; SIGHUP always reloads one). */
+  watch?: boolean;
 }
 
 export interface CliLimits {
@@ -58,6 +60,8 @@ export interface CliLimits {
   maxBodyBytes?: number;
   /** On SIGTERM/SIGINT, how long calls in flight may finish before they get an error (HTTP fronts). */
   drainTimeoutMs?: number;
+  /** Requests in flight to one backend from every client (any front), passed to run({ limits }). */
+  maxInFlightPerBackend?: number;
   /** The HTTP front's own bounds (docs/limits.md), passed to run({ limits }). */
   http?: { maxSessions?: number; maxInFlightPerSession?: number; sendTimeoutMs?: number; headersTimeoutMs?: number };
 }
@@ -116,6 +120,8 @@ const OPTIONS = {
   "max-in-flight": { type: "string" },
   "send-timeout": { type: "string" },
   "headers-timeout": { type: "string" },
+  "max-in-flight-per-backend": { type: "string" },
+  watch: { type: "boolean" },
   "auth-issuer": { type: "string" },
   "auth-jwks-uri": { type: "string" },
   "auth-audience": { type: "string" },
@@ -176,6 +182,10 @@ Options:
   --max-in-flight <n>    requests in flight in one HTTP client session; past it 429 (default: 100)
   --send-timeout <ms>    a client that does not read what it is sent loses that stream (default: 15000)
   --headers-timeout <ms> time to receive a request's headers (slowloris; default: 10000)
+  --max-in-flight-per-backend <n>  requests in flight to one backend from all clients; past it
+                         a call fails at once (default: 1024)
+  --watch                reload the config file when it changes (SIGHUP always reloads it):
+                         added, removed and changed servers only; the others are untouched
   --auth-issuer <url>    require OAuth access tokens (JWT) from this issuer, for http and sse (docs/auth.md)
   --auth-jwks-uri <url>  where its signing keys are (default: jwks_uri from the issuer's metadata)
   --auth-audience <url>  the audience tokens must carry (default: the resource URL)
@@ -199,6 +209,8 @@ Examples:
 
 Logs go to stderr; on stdio, stdout carries only the protocol. HTTP fronts also answer
 GET /healthz (the process is up) and GET /readyz (the backends answer).
+SIGHUP re-reads a config file and applies what changed (docs/gateway.md, "Reload"); with any
+other backend it stops the proxy, like SIGTERM.
 Exit codes: 0 stopped cleanly (signal, or stdin closed on stdio), 1 runtime failure
 (config, backend, port), 2 command-line error.
 `;
@@ -228,6 +240,7 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
   const command = end ? argv.slice(end.index + 1) : undefined;
 
   const backend = parseBackend(targets, command, values.demo ?? false);
+  if (values.watch && backend.kind !== "config") throw new UsageError(`--watch reloads a config file: give one (fastmcp-proxy config.json --watch)`);
   const transport = oneOf("--transport", values.transport, TRANSPORTS) ?? DEFAULTS.transport;
   if (transport === "stdio") {
     const given = HTTP_ONLY.filter((name) => values[name] !== undefined);
@@ -264,10 +277,12 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
         ...count("--max-sessions", values["max-sessions"], "maxSessions", 1),
         ...count("--max-body", values["max-body"], "maxBodyBytes", 1),
         ...count("--drain-timeout", values["drain-timeout"], "drainTimeoutMs", 0),
+        ...count("--max-in-flight-per-backend", values["max-in-flight-per-backend"], "maxInFlightPerBackend", 1),
         ...httpLimits(values),
       },
       ...authOption(values),
       cache: cacheFlags(values.cache, values["cache-redis"], values["cache-ttl"]),
+      ...(values.watch && { watch: true }),
     },
   };
 }

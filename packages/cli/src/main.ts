@@ -1,5 +1,5 @@
-import { existsSync, readFileSync } from "node:fs";
-import { extname } from "node:path";
+import { existsSync, readFileSync, watch } from "node:fs";
+import { basename, dirname, extname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
   FastMCPProxy,
@@ -27,6 +27,8 @@ export interface CliIo {
 /** How long shutdown may take before the CLI gives up waiting (children get SIGKILL within ~4 s). */
 const CLOSE_TIMEOUT_MS = 10_000;
 const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+/** --watch: how long the config file must stay quiet before it is reloaded (an editor's save is several events). */
+const WATCH_QUIET_MS = 200;
 /** On a signal, how long an HTTP front lets the calls in flight finish (--drain-timeout). */
 const DRAIN_TIMEOUT_MS = 10_000;
 
@@ -113,7 +115,7 @@ async function serve(options: CliOptions, logs: CliLogs): Promise<number> {
   let proxy: FastMCPProxy;
   try {
     const spec = backendSpec(options.backend);
-    const { maxBodyBytes: _, drainTimeoutMs: __, http: ___, ...limits } = options.limits;
+    const { maxBodyBytes: _, drainTimeoutMs: __, http: ___, maxInFlightPerBackend: ____, ...limits } = options.limits;
     proxy = FastMCPProxy.asProxy(spec, {
       logger,
       version: VERSION,
@@ -176,7 +178,12 @@ async function serve(options: CliOptions, logs: CliLogs): Promise<number> {
   let closing = false;
   let stop!: (outcome: { code: number; reason: string }) => void;
   const stopped = new Promise<{ code: number; reason: string }>((resolve) => (stop = resolve));
+  // A config file is reloaded on SIGHUP and, with --watch, when it changes; with other backends SIGHUP stops the proxy.
+  const configPath = options.backend.kind === "config" ? options.backend.path : undefined;
+  const reload = configPath === undefined ? undefined : configReloader(proxy, configPath, logger);
+  const unwatch = reload && options.watch ? watchFile(configPath!, () => reload("changed"), logger) : undefined;
   const onSignal = (signal: NodeJS.Signals) => {
+    if (signal === "SIGHUP" && reload) return closing ? undefined : reload("SIGHUP");
     if (closing) {
       say(`${signal} again: ending the backends now`, "warn");
       void closeWithin(proxy, logger, undefined, { force: true }).finally(() => process.exit(1));
@@ -200,6 +207,7 @@ async function serve(options: CliOptions, logs: CliLogs): Promise<number> {
   process.on("uncaughtException", onUncaught);
   process.on("unhandledRejection", onRejection);
   const cleanup = () => {
+    unwatch?.();
     for (const signal of SIGNALS) process.off(signal, onSignal);
     process.off("uncaughtException", onUncaught);
     process.off("unhandledRejection", onRejection);
@@ -215,7 +223,9 @@ async function serve(options: CliOptions, logs: CliLogs): Promise<number> {
     resumable: options.resumable,
     ...(options.allowOrigins.length > 0 && { allowedOrigins: options.allowOrigins }),
     ...(options.limits.maxBodyBytes !== undefined && { maxBodyBytes: options.limits.maxBodyBytes }),
-    ...(options.limits.http && { limits: options.limits.http }),
+    ...((options.limits.http || options.limits.maxInFlightPerBackend) && {
+      limits: { ...options.limits.http, ...(options.limits.maxInFlightPerBackend && { maxInFlightPerBackend: options.limits.maxInFlightPerBackend }) },
+    }),
     ...(options.transport !== "stdio" && { routes: [routes(...httpRoutes)] }),
     ...(authenticate && { authenticate }),
   }));
@@ -250,6 +260,58 @@ async function serve(options: CliOptions, logs: CliLogs): Promise<number> {
   await cache?.close();
   cleanup();
   return code;
+}
+
+/**
+ * Reloads the config file into the proxy (core logs what changed, or why it kept the old config).
+ * A reload asked for while one runs is done once after it, however many were asked for.
+ */
+function configReloader(proxy: FastMCPProxy, path: string, logger: Logger): (why: string) => void {
+  let running: Promise<void> | undefined;
+  let again = false;
+  return (why) => {
+    if (running) return void (again = true);
+    running = (async () => {
+      do {
+        again = false;
+        logger.info(`${why === "SIGHUP" ? "SIGHUP" : `${path} changed`}: reloading it`);
+        await proxy.reload(path).then(() => {}, () => {});
+      } while (again);
+    })().finally(() => (running = undefined));
+  };
+}
+
+/**
+ * --watch: calls `onChange` once the config file has changed and stayed quiet for a moment. The
+ * folder is watched, not the file, so an editor that saves by renaming a new file over the old one
+ * is still followed; a save seen with the same content as the last is no change.
+ */
+function watchFile(path: string, onChange: () => void, logger: Logger): () => void {
+  const file = basename(path);
+  const read = () => {
+    try {
+      return readFileSync(path, "utf8");
+    } catch {
+      return undefined;
+    }
+  };
+  let last = read();
+  let timer: NodeJS.Timeout | undefined;
+  const watcher = watch(dirname(resolve(path)), { persistent: false }, (_event, name) => {
+    if (name !== null && name !== file) return;
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      const now = read();
+      if (now === last && now !== undefined) return;
+      last = now;
+      onChange();
+    }, WATCH_QUIET_MS);
+  });
+  watcher.on("error", (error) => logger.warn(`--watch stopped: ${plainMessage(error)}; SIGHUP still reloads ${path}`));
+  return () => {
+    clearTimeout(timer);
+    watcher.close();
+  };
 }
 
 /** The backend spec core understands, from what the command line named. */

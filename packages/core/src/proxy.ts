@@ -308,7 +308,7 @@ export class FastMCPProxy {
       const plan = planReload([...this.#configured], next);
       if (this.#started) await this.#started;
       const result = reloadResult(plan, this.#ready ? await this.#swap(plan.leaving, plan.joining) : this.#replace(plan.leaving, plan.joining));
-      if (plan.leaving.length + plan.joining.length > 0) this.logger.info(`config reloaded: ${describeReload(result)}`);
+      this.logger.info(`config reloaded: ${describeReload(result) || "no server changed"}`);
       return result;
     } catch (error) {
       this.logger.warn(`config not reloaded, the old one is kept: ${plainMessage(error)}`);
