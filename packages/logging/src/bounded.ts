@@ -165,20 +165,21 @@ function redactedHere(path: readonly string[], key: string, state: CopyState): b
 
 /**
  * The approximate size in bytes of `value` serialized as JSON (string escapes aside), computed
- * without serializing: iterative, so any depth is fine; a shared or cyclic object is counted once.
- * Stops counting after `maxNodes` values (the result is then a lower bound).
+ * without serializing: iterative, so any depth is fine. Past the first few hundred values an object
+ * seen before is counted once (so a cycle ends); before that none is remembered, which keeps the
+ * common small payload cheap. Stops after `maxNodes` values (the result is then a lower bound).
  */
 export function jsonSize(value: unknown, maxNodes = 1_000_000): number {
   let size = 0;
   let nodes = 0;
   const stack: unknown[] = [value];
-  const seen = new WeakSet<object>();
+  let seen: WeakSet<object> | undefined;
   while (stack.length > 0 && nodes < maxNodes) {
     const v = stack.pop();
     nodes++;
     switch (typeof v) {
       case "string":
-        size += Buffer.byteLength(v, "utf8") + 2;
+        size += utf8Length(v) + 2;
         continue;
       case "number":
         size += Number.isFinite(v) ? String(v).length : 4;
@@ -199,11 +200,14 @@ export function jsonSize(value: unknown, maxNodes = 1_000_000): number {
       continue;
     }
     const object = v as object;
-    if (seen.has(object)) {
-      size += 12;
-      continue;
+    if (nodes > 256) {
+      seen ??= new WeakSet();
+      if (seen.has(object)) {
+        size += 12;
+        continue;
+      }
+      seen.add(object);
     }
-    seen.add(object);
     try {
       if (ArrayBuffer.isView(object)) {
         size += object.byteLength * 2;
@@ -220,7 +224,7 @@ export function jsonSize(value: unknown, maxNodes = 1_000_000): number {
       const room = Math.min(keys.length, maxNodes - nodes);
       for (let i = 0; i < room; i++) {
         const key = keys[i]!;
-        size += Buffer.byteLength(key, "utf8") + 3;
+        size += utf8Length(key) + 3;
         stack.push((object as Record<string, unknown>)[key]);
       }
     } catch {
@@ -228,4 +232,20 @@ export function jsonSize(value: unknown, maxNodes = 1_000_000): number {
     }
   }
   return size;
+}
+
+/** UTF-8 length of a string: counted here for short strings (a native call costs more than the loop). */
+function utf8Length(text: string): number {
+  if (text.length > 64) return Buffer.byteLength(text, "utf8");
+  let n = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) n += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 2; // a surrogate pair: 4 bytes for 2 code units
+      i++;
+    } else n += 2;
+  }
+  return n;
 }

@@ -3,7 +3,7 @@ import { pino, type DestinationStream, type Level, type LevelWithSilent, type Lo
 import { DEFAULT_LIMITS, boundedCopy, boundedString, jsonSize, type Limits } from "./bounded.js";
 import { errorCode, errorData, errorMessage, isToolError, type Outcome } from "./outcome.js";
 import { prettyStream } from "./pretty.js";
-import { Redaction, type RedactOptions } from "./redact.js";
+import { Redaction, type RedactOptions, type Scrubber } from "./redact.js";
 
 export type LogFormat = "json" | "pretty";
 
@@ -102,18 +102,20 @@ export function logging<L extends RequestLogger = Logger>(options: LoggingOption
     const durationMs = Math.round((performance.now() - started) * 1000) / 1000;
     try {
       const component = ctx.component;
-      const scrubber = rules.scrubber();
       const shown = withParams || (withResult && outcome !== "error") || outcome === "error";
+      // The common line (ok, no payloads) has nothing to learn secrets from: a scrubber only when asked for.
+      let made: Scrubber | undefined;
+      const scrubber = () => (made ??= rules.scrubber());
       if (shown) {
         // Learn the entry's secrets first, so a copy of one anywhere else is scrubbed too.
         const auth = ctx.authInfo;
         if (auth) {
-          scrubber.addSecret(auth.token, "authorization");
-          if (auth.extra) scrubber.collect(auth.extra, ["authInfo", "extra"]);
+          scrubber().addSecret(auth.token, "authorization");
+          if (auth.extra) scrubber().collect(auth.extra, ["authInfo", "extra"]);
         }
-        scrubber.collect(params, ["params"]);
-        if (withResult && result !== undefined) scrubber.collect(result, ["result"]);
-        if (outcome === "error" && withData) scrubber.collect(errorData(error), ["error"]);
+        scrubber().collect(params, ["params"]);
+        if (withResult && result !== undefined) scrubber().collect(result, ["result"]);
+        if (outcome === "error" && withData) scrubber().collect(errorData(error), ["error"]);
       }
       const entry: Record<string, unknown> = { method: ctx.method };
       if (component) {
@@ -124,7 +126,7 @@ export function logging<L extends RequestLogger = Logger>(options: LoggingOption
       if (ctx.sessionId !== undefined) entry.sessionId = ctx.sessionId;
       entry.requestId = ctx.requestId;
       const principal = principalOf(ctx);
-      if (principal !== undefined) entry.principal = boundedString(String(principal), scrubber, 256);
+      if (principal !== undefined) entry.principal = boundedString(String(principal), scrubber(), 256);
       entry.durationMs = durationMs;
       entry.outcome = outcome;
       // Set by @fastmcp-proxy/caching (hit, miss, coalesced, bypass:<reason>); read without importing it.
@@ -136,12 +138,12 @@ export function logging<L extends RequestLogger = Logger>(options: LoggingOption
         entry.requestBytes = jsonSize(params);
         if (outcome !== "error") entry.responseBytes = jsonSize(result);
       }
-      if (withParams) entry.params = boundedCopy(params, ["params"], scrubber, limits);
-      if (withResult && outcome !== "error") entry.result = boundedCopy(result, ["result"], scrubber, limits);
+      if (withParams) entry.params = boundedCopy(params, ["params"], scrubber(), limits);
+      if (withResult && outcome !== "error") entry.result = boundedCopy(result, ["result"], scrubber(), limits);
       if (outcome === "error") {
-        const failure: Record<string, unknown> = { code, message: boundedString(errorMessage(error), scrubber, limits.maxStringLength) };
+        const failure: Record<string, unknown> = { code, message: boundedString(errorMessage(error), scrubber(), limits.maxStringLength) };
         const data = errorData(error);
-        if (withData && data !== undefined) failure.data = boundedCopy(data, ["error"], scrubber, limits);
+        if (withData && data !== undefined) failure.data = boundedCopy(data, ["error"], scrubber(), limits);
         entry.error = failure;
       }
       const what = component ? `${ctx.method} ${component.name}` : ctx.method;

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Next, ProxyContext, ProxyMethod, ResultOf } from "@fastmcp-proxy/core";
 import { Counter, Gauge, Histogram, collectDefaultMetrics, register as globalRegistry, type Registry } from "prom-client";
-import { errorCode, isToolError, requestLabels } from "./outcome.js";
+import { errorCode, isToolError, requestLabels, type RequestLabels } from "./outcome.js";
 
 /** A route for a Node HTTP server: answers the request and returns true, or returns false to let the next route try. */
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
@@ -79,8 +79,7 @@ export function metrics(options: MetricsOptions = {}): MetricsMiddleware {
 
   const middleware = function metrics<M extends ProxyMethod>(ctx: ProxyContext<M>, next: Next<M>): Promise<ResultOf<M>> {
     if (only !== undefined && !only.has(ctx.method)) return next();
-    const labels = requestLabels(ctx as ProxyContext);
-    const flight = { method: labels.method, backend: labels.backend };
+    const { labels, flight, ok, isError, isErrorCode } = seriesOf(ctx as ProxyContext);
     inFlight.inc(flight);
     const started = performance.now();
     const done = () => {
@@ -99,8 +98,8 @@ export function metrics(options: MetricsOptions = {}): MetricsMiddleware {
       (result) => {
         done();
         const failed = isToolError(result);
-        requests.inc({ ...labels, outcome: failed ? "isError" : "ok" });
-        if (failed) errors.inc({ ...labels, code: "isError" });
+        requests.inc(failed ? isError : ok);
+        if (failed) errors.inc(isErrorCode);
         return result;
       },
       (error: unknown) => {
@@ -112,6 +111,41 @@ export function metrics(options: MetricsOptions = {}): MetricsMiddleware {
     );
   };
   return Object.assign(middleware, { registry });
+}
+
+/** The label sets of one method on one component (or on none), made once: no objects spread per call. */
+interface Series {
+  labels: RequestLabels;
+  flight: { method: string; backend: string };
+  ok: Record<string, string>;
+  isError: Record<string, string>;
+  isErrorCode: Record<string, string>;
+}
+
+const seriesByComponent = new WeakMap<object, Map<string, Series>>();
+const seriesByMethod = new Map<string, Series>();
+
+function seriesOf(ctx: ProxyContext): Series {
+  const component = ctx.component;
+  let table = seriesByMethod;
+  if (component) {
+    let own = seriesByComponent.get(component);
+    if (!own) seriesByComponent.set(component, (own = new Map()));
+    table = own;
+  }
+  let series = table.get(ctx.method);
+  if (!series) {
+    const labels = requestLabels(ctx);
+    series = {
+      labels,
+      flight: { method: labels.method, backend: labels.backend },
+      ok: { ...labels, outcome: "ok" },
+      isError: { ...labels, outcome: "isError" },
+      isErrorCode: { ...labels, code: "isError" },
+    };
+    table.set(ctx.method, series);
+  }
+  return series;
 }
 
 /** Gauges read from the cache at each scrape: hit ratio, entries, bytes, and evictions (a counter). */
