@@ -1,4 +1,6 @@
+import type { OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.js";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { BackendConnector, BackendCredentials } from "../backends/backend.js";
 import { probeEra } from "./probe.js";
 import { ModernClientTransport } from "./modern-client-transport.js";
@@ -23,18 +25,31 @@ export function modernConnector(
     label: url,
     isolatable: true,
     async connect(newClient: () => Client, credentials?: BackendCredentials) {
+      // The same credentials as a legacy HTTP backend: configured headers, the provider's over them, its OAuth client.
       const headers = { ...options.headers, ...credentials?.headers };
-      era ??= probeEra(url, headers).catch((error: unknown) => {
-        era = undefined; // unreachable now: probe again next time
+      const authProvider = credentials?.authProvider;
+      era ??= probeEra(url, { ...headers, ...(await bearerOf(authProvider)) }).catch((error: unknown) => {
+        era = undefined; // unreachable or refused now: probe again next time
         throw error;
       });
-      if ((await era) === "legacy") {
+      // Refused without a token yet: an OAuth client gets one in the 2026 attempt (a probe cannot sign in).
+      const verdict = await era.catch((error: unknown) => (authProvider && isRefusal(error) ? "modern" : Promise.reject(error)));
+      if (verdict === "legacy") {
         if (!options.fallback) throw new Error(`${url} speaks only the legacy era and no legacy connector was given`);
         return options.fallback.connect(newClient, credentials);
       }
       const client = newClient();
-      await client.connect(new ModernClientTransport({ url, headers, tools }));
+      await client.connect(new ModernClientTransport({ url, headers, authProvider, tools }));
       return client;
     },
   };
+}
+
+async function bearerOf(provider: OAuthClientProvider | undefined): Promise<Record<string, string>> {
+  const tokens = await provider?.tokens();
+  return tokens ? { authorization: `Bearer ${tokens.access_token}` } : {};
+}
+
+function isRefusal(error: unknown): boolean {
+  return error instanceof StreamableHTTPError && (error.code === 401 || error.code === 403);
 }

@@ -1,3 +1,5 @@
+import { UnauthorizedError, auth, extractWWWAuthenticateParams, type OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.js";
+import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { JSONRPCMessage, RequestId } from "@modelcontextprotocol/sdk/types.js";
 import { ToolHeaderBook } from "./param-headers.js";
@@ -9,6 +11,8 @@ export interface ModernClientOptions {
   url: string | URL;
   /** Sent on every request (credentials, for instance). */
   headers?: Record<string, string>;
+  /** OAuth to the backend (the SDK's providers): its bearer on every request, its flow on a 401. */
+  authProvider?: OAuthClientProvider | undefined;
   /** Rounds of `input_required` answered for one request before it fails. Default 8. */
   maxRounds?: number;
   /** Delay before a dropped `subscriptions/listen` stream is opened again. Default 1,000 ms. */
@@ -43,6 +47,7 @@ export class ModernClientTransport implements Transport {
 
   readonly #url: URL;
   readonly #headers: Record<string, string>;
+  readonly #authProvider: OAuthClientProvider | undefined;
   readonly #maxRounds: number;
   readonly #relistenMs: number;
   readonly #tools: ToolHeaderBook;
@@ -62,6 +67,7 @@ export class ModernClientTransport implements Transport {
   constructor(options: ModernClientOptions) {
     this.#url = new URL(options.url);
     this.#headers = options.headers ?? {};
+    this.#authProvider = options.authProvider;
     this.#maxRounds = options.maxRounds ?? 8;
     this.#relistenMs = options.relistenMs ?? 1000;
     this.#tools = options.tools ?? new ToolHeaderBook();
@@ -71,7 +77,9 @@ export class ModernClientTransport implements Transport {
 
   async send(message: JSONRPCMessage): Promise<void> {
     if ("method" in message && "id" in message) {
-      void this.#serve(message.id, message.method, message.params as JsonObject | undefined);
+      // connect() must see a refused credential as itself (the pool names the fix): initialize is awaited.
+      const served = this.#serve(message.id, message.method, message.params as JsonObject | undefined);
+      if (message.method === "initialize") await served;
     } else if ("method" in message) {
       if (message.method === "notifications/cancelled") this.#inFlight.get((message.params as { requestId: RequestId }).requestId)?.abort();
     } else if ("id" in message && message.id !== undefined && message.id !== null) {
@@ -100,6 +108,7 @@ export class ModernClientTransport implements Transport {
       const result = await this.#answer(method, params ?? {}, controller.signal);
       this.#deliver({ jsonrpc: "2.0", id, result: (result ?? {}) as JsonObject });
     } catch (error) {
+      if (method === "initialize" && refusal(error)) throw error;
       const { code, message, data } = error instanceof RpcError ? error : new RpcError(-32603, (error as Error).message);
       if (!controller.signal.aborted) this.#deliver({ jsonrpc: "2.0", id, error: { code, message, ...(data === undefined ? {} : { data }) } });
     } finally {
@@ -179,12 +188,7 @@ export class ModernClientTransport implements Transport {
   /** One POST to the backend; its result, or its error as RpcError. Notifications on the way are delivered. */
   async #call(method: string, params: JsonObject, signal: AbortSignal, retried = false): Promise<unknown> {
     const id = ++this.#wireSeq;
-    const response = await fetch(this.#url, {
-      method: "POST",
-      headers: this.#headersFor(method, params),
-      body: JSON.stringify({ jsonrpc: "2.0", id, method, params: this.#withEnvelope(params) }),
-      signal,
-    });
+    const response = await this.#post(this.#headersFor(method, params), JSON.stringify({ jsonrpc: "2.0", id, method, params: this.#withEnvelope(params) }), signal);
     const answer = await this.#read(response, id);
     if (answer === undefined) throw new RpcError(-32603, `Backend answered ${method} with HTTP ${response.status} and no JSON-RPC response`);
     if (!isObject(answer.error)) return answer.result;
@@ -198,6 +202,29 @@ export class ModernClientTransport implements Transport {
       }
     }
     throw new RpcError(code, message, data);
+  }
+
+  /**
+   * One POST with the credentials: the provider's bearer, and on a 401 (or a 403 asking for more
+   * scope) its OAuth flow and one retry, as the SDK's own HTTP transport does. A refusal that stays
+   * is thrown as the SDK's errors (UnauthorizedError, or StreamableHTTPError with the status).
+   */
+  async #post(headers: Record<string, string>, body: string, signal: AbortSignal): Promise<Response> {
+    for (let attempt = 0; ; attempt++) {
+      const tokens = await this.#authProvider?.tokens();
+      const bearer: Record<string, string> = tokens ? { authorization: `Bearer ${tokens.access_token}` } : {};
+      const response = await fetch(this.#url, { method: "POST", headers: { ...headers, ...bearer }, body, signal });
+      if (response.status !== 401 && response.status !== 403) return response;
+      await response.body?.cancel().catch(() => {});
+      const { resourceMetadataUrl, scope, error } = extractWWWAuthenticateParams(response);
+      const retry = this.#authProvider && attempt === 0 && (response.status === 401 || error === "insufficient_scope");
+      if (!retry) {
+        if (this.#authProvider && response.status === 401) throw new UnauthorizedError(`Backend ${this.#url.href} refused the OAuth token (HTTP 401)`);
+        throw new StreamableHTTPError(response.status, `Backend ${this.#url.href} refused the request (HTTP ${response.status})`);
+      }
+      const outcome = await auth(this.#authProvider!, { serverUrl: this.#url, ...(resourceMetadataUrl ? { resourceMetadataUrl } : {}), ...(scope ? { scope } : {}) });
+      if (outcome !== "AUTHORIZED") throw new UnauthorizedError(`Backend ${this.#url.href} needs an authorization the proxy cannot complete unattended`);
+    }
   }
 
   /** The response with `id` from a JSON or SSE body; other messages on an SSE body are delivered as they come. */
@@ -291,4 +318,9 @@ function withoutTasks(capabilities: JsonObject): JsonObject {
   if (!isObject(capabilities.extensions) || !(TASKS_EXTENSION in capabilities.extensions)) return capabilities;
   const { [TASKS_EXTENSION]: _, ...extensions } = capabilities.extensions;
   return { ...capabilities, extensions };
+}
+
+/** A backend that refused the proxy's credentials. */
+function refusal(error: unknown): boolean {
+  return error instanceof UnauthorizedError || (error instanceof StreamableHTTPError && (error.code === 401 || error.code === 403));
 }
