@@ -84,6 +84,36 @@ describe("no token passthrough", () => {
 });
 
 describe("OAuth clients to backends", () => {
+  it("token exchange follows a client that refreshes its token mid-session: the new token is the one exchanged", async () => {
+    const as = await authServer();
+    const b = await backend(as);
+    const exchange = { type: "token_exchange" as const, tokenEndpoint: `${as.url}/token`, clientId: "proxy", clientSecret: "proxy-secret", resource: b.url };
+    const front = await proxyFor(as, { b }, { b: { ...exchange, primary: { type: "client_credentials", clientId: "proxy", clientSecret: "proxy-secret", issuer: as.issuer } } });
+    let token = await as.mint({ sub: "alice", aud: front.url, scope: "notes:read" });
+    const first = token;
+    // One session throughout; each request carries whatever token the client holds now.
+    const client = new Client({ name: "front", version: "1" });
+    const fetchWithToken: typeof fetch = (url, init) => {
+      const headers = new Headers(init?.headers);
+      headers.set("authorization", `Bearer ${token}`);
+      return fetch(url, { ...init, headers });
+    };
+    const transport = new StreamableHTTPClientTransport(new URL(front.url), { fetch: fetchWithToken });
+    await client.connect(transport);
+    cleanup.push(() => client.close());
+    expect(text(await client.callTool({ name: "whoami" }))).toBe("alice");
+    const exchangedFirst = b.seen.at(-1)?.authorization;
+    token = await as.mint({ sub: "alice", aud: front.url, scope: "notes:read notes:write" });
+    expect(text(await client.callTool({ name: "whoami" }))).toBe("alice");
+    const sessionId = transport.sessionId;
+    expect(sessionId).toBeDefined();
+    const subjects = as.calls("/token").filter((r) => r.form.grant_type === "urn:ietf:params:oauth:grant-type:token-exchange").map((r) => r.form.subject_token);
+    expect(subjects).toEqual([first, token]);
+    // The backend got the token exchanged for the refreshed one.
+    expect(b.seen.at(-1)?.authorization).toMatch(/^Bearer /);
+    expect(b.seen.at(-1)?.authorization).not.toBe(exchangedFirst);
+  });
+
   it("client credentials: discovery from the backend's 401, a token for the backend's audience", async () => {
     const as = await authServer();
     const b = await backend(as);

@@ -8,6 +8,7 @@ const response = await fetch(`http://127.0.0.1:${port}/drive`, {
   body: JSON.stringify({
     serverUrl,
     scenario: process.env.MCP_CONFORMANCE_SCENARIO,
+    protocolVersion: process.env.MCP_CONFORMANCE_PROTOCOL_VERSION,
     context: process.env.MCP_CONFORMANCE_CONTEXT ? JSON.parse(process.env.MCP_CONFORMANCE_CONTEXT) : {},
   }),
   signal: AbortSignal.timeout(60_000),

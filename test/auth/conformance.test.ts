@@ -46,6 +46,8 @@ const SCENARIOS = [
   "auth/offline-access-scope",
   "auth/offline-access-not-supported",
   "auth/authorization-server-migration",
+  // The same scenario on the 2025-11-25 wire (forced): the move to another authorization server, apart from the era.
+  "auth/authorization-server-migration@2025-11-25",
   "auth/iss-supported",
   "auth/iss-not-advertised",
   "auth/iss-supported-missing",
@@ -66,7 +68,7 @@ async function browser(url: URL): Promise<void> {
 }
 
 /** One scenario through the proxy; resolves with a log, rejects when the client side failed. */
-async function drive(serverUrl: string, scenario: string, context: Record<string, string>): Promise<string> {
+async function drive(serverUrl: string, scenario: string, context: Record<string, string>, protocolVersion: string | undefined): Promise<string> {
   const log: string[] = [];
   const dir = mkdtempSync(join(tmpdir(), "conformance-auth-"));
   try {
@@ -82,14 +84,24 @@ async function drive(serverUrl: string, scenario: string, context: Record<string
       log.push(`logged in, tokens in ${tokenFile}`);
       spec = { type: "authorization_code", tokenFile, ...client };
     }
-    const proxy = FastMCPProxy.asProxy({ mcpServers: { server: { url: serverUrl } } }, { logger: silentLogger });
-    proxy.credentials(backendAuth({ server: spec }));
+    // The backend is spoken to in the scenario's protocol era.
+    const protocol = protocolVersion === "2026-07-28" ? { protocol: "2026-07-28" as const } : {};
+    const proxy = FastMCPProxy.asProxy({ mcpServers: { server: { url: serverUrl, ...protocol } } }, { logger: silentLogger });
+    // A new authorization the server asks for while the proxy runs goes to the operator: this process is the browser.
+    proxy.credentials(backendAuth({ server: spec }, { signIn: (_, url) => browser(url) }));
     try {
       await proxy.start();
       const client = await connectClient(proxy);
-      const { tools } = await client.listTools();
+      // A request that needed a new sign-in fails with "retry the request"; the retry goes through.
+      const retrying = <T,>(request: () => Promise<T>) =>
+        request().catch((error: Error) => {
+          if (!/retry the request/.test(error.message)) throw error;
+          log.push(`first try: ${error.message}`);
+          return request();
+        });
+      const { tools } = await retrying(() => client.listTools());
       log.push(`tools: ${tools.map((t) => t.name).join(", ")}`);
-      if (tools[0]) log.push(`called ${tools[0].name}: ${JSON.stringify(await client.callTool({ name: tools[0].name, arguments: {} }))}`);
+      if (tools[0]) log.push(`called ${tools[0].name}: ${JSON.stringify(await retrying(() => client.callTool({ name: tools[0]!.name, arguments: {} })))}`);
       await client.close();
     } finally {
       await proxy.close();
@@ -106,8 +118,8 @@ beforeAll(async () => {
   driver = createServer((req, res) => {
     let body = "";
     req.on("data", (c) => (body += c)).on("end", async () => {
-      const { serverUrl, scenario, context } = JSON.parse(body) as { serverUrl: string; scenario: string; context: Record<string, string> };
-      const outcome = await drive(serverUrl, scenario, context).then(
+      const { serverUrl, scenario, context, protocolVersion } = JSON.parse(body) as { serverUrl: string; scenario: string; context: Record<string, string>; protocolVersion?: string };
+      const outcome = await drive(serverUrl, scenario, context, protocolVersion).then(
         (log) => ({ ok: true, log }),
         (error: Error) => ({ ok: false, log: `drive failed: ${error.message}` }),
       );
@@ -120,14 +132,13 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((resolve) => driver.close(() => resolve())));
 
 /**
- * Known gaps, each asserted to still fail so that a fix is noticed. In both, the server wants a
- * new authorization for the proxy's own (discovery) session while the proxy runs: a 403 step-up on
- * tools/list, or a move to another authorization server. That session has no browser after the
- * operator's login. Users' own sessions can sign in again through URL elicitation (UserAuthorization).
+ * Known gaps, each asserted to still fail so that a fix is noticed. At 2026-07-28 the scenario's
+ * server speaks only that wire, and core's client transport for that era (eras/modern-client-
+ * transport.ts) takes no OAuthClientProvider, so the proxy cannot authenticate to it at all. The
+ * same scenario on the 2025-11-25 wire passes (the `@2025-11-25` entry).
  */
 const EXPECTED_FAILURES: Record<string, string> = {
-  "auth/scope-step-up": "the backend's 403 insufficient_scope at run time needs a new authorization by the user",
-  "auth/authorization-server-migration": "re-registering and signing in at the new authorization server needs the user again",
+  "auth/authorization-server-migration": "core's 2026-07-28 backend transport has no OAuth (BackendCredentials.authProvider is not used there)",
 };
 
 interface Outcome {
@@ -137,8 +148,10 @@ interface Outcome {
 }
 
 /** Runs one scenario with the suite's CLI (bounded: killed by PID after 60 s). */
-function runScenario(scenario: string): Promise<Outcome> {
-  const child = spawn(process.execPath, ["--import", SHIM, CLI, "client", "--command", `${process.execPath} ${RELAY} ${driverPort}`, "--scenario", scenario, "--timeout", "45000"], {
+function runScenario(entry: string): Promise<Outcome> {
+  const [scenario, version] = entry.split("@") as [string, string | undefined];
+  const wire = version ? ["--spec-version", version, "--force"] : [];
+  const child = spawn(process.execPath, ["--import", SHIM, CLI, "client", "--command", `${process.execPath} ${RELAY} ${driverPort}`, "--scenario", scenario, ...wire, "--timeout", "45000"], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
@@ -158,6 +171,7 @@ describe("conformance client auth scenarios through the proxy", () => {
   it.each(SCENARIOS)("%s", async (scenario) => {
     const outcome = await runScenario(scenario);
     console.log(`${scenario}: ${outcome.passed} passed, ${outcome.failed} failed`);
+    if (process.env.CONFORMANCE_DEBUG) console.log(outcome.output);
     if (EXPECTED_FAILURES[scenario]) expect(outcome.failed, `${scenario} now passes: remove it from EXPECTED_FAILURES`).toBeGreaterThan(0);
     else expect(outcome.failed, outcome.output.slice(-3000)).toBe(0);
   }, 90_000);

@@ -6,7 +6,10 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { McpError } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, it } from "vitest";
-import { UserAuthorization, backendAuth } from "@fastmcp-proxy/auth";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { UserAuthorization, backendAuth, fileGrants, type GrantStore } from "@fastmcp-proxy/auth";
 import { TestAuthServer } from "../fixtures/auth-server.js";
 import { rejection } from "../helpers.js";
 import { startFront, type Front } from "./setup.js";
@@ -17,17 +20,17 @@ afterEach(async () => {
   for (const close of cleanup.splice(0).reverse()) await close();
 });
 
-async function world(): Promise<{ as: TestAuthServer; backend: ProtectedBackend; front: Front }> {
-  const as = await TestAuthServer.start({ clients: [{ clientId: "proxy", clientSecret: "proxy-secret" }] });
-  cleanup.push(() => as.close());
-  const backend = await startProtectedBackend(as);
-  cleanup.push(() => backend.close());
+async function world(o: { store?: GrantStore; as?: TestAuthServer; backend?: ProtectedBackend } = {}): Promise<{ as: TestAuthServer; backend: ProtectedBackend; front: Front }> {
+  const as = o.as ?? (await TestAuthServer.start({ clients: [{ clientId: "proxy", clientSecret: "proxy-secret" }] }));
+  if (!o.as) cleanup.push(() => as.close());
+  const backend = o.backend ?? (await startProtectedBackend(as));
+  if (!o.backend) cleanup.push(() => backend.close());
   const front = await startFront({
     as,
     rules: false,
     backend: () => backend.url,
     configure: (proxy, _as, base) => {
-      const users = new UserAuthorization({ callbackUrl: `${base}/oauth/callback` });
+      const users = new UserAuthorization({ callbackUrl: `${base}/oauth/callback`, ...(o.store ? { store: o.store } : {}) });
       // The proxy's own discovery session uses its service account; each user's session, the user.
       const primary = { type: "client_credentials", clientId: "proxy", clientSecret: "proxy-secret" } as const;
       proxy.use(users.middleware).credentials(backendAuth({ backend: { type: "per_user", primary } }, { users }));
@@ -92,5 +95,41 @@ describe("per-user upstream OAuth through URL elicitation", () => {
     expect(replay.status).toBe(400);
     expect(await replay.text()).toMatch(/unknown or expired/);
     expect((await fetch(`${new URL(front.url).origin}/oauth/callback?state=forged&code=x`)).status).toBe(400);
+  });
+
+  it("with fileGrants, a user's grant survives a restart (0600 files), and is never served to another principal", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "grants-"));
+    cleanup.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const first = await world({ store: fileGrants(join(dir, "grants")) });
+    const { as, backend } = first;
+    const aliceToken = () => as.mint({ sub: "alice", aud: first.front.url });
+    const alice = await userClient(first.front, await aliceToken());
+    const needed = await rejection(alice.callTool({ name: "whoami" }));
+    const url = new URL(needed.data.elicitations[0].url);
+    url.searchParams.set("login_hint", "alice");
+    expect((await signIn(url.href)).status).toBe(200);
+    expect(text(await alice.callTool({ name: "whoami" }))).toBe("alice");
+    await alice.close();
+    await first.front.close();
+
+    // A new proxy on the same store: alice goes straight through; bob still has to sign in himself.
+    const again = await world({ store: fileGrants(join(dir, "grants")), as, backend });
+    const aliceAgain = await userClient(again.front, await as.mint({ sub: "alice", aud: again.front.url }));
+    expect(text(await aliceAgain.callTool({ name: "whoami" }))).toBe("alice");
+    const bob = await userClient(again.front, await as.mint({ sub: "bob", aud: again.front.url }));
+    expect((await rejection(bob.callTool({ name: "whoami" }))).code).toBe(-32042);
+
+    const files = readdirSync(join(dir, "grants"));
+    expect(files.length).toBe(2); // alice's grant, and bob's sign-in in progress
+    for (const name of files) {
+      expect(name).not.toMatch(/alice|bob/);
+      expect(statSync(join(dir, "grants", name)).mode & 0o777).toBe(0o600);
+    }
+    expect(statSync(join(dir, "grants")).mode & 0o777).toBe(0o700);
+    const [aliceFile, bobFile] = [...files].sort((a, b) => Number(readFileSync(join(dir, "grants", b), "utf8").includes("access_token")) - Number(readFileSync(join(dir, "grants", a), "utf8").includes("access_token")));
+    expect(readFileSync(join(dir, "grants", bobFile!), "utf8")).not.toContain("access_token");
+    // Even alice's file put in bob's place serves bob nothing: the record names whose it is.
+    writeFileSync(join(dir, "grants", bobFile!), readFileSync(join(dir, "grants", aliceFile!)));
+    expect((await rejection(bob.callTool({ name: "whoami" }))).code).toBe(-32042);
   });
 });

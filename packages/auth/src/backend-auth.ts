@@ -1,5 +1,5 @@
 import { ClientCredentialsProvider, PrivateKeyJwtProvider } from "@modelcontextprotocol/sdk/client/auth-extensions.js";
-import { identityOf, type Backend, type BackendCredentials, type CredentialsProvider, type Logger } from "@fastmcp-proxy/core";
+import { identityOf, type Backend, type BackendCredentials, type CredentialsProvider, type Logger, type SessionOwner } from "@fastmcp-proxy/core";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import { storedTokenProvider } from "./stored-tokens.js";
 import { TokenExchange, type TokenExchangeOptions } from "./token-exchange.js";
@@ -27,6 +27,12 @@ export interface BackendAuthOptions {
   logger?: Pick<Logger, "warn">;
   /** For `per_user` backends: the sign-ins through URL elicitation. */
   users?: UserAuthorization;
+  /**
+   * For `authorization_code` backends while serving: shows the operator the URL when a backend wants
+   * a new authorization (a wider scope, another authorization server). Print it; never hand it to a
+   * shell. Without it, such a backend fails with the login command to run.
+   */
+  signIn?: (backend: string, url: URL) => void | Promise<void>;
 }
 
 /**
@@ -36,11 +42,12 @@ export interface BackendAuthOptions {
 export function backendAuth(specs: Readonly<Record<string, BackendAuthSpec>>, options: BackendAuthOptions = {}): CredentialsFn {
   const byBackend = new Map(Object.entries(specs).map(([name, spec]) => [name, forSpec(name, spec, options)]));
   return async function backendCredentials(backend, owner) {
-    return byBackend.get(backend.name)?.(owner.authInfo, backend);
+    return byBackend.get(backend.name)?.(owner.authInfo, backend, owner);
   };
 }
 
-type ForSession = (authInfo: AuthInfo | undefined, backend?: Backend) => Promise<BackendCredentials | undefined>;
+/** `owner` is read again on each request where that matters (token exchange): it holds the caller's latest token. */
+type ForSession = (authInfo: AuthInfo | undefined, backend?: Backend, owner?: Pick<SessionOwner, "authInfo">) => Promise<BackendCredentials | undefined>;
 
 function forSpec(name: string, spec: BackendAuthSpec, options: BackendAuthOptions): ForSession {
   switch (spec.type) {
@@ -64,13 +71,14 @@ function forSpec(name: string, spec: BackendAuthSpec, options: BackendAuthOption
       return async () => ({ authProvider });
     }
     case "authorization_code": {
-      const authProvider = guarded(storedTokenProvider(name, spec), name, issuers(spec.issuer));
+      const signIn = options.signIn;
+      const authProvider = guarded(storedTokenProvider(name, { ...spec, ...(signIn ? { signIn: (url: URL) => signIn(name, url) } : {}) }), name, issuers(spec.issuer));
       return async () => ({ authProvider });
     }
     case "token_exchange": {
       const exchange = new TokenExchange(spec);
       const primary = spec.primary ? forSpec(name, spec.primary, options) : undefined;
-      return async (authInfo) => (authInfo ? { authProvider: exchangeProvider(name, exchange, authInfo) } : primary?.(undefined));
+      return async (authInfo, _backend, owner) => (authInfo ? { authProvider: exchangeProvider(name, exchange, owner ?? { authInfo }) } : primary?.(undefined));
     }
     case "per_user": {
       const users = options.users;

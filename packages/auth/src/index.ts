@@ -19,3 +19,4 @@ export { TokenFile, defaultTokenFile } from "./token-file.js";
 export { frontAuthFromConfig, backendAuthFromConfig, authSectionFromFlags, frontAuthSchema, backendAuthSchema, type AuthFlags, type FrontAuth, type FrontAuthConfig } from "./config.js";
 export { safeUrl } from "./jwt.js";
 export { UserAuthorization, UserAuthorizationRequired, type UserAuthorizationOptions } from "./user-authorization.js";
+export { fileGrants, memoryGrants, type Grant, type GrantStore } from "./grant-store.js";

@@ -26,3 +26,9 @@ export function scopesFromClaims(claims: Record<string, unknown>): string[] {
   }
   return [];
 }
+
+/** Two space-separated scope lists as one, each scope once (SEP-2350: a new authorization keeps what was granted). */
+export function unionScope(...lists: (string | null | undefined)[]): string | undefined {
+  const all = new Set(lists.flatMap((list) => list?.split(" ").filter(Boolean) ?? []));
+  return all.size ? [...all].join(" ") : undefined;
+}

@@ -1,9 +1,11 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { auth, type OAuthClientProvider, type OAuthDiscoveryState } from "@modelcontextprotocol/sdk/client/auth.js";
-import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from "@modelcontextprotocol/sdk/shared/auth.js";
+import { auth, refreshAuthorization, type OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.js";
+import type { OAuthClientMetadata, OAuthTokens } from "@modelcontextprotocol/sdk/shared/auth.js";
 import { UrlElicitationRequiredError } from "@modelcontextprotocol/sdk/types.js";
 import type { Logger, Next, ProxyContext, ProxyMethod, ResultOf } from "@fastmcp-proxy/core";
+import { memoryGrants, type Grant, type GrantStore } from "./grant-store.js";
+import { unionScope } from "./scopes.js";
 
 /** A backend session needs its user to sign in at the backend's authorization server first. */
 export class UserAuthorizationRequired extends Error {
@@ -15,15 +17,6 @@ export class UserAuthorizationRequired extends Error {
   ) {
     super(`backend "${backend}" needs you to sign in: open ${url.href}`);
   }
-}
-
-interface Grant {
-  client?: OAuthClientInformationMixed;
-  tokens?: OAuthTokens;
-  /** ms since the epoch. */
-  expiresAt?: number;
-  verifier?: string;
-  discovery?: OAuthDiscoveryState;
 }
 
 interface Pending {
@@ -42,6 +35,8 @@ export interface UserAuthorizationOptions {
   clientMetadataUrl?: string;
   /** How long a sign-in link stays valid, ms. Default 10 min. */
   pendingTtlMs?: number;
+  /** Where the users' grants are kept. Default: in memory. `fileGrants(dir)` keeps them across restarts. */
+  store?: GrantStore;
   logger?: Pick<Logger, "warn">;
 }
 
@@ -50,21 +45,23 @@ export interface UserAuthorizationOptions {
  * its user's own authorization, the client gets a -32042 URL elicitation with the authorization
  * URL; the authorization server redirects the user's browser to this proxy's callback route,
  * which redeems the code (PKCE) for the principal that started the flow, and only for them. The
- * client then retries. Tokens are kept in memory, per backend and principal identity.
+ * client then retries. Grants are kept per backend and principal identity, in `store`.
  */
 export class UserAuthorization {
-  readonly #grants = new Map<string, Grant>();
+  readonly #grants: GrantStore;
   readonly #pending = new Map<string, Pending>();
   readonly #callbackPath: string;
 
   constructor(readonly options: UserAuthorizationOptions) {
     this.#callbackPath = new URL(options.callbackUrl).pathname;
+    this.#grants = options.store ?? memoryGrants();
   }
 
   /** The SDK OAuthClientProvider for one backend and one principal. */
   provider(backend: string, identity: string, serverUrl: string): OAuthClientProvider {
     const key = `${backend}\n${identity}`;
-    const grant = (): Grant => this.#grants.get(key) ?? this.#grants.set(key, {}).get(key)!;
+    const grant = (): Grant => this.#grants.read(key);
+    const update = (change: (g: Grant) => Grant) => this.#grants.write(key, change(grant()));
     const o = this.options;
     const metadata: OAuthClientMetadata & { application_type: string } = {
       client_name: "fastmcp-proxy",
@@ -76,6 +73,31 @@ export class UserAuthorization {
     };
     const preset = o.clientId ? { client_id: o.clientId, ...(o.clientSecret ? { client_secret: o.clientSecret } : {}) } : undefined;
     let state = "";
+    let refreshing: Promise<void> | undefined;
+    /** Refreshed a minute (at most half the lifetime) before expiry; on failure the old tokens (and the SDK's 401 path) remain. */
+    const fresh = async (): Promise<Grant> => {
+      const g = grant();
+      const client = preset ?? g.client;
+      const margin = Math.min(60_000, ((g.tokens?.expires_in ?? 3600) * 1000) / 2);
+      if (!g.tokens?.refresh_token || !g.expiresAt || Date.now() < g.expiresAt - margin || !g.discovery || !client) return g;
+      const resource = (g.discovery.resourceMetadata as { resource?: string } | undefined)?.resource;
+      refreshing ??= refreshAuthorization(g.discovery.authorizationServerUrl, {
+        ...(g.discovery.authorizationServerMetadata ? { metadata: g.discovery.authorizationServerMetadata } : {}),
+        clientInformation: client,
+        refreshToken: g.tokens.refresh_token,
+        ...(resource ? { resource } : {}),
+      })
+        .then((tokens) => save({ ...tokens, issuer: g.discovery!.authorizationServerUrl }), () => {})
+        .finally(() => (refreshing = undefined));
+      await refreshing;
+      return grant();
+    };
+    const save = (tokens: OAuthTokens) =>
+      update((g) => ({
+        ...g,
+        tokens: tokens.refresh_token || !g.tokens?.refresh_token ? tokens : { ...tokens, refresh_token: g.tokens.refresh_token },
+        ...(tokens.expires_in === undefined ? { expiresAt: undefined } : { expiresAt: Date.now() + tokens.expires_in * 1000 }),
+      }));
     const provider: OAuthClientProvider = {
       redirectUrl: o.callbackUrl,
       ...(o.clientMetadataUrl ? { clientMetadataUrl: o.clientMetadataUrl } : {}),
@@ -86,34 +108,39 @@ export class UserAuthorization {
         return state;
       },
       clientInformation: () => preset ?? grant().client,
-      saveClientInformation: (client) => void (grant().client = client),
+      saveClientInformation: (client) => update((g) => ({ ...g, client })),
       // The refresh token is shown to the SDK only once the access token has expired: on a 403
       // insufficient_scope the SDK would otherwise refresh the old grant (same scopes) instead of
       // asking the user for more.
-      tokens: () => {
-        const { tokens, expiresAt } = grant();
+      tokens: async () => {
+        const { tokens, expiresAt } = await fresh();
         if (!tokens?.refresh_token || (expiresAt !== undefined && Date.now() >= expiresAt - 5_000)) return tokens;
         const { refresh_token: _hidden, ...rest } = tokens;
         return rest;
       },
-      saveTokens: (tokens) => {
-        const g = grant();
-        g.tokens = { ...tokens, ...(tokens.refresh_token || !g.tokens?.refresh_token ? {} : { refresh_token: g.tokens.refresh_token }) };
-        g.expiresAt = tokens.expires_in === undefined ? undefined : Date.now() + tokens.expires_in * 1000;
-      },
+      saveTokens: save,
       redirectToAuthorization: (url) => {
+        // SEP-2350: a new authorization (step-up) keeps the scopes granted before.
+        const scope = unionScope(grant().tokens?.scope, url.searchParams.get("scope"));
+        if (scope) url.searchParams.set("scope", scope);
         throw new UserAuthorizationRequired(backend, url, state);
       },
-      saveCodeVerifier: (verifier) => void (grant().verifier = verifier),
+      saveCodeVerifier: (verifier) => update((g) => ({ ...g, verifier })),
       codeVerifier: () => grant().verifier ?? "",
-      saveDiscoveryState: (discovery) => void (grant().discovery = discovery),
-      discoveryState: () => grant().discovery,
-      invalidateCredentials: (scope) => {
-        const g = grant();
-        if (scope === "all" || scope === "tokens") delete g.tokens;
-        if (scope === "all" || scope === "client") delete g.client;
-        if (scope === "all" || scope === "verifier") delete g.verifier;
+      saveDiscoveryState: (discovery) => {
+        const issuer = discovery.authorizationServerMetadata?.issuer ?? discovery.authorizationServerUrl;
+        // Another authorization server than before: nothing of the old one is kept, let alone sent to the new one.
+        update((g) => (g.issuer === undefined || g.issuer === issuer ? { ...g, issuer, discovery } : { issuer, discovery }));
       },
+      discoveryState: () => grant().discovery,
+      invalidateCredentials: (scope) =>
+        update((g) => {
+          const next = { ...g };
+          if (scope === "all" || scope === "tokens") delete next.tokens;
+          if (scope === "all" || scope === "client") delete next.client;
+          if (scope === "all" || scope === "verifier") delete next.verifier;
+          return next;
+        }),
     };
     return provider;
   }
@@ -155,11 +182,11 @@ export class UserAuthorization {
     if (params.get("error")) throw new Error(`the authorization server refused: ${params.get("error")}`);
     const code = params.get("code");
     if (!code) throw new Error("the callback has no code");
-    const metadata = this.#grants.get(pending.key)?.discovery?.authorizationServerMetadata as { issuer?: string; authorization_response_iss_parameter_supported?: boolean } | undefined;
+    const metadata = this.#grants.read(pending.key).discovery?.authorizationServerMetadata as { issuer?: string; authorization_response_iss_parameter_supported?: boolean } | undefined;
     const iss = params.get("iss");
     if (iss !== null && metadata?.issuer && iss !== metadata.issuer) throw new Error(`the callback came from issuer ${iss}, not ${metadata.issuer} (RFC 9207)`);
     if (iss === null && metadata?.authorization_response_iss_parameter_supported) throw new Error("the callback has no iss, though the authorization server sends one (RFC 9207)");
-    const resourceMetadataUrl = this.#grants.get(pending.key)?.discovery?.resourceMetadataUrl;
+    const resourceMetadataUrl = this.#grants.read(pending.key).discovery?.resourceMetadataUrl;
     // Redeemed with the same provider, so the tokens land under the principal that started the flow.
     const result = await auth(pending.provider, { serverUrl: pending.serverUrl, authorizationCode: code, ...(resourceMetadataUrl ? { resourceMetadataUrl: new URL(resourceMetadataUrl) } : {}) });
     if (result !== "AUTHORIZED") throw new Error("the code was not accepted");

@@ -21,7 +21,7 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { describe, type Backend } from "../backends/backend.js";
 import { passthrough } from "../backends/passthrough.js";
-import { profileKey, type BackendPool, type BackendSink } from "../backends/pool.js";
+import { profileKey, type BackendPool, type BackendSink, type SessionOwner } from "../backends/pool.js";
 import { ProxyError, ProxyErrorCode, forwardedError, plainMessage } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { ProxyContext } from "../middleware/context.js";
@@ -112,7 +112,10 @@ export class FrontSession implements BackendSink {
   readonly #sharedCalls = new Map<FrontExtra, Backend>();
   readonly #shared: boolean;
   readonly #stateless: boolean;
-  readonly #authInfo: AuthInfo | undefined;
+  /** The caller's AuthInfo as of its latest request (a client that refreshes its token brings a new one). */
+  #authInfo: AuthInfo | undefined;
+  /** Who its own backend sessions are for, read when they are used: credentials follow the latest token. */
+  readonly #owner: SessionOwner;
   #profile: { capabilities: ClientCapabilities; key: string } | undefined;
   #closed = false;
 
@@ -121,6 +124,15 @@ export class FrontSession implements BackendSink {
     this.#shared = options.shared ?? false;
     this.#stateless = options.stateless ?? false;
     this.#authInfo = options.authInfo;
+    const self = this;
+    this.#owner = {
+      get authInfo() {
+        return self.#authInfo;
+      },
+      get sessionId() {
+        return self.id;
+      },
+    };
     this.server = new Server(host.serverInfo, {
       capabilities: host.capabilities,
       ...(host.instructions === undefined ? {} : { instructions: host.instructions }),
@@ -129,6 +141,8 @@ export class FrontSession implements BackendSink {
     this.server.removeRequestHandler("logging/setLevel");
     this.server.fallbackRequestHandler = async (request, extra) => {
       this.#inFlight.set(extra.requestId, extra);
+      // The HTTP front lets only the identity that opened the session use it: this is the same caller.
+      if (extra.authInfo) this.#authInfo = extra.authInfo;
       try {
         return await host.handle(this, request, extra);
       } finally {
@@ -241,7 +255,7 @@ export class FrontSession implements BackendSink {
         sink: this,
         onclose: () => this.#lostIsolated(backend, own!),
         maxSessions: this.#host.sessionLimits.maxSessions,
-        owner: { authInfo: this.#authInfo, sessionId: this.id },
+        owner: this.#owner,
       })
       .then(async (client) => {
         // A session reopened after idling gets the log level its client had set.
