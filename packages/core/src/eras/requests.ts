@@ -31,7 +31,9 @@ export interface Front {
 
 export async function openHop(front: Front, ctx: ServerContext | undefined, exchange: () => Exchange | undefined): Promise<Hop> {
   const envelope = ctx?.mcpReq.envelope as Record<string, unknown> | undefined;
-  const shared = exchange() === undefined && !(ctx && MULTI_ROUND_METHODS.has(ctx.mcpReq.method));
+  // A call that may ask for input gets backend sessions of its own (an ask is then its, without doubt),
+  // unless the client declared nothing it could be asked for: then the shared ones serve, as for a list.
+  const shared = !(ctx && MULTI_ROUND_METHODS.has(ctx.mcpReq.method) && declaresInput(envelope?.[META.clientCapabilities]));
   const hop = await Hop.open(
     (transport) => front.host.connect(transport, ctx?.http?.authInfo, { shared }),
     { clientInfo: envelope?.[META.clientInfo], capabilities: envelope?.[META.clientCapabilities] },
@@ -44,6 +46,11 @@ export async function openHop(front: Front, ctx: ServerContext | undefined, exch
   const serverInfo = hop.client.getServerVersion();
   if (serverInfo) front.face = { serverInfo, capabilities: hop.client.getServerCapabilities() ?? {}, instructions: hop.client.getInstructions() };
   return hop;
+}
+
+/** Whether a client declared a capability a backend could ask it for (elicitation, sampling, roots). */
+function declaresInput(capabilities: unknown): boolean {
+  return isObject(capabilities) && (isObject(capabilities.elicitation) || isObject(capabilities.sampling) || isObject(capabilities.roots));
 }
 
 /** A request that cannot ask for input: one hop, one answer. */

@@ -1,0 +1,44 @@
+// Which backend sessions a 2026-07-28 call uses, on the proxy's real HTTP front (run()): one of its own
+// when the client declared something it could be asked for (elicitation, sampling, roots), so that a
+// backend's ask is attributed to it without doubt; the shared ones otherwise, as for a list (no new
+// backend session, no child per call for a stdio backend).
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FastMCPProxy } from "@fastmcp-proxy/core";
+import { FIXTURE } from "../helpers.js";
+import { post2026 } from "./harness.js";
+
+describe("backend sessions of 2026 calls", () => {
+  let proxy: FastMCPProxy;
+  let url: string;
+  beforeAll(async () => {
+    proxy = FastMCPProxy.asProxy({ command: process.execPath, args: [FIXTURE, "stdio"] }, { logLevel: "error" });
+    url = (await proxy.run({ transport: "http", port: 0 })).url!;
+  }, 30_000);
+  afterAll(async () => {
+    await proxy?.close();
+  });
+
+  const pidOf = async (capabilities: Record<string, unknown>) => {
+    const answer = await post2026(url, "tools/call", { name: "whoami", arguments: {}, _meta: { "io.modelcontextprotocol/clientCapabilities": capabilities } });
+    return (JSON.parse(answer.message.result.content[0].text) as { pid: number }).pid;
+  };
+
+  it("a client that declared no input capability is served on the shared session: the same child every time", async () => {
+    const pids = new Set<number>();
+    for (let i = 0; i < 3; i++) pids.add(await pidOf({}));
+    expect(pids.size).toBe(1);
+  }, 30_000);
+
+  it("a client that declared elicitation gets a session of its own per call: a new child each time", async () => {
+    const pids = new Set<number>();
+    for (let i = 0; i < 2; i++) pids.add(await pidOf({ elicitation: {} }));
+    expect(pids.size).toBe(2);
+  }, 30_000);
+
+  it("the shared session still relays nothing it was not declared for: the backend's ask is refused, and so is the call", async () => {
+    const answer = await post2026(url, "tools/call", { name: "ask", arguments: { what: "elicitation" }, _meta: { "io.modelcontextprotocol/clientCapabilities": {} } });
+    expect(answer.status).toBe(200);
+    expect(answer.message.result).toBeUndefined();
+    expect(answer.message.error?.message).toMatch(/elicitation\/create .*did not declare the capability/);
+  }, 30_000);
+});
