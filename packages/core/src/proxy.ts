@@ -1,20 +1,20 @@
 import { createServer, type Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { ServerCapabilities } from "@modelcontextprotocol/sdk/types.js";
 import type { DependencyContainer } from "tsyringe";
 import type { Backend } from "./backends/backend.js";
+import { BackendSet } from "./backends/backend-set.js";
 import { proxyConnector } from "./backends/connectors.js";
 import type { MCPConfig } from "./backends/config.js";
 import type { BackendPool, CredentialsProvider } from "./backends/pool.js";
-import { backendsOfConfig, planReload, reloadResult, type ReloadResult } from "./backends/reload.js";
+import type { ReloadResult } from "./backends/reload.js";
 import { resolveBackends, type BackendSpec } from "./backends/resolve.js";
-import { Supervision, type BackendHealth } from "./backends/supervision.js";
+import type { BackendHealth } from "./backends/supervision.js";
 import type { ComponentRules } from "./components/rules.js";
 import type { ComponentRegistry } from "./components/registry.js";
 import { createProxyDeps } from "./container.js";
-import { ProxyError, ProxyErrorCode, plainMessage, toMcpError } from "./errors.js";
+import { ProxyError, ProxyErrorCode } from "./errors.js";
 import { ProxyEventBus, type ProxyEventListener, type ProxyEventName } from "./events.js";
 import type { Logger } from "./logger.js";
 import type { ProxyMethod, ResultOf } from "./methods.js";
@@ -110,17 +110,8 @@ export class FastMCPProxy {
   readonly #host: SessionHost;
   readonly #backends: Backend[];
   readonly #mounted: FastMCPProxy[] = [];
-  readonly #supervision: Supervision;
-  readonly #newRegistry: () => ComponentRegistry;
-  /** The servers of the config the proxy was made with (or last reloaded): what reload() replaces. */
-  readonly #configured: Set<Backend>;
-  /** What each backend told the proxy in its initialize. */
-  readonly #instructions = new WeakMap<Backend, string | undefined>();
-  /** The reload running now, if any: the next one waits for it. */
-  #reloading: Promise<unknown> = Promise.resolve();
-  #started: Promise<void> | undefined;
-  #ready = false;
-  #closing = false;
+  /** The backends' lifecycle: start, reload, supervision. */
+  readonly #set: BackendSet;
   #draining = false;
   #http: { server: HttpServer; handler: HttpHandler } | undefined;
 
@@ -131,25 +122,17 @@ export class FastMCPProxy {
     this.registry = deps.registry;
     this.#pool = deps.pool;
     this.#container = deps.container;
-    this.#newRegistry = deps.newRegistry;
-    this.#configured = new Set(deps.backends.filter((b) => b.config !== undefined));
     this.#events = new ProxyEventBus(deps.logger);
     this.#host = new SessionHost({
       ...deps,
       backends: this.#backends,
       events: this.#events,
-      unavailable: (backend) => this.#supervision.unavailable(backend),
-      sharedLost: (backend, capabilities) => this.#supervision.lost(backend, capabilities),
+      unavailable: (backend) => this.#set.supervision.unavailable(backend),
+      sharedLost: (backend, capabilities) => this.#set.supervision.lost(backend, capabilities),
       hooks: { beforeForward: (ctx) => this.beforeForward(ctx), afterForward: (ctx, result) => this.afterForward(ctx, result as never) },
     });
-    this.#supervision = new Supervision({
-      ...deps,
-      restart: deps.options.restart,
-      events: this.#events,
-      host: this.#host,
-      mounted: (backend) => this.#backends.includes(backend),
-    });
-    if (deps.options.failMode === "closed") this.#host.listGuard = () => this.#supervision.refuseListsWhileDown();
+    this.#set = new BackendSet({ ...deps, list: this.#backends, events: this.#events, host: this.#host });
+    if (deps.options.failMode === "closed") this.#host.listGuard = () => this.#set.supervision.refuseListsWhileDown();
   }
 
   // ── Extension points ────────────────────────────────────────────────────────
@@ -197,7 +180,7 @@ export class FastMCPProxy {
    * A mounted proxy keeps its own hooks and middleware, and gets a front session per session here.
    */
   mount(target: FastMCPProxy | BackendSpec, options: MountOptions = {}): this {
-    if (this.#started) throw new Error("mount() components before start() or run()");
+    if (this.#set.starting) throw new Error("mount() components before start() or run()");
     const { namespace, ...rules } = options;
     const hasRules = rules.include || rules.exclude || rules.tools;
     const mounted: Backend[] =
@@ -222,7 +205,7 @@ export class FastMCPProxy {
 
   /** Whether start() has finished: every reachable backend connected and mirrored. */
   get started(): boolean {
-    return this.#ready;
+    return this.#set.ready;
   }
 
   /** Front sessions open now (clients connected). */
@@ -237,51 +220,7 @@ export class FastMCPProxy {
 
   /** Connects every backend and mirrors its components. Idempotent. */
   start(): Promise<void> {
-    this.#started ??= this.#start();
-    return this.#started;
-  }
-
-  async #start(): Promise<void> {
-    const { connected, failures } = await this.#connectAll(this.#backends, this.registry);
-    if (connected.length === 0) {
-      await this.#pool.closeAll();
-      throw failures.length === 1 ? toMcpError(failures[0]!.error) : unreachable(failures);
-    }
-    for (const { backend, error } of failures) this.#supervision.leftOut(backend, error);
-    if (this.registry.collisions.length > 0) {
-      this.#supervision.stop();
-      await this.#pool.closeAll();
-      throw new ProxyError(ProxyErrorCode.InvalidConfig, `Name collision: ${this.registry.collisions.join("; ")}`);
-    }
-    this.#mirror(connected);
-    this.#ready = true;
-  }
-
-  /** Connects each backend's shared session and lists it into `registry`, all at once. */
-  async #connectAll(backends: readonly Backend[], registry: ComponentRegistry): Promise<Connecting> {
-    const results = await Promise.allSettled(
-      backends.map(async (backend) => {
-        const client = await this.#host.shared(backend);
-        await registry.discover(backend, client);
-        return { backend, client };
-      }),
-    );
-    return {
-      connected: results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : [])),
-      failures: results.flatMap((r, i) => (r.status === "rejected" ? [{ backend: backends[i]!, error: r.reason as unknown }] : [])),
-    };
-  }
-
-  /** What clients are told the proxy can do, once the connected backends changed. */
-  #mirror(connected: Connecting["connected"]): void {
-    for (const { backend, client } of connected) {
-      this.#host.connected.set(backend, client.getServerCapabilities() ?? {});
-      this.#instructions.set(backend, client.getInstructions());
-    }
-    const all = [...this.#host.connected.keys()];
-    this.#host.capabilities = mirrorCapabilities([...this.#host.connected.values()]);
-    // A single backend's own instructions are the proxy's, unless the options give some.
-    this.#host.instructions = this.#options.instructions ?? (all.length === 1 ? this.#instructions.get(all[0]!) : undefined);
+    return this.#set.start();
   }
 
   /**
@@ -292,80 +231,7 @@ export class FastMCPProxy {
    * changes nothing. Reloads run one at a time. See docs/gateway.md, "Reload".
    */
   reload(config: MCPConfig | string): Promise<ReloadResult> {
-    const run = this.#reloading.then(() => this.#reload(config));
-    this.#reloading = run.catch(() => {});
-    return run;
-  }
-
-  async #reload(config: MCPConfig | string): Promise<ReloadResult> {
-    try {
-      if (this.#closing) throw new ProxyError(ProxyErrorCode.ServiceUnavailable, "the proxy is closed");
-      if (this.#configured.size === 0) throw new ProxyError(ProxyErrorCode.InvalidConfig, "this proxy was not made from a config (mcpServers): there is nothing to reload");
-      const next = backendsOfConfig(config, this.logger, this.#options.rules);
-      const others = this.#backends.filter((b) => !this.#configured.has(b)).map((b) => b.name);
-      const taken = next.find((b) => others.includes(b.name));
-      if (taken) throw new ProxyError(ProxyErrorCode.InvalidConfig, `server "${taken.name}": the name is taken by a mounted backend`);
-      const plan = planReload([...this.#configured], next);
-      if (this.#started) await this.#started;
-      const result = reloadResult(plan, this.#ready ? await this.#swap(plan.leaving, plan.joining) : this.#replace(plan.leaving, plan.joining));
-      this.logger.info(`config reloaded: ${describeReload(result) || "no server changed"}`);
-      return result;
-    } catch (error) {
-      this.logger.warn(`config not reloaded, the old one is kept: ${plainMessage(error)}`);
-      throw error;
-    }
-  }
-
-  /** Before start: the configured servers are only replaced (nothing is connected yet). */
-  #replace(leaving: readonly Backend[], joining: readonly Backend[]): Backend[] {
-    for (const backend of leaving) {
-      this.#configured.delete(backend);
-      this.#backends.splice(this.#backends.indexOf(backend), 1);
-    }
-    for (const backend of joining) this.#configured.add(backend);
-    this.#backends.push(...joining);
-    return [];
-  }
-
-  /**
-   * A started proxy: the joining servers are connected and listed beside the others first; if a name
-   * collides, or none of the servers can be reached, they are closed again and nothing changed. Then
-   * the swap, at once: the mirror, the backends, the views; clients are told; the leaving servers'
-   * sessions are closed. Returns the joining servers that could not be reached.
-   */
-  async #swap(leaving: readonly Backend[], joining: readonly Backend[]): Promise<Backend[]> {
-    if (leaving.length + joining.length === 0) return [];
-    const trial = this.#newRegistry();
-    const staying = this.#backends.filter((b) => !leaving.includes(b));
-    trial.replace([], staying, this.registry);
-    const { connected, failures } = await this.#connectAll(joining, trial);
-    const collisions = trial.collisions.filter((c) => !this.registry.collisions.includes(c));
-    const up = staying.filter((b) => this.#host.connected.has(b) && this.#supervision.downReason(b) === undefined);
-    const refusal =
-      this.#closing ? new ProxyError(ProxyErrorCode.ServiceUnavailable, "the proxy closed during the reload")
-      : collisions.length > 0 ? new ProxyError(ProxyErrorCode.InvalidConfig, `Name collision: ${collisions.join("; ")}`)
-      : connected.length === 0 && up.length === 0 && failures.length > 0 ? unreachable(failures)
-      : undefined;
-    if (refusal) {
-      await Promise.all(joining.map((b) => this.#pool.retire(b)));
-      throw refusal;
-    }
-    const closing = Promise.all(leaving.map((b) => this.#pool.retire(b)));
-    for (const backend of leaving) {
-      this.#supervision.forget(backend);
-      this.#host.connected.delete(backend);
-    }
-    this.registry.replace(leaving, connected.map((c) => c.backend), trial);
-    this.#replace(leaving, joining);
-    this.#mirror(connected);
-    for (const { backend, error } of failures) this.#supervision.leftOut(backend, error);
-    this.#host.resetViews();
-    this.#host.announceLists();
-    for (const backend of [...leaving, ...connected.map((c) => c.backend)]) {
-      for (const kind of ["tools", "resources", "prompts"] as const) this.#events.emit("listChanged", { backend, kind });
-    }
-    await closing;
-    return failures.map((f) => f.backend);
+    return this.#set.reload(config);
   }
 
   /** Serves one client on a transport (stdio, in-memory, or any SDK server transport). */
@@ -434,8 +300,8 @@ export class FastMCPProxy {
    * proxy's own supervision: a session found lost is restarted as any other loss.
    */
   async health(options: { timeoutMs?: number; ping?: boolean } = {}): Promise<ProxyHealth> {
-    if (!this.#ready) return { started: false, backends: this.#backends.map((b) => ({ name: b.name, status: "down", error: "not started" })) };
-    return { started: true, ...(this.#draining && { draining: true }), backends: await this.#supervision.health(this.#backends, options) };
+    if (!this.#set.ready) return { started: false, backends: this.#backends.map((b) => ({ name: b.name, status: "down", error: "not started" })) };
+    return { started: true, ...(this.#draining && { draining: true }), backends: await this.#set.supervision.health(this.#backends, options) };
   }
 
   /**
@@ -457,8 +323,7 @@ export class FastMCPProxy {
    */
   async close(options: { force?: boolean } = {}): Promise<void> {
     if (options.force) await this.#pool.closeAll({ force: true });
-    this.#closing = true;
-    this.#supervision.stop();
+    this.#set.stop();
     if (this.#http) {
       const { server, handler } = this.#http;
       this.#http = undefined;
@@ -480,37 +345,4 @@ export function rebindingWarning(host: string, allowedHosts: readonly string[] |
     `serving on ${host}, not a loopback address, with no allowed hosts: Host and Origin are NOT checked (no DNS-rebinding protection). ` +
     "Set allowedHosts to the names clients use, or bind to 127.0.0.1."
   );
-}
-
-interface Connecting {
-  connected: Array<{ backend: Backend; client: Client }>;
-  failures: Array<{ backend: Backend; error: unknown }>;
-}
-
-function unreachable(failures: Connecting["failures"]): ProxyError {
-  return new ProxyError(ProxyErrorCode.BackendUnavailable, `No backend could be reached: ${failures.map((f) => plainMessage(f.error)).join("; ")}`);
-}
-
-function describeReload({ added, removed, changed, unreachable }: ReloadResult): string {
-  const part = (what: string, names: string[]) => (names.length > 0 ? [`${what} ${names.join(", ")}`] : []);
-  return [...part("added", added), ...part("removed", removed), ...part("changed", changed), ...part("could not reach", unreachable)].join("; ");
-}
-
-/** The proxy advertises what its backends can do; list_changed always, since it re-lists on any change. */
-function mirrorCapabilities(all: ServerCapabilities[]): ServerCapabilities {
-  const caps: ServerCapabilities = {};
-  if (all.some((c) => c.tools)) caps.tools = { listChanged: true };
-  if (all.some((c) => c.resources)) caps.resources = { listChanged: true, ...(all.some((c) => c.resources?.subscribe) && { subscribe: true }) };
-  if (all.some((c) => c.prompts)) caps.prompts = { listChanged: true };
-  if (all.some((c) => c.logging)) caps.logging = {};
-  if (all.some((c) => c.completions)) caps.completions = {};
-  const tasks = all.flatMap((c) => (c.tasks ? [c.tasks] : []));
-  if (tasks.length > 0) {
-    caps.tasks = {
-      ...(tasks.some((t) => t.list) && { list: {} }),
-      ...(tasks.some((t) => t.cancel) && { cancel: {} }),
-      ...(tasks.some((t) => t.requests?.tools?.call) && { requests: { tools: { call: {} } } }),
-    };
-  }
-  return caps;
 }
