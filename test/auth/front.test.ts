@@ -34,6 +34,12 @@ describe("protected resource metadata (RFC 9728)", () => {
     }
   });
 
+  it("names the JWT verifier's issuer as the authorization server when none is configured", async () => {
+    front = await startFront({ bearer: { authorizationServers: undefined } });
+    const response = await fetch(`${new URL(front.url).origin}/.well-known/oauth-protected-resource/mcp`);
+    expect(((await response.json()) as { authorization_servers: string[] }).authorization_servers).toEqual([front.as.issuer]);
+  });
+
   it("names the external URL behind a reverse proxy, whatever Host says", async () => {
     front = await startFront({ resource: () => "https://mcp.example.com/team/mcp" });
     const { port } = new URL(front.url);

@@ -13,7 +13,7 @@ import { TokenCache } from "./token-cache.js";
 export interface BearerAuthOptions {
   /** The canonical URL of this proxy's MCP endpoint (behind a reverse proxy: the public one). The PRM `resource` and the default audience. */
   resource: string;
-  /** The authorization servers clients should get tokens from (PRM `authorization_servers`). */
+  /** The authorization servers clients should get tokens from (PRM `authorization_servers`). Default: the JWT verifiers' issuers. */
   authorizationServers?: readonly string[];
   /** How tokens are checked: jwtVerifier, introspectionVerifier, apiKeys, your own function, or several (tried in order). */
   verifier: Verifier | readonly Verifier[];
@@ -121,7 +121,8 @@ export function bearerAuth(options: BearerAuthOptions): BearerAuth {
 
   const route = metadataRoute({
     resource,
-    authorizationServers: options.authorizationServers ?? [],
+    // Default: the issuers the verifiers name (jwtVerifier's), so that clients can find where to sign in.
+    authorizationServers: options.authorizationServers ?? [...new Set(verifiers.flatMap((v) => (v.issuer ? [v.issuer] : [])))],
     scopesSupported: options.scopesSupported ?? (required.length ? required : undefined),
     ...(options.resourceName ? { resourceName: options.resourceName } : {}),
   } as Parameters<typeof metadataRoute>[0]);

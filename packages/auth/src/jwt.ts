@@ -10,7 +10,7 @@ import {
   type KeyObject,
 } from "jose";
 import { InvalidTokenError, VerifierUnavailableError } from "./errors.js";
-import type { Verified, Verifier } from "./principal.js";
+import type { Verified, Verifier, VerifyContext } from "./principal.js";
 import { scopesFromClaims } from "./scopes.js";
 
 /** Asymmetric algorithms: the default allowlist. `none` and the HMAC ones are never in it. */
@@ -45,7 +45,7 @@ export function jwtVerifier(options: JwtVerifierOptions): Verifier {
   const algorithms = (options.algorithms ?? ASYMMETRIC_ALGORITHMS).filter((alg) => alg.toLowerCase() !== "none");
   if (algorithms.length === 0) throw new TypeError("jwtVerifier: no algorithm left to accept (`none` is never accepted)");
   const key = keyOf(options);
-  return async function verifyJwt(token, { resource }) {
+  return Object.assign(async function verifyJwt(token: string, { resource }: VerifyContext): Promise<Verified> {
     const audience = options.audience ?? resource;
     try {
       const { payload } = await jwtVerify(token, key as JWTVerifyGetKey, {
@@ -59,7 +59,7 @@ export function jwtVerifier(options: JwtVerifierOptions): Verifier {
     } catch (error) {
       throw classify(error);
     }
-  };
+  }, { issuer: options.issuer });
 }
 
 function fromPayload(payload: JWTPayload): Verified {

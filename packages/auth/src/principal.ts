@@ -37,7 +37,10 @@ export interface VerifyContext {
  * Checks a bearer token. Throw `InvalidTokenError` for a bad token and `VerifierUnavailableError`
  * when it cannot be decided; return what the token says otherwise.
  */
-export type Verifier = (token: string, context: VerifyContext) => Promise<Verified>;
+export type Verifier = ((token: string, context: VerifyContext) => Promise<Verified>) & {
+  /** The authorization server whose tokens it accepts, when it knows (jwtVerifier): bearerAuth's default `authorizationServers`. */
+  readonly issuer?: string;
+};
 
 /** The stable identity string core binds sessions and partitions caches by: `iss sub`. */
 export function identityString(p: Pick<Principal, "issuer" | "subject">): string {
