@@ -179,6 +179,21 @@ describe("the stdio front, both eras", () => {
     expect(wire.seen.find((m) => m.id === "listen-1")?.result).toBeDefined();
   }, 30_000);
 
+  it("subscriptions/listen on stdio naming a resource: its updates reach the stream (subscribed upstream while it is open)", async () => {
+    const { front, pipe } = open(toModern);
+    const wire = rawLines(pipe);
+    await pipe.send({ jsonrpc: "2.0", id: "listen-r", method: "subscriptions/listen", params: { notifications: { resourceSubscriptions: ["test://watched-resource"] }, _meta: ENVELOPE } });
+    await until(() => wire.seen.find((m) => m.method === "notifications/subscriptions/acknowledged"), "the acknowledgement", 10_000);
+    // The subscription reaches the backend asynchronously: publish until an update arrives (bounded).
+    const updated = await until(async () => {
+      await wire.request("tools/call", { name: "test_update_watched_resource", arguments: {}, _meta: ENVELOPE });
+      return wire.seen.find((m) => m.method === "notifications/resources/updated");
+    }, "the resource update", 10_000);
+    expect(updated.params.uri).toBe("test://watched-resource");
+    expect(updated.params._meta["io.modelcontextprotocol/subscriptionId"]).toBe("listen-r");
+    await front.close();
+  }, 30_000);
+
   it("a legacy client on stdio stays legacy: initialize, an ordinary call, server→client elicitation on its session", async () => {
     const { front, pipe } = open(toModern);
     const client = new LegacyClient({ name: "v1-stdio", version: "1.0.0" }, { capabilities: { elicitation: {} } });
