@@ -20,8 +20,8 @@ afterEach(async () => {
   for (const close of cleanup.splice(0).reverse()) await close();
 });
 
-async function world(o: { store?: GrantStore; as?: TestAuthServer; backend?: ProtectedBackend } = {}): Promise<{ as: TestAuthServer; backend: ProtectedBackend; front: Front }> {
-  const as = o.as ?? (await TestAuthServer.start({ clients: [{ clientId: "proxy", clientSecret: "proxy-secret" }] }));
+async function world(o: { store?: GrantStore; as?: TestAuthServer; backend?: ProtectedBackend; tokenLifetimeSec?: number } = {}): Promise<{ as: TestAuthServer; backend: ProtectedBackend; front: Front }> {
+  const as = o.as ?? (await TestAuthServer.start({ clients: [{ clientId: "proxy", clientSecret: "proxy-secret" }], ...(o.tokenLifetimeSec ? { tokenLifetimeSec: o.tokenLifetimeSec } : {}) }));
   if (!o.as) cleanup.push(() => as.close());
   const backend = o.backend ?? (await startProtectedBackend(as));
   if (!o.backend) cleanup.push(() => backend.close());
@@ -131,5 +131,19 @@ describe("per-user upstream OAuth through URL elicitation", () => {
     // Even alice's file put in bob's place serves bob nothing: the record names whose it is.
     writeFileSync(join(dir, "grants", bobFile!), readFileSync(join(dir, "grants", aliceFile!)));
     expect((await rejection(bob.callTool({ name: "whoami" }))).code).toBe(-32042);
+  });
+
+  it("a user's grant is refreshed shortly before it expires, not after a failure", async () => {
+    const { as, front } = await world({ tokenLifetimeSec: 2 });
+    const alice = await userClient(front, await as.mint({ sub: "alice", aud: front.url }));
+    const needed = await rejection(alice.callTool({ name: "whoami" }));
+    const url = new URL(needed.data.elicitations[0].url);
+    url.searchParams.set("login_hint", "alice");
+    expect((await signIn(url.href)).status).toBe(200);
+    expect(text(await alice.callTool({ name: "whoami" }))).toBe("alice");
+    await new Promise((r) => setTimeout(r, 1100)); // past half the 2 s lifetime, before its end
+    expect(text(await alice.callTool({ name: "whoami" }))).toBe("alice");
+    const refreshes = as.calls("/token").filter((r) => r.form.grant_type === "refresh_token");
+    expect(refreshes.length).toBe(1);
   });
 });
