@@ -5,7 +5,7 @@ import { InvalidTokenError, VerifierUnavailableError } from "./errors.js";
 import { matches } from "./globs.js";
 import { sha256 } from "./hash.js";
 import { canonicalResource, resourceMetadata, resourceMetadataUrl } from "./metadata.js";
-import { expandScopes, scopesFromClaims } from "./scopes.js";
+import { expandScopes, scopesFromClaims, unionScope } from "./scopes.js";
 import { TokenCache } from "./token-cache.js";
 
 const context = { resource: "https://mcp.example.com/mcp" };
@@ -49,6 +49,9 @@ describe("scopes and globs", () => {
     expect(scopesFromClaims({ scope: "a  b" })).toEqual(["a", "b"]);
     expect(scopesFromClaims({ scp: ["a", 1, "c"] })).toEqual(["a", "c"]);
     expect(scopesFromClaims({})).toEqual([]);
+    // SEP-2350: a new authorization asks for what was granted and what is challenged, each once.
+    expect(unionScope("mcp:basic mcp:read", "mcp:write mcp:basic")).toBe("mcp:basic mcp:read mcp:write");
+    expect(unionScope(undefined, null, "")).toBeUndefined();
   });
 
   it("matches * and ? and nothing else specially", () => {
