@@ -27,6 +27,7 @@ import { HTTP_LIMITS, applyServerTimeouts, isLoopback, loopbackHosts, type HttpL
 import { createHttpHandler, type Authenticate, type HttpFrontOptions, type HttpHandler, type HttpRoute } from "./serve/http.js";
 import { SessionHost } from "./serve/session-host.js";
 import { StdioFrontTransport } from "./serve/stdio.js";
+import { modernFrontHost, serveStdioFront, type StdioFront } from "./eras/index.js";
 
 /** What the composition root hands a proxy. */
 export interface ProxyDeps {
@@ -114,6 +115,7 @@ export class FastMCPProxy {
   readonly #set: BackendSet;
   #draining = false;
   #http: { server: HttpServer; handler: HttpHandler } | undefined;
+  #stdio: StdioFront | undefined;
 
   constructor(deps: ProxyDeps) {
     this.#options = deps.options;
@@ -250,8 +252,9 @@ export class FastMCPProxy {
     await this.start();
     if (transport === "stdio") {
       this.#host.singleFront = true;
-      const session = await this.connect(new StdioFrontTransport());
-      return { transport, closed: session.closed };
+      // Both eras: the client's first message decides (eras/stdio-front.ts).
+      this.#stdio = serveStdioFront(modernFrontHost(this.#host), new StdioFrontTransport(), options.modern);
+      return { transport, closed: this.#stdio.closed };
     }
     const host = options.host ?? "127.0.0.1";
     const { port: _, host: __, transport: ___, resumable, stateless, limits: ____, ...front } = options;
@@ -331,6 +334,7 @@ export class FastMCPProxy {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
     }
+    await this.#stdio?.close();
     await Promise.all([...this.#host.sessions].map((s) => s.close()));
     await this.#pool.closeAll();
     await Promise.all(this.#mounted.map((p) => p.close()));

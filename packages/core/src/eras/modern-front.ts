@@ -3,7 +3,7 @@ import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { createMcpHandler, type McpHttpHandler, type ServerNotifier } from "@modelcontextprotocol/server";
 import type { Logger } from "../logger.js";
-import type { FrontSession } from "../serve/front-session.js";
+import type { FrontSession, FrontSessionOptions } from "../serve/front-session.js";
 import { ModernCore } from "./modern-server.js";
 import { listenedUris } from "./watcher.js";
 import { sendResponse, toRequest } from "./node-fetch.js";
@@ -19,6 +19,17 @@ export interface ModernFrontHost {
   connect(transport: Transport, authInfo: AuthInfo | undefined, options: { shared: boolean }): Promise<FrontSession>;
 }
 
+/** The era fronts' view of the proxy's session host: each connect is a new front session on that transport. */
+export function modernFrontHost(host: { readonly logger: Logger; newSession(options?: FrontSessionOptions): FrontSession }): ModernFrontHost {
+  return {
+    logger: host.logger,
+    async connect(transport, authInfo, { shared }) {
+      const session = host.newSession({ shared, authInfo });
+      await session.connect(transport);
+      return session;
+    },
+  };
+}
 
 export interface ModernFrontOptions {
   /** Signing of the requestState minted for bridged server→client requests. */

@@ -11,7 +11,7 @@ import type { EventStore } from "./event-store.js";
 import { DEFAULT_MAX_BODY, header, replyError } from "./http-io.js";
 import { HTTP_LIMITS, SessionBudget, hostAllowed, readBody, refuse, type HttpLimits } from "./http-guards.js";
 import { StreamableHttpTransport } from "./streamable-http.js";
-import { createModernFront, isModernRequest, resumesHeldCall, type ModernFrontOptions } from "../eras/index.js";
+import { createModernFront, isModernRequest, modernFrontHost, resumesHeldCall, type ModernFrontOptions } from "../eras/index.js";
 
 export interface HttpFrontOptions {
   /** Streamable HTTP endpoint. Default `/mcp`. */
@@ -103,17 +103,7 @@ export function createHttpHandler(host: HttpFrontHost, options: HttpFrontOptions
   };
   const cors: Cors | undefined = options.allowedOrigins?.length ? { origins: options.allowedOrigins } : undefined;
   // Each 2026 request is a front session of its own (see ModernFrontHost.connect).
-  const modern = options.modern === false ? undefined : createModernFront(
-    {
-      logger: host.logger,
-      async connect(transport, authInfo, { shared }) {
-        const session = host.newSession({ shared, authInfo });
-        await session.connect(transport);
-        return session;
-      },
-    },
-    options.modern,
-  );
+  const modern = options.modern === false ? undefined : createModernFront(modernFrontHost(host), options.modern);
 
   /** A session found by id, if the caller is the one it is bound to: to anyone else it does not exist. */
   function bound<T>(map: Map<string, Entry<T>>, id: string, authInfo: AuthInfo | undefined): Entry<T> | undefined {
