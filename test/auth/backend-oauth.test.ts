@@ -26,9 +26,9 @@ async function world(clients: NonNullable<ConstructorParameters<typeof Object>[0
   return { as, backend };
 }
 
-async function proxyWith(url: string, spec: BackendAuthSpec): Promise<FastMCPProxy> {
+async function proxyWith(url: string, spec: BackendAuthSpec, options: Parameters<typeof backendAuth>[1] = {}): Promise<FastMCPProxy> {
   const proxy = FastMCPProxy.asProxy({ mcpServers: { api: { url } } });
-  proxy.credentials(backendAuth({ api: spec }));
+  proxy.credentials(backendAuth({ api: spec }, options));
   cleanup.push(() => proxy.close());
   return proxy;
 }
@@ -83,6 +83,46 @@ describe("authorization code + PKCE with `login`", () => {
     await proxy.start();
     const client = await connectClient(proxy);
     expect(text(await client.callTool({ name: "whoami" }))).toBe("alice");
+  });
+
+  it("a backend that wants more scope while serving: without signIn the error names the login and the scope; with it, the operator signs in again and the retry goes through (here the start, so started again)", async () => {
+    const as = await TestAuthServer.start();
+    cleanup.push(() => as.close());
+    const required = ["backend:read"];
+    const backend = await startProtectedBackend(as, { requiredScopes: required });
+    cleanup.push(() => backend.close());
+    const dir = mkdtempSync(join(tmpdir(), "auth-login-"));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const tokenFile = join(dir, "api.json");
+    const browser = async (url: URL) => void (await (await fetch((await fetch(url, { redirect: "manual" })).headers.get("location") as string)).text());
+    await login("api", { serverUrl: backend.url, tokenFile, open: browser });
+    expect(as.calls("/authorize")[0]?.form.scope).toBe("backend:read");
+
+    const plain = await proxyWith(backend.url, { type: "authorization_code", tokenFile });
+    await plain.start();
+    const client = await connectClient(plain);
+    expect(text(await client.callTool({ name: "whoami" }))).toBe("alice");
+    required.push("backend:write"); // the backend now wants more
+    const refused = await client.callTool({ name: "whoami" }).then(() => undefined, (e: Error) => e);
+    expect(refused?.message).toMatch(/backend "api" needs you to sign in \(scope "backend:read backend:write"\): run `fastmcp-proxy auth login api/);
+
+    // With signIn: the operator is shown the URL. Every request needs the new scope here, so the
+    // one that needed it is the proxy's start; started again, it goes through.
+    const shown: URL[] = [];
+    const signIn = async (_name: string, url: URL) => {
+      shown.push(url);
+      await browser(url);
+    };
+    const proxy = await proxyWith(backend.url, { type: "authorization_code", tokenFile }, { signIn });
+    await expect(proxy.start()).rejects.toThrow(/backend "api" asked for a new authorization \(scope "backend:read backend:write"\): signed in again, retry the request/);
+    await proxy.close();
+    const restarted = await proxyWith(backend.url, { type: "authorization_code", tokenFile }, { signIn });
+    await restarted.start();
+    expect(text(await (await connectClient(restarted)).callTool({ name: "whoami" }))).toBe("alice");
+    expect(shown.length).toBe(1);
+    // The new authorization kept the scope granted before and added the challenged one (SEP-2350), at the login's callback.
+    expect(shown[0]?.searchParams.get("scope")?.split(" ").sort()).toEqual(["backend:read", "backend:write"]);
+    expect(shown[0]?.searchParams.get("redirect_uri")).toBe(as.calls("/authorize")[0]?.form.redirect_uri);
   });
 
   it("stored tokens are refreshed shortly before they expire, not after a failure", async () => {

@@ -85,7 +85,8 @@ export function storedTokenProvider(backend: string, options: StoredTokenOptions
   };
   const needsLogin = (scope?: string | null) =>
     new Error(`backend "${backend}" needs you to sign in${scopeNote(scope)}: run \`fastmcp-proxy auth login ${backend} <config.json>\` (tokens go to ${file.path})`);
-  const redirectUrl = () => options.redirectUrl ?? (options.signIn ? file.read().redirectUrl : undefined);
+  // Serving: the login's callback, so that the SDK builds the URL (and scope) of a new authorization.
+  const redirectUrl = () => options.redirectUrl ?? file.read().redirectUrl;
   let signingIn: Promise<void> | undefined;
   /** The operator signs in at run time; the code comes back to the login's loopback callback and is redeemed here. */
   const signInAgain = async (url: URL, redirectUrl: string): Promise<void> => {
@@ -127,7 +128,6 @@ export function storedTokenProvider(backend: string, options: StoredTokenOptions
             throw needsLogin();
           },
         }),
-    // Serving with signIn: the login's callback, so that the SDK can ask for a new authorization.
     get redirectUrl() {
       return redirectUrl();
     },
