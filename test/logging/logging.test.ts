@@ -18,6 +18,32 @@ function track<T extends FastMCPProxy>(proxy: T): T {
 }
 
 describe("logging middleware on a real proxy", () => {
+  it("writes through any RequestLogger: the entry object itself, at the outcome's level, only where that level is on", async () => {
+    const seen: Array<{ level: string; entry: Record<string, unknown>; message: string }> = [];
+    const ranks: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 };
+    const recorder = (threshold: string) => {
+      const at = (level: string) => (entry: Record<string, unknown>, message: string) => void seen.push({ level, entry, message });
+      return {
+        isLevelEnabled: (level: string) => ranks[level]! >= ranks[threshold]!,
+        trace: at("trace"), debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error"), fatal: at("fatal"),
+      };
+    };
+    const middleware = logging({ logger: recorder("warn") });
+    expect(typeof middleware.logger.isLevelEnabled).toBe("function");
+    const proxy = track(FastMCPProxy.asProxy(createFixtureServer()).use(middleware));
+    const client = await connectClient(proxy);
+    await raw(client, "tools/call", { name: "echo", arguments: { text: "hello" } });
+    await raw(client, "tools/call", { name: "fail", arguments: {} });
+    await rejection(raw(client, "tools/call", { name: "explode", arguments: {} }));
+    // info is off: the ok call wrote nothing; the tool's failure at warn, the thrown error at error.
+    expect(seen.map((s) => [s.level, s.entry.component, s.entry.outcome])).toEqual([
+      ["warn", "fail", "isError"],
+      ["error", "explode", "error"],
+    ]);
+    expect(seen[0]!.message).toMatch(/^tools\/call fail isError [\d.]+ms$/);
+    expect(seen[1]!.entry).toMatchObject({ method: "tools/call", backend: "backend", code: -32050, error: { code: -32050 } });
+  });
+
   it("writes one JSON line per forwarded request with method, component, backend, outcome, duration and sizes", async () => {
     const out = capture();
     const proxy = track(FastMCPProxy.asProxy(createFixtureServer()).use(logging({ destination: out.destination })));

@@ -68,6 +68,26 @@ describe("metrics on a real proxy", () => {
     expect(sample(text, "mcp_proxy_requests_in_flight", { method: "tools/call", backend: "backend" })).toBe(0);
   });
 
+  it("keeps one series per method and component, each with its own backend, across many calls", async () => {
+    const registry = new Registry();
+    const proxy = FastMCPProxy.asProxy(createFixtureServer()).mount(createFixtureServer(), { namespace: "b" }).use(metrics({ registry }));
+    cleanup.push(() => proxy.close());
+    const client = await connectClient(proxy);
+    for (const name of ["echo", "echo", "b_echo", "fail", "b_echo", "echo"]) await raw(client, "tools/call", { name, arguments: { text: "x" } });
+    await raw(client, "tools/list");
+    await raw(client, "tools/list");
+
+    const text = await registry.metrics();
+    expect(sample(text, "mcp_proxy_requests_total", { ...tool("echo"), outcome: "ok" })).toBe(3);
+    expect(sample(text, "mcp_proxy_requests_total", { method: "tools/call", backend: "b", component: "b_echo", outcome: "ok" })).toBe(2);
+    expect(sample(text, "mcp_proxy_requests_total", { ...tool("fail"), outcome: "isError" })).toBe(1);
+    expect(sample(text, "mcp_proxy_errors_total", { ...tool("fail"), code: "isError" })).toBe(1);
+    expect(sample(text, "mcp_proxy_errors_total", { ...tool("echo"), code: "isError" })).toBeUndefined();
+    expect(sample(text, "mcp_proxy_requests_total", { method: "tools/list", backend: "", component: "", outcome: "ok" })).toBe(2);
+    expect(sample(text, "mcp_proxy_request_duration_seconds_count", { method: "tools/call", backend: "b", component: "b_echo" })).toBe(2);
+    expect(sample(text, "mcp_proxy_requests_in_flight", { method: "tools/call", backend: "b" })).toBe(0);
+  });
+
   it("shares the metrics when two middlewares use one registry, and can add process metrics", async () => {
     const registry = new Registry();
     const a = metrics({ registry, defaultMetrics: true });
