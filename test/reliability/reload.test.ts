@@ -106,6 +106,16 @@ describe("proxy.reload(config)", () => {
     expect(error.message).toContain('"b"');
   });
 
+  it("a client's first call, its view of the servers still being listed when a reload takes one out, is served", async () => {
+    make({ mcpServers: { a: server("a"), b: server("b"), c: server("c") } }, { sessions: "shared" });
+    await proxy!.start();
+    const client = await connectClient(proxy!); // its profile's view is listed on its first request
+    const first = raw(client, "tools/call", { name: "a_echo", arguments: { text: "first" } });
+    await new Promise((resolve) => setTimeout(resolve, 20)); // listing has begun (its children are starting)
+    await proxy!.reload({ mcpServers: { a: server("a"), c: server("c") } });
+    expect((await first).content[0].text).toBe("first");
+  });
+
   it("a changed server (any field) is replaced: a new process with the new settings, under the same names", async () => {
     make({ mcpServers: { a: server("a"), b: server("b") } }, { sessions: "shared" });
     const client = await connectClient(proxy!);

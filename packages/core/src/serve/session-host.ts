@@ -137,7 +137,14 @@ export class SessionHost implements FrontHost, DispatchHost {
       // who has not signed in upstream) is listed through the profile's shared session instead.
       const capabilities = session.profile;
       const listing = async (backend: Backend) => session.client(backend).catch(() => this.shared(backend, capabilities));
-      view = Promise.all([...this.connected.keys()].map(async (backend) => registry.discover(backend, await listing(backend)))).then(() => registry);
+      // A backend a reload takes out meanwhile is left out of the view, not a failure of it.
+      const list = (backend: Backend) =>
+        listing(backend)
+          .then((client) => registry.discover(backend, client))
+          .catch((error: unknown) => {
+            if (this.connected.has(backend)) throw error;
+          });
+      view = Promise.all([...this.connected.keys()].map(list)).then(() => registry);
       this.#views.set(key, view);
       view.catch(() => this.#views.delete(key));
     }
