@@ -181,9 +181,9 @@ async function serve(options: CliOptions, logs: CliLogs): Promise<number> {
   // A config file is reloaded on SIGHUP and, with --watch, when it changes; with other backends SIGHUP stops the proxy.
   const configPath = options.backend.kind === "config" ? options.backend.path : undefined;
   const reload = configPath === undefined ? undefined : configReloader(proxy, configPath, logger);
-  const unwatch = reload && options.watch ? watchFile(configPath!, () => reload("changed"), logger) : undefined;
+  const unwatch = reload && options.watch ? watchFile(configPath!, () => reload(`${configPath} changed: reloading it`), logger) : undefined;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (signal === "SIGHUP" && reload) return closing ? undefined : reload("SIGHUP");
+    if (signal === "SIGHUP" && reload) return closing ? undefined : reload(`SIGHUP: reloading ${configPath}`);
     if (closing) {
       say(`${signal} again: ending the backends now`, "warn");
       void closeWithin(proxy, logger, undefined, { force: true }).finally(() => process.exit(1));
@@ -213,6 +213,8 @@ async function serve(options: CliOptions, logs: CliLogs): Promise<number> {
     process.off("unhandledRejection", onRejection);
   };
 
+  const { maxInFlightPerBackend } = options.limits;
+  const runLimits = { ...options.limits.http, ...(maxInFlightPerBackend !== undefined && { maxInFlightPerBackend }) };
   // The cache goes last in the chain; installing it refuses a named tool that is not read-only.
   const running = (cache ? cache.install(proxy) : Promise.resolve()).then(() => proxy.run({
     transport: options.transport,
@@ -223,9 +225,7 @@ async function serve(options: CliOptions, logs: CliLogs): Promise<number> {
     resumable: options.resumable,
     ...(options.allowOrigins.length > 0 && { allowedOrigins: options.allowOrigins }),
     ...(options.limits.maxBodyBytes !== undefined && { maxBodyBytes: options.limits.maxBodyBytes }),
-    ...((options.limits.http || options.limits.maxInFlightPerBackend) && {
-      limits: { ...options.limits.http, ...(options.limits.maxInFlightPerBackend && { maxInFlightPerBackend: options.limits.maxInFlightPerBackend }) },
-    }),
+    ...(Object.keys(runLimits).length > 0 && { limits: runLimits }),
     ...(options.transport !== "stdio" && { routes: [routes(...httpRoutes)] }),
     ...(authenticate && { authenticate }),
   }));
@@ -270,11 +270,11 @@ function configReloader(proxy: FastMCPProxy, path: string, logger: Logger): (why
   let running: Promise<void> | undefined;
   let again = false;
   return (why) => {
+    logger.info(why);
     if (running) return void (again = true);
     running = (async () => {
       do {
         again = false;
-        logger.info(`${why === "SIGHUP" ? "SIGHUP" : `${path} changed`}: reloading it`);
         await proxy.reload(path).then(() => {}, () => {});
       } while (again);
     })().finally(() => (running = undefined));
