@@ -235,6 +235,31 @@ describe("proxy.reload(config)", () => {
     expect(proxy!.backends.map((b) => b.name)).toEqual(["inner", "a"]);
   });
 
+  it("HTTP servers too: a removed one's call in flight fails at once, an added one serves", async () => {
+    const { createFixtureServer } = await import("../fixtures/fixture-server.mjs");
+    const { serveHttp } = await import("../fixtures/serve.mjs");
+    const [h1, h2, h3] = await Promise.all([serveHttp(createFixtureServer), serveHttp(createFixtureServer), serveHttp(createFixtureServer)]);
+    try {
+      make({ mcpServers: { h1: { url: h1.url }, h2: { url: h2.url } } });
+      const client = await connectClient(proxy!);
+      let running!: () => void;
+      const reached = new Promise<void>((resolve) => (running = resolve));
+      const call = rejection(client.request({ method: "tools/call", params: { name: "h2_slow", arguments: { ms: 6000 } } }, ResultSchema.passthrough(), { onprogress: () => running() }));
+      await reached;
+      const started = performance.now();
+      expect(await proxy!.reload({ mcpServers: { h1: { url: h1.url }, h3: { url: h3.url } } })).toEqual({ added: ["h3"], removed: ["h2"], changed: [], unreachable: [] });
+      const error = await call;
+      expect(performance.now() - started).toBeLessThan(3000);
+      expect(error.code).toBe(ProxyErrorCode.BackendUnavailable);
+      expect((await raw(client, "tools/call", { name: "h3_echo", arguments: { text: "h3" } })).content[0].text).toBe("h3");
+      expect((await raw(client, "tools/call", { name: "h1_echo", arguments: { text: "h1" } })).content[0].text).toBe("h1");
+    } finally {
+      await proxy?.close();
+      proxy = undefined;
+      await Promise.all([h1.close(), h2.close(), h3.close()]);
+    }
+  });
+
   it("a proxy not made from a config has nothing to reload", async () => {
     proxy = FastMCPProxy.asProxy([process.execPath, FIXTURE, "stdio"], { logLevel: "silent" });
     const error = await rejection(proxy.reload({ mcpServers: { a: server("a") } }));
