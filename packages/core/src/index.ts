@@ -1,9 +1,9 @@
 import "reflect-metadata";
 
-export { FastMCPProxy, type MountOptions, type ProxyDeps, type ProxyHealth, type RunOptions, type RunningProxy } from "./proxy.js";
+export { FastMCPProxy, type ProxyDeps } from "./proxy.js";
 export type { ProxyEvents, ProxyEventName, ProxyEventListener } from "./events.js";
 export type { ComponentRules, ToolRule, ArgumentRule } from "./components/rules.js";
-export type { ProxyOptions } from "./options.js";
+export type { MountOptions, ProxyHealth, ProxyOptions, RunOptions, RunningProxy } from "./options.js";
 export { HttpError, ProxyError, ProxyErrorCode, identityOf, plainMessage, toMcpError } from "./errors.js";
 export { METHODS, type ProxyMethod, type ProxyMethodMap, type ParamsOf, type ResultOf } from "./methods.js";
 export type { ProxyContext, AnyProxyContext, ProxyState } from "./middleware/context.js";

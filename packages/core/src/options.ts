@@ -2,6 +2,10 @@ import type { DependencyContainer } from "tsyringe";
 import type { ComponentClass } from "./components/component.js";
 import type { ComponentRules } from "./components/rules.js";
 import type { RestartOptions } from "./backends/supervisor.js";
+import type { BackendHealth } from "./backends/supervision.js";
+import type { EventStore } from "./serve/event-store.js";
+import type { HttpLimits } from "./serve/http-guards.js";
+import type { Authenticate, HttpFrontOptions, HttpRoute } from "./serve/http.js";
 import type { ProxyPrompt } from "./components/proxy-prompt.js";
 import type { ProxyResource } from "./components/proxy-resource.js";
 import type { ProxyTemplate } from "./components/proxy-template.js";
@@ -118,4 +122,56 @@ export function positive(name: string, value: number | undefined): number | unde
   if (value === undefined) return undefined;
   if (!Number.isInteger(value) || value < 1) throw new ProxyError(ProxyErrorCode.InvalidConfig, `${name} must be a whole number ≥ 1, not ${value}`);
   return value;
+}
+
+// ── What run(), mount() and health() take and give ───────────────────────────
+
+export interface RunOptions {
+  transport?: "stdio" | "http" | "sse";
+  /** Default 127.0.0.1. On a loopback address, Host and Origin are checked (DNS rebinding). */
+  host?: string;
+  /** Default 8000; 0 picks a free port. */
+  port?: number;
+  /** Streamable HTTP endpoint. Default /mcp. */
+  path?: string;
+  stateless?: boolean;
+  /** Hostnames accepted in Host/Origin. Default: the loopback names when bound to loopback. */
+  allowedHosts?: string[];
+  /** Browser clients: origins allowed to call (CORS), or ["*"]. */
+  allowedOrigins?: string[];
+  /** Extra HTTP routes tried before the MCP endpoint (e.g. /metrics, /healthz). */
+  routes?: HttpRoute[];
+  /** Keep each session's recent events (bounded, in memory) so clients can resume streams with Last-Event-ID. */
+  resumable?: boolean;
+  /** Resumability with your own store, one per session (e.g. the caching package's Redis one): replaces `resumable`'s in-memory one. */
+  eventStore?: () => EventStore;
+  /** Who is calling (HTTP and SSE): see docs/extension-points.md. */
+  authenticate?: Authenticate;
+  /** Largest accepted request body, in bytes. Default 4 MiB. */
+  maxBodyBytes?: number;
+  /** Bounds on sessions, requests in flight, slow readers and slow clients (docs/limits.md); `maxInFlightPerBackend` applies to every transport. */
+  limits?: HttpLimits & { maxInFlightPerBackend?: number };
+  /** 2026-07-28 clients (HTTP): options for their front and the input_required bridge, or false. */
+  modern?: HttpFrontOptions["modern"];
+}
+
+export interface MountOptions extends ComponentRules {
+  /** Prefix for the mounted components (`{namespace}_{tool}`, `scheme://{namespace}/...`). */
+  namespace?: string;
+}
+
+export interface RunningProxy {
+  transport: "stdio" | "http" | "sse";
+  /** Where clients connect (http: the MCP endpoint; sse: the /sse stream). */
+  url?: string;
+  /** stdio: settles when the client has gone (stdin ended, and the requests read were answered). */
+  closed?: Promise<void>;
+}
+
+export interface ProxyHealth {
+  /** start() has finished. */
+  started: boolean;
+  /** drain() was called: shutting down, not ready for new clients. */
+  draining?: boolean;
+  backends: BackendHealth[];
 }

@@ -10,8 +10,6 @@ import type { MCPConfig } from "./backends/config.js";
 import type { BackendPool, CredentialsProvider } from "./backends/pool.js";
 import type { ReloadResult } from "./backends/reload.js";
 import { resolveBackends, type BackendSpec } from "./backends/resolve.js";
-import type { BackendHealth } from "./backends/supervision.js";
-import type { ComponentRules } from "./components/rules.js";
 import type { ComponentRegistry } from "./components/registry.js";
 import { createProxyDeps } from "./container.js";
 import { ProxyError, ProxyErrorCode } from "./errors.js";
@@ -20,11 +18,11 @@ import type { Logger } from "./logger.js";
 import type { ProxyMethod, ResultOf } from "./methods.js";
 import type { Middleware, ProxyMiddleware } from "./middleware/compose.js";
 import type { AnyProxyContext, ProxyContext } from "./middleware/context.js";
-import { positive, type ProxyOptions, type ResolvedOptions } from "./options.js";
-import { MemoryEventStore, type EventStore } from "./serve/event-store.js";
+import { positive, type MountOptions, type ProxyHealth, type ProxyOptions, type ResolvedOptions, type RunOptions, type RunningProxy } from "./options.js";
+import { MemoryEventStore } from "./serve/event-store.js";
 import type { FrontSession } from "./serve/front-session.js";
-import { HTTP_LIMITS, applyServerTimeouts, isLoopback, loopbackHosts, type HttpLimits } from "./serve/http-guards.js";
-import { createHttpHandler, type Authenticate, type HttpFrontOptions, type HttpHandler, type HttpRoute } from "./serve/http.js";
+import { HTTP_LIMITS, applyServerTimeouts, isLoopback, loopbackHosts } from "./serve/http-guards.js";
+import { createHttpHandler, type HttpFrontOptions, type HttpHandler } from "./serve/http.js";
 import { SessionHost } from "./serve/session-host.js";
 import { StdioFrontTransport } from "./serve/stdio.js";
 import { modernFrontHost, serveStdioFront, type StdioFront } from "./eras/index.js";
@@ -39,56 +37,6 @@ export interface ProxyDeps {
   newRegistry: () => ComponentRegistry;
   pool: BackendPool;
   container?: DependencyContainer;
-}
-
-export interface RunOptions {
-  transport?: "stdio" | "http" | "sse";
-  /** Default 127.0.0.1. On a loopback address, Host and Origin are checked (DNS rebinding). */
-  host?: string;
-  /** Default 8000; 0 picks a free port. */
-  port?: number;
-  /** Streamable HTTP endpoint. Default /mcp. */
-  path?: string;
-  stateless?: boolean;
-  /** Hostnames accepted in Host/Origin. Default: the loopback names when bound to loopback. */
-  allowedHosts?: string[];
-  /** Browser clients: origins allowed to call (CORS), or ["*"]. */
-  allowedOrigins?: string[];
-  /** Extra HTTP routes tried before the MCP endpoint (e.g. /metrics, /healthz). */
-  routes?: HttpRoute[];
-  /** Keep each session's recent events (bounded, in memory) so clients can resume streams with Last-Event-ID. */
-  resumable?: boolean;
-  /** Resumability with your own store, one per session (e.g. the caching package's Redis one): replaces `resumable`'s in-memory one. */
-  eventStore?: () => EventStore;
-  /** Who is calling (HTTP and SSE): see docs/extension-points.md. */
-  authenticate?: Authenticate;
-  /** Largest accepted request body, in bytes. Default 4 MiB. */
-  maxBodyBytes?: number;
-  /** Bounds on sessions, requests in flight, slow readers and slow clients (docs/limits.md); `maxInFlightPerBackend` applies to every transport. */
-  limits?: HttpLimits & { maxInFlightPerBackend?: number };
-  /** 2026-07-28 clients (HTTP): options for their front and the input_required bridge, or false. */
-  modern?: HttpFrontOptions["modern"];
-}
-
-export interface MountOptions extends ComponentRules {
-  /** Prefix for the mounted components (`{namespace}_{tool}`, `scheme://{namespace}/...`). */
-  namespace?: string;
-}
-
-export interface RunningProxy {
-  transport: "stdio" | "http" | "sse";
-  /** Where clients connect (http: the MCP endpoint; sse: the /sse stream). */
-  url?: string;
-  /** stdio: settles when the client has gone (stdin ended, and the requests read were answered). */
-  closed?: Promise<void>;
-}
-
-export interface ProxyHealth {
-  /** start() has finished. */
-  started: boolean;
-  /** drain() was called: shutting down, not ready for new clients. */
-  draining?: boolean;
-  backends: BackendHealth[];
 }
 
 /**
