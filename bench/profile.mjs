@@ -22,7 +22,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { makeEchoServer } from "./lib/echo.mjs";
-import { keepAliveAgent, rawSession, runLoad, sdkCall } from "./lib/load.mjs";
+import { FULL_CAPABILITIES, keepAliveAgent, rawSession, runLoad, sdkCall } from "./lib/load.mjs";
 import { CHILD_ENV, adopt, cpuMicros, killAllSync, listening, start, stop, stopAll, stopPid } from "./lib/procs.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -94,7 +94,8 @@ async function profileProcess() {
     const config = { mcpServers: Object.fromEntries(Array.from({ length: n }, (_, i) => [`b${i}`, { command: NODE, args: [ECHO, "stdio", "--tools", "99"] }])) };
     const target = start("proxy http", NODE, [...profFlags(`proxy-${mode}`), PROXY, "--front", "http", "--backend", JSON.stringify(config)], { cwd: HERE });
     const agent = keepAliveAgent(concurrency);
-    const session = await rawSession(await listening(target, 90_000), agent, { request: { method: "tools/list", params: {} } });
+    // A client of the relayed profile: served from the mirror made at start (no child spawned for it).
+    const session = await rawSession(await listening(target, 90_000), agent, { request: { method: "tools/list", params: {} }, capabilities: FULL_CAPABILITIES });
     await load(session.call, target.pid);
     agent.destroy();
     await stop(target, 5000);

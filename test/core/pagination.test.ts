@@ -135,13 +135,15 @@ describe("list answers made once", () => {
   type ToolList = { tools: ReadonlyArray<{ name: string }>; nextCursor?: string };
   const list = (): ToolList => shareable(Object.freeze({ tools: Object.freeze([1, 2, 3, 4, 5].map((i) => Object.freeze({ name: `t${i}`, inputSchema: { type: "object" } }))) }));
 
-  it("a shared list's text is made once and spliced into each response, reading as JSON.stringify would", () => {
+  it("a shared list's bytes are made once and spliced into each response, reading as JSON.stringify would", () => {
     const tools = list();
-    for (const id of [1, "a \"quoted\" id", 0]) {
+    for (const id of [1, "a \"quoted\" id", 0, "é ✓ 𝄞"]) {
       const message = { result: tools, jsonrpc: "2.0", id };
-      expect(JSON.parse(messageJson(message))).toEqual(JSON.parse(JSON.stringify(message)));
+      const bytes = messageJson(message);
+      expect(Buffer.isBuffer(bytes)).toBe(true);
+      expect(JSON.parse(String(bytes))).toEqual(JSON.parse(JSON.stringify(message)));
     }
-    expect(JSON.parse(messageJson({ result: tools }))).toEqual({ result: tools });
+    expect(JSON.parse(String(messageJson({ result: tools })))).toEqual({ result: tools });
     // Anything not marked shareable is serialized as it is, each time.
     const plain = { tools: [{ name: "x" }] };
     const message = { jsonrpc: "2.0", id: 2, result: plain };
@@ -159,7 +161,7 @@ describe("list answers made once", () => {
     expect(second.tools.map((t) => t.name)).toEqual(["t3", "t4"]);
     expect(pageOf("tools/list", tools, "tools", first.nextCursor, 2)).toBe(second);
     expect(pageOf("tools/list", tools, "tools", undefined, 3).tools).toHaveLength(3);
-    expect(JSON.parse(messageJson({ jsonrpc: "2.0", id: 7, result: second })).result).toEqual(JSON.parse(JSON.stringify(second)));
+    expect(JSON.parse(String(messageJson({ jsonrpc: "2.0", id: 7, result: second }))).result).toEqual(JSON.parse(JSON.stringify(second)));
     const unshared = { tools: [...tools.tools] };
     expect(pageOf("tools/list", unshared, "tools", undefined, 2)).not.toBe(pageOf("tools/list", unshared, "tools", undefined, 2));
   });

@@ -29,30 +29,36 @@ function versionOf(items: readonly unknown[]): string {
 }
 
 /**
- * The JSON text of list answers, made once per list and reused for every response that carries
- * it: a mirrored list is deep-frozen and shared by every client, and serializing 5,000 tools costs
- * milliseconds a call. Only lists marked here are kept (weakly: a rebuilt list drops its text).
+ * The JSON of list answers, made and UTF-8 encoded once per list and reused for every response
+ * that carries it: a mirrored list is deep-frozen and shared by every client, and serializing
+ * 5,000 tools costs milliseconds a call. Only lists marked here are kept (weakly: a rebuilt list
+ * drops its bytes).
  */
-const texts = new WeakMap<object, string | undefined>();
+const encoded = new WeakMap<object, Buffer | undefined>();
 /** The pages made of each shared list, by offset and page size. */
 const pages = new WeakMap<object, Map<string, object>>();
 
-/** Marks a deep-frozen list answer whose JSON text may be kept. */
+/** Marks a deep-frozen list answer whose JSON may be kept. */
 export function shareable<R extends object>(list: R): R {
-  if (!texts.has(list)) texts.set(list, undefined);
+  if (!encoded.has(list)) encoded.set(list, undefined);
   return list;
 }
 
-/** `JSON.stringify(message)`, with the text of a shareable result made once. */
-export function messageJson(message: object): string {
+/**
+ * A message as the bytes to send: `JSON.stringify(message)`, or, when its result is shareable,
+ * a Buffer of the message around the result's bytes, made once.
+ */
+export function messageJson(message: object): string | Buffer {
   const result = (message as { result?: unknown }).result;
-  if (typeof result !== "object" || result === null || !texts.has(result)) return JSON.stringify(message);
-  let text = texts.get(result);
-  if (text === undefined) texts.set(result, (text = JSON.stringify(result)));
+  if (typeof result !== "object" || result === null || !encoded.has(result)) return JSON.stringify(message);
+  let bytes = encoded.get(result);
+  if (bytes === undefined) encoded.set(result, (bytes = Buffer.from(JSON.stringify(result), "utf8")));
   const { result: _, ...rest } = message as Record<string, unknown>;
   const head = JSON.stringify(rest);
-  return head === "{}" ? `{"result":${text}}` : `${head.slice(0, -1)},"result":${text}}`;
+  return Buffer.concat([Buffer.from(head === "{}" ? `{"result":` : `${head.slice(0, -1)},"result":`), bytes, CLOSE]);
 }
+
+const CLOSE = Buffer.from("}");
 
 /**
  * One page of a mirrored list (`key` is `tools`, `resources`, `resourceTemplates` or `prompts`).
@@ -77,7 +83,7 @@ export function pageOf<R extends object>(method: string, list: R, key: keyof R &
     offset = decoded.o;
   }
   // A page of a shared list is made once per offset, so its JSON text is made once too.
-  const shared = texts.has(list);
+  const shared = encoded.has(list);
   const at = `${offset}:${pageSize}`;
   const made = shared ? pages.get(list)?.get(at) : undefined;
   if (made) return made as R;
