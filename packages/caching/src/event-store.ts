@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { EventStore } from "@fastmcp-proxy/core";
-import { Redis } from "ioredis";
-import { clientOptions, closeClient, whenReady } from "./redis-store.js";
+import type { Redis } from "ioredis";
+import { closeClient, openClient, whenReady } from "./redis-store.js";
 
 type Message = Parameters<EventStore["storeEvent"]>[1];
 
@@ -40,7 +40,7 @@ export class RedisEventStores {
     if (options.client) this.client = options.client;
     else {
       if (!options.url) throw new TypeError("RedisEventStores: give a url or a client");
-      this.client = new Redis(options.url, clientOptions(options.commandTimeoutMs ?? 1000));
+      this.client = openClient(options.url, options.commandTimeoutMs ?? 1000);
       this.client.on("error", () => {});
     }
   }

@@ -30,6 +30,7 @@ import { DEFAULT_MAX_BODY, header, isJsonContentType, prefersSse, replyError, ty
 import { checkBatch, checkMessage, checkParams } from "./message-check.js";
 import { endBounded, readBody, refuse, writeBounded, type WriteLimits } from "./http-guards.js";
 import { httpStatusOf } from "../errors.js";
+import { messageJson } from "../components/pages.js";
 
 export interface StreamableHttpTransportOptions {
   /** Issues the session id on initialize. Absent: stateless (no session id; one transport per request). */
@@ -403,7 +404,8 @@ export class StreamableHttpTransport implements Transport {
   }
 
   #writeJson(stream: Stream, messages: JSONRPCMessage[]): void {
-    const data = JSON.stringify(messages.length === 1 ? messages[0] : messages);
+    // A shared list's JSON is made once (components/pages.ts); anything else is serialized here.
+    const data = messages.length === 1 ? messageJson(messages[0]!) : JSON.stringify(messages);
     const headers = ["content-type", "application/json", "content-length", String(Buffer.byteLength(data))];
     if (this.sessionId !== undefined) headers.push("mcp-session-id", this.sessionId);
     // A lone error that asks for an HTTP status (an HttpError: 403 insufficient_scope, say) gets it.
