@@ -164,7 +164,11 @@ async function serve(options: CliOptions, logs: CliLogs): Promise<number> {
       if (front.authorize) proxy.use(front.authorize);
       if (front.bearer && options.transport !== "stdio") httpRoutes.push((authenticate = front.bearer).route);
     }
-    const credentials = config ? backendAuthFromConfig(config.mcpServers, { logger }) : undefined;
+    const credentials = config ? backendAuthFromConfig(config.mcpServers, {
+          logger,
+          // A backend that asks for a new sign-in while serving (step-up, another authorization server): the operator is told where.
+          signIn: (backend, url) => logger.warn(`backend "${backend}" asks you to sign in again: open ${url.href}`),
+        }) : undefined;
     if (credentials) proxy.credentials(credentials);
     // A front that authenticates: a request that reaches the cache without an identity is never cached (fail closed).
     if (cacheSection) cache = caching({ ...cacheFromConfig(cacheSection), requireIdentity: authenticate !== undefined });
