@@ -1,6 +1,7 @@
 // The proxy's backends and their lifecycle: connected and listed at start, the configured ones
 // reloaded from a new config (reload.ts plans it, docs/gateway.md "Reload" says what it does), lost
 // ones restarted (supervision.ts). FastMCPProxy owns one; the list is the one its session host serves.
+import { availableParallelism } from "node:os";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { ServerCapabilities } from "@modelcontextprotocol/sdk/types.js";
 import type { ComponentRegistry } from "../components/registry.js";
@@ -13,6 +14,10 @@ import type { MCPConfig } from "./config.js";
 import type { BackendPool } from "./pool.js";
 import { backendsOfConfig, planReload, reloadResult, type ReloadResult } from "./reload.js";
 import { Supervision, type SupervisedHost } from "./supervision.js";
+import { settleEach } from "./settle-each.js";
+
+/** Backends connected and listed at once at start-up and on reload (see settle-each.ts). */
+const CONNECTING_AT_ONCE = Math.max(8, 4 * availableParallelism());
 
 /** What the backends need of the session host, besides supervision's needs: what clients are told. */
 export interface BackendHost extends SupervisedHost {
@@ -98,13 +103,11 @@ export class BackendSet {
 
   /** Connects each backend's shared session and lists it into `registry`, all at once. */
   async #connectAll(backends: readonly Backend[], registry: ComponentRegistry): Promise<Connecting> {
-    const results = await Promise.allSettled(
-      backends.map(async (backend) => {
-        const client = await this.#deps.host.shared(backend);
-        await registry.discover(backend, client);
-        return { backend, client };
-      }),
-    );
+    const results = await settleEach(backends, CONNECTING_AT_ONCE, async (backend) => {
+      const client = await this.#deps.host.shared(backend);
+      await registry.discover(backend, client);
+      return { backend, client };
+    });
     return {
       connected: results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : [])),
       failures: results.flatMap((r, i) => (r.status === "rejected" ? [{ backend: backends[i]!, error: r.reason as unknown }] : [])),
