@@ -61,12 +61,18 @@ const PROXY_ITSELF: SessionOwner = { authInfo: undefined, sessionId: undefined }
 
 /** One key per distinct set of relayed client capabilities: canonical JSON (keys sorted at every level). */
 export function profileKey(capabilities: ClientCapabilities): string {
-  const canonical = (value: unknown): unknown =>
-    typeof value === "object" && value !== null && !Array.isArray(value)
-      ? Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical((value as Record<string, unknown>)[k])]))
-      : value;
-  return JSON.stringify(canonical(capabilities));
+  // Asked on every forward with the session's own capabilities object: made once per object.
+  let key = profileKeys.get(capabilities);
+  if (key === undefined) profileKeys.set(capabilities, (key = JSON.stringify(canonical(capabilities))));
+  return key;
 }
+
+const profileKeys = new WeakMap<object, string>();
+
+const canonical = (value: unknown): unknown =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
+    ? Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical((value as Record<string, unknown>)[k])]))
+    : value;
 
 /**
  * Opens backend sessions. Each backend has a shared session per capability profile (discovery,
