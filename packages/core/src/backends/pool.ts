@@ -97,6 +97,11 @@ export class BackendPool {
   /** Backends a reload took out: no session of theirs opens again. */
   readonly #retired = new WeakSet<Backend>();
 
+  /** Whether a reload took the backend out (its calls then fail saying so). */
+  isRetired(backend: Backend): boolean {
+    return this.#retired.has(backend);
+  }
+
   /** Per-session credentials; set once by the proxy. */
   credentials: CredentialsProvider | undefined;
 
@@ -308,7 +313,7 @@ export class BackendPool {
   }
 }
 
-function removed(backend: Backend): ProxyError {
+export function removed(backend: Backend): ProxyError {
   return new ProxyError(ProxyErrorCode.BackendUnavailable, `Backend ${describe(backend)} was removed from the config`);
 }
 

@@ -21,7 +21,7 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { describe, type Backend } from "../backends/backend.js";
 import { passthrough } from "../backends/passthrough.js";
-import { profileKey, type BackendPool, type BackendSink, type SessionOwner } from "../backends/pool.js";
+import { profileKey, removed, type BackendPool, type BackendSink, type SessionOwner } from "../backends/pool.js";
 import { ProxyError, ProxyErrorCode, forwardedError, plainMessage } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { ProxyContext } from "../middleware/context.js";
@@ -380,7 +380,7 @@ export class FrontSession implements BackendSink {
         ...(onprogress ? { onprogress } : {}),
       })) as ResultOf<M>;
     } catch (error) {
-      throw backendFailure(backend, method, error, ctx.signal);
+      throw this.#host.pool.isRetired(backend) ? removed(backend) : backendFailure(backend, method, error, ctx.signal);
     } finally {
       if (shared) this.#sharedCalls.delete(extra);
     }
