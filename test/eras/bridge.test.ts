@@ -8,7 +8,7 @@ import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/cli
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FastMCPProxy } from "@fastmcp-proxy/core";
 import { startDualEraServer } from "../fixtures/dual-era-server.mjs";
-import { modernProxy, post2026, serveBothEras, type BothEras } from "./harness.js";
+import { modernProxy, modernStack, post2026, serveBothEras, type BothEras } from "./harness.js";
 
 type Fixture = Awaited<ReturnType<typeof startDualEraServer>>;
 
@@ -109,19 +109,7 @@ describe("2026 clients through the proxy", () => {
 });
 
 describe("a legacy client through the proxy → 2026-only backend", () => {
-  let modernOnly: Fixture;
-  let proxy: FastMCPProxy;
-  let front: BothEras;
-  beforeAll(async () => {
-    modernOnly = await startDualEraServer({ modernOnly: true });
-    proxy = modernProxy(modernOnly.url);
-    front = await serveBothEras(proxy);
-  }, 30_000);
-  afterAll(async () => {
-    await front?.close();
-    await proxy?.close();
-    await modernOnly?.close();
-  });
+  const stack = modernStack(() => startDualEraServer({ modernOnly: true }));
 
   it("the backend's input_required reaches the v1 client as elicitation/create, and it sees an ordinary call", async () => {
     const client = new LegacyClient({ name: "v1-client", version: "1.0.0" }, { capabilities: { elicitation: {} } });
@@ -130,7 +118,7 @@ describe("a legacy client through the proxy → 2026-only backend", () => {
       asked.push(request.params.message);
       return { action: "accept", content: { name: "Bob", color: "red" } };
     });
-    await client.connect(new LegacyHttp(new URL(front.url)));
+    await client.connect(new LegacyHttp(new URL(stack.front.url)));
     try {
       expect(client.getServerCapabilities()?.tools).toBeDefined();
       const result = await client.request({ method: "tools/call", params: { name: "test_input_required_result_multi_round", arguments: {} } }, ResultSchema.passthrough());

@@ -7,6 +7,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll } from "vitest";
 import { FastMCPProxy, Tokens, resolveBackends, type ProxyOptions } from "@fastmcp-proxy/core";
 import { createModernFront, isModernRequest, modernConnector, type BackendProtocol, type ModernFront, type ModernFrontOptions } from "../../packages/core/src/eras/index.js";
 
@@ -30,6 +31,25 @@ export function modernProxy(url: string, protocol: BackendProtocol = "2026-07-28
         useValue: [{ name: "backend", prefix: undefined, connector: modernConnector(url, { protocol, fallback }), timeoutMs: undefined }],
       }),
   });
+}
+
+/**
+ * The usual suite set-up: a backend started once (`start`), `modernProxy` in front of it, served on
+ * both eras; all three closed after the suite. Read its fields inside the tests.
+ */
+export function modernStack<B extends { url: string; close(): Promise<void> }>(start: () => Promise<B>): { backend: B; proxy: FastMCPProxy; front: BothEras } {
+  const stack = {} as { backend: B; proxy: FastMCPProxy; front: BothEras };
+  beforeAll(async () => {
+    stack.backend = await start();
+    stack.proxy = modernProxy(stack.backend.url);
+    stack.front = await serveBothEras(stack.proxy);
+  }, 30_000);
+  afterAll(async () => {
+    await stack.front?.close();
+    await stack.proxy?.close();
+    await stack.backend?.close();
+  });
+  return stack;
 }
 
 export interface BothEras {

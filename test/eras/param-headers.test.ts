@@ -1,30 +1,17 @@
 // Mcp-Param-* headers on incoming 2026-07-28 calls (SEP-2243): checked against the body for the tools
 // the proxy lists with x-mcp-header annotations; a missing, badly encoded or different header is
 // -32020 with HTTP 400, before anything reaches a backend.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { FastMCPProxy } from "@fastmcp-proxy/core";
+import { describe, expect, it } from "vitest";
 import { startDualEraServer } from "../fixtures/dual-era-server.mjs";
-import { modernProxy, post2026, runScenario, serveBothEras, type BothEras } from "./harness.js";
+import { modernStack, post2026, runScenario } from "./harness.js";
 
 const TOOL = "test_header_params";
 const b64 = (s: string) => `=?base64?${Buffer.from(s, "utf8").toString("base64")}?=`;
 
 describe("Mcp-Param-* headers on 2026 calls through the proxy", () => {
-  let backend: Awaited<ReturnType<typeof startDualEraServer>>;
-  let proxy: FastMCPProxy;
-  let front: BothEras;
-  beforeAll(async () => {
-    backend = await startDualEraServer({ modernOnly: true });
-    proxy = modernProxy(backend.url);
-    front = await serveBothEras(proxy);
-  }, 30_000);
-  afterAll(async () => {
-    await front?.close();
-    await proxy?.close();
-    await backend?.close();
-  });
+  const stack = modernStack(() => startDualEraServer({ modernOnly: true }));
 
-  const call = (args: Record<string, unknown>, headers: Record<string, string>) => post2026(front.url, "tools/call", { name: TOOL, arguments: args }, headers);
+  const call = (args: Record<string, unknown>, headers: Record<string, string>) => post2026(stack.front.url, "tools/call", { name: TOOL, arguments: args }, headers);
 
   it("a call whose first sight of the tool is the call itself is checked too (the proxy lists the tools first)", async () => {
     const missing = await call({ region: "eu" }, {});
@@ -59,7 +46,7 @@ describe("Mcp-Param-* headers on 2026 calls through the proxy", () => {
   }, 30_000);
 
   it("conformance: http-custom-header-server-validation passes through the proxy (pending in the suite, so unscored)", async () => {
-    const run = await runScenario(front.url, "http-custom-header-server-validation");
+    const run = await runScenario(stack.front.url, "http-custom-header-server-validation");
     expect(run.output, run.output.slice(-3000)).toMatch(/^Passed: (\d+)\/\1, 0 failed/m);
     expect(run.exitCode).toBe(0);
   }, 120_000);

@@ -5,9 +5,8 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Client } from "@modelcontextprotocol/client";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { FastMCPProxy } from "@fastmcp-proxy/core";
-import { ENVELOPE, modernProxy, post2026, serveBothEras, type BothEras } from "./harness.js";
+import { describe, expect, it } from "vitest";
+import { ENVELOPE, modernStack, post2026 } from "./harness.js";
 
 const TASKS = "io.modelcontextprotocol/tasks";
 const SERVER_INFO = { "io.modelcontextprotocol/serverInfo": { name: "tasks-backend", version: "1.0.0" } };
@@ -51,36 +50,24 @@ async function tasksBackend() {
 }
 
 describe("the 2026 tasks extension across the proxy", () => {
-  let backend: Awaited<ReturnType<typeof tasksBackend>>;
-  let proxy: FastMCPProxy;
-  let front: BothEras;
-  beforeAll(async () => {
-    backend = await tasksBackend();
-    proxy = modernProxy(backend.url);
-    front = await serveBothEras(proxy);
-  }, 30_000);
-  afterAll(async () => {
-    await front?.close();
-    await proxy?.close();
-    await backend?.close();
-  });
+  const stack = modernStack(tasksBackend);
 
   it("a 2026 client that declares the extension gets a synchronous result: the backend is never told of it", async () => {
     const withTasks = { ...ENVELOPE, "io.modelcontextprotocol/clientCapabilities": { ...ENVELOPE["io.modelcontextprotocol/clientCapabilities"], extensions: { [TASKS]: {} } } };
-    const called = await post2026(front.url, "tools/call", { name: "slow_compute", arguments: {}, _meta: withTasks });
+    const called = await post2026(stack.front.url, "tools/call", { name: "slow_compute", arguments: {}, _meta: withTasks });
     expect(called.message.result).toMatchObject({ resultType: "complete", content: [{ type: "text", text: "computed" }] });
     expect(called.message.result.taskId).toBeUndefined();
-    expect(backend.declared.length).toBeGreaterThan(0);
-    for (const caps of backend.declared) expect((caps as { extensions?: object }).extensions ?? {}).not.toHaveProperty(TASKS);
+    expect(stack.backend.declared.length).toBeGreaterThan(0);
+    for (const caps of stack.backend.declared) expect((caps as { extensions?: object }).extensions ?? {}).not.toHaveProperty(TASKS);
   }, 30_000);
 
   it("the front does not advertise the extension, and tasks/get is -32601 at once", async () => {
-    const discover = await post2026(front.url, "server/discover");
+    const discover = await post2026(stack.front.url, "server/discover");
     expect(discover.message.result.capabilities.tools).toBeDefined();
     expect(discover.message.result.capabilities.extensions?.[TASKS]).toBeUndefined();
     expect(discover.message.result.capabilities.tasks).toBeUndefined();
     const started = Date.now();
-    const get = await post2026(front.url, "tasks/get", { taskId: "t-1" }, { "mcp-name": "t-1" });
+    const get = await post2026(stack.front.url, "tasks/get", { taskId: "t-1" }, { "mcp-name": "t-1" });
     expect(get.status).toBe(404);
     expect(get.message.error?.code).toBe(-32601);
     expect(Date.now() - started).toBeLessThan(5_000);
@@ -88,7 +75,7 @@ describe("the 2026 tasks extension across the proxy", () => {
 
   it("a v2 client declaring the extension calls the tool as an ordinary call", async () => {
     const client = new Client({ name: "v2-tasks", version: "1.0.0" }, { capabilities: { extensions: { [TASKS]: {} } } as never, versionNegotiation: { mode: { pin: "2026-07-28" } } as never });
-    await client.connect(new (await import("@modelcontextprotocol/client")).StreamableHTTPClientTransport(new URL(front.url)));
+    await client.connect(new (await import("@modelcontextprotocol/client")).StreamableHTTPClientTransport(new URL(stack.front.url)));
     try {
       const result = await client.callTool({ name: "slow_compute", arguments: {} });
       expect(result.content).toEqual([{ type: "text", text: "computed" }]);
