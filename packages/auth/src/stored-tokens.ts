@@ -1,6 +1,7 @@
-import { exchangeAuthorization, refreshAuthorization, type OAuthClientProvider, type OAuthDiscoveryState } from "@modelcontextprotocol/sdk/client/auth.js";
+import { exchangeAuthorization, type OAuthClientProvider, type OAuthDiscoveryState } from "@modelcontextprotocol/sdk/client/auth.js";
 import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from "@modelcontextprotocol/sdk/shared/auth.js";
 import { LoopbackCallback } from "./loopback.js";
+import { refreshBeforeExpiry } from "./refresh.js";
 import { unionScope } from "./scopes.js";
 import { TokenFile, defaultTokenFile } from "./token-file.js";
 
@@ -63,24 +64,19 @@ export function storedTokenProvider(backend: string, options: StoredTokenOptions
   /** Refreshed a minute (at most half the lifetime) before expiry rather than after a 401; on failure the old tokens (and the SDK's 401 path) remain. */
   const fresh = async (): Promise<OAuthTokens | undefined> => {
     const s = file.read();
-    const client = preset ?? s.client;
-    const margin = Math.min(60_000, ((s.tokens?.expires_in ?? 3600) * 1000) / 2);
-    if (!s.tokens?.refresh_token || !s.expiresAt || Date.now() < s.expiresAt - margin || !s.discovery || !client) return s.tokens;
-    const resource = (s.discovery.resourceMetadata as { resource?: string } | undefined)?.resource;
-    refreshing ??= refreshAuthorization(s.discovery.authorizationServerUrl, {
-      ...(s.discovery.authorizationServerMetadata ? { metadata: s.discovery.authorizationServerMetadata } : {}),
-      clientInformation: client,
-      refreshToken: s.tokens.refresh_token,
-      ...(resource ? { resource } : {}),
-    })
-      .then(
-        (tokens) => {
-          file.update((f) => ({ ...f, tokens, expiresAt: Date.now() + (tokens.expires_in ?? 3600) * 1000 }));
-          return tokens;
-        },
-        () => s.tokens,
-      )
-      .finally(() => (refreshing = undefined));
+    if (!refreshing) {
+      const due = refreshBeforeExpiry(s, preset ?? s.client);
+      if (!due) return s.tokens;
+      refreshing = due
+        .then(
+          (tokens) => {
+            file.update((f) => ({ ...f, tokens, expiresAt: Date.now() + (tokens.expires_in ?? 3600) * 1000 }));
+            return tokens;
+          },
+          () => s.tokens,
+        )
+        .finally(() => (refreshing = undefined));
+    }
     return refreshing;
   };
   const needsLogin = (scope?: string | null) =>

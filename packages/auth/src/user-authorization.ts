@@ -1,10 +1,11 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { auth, refreshAuthorization, type OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.js";
+import { auth, type OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.js";
 import type { OAuthClientMetadata, OAuthTokens } from "@modelcontextprotocol/sdk/shared/auth.js";
 import { UrlElicitationRequiredError } from "@modelcontextprotocol/sdk/types.js";
 import type { Logger, Next, ProxyContext, ProxyMethod, ResultOf } from "@fastmcp-proxy/core";
 import { memoryGrants, type Grant, type GrantStore } from "./grant-store.js";
+import { refreshBeforeExpiry } from "./refresh.js";
 import { unionScope } from "./scopes.js";
 
 /** A backend session needs its user to sign in at the backend's authorization server first. */
@@ -77,18 +78,11 @@ export class UserAuthorization {
     /** Refreshed a minute (at most half the lifetime) before expiry; on failure the old tokens (and the SDK's 401 path) remain. */
     const fresh = async (): Promise<Grant> => {
       const g = grant();
-      const client = preset ?? g.client;
-      const margin = Math.min(60_000, ((g.tokens?.expires_in ?? 3600) * 1000) / 2);
-      if (!g.tokens?.refresh_token || !g.expiresAt || Date.now() < g.expiresAt - margin || !g.discovery || !client) return g;
-      const resource = (g.discovery.resourceMetadata as { resource?: string } | undefined)?.resource;
-      refreshing ??= refreshAuthorization(g.discovery.authorizationServerUrl, {
-        ...(g.discovery.authorizationServerMetadata ? { metadata: g.discovery.authorizationServerMetadata } : {}),
-        clientInformation: client,
-        refreshToken: g.tokens.refresh_token,
-        ...(resource ? { resource } : {}),
-      })
-        .then((tokens) => save({ ...tokens, issuer: g.discovery!.authorizationServerUrl }), () => {})
-        .finally(() => (refreshing = undefined));
+      if (!refreshing) {
+        const due = refreshBeforeExpiry(g, preset ?? g.client);
+        if (!due) return g;
+        refreshing = due.then((tokens) => save({ ...tokens, issuer: g.discovery!.authorizationServerUrl }), () => {}).finally(() => (refreshing = undefined));
+      }
       await refreshing;
       return grant();
     };
