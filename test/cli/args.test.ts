@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULTS, USAGE, UsageError, main, parseCliArgs, type CliOptions } from "@fastmcp-proxy/cli";
+import { refused } from "./refused.js";
 
 /** The options of a command line that must parse as a run. */
 function run(...argv: string[]): CliOptions {
@@ -8,16 +9,6 @@ function run(...argv: string[]): CliOptions {
   return command.options;
 }
 
-/** The UsageError message a command line is refused with. */
-function refused(...argv: string[]): string {
-  try {
-    parseCliArgs(argv);
-  } catch (error) {
-    expect(error).toBeInstanceOf(UsageError);
-    return (error as Error).message;
-  }
-  throw new Error(`expected ${JSON.stringify(argv)} to be refused`);
-}
 
 describe("parseCliArgs: backends", () => {
   it("takes a URL, with the defaults for everything else", () => {

@@ -6,10 +6,11 @@ import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterEach, describe, expect, it } from "vitest";
-import { UsageError, parseCliArgs } from "@fastmcp-proxy/cli";
+import { parseCliArgs } from "@fastmcp-proxy/cli";
 import { TestAuthServer } from "../fixtures/auth-server.js";
 import { startProtectedBackend } from "../auth/protected-backend.js";
 import { FIXTURE_STDIO, SERVING_HTTP, startCli, stopAll } from "./process.js";
+import { refused } from "./refused.js";
 
 const servers: TestAuthServer[] = [];
 const cleanup: (() => Promise<unknown> | void)[] = [];
@@ -23,15 +24,6 @@ const INIT = { jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVe
 const post = (url: string, headers: Record<string, string> = {}) =>
   fetch(url, { method: "POST", headers: { "content-type": "application/json", accept: "application/json, text/event-stream", ...headers }, body: JSON.stringify(INIT) });
 
-function refused(...argv: string[]): string {
-  try {
-    parseCliArgs(argv);
-  } catch (error) {
-    expect(error).toBeInstanceOf(UsageError);
-    return (error as Error).message;
-  }
-  throw new Error("expected a usage error");
-}
 
 describe("auth flags: parsing", () => {
   it("reads the flags (and only the variable's name for --api-key-env)", () => {

@@ -7,7 +7,8 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll } from "vitest";
+import type { Client as ModernClient } from "@modelcontextprotocol/client";
+import { afterAll, beforeAll, expect } from "vitest";
 import { FastMCPProxy, Tokens, resolveBackends, type ProxyOptions } from "@fastmcp-proxy/core";
 import { createModernFront, isModernRequest, modernConnector, type BackendProtocol, type ModernFront, type ModernFrontOptions } from "../../packages/core/src/eras/index.js";
 
@@ -50,6 +51,18 @@ export function modernStack<B extends { url: string; close(): Promise<void> }>(s
     await stack.backend?.close();
   });
   return stack;
+}
+
+/**
+ * What a v2 client sees of the dual-era fixture through the proxy: its tools, a plain call, and a
+ * multi-round call whose elicitation the client answers (its handler says Alice likes teal).
+ */
+export async function expectFixtureServed(client: ModernClient): Promise<void> {
+  const text = (result: { content?: unknown }) => (result.content as Array<{ text?: string }> | undefined)?.map((c) => c.text).join(" ");
+  const { tools } = await client.listTools();
+  expect(tools.map((t) => t.name)).toContain("test_input_required_result_multi_round");
+  expect(text(await client.callTool({ name: "test_simple_text", arguments: {} }))).toBe("This is a simple text response for testing.");
+  expect(text(await client.callTool({ name: "test_input_required_result_multi_round", arguments: {} }))).toBe("Alice likes teal");
 }
 
 export interface BothEras {

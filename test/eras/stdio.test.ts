@@ -11,7 +11,7 @@ import { serveStdioFront, type StdioFront } from "../../packages/core/src/eras/i
 import { StdioFrontTransport } from "../../packages/core/src/serve/stdio.js";
 import { startDualEraServer } from "../fixtures/dual-era-server.mjs";
 import { until } from "../helpers.js";
-import { ENVELOPE, modernProxy } from "./harness.js";
+import { ENVELOPE, expectFixtureServed, modernProxy } from "./harness.js";
 
 type Fixture = Awaited<ReturnType<typeof startDualEraServer>>;
 const silent = { debug() {}, info() {}, warn() {}, error() {} } as never;
@@ -108,10 +108,7 @@ describe("the stdio front, both eras", () => {
       try {
         expect(client.getNegotiatedProtocolVersion()).toBe("2026-07-28");
         expect(front.era).toBe("modern");
-        const { tools } = await client.listTools();
-        expect(tools.map((t) => t.name)).toContain("test_input_required_result_multi_round");
-        expect(text(await client.callTool({ name: "test_simple_text", arguments: {} }))).toBe("This is a simple text response for testing.");
-        expect(text(await client.callTool({ name: "test_input_required_result_multi_round", arguments: {} }))).toBe("Alice likes teal");
+        await expectFixtureServed(client);
       } finally {
         await client.close();
       }
