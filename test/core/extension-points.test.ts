@@ -134,12 +134,12 @@ describe("hiding components per caller", () => {
   it("keeps the mirror frozen: a filter for one caller never changes what another sees", async () => {
     const mutate: Middleware = async (ctx, next) => {
       const result = await next();
-      if (ctx.method === "tools/list" && ctx.session.clientCapabilities?.experimental?.mutate) (result as { tools: unknown[] }).tools.pop();
+      if (ctx.method === "tools/list" && ctx.clientCapabilities?.experimental?.mutate) (result as { tools: unknown[] }).tools.pop();
       return result;
     };
     const filter: Middleware = async (ctx, next) => {
       const result = await next();
-      if (ctx.method !== "tools/list" || !ctx.session.clientCapabilities?.experimental?.filter) return result;
+      if (ctx.method !== "tools/list" || !ctx.clientCapabilities?.experimental?.filter) return result;
       return { ...result, tools: (result as { tools: Array<{ name: string }> }).tools.filter((t) => t.name === "echo") } as typeof result;
     };
     proxy = FastMCPProxy.asProxy(createFixtureServer()).use(mutate).use(filter);

@@ -83,7 +83,7 @@ export async function serveBothEras(
   const legacy = proxy.httpHandler({ allowedHosts: ["localhost", "127.0.0.1", "[::1]", "::1"] });
   // The modern front on its own (the HTTP front composes it the same way): each 2026 request is a
   // connect(), a front session on backend sessions of its own.
-  const modern = createModernFront({ logger: silent, connect: (transport) => proxy.connect(transport) }, options);
+  const modern = createModernFront(proxy.modernFrontHost(), options);
   const http = createServer(async (req, res) => {
     const host = (req.headers.host ?? "").replace(/:\d+$/, "");
     const origin = req.headers.origin;

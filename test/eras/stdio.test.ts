@@ -47,7 +47,7 @@ class PipeTransport {
 function stdioFront(proxy: FastMCPProxy) {
   const stdin = new PassThrough();
   const stdout = new PassThrough();
-  const front = serveStdioFront({ logger: silent, connect: (transport) => proxy.connect(transport) }, new StdioFrontTransport(stdin, stdout));
+  const front = serveStdioFront(proxy.modernFrontHost(), new StdioFrontTransport(stdin, stdout));
   return { front, pipe: new PipeTransport(stdin, stdout) };
 }
 

@@ -5,9 +5,10 @@ import type { CachedMethod } from "./keys.js";
 import type { CacheStore } from "./store.js";
 
 /**
- * Whose entries a request may see. "principal" (default): one identity's (`identityOf(authInfo)`,
- * anonymous callers sharing one partition); "session": one front session's, for backends whose
- * answers vary per session; "none": everyone's, only for public data.
+ * Whose entries a request may see. "principal" (default): one tenant's (core's `partitionOf`: an
+ * authenticated principal's; an anonymous client's own session's; an anonymous stateless or
+ * 2026-07-28 request's alone, so never another's); "session": one front session's, for backends
+ * whose answers vary per session; "none": everyone's, only for public data.
  */
 export type Partition = "principal" | "session" | "none";
 

@@ -1,5 +1,4 @@
-import { randomUUID } from "node:crypto";
-import { identityOf, type ProxyContext } from "@fastmcp-proxy/core";
+import { identityOf, partitionOf, type ProxyContext } from "@fastmcp-proxy/core";
 import { KEY_LIMITS, canonical, type KeyLimits } from "./canonical.js";
 import { filterOf, matchFirst } from "./glob.js";
 import type { CachedMethod, Target } from "./keys.js";
@@ -34,7 +33,6 @@ export class Policy {
   readonly #resources: (uri: string) => boolean;
   readonly #prompts: (name: string) => boolean;
   readonly #servers = new Map<string, { resources: (uri: string) => boolean; prompts: (name: string) => boolean }>();
-  readonly #sessions = new WeakMap<object, string>();
 
   constructor(options: CachingOptions) {
     this.#options = options;
@@ -102,15 +100,13 @@ export class Policy {
     const mode = server?.partition ?? this.#options.partition ?? "principal";
     const text = canonical(args, this.#limits);
     if (text === undefined) return "key-too-large";
-    return { target: { method, backend, origin: component.backend.connector.label, name }, partition: this.#partition(mode, identity, ctx), partitionMode: mode, args: text, ttlMs };
+    return { target: { method, backend, origin: component.backend.connector.label, name }, partition: this.#partition(mode, ctx), partitionMode: mode, args: text, ttlMs };
   }
 
-  #partition(mode: Partition, identity: string | undefined, ctx: ProxyContext): string {
+  #partition(mode: Partition, ctx: ProxyContext): string {
     if (mode === "none") return "none";
-    const who = identity === undefined ? "anonymous" : `id:${identity}`;
-    if (mode === "principal") return who;
-    let session = this.#sessions.get(ctx.session);
-    if (session === undefined) this.#sessions.set(ctx.session, (session = randomUUID()));
-    return `${who}|session:${session}`;
+    // The tenant: a principal, an anonymous front session, or an anonymous request alone.
+    const tenant = partitionOf(ctx.tenant);
+    return mode === "principal" || ctx.sessionId === undefined ? tenant : `${tenant}|session:${ctx.sessionId}`;
   }
 }

@@ -1,5 +1,5 @@
 // The JSON-RPC envelope check shared by every transport (fronts and backends).
-import type { JSONRPCMessage, RequestId } from "@modelcontextprotocol/sdk/types.js";
+import type { JSONRPCMessage, RequestId, ResultSchema } from "@modelcontextprotocol/sdk/types.js";
 
 const REQUEST_KEYS = new Set(["jsonrpc", "id", "method", "params"]);
 const RESULT_KEYS = new Set(["jsonrpc", "id", "result"]);
@@ -42,3 +42,11 @@ function isRequestId(value: unknown): value is RequestId {
   return typeof value === "string" || Number.isInteger(value);
 }
 
+
+/**
+ * A result "schema" that takes a result as it is: forwarding stays lossless (the SDK's typed
+ * schemas drop unknown fields) and no time is spent re-validating it.
+ */
+export const passthrough = {
+  safeParse: (data: unknown) => ({ success: true as const, data }),
+} as unknown as typeof ResultSchema;

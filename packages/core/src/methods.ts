@@ -44,7 +44,7 @@ import type { AnyComponent } from "./middleware/context.js";
 export type Answer =
   /** From the mirror: the caller's view of the list, less what middleware hid, then paged. */
   | { readonly list: ListKey }
-  /** By the targeted component's method of that name; an unknown (or hidden) target gets `unknown`. */
+  /** By the targeted component's method of that name (see `answerBy`); an unknown or hidden target gets `unknown`. */
   | { readonly via: "forward" | "subscribe" | "unsubscribe" | "complete"; readonly unknown: (params: Params) => McpError }
   /** Sent to every backend that has the capability (logging/setLevel). */
   | { readonly everyBackend: "logging" }
@@ -56,6 +56,13 @@ type Params = Record<string, unknown>;
 export interface MethodSpec {
   /** Whether the proxy serves the method, given the capabilities it mirrors. */
   readonly supported: (capabilities: ServerCapabilities) => boolean;
+  /**
+   * The 2026-07-28 revision: "both" eras serve it; "legacy" only (stateful sessions: subscribe,
+   * setLevel, tasks); "multiRound": both, and its result may be `input_required` there.
+   */
+  readonly era: "both" | "legacy" | "multiRound";
+  /** The params field that names the target (`Mcp-Name` on the 2026 wire). */
+  readonly nameKey?: "name" | "uri";
   /** The component a request targets, found before middleware runs so that middleware sees it. */
   readonly target?: (view: ComponentRegistry, params: Params) => AnyComponent | undefined;
   readonly answer: Answer;
@@ -72,41 +79,51 @@ const unknownReference = (p: Params) => new McpError(ErrorCode.InvalidParams, `U
 const resource = (view: ComponentRegistry, p: Params) => view.resource(String(p.uri));
 
 export const METHODS = {
-  "tools/list": method<ListToolsRequest["params"], ListToolsResult>({ supported: (c) => !!c.tools, answer: { list: "tools" } }),
+  "tools/list": method<ListToolsRequest["params"], ListToolsResult>({ supported: (c) => !!c.tools, era: "both", answer: { list: "tools" } }),
   /** With `params.task` (a task-augmented call), the result is a CreateTaskResult; see the tasks/* methods. */
   "tools/call": method<CallToolRequest["params"], CallToolResult | CreateTaskResult>({
     supported: (c) => !!c.tools,
+    era: "multiRound",
+    nameKey: "name",
     target: (view, p) => view.tool(String(p.name)),
     answer: { via: "forward", unknown: unknownTool },
   }),
-  "resources/list": method<ListResourcesRequest["params"], ListResourcesResult>({ supported: (c) => !!c.resources, answer: { list: "resources" } }),
+  "resources/list": method<ListResourcesRequest["params"], ListResourcesResult>({ supported: (c) => !!c.resources, era: "both", answer: { list: "resources" } }),
   "resources/templates/list": method<ListResourceTemplatesRequest["params"], ListResourceTemplatesResult>({
     supported: (c) => !!c.resources,
+    era: "both",
     answer: { list: "resourceTemplates" },
   }),
   "resources/read": method<ReadResourceRequest["params"], ReadResourceResult>({
     supported: (c) => !!c.resources,
+    era: "multiRound",
+    nameKey: "uri",
     target: resource,
     answer: { via: "forward", unknown: resourceNotFound },
   }),
   "resources/subscribe": method<SubscribeRequest["params"], EmptyResult>({
     supported: (c) => !!c.resources?.subscribe,
+    era: "legacy",
     target: resource,
     answer: { via: "subscribe", unknown: resourceNotFound },
   }),
   "resources/unsubscribe": method<UnsubscribeRequest["params"], EmptyResult>({
     supported: (c) => !!c.resources?.subscribe,
+    era: "legacy",
     target: resource,
     answer: { via: "unsubscribe", unknown: resourceNotFound },
   }),
-  "prompts/list": method<ListPromptsRequest["params"], ListPromptsResult>({ supported: (c) => !!c.prompts, answer: { list: "prompts" } }),
+  "prompts/list": method<ListPromptsRequest["params"], ListPromptsResult>({ supported: (c) => !!c.prompts, era: "both", answer: { list: "prompts" } }),
   "prompts/get": method<GetPromptRequest["params"], GetPromptResult>({
     supported: (c) => !!c.prompts,
+    era: "multiRound",
+    nameKey: "name",
     target: (view, p) => view.prompt(String(p.name)),
     answer: { via: "forward", unknown: unknownPrompt },
   }),
   "completion/complete": method<CompleteRequest["params"], CompleteResult>({
     supported: (c) => !!c.completions,
+    era: "both",
     target: (view, p) => {
       const ref = p.ref as { type?: string; name?: string; uri?: string } | undefined;
       if (ref?.type === "ref/prompt") return view.prompt(String(ref.name));
@@ -115,14 +132,14 @@ export const METHODS = {
     },
     answer: { via: "complete", unknown: unknownReference },
   }),
-  "logging/setLevel": method<SetLevelRequest["params"], EmptyResult>({ supported: (c) => !!c.logging, answer: { everyBackend: "logging" } }),
+  "logging/setLevel": method<SetLevelRequest["params"], EmptyResult>({ supported: (c) => !!c.logging, era: "legacy", answer: { everyBackend: "logging" } }),
   // Tasks (protocol 2025-11-25; experimental in the SDK). A task-augmented `tools/call` answers
   // with a CreateTaskResult; these address the task it created.
-  "tasks/get": method<GetTaskRequest["params"], GetTaskResult>({ supported: (c) => !!c.tasks, answer: { task: "get" } }),
+  "tasks/get": method<GetTaskRequest["params"], GetTaskResult>({ supported: (c) => !!c.tasks, era: "legacy", answer: { task: "get" } }),
   /** The task's final result: for a tools/call task, a CallToolResult (or the call's JSON-RPC error). */
-  "tasks/result": method<GetTaskPayloadRequest["params"], GetTaskPayloadResult>({ supported: (c) => !!c.tasks, answer: { task: "result" } }),
-  "tasks/list": method<ListTasksRequest["params"], ListTasksResult>({ supported: (c) => !!c.tasks?.list, answer: { task: "list" } }),
-  "tasks/cancel": method<CancelTaskRequest["params"], CancelTaskResult>({ supported: (c) => !!c.tasks?.cancel, answer: { task: "cancel" } }),
+  "tasks/result": method<GetTaskPayloadRequest["params"], GetTaskPayloadResult>({ supported: (c) => !!c.tasks, era: "legacy", answer: { task: "result" } }),
+  "tasks/list": method<ListTasksRequest["params"], ListTasksResult>({ supported: (c) => !!c.tasks?.list, era: "legacy", answer: { task: "list" } }),
+  "tasks/cancel": method<CancelTaskRequest["params"], CancelTaskResult>({ supported: (c) => !!c.tasks?.cancel, era: "legacy", answer: { task: "cancel" } }),
 } as const;
 
 /** Every method the proxy serves, with its params and result, as the table above says. */
@@ -150,13 +167,6 @@ export const CLIENT_REQUESTS: Record<string, (capabilities: ClientCapabilities, 
   },
   "roots/list": (c) => c.roots !== undefined,
 };
-
-/** The client capabilities the proxy relays to backends: the profile a backend session is opened with. */
-export function relayable(capabilities: ClientCapabilities | undefined): ClientCapabilities {
-  if (!capabilities) return {};
-  const { sampling, elicitation, roots } = capabilities;
-  return { ...(sampling && { sampling }), ...(elicitation && { elicitation }), ...(roots && { roots }) };
-}
 
 /** Each list_changed notification a backend may send, and the kind of component it is about. */
 export const LIST_CHANGED: Readonly<Record<string, ComponentKind>> = {

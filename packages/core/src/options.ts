@@ -20,11 +20,15 @@ export interface ProxyOptions {
   /** Instructions for clients; by default a single backend's own. */
   instructions?: string;
   /**
-   * "isolated": each front session gets its own backend session (a stdio backend: a child each).
-   * "shared": one backend session serves every front session (for stateless backends).
-   * Default: isolated where the backend can open more than one session; a stdio front always shares.
+   * Which backend session serves a caller (see docs/architecture.md, "Sessions"):
+   * "isolated": each front session its own (a stdio backend: a child each); a 2026-07-28 or
+   * stateless caller, its tenant's. "tenant": one per tenant (an authenticated principal, or an
+   * anonymous front session) and capability profile. "shared": one per capability profile, for
+   * stateless backends. A backend that acts with each caller's own credentials is always per tenant
+   * (per front session when isolated), and refuses anonymous callers.
+   * Default: isolated where the backend can open more than one session; a stdio front shares.
    */
-  sessions?: "isolated" | "shared";
+  sessions?: "isolated" | "tenant" | "shared";
   /** Per-request timeout, reset by progress. Default 60 s. */
   timeoutMs?: number;
   /** Hard limit for one request, whatever its progress. Default 10 min. */
@@ -82,7 +86,7 @@ export interface ResolvedOptions {
   name: string;
   version: string;
   instructions: string | undefined;
-  sessions: "isolated" | "shared" | undefined;
+  sessions: "isolated" | "tenant" | "shared" | undefined;
   timeoutMs: number;
   maxTimeoutMs: number;
   connectTimeoutMs: number;

@@ -20,12 +20,12 @@ import type { Middleware, ProxyMiddleware } from "./middleware/compose.js";
 import type { AnyProxyContext, ProxyContext } from "./middleware/context.js";
 import { positive, type MountOptions, type ProxyHealth, type ProxyOptions, type ResolvedOptions, type RunOptions, type RunningProxy } from "./options.js";
 import { MemoryEventStore } from "./serve/event-store.js";
-import type { FrontSession } from "./serve/front-session.js";
+import { FrontSession, type FrontSessionOptions } from "./serve/front-session.js";
 import { HTTP_LIMITS, applyServerTimeouts, isLoopback, loopbackHosts } from "./serve/http-guards.js";
 import { createHttpHandler, type HttpFrontOptions, type HttpHandler } from "./serve/http.js";
-import { SessionHost } from "./serve/session-host.js";
+import { SessionHost } from "./pipeline/session-host.js";
 import { StdioFrontTransport } from "./serve/stdio.js";
-import { modernFrontHost, serveStdioFront, type StdioFront } from "./eras/index.js";
+import { serveStdioFront, type ModernFrontHost, type StdioFront } from "./eras/index.js";
 
 /** What the composition root hands a proxy. */
 export interface ProxyDeps {
@@ -110,9 +110,14 @@ export class FastMCPProxy {
     return this.#events.on(event, listener);
   }
 
-  /** Supplies credentials for each backend session as it is opened (per caller, with isolated sessions). */
+  /**
+   * Supplies credentials for each backend session as it is opened, for its tenant (`owner.tenant`;
+   * undefined: the proxy's own discovery). A provider whose `perCaller(backend)` is true for a
+   * backend makes it per caller: served only per tenant, and never to an anonymous caller.
+   */
   credentials(provider: CredentialsProvider): this {
     this.#pool.credentials = provider;
+    this.#host.router.perCaller = (backend) => provider.perCaller?.(backend) ?? false;
     return this;
   }
 
@@ -163,6 +168,11 @@ export class FastMCPProxy {
     return this.#host.sessions.size;
   }
 
+  /** Requests being served now, from every front (what `drain()` waits for). */
+  get inFlight(): number {
+    return this.#host.dispatcher.inFlight;
+  }
+
   /** What the proxy tells clients it can do: what its backends can, mirrored. */
   get capabilities(): ServerCapabilities {
     return this.#host.capabilities;
@@ -187,7 +197,7 @@ export class FastMCPProxy {
   /** Serves one client on a transport (stdio, in-memory, or any SDK server transport). */
   async connect(transport: Transport): Promise<FrontSession> {
     await this.start();
-    const session = this.#host.newSession();
+    const session = this.#newSession();
     await session.connect(transport);
     return session;
   }
@@ -201,7 +211,7 @@ export class FastMCPProxy {
     if (transport === "stdio") {
       this.#host.singleFront = true;
       // Both eras: the client's first message decides (eras/stdio-front.ts).
-      this.#stdio = serveStdioFront(modernFrontHost(this.#host), new StdioFrontTransport(), options.modern);
+      this.#stdio = serveStdioFront(this.modernFrontHost(), new StdioFrontTransport(), options.modern);
       return { transport, closed: this.#stdio.closed };
     }
     const host = options.host ?? "127.0.0.1";
@@ -243,7 +253,30 @@ export class FastMCPProxy {
    * server. It starts the proxy on its first request if start() has not been called.
    */
   httpHandler(options: HttpFrontOptions = {}): HttpHandler {
-    return createHttpHandler({ logger: this.logger, start: () => this.start(), newSession: (o) => this.#host.newSession(o) }, options);
+    return createHttpHandler({ logger: this.logger, start: () => this.start(), newSession: (o) => this.#newSession(o), modern: this.modernFrontHost() }, options);
+  }
+
+  #newSession(options?: FrontSessionOptions): FrontSession {
+    return new FrontSession(this.#host, options);
+  }
+
+  /**
+   * Advanced: what a 2026-07-28 front is served through (`createModernFront`, `serveStdioFront`):
+   * the same pipeline as every front, and a legacy session for a legacy stdio client.
+   */
+  modernFrontHost(): ModernFrontHost {
+    const host = this.#host;
+    return {
+      logger: this.logger,
+      face: () => ({ serverInfo: host.serverInfo, capabilities: host.capabilities, instructions: host.instructions }),
+      handle: (method, params, call) => host.handle(method, params, call),
+      connectLegacy: async (transport) => {
+        const session = this.#newSession();
+        await session.connect(transport);
+        return session;
+      },
+      on: (event, listener) => this.#events.on(event, listener),
+    };
   }
 
   /**
@@ -264,8 +297,7 @@ export class FastMCPProxy {
     this.#draining = true;
     this.#http?.handler.drain();
     const deadline = Date.now() + timeoutMs;
-    const busy = () => [...this.#host.sessions].some((session) => session.pending > 0);
-    while (busy() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    while (this.inFlight > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
   }
 
   /**

@@ -1,13 +1,6 @@
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { ErrorCode, McpError, type ResultSchema } from "@modelcontextprotocol/sdk/types.js";
-
-/**
- * A result "schema" that takes the backend's result as it is: forwarding stays lossless
- * (the SDK's typed schemas drop unknown fields) and no time is spent re-validating it.
- */
-export const passthrough = {
-  safeParse: (data: unknown) => ({ success: true as const, data }),
-} as unknown as typeof ResultSchema;
+import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { passthrough } from "../jsonrpc.js";
 
 const MAX_PAGES = 1000;
 

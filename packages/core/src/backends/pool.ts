@@ -4,6 +4,7 @@ import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import type { ClientCapabilities, JSONRPCRequest, Notification, Result } from "@modelcontextprotocol/sdk/types.js";
 import { ProxyError, ProxyErrorCode, plainMessage } from "../errors.js";
 import type { Logger } from "../logger.js";
+import { profileKey, type Tenant } from "../tenant.js";
 import { describe, type Backend, type BackendCredentials } from "./backend.js";
 
 /** Where a backend session's server→client traffic goes: the front session that owns it, or the proxy. */
@@ -39,14 +40,24 @@ const PARKED: BackendSink = {
   request: () => Promise.reject(new ProxyError(ProxyErrorCode.BackendUnavailable, "no client is using this backend session yet")),
 };
 
-/** Who a backend session is opened for: a front session's caller, or the proxy itself (no authInfo). */
+/** Who a backend session is opened for: a tenant, or the proxy itself (no tenant: its own discovery). */
 export interface SessionOwner {
+  /** The tenant's latest credentials (read when used: a client that refreshes its token brings a new one). */
   readonly authInfo: AuthInfo | undefined;
+  /** The front session, when the backend session is that session's own. */
   readonly sessionId: string | undefined;
+  /** Undefined only for the proxy's own sessions (discovery, shared ones). */
+  readonly tenant?: Tenant | undefined;
 }
 
-/** Supplies credentials for each backend session as it is opened (see `FastMCPProxy.credentials`). */
-export type CredentialsProvider = (backend: Backend, owner: SessionOwner) => BackendCredentials | undefined | Promise<BackendCredentials | undefined>;
+/**
+ * Supplies credentials for each backend session as it is opened (see `FastMCPProxy.credentials`).
+ * `perCaller(backend)` says which backends act with each caller's own credentials: those are never
+ * reached with the proxy's (`owner.tenant` undefined) on a caller's behalf.
+ */
+export type CredentialsProvider = ((backend: Backend, owner: SessionOwner) => BackendCredentials | undefined | Promise<BackendCredentials | undefined>) & {
+  readonly perCaller?: (backend: Backend) => boolean;
+};
 
 export interface OpenOptions {
   capabilities: ClientCapabilities;
@@ -58,21 +69,6 @@ export interface OpenOptions {
 }
 
 const PROXY_ITSELF: SessionOwner = { authInfo: undefined, sessionId: undefined };
-
-/** One key per distinct set of relayed client capabilities: canonical JSON (keys sorted at every level). */
-export function profileKey(capabilities: ClientCapabilities): string {
-  // Asked on every forward with the session's own capabilities object: made once per object.
-  let key = profileKeys.get(capabilities);
-  if (key === undefined) profileKeys.set(capabilities, (key = JSON.stringify(canonical(capabilities))));
-  return key;
-}
-
-const profileKeys = new WeakMap<object, string>();
-
-const canonical = (value: unknown): unknown =>
-  typeof value === "object" && value !== null && !Array.isArray(value)
-    ? Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical((value as Record<string, unknown>)[k])]))
-    : value;
 
 /**
  * Opens backend sessions. Each backend has a shared session per capability profile (discovery,

@@ -7,7 +7,7 @@ import { ProxyError, ProxyErrorCode, plainMessage } from "../errors.js";
 import type { ProxyEventBus } from "../events.js";
 import type { Logger } from "../logger.js";
 import { describe, type Backend } from "./backend.js";
-import { profileKey } from "./pool.js";
+import { profileKey } from "../tenant.js";
 import { BackendSupervisor, type RestartOptions } from "./supervisor.js";
 
 /** What supervision needs of the session host. */

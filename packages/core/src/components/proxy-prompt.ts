@@ -15,10 +15,10 @@ export class ProxyPrompt extends ProxyComponent<Prompt> {
   }
 
   forward(ctx: ProxyContext<"prompts/get">): Promise<GetPromptResult> {
-    return ctx.session.forward(this.backend, "prompts/get", { ...ctx.params, name: this.backendName }, ctx);
+    return ctx.forward(this.backend, "prompts/get", { ...ctx.params, name: this.backendName });
   }
 
   complete(ctx: ProxyContext<"completion/complete">): Promise<CompleteResult> {
-    return ctx.session.forward(this.backend, "completion/complete", { ...ctx.params, ref: { ...ctx.params.ref, name: this.backendName } }, ctx);
+    return ctx.forward(this.backend, "completion/complete", { ...ctx.params, ref: { ...ctx.params.ref, name: this.backendName } });
   }
 }

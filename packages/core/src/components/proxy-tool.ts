@@ -31,6 +31,6 @@ export class ProxyTool extends ProxyComponent<Tool> {
    */
   forward(ctx: ProxyContext<"tools/call">): Promise<ResultOf<"tools/call">> {
     const args = this.rule ? backendArguments(this.rule, ctx.params.arguments) : ctx.params.arguments;
-    return ctx.session.forward(this.backend, "tools/call", { ...ctx.params, name: this.backendName, arguments: args }, ctx);
+    return ctx.forward(this.backend, "tools/call", { ...ctx.params, name: this.backendName, arguments: args });
   }
 }

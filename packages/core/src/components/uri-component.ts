@@ -31,12 +31,12 @@ export abstract class UriComponent<D> extends ProxyComponent<D> {
 
   complete(ctx: ProxyContext<"completion/complete">): Promise<CompleteResult> {
     const ref = { ...ctx.params.ref, uri: this.completionRef(String((ctx.params.ref as { uri?: string }).uri)) };
-    return ctx.session.forward(this.backend, "completion/complete", { ...ctx.params, ref }, ctx);
+    return ctx.forward(this.backend, "completion/complete", { ...ctx.params, ref });
   }
 
   #atBackendUri<M extends UriMethod>(ctx: ProxyContext<M>): Promise<ResultOf<M>> {
     const params = ctx.params as ProxyContext<UriMethod>["params"];
-    return ctx.session.forward(this.backend, ctx.method, { ...params, uri: this.backendUri(params.uri) }, ctx);
+    return ctx.forward(this.backend, ctx.method, { ...params, uri: this.backendUri(params.uri) });
   }
 }
 

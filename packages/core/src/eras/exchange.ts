@@ -1,5 +1,12 @@
-import type { Ask, Hop } from "./hop.js";
 import type { JsonObject } from "./wire.js";
+
+/** A server→client request a backend sent during a call: it waits for the 2026 client's answer. */
+export interface Ask {
+  readonly method: string;
+  readonly params: JsonObject;
+  resolve(result: JsonObject): void;
+  reject(error: Error): void;
+}
 
 /** What a call is waiting on, or how it ended. */
 export type Outcome = { kind: "done"; result: JsonObject } | { kind: "failed"; error: unknown } | { kind: "asks"; asks: Ask[] };
@@ -8,20 +15,16 @@ export type Outcome = { kind: "done"; result: JsonObject } | { kind: "failed"; e
 const SETTLE_MS = 15;
 
 /**
- * A call in flight through a Hop, with the server→client requests it is waiting on. `next()` says
- * what happened first: the call ended, or the backend asked for input (which the 2026 client is
+ * A call in flight through the pipeline, with the server→client requests it is waiting on. `next()`
+ * says what happened first: the call ended, or the backend asked for input (which the 2026 client is
  * then asked for with `input_required`; its answers come back through `Ask.resolve` on the retry).
+ * The call outlives each round's request: it is cancelled through `controller`, not a round's signal.
  */
 export class Exchange {
-  readonly hop: Hop;
   readonly controller = new AbortController();
   #pending: Ask[] = [];
   #wake: (() => void) | undefined;
   #ended: Promise<Outcome> | undefined;
-
-  constructor(hop: Hop) {
-    this.hop = hop;
-  }
 
   /** Starts the call; asks that arrive through `push` are collected from now on. */
   start(call: Promise<JsonObject>): void {
@@ -52,7 +55,7 @@ export class Exchange {
   async close(): Promise<void> {
     this.controller.abort();
     for (const ask of this.#pending.splice(0)) ask.reject(new Error("the request was abandoned"));
-    await this.hop.close();
+    await this.#ended;
   }
 }
 

@@ -1,34 +1,28 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
+import type { Result } from "@modelcontextprotocol/sdk/types.js";
 import { createMcpHandler, type McpHttpHandler, type ServerNotifier } from "@modelcontextprotocol/server";
+import type { ProxyEventListener, ProxyEventName } from "../events.js";
 import type { Logger } from "../logger.js";
-import type { FrontSession, FrontSessionOptions } from "../serve/front-session.js";
+import type { Call } from "../tenant.js";
 import { ModernCore } from "./modern-server.js";
+import type { Face } from "./requests.js";
 import { listenedUris } from "./watcher.js";
 import { sendResponse, toRequest } from "./node-fetch.js";
 import type { RequestStateOptions } from "./request-state.js";
 
+/** What the 2026-07-28 fronts need of the proxy. */
 export interface ModernFrontHost {
   readonly logger: Logger;
-  /**
-   * Connects a new front session of the proxy to `transport`, one per 2026 request: on the backends'
-   * shared sessions (`shared`, for requests that cannot ask for input), or on sessions of its own, so
-   * that a backend's server→client request during the call is attributed to it without doubt.
-   */
-  connect(transport: Transport, authInfo: AuthInfo | undefined, options: { shared: boolean }): Promise<FrontSession>;
-}
-
-/** The era fronts' view of the proxy's session host: each connect is a new front session on that transport. */
-export function modernFrontHost(host: { readonly logger: Logger; newSession(options?: FrontSessionOptions): FrontSession }): ModernFrontHost {
-  return {
-    logger: host.logger,
-    async connect(transport, authInfo, { shared }) {
-      const session = host.newSession({ shared, authInfo });
-      await session.connect(transport);
-      return session;
-    },
-  };
+  /** What the proxy tells clients about itself (what its backends can do, mirrored). */
+  face(): Face;
+  /** The pipeline every front hands its requests to. */
+  handle(method: string, params: Record<string, unknown> | undefined, call: Call): Promise<Result>;
+  /** A legacy client's front session on `transport` (a stdio connection whose first message was legacy). */
+  connectLegacy(transport: Transport): Promise<{ close(): Promise<void> }>;
+  /** The proxy's events: list changes and resource updates reach `subscriptions/listen` streams. */
+  on<E extends ProxyEventName>(event: E, listener: ProxyEventListener<E>): () => void;
 }
 
 export interface ModernFrontOptions {
@@ -58,13 +52,13 @@ export interface ModernFront {
 /**
  * The 2026-07-28 face of the proxy. The v2 SDK's `createMcpHandler` does the revision's wire duties
  * (the `_meta` and header ladder with its error codes and statuses, server/discover, resultType, cache
- * hint defaults, log levels from `_meta`, subscriptions/listen); each request is then served by the
- * proxy as for any client, through a Hop. A backend's server→client request during a call becomes
+ * hint defaults, log levels from `_meta`, subscriptions/listen); each request then goes to the
+ * proxy's one pipeline with its tenant. A backend's server→client request during a call becomes
  * `input_required` with a signed requestState; the retry answers it and resumes the held call.
  */
 export function createModernFront(host: ModernFrontHost, options: ModernFrontOptions = {}): ModernFront {
   const core = new ModernCore(host, options, () => handler.notify);
-  const handler: McpHttpHandler = createMcpHandler(() => core.server(), {
+  const handler: McpHttpHandler = createMcpHandler(async () => core.server(), {
     legacy: "reject",
     onerror: (error) => host.logger.debug(`2026-07-28 front: ${error.message}`),
   });
@@ -72,7 +66,7 @@ export function createModernFront(host: ModernFrontHost, options: ModernFrontOpt
     async handle(req, res, body, authInfo) {
       // A listen stream that names resources: they are subscribed to while it is open.
       const uris = listenedUris(body);
-      const release = uris.length > 0 ? await (await core.watching()).watch(uris).catch(() => undefined) : undefined;
+      const release = uris.length > 0 ? await core.watching().watch(uris).catch(() => undefined) : undefined;
       try {
         await core.knowTool(body);
         const response = await handler.fetch(toRequest(req, body), { parsedBody: body, ...(authInfo ? { authInfo } : {}) });

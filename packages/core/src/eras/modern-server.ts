@@ -1,52 +1,39 @@
 // The 2026-07-28 server the fronts put in front of the proxy (HTTP: one per request; stdio: one per
-// connection): a v2 SDK Server whose handlers serve each request through a Hop, and what they share.
+// connection): a v2 SDK Server whose handlers hand each request to the proxy's one pipeline.
 import type { ServerCapabilities } from "@modelcontextprotocol/sdk/types.js";
 import { McpServer, type ServerContext, type ServerNotifier } from "@modelcontextprotocol/server";
 import { identityOf } from "../errors.js";
+import { METHODS, type ProxyMethod } from "../methods.js";
 import { HeldCalls } from "./exchange.js";
-import { HopPool } from "./hop-pool.js";
 import type { ModernFrontHost, ModernFrontOptions } from "./modern-front.js";
 import { ListedSchemas } from "./param-headers.js";
 import { RequestStateCodec } from "./request-state.js";
-import { once, rounds, type Front } from "./requests.js";
+import { declaresInput, once, rounds, type Front } from "./requests.js";
 import { Watcher } from "./watcher.js";
-import { FRONT_CAPABILITIES_META, META, MULTI_ROUND_METHODS, isObject, type JsonObject } from "./wire.js";
+import { FRONT_CAPABILITIES_META, META, isObject, type JsonObject } from "./wire.js";
 
-/** The methods answered, and the capability each needs. */
-const METHODS: Array<[method: string, capability: keyof ServerCapabilities]> = [
-  ["tools/list", "tools"],
-  ["tools/call", "tools"],
-  ["prompts/list", "prompts"],
-  ["prompts/get", "prompts"],
-  ["resources/list", "resources"],
-  ["resources/templates/list", "resources"],
-  ["resources/read", "resources"],
-  ["completion/complete", "completions"],
-];
-const LISTS = new Set(["tools/list", "prompts/list", "resources/list", "resources/templates/list"]);
+/** The methods a 2026-07-28 client may call: the method table's entries of both eras. */
+const MODERN_METHODS = (Object.keys(METHODS) as ProxyMethod[]).filter((method) => METHODS[method].era !== "legacy");
 
 /**
- * What every 2026 front of one proxy shares: the requestState key, the held calls, the pooled hops
- * and the watcher (opened by the first request; it also learns what the proxy says about itself).
+ * What every 2026 front of one proxy shares: the requestState key, the held calls, the tools'
+ * schemas, and the watcher of list changes and resource updates for `subscriptions/listen`.
  */
 export class ModernCore {
   readonly front: Front;
-  readonly #notify: () => ServerNotifier;
-  #watcher: Promise<Watcher> | undefined;
+  readonly #watcher: Watcher;
 
   constructor(host: ModernFrontHost, options: ModernFrontOptions, notify: () => ServerNotifier) {
-    this.front = { host, options, codec: new RequestStateCodec(options.requestState), held: new HeldCalls(options.held), hops: new HopPool(), face: undefined, schemas: new ListedSchemas() };
-    this.#notify = notify;
+    this.front = { host, options, codec: new RequestStateCodec(options.requestState), held: new HeldCalls(options.held), schemas: new ListedSchemas() };
+    this.#watcher = new Watcher(host, notify);
   }
 
-  watching(): Promise<Watcher> {
-    return (this.#watcher ??= Watcher.open(this.front, this.#notify));
+  watching(): Watcher {
+    return this.#watcher;
   }
 
-  /** A new server instance; the first waits for the watcher, which learns the proxy's face. */
-  async server(): Promise<McpServer> {
-    if (!this.front.face) await this.watching();
-    else void this.watching();
+  /** A new server instance. */
+  server(): McpServer {
     return modernServer(this.front);
   }
 
@@ -54,7 +41,7 @@ export class ModernCore {
   async knowTool(body: unknown): Promise<void> {
     const name = isObject(body) && body.method === "tools/call" && isObject(body.params) ? body.params.name : undefined;
     if (typeof name !== "string" || !this.front.schemas.stale(name)) return;
-    const pages = await (await this.watching()).list("tools/list").catch(() => []);
+    const pages = await this.#watcher.list("tools/list").catch(() => []);
     for (const page of pages) this.front.schemas.learn(page);
   }
 
@@ -64,8 +51,7 @@ export class ModernCore {
 
   async close(): Promise<void> {
     await this.front.held.close();
-    await this.front.hops.close();
-    await this.#watcher?.then((w) => w.close(), () => {});
+    await this.#watcher.close();
   }
 }
 
@@ -88,8 +74,8 @@ class ProxyMcpServer extends McpServer {
 }
 
 function modernServer(front: Front): McpServer {
-  const { codec, options } = front;
-  const face = front.face!;
+  const { codec, options, host } = front;
+  const face = host.face();
   const { tasks: _tasks, ...capabilities } = face.capabilities as ServerCapabilities & { tasks?: unknown };
   // The capabilities are registered after construction: given to McpServer, they would add listChanged.
   const mcp = new ProxyMcpServer(front.schemas, face.serverInfo, {
@@ -101,14 +87,16 @@ function modernServer(front: Front): McpServer {
   });
   const server = mcp.server;
   server.registerCapabilities(capabilities as never);
-  for (const [method, capability] of METHODS) {
-    if (!face.capabilities[capability]) continue;
+  for (const method of MODERN_METHODS) {
+    const spec = METHODS[method];
+    if (!spec.supported(face.capabilities)) continue;
     server.setRequestHandler(method as "tools/list", (async (request: { params?: JsonObject }, ctx: ServerContext) => {
       const params = forwardParams(request.params, ctx);
-      if (MULTI_ROUND_METHODS.has(method)) return rounds(front, method, params, ctx);
+      // A call that may ask for input is held between rounds; the rest are answered at once.
+      if (spec.era === "multiRound" && declaresInput(ctx)) return rounds(front, method, params, ctx);
       const result = await once(front, method, params, ctx);
       if (method === "tools/list") front.schemas.learn(result);
-      if (!LISTS.has(method)) return result;
+      if (!("list" in spec.answer)) return result;
       const scope = options.listCacheScope === "public" && !ctx.http?.authInfo ? "public" : "private";
       return { ...result, ttlMs: options.listTtlMs ?? 0, cacheScope: scope };
     }) as never);

@@ -1,84 +1,74 @@
-// How one 2026-07-28 request is served through the proxy: in one hop, or in rounds of input_required.
-import { McpError, type Implementation, type ServerCapabilities } from "@modelcontextprotocol/sdk/types.js";
+// How one 2026-07-28 request is served: handed to the pipeline with a channel that parks server→client
+// requests, answered at once, or in rounds of input_required while the call is held.
+import { McpError, type ClientCapabilities, type Implementation, type Notification, type Result, type ServerCapabilities } from "@modelcontextprotocol/sdk/types.js";
 import { ProtocolError, inputRequired, type ServerContext } from "@modelcontextprotocol/server";
 import { randomUUID } from "node:crypto";
 import { identityOf } from "../errors.js";
-import { Exchange, type HeldCalls, type Held } from "./exchange.js";
-import { Hop, type Ask } from "./hop.js";
-import { HopPool } from "./hop-pool.js";
+import { tenantOf, type Call, type Channel } from "../tenant.js";
+import { Exchange, type Ask, type HeldCalls, type Held } from "./exchange.js";
 import type { ModernFrontHost, ModernFrontOptions } from "./modern-front.js";
 import type { ListedSchemas } from "./param-headers.js";
 import type { RequestStateCodec } from "./request-state.js";
-import { INPUT_KEY_META, META, MULTI_ROUND_METHODS, isObject, type JsonObject } from "./wire.js";
+import { INPUT_KEY_META, META, isObject, type JsonObject } from "./wire.js";
 
-/** What the proxy tells clients about itself, as its last front session saw it. */
+/** What the proxy tells clients about itself. */
 export interface Face {
   serverInfo: Implementation;
   capabilities: ServerCapabilities;
   instructions: string | undefined;
 }
 
+/** What every 2026 front of one proxy shares. */
 export interface Front {
   host: ModernFrontHost;
   options: ModernFrontOptions;
   codec: RequestStateCodec;
   held: HeldCalls;
-  hops: HopPool;
-  face: Face | undefined;
   /** The tools' input schemas as listed, for the Mcp-Param-* check. */
   schemas: ListedSchemas;
 }
 
-export async function openHop(front: Front, ctx: ServerContext | undefined, exchange: () => Exchange | undefined): Promise<Hop> {
-  const envelope = ctx?.mcpReq.envelope as Record<string, unknown> | undefined;
-  // A call that may ask for input gets backend sessions of its own (an ask is then its, without doubt),
-  // unless the client declared nothing it could be asked for: then the shared ones serve, as for a list.
-  const shared = !(ctx && MULTI_ROUND_METHODS.has(ctx.mcpReq.method) && declaresInput(envelope?.[META.clientCapabilities]));
-  const hop = await Hop.open(
-    (transport) => front.host.connect(transport, ctx?.http?.authInfo, { shared }),
-    { clientInfo: envelope?.[META.clientInfo], capabilities: envelope?.[META.clientCapabilities] },
-    ctx?.http?.authInfo,
-    {
-      ask: (ask) => (exchange() ? exchange()!.push(ask) : ask.reject(new Error("no call is waiting for input"))),
-      log: (params) => void sinkOf(exchange())?.log(params),
-    },
-  );
-  const serverInfo = hop.client.getServerVersion();
-  if (serverInfo) front.face = { serverInfo, capabilities: hop.client.getServerCapabilities() ?? {}, instructions: hop.client.getInstructions() };
-  return hop;
+/** The call a 2026 request is, as the pipeline takes it: its tenant (from its token and `_meta`), and a way back. */
+function callOf(ctx: ServerContext, channel: Omit<Channel, "capabilities">, signal: AbortSignal): Call {
+  const authInfo = ctx.http?.authInfo;
+  const capabilities = declared(ctx);
+  return { tenant: tenantOf({ authInfo, capabilities }), authInfo, channel: { capabilities, ...channel }, signal, requestId: ctx.mcpReq.id };
+}
+
+function declared(ctx: ServerContext): ClientCapabilities | undefined {
+  const capabilities = (ctx.mcpReq.envelope as JsonObject | undefined)?.[META.clientCapabilities];
+  return isObject(capabilities) ? (capabilities as ClientCapabilities) : undefined;
 }
 
 /** Whether a client declared a capability a backend could ask it for (elicitation, sampling, roots). */
-function declaresInput(capabilities: unknown): boolean {
-  return isObject(capabilities) && (isObject(capabilities.elicitation) || isObject(capabilities.sampling) || isObject(capabilities.roots));
+export function declaresInput(ctx: ServerContext): boolean {
+  const capabilities = declared(ctx);
+  return capabilities !== undefined && (isObject(capabilities.elicitation) || isObject(capabilities.sampling) || isObject(capabilities.roots));
 }
 
-/** A request that cannot ask for input: one hop, one answer. */
+/** Progress and log messages of a call, to the 2026 request now waiting on it. */
+function relay(ctx: ServerContext, notification: Notification): Promise<void> {
+  const params = (notification.params ?? {}) as JsonObject;
+  if (notification.method === "notifications/message") {
+    return ctx.mcpReq.log(params.level as never, params.data, typeof params.logger === "string" ? params.logger : undefined);
+  }
+  return ctx.mcpReq.notify(notification as never);
+}
+
+const noInput = () => Promise.reject(new Error("no call is waiting for input"));
+
+/** A request that cannot ask for input: one answer. */
 export async function once(front: Front, method: string, params: JsonObject, ctx: ServerContext): Promise<JsonObject> {
-  // Kept open between requests of the same caller and capabilities: no session to open each time.
-  const capabilities = (ctx.mcpReq.envelope as JsonObject | undefined)?.[META.clientCapabilities];
-  const hop = await front.hops.get(HopPool.key(ctx.http?.authInfo?.token, capabilities), () => openHop(front, ctx, () => undefined));
+  const call = callOf(ctx, { notify: (n) => relay(ctx, n), request: noInput }, ctx.mcpReq.signal);
   try {
-    return clean(await hop.request(method, params, ctx.mcpReq.signal));
+    return clean(await front.host.handle(method, params, call));
   } catch (error) {
     throw toProtocolError(error);
   }
 }
 
 /** Where a held call's progress and logs go: the round now waiting on it. */
-const sinks = new WeakMap<Exchange, { log(params: JsonObject): Promise<void>; progress(params: JsonObject): Promise<void> }>();
-function sinkOf(exchange: Exchange | undefined) {
-  return exchange && sinks.get(exchange);
-}
-function attach(exchange: Exchange, ctx: ServerContext): void {
-  const token = ctx.mcpReq._meta?.progressToken;
-  sinks.set(exchange, {
-    log: (p) => ctx.mcpReq.log(p.level as never, p.data, typeof p.logger === "string" ? p.logger : undefined).catch(() => {}),
-    progress: async (p) => {
-      if (token !== undefined) await ctx.mcpReq.notify({ method: "notifications/progress", params: { ...p, progressToken: token } }).catch(() => {});
-    },
-  });
-}
+const rounds_ = new WeakMap<Exchange, ServerContext>();
 
 /** A request that may need input: a new call, or the retry of a held one; then its next outcome. */
 export async function rounds(front: Front, method: string, params: JsonObject, ctx: ServerContext) {
@@ -104,15 +94,25 @@ export async function rounds(front: Front, method: string, params: JsonObject, c
     ({ exchange } = found);
     id = state.id as string;
     round = found.round + 1;
+    rounds_.set(exchange, ctx);
     const missing = answer(found.asks, ctx.mcpReq.inputResponses);
-    attach(exchange, ctx);
     if (missing.size > 0) return park(held, codec, { ...found, round, asks: missing }, id, identity);
   } else {
-    let current: Exchange | undefined;
-    const hop = await openHop(front, ctx, () => current);
-    exchange = current = new Exchange(hop);
-    attach(exchange, ctx);
-    exchange.start(hop.request(method, params, exchange.controller.signal, (p) => void sinkOf(exchange)?.progress(p)));
+    const started = new Exchange();
+    exchange = started;
+    rounds_.set(exchange, ctx);
+    const call = callOf(
+      ctx,
+      {
+        notify: (n) => relay(rounds_.get(started)!, n),
+        request: (request) =>
+          new Promise<Result>((resolve, reject) =>
+            started.push({ method: request.method, params: (request.params ?? {}) as JsonObject, resolve: resolve as (r: JsonObject) => void, reject }),
+          ),
+      },
+      exchange.controller.signal,
+    );
+    exchange.start(front.host.handle(method, params, call) as Promise<JsonObject>);
     id = randomUUID();
     round = 1;
   }

@@ -1,7 +1,6 @@
 import type { JSONRPCMessage, RequestId } from "@modelcontextprotocol/sdk/types.js";
 import type { Server, ServerNotifier } from "@modelcontextprotocol/server";
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
-import type { FrontSession } from "../serve/front-session.js";
 import type { StdioFrontTransport } from "../serve/stdio.js";
 import type { ModernFrontHost, ModernFrontOptions } from "./modern-front.js";
 import { ModernCore } from "./modern-server.js";
@@ -21,12 +20,12 @@ export interface StdioFront {
 /**
  * The stdio front for both eras. The v2 SDK's `serveStdio` reads the opening message: `initialize`
  * (or any message without a 2026 `_meta` claim) pins the connection to a legacy front session, served
- * exactly as before; a 2026-07-28 request pins it to one 2026 server, whose requests go through hops
+ * exactly as before; a 2026-07-28 request pins it to one 2026 server, whose requests go to the pipeline
  * as on HTTP, and the SDK serves `subscriptions/listen` on the connection. `modern: false` keeps it legacy.
  */
 export function serveStdioFront(host: ModernFrontHost, transport: StdioFrontTransport, options: ModernFrontOptions | false = {}): StdioFront {
   if (options === false) {
-    const session = host.connect(transport, undefined, { shared: false });
+    const session = host.connectLegacy(transport);
     session.catch((error: unknown) => host.logger.error(`stdio front: ${String(error)}`));
     return { closed: transport.closed, era: "legacy", held: 0, close: () => session.then((s) => s.close(), () => transport.close()) };
   }
@@ -39,7 +38,7 @@ export function serveStdioFront(host: ModernFrontHost, transport: StdioFrontTran
   const handle = serveStdio(
     async (context) => {
       era = context?.era === "modern" ? "modern" : "legacy";
-      const mcp = era === "modern" ? await core.server() : undefined;
+      const mcp = era === "modern" ? core.server() : undefined;
       pinned = mcp?.server;
       return mcp ?? (new LegacySession(host) as unknown as Server);
     },
@@ -85,14 +84,14 @@ function unsupportedVersion(message: JSONRPCMessage): JSONRPCMessage | undefined
 /** A legacy stdio client's front session, made when serveStdio connects it. */
 class LegacySession {
   readonly #host: ModernFrontHost;
-  #session: FrontSession | undefined;
+  #session: { close(): Promise<void> } | undefined;
 
   constructor(host: ModernFrontHost) {
     this.#host = host;
   }
 
-  async connect(transport: Parameters<ModernFrontHost["connect"]>[0]): Promise<void> {
-    this.#session = await this.#host.connect(transport, undefined, { shared: false });
+  async connect(transport: Parameters<ModernFrontHost["connectLegacy"]>[0]): Promise<void> {
+    this.#session = await this.#host.connectLegacy(transport);
   }
 
   async close(): Promise<void> {
@@ -127,7 +126,7 @@ class ListenWatch {
     const id = message.id as RequestId | undefined;
     const uris = listenedUris(message);
     if (uris.length > 0 && id !== undefined && !this.#released.has(id)) {
-      this.#released.set(id, this.#core.watching().then((w) => w.watch(uris)).catch(() => undefined));
+      this.#released.set(id, this.#core.watching().watch(uris).catch(() => undefined));
     }
     if (message.method === "notifications/cancelled" && isObject(message.params)) this.#release(message.params.requestId as RequestId);
   }

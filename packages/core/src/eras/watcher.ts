@@ -1,36 +1,31 @@
 import type { ServerNotifier } from "@modelcontextprotocol/server";
-import type { Hop } from "./hop.js";
-import { openHop, type Front } from "./requests.js";
+import type { ComponentKind } from "../components/registry.js";
+import { tenantOf, type Call } from "../tenant.js";
+import type { ModernFrontHost } from "./modern-front.js";
 import { isObject, type JsonObject } from "./wire.js";
 
-const PUBLISHED: Record<string, "toolsChanged" | "promptsChanged" | "resourcesChanged"> = {
-  "notifications/tools/list_changed": "toolsChanged",
-  "notifications/prompts/list_changed": "promptsChanged",
-  "notifications/resources/list_changed": "resourcesChanged",
+const PUBLISHED: Record<ComponentKind, "toolsChanged" | "promptsChanged" | "resourcesChanged"> = {
+  tools: "toolsChanged",
+  prompts: "promptsChanged",
+  resources: "resourcesChanged",
 };
 
 /**
- * One long-lived front session that only listens, for the open `subscriptions/listen` streams: the
- * proxy tells it when a list changed (after its mirror was refreshed), and it subscribes to the
- * resources those streams ask about (once per URI however many streams do) and relays their updates.
+ * What the open `subscriptions/listen` streams hear: the proxy's list changes (after its mirror was
+ * refreshed) and updates of the resources those streams ask about, subscribed to once per URI
+ * however many streams do, through the pipeline as an anonymous caller.
  */
 export class Watcher {
-  readonly #hop: Hop;
+  readonly #host: ModernFrontHost;
   readonly #uris = new Map<string, number>();
+  readonly #stop: Array<() => void>;
 
-  private constructor(hop: Hop) {
-    this.#hop = hop;
-  }
-
-  static async open(front: Front, notify: () => ServerNotifier): Promise<Watcher> {
-    const hop = await openHop(front, undefined, () => undefined);
-    hop.client.fallbackNotificationHandler = async (notification) => {
-      const kind = PUBLISHED[notification.method];
-      if (kind) notify()[kind]();
-      const uri = (notification.params as { uri?: unknown } | undefined)?.uri;
-      if (notification.method === "notifications/resources/updated" && typeof uri === "string") notify().resourceUpdated(uri);
-    };
-    return new Watcher(hop);
+  constructor(host: ModernFrontHost, notify: () => ServerNotifier) {
+    this.#host = host;
+    this.#stop = [
+      host.on("listChanged", ({ kind }) => notify()[PUBLISHED[kind]]()),
+      host.on("resourceUpdated", ({ uri }) => notify().resourceUpdated(uri)),
+    ];
   }
 
   /** Subscribes to `uris` for as long as a listen stream wants them; the function it returns lets go. */
@@ -45,7 +40,7 @@ export class Watcher {
     else this.#uris.delete(uri);
     const method = by > 0 && n === 1 ? "resources/subscribe" : by < 0 && n === 0 ? "resources/unsubscribe" : undefined;
     // A URI that cannot be subscribed to (unknown, hidden, no backend support) simply sends no updates.
-    if (method) await this.#hop.request(method, { uri }, AbortSignal.timeout(10_000)).catch(() => {});
+    if (method) await this.#request(method, { uri }).catch(() => {});
   }
 
   /** Every page of a list, as an anonymous caller sees it (at most 100 pages). */
@@ -53,15 +48,26 @@ export class Watcher {
     const pages: JsonObject[] = [];
     let cursor: unknown;
     do {
-      const page = await this.#hop.request(method, cursor === undefined ? {} : { cursor }, AbortSignal.timeout(10_000));
+      const page = await this.#request(method, cursor === undefined ? {} : { cursor });
       pages.push(page);
       cursor = page.nextCursor;
     } while (typeof cursor === "string" && pages.length < 100);
     return pages;
   }
 
-  close(): Promise<void> {
-    return this.#hop.close();
+  #request(method: string, params: JsonObject): Promise<JsonObject> {
+    const call: Call = {
+      tenant: tenantOf({}),
+      authInfo: undefined,
+      channel: { capabilities: undefined, notify: async () => {} },
+      signal: AbortSignal.timeout(10_000),
+      requestId: `watch-${method}`,
+    };
+    return this.#host.handle(method, params, call) as Promise<JsonObject>;
+  }
+
+  async close(): Promise<void> {
+    for (const stop of this.#stop) stop();
   }
 }
 

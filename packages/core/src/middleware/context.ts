@@ -1,12 +1,12 @@
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
-import type { RequestId } from "@modelcontextprotocol/sdk/types.js";
+import type { ClientCapabilities, RequestId } from "@modelcontextprotocol/sdk/types.js";
 import type { Backend } from "../backends/backend.js";
 import type { ProxyPrompt } from "../components/proxy-prompt.js";
 import type { ProxyResource } from "../components/proxy-resource.js";
 import type { ProxyTemplate } from "../components/proxy-template.js";
 import type { ProxyTool } from "../components/proxy-tool.js";
-import type { ParamsOf, ProxyMethod } from "../methods.js";
-import type { FrontSession } from "../serve/front-session.js";
+import type { ParamsOf, ProxyMethod, ResultOf } from "../methods.js";
+import type { Tenant } from "../tenant.js";
 
 /**
  * Per-request state shared by middleware. Packages add their fields by augmentation:
@@ -28,9 +28,16 @@ export interface ProxyContext<M extends ProxyMethod = ProxyMethod> {
    * should match in a gateway, where clients see `{server}_{name}`.
    */
   readonly backendName: string | undefined;
-  /** The front session the request came in on; forwarding goes through its backend sessions. */
-  readonly session: FrontSession;
+  /**
+   * Who is calling, decided once at the front (see `tenantOf`): it alone decides which backend
+   * session serves the request, with which credentials, whose tasks it sees, and what packages
+   * partition by (`partitionOf(ctx.tenant)`).
+   */
+  readonly tenant: Tenant;
+  /** The front session's id (legacy HTTP, SSE), if the request came in on one. */
   readonly sessionId: string | undefined;
+  /** What the client declared (a 2026-07-28 request: in its `_meta`). */
+  readonly clientCapabilities: ClientCapabilities | undefined;
   readonly requestId: RequestId;
   /** Who is calling, as the front's `authenticate` decided (undefined: anonymous, or no HTTP auth). */
   readonly authInfo: AuthInfo | undefined;
@@ -47,6 +54,11 @@ export interface ProxyContext<M extends ProxyMethod = ProxyMethod> {
   hide(predicate: (component: AnyComponent) => boolean): void;
   /** Whether a component (by default the target) is hidden from this caller, by any middleware so far. */
   isHidden(component?: AnyComponent): boolean;
+  /**
+   * Sends one request to a backend for this caller, through the backend session its tenant is
+   * served by: progress, cancellation (`signal`) and timeouts apply. Components forward with it.
+   */
+  forward<F extends ProxyMethod>(backend: Backend, method: F, params: object): Promise<ResultOf<F>>;
 }
 
 /** A context whose `method` discriminates `params`: narrowing on `ctx.method` narrows `ctx.params`. */

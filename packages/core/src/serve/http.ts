@@ -11,7 +11,7 @@ import type { EventStore } from "./event-store.js";
 import { DEFAULT_MAX_BODY, header, replyError } from "./http-io.js";
 import { HTTP_LIMITS, SessionBudget, hostAllowed, readBody, refuse, type HttpLimits } from "./http-guards.js";
 import { StreamableHttpTransport } from "./streamable-http.js";
-import { createModernFront, isModernRequest, modernFrontHost, resumesHeldCall, type ModernFrontOptions } from "../eras/index.js";
+import { createModernFront, isModernRequest, resumesHeldCall, type ModernFrontHost, type ModernFrontOptions } from "../eras/index.js";
 
 export interface HttpFrontOptions {
   /** Streamable HTTP endpoint. Default `/mcp`. */
@@ -62,6 +62,8 @@ export interface HttpFrontHost {
   start(): Promise<void>;
   /** A new front session, not yet connected to a transport. */
   newSession(options?: FrontSessionOptions): FrontSession;
+  /** What 2026-07-28 requests are served through. */
+  readonly modern: ModernFrontHost;
 }
 
 /** A front session on its transport, and the identity it is bound to. */
@@ -102,8 +104,7 @@ export function createHttpHandler(host: HttpFrontHost, options: HttpFrontOptions
     writeLimits: { maxBufferedBytes: limits.maxStreamBufferBytes, sendTimeoutMs: limits.sendTimeoutMs },
   };
   const cors: Cors | undefined = options.allowedOrigins?.length ? { origins: options.allowedOrigins } : undefined;
-  // Each 2026 request is a front session of its own (see ModernFrontHost.connect).
-  const modern = options.modern === false ? undefined : createModernFront(modernFrontHost(host), options.modern);
+  const modern = options.modern === false ? undefined : createModernFront(host.modern, options.modern);
 
   /** A session found by id, if the caller is the one it is bound to: to anyone else it does not exist. */
   function bound<T>(map: Map<string, Entry<T>>, id: string, authInfo: AuthInfo | undefined): Entry<T> | undefined {
@@ -115,8 +116,8 @@ export function createHttpHandler(host: HttpFrontHost, options: HttpFrontOptions
     if (options.stateless) {
       if (req.method !== "POST") return reply(res, 405, -32000, "Method not allowed: this endpoint is stateless, use POST");
       if (draining) return reply(res, 503, -32000, shuttingDown);
-      // No session to hold a backend session of its own: use the shared one.
-      const session = host.newSession({ shared: true, stateless: true, authInfo });
+      // A front session for this one request: its tenant is its principal, or this request alone.
+      const session = host.newSession({ stateless: true, authInfo });
       const transport = new StreamableHttpTransport(transportOptions);
       res.on("close", () => void session.close());
       await session.connect(transport);

@@ -1,19 +1,11 @@
-// What front sessions run on: the set of them, the per-client views of the mirror, the request
-// path (dispatch.ts), and the server→client traffic of the shared backend sessions (routing.ts).
-// FastMCPProxy owns one and drives its lifecycle; nothing outside core sees it.
+// What every front runs on: the pipeline (dispatch.ts), the router of backend sessions
+// (backends/router.ts), the per-profile views of the mirror, and the front sessions that listen for
+// server→client traffic. FastMCPProxy owns one and drives its lifecycle; nothing outside core sees it.
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import {
-  ErrorCode,
-  McpError,
-  type ClientCapabilities,
-  type Implementation,
-  type JSONRPCRequest,
-  type Notification,
-  type Result,
-  type ServerCapabilities,
-} from "@modelcontextprotocol/sdk/types.js";
+import type { ClientCapabilities, Implementation, Notification, Result, ServerCapabilities } from "@modelcontextprotocol/sdk/types.js";
 import { describe, type Backend } from "../backends/backend.js";
-import { RELAY_CAPABILITIES, profileKey, type BackendPool, type BackendSink } from "../backends/pool.js";
+import { RELAY_CAPABILITIES, type BackendPool } from "../backends/pool.js";
+import { BackendRouter, type SessionMode } from "../backends/router.js";
 import { prefixUri } from "../components/naming.js";
 import type { ComponentRegistry } from "../components/registry.js";
 import { plainMessage } from "../errors.js";
@@ -21,12 +13,17 @@ import type { ProxyEventBus } from "../events.js";
 import type { Logger } from "../logger.js";
 import { LIST_CHANGED } from "../methods.js";
 import type { ResolvedOptions } from "../options.js";
+import { profileKey, type Call, type Listener } from "../tenant.js";
 import { Dispatcher, type DispatchHost } from "./dispatch.js";
-import { FrontSession, type FrontExtra, type FrontHost, type FrontSessionOptions } from "./front-session.js";
-import { ownerOf } from "./routing.js";
-import { taskOf } from "./tasks.js";
 
 const FULL_PROFILE = profileKey(RELAY_CAPABILITIES);
+
+/** A front session as the host sees it: a listener the proxy can tell of list changes. */
+export interface HostedSession extends Listener {
+  close(): Promise<void>;
+  /** Requests being served now. */
+  readonly pending: number;
+}
 
 export interface SessionHostDeps {
   options: ResolvedOptions;
@@ -45,11 +42,11 @@ export interface SessionHostDeps {
   hooks: Pick<DispatchHost, "beforeForward" | "afterForward">;
 }
 
-export class SessionHost implements FrontHost, DispatchHost {
-  readonly sessions = new Set<FrontSession>();
+export class SessionHost implements DispatchHost {
+  readonly sessions = new Set<HostedSession>();
   readonly dispatcher = new Dispatcher(this);
+  readonly router: BackendRouter;
   readonly logger: Logger;
-  readonly pool: BackendPool;
   readonly backends: readonly Backend[];
   /** Backends connected and mirrored, and what each can do. */
   readonly connected = new Map<Backend, ServerCapabilities>();
@@ -68,75 +65,83 @@ export class SessionHost implements FrontHost, DispatchHost {
   constructor(deps: SessionHostDeps) {
     this.#deps = deps;
     this.logger = deps.logger;
-    this.pool = deps.pool;
     this.backends = deps.backends;
+    const { options } = deps;
+    this.router = new BackendRouter({
+      pool: deps.pool,
+      logger: deps.logger,
+      mode: (): SessionMode => options.sessions ?? (this.singleFront ? "shared" : "isolated"),
+      timeouts: () => ({ requestMs: options.timeoutMs, maxTotalMs: options.maxTimeoutMs }),
+      limits: () => ({ maxSessions: options.maxSessions, idleTimeoutMs: options.idleTimeoutMs, maxInFlightPerBackend: options.maxInFlightPerBackend }),
+      unavailable: deps.unavailable,
+      sharedLost: deps.sharedLost,
+      listChanged: (backend, method) => this.listChanged(backend, method),
+      resourceUpdated: (backend, notification) => this.resourceUpdated(backend, notification),
+    });
   }
-
-  // ── What front sessions ask ─────────────────────────────────────────────────
 
   get serverInfo(): Implementation {
     return { name: this.#deps.options.name, version: this.#deps.options.version };
-  }
-
-  get timeouts(): { requestMs: number; maxTotalMs: number } {
-    return { requestMs: this.#deps.options.timeoutMs, maxTotalMs: this.#deps.options.maxTimeoutMs };
-  }
-
-  get sessionLimits(): { maxSessions: number; idleTimeoutMs: number; maxInFlightPerBackend: number } {
-    const { maxSessions, idleTimeoutMs, maxInFlightPerBackend } = this.#deps.options;
-    return { maxSessions, idleTimeoutMs, maxInFlightPerBackend };
   }
 
   get pageSize(): number | undefined {
     return this.#deps.options.pageSize;
   }
 
-  newSession(options?: FrontSessionOptions): FrontSession {
-    const session = new FrontSession(this, options);
+  // ── Front sessions ──────────────────────────────────────────────────────────
+
+  attach(session: HostedSession): void {
     this.sessions.add(session);
-    return session;
+    this.router.attach(session);
   }
 
-  detach(session: FrontSession): void {
+  async detach(session: HostedSession): Promise<void> {
     this.sessions.delete(session);
+    await this.router.detach(session);
   }
 
-  isolates(backend: Backend): boolean {
-    const mode = this.#deps.options.sessions ?? (this.singleFront ? "shared" : "isolated");
-    return mode === "isolated" && backend.connector.isolatable;
+  ping(session: HostedSession, signal: AbortSignal): Promise<void> {
+    return this.router.ping(session, [...this.connected.keys()], signal);
   }
 
-  unavailable(backend: Backend): string | undefined {
-    return this.#deps.unavailable(backend);
+  rootsChanged(session: HostedSession): void {
+    this.router.rootsChanged(session, [...this.connected.keys()]);
   }
 
-  /** A backend's shared session for a capability profile; a backend with one session has one for all. */
+  releaseIdle(session: HostedSession): void {
+    this.router.releaseIdle(session);
+  }
+
+  privateSessions(session: HostedSession): number {
+    return this.router.privateSessions(session);
+  }
+
+  /** The pipeline, for every front. */
+  handle(method: string, params: Record<string, unknown> | undefined, call: Call): Promise<Result> {
+    return this.dispatcher.handle(method, params, call);
+  }
+
+  /** A backend's shared session for a capability profile (the proxy's own: discovery, supervision). */
   shared(backend: Backend, capabilities: ClientCapabilities = RELAY_CAPABILITIES): Promise<Client> {
-    const key = primaryKey(backend, profileKey(capabilities));
-    const profile = key === FULL_PROFILE ? RELAY_CAPABILITIES : capabilities;
-    return this.pool.shared(backend, this.#sink(key), () => this.#deps.sharedLost(backend, profile), profile);
-  }
-
-  handle(session: FrontSession, request: JSONRPCRequest, extra: FrontExtra): Promise<Result> {
-    return this.dispatcher.handle(session, request, extra);
+    return this.router.shared(backend, capabilities);
   }
 
   // ── Views: a client sees what its own backend session would show it ─────────
 
-  /** The mirror for the capabilities a session's client declared (kept per profile, not per request). */
-  view(session: FrontSession): ComponentRegistry | Promise<ComponentRegistry> {
-    const key = session.profileKey;
+  /** The mirror for the capabilities a caller declared (kept per profile, not per request). */
+  view(call: Call): ComponentRegistry | Promise<ComponentRegistry> {
+    const key = call.tenant.profileKey;
     // Backends are mounted before start() and never change after: decided once, not per request.
     this.#anyIsolatable ??= this.backends.some((b) => b.connector.isolatable);
     if (key === FULL_PROFILE || !this.#anyIsolatable) return this.#deps.registry;
     let view = this.#views.get(key);
     if (!view) {
       const registry = this.#deps.newRegistry();
-      // Listed through the backend sessions this client will use anyway (its own, when isolated):
-      // a new profile costs no session of its own. One its own credentials cannot open yet (a user
-      // who has not signed in upstream) is listed through the profile's shared session instead.
-      const capabilities = session.profile;
-      const listing = async (backend: Backend) => session.client(backend).catch(() => this.shared(backend, capabilities));
+      // Listed through the backend sessions this caller will use anyway: a new profile costs no
+      // session of its own. One its credentials cannot open (a caller who has not signed in
+      // upstream, an anonymous one) is listed through the profile's shared session: discovery.
+      const capabilities = call.tenant.profile;
+      const listing = async (backend: Backend) => this.router.client(backend, call).catch(() => this.shared(backend, capabilities));
       // A backend a reload takes out meanwhile is left out of the view, not a failure of it.
       const list = (backend: Backend) =>
         listing(backend)
@@ -205,7 +210,7 @@ export class SessionHost implements FrontHost, DispatchHost {
         for (const { registry, capabilities } of await this.#mirrors()) await registry.discover(backend, await this.shared(backend, capabilities), [kind]);
       } while (state.again);
       this.#deps.events.emit("listChanged", { backend, kind });
-      await Promise.all([...this.sessions].map((s) => s.notify({ method } as Notification)));
+      await Promise.all([...this.sessions].map((s) => s.notify({ method }).catch(() => {})));
     })()
       .catch((error) => this.logger.warn(`refreshing ${kind} of ${describe(backend)} failed: ${plainMessage(error)}`))
       .finally(() => this.#refreshing.delete(key));
@@ -221,51 +226,6 @@ export class SessionHost implements FrontHost, DispatchHost {
 
   /** Tells every client that every list may have changed (a backend was lost or is back). */
   announceLists(): void {
-    for (const session of this.sessions) for (const method of Object.keys(LIST_CHANGED)) void session.notify({ method } as Notification);
+    for (const session of this.sessions) for (const method of Object.keys(LIST_CHANGED)) void session.notify({ method }).catch(() => {});
   }
-
-  /**
-   * A client's roots changed. Its own backend sessions were told by its front session; a shared
-   * backend session is told only when this is its one client (a stdio front, say), since with
-   * several clients the backend could not know whose roots changed.
-   */
-  rootsChanged(session: FrontSession): void {
-    if (this.sessions.size !== 1) return;
-    for (const backend of this.connected.keys()) {
-      if (!session.sharesSession(backend)) continue;
-      void session
-        .client(backend)
-        .then((client) => client.notification({ method: "notifications/roots/list_changed" }))
-        .catch((error) => this.logger.debug(`could not tell ${describe(backend)} of changed roots: ${plainMessage(error)}`));
-    }
-  }
-
-  /** Where a shared (primary) session of one profile sends its traffic: to the one client it belongs to, never to all. */
-  #sink(profile: string): BackendSink {
-    const sharing = (backend: Backend) => [...this.sessions].filter((s) => s.sharesSession(backend) && primaryKey(backend, s.profileKey) === profile);
-    return {
-      notification: (backend, notification) => {
-        if (LIST_CHANGED[notification.method]) return this.listChanged(backend, notification.method);
-        if (notification.method === "notifications/resources/updated") notification = this.resourceUpdated(backend, notification);
-        const owner = ownerOf(sharing(backend), backend, taskOf(notification));
-        if (owner && notification.method === "notifications/tasks/status") owner.session.observeTask(backend, notification.params);
-        if (owner) void owner.session.notify(notification, owner.via);
-        else this.logger.debug(`dropped ${notification.method} from ${describe(backend)}: no single client owns the shared session now`);
-      },
-      request: async (backend, request, signal) => {
-        const clients = sharing(backend);
-        const owner = ownerOf(clients, backend, taskOf(request));
-        if (!owner) {
-          throw new McpError(ErrorCode.InvalidRequest,
-            `${request.method} from ${describe(backend)} cannot be routed: no single client of the shared session (${clients.length} connected) is waiting on it`);
-        }
-        return owner.session.request(backend, request, signal, owner.via);
-      },
-    };
-  }
-}
-
-/** Which shared session of a backend a profile uses: its own, or the one there is for a backend with one session. */
-function primaryKey(backend: Backend, profile: string): string {
-  return backend.connector.isolatable ? profile : FULL_PROFILE;
 }

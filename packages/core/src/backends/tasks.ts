@@ -11,13 +11,15 @@ interface TaskEntry {
 }
 
 const TERMINAL = new Set(["completed", "failed", "cancelled"]);
-/** How many tasks one front session remembers; the oldest are forgotten first. */
+/** How many tasks one tenant's table remembers; the oldest are forgotten first. */
 const MAX_TASKS = 10_000;
+/** How many tenants' tables are kept; the least recently used is forgotten first. */
+const MAX_TENANTS = 10_000;
 
 /**
- * The tasks one front session created (task-augmented `tools/call`), and which backend holds
- * each: `tasks/get`, `tasks/result` and `tasks/cancel` are routed by it, and on a shared backend
- * session it is what says whose a task (and its status notifications) is.
+ * The tasks one tenant created (task-augmented `tools/call`), and which backend holds each:
+ * `tasks/get`, `tasks/result` and `tasks/cancel` are routed by it, `tasks/list` shows only these on
+ * a backend session others share, and it says whose a task's status notifications are.
  */
 export class TaskTable {
   readonly #tasks = new Map<string, TaskEntry>();
@@ -60,6 +62,28 @@ export class TaskTable {
   /** Forgets the tasks held by a backend session that has closed (they went with it). */
   forget(backend: Backend): void {
     for (const [id, entry] of this.#tasks) if (entry.backend === backend) this.#tasks.delete(id);
+  }
+}
+
+/** Every tenant's tasks, by tenant id (`Tenant.id`). */
+export class TaskBook {
+  readonly #tables = new Map<string, TaskTable>();
+
+  /** The tenant's table, made on first use. */
+  of(tenantId: string): TaskTable {
+    let table = this.#tables.get(tenantId);
+    if (table) {
+      this.#tables.delete(tenantId); // re-inserted last: the map's order is the use order
+    } else {
+      table = new TaskTable();
+      if (this.#tables.size >= MAX_TENANTS) this.#tables.delete(this.#tables.keys().next().value!);
+    }
+    this.#tables.set(tenantId, table);
+    return table;
+  }
+
+  find(tenantId: string): TaskTable | undefined {
+    return this.#tables.get(tenantId);
   }
 }
 

@@ -1,0 +1,464 @@
+// Which backend session serves a request, decided by its tenant alone; and the one way a request is
+// sent to a backend (progress, cancellation, timeouts, failures). Each backend session's
+// server→client traffic goes back to the one caller it can be attributed to, never broadcast.
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
+import {
+  ErrorCode,
+  McpError,
+  type ClientCapabilities,
+  type JSONRPCRequest,
+  type Notification,
+  type Request,
+  type Result,
+} from "@modelcontextprotocol/sdk/types.js";
+import { HttpError, ProxyError, ProxyErrorCode, forwardedError, plainMessage } from "../errors.js";
+import type { Logger } from "../logger.js";
+import { CLIENT_REQUESTS, LIST_CHANGED } from "../methods.js";
+import { profileKey, type Call, type Channel, type Listener, type Tenant } from "../tenant.js";
+import { describe, type Backend } from "./backend.js";
+import { passthrough } from "../jsonrpc.js";
+import { RELAY_CAPABILITIES, removed, type BackendPool, type BackendSink, type SessionOwner } from "./pool.js";
+import { TaskBook, taskOf } from "./tasks.js";
+
+/** How backend sessions are shared: per front session, per tenant, or one per capability profile. */
+export type SessionMode = "isolated" | "tenant" | "shared";
+
+export interface RouterDeps {
+  pool: BackendPool;
+  logger: Logger;
+  mode: () => SessionMode;
+  timeouts: () => { requestMs: number; maxTotalMs: number };
+  limits: () => { maxSessions: number; idleTimeoutMs: number; maxInFlightPerBackend: number };
+  /** Why calls to a backend fail fast right now, if they do. */
+  unavailable: (backend: Backend) => string | undefined;
+  /** A shared session closed (supervision restarts it). */
+  sharedLost: (backend: Backend, capabilities: ClientCapabilities) => void;
+  listChanged: (backend: Backend, method: string) => void;
+  /** A resources/updated as the client should see it. */
+  resourceUpdated: (backend: Backend, notification: Notification) => Notification;
+}
+
+/** One backend session and who is using it. */
+interface Lane {
+  readonly key: string;
+  readonly backend: Backend;
+  /** Opened for one tenant (or one front session), with its credentials; else shared by a profile. */
+  readonly owner: { tenant: Tenant; sessionKey: string | undefined } | undefined;
+  readonly profile: ClientCapabilities;
+  client: () => Promise<Client>;
+  readonly waiting: Set<Call>;
+  busy: number;
+  lastUsed: number;
+  idleTimer: NodeJS.Timeout | undefined;
+  /** URIs subscribed through it: a lane with subscriptions is never idle. */
+  readonly subscriptions: Set<string>;
+  authInfo: AuthInfo | undefined;
+}
+
+const FULL_PROFILE = profileKey(RELAY_CAPABILITIES);
+const PING_TIMEOUT_MS = 5000;
+
+export class BackendRouter {
+  readonly tasks = new TaskBook();
+  readonly #deps: RouterDeps;
+  readonly #lanes = new Map<string, Lane>();
+  readonly #listeners = new Set<Listener>();
+  readonly #inFlight = new WeakMap<Backend, InFlight>();
+  /** The log level last set through each private lane's key: set again when it reopens after idling. */
+  readonly #levels = new Map<string, unknown>();
+  /** Per backend: whether it acts with each caller's own credentials (see `FastMCPProxy.credentials`). */
+  perCaller: (backend: Backend) => boolean = () => false;
+
+  constructor(deps: RouterDeps) {
+    this.#deps = deps;
+  }
+
+  attach(listener: Listener): void {
+    this.#listeners.add(listener);
+  }
+
+  /** A front session closed: its own backend sessions close with it. */
+  async detach(listener: Listener): Promise<void> {
+    this.#listeners.delete(listener);
+    const own = [...this.#lanes.values()].filter((lane) => lane.owner?.sessionKey === listener.sessionKey);
+    await Promise.all(own.map((lane) => this.#close(lane)));
+  }
+
+  /** Lets go now of a front session's own backend sessions that nothing holds. */
+  releaseIdle(listener: Listener): void {
+    for (const lane of this.#lanes.values()) if (lane.owner?.sessionKey === listener.sessionKey) this.#closeIfIdle(lane, 0);
+  }
+
+  /** How many backend sessions of its own (or its tenant's) a front session has open. */
+  privateSessions(listener: Listener): number {
+    let n = 0;
+    for (const lane of this.#lanes.values()) if (lane.owner && (lane.owner.sessionKey === listener.sessionKey || lane.owner.tenant.key === listener.tenant.key)) n++;
+    return n;
+  }
+
+  /** A backend's shared session for a capability profile (the proxy's own credentials: discovery, and callers of shared mode). */
+  shared(backend: Backend, capabilities: ClientCapabilities = RELAY_CAPABILITIES): Promise<Client> {
+    return this.#sharedLane(backend, capabilities).client();
+  }
+
+  /** The backend session that serves `call` (opened on first use, with its tenant's credentials). */
+  client(backend: Backend, call: Pick<Call, "tenant" | "listener" | "authInfo">): Promise<Client> {
+    return this.#lane(backend, call).client();
+  }
+
+  /** Whether `call`'s backend session with `backend` is its tenant's (or front session's) own, not shared. */
+  isPrivate(backend: Backend, call: Pick<Call, "tenant" | "listener">): boolean {
+    return this.#route(backend, call.tenant, call.listener).owner !== undefined;
+  }
+
+  /** Pings the backend sessions a front session is using now. */
+  async ping(listener: Listener, backends: readonly Backend[], signal: AbortSignal): Promise<void> {
+    const using = backends.filter((backend) => {
+      try {
+        const route = this.#route(backend, listener.tenant, listener);
+        return route.owner ? this.#lanes.has(route.key) : !this.#deps.unavailable(backend);
+      } catch {
+        return false;
+      }
+    });
+    await Promise.all(
+      using.map(async (backend) => {
+        try {
+          const client = await this.client(backend, { tenant: listener.tenant, listener, authInfo: undefined });
+          await client.ping({ signal, timeout: Math.min(PING_TIMEOUT_MS, this.#deps.timeouts().requestMs) });
+        } catch (error) {
+          throw new ProxyError(ProxyErrorCode.BackendUnavailable, `Backend ${describe(backend)} did not answer ping: ${plainMessage(error)}`);
+        }
+      }),
+    );
+  }
+
+  /** A client's roots changed: its own backend sessions are told, and a shared one whose only client it is. */
+  rootsChanged(listener: Listener, backends: readonly Backend[]): void {
+    for (const backend of backends) {
+      let lane: Lane | undefined;
+      try {
+        lane = this.#lanes.get(this.#route(backend, listener.tenant, listener).key);
+      } catch {
+        continue;
+      }
+      if (!lane || (!lane.owner && this.#listenersOf(lane).length !== 1)) continue;
+      void lane
+        .client()
+        .then((client) => client.notification({ method: "notifications/roots/list_changed" }))
+        .catch((error) => this.#deps.logger.debug(`could not tell ${describe(backend)} of changed roots: ${plainMessage(error)}`));
+    }
+  }
+
+  /**
+   * Sends one request to a backend for `call`: the client's progress token is restored on progress,
+   * cancellation is passed on, timeouts apply (reset by progress), and failures name the backend.
+   */
+  async send(backend: Backend, method: string, params: object, call: Call): Promise<Result> {
+    const down = this.#deps.unavailable(backend);
+    if (down) throw new ProxyError(ProxyErrorCode.BackendUnavailable, down);
+    const leave = this.#inFlightOf(backend).enter();
+    try {
+      const lane = this.#lane(backend, call);
+      lane.busy++;
+      lane.waiting.add(call);
+      clearTimeout(lane.idleTimer);
+      if (call.authInfo) lane.authInfo = call.authInfo;
+      try {
+        const result = await this.#request(backend, await lane.client(), method, params, call);
+        this.#observe(lane, call, method, params, result);
+        return result;
+      } finally {
+        lane.waiting.delete(call);
+        lane.busy--;
+        lane.lastUsed = Date.now();
+        const idleMs = this.#deps.limits().idleTimeoutMs;
+        if (lane.owner && lane.busy === 0 && Number.isFinite(idleMs) && idleMs > 0) this.#scheduleIdleCheck(lane, idleMs);
+      }
+    } finally {
+      leave();
+    }
+  }
+
+  async #request(backend: Backend, client: Client, method: string, params: object, call: Call): Promise<Result> {
+    const meta = (params as { _meta?: Record<string, unknown> })._meta;
+    const progressToken = meta?.progressToken as string | number | undefined;
+    let outgoing = params;
+    let onprogress: ((progress: object) => void) | undefined;
+    // The last progress relayed: awaited before the result, so no progress arrives after it.
+    let relayed: Promise<void> | undefined;
+    if (progressToken !== undefined) {
+      const { progressToken: _, ...rest } = meta!;
+      outgoing = { ...params, _meta: rest };
+      onprogress = (progress) => {
+        const notification = { method: "notifications/progress", params: { ...progress, progressToken } };
+        // A task-augmented call's progress goes on after its answer, when its stream may be gone: then on the session's own.
+        relayed = call.channel.notify(notification).catch(() => call.listener?.notify(notification).catch(() => {}));
+      };
+    }
+    const { requestMs, maxTotalMs } = this.#deps.timeouts();
+    // tasks/result waits, by design, until the task ends: only the hard maximum bounds it.
+    const timeout = method === "tasks/result" ? maxTotalMs : (backend.timeoutMs ?? requestMs);
+    let result: Result;
+    try {
+      result = await client.request({ method, params: outgoing } as Request, passthrough, {
+        signal: call.signal,
+        timeout,
+        maxTotalTimeout: maxTotalMs,
+        resetTimeoutOnProgress: true,
+        ...(onprogress ? { onprogress } : {}),
+      });
+    } catch (error) {
+      throw this.#deps.pool.isRetired(backend) ? removed(backend) : backendFailure(backend, method, error, call.signal);
+    }
+    if (relayed) await relayed;
+    return result;
+  }
+
+  /** What a forwarded request leaves behind: subscriptions, the log level, the tasks it created. */
+  #observe(lane: Lane, call: Call, method: string, params: object, result: Result): void {
+    const { uri, level, task } = params as { uri?: string; level?: unknown; task?: unknown };
+    if (method === "resources/subscribe" && uri !== undefined) lane.subscriptions.add(uri);
+    if (method === "resources/unsubscribe" && uri !== undefined) lane.subscriptions.delete(uri);
+    if (method === "logging/setLevel" && lane.owner) this.#levels.set(lane.key, { level });
+    if (method === "tools/call" && task !== undefined) this.tasks.of(call.tenant.id).created(lane.backend, result);
+  }
+
+  // ── Routes: the tenant decides ──────────────────────────────────────────────
+
+  /**
+   * Which backend session serves a tenant. A backend that acts with each caller's own credentials
+   * is never reached with the proxy's on a caller's behalf: no identity, no session (401).
+   */
+  #route(backend: Backend, tenant: Tenant, listener: Listener | undefined): { key: string; owner: Lane["owner"] } {
+    if (!backend.connector.isolatable) return { key: sharedKey(backend, FULL_PROFILE), owner: undefined };
+    const mode = this.#deps.mode();
+    const own = (sessionKey: string | undefined) =>
+      sessionKey !== undefined
+        ? { key: `${backend.name}\0session\0${sessionKey}`, owner: { tenant, sessionKey } }
+        : { key: `${backend.name}\0tenant\0${tenant.key}`, owner: { tenant, sessionKey: undefined } };
+    if (this.perCaller(backend)) {
+      if (tenant.principal === undefined) {
+        throw new HttpError(401, `Backend ${describe(backend)} acts with each caller's own credentials: authenticate to use it (an anonymous caller is never served with the proxy's credentials)`);
+      }
+      return own(mode === "isolated" ? listener?.sessionKey : undefined);
+    }
+    if (mode === "shared" || tenant.ephemeral) return { key: sharedKey(backend, tenant.profileKey), owner: undefined };
+    return own(mode === "isolated" ? listener?.sessionKey : undefined);
+  }
+
+  #lane(backend: Backend, call: Pick<Call, "tenant" | "listener" | "authInfo">): Lane {
+    const route = this.#route(backend, call.tenant, call.listener);
+    if (!route.owner) return this.#sharedLane(backend, backend.connector.isolatable ? call.tenant.profile : RELAY_CAPABILITIES);
+    let lane = this.#lanes.get(route.key);
+    if (lane) return lane;
+    if (call.listener && !this.#listeners.has(call.listener)) throw new McpError(ErrorCode.ConnectionClosed, "The client session has closed");
+    lane = this.#newLane(route.key, backend, route.owner, call.tenant.profile);
+    lane.authInfo = call.authInfo;
+    const opened = this.#openPrivate(lane);
+    lane.client = () => opened;
+    this.#lanes.set(lane.key, lane);
+    opened.catch(() => this.#forget(lane));
+    return lane;
+  }
+
+  async #openPrivate(lane: Lane): Promise<Client> {
+    const self = lane;
+    // Read when used: credentials follow the caller's latest token.
+    const owner: SessionOwner = {
+      get authInfo() {
+        return self.authInfo;
+      },
+      sessionId: lane.owner!.sessionKey,
+      tenant: lane.owner!.tenant,
+    };
+    const client = await this.#deps.pool.open(lane.backend, {
+      capabilities: lane.profile,
+      sink: this.#sink(lane),
+      onclose: () => this.#forget(lane),
+      maxSessions: this.#deps.limits().maxSessions,
+      owner,
+    });
+    // A session reopened after idling gets the log level its client had set.
+    const level = this.#levels.get(lane.key);
+    if (level !== undefined && client.getServerCapabilities()?.logging) {
+      await client.request({ method: "logging/setLevel", params: level as Record<string, unknown> }, passthrough).catch(() => {});
+    }
+    return client;
+  }
+
+  #sharedLane(backend: Backend, capabilities: ClientCapabilities): Lane {
+    const profile = backend.connector.isolatable ? profileKey(capabilities) : FULL_PROFILE;
+    const key = sharedKey(backend, profile);
+    let lane = this.#lanes.get(key);
+    if (!lane) {
+      const declared = profile === FULL_PROFILE ? RELAY_CAPABILITIES : capabilities;
+      const made = this.#newLane(key, backend, undefined, declared);
+      const sink = this.#sink(made);
+      made.client = () => this.#deps.pool.shared(backend, sink, () => this.#deps.sharedLost(backend, declared), declared);
+      this.#lanes.set(key, (lane = made));
+    }
+    return lane;
+  }
+
+  #newLane(key: string, backend: Backend, owner: Lane["owner"], profile: ClientCapabilities): Lane {
+    return { key, backend, owner, profile, client: () => Promise.reject(new Error("not open")), waiting: new Set(), busy: 0, lastUsed: Date.now(), idleTimer: undefined, subscriptions: new Set(), authInfo: undefined };
+  }
+
+  /** A private lane's session closed (or never opened): forget it, and the tasks its tenant held there. */
+  #forget(lane: Lane): void {
+    clearTimeout(lane.idleTimer);
+    if (this.#lanes.get(lane.key) !== lane) return;
+    this.#lanes.delete(lane.key);
+    if (lane.owner) this.tasks.find(lane.owner.tenant.id)?.forget(lane.backend);
+  }
+
+  async #close(lane: Lane): Promise<void> {
+    this.#forget(lane);
+    await lane.client().then((client) => this.#deps.pool.release(client), () => {});
+  }
+
+  #scheduleIdleCheck(lane: Lane, delay: number): void {
+    clearTimeout(lane.idleTimer);
+    lane.idleTimer = setTimeout(() => this.#closeIfIdle(lane), delay);
+    lane.idleTimer.unref?.();
+  }
+
+  /**
+   * Closes a private backend session once unused for `idleTimeoutMs`: no request on it, no message
+   * from it, no subscription through it and no task of its tenant still running on it.
+   */
+  #closeIfIdle(lane: Lane, idleMs = this.#deps.limits().idleTimeoutMs): void {
+    if (this.#lanes.get(lane.key) !== lane || lane.busy > 0 || !lane.owner) return;
+    const idleFor = Date.now() - lane.lastUsed;
+    if (idleFor < idleMs) return this.#scheduleIdleCheck(lane, idleMs - idleFor);
+    if (lane.subscriptions.size > 0 || this.tasks.find(lane.owner.tenant.id)?.running(lane.backend)) return this.#scheduleIdleCheck(lane, idleMs);
+    this.#deps.logger.debug(`closing idle session with backend ${describe(lane.backend)} (unused for ${idleFor} ms)`);
+    void this.#close(lane);
+  }
+
+  #inFlightOf(backend: Backend): InFlight {
+    let limit = this.#inFlight.get(backend);
+    if (!limit) this.#inFlight.set(backend, (limit = new InFlight(this.#deps.limits().maxInFlightPerBackend, backend)));
+    return limit;
+  }
+
+  // ── Server→client traffic ───────────────────────────────────────────────────
+
+  /** The front sessions a lane's traffic may belong to when no request of theirs is waiting on it. */
+  #listenersOf(lane: Lane): Listener[] {
+    if (lane.owner?.sessionKey !== undefined) return [...this.#listeners].filter((l) => l.sessionKey === lane.owner!.sessionKey);
+    return [...this.#listeners].filter((listener) => {
+      try {
+        return this.#route(lane.backend, listener.tenant, listener).key === lane.key;
+      } catch {
+        return false;
+      }
+    });
+  }
+
+  /**
+   * Who a message from a backend session belongs to: the tenant that created the task it is about,
+   * else the one request waiting on the session, else the one front session with requests waiting,
+   * else the one front session using it. Anything else is ambiguous (undefined): never broadcast.
+   */
+  #ownerOf(lane: Lane, taskId: string | undefined): Channel | undefined {
+    const calls = [...lane.waiting];
+    const listeners = this.#listenersOf(lane);
+    if (taskId !== undefined) {
+      const owns = (tenant: Tenant) => this.tasks.find(tenant.id)?.owns(lane.backend, taskId) === true;
+      const theirs = calls.filter((call) => owns(call.tenant));
+      if (theirs.length === 1) return theirs[0]!.channel;
+      const listener = listeners.find((l) => owns(l.tenant)) ?? theirs[0]?.listener;
+      if (listener) return listener;
+    }
+    if (calls.length === 1) return calls[0]!.channel;
+    const sessions = new Set(calls.map((call) => call.listener));
+    if (calls.length > 1) return sessions.size === 1 ? [...sessions][0] : undefined;
+    return listeners.length === 1 ? listeners[0] : undefined;
+  }
+
+  #sink(lane: Lane): BackendSink {
+    const touch = () => void (lane.lastUsed = Date.now());
+    return {
+      notification: (backend, notification) => {
+        touch();
+        if (LIST_CHANGED[notification.method]) return this.#deps.listChanged(backend, notification.method);
+        if (notification.method === "notifications/resources/updated") notification = this.#deps.resourceUpdated(backend, notification);
+        const taskId = taskOf(notification);
+        const owner = this.#ownerOf(lane, taskId);
+        if (!owner) return this.#deps.logger.debug(`dropped ${notification.method} from ${describe(backend)}: no single client owns that backend session now`);
+        if (notification.method === "notifications/tasks/status") {
+          const tenant = [...lane.waiting].find((c) => c.channel === owner)?.tenant ?? (owner as Partial<Listener>).tenant;
+          if (tenant) this.tasks.of(tenant.id).observe(backend, notification.params);
+        }
+        void owner.notify(notification).catch((error) => this.#deps.logger.debug(`could not deliver ${notification.method}: ${plainMessage(error)}`));
+      },
+      request: async (backend, request, signal) => {
+        touch();
+        const owner = this.#ownerOf(lane, taskOf(request));
+        if (!owner) {
+          throw new McpError(ErrorCode.InvalidRequest, `${request.method} from ${describe(backend)} cannot be routed: no single client is waiting on that backend session`);
+        }
+        return deliver(backend, owner, request, signal);
+      },
+    };
+  }
+}
+
+/** A server→client request to the client it belongs to, if that client declared what it needs and can answer. */
+function deliver(backend: Backend, owner: Channel, request: JSONRPCRequest, signal: AbortSignal): Promise<Result> {
+  const declared = CLIENT_REQUESTS[request.method];
+  if (declared && !owner.request) {
+    const why = `${request.method} from ${describe(backend)} cannot reach a client of the stateless HTTP front, which can only answer requests: serve with sessions for sampling, elicitation and roots`;
+    return Promise.reject(new McpError(ErrorCode.InvalidRequest, why));
+  }
+  if (declared && !declared(owner.capabilities ?? {}, request.params)) {
+    return Promise.reject(new McpError(ErrorCode.InvalidRequest, `${request.method} from ${describe(backend)}: the client did not declare the capability it needs`));
+  }
+  if (!owner.request) return Promise.reject(new McpError(ErrorCode.InvalidRequest, `${request.method} from ${describe(backend)} cannot reach this client`));
+  return owner.request({ method: request.method, params: request.params } as Request, signal);
+}
+
+function sharedKey(backend: Backend, profile: string): string {
+  return `${backend.name}\0shared\0${profile}`;
+}
+
+/** Requests in flight to one backend, from every caller: past the cap a call fails at once (never queued). */
+class InFlight {
+  #count = 0;
+  constructor(
+    readonly max: number,
+    readonly backend: Backend,
+  ) {}
+
+  enter(): () => void {
+    if (this.#count >= this.max) {
+      throw new ProxyError(ProxyErrorCode.BackendUnavailable, `Too many requests in flight to backend "${this.backend.name}" (${this.#count}, at most ${this.max}): retry later`);
+    }
+    this.#count++;
+    let left = false;
+    return () => {
+      if (!left) {
+        left = true;
+        this.#count--;
+      }
+    };
+  }
+}
+
+/** A failed backend request as the client should see it. */
+function backendFailure(backend: Backend, method: string, error: unknown, signal: AbortSignal): McpError {
+  if (signal.aborted && error instanceof McpError && error.code === ErrorCode.RequestTimeout) return error;
+  if (error instanceof McpError) {
+    if (error.code === ErrorCode.ConnectionClosed) {
+      return new ProxyError(ProxyErrorCode.BackendUnavailable, `Backend ${describe(backend)} closed the connection during ${method}`);
+    }
+    if (error.code === ErrorCode.RequestTimeout) {
+      return new ProxyError(ProxyErrorCode.Timeout, `Backend ${describe(backend)} did not answer ${method} in time: ${plainMessage(error)}`);
+    }
+    return error instanceof ProxyError ? error : forwardedError(error);
+  }
+  return new ProxyError(ProxyErrorCode.BackendUnavailable, `Backend ${describe(backend)} failed during ${method}: ${plainMessage(error)}`);
+}

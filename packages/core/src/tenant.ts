@@ -1,0 +1,105 @@
+// Who the caller is, decided once per request at the front. Everything per caller derives from it:
+// the backend session that serves it (backends/router.ts), the credentials that session is opened
+// with, task ownership, and what packages partition by (`partitionOf`).
+import { randomUUID } from "node:crypto";
+import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
+import type { ClientCapabilities, Notification, Request, RequestId, Result } from "@modelcontextprotocol/sdk/types.js";
+import { identityOf } from "./errors.js";
+
+/** The client capabilities the proxy relays to backends: the profile a backend session is opened with. */
+export function relayable(capabilities: ClientCapabilities | undefined): ClientCapabilities {
+  if (!capabilities || typeof capabilities !== "object") return {};
+  const { sampling, elicitation, roots } = capabilities;
+  const object = (value: unknown) => typeof value === "object" && value !== null && !Array.isArray(value);
+  return { ...(object(sampling) && { sampling }), ...(object(elicitation) && { elicitation }), ...(object(roots) && { roots }) };
+}
+
+/** One key per distinct set of relayed client capabilities: canonical JSON (keys sorted at every level). */
+export function profileKey(capabilities: ClientCapabilities): string {
+  // Asked on every forward with the same capabilities object: made once per object.
+  let key = profileKeys.get(capabilities);
+  if (key === undefined) profileKeys.set(capabilities, (key = JSON.stringify(canonical(capabilities))));
+  return key;
+}
+
+const profileKeys = new WeakMap<object, string>();
+
+const canonical = (value: unknown): unknown =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
+    ? Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical((value as Record<string, unknown>)[k])]))
+    : value;
+
+/** The tenancy key of one request. Read-only; made by `tenantOf`. */
+export interface Tenant {
+  /**
+   * Whose the request is: `principal:<identity>` when authenticated, else `session:<id>` (a legacy
+   * session's anonymous client) or `request:<uuid>` (an anonymous stateless or 2026-07-28 request,
+   * which nothing ties to any other request).
+   */
+  readonly id: string;
+  /** The authenticated identity (`identityOf(authInfo)`), if any. */
+  readonly principal: string | undefined;
+  /** Whether `id` names this one request only (an anonymous caller the proxy cannot recognise again). */
+  readonly ephemeral: boolean;
+  /** The client capabilities the proxy relays for this caller (what its backend sessions declare). */
+  readonly profile: ClientCapabilities;
+  readonly profileKey: string;
+  /** `id` and profile together: what one backend session per tenant is keyed by. */
+  readonly key: string;
+}
+
+/**
+ * The tenant of a request, from what the front knows: the caller's AuthInfo when authenticated;
+ * otherwise its legacy session id, or nothing (a new anonymous tenant for this request alone).
+ */
+export function tenantOf(input: { authInfo?: AuthInfo | undefined; sessionId?: string | undefined; capabilities?: ClientCapabilities | undefined }): Tenant {
+  const principal = identityOf(input.authInfo);
+  const id =
+    principal !== undefined ? `principal:${principal}`
+    : input.sessionId !== undefined ? `session:${input.sessionId}`
+    : `request:${randomUUID()}`;
+  const profile = relayable(input.capabilities);
+  const key = profileKey(profile);
+  return Object.freeze({ id, principal, ephemeral: principal === undefined && input.sessionId === undefined, profile, profileKey: key, key: `${id}\0${key}` });
+}
+
+/**
+ * The one partition key packages use for per-caller state (cache entries, event-store namespaces,
+ * grants): the tenant's id, without its capability profile. An ephemeral tenant's partition is its
+ * own request's, so nothing stored under it is ever read by another caller.
+ */
+export function partitionOf(tenant: Tenant): string {
+  return tenant.id;
+}
+
+/** How server→client traffic reaches one caller: a request's own stream, or a client's session. */
+export interface Channel {
+  /** What the client declared: a server→client request it did not declare never reaches it. */
+  readonly capabilities: ClientCapabilities | undefined;
+  /** Rejects when it could not be sent. */
+  notify(notification: Notification): Promise<void>;
+  /** Absent where the caller can receive nothing but answers (stateless HTTP). */
+  readonly request?: ((request: Request, signal: AbortSignal) => Promise<Result>) | undefined;
+}
+
+/** A client with a session of its own (a legacy front session): reachable between its requests too. */
+export interface Listener extends Channel {
+  readonly tenant: Tenant;
+  /** Tells this session's own backend sessions apart (isolated mode). */
+  readonly sessionKey: string;
+}
+
+/** One request, as every front hands it to the pipeline. */
+export interface Call {
+  readonly tenant: Tenant;
+  /** The caller's credentials as of this request (a token exchange uses the newest subject token). */
+  readonly authInfo: AuthInfo | undefined;
+  /** This request's way back to its client. */
+  readonly channel: Channel;
+  /** Its front session, when it has one (legacy HTTP, SSE, stdio). */
+  readonly listener?: Listener | undefined;
+  readonly signal: AbortSignal;
+  readonly requestId: RequestId;
+  /** The front session's id, when it has one. */
+  readonly sessionId?: string | undefined;
+}
