@@ -1,7 +1,7 @@
-// Which backend sessions a 2026-07-28 call uses, on the proxy's real HTTP front (run()): one of its own
-// when the client declared something it could be asked for (elicitation, sampling, roots), so that a
-// backend's ask is attributed to it without doubt; the shared ones otherwise, as for a list (no new
-// backend session, no child per call for a stdio backend).
+// Which backend sessions a 2026-07-28 call uses, on the proxy's real HTTP front (run()). A call whose
+// client declared something it could be asked for (elicitation, sampling, roots) waits alone on a
+// backend session, so that a backend's ask is attributed to it without doubt; that session is kept
+// for the next such call, so none is opened per call. Others use the shared session, as a list does.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FastMCPProxy } from "@fastmcp-proxy/core";
 import { FIXTURE } from "../helpers.js";
@@ -29,10 +29,19 @@ describe("backend sessions of 2026 calls", () => {
     expect(pids.size).toBe(1);
   }, 30_000);
 
-  it("a client that declared elicitation gets a session of its own per call: a new child each time", async () => {
+  it("calls that declared elicitation, one after another, reuse one backend session: no child per call", async () => {
     const pids = new Set<number>();
-    for (let i = 0; i < 2; i++) pids.add(await pidOf({ elicitation: {} }));
-    expect(pids.size).toBe(2);
+    for (let i = 0; i < 3; i++) pids.add(await pidOf({ elicitation: {} }));
+    expect(pids.size).toBe(1);
+    expect(pids.has(await pidOf({}))).toBe(false); // not the shared session's child
+  }, 30_000);
+
+  it("concurrent calls that may be asked each wait alone on a backend session: every ask reaches its own caller", async () => {
+    const ask = () => post2026(url, "tools/call", { name: "ask", arguments: { what: "elicitation" }, _meta: { "io.modelcontextprotocol/clientCapabilities": { elicitation: {} } } });
+    const answers = await Promise.all([ask(), ask(), ask()]);
+    for (const answer of answers) expect(answer.message.result?.resultType, JSON.stringify(answer.message)).toBe("input_required");
+    const states = new Set(answers.map((a) => a.message.result.requestState));
+    expect(states.size).toBe(3);
   }, 30_000);
 
   it("the shared session still relays nothing it was not declared for: the backend's ask is refused, and so is the call", async () => {

@@ -102,4 +102,10 @@ export interface Call {
   readonly requestId: RequestId;
   /** The front session's id, when it has one. */
   readonly sessionId?: string | undefined;
+  /**
+   * Server→client requests during this call must be attributed to it without doubt (a 2026-07-28
+   * call held between rounds of input, whose channel is its alone): it never shares a backend
+   * session with another waiting call.
+   */
+  readonly exclusive?: boolean | undefined;
 }

@@ -45,6 +45,8 @@ interface Lane {
   readonly backend: Backend;
   /** Opened for one tenant (or one front session), with its credentials; else shared by a profile. */
   readonly owner: { tenant: Tenant; sessionKey: string | undefined } | undefined;
+  /** One of the route's extra sessions for exclusive calls (closed when idle, as private ones are). */
+  readonly extra: boolean;
   readonly profile: ClientCapabilities;
   client: () => Promise<Client>;
   readonly waiting: Set<Call>;
@@ -174,7 +176,7 @@ export class BackendRouter {
         lane.busy--;
         lane.lastUsed = Date.now();
         const idleMs = this.#deps.limits().idleTimeoutMs;
-        if (lane.owner && lane.busy === 0 && Number.isFinite(idleMs) && idleMs > 0) this.#scheduleIdleCheck(lane, idleMs);
+        if (reapable(lane) && lane.busy === 0 && Number.isFinite(idleMs) && idleMs > 0) this.#scheduleIdleCheck(lane, idleMs);
       }
     } finally {
       leave();
@@ -248,13 +250,25 @@ export class BackendRouter {
     return own(mode === "isolated" ? listener?.sessionKey : undefined);
   }
 
-  #lane(backend: Backend, call: Pick<Call, "tenant" | "listener" | "authInfo">): Lane {
+  #lane(backend: Backend, call: Pick<Call, "tenant" | "listener" | "authInfo" | "exclusive">): Lane {
     const route = this.#route(backend, call.tenant, call.listener);
+    // An exclusive call gets an extra session of its route that no other call is waiting on (kept for the next one).
+    if (call.exclusive && backend.connector.isolatable) return this.#extraLane(backend, route, call);
     if (!route.owner) return this.#sharedLane(backend, backend.connector.isolatable ? call.tenant.profile : RELAY_CAPABILITIES);
-    let lane = this.#lanes.get(route.key);
-    if (lane) return lane;
+    return this.#lanes.get(route.key) ?? this.#openLane(route.key, backend, route.owner, call, false);
+  }
+
+  #extraLane(backend: Backend, route: { key: string; owner: Lane["owner"] }, call: Pick<Call, "tenant" | "listener" | "authInfo">): Lane {
+    let n = 1;
+    for (let lane = this.#lanes.get(`${route.key}#${n}`); lane; lane = this.#lanes.get(`${route.key}#${++n}`)) {
+      if (lane.waiting.size === 0) return lane;
+    }
+    return this.#openLane(`${route.key}#${n}`, backend, route.owner, call, true);
+  }
+
+  #openLane(key: string, backend: Backend, owner: Lane["owner"], call: Pick<Call, "tenant" | "listener" | "authInfo">, extra: boolean): Lane {
     if (call.listener && !this.#listeners.has(call.listener)) throw new McpError(ErrorCode.ConnectionClosed, "The client session has closed");
-    lane = this.#newLane(route.key, backend, route.owner, call.tenant.profile);
+    const lane = this.#newLane(key, backend, owner, call.tenant.profile, extra);
     lane.authInfo = call.authInfo;
     const opened = this.#openPrivate(lane);
     lane.client = () => opened;
@@ -263,15 +277,16 @@ export class BackendRouter {
     return lane;
   }
 
+  /** A session of a tenant's own (its credentials), or an extra one of a shared route (the proxy's). */
   async #openPrivate(lane: Lane): Promise<Client> {
     const self = lane;
     // Read when used: credentials follow the caller's latest token.
     const owner: SessionOwner = {
       get authInfo() {
-        return self.authInfo;
+        return self.owner ? self.authInfo : undefined;
       },
-      sessionId: lane.owner!.sessionKey,
-      tenant: lane.owner!.tenant,
+      sessionId: lane.owner?.sessionKey,
+      tenant: lane.owner?.tenant,
     };
     const client = await this.#deps.pool.open(lane.backend, {
       capabilities: lane.profile,
@@ -294,7 +309,7 @@ export class BackendRouter {
     let lane = this.#lanes.get(key);
     if (!lane) {
       const declared = profile === FULL_PROFILE ? RELAY_CAPABILITIES : capabilities;
-      const made = this.#newLane(key, backend, undefined, declared);
+      const made = this.#newLane(key, backend, undefined, declared, false);
       const sink = this.#sink(made);
       made.client = () => this.#deps.pool.shared(backend, sink, () => this.#deps.sharedLost(backend, declared), declared);
       this.#lanes.set(key, (lane = made));
@@ -302,8 +317,8 @@ export class BackendRouter {
     return lane;
   }
 
-  #newLane(key: string, backend: Backend, owner: Lane["owner"], profile: ClientCapabilities): Lane {
-    return { key, backend, owner, profile, client: () => Promise.reject(new Error("not open")), waiting: new Set(), busy: 0, lastUsed: Date.now(), idleTimer: undefined, subscriptions: new Set(), authInfo: undefined };
+  #newLane(key: string, backend: Backend, owner: Lane["owner"], profile: ClientCapabilities, extra: boolean): Lane {
+    return { key, backend, owner, extra, profile, client: () => Promise.reject(new Error("not open")), waiting: new Set(), busy: 0, lastUsed: Date.now(), idleTimer: undefined, subscriptions: new Set(), authInfo: undefined };
   }
 
   /** A private lane's session closed (or never opened): forget it, and the tasks its tenant held there. */
@@ -311,7 +326,7 @@ export class BackendRouter {
     clearTimeout(lane.idleTimer);
     if (this.#lanes.get(lane.key) !== lane) return;
     this.#lanes.delete(lane.key);
-    if (lane.owner) this.tasks.find(lane.owner.tenant.id)?.forget(lane.backend);
+    if (lane.owner && !lane.extra) this.tasks.find(lane.owner.tenant.id)?.forget(lane.backend);
   }
 
   async #close(lane: Lane): Promise<void> {
@@ -330,10 +345,11 @@ export class BackendRouter {
    * from it, no subscription through it and no task of its tenant still running on it.
    */
   #closeIfIdle(lane: Lane, idleMs = this.#deps.limits().idleTimeoutMs): void {
-    if (this.#lanes.get(lane.key) !== lane || lane.busy > 0 || !lane.owner) return;
+    if (this.#lanes.get(lane.key) !== lane || lane.busy > 0 || !reapable(lane)) return;
     const idleFor = Date.now() - lane.lastUsed;
     if (idleFor < idleMs) return this.#scheduleIdleCheck(lane, idleMs - idleFor);
-    if (lane.subscriptions.size > 0 || this.tasks.find(lane.owner.tenant.id)?.running(lane.backend)) return this.#scheduleIdleCheck(lane, idleMs);
+    const running = lane.owner && this.tasks.find(lane.owner.tenant.id)?.running(lane.backend);
+    if (lane.subscriptions.size > 0 || running) return this.#scheduleIdleCheck(lane, idleMs);
     this.#deps.logger.debug(`closing idle session with backend ${describe(lane.backend)} (unused for ${idleFor} ms)`);
     void this.#close(lane);
   }
@@ -348,6 +364,7 @@ export class BackendRouter {
 
   /** The front sessions a lane's traffic may belong to when no request of theirs is waiting on it. */
   #listenersOf(lane: Lane): Listener[] {
+    if (lane.extra) return [];
     if (lane.owner?.sessionKey !== undefined) return [...this.#listeners].filter((l) => l.sessionKey === lane.owner!.sessionKey);
     return [...this.#listeners].filter((listener) => {
       try {
@@ -419,6 +436,11 @@ function deliver(backend: Backend, owner: Channel, request: JSONRPCRequest, sign
   }
   if (!owner.request) return Promise.reject(new McpError(ErrorCode.InvalidRequest, `${request.method} from ${describe(backend)} cannot reach this client`));
   return owner.request({ method: request.method, params: request.params } as Request, signal);
+}
+
+/** Private lanes and extra ones close when idle; a shared one is the proxy's, kept and supervised. */
+function reapable(lane: Lane): boolean {
+  return lane.owner !== undefined || lane.extra;
 }
 
 function sharedKey(backend: Backend, profile: string): string {

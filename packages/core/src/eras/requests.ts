@@ -29,10 +29,10 @@ export interface Front {
 }
 
 /** The call a 2026 request is, as the pipeline takes it: its tenant (from its token and `_meta`), and a way back. */
-function callOf(ctx: ServerContext, channel: Omit<Channel, "capabilities">, signal: AbortSignal): Call {
+function callOf(ctx: ServerContext, channel: Omit<Channel, "capabilities">, signal: AbortSignal, exclusive = false): Call {
   const authInfo = ctx.http?.authInfo;
   const capabilities = declared(ctx);
-  return { tenant: tenantOf({ authInfo, capabilities }), authInfo, channel: { capabilities, ...channel }, signal, requestId: ctx.mcpReq.id };
+  return { tenant: tenantOf({ authInfo, capabilities }), authInfo, channel: { capabilities, ...channel }, signal, requestId: ctx.mcpReq.id, exclusive };
 }
 
 function declared(ctx: ServerContext): ClientCapabilities | undefined {
@@ -111,6 +111,8 @@ export async function rounds(front: Front, method: string, params: JsonObject, c
           ),
       },
       exchange.controller.signal,
+      // Its backend's asks must be its own without doubt: no other call waits on its backend session.
+      true,
     );
     exchange.start(front.host.handle(method, params, call) as Promise<JsonObject>);
     id = randomUUID();

@@ -125,6 +125,7 @@ class RequestContext implements ProxyContext, Call {
   readonly state: ProxyState = {};
   readonly channel: Channel;
   readonly listener: Listener | undefined;
+  readonly exclusive: boolean | undefined;
   readonly #router: BackendRouter;
   #hidden: Hidden | undefined;
 
@@ -141,6 +142,7 @@ class RequestContext implements ProxyContext, Call {
     this.signal = call.signal;
     this.channel = call.channel;
     this.listener = call.listener;
+    this.exclusive = call.exclusive;
     this.#router = router;
   }
 
