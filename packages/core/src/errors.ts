@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
-import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { McpError } from "@modelcontextprotocol/sdk/types.js";
+import { WireErrorCode } from "./wire/codes.js";
 
 /**
  * Stable JSON-RPC error codes the proxy itself produces (the implementation-defined
@@ -14,7 +15,7 @@ export const ProxyErrorCode = {
   /** The caller is authenticated but not allowed. */
   Forbidden: -32012,
   /** A backend did not answer in time. */
-  Timeout: ErrorCode.RequestTimeout,
+  Timeout: WireErrorCode.RequestTimeout,
   /** A middleware broke the chain contract (e.g. called next() twice). */
   MiddlewareMisuse: -32013,
   /** The proxy was configured wrongly (bad config file, name collision, ...). */
@@ -47,7 +48,7 @@ export class HttpError extends ProxyError {
       status === 401 ? ProxyErrorCode.Unauthorized
       : status === 403 ? ProxyErrorCode.Forbidden
       : status >= 500 ? ProxyErrorCode.ServiceUnavailable
-      : ErrorCode.InvalidRequest;
+      : WireErrorCode.InvalidRequest;
     super(code, message, { http: { status, headers } });
     this.name = "HttpError";
     this.status = status;
@@ -77,7 +78,7 @@ export function identityOf(authInfo: AuthInfo | undefined): string | undefined {
 export function toMcpError(error: unknown): McpError {
   if (error instanceof McpError) return error;
   const message = error instanceof Error ? error.message : String(error);
-  return new McpError(ErrorCode.InternalError, message);
+  return new McpError(WireErrorCode.InternalError, message);
 }
 
 /** The SDK prefixes McpError messages with "MCP error <code>: "; strip it when re-wrapping. */
