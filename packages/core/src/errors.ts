@@ -74,14 +74,17 @@ export function identityOf(authInfo: AuthInfo | undefined): string | undefined {
   return `token:${createHash("sha256").update(authInfo.token).digest("base64url")}`;
 }
 
-/** The one normaliser: anything thrown becomes an McpError whose code survives the wire. */
+/**
+ * The one normaliser: anything thrown becomes an McpError whose code survives the wire. Its message
+ * goes without the SDK's "MCP error <code>: " prefix: the client's SDK adds one, so it reads once.
+ */
 export function toMcpError(error: unknown): McpError {
-  if (error instanceof McpError) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  return new McpError(WireErrorCode.InternalError, message);
+  const mcp = error instanceof McpError ? error : new McpError(WireErrorCode.InternalError, "");
+  mcp.message = plainMessage(error);
+  return mcp;
 }
 
-/** The SDK prefixes McpError messages with "MCP error <code>: "; strip it when re-wrapping. */
+/** The SDK prefixes McpError messages with "MCP error <code>: " (each SDK on the way once more); strip them all. */
 export function plainMessage(error: unknown): string {
   let message: string;
   try {
@@ -89,12 +92,13 @@ export function plainMessage(error: unknown): string {
   } catch {
     message = "[unreadable error]"; // a hostile toString or message getter
   }
-  return message.replace(/^MCP error -?\d+: /, "");
+  return message.replace(/^(?:MCP error -?\d+: )+/, "");
 }
 
 /**
  * A backend's JSON-RPC error, re-raised so the client sees the backend's own code, message
- * and data. The SDK client prefixed the wire message once; undo that so it is not doubled.
+ * and data. The SDKs on the way prefixed the message (the backend's server, the proxy's client):
+ * undo that so the client's own SDK adds the only one.
  */
 export function forwardedError(error: McpError): McpError {
   const forwarded = McpError.fromError(error.code, "", error.data);
