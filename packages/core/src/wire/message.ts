@@ -1,10 +1,11 @@
-// The one JSON-RPC envelope check, and the checks every front (stdio and HTTP) and every backend
-// transport applies to a message it reads, before any other work: size, UTF-8, JSON, nesting depth and the JSON-RPC envelope. Each failure
-// is the error reply the sender gets, with the right code: -32700 for bytes that are not JSON
-// (invalid UTF-8 included: decoding never silently substitutes U+FFFD), -32600 for JSON that is
-// not a JSON-RPC message, -32602 for a request whose params are not an object or nest too deeply.
-// Depth is bounded because deeply nested values make JSON.stringify (and every recursive walk on
-// the way: logging, cache keys, schema checks) throw a RangeError or stall the event loop.
+// The one JSON-RPC envelope check (request, notification, result or error), and the checks every
+// front (stdio and HTTP) and every backend transport applies to a message it reads, before any
+// other work: UTF-8, JSON, nesting depth and the envelope. Each failure is the error reply the
+// sender gets, with the right code: -32700 for bytes that are not JSON (invalid UTF-8 included:
+// decoding never silently substitutes U+FFFD), -32600 for JSON that is not a JSON-RPC message,
+// -32602 for a request whose params are not an object or nest too deeply. Depth is bounded because
+// deeply nested values make JSON.stringify (and every recursive walk on the way: logging, cache
+// keys, schema checks) throw a RangeError or stall the event loop.
 import { isUtf8 } from "node:buffer";
 import type { JSONRPCMessage, RequestId } from "@modelcontextprotocol/sdk/types.js";
 import { WireErrorCode as ErrorCode } from "./codes.js";
