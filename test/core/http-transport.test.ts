@@ -15,7 +15,8 @@ import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/
 import { CallToolRequestSchema, ListToolsRequestSchema, ResultSchema, isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { FastMCPProxy, MemoryEventStore } from "@fastmcp-proxy/core";
-import { HttpBackendTransport, SseParser, StreamableHTTPError, type SseEvent } from "../../packages/core/src/backends/http-transport.js";
+import { HttpBackendTransport, StreamableHTTPError } from "../../packages/core/src/backends/http-transport.js";
+import { SseParser, type SseEvent } from "../../packages/core/src/wire/sse.js";
 import { connectSession, raw, rejection, until } from "../helpers.js";
 
 const passthrough = ResultSchema.passthrough();

@@ -9,7 +9,8 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { CallToolRequestSchema, ListToolsRequestSchema, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, it } from "vitest";
-import { StdioBackendTransport, LineWriter } from "../../packages/core/src/backends/stdio-transport.js";
+import { StdioBackendTransport } from "../../packages/core/src/backends/stdio-transport.js";
+import { LineWriter } from "../../packages/core/src/wire/lines.js";
 import { StdioFrontTransport } from "../../packages/core/src/serve/stdio.js";
 import { FIXTURE, until, alive } from "../helpers.js";
 

@@ -5,8 +5,8 @@
 import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { LineReader } from "../../packages/core/src/backends/stdio-transport.js";
-import { checkMessage, checkParams, deeperThan, parseJson, readMessage, scanDepth } from "../../packages/core/src/serve/message-check.js";
+import { LineReader } from "../../packages/core/src/wire/lines.js";
+import { checkMessage, checkParams, deeperThan, parseJson, readMessage, scanDepth } from "../../packages/core/src/wire/message.js";
 
 const RUNS = 2000;
 

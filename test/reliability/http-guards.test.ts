@@ -10,10 +10,9 @@ import {
   applyServerTimeouts,
   hostAllowed,
   loopbackHosts,
-  readBody,
-  refuse,
   writeBounded,
 } from "../../packages/core/src/serve/http-guards.js";
+import { readBody, refuse } from "../../packages/core/src/wire/body.js";
 import { until } from "../helpers.js";
 
 const servers: Server[] = [];

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
-import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { McpError } from "@modelcontextprotocol/sdk/types.js";
+import { WireErrorCode } from "./wire/codes.js";
 
 /**
  * Stable JSON-RPC error codes the proxy itself produces (the implementation-defined
@@ -14,7 +15,7 @@ export const ProxyErrorCode = {
   /** The caller is authenticated but not allowed. */
   Forbidden: -32012,
   /** A backend did not answer in time. */
-  Timeout: ErrorCode.RequestTimeout,
+  Timeout: WireErrorCode.RequestTimeout,
   /** A middleware broke the chain contract (e.g. called next() twice). */
   MiddlewareMisuse: -32013,
   /** The proxy was configured wrongly (bad config file, name collision, ...). */
@@ -47,7 +48,7 @@ export class HttpError extends ProxyError {
       status === 401 ? ProxyErrorCode.Unauthorized
       : status === 403 ? ProxyErrorCode.Forbidden
       : status >= 500 ? ProxyErrorCode.ServiceUnavailable
-      : ErrorCode.InvalidRequest;
+      : WireErrorCode.InvalidRequest;
     super(code, message, { http: { status, headers } });
     this.name = "HttpError";
     this.status = status;
@@ -73,14 +74,17 @@ export function identityOf(authInfo: AuthInfo | undefined): string | undefined {
   return `token:${createHash("sha256").update(authInfo.token).digest("base64url")}`;
 }
 
-/** The one normaliser: anything thrown becomes an McpError whose code survives the wire. */
+/**
+ * The one normaliser: anything thrown becomes an McpError whose code survives the wire. Its message
+ * goes without the SDK's "MCP error <code>: " prefix: the client's SDK adds one, so it reads once.
+ */
 export function toMcpError(error: unknown): McpError {
-  if (error instanceof McpError) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  return new McpError(ErrorCode.InternalError, message);
+  const mcp = error instanceof McpError ? error : new McpError(WireErrorCode.InternalError, "");
+  mcp.message = plainMessage(error);
+  return mcp;
 }
 
-/** The SDK prefixes McpError messages with "MCP error <code>: "; strip it when re-wrapping. */
+/** The SDK prefixes McpError messages with "MCP error <code>: " (each SDK on the way once more); strip them all. */
 export function plainMessage(error: unknown): string {
   let message: string;
   try {
@@ -88,12 +92,13 @@ export function plainMessage(error: unknown): string {
   } catch {
     message = "[unreadable error]"; // a hostile toString or message getter
   }
-  return message.replace(/^MCP error -?\d+: /, "");
+  return message.replace(/^(?:MCP error -?\d+: )+/, "");
 }
 
 /**
  * A backend's JSON-RPC error, re-raised so the client sees the backend's own code, message
- * and data. The SDK client prefixed the wire message once; undo that so it is not doubled.
+ * and data. The SDKs on the way prefixed the message (the backend's server, the proxy's client):
+ * undo that so the client's own SDK adds the only one.
  */
 export function forwardedError(error: McpError): McpError {
   const forwarded = McpError.fromError(error.code, "", error.data);

@@ -9,6 +9,7 @@ import type { Logger } from "../logger.js";
 import type { BackendConnector } from "./backend.js";
 import type { StdioServerConfig } from "./config.js";
 import { HttpBackendTransport, keepAliveAgent } from "./http-transport.js";
+import { stderrSink } from "./stderr-log.js";
 import { StdioBackendTransport } from "./stdio-transport.js";
 
 /** A Client the user made: the one session there is. Connected already, or connected here with `transport`. */
@@ -153,10 +154,9 @@ export function stdioConnector(options: StdioBackendOptions, logger: Logger): Ba
         ...(options.cwd ? { cwd: options.cwd } : {}),
         stderr: "pipe",
       });
-      // Read stderr continuously so a chatty child never blocks on a full pipe.
-      transport.stderr?.on("data", (chunk: Buffer) => {
-        for (const line of chunk.toString("utf8").split("\n")) if (line.trim()) logger.debug(`${label} stderr: ${line}`, { backendStderr: line });
-      });
+      // Read stderr continuously so a chatty child never blocks on a full pipe; log it within bounds.
+      const stderr = stderrSink(label, logger);
+      transport.stderr?.on("data", (chunk: Buffer) => stderr.write(chunk)).once("end", () => stderr.end());
       const client = newClient();
       await client.connect(transport);
       return client;

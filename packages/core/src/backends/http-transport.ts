@@ -7,7 +7,7 @@
 // Last-Event-ID resumption of a stream cut before its answer, redirects within the origin, custom
 // headers, StreamableHTTPError with the HTTP status) without its per-request costs: no fetch, no
 // WHATWG Request/Response or web streams, no zod parse of every message (the hand-written envelope
-// check of jsonrpc.ts instead), SSE parsed as it arrives. Three additions: close() ends the session
+// check of wire/message.ts instead), SSE parsed as it arrives. Three additions: close() ends the session
 // with DELETE; each request is its own to abort (cancelling one lets its stream go, close() ends them
 // all; there is no long-lived signal for listeners to pile up on); and a request whose SSE answer
 // was cut for good fails at once with ConnectionClosed instead of waiting for its timeout.
@@ -16,7 +16,9 @@ import https from "node:https";
 import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { Transport, TransportSendOptions } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { ErrorCode, type JSONRPCMessage, type RequestId } from "@modelcontextprotocol/sdk/types.js";
-import { isJsonRpcMessage } from "../jsonrpc.js";
+import { isJsonRpcMessage } from "../wire/message.js";
+import { readResponseText } from "../wire/body.js";
+import { SseParser } from "../wire/sse.js";
 
 export { StreamableHTTPError };
 
@@ -151,7 +153,7 @@ export class HttpBackendTransport implements Transport {
       if (typeof session === "string" && session) this.#sessionId = session;
       const status = res.statusCode ?? 0;
       if (status < 200 || status > 299) {
-        const text = await readBody(res, 64 * 1024).catch(() => "");
+        const text = await readResponseText(res, 64 * 1024).catch(() => "");
         throw new StreamableHTTPError(status, `Error POSTing to endpoint: ${text || res.statusMessage}`);
       }
       if (status === 202 || id === undefined) {
@@ -169,7 +171,7 @@ export class HttpBackendTransport implements Transport {
         discard(res);
         throw new StreamableHTTPError(-1, `Unexpected content type: ${res.headers["content-type"]}`);
       }
-      const parsed = JSON.parse(await readBody(res, this.#maxBytes)) as unknown;
+      const parsed = JSON.parse(await readResponseText(res, this.#maxBytes)) as unknown;
       for (const item of Array.isArray(parsed) ? parsed : [parsed]) {
         if (!isJsonRpcMessage(item)) throw new Error(`not a JSON-RPC message: ${JSON.stringify(item).slice(0, 200)}`);
         this.onmessage?.(item);
@@ -386,104 +388,6 @@ export class HttpBackendTransport implements Transport {
   }
 }
 
-export interface SseEvent {
-  event: string;
-  data: string;
-  /** The `id` field of this event, if it had one. */
-  id: string | undefined;
-}
-
-/**
- * An incremental text/event-stream parser, fed text as it arrives: lines end in CRLF, CR or LF (a
- * CRLF may be split across chunks), `data` lines join with a newline, comments (keep-alives) are
- * skipped, `retry` takes digits only, an id holding NUL is ignored, a leading BOM is dropped. An
- * event with only an id (a priming event) is still reported, so its id can be resumed from.
- */
-export class SseParser {
-  readonly #onEvent: (event: SseEvent) => void;
-  readonly #onRetry: (ms: number) => void;
-  readonly #maxBytes: number;
-  #pending = "";
-  #started = false;
-  #event = "";
-  #data = "";
-  #hasData = false;
-  #id: string | undefined;
-
-  constructor(options: { onEvent: (event: SseEvent) => void; onRetry?: ((ms: number) => void) | undefined; maxBytes?: number | undefined }) {
-    this.#onEvent = options.onEvent;
-    this.#onRetry = options.onRetry ?? noop;
-    this.#maxBytes = options.maxBytes ?? 10 * 1024 * 1024;
-  }
-
-  /** Reads a chunk; false once a line or an event grew over maxBytes (the stream should be dropped). */
-  push(chunk: string): boolean {
-    let text = this.#pending ? this.#pending + chunk : chunk;
-    if (!this.#started && text.length > 0) {
-      this.#started = true;
-      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-    }
-    let start = 0;
-    let noCr = false;
-    for (;;) {
-      const lf = text.indexOf("\n", start);
-      const cr = noCr ? -1 : text.indexOf("\r", start);
-      if (cr === -1) noCr = true;
-      let end: number;
-      let next: number;
-      if (cr !== -1 && (lf === -1 || cr < lf)) {
-        if (cr === text.length - 1) break; // perhaps the first half of a CRLF
-        end = cr;
-        next = text.charCodeAt(cr + 1) === 10 ? cr + 2 : cr + 1;
-      } else if (lf !== -1) {
-        end = lf;
-        next = lf + 1;
-      } else {
-        break;
-      }
-      this.#line(text, start, end);
-      start = next;
-      if (this.#data.length > this.#maxBytes) return false;
-    }
-    this.#pending = start === 0 ? text : text.slice(start);
-    return this.#pending.length <= this.#maxBytes;
-  }
-
-  #line(text: string, start: number, end: number): void {
-    if (end === start) return this.#dispatch();
-    if (text.charCodeAt(start) === 58) return; // ":" a comment
-    const colon = text.indexOf(":", start);
-    let field: string;
-    let value: string;
-    if (colon === -1 || colon >= end) {
-      field = text.slice(start, end);
-      value = "";
-    } else {
-      field = text.slice(start, colon);
-      const from = text.charCodeAt(colon + 1) === 32 && colon + 1 < end ? colon + 2 : colon + 1;
-      value = text.slice(from, end);
-    }
-    if (field === "data") {
-      this.#data = this.#hasData ? `${this.#data}\n${value}` : value;
-      this.#hasData = true;
-    } else if (field === "event") {
-      this.#event = value;
-    } else if (field === "id") {
-      if (!value.includes("\0")) this.#id = value;
-    } else if (field === "retry") {
-      if (/^\d+$/.test(value)) this.#onRetry(Number(value));
-    }
-  }
-
-  #dispatch(): void {
-    if (this.#hasData || this.#id !== undefined) this.#onEvent({ event: this.#event, data: this.#data, id: this.#id });
-    this.#event = "";
-    this.#data = "";
-    this.#hasData = false;
-    this.#id = undefined;
-  }
-}
-
 function mediaType(value: string | undefined): string {
   return (value ?? "").split(";", 1)[0]!.trim().toLowerCase();
 }
@@ -499,20 +403,4 @@ function sameOrigin(from: URL, to: URL): boolean {
   if (to.username || to.password) return false;
   if (from.origin === to.origin) return true;
   return from.hostname === to.hostname && from.protocol === "http:" && from.port === "" && to.protocol === "https:" && to.port === "";
-}
-
-/** A response body as text, at most `maxBytes` (else it rejects and the connection is dropped). */
-function readBody(res: IncomingMessage, maxBytes: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    res.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= maxBytes) chunks.push(chunk);
-      else res.destroy(new Error(`an HTTP answer over ${maxBytes} bytes`));
-    });
-    res.once("end", () => resolve(chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks).toString("utf8")));
-    res.on("error", reject);
-    res.once("close", () => res.complete || reject(new Error("the connection closed before the answer was read")));
-  });
 }

@@ -1,6 +1,6 @@
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
-import { passthrough } from "../jsonrpc.js";
+import { passthrough } from "../wire/message.js";
 
 const MAX_PAGES = 1000;
 

@@ -17,7 +17,7 @@ import type { Logger } from "../logger.js";
 import { CLIENT_REQUESTS, LIST_CHANGED } from "../methods.js";
 import { profileKey, type Call, type Channel, type Listener, type Tenant } from "../tenant.js";
 import { describe, type Backend } from "./backend.js";
-import { passthrough } from "../jsonrpc.js";
+import { passthrough } from "../wire/message.js";
 import { RELAY_CAPABILITIES, removed, type BackendPool, type BackendSink, type SessionOwner } from "./pool.js";
 import { TaskBook, taskOf } from "./tasks.js";
 

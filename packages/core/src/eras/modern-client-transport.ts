@@ -3,7 +3,7 @@ import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamable
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { JSONRPCMessage, RequestId } from "@modelcontextprotocol/sdk/types.js";
 import { ToolHeaderBook } from "./param-headers.js";
-import { sseMessages } from "./sse.js";
+import { sseMessages } from "../wire/sse.js";
 import { FRONT_CAPABILITIES_META, INPUT_KEY_META, TASKS_EXTENSION, META, MODERN_VERSION, MODERN_VERSIONS, MULTI_ROUND_METHODS, UNSUPPORTED_PROTOCOL_VERSION, headerValue, isObject, nameOf, type JsonObject } from "./wire.js";
 
 export interface ModernClientOptions {

@@ -1,4 +1,7 @@
 // The 2026-07-28 wire: its version, the reserved `_meta` keys, and the routing headers.
+import { WireErrorCode } from "../wire/codes.js";
+
+export { isObject } from "../wire/message.js";
 
 /** The stateless revision this proxy speaks. */
 export const MODERN_VERSION = "2026-07-28";
@@ -27,7 +30,7 @@ export const INPUT_KEY_META = "fastmcp-proxy/inputKey";
  */
 export const FRONT_CAPABILITIES_META = "fastmcp-proxy/clientCapabilities";
 
-export const UNSUPPORTED_PROTOCOL_VERSION = -32022;
+export const UNSUPPORTED_PROTOCOL_VERSION = WireErrorCode.UnsupportedProtocolVersion;
 
 /** The 2026-07-28 tasks extension (SEP-2663), under `capabilities.extensions`: not bridged by the proxy. */
 export const TASKS_EXTENSION = "io.modelcontextprotocol/tasks";
@@ -50,7 +53,3 @@ export function headerValue(value: string): string {
 }
 
 export type JsonObject = Record<string, unknown>;
-
-export function isObject(value: unknown): value is JsonObject {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}

@@ -15,7 +15,7 @@ import {
   type ServerNotification,
   type ServerRequest,
 } from "@modelcontextprotocol/sdk/types.js";
-import { passthrough } from "../jsonrpc.js";
+import { passthrough } from "../wire/message.js";
 import type { Logger } from "../logger.js";
 import type { HostedSession } from "../pipeline/session-host.js";
 import { tenantOf, type Call, type Channel, type Tenant } from "../tenant.js";

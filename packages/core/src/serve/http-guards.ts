@@ -1,12 +1,10 @@
 // Bounds for the HTTP front (issue 12): what one client may make the proxy hold or wait for.
-// Each is a small piece the front composes: timeouts against slowloris, a body read that stops at
-// its limit and closes the connection, Host/Origin matching with the port, a budget of front
+// Each is a small piece the front composes: timeouts against slowloris (the body read that stops at
+// its limit and closes the connection is wire/body.ts), Host/Origin matching with the port, a budget of front
 // sessions (overall and per identity), a cap on requests in flight, and SSE writes that close a
 // stream whose reader does not keep up. Defaults are in `HTTP_LIMITS` (the table in docs/limits.md).
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
-import { ErrorCode } from "@modelcontextprotocol/sdk/types.js";
 import { ProxyError, ProxyErrorCode } from "../errors.js";
-import { parseJson, type ErrorReply } from "./message-check.js";
 
 /** The HTTP front's bounds, each overridable (`limits` in `httpHandler` / `run` options). */
 export type HttpLimits = { -readonly [K in keyof typeof HTTP_LIMITS]?: number };
@@ -39,74 +37,6 @@ export function applyServerTimeouts(server: Server, limits: HttpLimits = {}): vo
   server.headersTimeout = limits.headersTimeoutMs ?? HTTP_LIMITS.headersTimeoutMs;
   server.requestTimeout = limits.requestTimeoutMs ?? HTTP_LIMITS.requestTimeoutMs;
   server.keepAliveTimeout = limits.keepAliveTimeoutMs ?? HTTP_LIMITS.keepAliveTimeoutMs;
-}
-
-export type BodyRead = { value: unknown; failure?: undefined } | { value?: undefined; failure: { status: number; reply: ErrorReply; close: boolean } };
-
-/**
- * Reads a request body within `maxBytes` and parses it with the message checks (strict UTF-8,
- * depth, JSON). A declared Content-Length over the limit is refused unread; a body that grows past
- * it is refused at that point. Either way the rest is not read: the failure says to close the
- * connection (`close`), which `refuse` does.
- */
-export function readBody(req: IncomingMessage, maxBytes: number, maxDepth?: number): Promise<BodyRead> {
-  const tooLarge = (): BodyRead => ({
-    failure: { status: 413, reply: reply(ErrorCode.InvalidRequest, `Payload Too Large: the request body must not exceed ${maxBytes} bytes`), close: true },
-  });
-  if (Number(req.headers["content-length"]) > maxBytes) return Promise.resolve(tooLarge());
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const done = (read: BodyRead) => {
-      req.off("data", onData).off("end", onEnd).off("error", onError);
-      resolve(read);
-    };
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > maxBytes) {
-        req.pause(); // read no further: the connection is closed with the answer
-        return done(tooLarge());
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = () => {
-      const parsed = parseJson(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size), maxDepth);
-      done(parsed.error ? { failure: { status: 400, reply: parsed.error, close: false } } : { value: parsed.value });
-    };
-    const onError = () => done({ failure: { status: 400, reply: reply(ErrorCode.InvalidRequest, "the request body was cut short"), close: true } });
-    req.on("data", onData).on("end", onEnd).on("error", onError);
-  });
-}
-
-/** How long a refused request's body may keep coming (read and dropped) before its connection is cut. */
-const LINGER_MS = 5_000;
-
-/**
- * Answers with an HTTP status and a JSON-RPC error. `close`: the body is not wanted. Up to
- * `lingerBytes` more of it are read and dropped (within 5 s), so that a client still sending gets
- * to read the answer rather than a reset; a body declared longer, or one that goes on past that,
- * has its connection closed. Nothing of it is kept.
- */
-export function refuse(res: ServerResponse, status: number, error: ErrorReply, close = false, headers: Record<string, string> = {}, lingerBytes = 64 * 1024): void {
-  if (res.headersSent) return void res.end();
-  const req = res.req;
-  const linger = close && !req.readableEnded && !(Number(req.headers["content-length"]) > lingerBytes);
-  const body = JSON.stringify(error);
-  res.writeHead(status, { ...headers, "content-type": "application/json", "content-length": String(Buffer.byteLength(body)), ...(close && !linger ? { connection: "close" } : {}) });
-  if (linger) {
-    let left = lingerBytes;
-    const cut = () => req.socket.destroy();
-    const timer = setTimeout(cut, LINGER_MS);
-    timer.unref();
-    req.on("data", (chunk: Buffer) => {
-      left -= chunk.length;
-      if (left < 0) cut();
-    });
-    req.once("end", () => clearTimeout(timer)).once("close", () => clearTimeout(timer));
-    req.resume();
-  }
-  res.end(body);
-  if (close && !linger) res.once("finish", () => req.socket.destroySoon());
 }
 
 /**
@@ -263,8 +193,4 @@ function watchDrain(res: ServerResponse, ms: number): void {
   res.once("drain", settle);
   res.once("finish", settle);
   res.once("close", settle);
-}
-
-function reply(code: number, message: string): ErrorReply {
-  return { jsonrpc: "2.0", id: null, error: { code, message } };
 }

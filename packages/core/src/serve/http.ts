@@ -8,8 +8,9 @@ import type { Logger } from "../logger.js";
 import { corsHeaders, type Cors } from "./cors.js";
 import type { FrontSession, FrontSessionOptions } from "./front-session.js";
 import type { EventStore } from "./event-store.js";
-import { DEFAULT_MAX_BODY, header, replyError } from "./http-io.js";
-import { HTTP_LIMITS, SessionBudget, hostAllowed, readBody, refuse, type HttpLimits } from "./http-guards.js";
+import { header } from "./http-io.js";
+import { HTTP_LIMITS, SessionBudget, hostAllowed, type HttpLimits } from "./http-guards.js";
+import { DEFAULT_MAX_BODY, readBody, refuse, replyError } from "../wire/body.js";
 import { StreamableHttpTransport } from "./streamable-http.js";
 import { createModernFront, isModernRequest, resumesHeldCall, type ModernFrontHost, type ModernFrontOptions } from "../eras/index.js";
 

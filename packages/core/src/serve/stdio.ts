@@ -4,14 +4,14 @@
 // messages of one turn of the event loop in one write). Unlike the SDK's, it closes when stdin ends,
 // once the requests it has read are answered (or cancelled), so a client that hangs up is not left
 // with a proxy holding its backends open; a request still unanswered after `endGraceMs` does not
-// hold the close back. Every line read is checked first (serve/message-check.ts): one that is not
+// hold the close back. Every line read is checked first (wire/message.ts): one that is not
 // JSON, not JSON-RPC, too deep or over `maxLineBytes` is answered with a JSON-RPC error, as on
 // HTTP, and the reading goes on.
 import type { Readable, Writable } from "node:stream";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { ErrorCode, type JSONRPCMessage, type RequestId } from "@modelcontextprotocol/sdk/types.js";
-import { LineReader, LineWriter, onInvalidMessage, unsent, type InvalidSink } from "../backends/stdio-transport.js";
-import { checkParams } from "./message-check.js";
+import { LineReader, LineWriter, onInvalidMessage, unsent, type InvalidSink } from "../wire/lines.js";
+import { checkParams } from "../wire/message.js";
 
 export interface StdioServerTransportOptions {
   /** Longest message read from stdin, in bytes; a longer one is answered with -32600. Default 10 MiB (the SDK's). */

@@ -26,9 +26,11 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 
 import type { EventStore } from "./event-store.js";
-import { DEFAULT_MAX_BODY, header, isJsonContentType, prefersSse, replyError, type Failure } from "./http-io.js";
-import { checkBatch, checkMessage, checkParams } from "./message-check.js";
-import { endBounded, readBody, refuse, writeBounded, type WriteLimits } from "./http-guards.js";
+import { header, isJsonContentType, prefersSse } from "./http-io.js";
+import { DEFAULT_MAX_BODY, readBody, refuse, replyError, type Failure } from "../wire/body.js";
+import { checkBatch, checkMessage, checkParams } from "../wire/message.js";
+import { SSE_KEEPALIVE, formatSseEvent } from "../wire/sse.js";
+import { endBounded, writeBounded, type WriteLimits } from "./http-guards.js";
 import { httpStatusOf } from "../errors.js";
 import { messageJson } from "../components/pages.js";
 
@@ -425,8 +427,7 @@ export class StreamableHttpTransport implements Transport {
     if (this.#store && stream.version >= "2025-11-25") {
       void this.#enqueue(stream, async () => {
         const eventId = await this.#store!.storeEvent(stream.id, {} as JSONRPCMessage);
-        const retry = this.#options.retryInterval === undefined ? "" : `retry: ${this.#options.retryInterval}\n`;
-        if (live(stream)) stream.res!.write(`id: ${eventId}\n${retry}data: \n\n`);
+        if (live(stream)) stream.res!.write(formatSseEvent({ id: eventId, retry: this.#options.retryInterval, data: "" }));
       }).catch((error: Error) => this.onerror?.(error));
     }
     const held = stream.held;
@@ -514,14 +515,14 @@ export class StreamableHttpTransport implements Transport {
   #keepAlive(): void {
     const now = Date.now();
     let open = live(this.#standalone);
-    if (open) this.#standalone.res!.write(": keepalive\n\n");
+    if (open) this.#standalone.res!.write(SSE_KEEPALIVE);
     for (const stream of new Set(this.#byRequest.values())) {
       if (!live(stream)) continue;
       open = true;
-      if (stream.sse) stream.res!.write(": keepalive\n\n");
+      if (stream.sse) stream.res!.write(SSE_KEEPALIVE);
       else if (now - stream.openedAt >= this.#keepAliveMs) {
         this.#toSse(stream);
-        stream.res!.write(": keepalive\n\n");
+        stream.res!.write(SSE_KEEPALIVE);
       }
     }
     if (!open) {
@@ -556,7 +557,7 @@ function live(stream: Stream | undefined): boolean {
 }
 
 function sseEvent(data: string, eventId?: string): string {
-  return eventId ? `event: message\nid: ${eventId}\ndata: ${data}\n\n` : `event: message\ndata: ${data}\n\n`;
+  return formatSseEvent({ event: "message", id: eventId || undefined, data });
 }
 
 /** `extra.requestInfo`: the headers as Node parsed them; the URL built only if a handler asks. */

@@ -1,12 +1,14 @@
-// The checks every front (stdio and HTTP) and every stdio backend applies to a message it reads,
-// before any other work: size, UTF-8, JSON, nesting depth and the JSON-RPC envelope. Each failure
-// is the error reply the sender gets, with the right code: -32700 for bytes that are not JSON
-// (invalid UTF-8 included: decoding never silently substitutes U+FFFD), -32600 for JSON that is
-// not a JSON-RPC message, -32602 for a request whose params are not an object or nest too deeply.
-// Depth is bounded because deeply nested values make JSON.stringify (and every recursive walk on
-// the way: logging, cache keys, schema checks) throw a RangeError or stall the event loop.
+// The one JSON-RPC envelope check (request, notification, result or error), and the checks every
+// front (stdio and HTTP) and every backend transport applies to a message it reads, before any
+// other work: UTF-8, JSON, nesting depth and the envelope. Each failure is the error reply the
+// sender gets, with the right code: -32700 for bytes that are not JSON (invalid UTF-8 included:
+// decoding never silently substitutes U+FFFD), -32600 for JSON that is not a JSON-RPC message,
+// -32602 for a request whose params are not an object or nest too deeply. Depth is bounded because
+// deeply nested values make JSON.stringify (and every recursive walk on the way: logging, cache
+// keys, schema checks) throw a RangeError or stall the event loop.
 import { isUtf8 } from "node:buffer";
-import { ErrorCode, type JSONRPCMessage, type RequestId } from "@modelcontextprotocol/sdk/types.js";
+import type { JSONRPCMessage, RequestId, ResultSchema } from "@modelcontextprotocol/sdk/types.js";
+import { WireErrorCode as ErrorCode } from "./codes.js";
 
 /** Deepest nesting of objects and arrays accepted in a message (the envelope is level 1). */
 export const DEFAULT_MAX_DEPTH = 64;
@@ -91,6 +93,14 @@ export function checkMessage(value: unknown, maxDepth = DEFAULT_MAX_DEPTH): Chec
 }
 
 /**
+ * Whether a parsed value is a JSON-RPC message (`checkMessage`'s envelope rules, any depth): for a
+ * reader that reports a bad message rather than answering it (the HTTP backend transport).
+ */
+export function isJsonRpcMessage(value: unknown): value is JSONRPCMessage {
+  return checkMessage(value, Infinity).message !== undefined;
+}
+
+/**
  * A batch (a JSON array) on an HTTP front: refused with -32600 on protocol revisions that forbid
  * batches (2025-06-18 and later), and when empty or longer than `maxBatch`.
  */
@@ -160,7 +170,7 @@ const EXPECTED: Record<Shape, string> = {
 
 /** Whether objects and arrays in `value` nest more than `max` levels (recursion stops at the limit). */
 export function deeperThan(value: unknown, max: number): boolean {
-  if (typeof value !== "object" || value === null) return false;
+  if (typeof value !== "object" || value === null || max === Infinity) return false;
   if (max <= 0) return true;
   if (Array.isArray(value)) {
     for (const item of value) if (deeperThan(item, max - 1)) return true;
@@ -203,3 +213,11 @@ function tooDeep(id: RequestId | null, maxDepth: number, code: number = ErrorCod
   const what = code === ErrorCode.InvalidParams ? "Invalid params" : "Invalid Request";
   return errorReply(id, code, `${what}: the message nests deeper than ${maxDepth} levels`);
 }
+
+/**
+ * A result "schema" that takes a result as it is: forwarding stays lossless (the SDK's typed
+ * schemas drop unknown fields) and no time is spent re-validating it.
+ */
+export const passthrough = {
+  safeParse: (data: unknown) => ({ success: true as const, data }),
+} as unknown as typeof ResultSchema;
