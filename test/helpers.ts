@@ -1,6 +1,7 @@
 import { Client, type ClientOptions } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { ResultSchema } from "@modelcontextprotocol/sdk/types.js";
+import type { PassThrough } from "node:stream";
 import { fileURLToPath } from "node:url";
 import type { FastMCPProxy, FrontSession } from "@fastmcp-proxy/core";
 
@@ -68,3 +69,31 @@ export function alive(pid: number): boolean {
     return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
+
+/** A client transport over two pipes, newline-delimited JSON: what a client of a stdio server writes and reads. */
+export class PipeTransport {
+  onmessage?: (message: any) => void;
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  #buffer = "";
+  constructor(readonly toServer: PassThrough, readonly fromServer: PassThrough) {}
+  async start() {
+    this.fromServer.on("data", (chunk: Buffer) => {
+      this.#buffer += chunk.toString("utf8");
+      for (let nl = this.#buffer.indexOf("\n"); nl >= 0; nl = this.#buffer.indexOf("\n")) {
+        const line = this.#buffer.slice(0, nl);
+        this.#buffer = this.#buffer.slice(nl + 1);
+        if (line.trim()) this.onmessage?.(JSON.parse(line));
+      }
+    });
+    this.fromServer.on("end", () => this.onclose?.());
+  }
+  async send(message: unknown) {
+    this.toServer.write(`${JSON.stringify(message)}\n`);
+  }
+  async close() {
+    this.toServer.end();
+    this.onclose?.();
+  }
+}
+

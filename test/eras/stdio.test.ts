@@ -10,38 +10,10 @@ import { FastMCPProxy } from "@fastmcp-proxy/core";
 import { serveStdioFront, type StdioFront } from "../../packages/core/src/eras/index.js";
 import { StdioFrontTransport } from "../../packages/core/src/serve/stdio.js";
 import { startDualEraServer } from "../fixtures/dual-era-server.mjs";
-import { until } from "../helpers.js";
+import { PipeTransport, until } from "../helpers.js";
 import { ENVELOPE, expectFixtureServed, modernProxy } from "./harness.js";
 
 type Fixture = Awaited<ReturnType<typeof startDualEraServer>>;
-const silent = { debug() {}, info() {}, warn() {}, error() {} } as never;
-
-/** A client transport over two pipes, newline-delimited JSON: what a client of a stdio server writes and reads. */
-class PipeTransport {
-  onmessage?: (message: any) => void;
-  onclose?: () => void;
-  onerror?: (error: Error) => void;
-  #buffer = "";
-  constructor(readonly toServer: PassThrough, readonly fromServer: PassThrough) {}
-  async start() {
-    this.fromServer.on("data", (chunk: Buffer) => {
-      this.#buffer += chunk.toString("utf8");
-      for (let nl = this.#buffer.indexOf("\n"); nl >= 0; nl = this.#buffer.indexOf("\n")) {
-        const line = this.#buffer.slice(0, nl);
-        this.#buffer = this.#buffer.slice(nl + 1);
-        if (line.trim()) this.onmessage?.(JSON.parse(line));
-      }
-    });
-    this.fromServer.on("end", () => this.onclose?.());
-  }
-  async send(message: unknown) {
-    this.toServer.write(`${JSON.stringify(message)}\n`);
-  }
-  async close() {
-    this.toServer.end();
-    this.onclose?.();
-  }
-}
 
 /** The stdio front of `proxy` on fresh pipes, and a transport for the client's end. */
 function stdioFront(proxy: FastMCPProxy) {

@@ -19,8 +19,17 @@ export type BackendAuthSpec =
   | { type: "passthrough"; primary?: BackendAuthSpec }
   | { type: "per_user"; primary?: BackendAuthSpec; serverUrl?: string };
 
-/** What `backendAuth` gives: a function for `proxy.credentials(...)`. */
-export type CredentialsFn = (...args: Parameters<CredentialsProvider>) => Promise<BackendCredentials | undefined>;
+/**
+ * What `backendAuth` gives: a function for `proxy.credentials(...)`, which also tells core which
+ * backends act with each caller's own credentials (`perCaller`): those are never reached with the
+ * proxy's on a caller's behalf, and refuse anonymous callers.
+ */
+export type CredentialsFn = ((...args: Parameters<CredentialsProvider>) => Promise<BackendCredentials | undefined>) & {
+  readonly perCaller: (backend: Backend) => boolean;
+};
+
+/** The kinds that act with each caller's own identity; their `primary` is the proxy's own discovery only. */
+const PER_CALLER = new Set<BackendAuthSpec["type"]>(["token_exchange", "per_user", "passthrough"]);
 
 export interface BackendAuthOptions {
   /** Where the passthrough warning goes (at start). */
@@ -41,13 +50,26 @@ export interface BackendAuthOptions {
  */
 export function backendAuth(specs: Readonly<Record<string, BackendAuthSpec>>, options: BackendAuthOptions = {}): CredentialsFn {
   const byBackend = new Map(Object.entries(specs).map(([name, spec]) => [name, forSpec(name, spec, options)]));
-  return async function backendCredentials(backend, owner) {
+  async function backendCredentials(backend: Backend, owner: SessionOwner): Promise<BackendCredentials | undefined> {
     return byBackend.get(backend.name)?.(owner.authInfo, backend, owner);
-  };
+  }
+  return Object.assign(backendCredentials, { perCaller: (backend: Backend) => PER_CALLER.has(specs[backend.name]?.type as BackendAuthSpec["type"]) });
 }
 
 /** `owner` is read again on each request where that matters (token exchange): it holds the caller's latest token. */
-type ForSession = (authInfo: AuthInfo | undefined, backend?: Backend, owner?: Pick<SessionOwner, "authInfo">) => Promise<BackendCredentials | undefined>;
+type ForSession = (authInfo: AuthInfo | undefined, backend?: Backend, owner?: Pick<SessionOwner, "authInfo" | "tenant">) => Promise<BackendCredentials | undefined>;
+
+/**
+ * A per-caller kind's credentials: `primary` for the proxy's own sessions (no tenant: discovery),
+ * the caller's own otherwise. A caller without credentials is refused, never given the proxy's.
+ */
+function perCaller(name: string, primary: ForSession | undefined, forCaller: (authInfo: AuthInfo, backend: Backend | undefined, owner: Pick<SessionOwner, "authInfo">) => Promise<BackendCredentials>): ForSession {
+  return async (authInfo, backend, owner) => {
+    if (!owner?.tenant) return primary?.(undefined);
+    if (!authInfo) throw new Error(`backend "${name}" acts with each caller's own credentials, and this caller has none`);
+    return forCaller(authInfo, backend, owner);
+  };
+}
 
 function forSpec(name: string, spec: BackendAuthSpec, options: BackendAuthOptions): ForSession {
   switch (spec.type) {
@@ -78,24 +100,23 @@ function forSpec(name: string, spec: BackendAuthSpec, options: BackendAuthOption
     case "token_exchange": {
       const exchange = new TokenExchange(spec);
       const primary = spec.primary ? forSpec(name, spec.primary, options) : undefined;
-      return async (authInfo, _backend, owner) => (authInfo ? { authProvider: exchangeProvider(name, exchange, owner ?? { authInfo }) } : primary?.(undefined));
+      return perCaller(name, primary, async (_authInfo, _backend, owner) => ({ authProvider: exchangeProvider(name, exchange, owner) }));
     }
     case "per_user": {
       const users = options.users;
       if (!users) throw new TypeError(`backend "${name}": per_user needs backendAuth(specs, { users: new UserAuthorization({ callbackUrl }) })`);
       const primary = spec.primary ? forSpec(name, spec.primary, options) : undefined;
-      return async (authInfo, backend) => {
-        if (!authInfo) return primary?.(undefined);
+      return perCaller(name, primary, async (authInfo, backend) => {
         const serverUrl = spec.serverUrl ?? backend?.connector.label ?? "";
         return { authProvider: guarded(users.provider(name, identityOf(authInfo) as string, serverUrl), name, undefined) };
-      };
+      });
     }
     case "passthrough": {
       options.logger?.warn(
         `backend "${name}": auth passthrough sends each client's own access token to this backend, against the MCP security guidance (no token passthrough); prefer token_exchange`,
       );
       const primary = spec.primary ? forSpec(name, spec.primary, options) : undefined;
-      return async (authInfo) => (authInfo ? { headers: { authorization: `Bearer ${authInfo.token}` } } : primary?.(undefined));
+      return perCaller(name, primary, async (authInfo) => ({ headers: { authorization: `Bearer ${authInfo.token}` } }));
     }
     default:
       throw new TypeError(`backend "${name}": unknown auth type "${(spec as { type: string }).type}"`);

@@ -3,6 +3,7 @@ import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { Result } from "@modelcontextprotocol/sdk/types.js";
 import { createMcpHandler, type McpHttpHandler, type ServerNotifier } from "@modelcontextprotocol/server";
+import { httpStatusOf } from "../errors.js";
 import type { ProxyEventListener, ProxyEventName } from "../events.js";
 import type { Logger } from "../logger.js";
 import type { Call } from "../tenant.js";
@@ -70,7 +71,7 @@ export function createModernFront(host: ModernFrontHost, options: ModernFrontOpt
       try {
         await core.knowTool(body);
         const response = await handler.fetch(toRequest(req, body), { parsedBody: body, ...(authInfo ? { authInfo } : {}) });
-        await sendResponse(response, res);
+        await sendResponse(await withRefusalStatus(response), res);
       } finally {
         release?.();
       }
@@ -84,4 +85,23 @@ export function createModernFront(host: ModernFrontHost, options: ModernFrontOpt
       await handler.close();
     },
   };
+}
+
+/**
+ * A JSON error answer that carries an HttpError's status (401 for a caller a backend needs an
+ * identity from, 403 for a missing scope) is sent with that status and its headers, as on the
+ * legacy front; any other answer is sent as it is.
+ */
+async function withRefusalStatus(response: Response): Promise<Response> {
+  if (response.status !== 200 || !response.headers.get("content-type")?.includes("application/json")) return response;
+  const text = await response.text();
+  let refusal: ReturnType<typeof httpStatusOf>;
+  try {
+    refusal = httpStatusOf(JSON.parse(text));
+  } catch {
+    refusal = undefined;
+  }
+  const headers = new Headers(response.headers);
+  for (const [name, value] of Object.entries(refusal?.headers ?? {})) headers.set(name, value);
+  return new Response(text, { status: refusal?.status ?? response.status, headers });
 }

@@ -34,7 +34,7 @@ export interface ProxyContext<M extends ProxyMethod = ProxyMethod> {
    * partition by (`partitionOf(ctx.tenant)`).
    */
   readonly tenant: Tenant;
-  /** The front session's id (legacy HTTP, SSE), if the request came in on one. */
+  /** The front session's id, if the request came in on one (its transport's `Mcp-Session-Id`, else one the proxy made). */
   readonly sessionId: string | undefined;
   /** What the client declared (a 2026-07-28 request: in its `_meta`). */
   readonly clientCapabilities: ClientCapabilities | undefined;

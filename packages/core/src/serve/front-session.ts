@@ -104,7 +104,7 @@ export class FrontSession implements HostedSession {
       notify: (notification) => extra.sendNotification(notification as ServerNotification),
       request: this.#stateless ? undefined : (request, signal) => extra.sendRequest(request as ServerRequest, passthrough, { signal }),
     };
-    return { tenant: this.tenant, authInfo: this.#authInfo, channel, listener: this, signal: extra.signal, requestId: extra.requestId, sessionId: extra.sessionId };
+    return { tenant: this.tenant, authInfo: this.#authInfo, channel, listener: this, signal: extra.signal, requestId: extra.requestId, sessionId: extra.sessionId ?? this.sessionKey };
   }
 
   get id(): string | undefined {
