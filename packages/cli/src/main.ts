@@ -15,7 +15,7 @@ import type { BackendSpec } from "@fastmcp-proxy/core";
 import { Registry, healthHandler, metrics, metricsHandler, routes, type MetricsMiddleware } from "@fastmcp-proxy/logging";
 import { authSectionFromFlags, backendAuthFromConfig, frontAuthFromConfig, login, type BearerAuth } from "@fastmcp-proxy/auth";
 import { cacheFromConfig, cacheSectionFromFlags, caching, type CacheConfig, type CachingMiddleware } from "@fastmcp-proxy/caching";
-import { HEALTH_PATHS, METRICS_PATH, USAGE, UsageError, parseCliArgs, type CliBackend, type CliOptions } from "./args.js";
+import { HEALTH_PATHS, METRICS_PATH, USAGE, UsageError, parseCliArgs, type ChildEnv, type CliBackend, type CliOptions } from "./args.js";
 import { cliLogs, type CliLogs, type SayLevel } from "./logs.js";
 
 /** Where the CLI writes. Defaults to the process's streams; tests may capture them. */
@@ -114,7 +114,7 @@ async function serve(options: CliOptions, logs: CliLogs): Promise<number> {
 
   let proxy: FastMCPProxy;
   try {
-    const spec = backendSpec(options.backend);
+    const spec = backendSpec(options.backend, logger);
     const { maxBodyBytes: _, drainTimeoutMs: __, http: ___, maxInFlightPerBackend: ____, ...limits } = options.limits;
     proxy = FastMCPProxy.asProxy(spec, {
       logger,
@@ -319,7 +319,7 @@ function watchFile(path: string, onChange: () => void, logger: Logger): () => vo
 }
 
 /** The backend spec core understands, from what the command line named. */
-function backendSpec(backend: CliBackend): BackendSpec {
+function backendSpec(backend: CliBackend, logger: Logger): BackendSpec {
   switch (backend.kind) {
     case "demo":
       if (!existsSync(DEMO_SERVER_PATH)) {
@@ -327,9 +327,9 @@ function backendSpec(backend: CliBackend): BackendSpec {
       }
       return [process.execPath, DEMO_SERVER_PATH];
     case "command":
-      return [backend.command, ...backend.args];
+      return backend.env ? { command: backend.command, args: backend.args, env: childEnv(backend.env, logger) } : [backend.command, ...backend.args];
     case "url":
-      return backend.url;
+      return backend.headers || backend.protocol ? { url: backend.url, headers: backend.headers, protocol: backend.protocol } : backend.url;
     case "config":
       // Core reads a ".json" path itself (errors name the file, server and field); other casings are read here.
       return extname(backend.path) === ".json" ? backend.path : loadConfigFile(backend.path);
@@ -339,6 +339,17 @@ function backendSpec(backend: CliBackend): BackendSpec {
       }
       return backend.path;
   }
+}
+
+/** -e values, and --pass-env names read from this process's environment (one not set here is named, and left out). */
+function childEnv({ set, pass }: ChildEnv, logger: Logger): Record<string, string> {
+  const passed: Record<string, string> = {};
+  for (const name of pass) {
+    const value = process.env[name];
+    if (value === undefined) logger.warn(`--pass-env ${name}: ${name} is not set here, so the server starts without it`);
+    else passed[name] = value;
+  }
+  return { ...passed, ...set };
 }
 
 /** The one line a user sees when the proxy cannot start. */
