@@ -217,7 +217,8 @@ Options:
   --auth-audience <url>  the audience tokens must carry (default: the resource URL)
   --auth-required-scopes <a,b>  scopes every request needs
   --auth-resource-url <url>  the proxy's public MCP URL, behind a reverse proxy (default: the served URL)
-  --api-key-env <NAME>   accept the API key in environment variable NAME as a bearer token
+  --api-key-env <NAME>   accept the API key in environment variable NAME, sent by clients as a bearer
+                         token or in an X-API-Key header
   --cache                cache resources/read and prompts/get per caller, in memory (docs/caching.md)
   --cache-redis <url>    cache in Redis (redis://host:port), shared by replicas; implies --cache
   --cache-ttl <m=ms,...> TTLs per method, e.g. resources/read=30000,tools/call=5000; implies --cache
