@@ -59,6 +59,8 @@ export interface CliOptions {
   cache: CacheFlags;
   /** --watch: reload when the config file changes (a config file backend only; SIGHUP always reloads one). */
   watch?: boolean;
+  /** --otel: a span per request, sent as OTLP/HTTP JSON where the OTEL_* variables say (read in main). */
+  otel?: boolean;
 }
 
 export interface CliLimits {
@@ -120,6 +122,7 @@ const OPTIONS = {
   "log-level": { type: "string" },
   "log-format": { type: "string" },
   metrics: { type: "boolean" },
+  otel: { type: "boolean" },
   "allow-origin": { type: "string", multiple: true },
   timeout: { type: "string" },
   "init-timeout": { type: "string" },
@@ -225,6 +228,9 @@ Options:
   --log-level <level>    debug | info | warn | error | silent, on stderr (default: info);
                          info logs one line per request, debug adds their params and results
   --log-format <format>  plain | json | pretty (default: plain); json is one JSON object a line
+  --otel                 a span per request, sent as OTLP over HTTP (JSON) to OTEL_EXPORTER_OTLP_ENDPOINT
+                         (default http://localhost:4318; also OTEL_EXPORTER_OTLP_HEADERS, OTEL_SERVICE_NAME,
+                         OTEL_RESOURCE_ATTRIBUTES); the client's traceparent in _meta is continued
   -h, --help             show this help
   -v, --version          show the version
 
@@ -310,6 +316,7 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
       ...authOption(values),
       cache: cacheFlags(values.cache, values["cache-redis"], values["cache-ttl"]),
       ...(values.watch && { watch: true }),
+      ...(values.otel && { otel: true }),
     },
   };
 }

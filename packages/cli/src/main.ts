@@ -12,7 +12,19 @@ import {
   type RunningProxy,
 } from "@fastmcp-proxy/core";
 import type { BackendSpec } from "@fastmcp-proxy/core";
-import { Registry, healthHandler, metrics, metricsHandler, routes, type MetricsMiddleware } from "@fastmcp-proxy/logging";
+import {
+  Registry,
+  healthHandler,
+  metrics,
+  metricsHandler,
+  otlpOptionsFromEnv,
+  otlpTracer,
+  routes,
+  traceContextPropagator,
+  tracing,
+  type MetricsMiddleware,
+  type OtlpTracer,
+} from "@fastmcp-proxy/logging";
 import { authSectionFromFlags, backendAuthFromConfig, frontAuthFromConfig, login, type BearerAuth } from "@fastmcp-proxy/auth";
 import { cacheFromConfig, cacheSectionFromFlags, caching, type CacheConfig, type CachingMiddleware } from "@fastmcp-proxy/caching";
 import { HEALTH_PATHS, METRICS_PATH, USAGE, UsageError, parseCliArgs, type ChildEnv, type CliBackend, type CliOptions } from "./args.js";
@@ -137,6 +149,16 @@ async function serve(options: CliOptions, logs: CliLogs): Promise<number> {
     return fail(error);
   }
 
+  // --otel: a span per request (outermost, so it times everything), sent where the OTEL_* variables say.
+  let tracer: OtlpTracer | undefined;
+  if (options.otel) {
+    try {
+      tracer = otlpTracer({ ...otlpOptionsFromEnv(), onError: (error) => logger.warn(error.message) });
+    } catch (error) {
+      return fail(new CliFailure(`--otel: ${plain(error)}`, 2));
+    }
+    proxy.use(tracing({ tracer, propagator: traceContextPropagator }));
+  }
   // One log line per forwarded request; with --metrics, Prometheus counters and durations.
   proxy.use(logs.requests);
   let meter: MetricsMiddleware | undefined;
@@ -239,6 +261,7 @@ async function serve(options: CliOptions, logs: CliLogs): Promise<number> {
   } catch (error) {
     await closeWithin(proxy, logger);
     await cache?.close();
+    await tracer?.shutdown();
     cleanup();
     return fail(error);
   }
@@ -248,6 +271,7 @@ async function serve(options: CliOptions, logs: CliLogs): Promise<number> {
     logger.info(`shutting down before the proxy was ready (${reason})`);
     await closeWithin(proxy, logger, running.then(() => undefined, () => undefined));
     await cache?.close();
+    await tracer?.shutdown();
     cleanup();
     return code;
   }
@@ -262,6 +286,7 @@ async function serve(options: CliOptions, logs: CliLogs): Promise<number> {
   logger.info(`shutting down (${reason})`);
   await closeWithin(proxy, logger);
   await cache?.close();
+  await tracer?.shutdown();
   cleanup();
   return code;
 }

@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FastMCPProxy } from "@fastmcp-proxy/core";
 import { createFixtureServer } from "../../../test/fixtures/fixture-server.mjs";
 import { connectClient, raw } from "../../../test/helpers.js";
-import { propagation } from "@opentelemetry/api";
 import { otlpOptionsFromEnv, otlpTracer, traceContextPropagator } from "./otlp.js";
 import { tracing } from "./tracing.js";
 
@@ -28,14 +27,8 @@ async function receiver() {
 }
 
 let collector: Awaited<ReturnType<typeof receiver>>;
-beforeAll(async () => {
-  collector = await receiver();
-  propagation.setGlobalPropagator(traceContextPropagator);
-});
-afterAll(async () => {
-  propagation.disable();
-  await collector.close();
-});
+beforeAll(async () => (collector = await receiver()));
+afterAll(() => collector.close());
 
 const spansOf = (body: any) => body.resourceSpans.flatMap((r: any) => r.scopeSpans.flatMap((s: any) => s.spans));
 const attribute = (span: any, key: string) => span.attributes.find((a: any) => a.key === key)?.value;
@@ -44,7 +37,7 @@ describe("otlpTracer", () => {
   it("posts tracing()'s spans as OTLP JSON, with the resource, headers and the client's trace", async () => {
     collector.posts.length = 0;
     const tracer = otlpTracer({ ...otlpOptionsFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: collector.base, OTEL_EXPORTER_OTLP_HEADERS: "x-team=blue%20sky", OTEL_SERVICE_NAME: "gateway", OTEL_RESOURCE_ATTRIBUTES: "deployment.environment=test" }) });
-    const proxy = FastMCPProxy.asProxy(createFixtureServer()).use(tracing({ tracer }));
+    const proxy = FastMCPProxy.asProxy(createFixtureServer()).use(tracing({ tracer, propagator: traceContextPropagator }));
     try {
       const client = await connectClient(proxy);
       const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";

@@ -154,7 +154,7 @@ export function otlpTracer(options: OtlpOptions): OtlpTracer {
 
 /**
  * W3C Trace Context (`traceparent`) in and out of a carrier such as `params._meta`, so spans continue
- * the client's trace. Register it with `propagation.setGlobalPropagator` where no SDK does.
+ * the client's trace: `tracing({ tracer, propagator: traceContextPropagator })`.
  */
 export const traceContextPropagator: TextMapPropagator = {
   inject(ctx, carrier, setter) {
