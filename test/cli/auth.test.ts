@@ -71,6 +71,9 @@ describe("auth flags: the running CLI", () => {
     expect((await post(url!)).status).toBe(401);
     expect((await post(url!, { authorization: "Bearer k-wrong" })).status).toBe(401);
     expect((await post(url!, { authorization: "Bearer k-very-secret-123" })).status).toBe(200);
+    // The same key in X-API-Key, as other proxies' clients send it.
+    expect((await post(url!, { "x-api-key": "k-very-secret-123" })).status).toBe(200);
+    expect((await post(url!, { "x-api-key": "k-wrong" })).status).toBe(401);
     expect(cli.stderr()).not.toContain("k-very-secret-123");
   });
 

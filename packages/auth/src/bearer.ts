@@ -26,6 +26,8 @@ export interface BearerAuthOptions {
   resourceName?: string;
   /** Let requests without a token in anonymously (a bad token is still refused). Default false. */
   optional?: boolean;
+  /** A header that may carry the token instead of `Authorization: Bearer`, e.g. "x-api-key" for API keys. */
+  apiKeyHeader?: string;
   /** Verified-token cache: entries and the longest reuse, ms. Default 10,000 and 60 s; 0 entries turns it off. */
   cache?: { maxEntries?: number; ttlMs?: number };
   /** Retry-After (s) sent with a 503 when tokens cannot be checked. Default 5. */
@@ -110,6 +112,8 @@ export function bearerAuth(options: BearerAuthOptions): BearerAuth {
       throw refuse(400, "Bad request: send the access token in the Authorization header, never in the URL", { error: "invalid_request", description: "token in query string" });
     }
     const header = req.headers.authorization;
+    const apiKey = options.apiKeyHeader === undefined ? undefined : req.headers[options.apiKeyHeader.toLowerCase()];
+    if ((header === undefined || header === "") && typeof apiKey === "string" && apiKey !== "") return verify(apiKey.trim());
     if (header === undefined || header === "") {
       if (options.optional) return undefined;
       throw refuse(401, "Unauthorized: this server needs an OAuth access token (Authorization: Bearer ...)", { scope: required });

@@ -123,6 +123,8 @@ export function frontAuthFromConfig(section: unknown, options: { servedUrl?: str
         ...(c.scopesSupported ? { scopesSupported: c.scopesSupported } : {}),
         ...(c.implies ? { implies: c.implies } : {}),
         ...(c.optional ? { optional: true } : {}),
+        // API-key clients (mcp-proxy's, agentgateway's) often send the key as X-API-Key rather than a bearer token.
+        ...(c.apiKeys ? { apiKeyHeader: "x-api-key" } : {}),
       })
     : undefined;
   const policy = c.rules

@@ -7,14 +7,23 @@ import { cacheSectionFromFlags, type CacheFlags } from "@fastmcp-proxy/caching";
 export type CliBackend =
   /** The built-in demo server (`--demo`), run as a stdio child. */
   | { kind: "demo" }
-  /** A command and its arguments, given after `--`. */
-  | { kind: "command"; command: string; args: string[] }
-  /** An http(s):// URL. */
-  | { kind: "url"; url: string }
+  /** A command and its arguments, given after `--`; `env` is added to the child's environment (-e, --pass-env). */
+  | { kind: "command"; command: string; args: string[]; env?: ChildEnv }
+  /** An http(s):// URL, with the headers sent to it (--header) and the protocol era it speaks (--protocol). */
+  | { kind: "url"; url: string; headers?: Record<string, string>; protocol?: CliProtocol }
   /** A config file (`.json`) in the `mcpServers` format. */
   | { kind: "config"; path: string }
   /** A script (`.js`, `.mjs`, `.cjs`, `.py`, ...) run as a stdio child. */
   | { kind: "script"; path: string };
+
+/** A stdio child's extra environment: values given with -e, and names whose values are read from ours (--pass-env). */
+export interface ChildEnv {
+  set: Record<string, string>;
+  pass: string[];
+}
+
+/** The protocol era a URL backend speaks: see "protocol" in docs/gateway.md. */
+export type CliProtocol = "legacy" | "2026-07-28" | "auto";
 
 export type CliTransport = "stdio" | "http" | "sse";
 export type CliLogLevel = "debug" | "info" | "warn" | "error" | "silent";
@@ -50,6 +59,8 @@ export interface CliOptions {
   cache: CacheFlags;
   /** --watch: reload when the config file changes (a config file backend only; SIGHUP always reloads one). */
   watch?: boolean;
+  /** --otel: a span per request, sent as OTLP/HTTP JSON where the OTEL_* variables say (read in main). */
+  otel?: boolean;
 }
 
 export interface CliLimits {
@@ -93,6 +104,8 @@ export const DEFAULTS = {
 const TRANSPORTS: readonly CliTransport[] = ["stdio", "http", "sse"];
 const LOG_LEVELS: readonly CliLogLevel[] = ["debug", "info", "warn", "error", "silent"];
 const LOG_FORMATS: readonly CliLogFormat[] = ["plain", "json", "pretty"];
+const PROTOCOLS: readonly CliProtocol[] = ["legacy", "2026-07-28", "auto"];
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Paths the HTTP front answers itself, before the MCP endpoint. */
 export const HEALTH_PATHS = ["/healthz", "/readyz"] as const;
@@ -109,6 +122,7 @@ const OPTIONS = {
   "log-level": { type: "string" },
   "log-format": { type: "string" },
   metrics: { type: "boolean" },
+  otel: { type: "boolean" },
   "allow-origin": { type: "string", multiple: true },
   timeout: { type: "string" },
   "init-timeout": { type: "string" },
@@ -131,6 +145,10 @@ const OPTIONS = {
   cache: { type: "boolean" },
   "cache-redis": { type: "string" },
   "cache-ttl": { type: "string" },
+  header: { type: "string", multiple: true },
+  protocol: { type: "string" },
+  env: { type: "string", short: "e", multiple: true },
+  "pass-env": { type: "string", multiple: true },
   demo: { type: "boolean" },
   help: { type: "boolean", short: "h" },
   version: { type: "boolean", short: "v" },
@@ -159,6 +177,17 @@ Backend (exactly one):
   <script>               a .js/.mjs/.cjs (run with node) or .py (run with python3) stdio server
   -- <command> [args...] any stdio server command; everything after -- is passed to it as is
   --demo                 a built-in demo server (tools echo, add, current_time), run over stdio
+
+For a URL:
+  --header <NAME:VALUE>  a header sent with every request to it, e.g. "Authorization: Bearer $TOKEN";
+                         repeat it for several
+  --protocol <p>         legacy | 2026-07-28 | auto: the protocol era it speaks (default: legacy;
+                         auto asks with server/discover once and falls back to initialize)
+
+For a command after --:
+  -e, --env <KEY=VALUE>  set a variable in its environment; repeat it for several
+  --pass-env <NAME,...>  pass these variables from this environment (it gets only HOME, LOGNAME,
+                         PATH, SHELL, TERM and USER otherwise); repeatable
 
 Options:
   --transport <t>        stdio | http | sse: how the proxy is served (default: stdio)
@@ -191,13 +220,17 @@ Options:
   --auth-audience <url>  the audience tokens must carry (default: the resource URL)
   --auth-required-scopes <a,b>  scopes every request needs
   --auth-resource-url <url>  the proxy's public MCP URL, behind a reverse proxy (default: the served URL)
-  --api-key-env <NAME>   accept the API key in environment variable NAME as a bearer token
+  --api-key-env <NAME>   accept the API key in environment variable NAME, sent by clients as a bearer
+                         token or in an X-API-Key header
   --cache                cache resources/read and prompts/get per caller, in memory (docs/caching.md)
   --cache-redis <url>    cache in Redis (redis://host:port), shared by replicas; implies --cache
   --cache-ttl <m=ms,...> TTLs per method, e.g. resources/read=30000,tools/call=5000; implies --cache
   --log-level <level>    debug | info | warn | error | silent, on stderr (default: info);
                          info logs one line per request, debug adds their params and results
   --log-format <format>  plain | json | pretty (default: plain); json is one JSON object a line
+  --otel                 a span per request, sent as OTLP over HTTP (JSON) to OTEL_EXPORTER_OTLP_ENDPOINT
+                         (default http://localhost:4318; also OTEL_EXPORTER_OTLP_HEADERS, OTEL_SERVICE_NAME,
+                         OTEL_RESOURCE_ATTRIBUTES); the client's traceparent in _meta is continued
   -h, --help             show this help
   -v, --version          show the version
 
@@ -239,7 +272,7 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
   const targets = end ? positionals.slice(0, positionals.length - (argv.length - end.index - 1)) : positionals;
   const command = end ? argv.slice(end.index + 1) : undefined;
 
-  const backend = parseBackend(targets, command, values.demo ?? false);
+  const backend = withBackendFlags(parseBackend(targets, command, values.demo ?? false), values);
   if (values.watch && backend.kind !== "config") throw new UsageError(`--watch reloads a config file: give one (fastmcp-proxy config.json --watch)`);
   const transport = oneOf("--transport", values.transport, TRANSPORTS) ?? DEFAULTS.transport;
   if (transport === "stdio") {
@@ -283,8 +316,56 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
       ...authOption(values),
       cache: cacheFlags(values.cache, values["cache-redis"], values["cache-ttl"]),
       ...(values.watch && { watch: true }),
+      ...(values.otel && { otel: true }),
     },
   };
+}
+
+/** --header and --protocol (a URL), -e and --pass-env (a command or script), checked and put on the backend. */
+function withBackendFlags(backend: CliBackend, values: { header?: string[]; protocol?: string; env?: string[]; "pass-env"?: string[] }): CliBackend {
+  const { header, protocol, env, "pass-env": pass } = values;
+  const elsewhere = backend.kind === "config" ? "; for a config file, set it on the server in the file" : "";
+  if ((header || protocol) && backend.kind !== "url") {
+    throw new UsageError(`${header ? "--header" : "--protocol"} applies to a URL backend (fastmcp-proxy https://host/mcp ${header ? "--header 'Authorization: Bearer ...'" : "--protocol auto"})${elsewhere}`);
+  }
+  if ((env || pass) && backend.kind !== "command") {
+    throw new UsageError(`${env ? "-e/--env" : "--pass-env"} applies to a command after -- (fastmcp-proxy -e KEY=VALUE -- <command>)${elsewhere}`);
+  }
+  if (backend.kind === "url") {
+    return {
+      ...backend,
+      ...(header && { headers: Object.fromEntries(header.map(parseHeader)) }),
+      ...(protocol !== undefined && { protocol: oneOf("--protocol", protocol, PROTOCOLS) }),
+    };
+  }
+  if (backend.kind === "command" && (env || pass)) {
+    return { ...backend, env: { set: Object.fromEntries((env ?? []).map(parseEnv)), pass: (pass ?? []).flatMap(parsePassEnv) } };
+  }
+  return backend;
+}
+
+function parseHeader(text: string): [string, string] {
+  const colon = text.indexOf(":");
+  const name = text.slice(0, colon).trim();
+  const value = text.slice(colon + 1).trim();
+  if (colon < 1 || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || value === "" || /[\r\n\0]/.test(value)) {
+    throw new UsageError(`--header takes NAME:VALUE, e.g. --header "Authorization: Bearer $TOKEN", got "${text}"`);
+  }
+  return [name, value];
+}
+
+function parseEnv(text: string): [string, string] {
+  const equals = text.indexOf("=");
+  const name = text.slice(0, equals);
+  if (equals < 1 || !ENV_NAME.test(name)) throw new UsageError(`-e takes KEY=VALUE, e.g. -e API_KEY=secret, got "${text}" (to pass a variable from this environment: --pass-env NAME)`);
+  return [name, text.slice(equals + 1)];
+}
+
+function parsePassEnv(text: string): string[] {
+  const names = text.split(",").map((name) => name.trim());
+  const bad = names.find((name) => !ENV_NAME.test(name));
+  if (bad !== undefined) throw new UsageError(`--pass-env takes variable names, e.g. --pass-env API_KEY,REGION, got "${text}" (to set a value: -e KEY=VALUE)`);
+  return names;
 }
 
 /** The cache flags, refused here when malformed (a bad URL, an unknown method or a TTL that is not ms). */

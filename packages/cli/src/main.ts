@@ -12,10 +12,22 @@ import {
   type RunningProxy,
 } from "@fastmcp-proxy/core";
 import type { BackendSpec } from "@fastmcp-proxy/core";
-import { Registry, healthHandler, metrics, metricsHandler, routes, type MetricsMiddleware } from "@fastmcp-proxy/logging";
+import {
+  Registry,
+  healthHandler,
+  metrics,
+  metricsHandler,
+  otlpOptionsFromEnv,
+  otlpTracer,
+  routes,
+  traceContextPropagator,
+  tracing,
+  type MetricsMiddleware,
+  type OtlpTracer,
+} from "@fastmcp-proxy/logging";
 import { authSectionFromFlags, backendAuthFromConfig, frontAuthFromConfig, login, type BearerAuth } from "@fastmcp-proxy/auth";
 import { cacheFromConfig, cacheSectionFromFlags, caching, type CacheConfig, type CachingMiddleware } from "@fastmcp-proxy/caching";
-import { HEALTH_PATHS, METRICS_PATH, USAGE, UsageError, parseCliArgs, type CliBackend, type CliOptions } from "./args.js";
+import { HEALTH_PATHS, METRICS_PATH, USAGE, UsageError, parseCliArgs, type ChildEnv, type CliBackend, type CliOptions } from "./args.js";
 import { cliLogs, type CliLogs, type SayLevel } from "./logs.js";
 
 /** Where the CLI writes. Defaults to the process's streams; tests may capture them. */
@@ -114,7 +126,7 @@ async function serve(options: CliOptions, logs: CliLogs): Promise<number> {
 
   let proxy: FastMCPProxy;
   try {
-    const spec = backendSpec(options.backend);
+    const spec = backendSpec(options.backend, logger);
     const { maxBodyBytes: _, drainTimeoutMs: __, http: ___, maxInFlightPerBackend: ____, ...limits } = options.limits;
     proxy = FastMCPProxy.asProxy(spec, {
       logger,
@@ -137,6 +149,16 @@ async function serve(options: CliOptions, logs: CliLogs): Promise<number> {
     return fail(error);
   }
 
+  // --otel: a span per request (outermost, so it times everything), sent where the OTEL_* variables say.
+  let tracer: OtlpTracer | undefined;
+  if (options.otel) {
+    try {
+      tracer = otlpTracer({ ...otlpOptionsFromEnv(), onError: (error) => logger.warn(error.message) });
+    } catch (error) {
+      return fail(new CliFailure(`--otel: ${plain(error)}`, 2));
+    }
+    proxy.use(tracing({ tracer, propagator: traceContextPropagator }));
+  }
   // One log line per forwarded request; with --metrics, Prometheus counters and durations.
   proxy.use(logs.requests);
   let meter: MetricsMiddleware | undefined;
@@ -239,6 +261,7 @@ async function serve(options: CliOptions, logs: CliLogs): Promise<number> {
   } catch (error) {
     await closeWithin(proxy, logger);
     await cache?.close();
+    await tracer?.shutdown();
     cleanup();
     return fail(error);
   }
@@ -248,6 +271,7 @@ async function serve(options: CliOptions, logs: CliLogs): Promise<number> {
     logger.info(`shutting down before the proxy was ready (${reason})`);
     await closeWithin(proxy, logger, running.then(() => undefined, () => undefined));
     await cache?.close();
+    await tracer?.shutdown();
     cleanup();
     return code;
   }
@@ -262,6 +286,7 @@ async function serve(options: CliOptions, logs: CliLogs): Promise<number> {
   logger.info(`shutting down (${reason})`);
   await closeWithin(proxy, logger);
   await cache?.close();
+  await tracer?.shutdown();
   cleanup();
   return code;
 }
@@ -319,7 +344,7 @@ function watchFile(path: string, onChange: () => void, logger: Logger): () => vo
 }
 
 /** The backend spec core understands, from what the command line named. */
-function backendSpec(backend: CliBackend): BackendSpec {
+function backendSpec(backend: CliBackend, logger: Logger): BackendSpec {
   switch (backend.kind) {
     case "demo":
       if (!existsSync(DEMO_SERVER_PATH)) {
@@ -327,9 +352,9 @@ function backendSpec(backend: CliBackend): BackendSpec {
       }
       return [process.execPath, DEMO_SERVER_PATH];
     case "command":
-      return [backend.command, ...backend.args];
+      return backend.env ? { command: backend.command, args: backend.args, env: childEnv(backend.env, logger) } : [backend.command, ...backend.args];
     case "url":
-      return backend.url;
+      return backend.headers || backend.protocol ? { url: backend.url, headers: backend.headers, protocol: backend.protocol } : backend.url;
     case "config":
       // Core reads a ".json" path itself (errors name the file, server and field); other casings are read here.
       return extname(backend.path) === ".json" ? backend.path : loadConfigFile(backend.path);
@@ -339,6 +364,17 @@ function backendSpec(backend: CliBackend): BackendSpec {
       }
       return backend.path;
   }
+}
+
+/** -e values, and --pass-env names read from this process's environment (one not set here is named, and left out). */
+function childEnv({ set, pass }: ChildEnv, logger: Logger): Record<string, string> {
+  const passed: Record<string, string> = {};
+  for (const name of pass) {
+    const value = process.env[name];
+    if (value === undefined) logger.warn(`--pass-env ${name}: ${name} is not set here, so the server starts without it`);
+    else passed[name] = value;
+  }
+  return { ...passed, ...set };
 }
 
 /** The one line a user sees when the proxy cannot start. */

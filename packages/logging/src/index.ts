@@ -17,3 +17,4 @@ export { prettyStream, formatLine, formatEntry, type PrettyOptions } from "./pre
 export { Redaction, Scrubber, REDACTED, type RedactOptions } from "./redact.js";
 export { boundedCopy, boundedString, jsonSize, DEFAULT_LIMITS, type Limits } from "./bounded.js";
 export type { Outcome, RequestLabels } from "./outcome.js";
+export { otlpTracer, otlpOptionsFromEnv, traceContextPropagator, type OtlpOptions, type OtlpTracer } from "./otlp.js";

@@ -9,7 +9,8 @@ describe("@fastmcp-proxy/logging stays DI-free and light", () => {
   it("depends on neither tsyringe nor core at run time", () => {
     const runtime = Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies });
     expect(runtime.sort()).toEqual(["@opentelemetry/api", "pino", "prom-client"]);
-    expect(pkg.peerDependencies).toEqual({ "@fastmcp-proxy/core": "workspace:*" });
+    // workspace:^ is published as ^<version>: any core of the same minor line.
+    expect(pkg.peerDependencies).toEqual({ "@fastmcp-proxy/core": "workspace:^" });
   });
 
   it("imports core's public API only, never its internals", () => {

@@ -1,5 +1,5 @@
 import type { Next, ProxyContext, ProxyMethod, ResultOf } from "@fastmcp-proxy/core";
-import { SpanKind, SpanStatusCode, context, propagation, trace, type Attributes, type Tracer } from "@opentelemetry/api";
+import { SpanKind, SpanStatusCode, context, defaultTextMapGetter, propagation, trace, type Attributes, type TextMapPropagator, type Tracer } from "@opentelemetry/api";
 import { errorCode, errorMessage, isToolError } from "./outcome.js";
 import { Redaction, type RedactOptions } from "./redact.js";
 
@@ -8,6 +8,8 @@ export interface TracingOptions {
   tracer?: Tracer;
   /** Continue the client's trace from `traceparent`/`tracestate` in `params._meta` (the MCP convention). Default true. */
   propagate?: boolean;
+  /** How `params._meta` is read: default the global propagator (a no-op until an SDK registers one); e.g. traceContextPropagator. */
+  propagator?: TextMapPropagator;
   /** Redaction applied to error messages put on spans. */
   redact?: RedactOptions;
 }
@@ -27,6 +29,7 @@ const TARGET_ATTRIBUTE: Partial<Record<ProxyMethod, string>> = {
 export function tracing(options: TracingOptions = {}): <M extends ProxyMethod>(ctx: ProxyContext<M>, next: Next<M>) => Promise<ResultOf<M>> {
   const tracer = options.tracer ?? trace.getTracer("@fastmcp-proxy/logging");
   const propagate = options.propagate !== false;
+  const propagator = options.propagator ?? propagation;
   const rules = new Redaction(options.redact);
 
   return function tracing<M extends ProxyMethod>(ctx: ProxyContext<M>, next: Next<M>): Promise<ResultOf<M>> {
@@ -44,7 +47,7 @@ export function tracing(options: TracingOptions = {}): <M extends ProxyMethod>(c
     const uri = (ctx.params as { uri?: unknown } | undefined)?.uri;
     if (typeof uri === "string") attributes["mcp.resource.uri"] = rules.scrubPatterns(uri);
     const meta = (ctx.params as { _meta?: unknown } | undefined)?._meta;
-    const parent = propagate && meta !== null && typeof meta === "object" ? propagation.extract(context.active(), meta) : context.active();
+    const parent = propagate && meta !== null && typeof meta === "object" ? propagator.extract(context.active(), meta, defaultTextMapGetter) : context.active();
 
     return tracer.startActiveSpan(name, { kind: SpanKind.SERVER, attributes }, parent, async (span) => {
       try {

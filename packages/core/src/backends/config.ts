@@ -74,8 +74,19 @@ export interface MCPConfig {
   cache?: unknown;
 }
 
-/** Fields other tools write into these files, or that packages read: known, but not core's. */
-const OTHER_TOOLS_FIELDS = ["disabled", "autoApprove", "alwaysAllow", "description", "name", "envFile", "auth", "cache", "gallery", "version"];
+/** Fields packages read (auth, cache) or that core honours before parsing (disabled): known, not core's schema. */
+const PACKAGE_FIELDS = ["disabled", "auth", "cache"];
+/** Fields other MCP clients write into these files, which the proxy does not act on: each is warned about. */
+const IGNORED_FIELDS: Record<string, string> = {
+  autoApprove: "tool calls are approved by the client, not the proxy",
+  alwaysAllow: "tool calls are approved by the client, not the proxy",
+  envFile: 'give the variables in "env" instead',
+  description: "",
+  name: "",
+  gallery: "",
+  version: "",
+};
+const OTHER_TOOLS_FIELDS = [...PACKAGE_FIELDS, ...Object.keys(IGNORED_FIELDS)];
 const SERVER_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /** A config object: Claude Desktop's `mcpServers`, or VS Code's `servers`. */
@@ -110,6 +121,10 @@ export function parseConfig(input: unknown, options: ParseOptions = {}): MCPConf
     const schema = "url" in raw ? RemoteServerSchema : "command" in raw ? StdioServerSchema : undefined;
     if (!schema) throw configError(`server "${name}": needs "command" (a stdio server) or "url" (an HTTP or SSE server)`);
     for (const key of Object.keys(raw)) {
+      if (key in IGNORED_FIELDS) {
+        const why = IGNORED_FIELDS[key];
+        options.onWarning?.(`config: server "${name}" has "${key}", which other MCP clients read; the proxy ignores it${why ? ` (${why})` : ""}`);
+      }
       if (key in schema.shape || OTHER_TOOLS_FIELDS.includes(key)) continue;
       const near = closest(key, [...Object.keys(schema.shape), ...OTHER_TOOLS_FIELDS]);
       options.onWarning?.(`config: server "${name}" has an unknown field "${key}", which is ignored${near ? ` (did you mean "${near}"?)` : ""}`);
@@ -170,10 +185,21 @@ function configError(message: string): ProxyError {
   return new ProxyError(ProxyErrorCode.InvalidConfig, `Invalid config: ${message}`);
 }
 
-/** `${VAR}` and `${VAR:-default}` in any string value, so secrets stay out of the file. */
+/**
+ * `${VAR}`, `${VAR:-default}` and VS Code's `${env:VAR}` in any string value, so secrets stay out of
+ * the file. VS Code's `${input:id}` asks the user in the editor: the proxy cannot, so it is refused.
+ */
 function expand(value: unknown, env: NodeJS.ProcessEnv, server: string, path: string[]): unknown {
   if (typeof value === "string") {
-    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_, name: string, fallback: string | undefined) => {
+    const input = /\$\{input:([^}]*)\}/.exec(value);
+    if (input) {
+      const name = input[1]!.replace(/[^A-Za-z0-9]+/g, "_").replace(/^(?=\d)/, "_").toUpperCase();
+      throw configError(
+        `server "${server}", field "${path.join(".")}": \${input:${input[1]}} is a VS Code prompt, which the proxy cannot show: ` +
+          `put the value in an environment variable (say ${name}) and write \${env:${name}} instead`,
+      );
+    }
+    return value.replace(/\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_, name: string, fallback: string | undefined) => {
       // As in a shell: `${VAR:-default}` gives the default when VAR is unset or empty.
       const found = fallback === undefined ? env[name] : env[name] || fallback;
       // A variable put into a header, an env or an auth section is a secret: no log line may show it.

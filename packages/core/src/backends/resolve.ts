@@ -1,6 +1,6 @@
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { Server } from "@modelcontextprotocol/sdk/server/index.js";
-import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { extname } from "node:path";
 import { ProxyError, ProxyErrorCode } from "../errors.js";
@@ -78,8 +78,8 @@ function serverConnector(server: ServerConfig, logger: Logger): BackendConnector
 }
 
 function toConnector(spec: Exclude<BackendSpec, MCPConfig>, logger: Logger): BackendConnector {
-  if (spec instanceof Client) return clientConnector(spec);
-  if (spec instanceof McpServer || spec instanceof Server) return inProcessConnector(spec);
+  if (isSdkClient(spec)) return clientConnector(spec);
+  if (isSdkServer(spec)) return inProcessConnector(spec);
   if (spec instanceof URL) return serverConnector({ url: spec.href }, logger);
   if (typeof spec === "string") return fromString(spec, logger);
   if (Array.isArray(spec)) {
@@ -88,13 +88,33 @@ function toConnector(spec: Exclude<BackendSpec, MCPConfig>, logger: Logger): Bac
     return stdioConnector({ command, args }, logger);
   }
   if (typeof spec === "object" && spec !== null) {
-    if ("client" in spec && spec.client instanceof Client) return clientConnector(spec.client, spec.transport as Transport);
+    if ("client" in spec && isSdkClient(spec.client)) return clientConnector(spec.client, spec.transport as Transport);
     if ("url" in spec) return serverConnector(parseConfig({ mcpServers: { backend: { ...spec, url: String(spec.url) } } }).mcpServers.backend!, logger);
     if ("command" in spec) return serverConnector(parseConfig({ mcpServers: { backend: spec } }).mcpServers.backend!, logger);
   }
   throw invalid(
     "unsupported backend: give a URL, a config object or file, a command, a script path, an SDK Client or an SDK server",
   );
+}
+
+/*
+ * SDK objects are recognised by shape, not instanceof: an app may hold another copy of the SDK than
+ * the one core resolves (another version, or a bundler's copy), whose classes are different objects.
+ */
+
+/** An SDK `Client`: connects, and asks the server for its capabilities. */
+export function isSdkClient(value: unknown): value is Client {
+  return hasMethods(value, "connect", "request", "getServerCapabilities");
+}
+
+/** An SDK `Server` (connects, asks the client for its capabilities) or an `McpServer` wrapping one. */
+export function isSdkServer(value: unknown): value is McpServer | Server {
+  const isServer = (v: unknown) => hasMethods(v, "connect", "setRequestHandler", "getClientCapabilities");
+  return isServer(value) || (hasMethods(value, "connect", "close") && isServer((value as { server?: unknown }).server));
+}
+
+function hasMethods(value: unknown, ...names: string[]): boolean {
+  return typeof value === "object" && value !== null && names.every((name) => typeof (value as Record<string, unknown>)[name] === "function");
 }
 
 function fromString(spec: string, logger: Logger): BackendConnector {
