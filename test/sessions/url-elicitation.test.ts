@@ -68,6 +68,7 @@ describe("URL-mode elicitation", () => {
     const direct = await rejection(raw(await connectDirect(urlElicitingServer(), { capabilities: { elicitation: { url: {} } } }), "tools/call", { name: "needs_auth", arguments: {} }));
     expect(error.code).toBe(-32042);
     expect(error.data).toEqual(direct.data);
-    expect(error.message).toBe(direct.message);
+    // The backend's own message, with the SDK's "MCP error <code>: " once (a direct client sees it twice).
+    expect(error.message).toBe(`MCP error -32042: ${direct.message.replace(/^(MCP error -32042: )+/, "")}`);
   });
 });

@@ -49,6 +49,8 @@ interface Lane {
   readonly extra: boolean;
   readonly profile: ClientCapabilities;
   client: () => Promise<Client>;
+  /** The session, once open (until it closes). */
+  ready: Client | undefined;
   readonly waiting: Set<Call>;
   busy: number;
   lastUsed: number;
@@ -168,7 +170,8 @@ export class BackendRouter {
       clearTimeout(lane.idleTimer);
       if (call.authInfo) lane.authInfo = call.authInfo;
       try {
-        const result = await this.#request(backend, await lane.client(), method, params, call);
+        // An open session is used at once: the request is written in the turn it came in.
+        const result = await this.#request(backend, lane.ready ?? (await lane.client()), method, params, call);
         this.#observe(lane, call, method, params, result);
         return result;
       } finally {
@@ -238,8 +241,8 @@ export class BackendRouter {
     const mode = this.#deps.mode();
     const own = (sessionKey: string | undefined) =>
       sessionKey !== undefined
-        ? { key: `${backend.name}\0session\0${sessionKey}`, owner: { tenant, sessionKey } }
-        : { key: `${backend.name}\0tenant\0${tenant.key}`, owner: { tenant, sessionKey: undefined } };
+        ? { key: `${idOf(backend)}\0session\0${sessionKey}`, owner: { tenant, sessionKey } }
+        : { key: `${idOf(backend)}\0tenant\0${tenant.key}`, owner: { tenant, sessionKey: undefined } };
     if (this.perCaller(backend)) {
       if (tenant.principal === undefined) {
         throw new HttpError(401, `Backend ${describe(backend)} acts with each caller's own credentials: authenticate to use it (an anonymous caller is never served with the proxy's credentials)`);
@@ -272,6 +275,7 @@ export class BackendRouter {
     lane.authInfo = call.authInfo;
     const opened = this.#openPrivate(lane);
     lane.client = () => opened;
+    void opened.then((client) => (lane.ready = client), () => {});
     this.#lanes.set(lane.key, lane);
     opened.catch(() => this.#forget(lane));
     return lane;
@@ -311,19 +315,28 @@ export class BackendRouter {
       const declared = profile === FULL_PROFILE ? RELAY_CAPABILITIES : capabilities;
       const made = this.#newLane(key, backend, undefined, declared, false);
       const sink = this.#sink(made);
-      made.client = () => this.#deps.pool.shared(backend, sink, () => this.#deps.sharedLost(backend, declared), declared);
+      const lost = () => {
+        made.ready = undefined;
+        this.#deps.sharedLost(backend, declared);
+      };
+      made.client = () => {
+        const client = this.#deps.pool.shared(backend, sink, lost, declared);
+        if (!made.ready) void client.then((open) => (made.ready = open), () => {});
+        return client;
+      };
       this.#lanes.set(key, (lane = made));
     }
     return lane;
   }
 
   #newLane(key: string, backend: Backend, owner: Lane["owner"], profile: ClientCapabilities, extra: boolean): Lane {
-    return { key, backend, owner, extra, profile, client: () => Promise.reject(new Error("not open")), waiting: new Set(), busy: 0, lastUsed: Date.now(), idleTimer: undefined, subscriptions: new Set(), authInfo: undefined };
+    return { key, backend, owner, extra, profile, client: () => Promise.reject(new Error("not open")), ready: undefined, waiting: new Set(), busy: 0, lastUsed: Date.now(), idleTimer: undefined, subscriptions: new Set(), authInfo: undefined };
   }
 
   /** A private lane's session closed (or never opened): forget it, and the tasks its tenant held there. */
   #forget(lane: Lane): void {
     clearTimeout(lane.idleTimer);
+    lane.ready = undefined;
     if (this.#lanes.get(lane.key) !== lane) return;
     this.#lanes.delete(lane.key);
     if (lane.owner && !lane.extra) this.tasks.find(lane.owner.tenant.id)?.forget(lane.backend);
@@ -444,7 +457,16 @@ function reapable(lane: Lane): boolean {
 }
 
 function sharedKey(backend: Backend, profile: string): string {
-  return `${backend.name}\0shared\0${profile}`;
+  return `${idOf(backend)}\0shared\0${profile}`;
+}
+
+/** Each mounted backend's own number: a server a reload replaced keeps its name, never its sessions. */
+const ids = new WeakMap<Backend, number>();
+let lastId = 0;
+function idOf(backend: Backend): number {
+  let id = ids.get(backend);
+  if (id === undefined) ids.set(backend, (id = ++lastId));
+  return id;
 }
 
 /** Requests in flight to one backend, from every caller: past the cap a call fails at once (never queued). */

@@ -37,7 +37,7 @@ interface MiddlewareEntry {
 export class Dispatcher {
   readonly #host: DispatchHost;
   readonly #middleware: MiddlewareEntry[] = [];
-  readonly #chains = new Map<ProxyMethod, Middleware>();
+  readonly #chains = new Map<ProxyMethod, Middleware | undefined>();
   /** Requests being served now, from every front. */
   inFlight = 0;
 
@@ -50,16 +50,24 @@ export class Dispatcher {
     this.#chains.clear();
   }
 
-  /** Every forwarded request, from every front: beforeForward → middleware → answer → afterForward. */
+  /**
+   * Every forwarded request, from every front: beforeForward → middleware → answer → afterForward.
+   * Nothing is awaited that is not a promise: with the view made and hooks that return nothing, a
+   * request reaches the backend transport in the same turn it came in.
+   */
   async handle(method: string, params: Record<string, unknown> | undefined, call: Call): Promise<Result> {
     const spec = isProxyMethod(method) ? METHODS[method] : undefined;
     if (!spec?.supported(this.#host.capabilities)) throw new McpError(ErrorCode.MethodNotFound, `Method not found: ${method}`);
     this.inFlight++;
     try {
-      const view = await this.#host.view(call);
+      let view = this.#host.view(call);
+      if (view instanceof Promise) view = await view;
       const ctx = new RequestContext(method as ProxyMethod, params ?? {}, spec.target?.(view, params ?? {}), call, this.#host.router);
-      await this.#host.beforeForward(ctx as AnyProxyContext);
-      const result = await this.#chain(ctx.method)(ctx as AnyProxyContext, () => this.#answer(spec.answer, ctx, view));
+      const before = this.#host.beforeForward(ctx as AnyProxyContext);
+      if (before) await before;
+      const answer = () => this.#answer(spec.answer, ctx, view);
+      const chain = this.#chain(ctx.method);
+      const result = await (chain ? chain(ctx as AnyProxyContext, answer) : answer());
       return await this.#host.afterForward(ctx, result);
     } catch (error) {
       throw toMcpError(error);
@@ -68,13 +76,13 @@ export class Dispatcher {
     }
   }
 
-  #chain(method: ProxyMethod): Middleware {
-    let chain = this.#chains.get(method);
-    if (!chain) {
-      chain = compose(this.#middleware.filter((m) => m.method === undefined || m.method === method).map((m) => m.fn));
-      this.#chains.set(method, chain);
+  /** The method's middleware, composed once (undefined when it has none). */
+  #chain(method: ProxyMethod): Middleware | undefined {
+    if (!this.#chains.has(method)) {
+      const layers = this.#middleware.filter((m) => m.method === undefined || m.method === method).map((m) => m.fn);
+      this.#chains.set(method, layers.length > 0 ? compose(layers) : undefined);
     }
-    return chain;
+    return this.#chains.get(method);
   }
 
   /** The innermost step: what the method table says the method is answered with. */

@@ -116,10 +116,8 @@ export class SessionHost implements DispatchHost {
     return this.router.privateSessions(session);
   }
 
-  /** The pipeline, for every front. */
-  handle(method: string, params: Record<string, unknown> | undefined, call: Call): Promise<Result> {
-    return this.dispatcher.handle(method, params, call);
-  }
+  /** The pipeline, for every front (the dispatcher's own method: no frame of this file on a request's path). */
+  readonly handle: (method: string, params: Record<string, unknown> | undefined, call: Call) => Promise<Result> = this.dispatcher.handle.bind(this.dispatcher);
 
   /** A backend's shared session for a capability profile (the proxy's own: discovery, supervision). */
   shared(backend: Backend, capabilities: ClientCapabilities = RELAY_CAPABILITIES): Promise<Client> {
