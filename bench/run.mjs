@@ -17,7 +17,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { FastMCPProxy } from "@fastmcp-proxy/core";
 import { makeEchoServer } from "./lib/echo.mjs";
-import { ECHO_CALL, FULL_CAPABILITIES, deleteSession, keepAliveAgent, rawPoster, passthrough, rawSession, runLoad, sdkCall, summarise } from "./lib/load.mjs";
+import { ECHO_CALL, FULL_CAPABILITIES, deleteSession, keepAliveAgent, raw2026Caller, rawPoster, passthrough, rawSession, runLoad, sdkCall, summarise } from "./lib/load.mjs";
 import {
   CHILD_ENV,
   adopt,
@@ -449,6 +449,41 @@ async function inProcessScenario() {
       findings[`inproc.c${c}.addedP50`] = b.p50 - a.p50;
       // At c=1 the p50 difference is the proxy's cost per call; at c=16 it is mostly queueing.
       if (c === 1) rows[rows.length - 1].vs += `; adds ${fmt(b.p50 - a.p50, 1)} µs p50`;
+    },
+  });
+}
+
+/**
+ * The same proxy (HTTP front → stdio echo backend) called by a legacy client on its session and by
+ * 2026-07-28 clients: one that declares elicitation, sampling and roots (its calls may be asked for
+ * input, so each waits alone on a backend session the proxy keeps), and one that declares none.
+ */
+async function erasScenario() {
+  let proxy;
+  const endpoint = (capabilities) => ({
+    cpuPids: [proxy.child.pid],
+    caller: async (_load, c) => raw2026Caller(proxy.url, keepAliveAgent(c), { capabilities }),
+  });
+  await compare({
+    key: "eras",
+    scenario: "HTTP front → stdio backend, by era",
+    loads: ["raw POST"],
+    variants: [
+      {
+        name: "legacy session",
+        setup: async () => {
+          proxy = await ourProxyHttp(echoStdio());
+          const legacy = httpEndpoint(proxy.url, proxy.child.pid);
+          return { ...legacy, close: async () => (await legacy.close(), await stop(proxy.child)) };
+        },
+      },
+      { name: "2026-07-28, declares elicitation, sampling, roots", setup: async () => endpoint(FULL_CAPABILITIES) },
+      { name: "2026-07-28, declares none", setup: async () => endpoint({}) },
+    ],
+    after: ({ c, stats }) => {
+      findings[`eras.declared.c${c}`] = stats[1].rps / stats[0].rps;
+      findings[`eras.declaredCpu.c${c}`] = stats[1].cpuPerCall / stats[0].cpuPerCall;
+      findings[`eras.none.c${c}`] = stats[2].rps / stats[0].rps;
     },
   });
 }
@@ -911,6 +946,10 @@ function targets() {
   check("each middleware (logging at info, metrics) ≤ 10 µs added per call", mw, mw <= 10, `at most ${mw?.toFixed(1)} µs p50 (auth and caching: their own sections)`);
   const added = findings["inproc.c1.addedP50"];
   check("in-process added p50 ≤ 50 µs", added, added <= 50, `${added?.toFixed(1)} µs at c=1`);
+  // Round 3 (issue 17): one pipeline for every front, no backend session per 2026 call.
+  const eras = findings["eras.declared.c16"];
+  check("a 2026-07-28 call declaring elicitation, sampling and roots costs no more than a legacy call (throughput ≥ 0.9×, c=16)", eras, eras >= 0.9,
+    `${eras?.toFixed(2)}× the legacy session's calls/s, ${findings["eras.declaredCpu.c16"]?.toFixed(2)}× its proxy CPU per call (c=1 ${findings["eras.declared.c1"]?.toFixed(2)}×; declaring none: ${findings["eras.none.c16"]?.toFixed(2)}×)`);
   const mem = findings.rssPerSession;
   check("≤ 1 MB RSS per idle HTTP session", mem, mem <= 2 ** 20, `${mem === undefined ? "" : (mem / 1024).toFixed(1)} KB/session`);
   return t.join("\n");
@@ -932,6 +971,7 @@ async function main() {
   await stdioScenario();
   await httpScenario();
   await httpStdioScenario();
+  await erasScenario();
   await toolsListScenario();
   await memoryScenario();
   await concurrencyScenario();

@@ -139,6 +139,30 @@ export async function rawSession(endpoint, agent, { request = ECHO_CALL, capabil
   return { sessionId, call, request: ask };
 }
 
+/**
+ * A 2026-07-28 caller with raw POSTs: no session, each request carrying the revision's `_meta`
+ * envelope (the capabilities it declares) and headers. Returns a function that POSTs one call.
+ */
+export function raw2026Caller(endpoint, agent, { request = ECHO_CALL, capabilities = {} } = {}) {
+  const url = new URL(endpoint);
+  const meta = {
+    "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+    "io.modelcontextprotocol/clientInfo": { name: "bench-2026", version: "1.0.0" },
+    "io.modelcontextprotocol/clientCapabilities": capabilities,
+  };
+  const params = JSON.stringify({ ...request.params, _meta: meta });
+  const name = request.params.name ?? request.params.uri;
+  const headers = { "mcp-protocol-version": "2026-07-28", "mcp-method": request.method, ...(name ? { "mcp-name": name } : {}) };
+  let id = 1;
+  return async () => {
+    const n = id++;
+    const res = await post(agent, url, `{"jsonrpc":"2.0","id":${n},"method":"${request.method}","params":${params}}`, headers);
+    if (res.status !== 200 || !res.body.includes('"result"') || !res.body.includes(`"id":${n}`)) {
+      throw new Error(`HTTP ${res.status}: ${res.body.slice(0, 200)}`);
+    }
+  };
+}
+
 /** POSTs of a body to `endpoint` on `agent`, the answer read whole (as the raw load reads it). */
 export function rawPoster(endpoint, agent) {
   const url = new URL(endpoint);
