@@ -9,6 +9,7 @@ import {
   ProxyTemplate,
   ProxyTool,
   Tokens,
+  type AnsweredContext,
   type AnyProxyContext,
   type Middleware,
   type ProxyContext,
@@ -29,11 +30,11 @@ class RecordingProxy extends FastMCPProxy {
     this.order.push(`before:${ctx.method}`);
     if (ctx.method === "tools/call" && ctx.params.name === "fail") throw new ProxyError(ProxyErrorCode.Forbidden, "fail is not allowed");
   }
-  protected override afterForward<M extends keyof import("@fastmcp-proxy/core").ProxyMethodMap>(ctx: ProxyContext<M>, result: ResultOf<M>): ResultOf<M> {
+  protected override afterForward(ctx: AnsweredContext) {
     this.order.push(`after:${ctx.method}`);
-    if (ctx.method !== "tools/call") return result;
-    const call = result as CallToolResult;
-    return { ...call, content: [...call.content, { type: "text", text: "footer" }] } as ResultOf<M>;
+    // No cast: narrowing on the method narrows the result.
+    if (ctx.method !== "tools/call" || !Array.isArray(ctx.result.content)) return ctx.result;
+    return { ...ctx.result, content: [...ctx.result.content, { type: "text" as const, text: "footer" }] };
   }
 }
 

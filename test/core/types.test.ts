@@ -1,7 +1,7 @@
 // Type-level tests: checked by `tsc -p test` (part of `npm test`), so a wrong type fails the run.
 // `@ts-expect-error` lines fail the check when the error they expect is gone.
 import { describe, expectTypeOf, it } from "vitest";
-import { FastMCPProxy, compose, type Middleware, type ProxyContext, type ProxyMiddleware, type ResultOf } from "@fastmcp-proxy/core";
+import { FastMCPProxy, compose, type AnsweredContext, type Middleware, type ProxyContext, type ProxyMiddleware, type ResultOf } from "@fastmcp-proxy/core";
 
 declare module "@fastmcp-proxy/core" {
   interface ProxyState {
@@ -23,6 +23,20 @@ describe("middleware types", () => {
       return next();
     };
     expectTypeOf(mw).toBeFunction();
+  });
+
+  it("narrow afterForward's result on ctx.method, without casts", () => {
+    const after = (ctx: AnsweredContext) => {
+      if (ctx.method === "prompts/get") {
+        expectTypeOf(ctx.result).toEqualTypeOf<ResultOf<"prompts/get">>();
+        expectTypeOf(ctx.params.name).toEqualTypeOf<string>();
+      }
+      if (ctx.method === "tools/call") expectTypeOf(ctx.result).toEqualTypeOf<ResultOf<"tools/call">>();
+      // @ts-expect-error: a tools/list result has no messages
+      if (ctx.method === "tools/list") void ctx.result.messages.length;
+      return ctx.result;
+    };
+    expectTypeOf(after).toBeFunction();
   });
 
   it("type a method's middleware by its params and result", () => {

@@ -4,7 +4,7 @@
 // fixture server in process.
 import { PassThrough } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
-import { FastMCPProxy, type AnyProxyContext, type Middleware, type ProxyContext, type ProxyMethod, type ResultOf } from "@fastmcp-proxy/core";
+import { FastMCPProxy, type AnsweredContext, type AnyProxyContext, type Middleware } from "@fastmcp-proxy/core";
 import { StdioFrontTransport } from "../../packages/core/src/serve/stdio.js";
 import { createFixtureServer } from "../fixtures/fixture-server.mjs";
 import { until } from "../helpers.js";
@@ -18,9 +18,9 @@ class FaultyProxy extends FastMCPProxy {
   protected override beforeForward(ctx: AnyProxyContext): void {
     if (fault(ctx) === "before") throw new Error("beforeForward threw");
   }
-  protected override async afterForward<M extends ProxyMethod>(ctx: ProxyContext<M>, result: ResultOf<M>): Promise<ResultOf<M>> {
-    if (fault(ctx as AnyProxyContext) === "after") throw new Error("afterForward threw");
-    return result;
+  protected override async afterForward(ctx: AnsweredContext) {
+    if (fault(ctx) === "after") throw new Error("afterForward threw");
+    return ctx.result;
   }
 }
 

@@ -10,11 +10,10 @@ import {
   FastMCPProxy,
   ProxyError,
   ProxyErrorCode,
+  type AnsweredContext,
   type AnyProxyContext,
   type Middleware,
   type ProxyContext,
-  type ProxyMethod,
-  type ResultOf,
 } from "@fastmcp-proxy/core";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
@@ -38,11 +37,11 @@ export class GuardedProxy extends FastMCPProxy {
     }
   }
 
-  protected override afterForward<M extends ProxyMethod>(ctx: ProxyContext<M>, result: ResultOf<M>): ResultOf<M> {
+  protected override afterForward(ctx: AnsweredContext) {
     this.trace.push(`afterForward ${ctx.method}`);
-    if (ctx.method !== "tools/call") return result;
-    const call = result as CallToolResult;
-    return { ...call, content: [...call.content, { type: "text", text: FOOTER }] } as ResultOf<M>;
+    // Narrowing on the method narrows the result: a tools/call's has content (a task-augmented one's, a task instead).
+    if (ctx.method !== "tools/call" || !Array.isArray(ctx.result.content)) return ctx.result;
+    return { ...ctx.result, content: [...ctx.result.content, { type: "text" as const, text: FOOTER }] };
   }
 }
 

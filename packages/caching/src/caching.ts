@@ -5,13 +5,6 @@ import { ResponseCache, type InvalidateScope } from "./response-cache.js";
 import type { CacheOutcome, CacheStats } from "./stats.js";
 import type { CacheStore } from "./store.js";
 
-declare module "@fastmcp-proxy/core" {
-  interface ProxyState {
-    /** How the cache met this request (set by @fastmcp-proxy/caching; read by the logging package). */
-    cache?: CacheOutcome;
-  }
-}
-
 /** The caching middleware, with what it needs from the proxy and what code can ask of it. */
 export type CachingMiddleware = (<M extends ProxyMethod>(ctx: ProxyContext<M>, next: Next<M>) => Promise<ResultOf<M>>) & {
   /**

@@ -6,7 +6,7 @@ export type { ComponentRules, ToolRule, ArgumentRule } from "./components/rules.
 export type { MountOptions, ProxyHealth, ProxyOptions, RunOptions, RunningProxy } from "./options.js";
 export { HttpError, ProxyError, ProxyErrorCode, identityOf, plainMessage, toMcpError } from "./errors.js";
 export { METHODS, type ProxyMethod, type ProxyMethodMap, type ParamsOf, type ResultOf } from "./methods.js";
-export type { ProxyContext, AnyProxyContext, ProxyState } from "./middleware/context.js";
+export type { ProxyContext, AnyProxyContext, AnsweredContext, ProxyState } from "./middleware/context.js";
 export { tenantOf, partitionOf, type Tenant } from "./tenant.js";
 export { compose, type Middleware, type ProxyMiddleware, type Next } from "./middleware/compose.js";
 export { ProxyComponent, type ComponentInit, type ComponentClass } from "./components/component.js";

@@ -17,7 +17,7 @@ import { ProxyEventBus, type ProxyEventListener, type ProxyEventName } from "./e
 import type { Logger } from "./logger.js";
 import type { ProxyMethod, ResultOf } from "./methods.js";
 import type { Middleware, ProxyMiddleware } from "./middleware/compose.js";
-import type { AnyProxyContext, ProxyContext } from "./middleware/context.js";
+import type { AnsweredContext, AnyProxyContext } from "./middleware/context.js";
 import { positive, type MountOptions, type ProxyHealth, type ProxyOptions, type ResolvedOptions, type RunOptions, type RunningProxy } from "./options.js";
 import { MemoryEventStore } from "./serve/event-store.js";
 import { FrontSession, type FrontSessionOptions } from "./serve/front-session.js";
@@ -79,7 +79,7 @@ export class FastMCPProxy {
       events: this.#events,
       unavailable: (backend) => this.#set.supervision.unavailable(backend),
       sharedLost: (backend, capabilities) => this.#set.supervision.lost(backend, capabilities),
-      hooks: { beforeForward: (ctx) => this.beforeForward(ctx), afterForward: (ctx, result) => this.afterForward(ctx, result as never) },
+      hooks: { beforeForward: (ctx) => this.beforeForward(ctx), afterForward: (ctx) => this.afterForward(ctx) },
     });
     this.#set = new BackendSet({ ...deps, list: this.#backends, events: this.#events, host: this.#host });
     if (deps.options.failMode === "closed") this.#host.listGuard = () => this.#set.supervision.refuseListsWhileDown();
@@ -100,9 +100,12 @@ export class FastMCPProxy {
   /** Runs before any middleware, for every forwarded request; throw (e.g. a ProxyError) to refuse it. */
   protected beforeForward(_ctx: AnyProxyContext): void | Promise<void> {}
 
-  /** Runs after all middleware with the final result (cached or not); return a replacement to change it. */
-  protected afterForward<M extends ProxyMethod>(_ctx: ProxyContext<M>, result: ResultOf<M>): ResultOf<M> | Promise<ResultOf<M>> {
-    return result;
+  /**
+   * Runs after all middleware with the final result (`ctx.result`, cached or not); return it, or a
+   * replacement. Narrowing on `ctx.method` narrows `ctx.result`.
+   */
+  protected afterForward(ctx: AnsweredContext): ResultOf<ProxyMethod> | Promise<ResultOf<ProxyMethod>> {
+    return ctx.result;
   }
 
   /** Listens to backend events (list changes, resource updates, losses, restarts); returns the way to stop. */

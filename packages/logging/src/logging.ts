@@ -130,7 +130,7 @@ export function logging<L extends RequestLogger = Logger>(options: LoggingOption
       entry.durationMs = durationMs;
       entry.outcome = outcome;
       // Set by @fastmcp-proxy/caching (hit, miss, coalesced, bypass:<reason>); read without importing it.
-      const cache = (ctx.state as { cache?: unknown }).cache;
+      const cache = ctx.state.cache;
       if (typeof cache === "string") entry.cache = cache.slice(0, 64);
       const code = outcome === "error" ? errorCode(error) : undefined;
       if (code !== undefined) entry.code = code;

@@ -12,8 +12,13 @@ import type { Tenant } from "../tenant.js";
  * Per-request state shared by middleware. Packages add their fields by augmentation:
  * `declare module "@fastmcp-proxy/core" { interface ProxyState { principal?: string } }`.
  */
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
-export interface ProxyState {}
+export interface ProxyState {
+  /**
+   * How a cache met this request ("hit", "miss", "coalesced", "bypass:<reason>", ...): set by the
+   * caching package, read by the logging package (each request's line says it).
+   */
+  cache?: string;
+}
 
 export interface ProxyContext<M extends ProxyMethod = ProxyMethod> {
   readonly method: M;
@@ -63,6 +68,12 @@ export interface ProxyContext<M extends ProxyMethod = ProxyMethod> {
 
 /** A context whose `method` discriminates `params`: narrowing on `ctx.method` narrows `ctx.params`. */
 export type AnyProxyContext = { [M in ProxyMethod]: ProxyContext<M> }[ProxyMethod];
+
+/**
+ * What `afterForward` sees: the context with the final result, whoever produced it. Narrowing on
+ * `ctx.method` narrows `ctx.params` and `ctx.result` together.
+ */
+export type AnsweredContext = { [M in ProxyMethod]: ProxyContext<M> & { readonly result: ResultOf<M> } }[ProxyMethod];
 
 /** The mirrored components; `kind` tells them apart. */
 export type AnyComponent = ProxyTool | ProxyResource | ProxyTemplate | ProxyPrompt;

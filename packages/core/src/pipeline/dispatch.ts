@@ -9,7 +9,7 @@ import { listOf, type ComponentRegistry } from "../components/registry.js";
 import { toMcpError } from "../errors.js";
 import { METHODS, isProxyMethod, type Answer, type ProxyMethod, type ResultOf } from "../methods.js";
 import { compose, type Middleware, type ProxyMiddleware } from "../middleware/compose.js";
-import type { AnyComponent, AnyProxyContext, ProxyContext, ProxyState } from "../middleware/context.js";
+import type { AnsweredContext, AnyComponent, AnyProxyContext, ProxyContext, ProxyState } from "../middleware/context.js";
 import type { Call, Channel, Listener, Tenant } from "../tenant.js";
 import { forwardTask, listTasks } from "./tasks.js";
 
@@ -25,7 +25,7 @@ export interface DispatchHost {
   /** The connected backends whose capabilities pass `test`. */
   backendsWith(test: (capabilities: ServerCapabilities) => boolean): Backend[];
   beforeForward(ctx: AnyProxyContext): void | Promise<void>;
-  afterForward(ctx: ProxyContext, result: Result): Result | Promise<Result>;
+  afterForward(ctx: AnsweredContext): Result | Promise<Result>;
 }
 
 interface MiddlewareEntry {
@@ -67,8 +67,8 @@ export class Dispatcher {
       if (before) await before;
       const answer = () => this.#answer(spec.answer, ctx, view);
       const chain = this.#chain(ctx.method);
-      const result = await (chain ? chain(ctx as AnyProxyContext, answer) : answer());
-      return await this.#host.afterForward(ctx, result);
+      ctx.result = await (chain ? chain(ctx as AnyProxyContext, answer) : answer());
+      return await this.#host.afterForward(ctx as unknown as AnsweredContext);
     } catch (error) {
       throw toMcpError(error);
     } finally {
@@ -131,6 +131,8 @@ class RequestContext implements ProxyContext, Call {
   readonly clientCapabilities: ClientCapabilities | undefined;
   signal: AbortSignal;
   readonly state: ProxyState = {};
+  /** The final result, once the chain has answered (what afterForward sees). */
+  result: Result | undefined;
   readonly channel: Channel;
   readonly listener: Listener | undefined;
   readonly exclusive: boolean | undefined;

@@ -187,8 +187,8 @@ export class SessionHost implements DispatchHost {
     return this.#deps.hooks.beforeForward(ctx);
   }
 
-  afterForward(...args: Parameters<DispatchHost["afterForward"]>): Result | Promise<Result> {
-    return this.#deps.hooks.afterForward(...args);
+  afterForward(ctx: Parameters<DispatchHost["afterForward"]>[0]): Result | Promise<Result> {
+    return this.#deps.hooks.afterForward(ctx);
   }
 
   // ── Server→client traffic ───────────────────────────────────────────────────
