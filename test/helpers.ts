@@ -3,7 +3,8 @@ import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { ResultSchema } from "@modelcontextprotocol/sdk/types.js";
 import type { PassThrough } from "node:stream";
 import { fileURLToPath } from "node:url";
-import type { FastMCPProxy, FrontSession } from "@fastmcp-proxy/core";
+import type { FastMCPProxy } from "@fastmcp-proxy/core";
+import type { FrontSession } from "@fastmcp-proxy/core/advanced";
 
 export const FIXTURE = fileURLToPath(new URL("./fixtures/fixture-server.mjs", import.meta.url));
 export const CONFORMANCE_FIXTURE = fileURLToPath(new URL("./fixtures/conformance-server.mjs", import.meta.url));

@@ -16,7 +16,8 @@ import { dirname, join } from "node:path";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FastMCPProxy, silentLogger } from "@fastmcp-proxy/core";
+import { FastMCPProxy } from "@fastmcp-proxy/core";
+import { silentLogger } from "@fastmcp-proxy/core/advanced";
 import { backendAuth, login, type BackendAuthSpec } from "@fastmcp-proxy/auth";
 import { connectClient } from "../helpers.js";
 

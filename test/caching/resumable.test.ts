@@ -3,7 +3,8 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
-import { FastMCPProxy, type HttpHandler } from "@fastmcp-proxy/core";
+import { FastMCPProxy } from "@fastmcp-proxy/core";
+import type { HttpHandler } from "@fastmcp-proxy/core/advanced";
 import { RedisEventStores } from "@fastmcp-proxy/caching";
 import { countingBackend } from "./fixtures.js";
 import { redisAvailable, testRedis, type RedisServer } from "./redis-server.js";

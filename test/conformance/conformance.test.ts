@@ -8,7 +8,8 @@ import { execFileSync } from "node:child_process";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { FastMCPProxy, type BackendSpec } from "@fastmcp-proxy/core";
+import { FastMCPProxy } from "@fastmcp-proxy/core";
+import type { BackendSpec } from "@fastmcp-proxy/core/advanced";
 import { createConformanceServer } from "../fixtures/conformance-server.mjs";
 import { CONFORMANCE_FIXTURE } from "../helpers.js";
 

@@ -3,7 +3,8 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { McpError } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, it } from "vitest";
-import { FastMCPProxy, ProxyError, ProxyErrorCode, plainMessage, type AnyProxyContext } from "@fastmcp-proxy/core";
+import { FastMCPProxy, ProxyError, ProxyErrorCode, type AnyProxyContext } from "@fastmcp-proxy/core";
+import { plainMessage } from "@fastmcp-proxy/core/advanced";
 import { connectClient, rejection } from "../helpers.js";
 
 let proxy: FastMCPProxy | undefined;

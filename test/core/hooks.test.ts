@@ -1,20 +1,7 @@
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, expectTypeOf, it } from "vitest";
-import {
-  FastMCPProxy,
-  ProxyError,
-  ProxyErrorCode,
-  ProxyPrompt,
-  ProxyResource,
-  ProxyTemplate,
-  ProxyTool,
-  Tokens,
-  type AnsweredContext,
-  type AnyProxyContext,
-  type Middleware,
-  type ProxyContext,
-  type ResultOf,
-} from "@fastmcp-proxy/core";
+import { FastMCPProxy, ProxyError, ProxyErrorCode, ProxyPrompt, ProxyResource, ProxyTemplate, ProxyTool, type AnsweredContext, type AnyProxyContext, type Middleware, type ProxyContext, type ResultOf } from "@fastmcp-proxy/core";
+import { Tokens } from "@fastmcp-proxy/core/advanced";
 import { createFixtureServer } from "../fixtures/fixture-server.mjs";
 import { connectClient, raw, rejection } from "../helpers.js";
 

@@ -1,7 +1,8 @@
 // Core's stderr logger: levels, format, and no credentials in what it prints.
 import { describe, expect, it } from "vitest";
 import { fileURLToPath } from "node:url";
-import { FastMCPProxy, stderrLogger, type LogLevel } from "@fastmcp-proxy/core";
+import { FastMCPProxy, type LogLevel } from "@fastmcp-proxy/core";
+import { stderrLogger } from "@fastmcp-proxy/core/advanced";
 
 const FIXTURE = fileURLToPath(new URL("../fixtures/fixture-server.mjs", import.meta.url));
 
@@ -96,7 +97,7 @@ describe("stderrLogger", () => {
 
 describe("configured secrets", () => {
   it("scrubs a value a config put into a header or env from every later log line", async () => {
-    const { parseConfig, stderrLogger } = await import("@fastmcp-proxy/core");
+    const { parseConfig, stderrLogger } = await import("@fastmcp-proxy/core/advanced");
     parseConfig({ mcpServers: { s: { url: "http://127.0.0.1:1/mcp", headers: { "x-custom": "${SECRET_FOR_TEST}" } } } }, { env: { SECRET_FOR_TEST: "plain-words-secret-42" } });
     const lines: string[] = [];
     stderrLogger("debug", (line) => void lines.push(line)).warn("backend said: plain-words-secret-42 is wrong");

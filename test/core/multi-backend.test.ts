@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { FastMCPProxy, ProxyErrorCode, Tokens, prefixName, prefixUri, resolveBackends, silentLogger, unprefixUri } from "@fastmcp-proxy/core";
+import { FastMCPProxy, ProxyErrorCode } from "@fastmcp-proxy/core";
+import { Tokens, prefixName, prefixUri, resolveBackends, silentLogger, unprefixUri } from "@fastmcp-proxy/core/advanced";
 import { createFixtureServer } from "../fixtures/fixture-server.mjs";
 import { serveHttp } from "../fixtures/serve.mjs";
 import { FIXTURE, connectClient, raw, rejection } from "../helpers.js";

@@ -8,7 +8,8 @@ import type { AddressInfo } from "node:net";
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { CallToolRequestSchema, ErrorCode, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, it } from "vitest";
-import { FastMCPProxy, MemoryEventStore, StreamableHttpTransport, type StreamableHttpTransportOptions } from "@fastmcp-proxy/core";
+import { FastMCPProxy } from "@fastmcp-proxy/core";
+import { MemoryEventStore, StreamableHttpTransport, type StreamableHttpTransportOptions } from "@fastmcp-proxy/core/advanced";
 import { createFixtureServer } from "../fixtures/fixture-server.mjs";
 
 const ACCEPT = "application/json, text/event-stream";

@@ -11,7 +11,7 @@ const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const DOCS = ["README.md", ...readdirSync(join(ROOT, "packages")).map((p) => `packages/${p}/README.md`)];
 const GIVEN = {
   proxy: 'import("@fastmcp-proxy/core").FastMCPProxy',
-  backend: 'import("@fastmcp-proxy/core").BackendSpec',
+  backend: 'import("@fastmcp-proxy/core/advanced").BackendSpec',
   config: 'import("@fastmcp-proxy/core").MCPConfig',
 };
 

@@ -9,7 +9,8 @@ import { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import type { Client as ModernClient } from "@modelcontextprotocol/client";
 import { afterAll, beforeAll, expect } from "vitest";
-import { FastMCPProxy, Tokens, resolveBackends, type ProxyOptions } from "@fastmcp-proxy/core";
+import { FastMCPProxy, type ProxyOptions } from "@fastmcp-proxy/core";
+import { Tokens, resolveBackends } from "@fastmcp-proxy/core/advanced";
 import { createModernFront, isModernRequest, modernConnector, type BackendProtocol, type ModernFront, type ModernFrontOptions } from "../../packages/core/src/eras/index.js";
 
 const CLI = join(dirname(createRequire(import.meta.url).resolve("conformance-next/package.json")), "dist", "index.js");

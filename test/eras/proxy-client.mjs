@@ -5,7 +5,8 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { CreateMessageRequestSchema, ElicitRequestSchema, ListRootsRequestSchema, ResultSchema } from "@modelcontextprotocol/sdk/types.js";
-import { FastMCPProxy, Tokens } from "@fastmcp-proxy/core";
+import { FastMCPProxy } from "@fastmcp-proxy/core";
+import { Tokens } from "@fastmcp-proxy/core/advanced";
 import { modernConnector } from "../../packages/core/dist/eras/index.js";
 
 const url = process.argv.at(-1);

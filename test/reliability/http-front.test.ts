@@ -5,7 +5,8 @@ import type { AddressInfo } from "node:net";
 import { connect, type Socket } from "node:net";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import { FastMCPProxy, type HttpFrontOptions } from "@fastmcp-proxy/core";
+import { FastMCPProxy } from "@fastmcp-proxy/core";
+import type { HttpFrontOptions } from "@fastmcp-proxy/core/advanced";
 import { until } from "../helpers.js";
 
 const FAULTS = fileURLToPath(new URL("./fixtures/hangup-server.mjs", import.meta.url));

@@ -12,7 +12,8 @@ import {
   type RequestId,
 } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, it } from "vitest";
-import { FastMCPProxy, ProxyErrorCode, type FrontSession } from "@fastmcp-proxy/core";
+import { FastMCPProxy, ProxyErrorCode } from "@fastmcp-proxy/core";
+import type { FrontSession } from "@fastmcp-proxy/core/advanced";
 import { createFixtureServer, observed } from "../fixtures/fixture-server.mjs";
 import { FIXTURE, connectSession, raw, rejection, until } from "../helpers.js";
 

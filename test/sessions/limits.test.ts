@@ -7,7 +7,8 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, it } from "vitest";
-import { FastMCPProxy, ProxyErrorCode, type FrontSession, type ProxyOptions } from "@fastmcp-proxy/core";
+import { FastMCPProxy, ProxyErrorCode, type ProxyOptions } from "@fastmcp-proxy/core";
+import type { FrontSession } from "@fastmcp-proxy/core/advanced";
 import { FIXTURE, connectSession, raw, rejection, until, alive } from "../helpers.js";
 
 let proxy: FastMCPProxy | undefined;

@@ -14,7 +14,8 @@ import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/
 import { ResultSchema } from "@modelcontextprotocol/sdk/types.js";
 import { decodeJwt } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FastMCPProxy, type HttpHandler } from "@fastmcp-proxy/core";
+import { FastMCPProxy } from "@fastmcp-proxy/core";
+import type { HttpHandler } from "@fastmcp-proxy/core/advanced";
 import { UserAuthorization, backendAuth, bearerAuth, jwtVerifier, memoryGrants, type BackendAuthSpec } from "@fastmcp-proxy/auth";
 import { serveStdioFront } from "../../packages/core/src/eras/index.js";
 import { StdioFrontTransport } from "../../packages/core/src/serve/stdio.js";

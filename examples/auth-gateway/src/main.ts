@@ -8,7 +8,8 @@
 //   GATEWAY_CLIENT_ID=gateway GATEWAY_CLIENT_SECRET=... node dist/main.js
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { FastMCPProxy, type RunningProxy } from "@fastmcp-proxy/core";
+import { FastMCPProxy } from "@fastmcp-proxy/core";
+import type { RunningProxy } from "@fastmcp-proxy/core/advanced";
 import { authorize, backendAuth, bearerAuth, jwtVerifier, type Rule } from "@fastmcp-proxy/auth";
 
 export interface GatewayOptions {

@@ -6,7 +6,8 @@
 //   configure(c) { c.register(Tokens.ToolFactory) } a factory decides per tool
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { FastMCPProxy, ProxyTool, Tokens, type ComponentInit, type ProxyContext, type ProxyOptions, type ResultOf } from "@fastmcp-proxy/core";
+import { FastMCPProxy, ProxyTool, type ComponentInit, type ProxyContext, type ProxyOptions, type ResultOf } from "@fastmcp-proxy/core";
+import { Tokens } from "@fastmcp-proxy/core/advanced";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";

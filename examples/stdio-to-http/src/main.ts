@@ -7,7 +7,8 @@
 // Without a command, the backend is this example's own demo server (dist/demo-server.js).
 import { existsSync, realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { FastMCPProxy, type BackendSpec } from "@fastmcp-proxy/core";
+import { FastMCPProxy } from "@fastmcp-proxy/core";
+import type { BackendSpec } from "@fastmcp-proxy/core/advanced";
 
 export interface BridgeOptions {
   /** Any backend form; a command array or a script path gives a stdio backend. Default: the demo server. */

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { EventStore } from "@fastmcp-proxy/core";
+import type { EventStore } from "@fastmcp-proxy/core/advanced";
 import type { Redis } from "ioredis";
 import { closeClient, openClient, whenReady } from "./redis-store.js";
 

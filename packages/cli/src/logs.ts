@@ -1,7 +1,8 @@
 // What the CLI writes on stderr, in the format chosen with --log-format: the proxy's diagnostics,
 // one line per forwarded request (the logging middleware), and the CLI's own messages.
 import { hostname } from "node:os";
-import { stderrLogger, type Logger } from "@fastmcp-proxy/core";
+import type { Logger } from "@fastmcp-proxy/core";
+import { stderrLogger } from "@fastmcp-proxy/core/advanced";
 import { Redaction, createLogger, formatEntry, logging, proxyLogger, type LoggingMiddleware, type RequestLogger } from "@fastmcp-proxy/logging";
 import type { CliLogFormat, CliLogLevel } from "./args.js";
 

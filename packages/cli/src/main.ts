@@ -1,17 +1,10 @@
 import { existsSync, readFileSync, watch } from "node:fs";
 import { basename, dirname, extname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import {
-  FastMCPProxy,
-  safeStderr,
-  ProxyErrorCode,
-  loadConfigFile,
-  plainMessage,
-  type HttpRoute,
-  type Logger,
-  type RunningProxy,
-} from "@fastmcp-proxy/core";
-import type { BackendSpec } from "@fastmcp-proxy/core";
+import { FastMCPProxy, ProxyErrorCode, type HttpRoute, type Logger } from "@fastmcp-proxy/core";
+import type { RunningProxy } from "@fastmcp-proxy/core/advanced";
+import { safeStderr, loadConfigFile, plainMessage } from "@fastmcp-proxy/core/advanced";
+import type { BackendSpec } from "@fastmcp-proxy/core/advanced";
 import {
   Registry,
   healthHandler,

@@ -1,32 +1,23 @@
+// The main entry: what a user of the proxy learns first (the proxy, its context and middleware, the
+// components, errors, the method table, events, credentials). Transports, codecs, the registry and
+// other building blocks are in "@fastmcp-proxy/core/advanced".
 import "reflect-metadata";
 
-export { FastMCPProxy, type ProxyDeps } from "./proxy.js";
-export type { ProxyEvents, ProxyEventName, ProxyEventListener } from "./events.js";
-export type { ComponentRules, ToolRule, ArgumentRule } from "./components/rules.js";
-export type { MountOptions, ProxyHealth, ProxyOptions, RunOptions, RunningProxy } from "./options.js";
-export { HttpError, ProxyError, ProxyErrorCode, identityOf, plainMessage, toMcpError } from "./errors.js";
-export { METHODS, type ProxyMethod, type ProxyMethodMap, type ParamsOf, type ResultOf } from "./methods.js";
+export { FastMCPProxy } from "./proxy.js";
+export type { MountOptions, ProxyOptions, RunOptions } from "./options.js";
 export type { ProxyContext, AnyProxyContext, AnsweredContext, ProxyState } from "./middleware/context.js";
 export { tenantOf, partitionOf, type Tenant } from "./tenant.js";
 export { compose, type Middleware, type ProxyMiddleware, type Next } from "./middleware/compose.js";
-export { ProxyComponent, type ComponentInit, type ComponentClass } from "./components/component.js";
-export { UriComponent } from "./components/uri-component.js";
+export { ProxyComponent, type ComponentInit } from "./components/component.js";
 export { ProxyTool } from "./components/proxy-tool.js";
 export { ProxyResource } from "./components/proxy-resource.js";
 export { ProxyTemplate } from "./components/proxy-template.js";
 export { ProxyPrompt } from "./components/proxy-prompt.js";
-export { ComponentRegistry, type ComponentFactory, type ComponentFactories, type ComponentKind, type ListKey } from "./components/registry.js";
-export { prefixName, prefixUri, unprefixUri } from "./components/naming.js";
-export type { Backend, BackendConnector, BackendCredentials } from "./backends/backend.js";
+export { HttpError, ProxyError, ProxyErrorCode, identityOf } from "./errors.js";
+export { METHODS, type ProxyMethod, type ParamsOf, type ResultOf } from "./methods.js";
+export type { ProxyEvents, ProxyEventName } from "./events.js";
+export type { Backend, BackendCredentials } from "./backends/backend.js";
 export type { CredentialsProvider, SessionOwner } from "./backends/pool.js";
-export type { BackendSpec } from "./backends/resolve.js";
-export type { ReloadResult } from "./backends/reload.js";
-export { resolveBackends } from "./backends/resolve.js";
-export { parseConfig, loadConfigFile, type MCPConfig, type ServerConfig } from "./backends/config.js";
-export { FrontSession } from "./serve/front-session.js";
-export type { Authenticate, HttpFrontOptions, HttpHandler, HttpRoute } from "./serve/http.js";
-export { StreamableHttpTransport, type StreamableHttpTransportOptions } from "./serve/streamable-http.js";
-export { MemoryEventStore, type EventStore } from "./serve/event-store.js";
-export { Tokens } from "./tokens.js";
-export { ModernClientTransport, RequestStateCodec, isModernRequest, modernConnector, probeEra, type BackendProtocol, type ModernFrontOptions } from "./eras/index.js";
-export { REDACTED, isSensitiveKey, redactValues, safeStderr, scrubCredentials, stderrLogger, silentLogger, type Logger, type LogLevel } from "./logger.js";
+export type { MCPConfig } from "./backends/config.js";
+export type { Authenticate, HttpRoute } from "./serve/http.js";
+export type { Logger, LogLevel } from "./logger.js";
