@@ -29,11 +29,14 @@ function config(extra: Record<string, unknown>): string {
   return path;
 }
 
-async function startHttp(args: string[]): Promise<{ cli: CliProcess; client: Client }> {
-  const cli = startCli(["--transport", "http", "--port", "0", "--log-format", "json", ...args]);
+/** The CLI over HTTP and a client of it; with `key`, the front takes that API key and the client sends it. */
+async function startHttp(args: string[], key?: string): Promise<{ cli: CliProcess; client: Client }> {
+  const auth = key ? ["--api-key-env", "CACHE_TEST_KEY"] : [];
+  const cli = startCli(["--transport", "http", "--port", "0", "--log-format", "json", ...auth, ...args], key ? { env: { ...process.env, CACHE_TEST_KEY: key } } : undefined);
   const [, url] = await cli.waitForStderr(/"msg":"serving streamable HTTP on (http:\/\/[^"\s]+)"/);
   const client = new Client({ name: "cli-cache-test", version: "1.0.0" });
-  await withTimeout(client.connect(new StreamableHTTPClientTransport(new URL(url!))), 15_000, "initialize over HTTP");
+  const requestInit = key ? { headers: { authorization: `Bearer ${key}` } } : undefined;
+  await withTimeout(client.connect(new StreamableHTTPClientTransport(new URL(url!), requestInit ? { requestInit } : undefined)), 15_000, "initialize over HTTP");
   return { cli, client };
 }
 
@@ -99,10 +102,12 @@ describe("cache flags", () => {
     await client.close();
   });
 
-  it.runIf(redisAvailable)("--cache-redis: what one proxy process stored is a hit in another", async () => {
+  it.runIf(redisAvailable)("--cache-redis: what one proxy process stored for a caller is a hit for that caller in another", async () => {
     const args = ["--cache-redis", redis!.url, "--", ...FIXTURE_STDIO];
-    const one = await startHttp(args);
-    const two = await startHttp(args);
+    // The same principal on both (one API key): the same tenant, whichever process serves it.
+    const key = `k-${Math.random().toString(36).slice(2)}`;
+    const one = await startHttp(args, key);
+    const two = await startHttp(args, key);
     const uri = `fixture://items/cli-${Date.now()}`;
     await withTimeout(one.client.readResource({ uri }), 10_000, "read through one");
     await withTimeout(two.client.readResource({ uri }), 10_000, "read through two");
