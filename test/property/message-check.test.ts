@@ -6,7 +6,11 @@ import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { LineReader } from "../../packages/core/src/wire/lines.js";
-import { checkMessage, checkParams, deeperThan, parseJson, readMessage, scanDepth } from "../../packages/core/src/wire/message.js";
+import { checkMessage, checkParams as checkShape, deeperThan, parseJson, readMessage, scanDepth } from "../../packages/core/src/wire/message.js";
+import { paramsShapeOf } from "../../packages/core/src/methods.js";
+
+/** The fronts' check: a request's params against its method's shape in the method table. */
+const checkParams = (method: string, params: Record<string, unknown> | undefined) => checkShape(method, paramsShapeOf(method), params);
 
 const RUNS = 2000;
 

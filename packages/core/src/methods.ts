@@ -38,6 +38,7 @@ import {
   type UnsubscribeRequest,
 } from "@modelcontextprotocol/sdk/types.js";
 import type { ComponentKind, ComponentRegistry, ListKey } from "./components/registry.js";
+import type { ParamShape } from "./wire/message.js";
 import type { AnyComponent } from "./middleware/context.js";
 
 /** How the proxy answers a method. */
@@ -63,6 +64,12 @@ export interface MethodSpec {
   readonly era: "both" | "legacy" | "multiRound";
   /** The params field that names the target (`Mcp-Name` on the 2026 wire). */
   readonly nameKey?: "name" | "uri";
+  /** What the fronts check a request's params against before anything else (`checkParams`). */
+  readonly params: ParamShape;
+  /** "task": only the hard maximum bounds it (tasks/result waits for its task by design); else the per-request timeout, reset by progress. */
+  readonly timeout?: "task";
+  /** What a forwarded request leaves on its backend session: a subscription, a log level, or the task it created. */
+  readonly leaves?: "subscription" | "unsubscription" | "logLevel" | "task";
   /** The component a request targets, found before middleware runs so that middleware sees it. */
   readonly target?: (view: ComponentRegistry, params: Params) => AnyComponent | undefined;
   readonly answer: Answer;
@@ -77,53 +84,65 @@ const unknownPrompt = (p: Params) => new McpError(ErrorCode.InvalidParams, `Unkn
 const resourceNotFound = (p: Params) => new McpError(-32002, `Resource not found: ${String(p.uri)}`, { uri: p.uri });
 const unknownReference = (p: Params) => new McpError(ErrorCode.InvalidParams, `Unknown completion reference: ${JSON.stringify(p.ref)}`);
 const resource = (view: ComponentRegistry, p: Params) => view.resource(String(p.uri));
+const LIST: ParamShape = { cursor: "string?" };
+const TASK: ParamShape = { taskId: "string" };
 
 export const METHODS = {
-  "tools/list": method<ListToolsRequest["params"], ListToolsResult>({ supported: (c) => !!c.tools, era: "both", answer: { list: "tools" } }),
+  "tools/list": method<ListToolsRequest["params"], ListToolsResult>({ supported: (c) => !!c.tools, era: "both", params: LIST, answer: { list: "tools" } }),
   /** With `params.task` (a task-augmented call), the result is a CreateTaskResult; see the tasks/* methods. */
   "tools/call": method<CallToolRequest["params"], CallToolResult | CreateTaskResult>({
     supported: (c) => !!c.tools,
     era: "multiRound",
     nameKey: "name",
+    params: { name: "string", arguments: "object?", task: "object?" },
+    leaves: "task",
     target: (view, p) => view.tool(String(p.name)),
     answer: { via: "forward", unknown: unknownTool },
   }),
-  "resources/list": method<ListResourcesRequest["params"], ListResourcesResult>({ supported: (c) => !!c.resources, era: "both", answer: { list: "resources" } }),
+  "resources/list": method<ListResourcesRequest["params"], ListResourcesResult>({ supported: (c) => !!c.resources, era: "both", params: LIST, answer: { list: "resources" } }),
   "resources/templates/list": method<ListResourceTemplatesRequest["params"], ListResourceTemplatesResult>({
     supported: (c) => !!c.resources,
     era: "both",
+    params: LIST,
     answer: { list: "resourceTemplates" },
   }),
   "resources/read": method<ReadResourceRequest["params"], ReadResourceResult>({
     supported: (c) => !!c.resources,
     era: "multiRound",
     nameKey: "uri",
+    params: { uri: "string" },
     target: resource,
     answer: { via: "forward", unknown: resourceNotFound },
   }),
   "resources/subscribe": method<SubscribeRequest["params"], EmptyResult>({
     supported: (c) => !!c.resources?.subscribe,
     era: "legacy",
+    params: { uri: "string" },
+    leaves: "subscription",
     target: resource,
     answer: { via: "subscribe", unknown: resourceNotFound },
   }),
   "resources/unsubscribe": method<UnsubscribeRequest["params"], EmptyResult>({
     supported: (c) => !!c.resources?.subscribe,
     era: "legacy",
+    params: { uri: "string" },
+    leaves: "unsubscription",
     target: resource,
     answer: { via: "unsubscribe", unknown: resourceNotFound },
   }),
-  "prompts/list": method<ListPromptsRequest["params"], ListPromptsResult>({ supported: (c) => !!c.prompts, era: "both", answer: { list: "prompts" } }),
+  "prompts/list": method<ListPromptsRequest["params"], ListPromptsResult>({ supported: (c) => !!c.prompts, era: "both", params: LIST, answer: { list: "prompts" } }),
   "prompts/get": method<GetPromptRequest["params"], GetPromptResult>({
     supported: (c) => !!c.prompts,
     era: "multiRound",
     nameKey: "name",
+    params: { name: "string", arguments: "strings?" },
     target: (view, p) => view.prompt(String(p.name)),
     answer: { via: "forward", unknown: unknownPrompt },
   }),
   "completion/complete": method<CompleteRequest["params"], CompleteResult>({
     supported: (c) => !!c.completions,
     era: "both",
+    params: { ref: "object", argument: "object" },
     target: (view, p) => {
       const ref = p.ref as { type?: string; name?: string; uri?: string } | undefined;
       if (ref?.type === "ref/prompt") return view.prompt(String(ref.name));
@@ -132,14 +151,14 @@ export const METHODS = {
     },
     answer: { via: "complete", unknown: unknownReference },
   }),
-  "logging/setLevel": method<SetLevelRequest["params"], EmptyResult>({ supported: (c) => !!c.logging, era: "legacy", answer: { everyBackend: "logging" } }),
+  "logging/setLevel": method<SetLevelRequest["params"], EmptyResult>({ supported: (c) => !!c.logging, era: "legacy", params: { level: "level" }, leaves: "logLevel", answer: { everyBackend: "logging" } }),
   // Tasks (protocol 2025-11-25; experimental in the SDK). A task-augmented `tools/call` answers
   // with a CreateTaskResult; these address the task it created.
-  "tasks/get": method<GetTaskRequest["params"], GetTaskResult>({ supported: (c) => !!c.tasks, era: "legacy", answer: { task: "get" } }),
+  "tasks/get": method<GetTaskRequest["params"], GetTaskResult>({ supported: (c) => !!c.tasks, era: "legacy", params: TASK, answer: { task: "get" } }),
   /** The task's final result: for a tools/call task, a CallToolResult (or the call's JSON-RPC error). */
-  "tasks/result": method<GetTaskPayloadRequest["params"], GetTaskPayloadResult>({ supported: (c) => !!c.tasks, era: "legacy", answer: { task: "result" } }),
-  "tasks/list": method<ListTasksRequest["params"], ListTasksResult>({ supported: (c) => !!c.tasks?.list, era: "legacy", answer: { task: "list" } }),
-  "tasks/cancel": method<CancelTaskRequest["params"], CancelTaskResult>({ supported: (c) => !!c.tasks?.cancel, era: "legacy", answer: { task: "cancel" } }),
+  "tasks/result": method<GetTaskPayloadRequest["params"], GetTaskPayloadResult>({ supported: (c) => !!c.tasks, era: "legacy", params: TASK, timeout: "task", answer: { task: "result" } }),
+  "tasks/list": method<ListTasksRequest["params"], ListTasksResult>({ supported: (c) => !!c.tasks?.list, era: "legacy", params: LIST, answer: { task: "list" } }),
+  "tasks/cancel": method<CancelTaskRequest["params"], CancelTaskResult>({ supported: (c) => !!c.tasks?.cancel, era: "legacy", params: TASK, answer: { task: "cancel" } }),
 } as const;
 
 /** Every method the proxy serves, with its params and result, as the table above says. */
@@ -150,6 +169,14 @@ export type ResultOf<M extends ProxyMethod> = ProxyMethodMap[M]["result"];
 
 export function isProxyMethod(method: string): method is ProxyMethod {
   return Object.hasOwn(METHODS, method);
+}
+
+/** What `initialize` must carry (answered by the SDK Server, checked first like the table's methods). */
+const INITIALIZE_PARAMS: ParamShape = { protocolVersion: "string", capabilities: "object", clientInfo: "object" };
+
+/** The params shape a front checks a client's request against: the table's, or initialize's. */
+export function paramsShapeOf(method: string): ParamShape | undefined {
+  return method === "initialize" ? INITIALIZE_PARAMS : isProxyMethod(method) ? METHODS[method].params : undefined;
 }
 
 /**

@@ -14,7 +14,7 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { HttpError, ProxyError, ProxyErrorCode, forwardedError, plainMessage } from "../errors.js";
 import type { Logger } from "../logger.js";
-import { CLIENT_REQUESTS, LIST_CHANGED } from "../methods.js";
+import { CLIENT_REQUESTS, LIST_CHANGED, METHODS, isProxyMethod, type MethodSpec } from "../methods.js";
 import { profileKey, type Call, type Channel, type Listener, type Tenant } from "../tenant.js";
 import { describe, type Backend } from "./backend.js";
 import { passthrough } from "../wire/message.js";
@@ -204,7 +204,7 @@ export class BackendRouter {
     }
     const { requestMs, maxTotalMs } = this.#deps.timeouts();
     // tasks/result waits, by design, until the task ends: only the hard maximum bounds it.
-    const timeout = method === "tasks/result" ? maxTotalMs : (backend.timeoutMs ?? requestMs);
+    const timeout = methodSpec(method)?.timeout === "task" ? maxTotalMs : (backend.timeoutMs ?? requestMs);
     let result: Result;
     try {
       result = await client.request({ method, params: outgoing } as Request, passthrough, {
@@ -221,13 +221,15 @@ export class BackendRouter {
     return result;
   }
 
-  /** What a forwarded request leaves behind: subscriptions, the log level, the tasks it created. */
+  /** What a forwarded request leaves on its backend session (the method table says): a subscription, the log level, a task. */
   #observe(lane: Lane, call: Call, method: string, params: object, result: Result): void {
+    const leaves = methodSpec(method)?.leaves;
+    if (!leaves) return;
     const { uri, level, task } = params as { uri?: string; level?: unknown; task?: unknown };
-    if (method === "resources/subscribe" && uri !== undefined) lane.subscriptions.add(uri);
-    if (method === "resources/unsubscribe" && uri !== undefined) lane.subscriptions.delete(uri);
-    if (method === "logging/setLevel" && lane.owner) this.#levels.set(lane.key, { level });
-    if (method === "tools/call" && task !== undefined) this.tasks.of(call.tenant.id).created(lane.backend, result);
+    if (leaves === "subscription" && uri !== undefined) lane.subscriptions.add(uri);
+    if (leaves === "unsubscription" && uri !== undefined) lane.subscriptions.delete(uri);
+    if (leaves === "logLevel" && lane.owner) this.#levels.set(lane.key, { level });
+    if (leaves === "task" && task !== undefined) this.tasks.of(call.tenant.id).created(lane.backend, result);
   }
 
   // ── Routes: the tenant decides ──────────────────────────────────────────────
@@ -449,6 +451,10 @@ function deliver(backend: Backend, owner: Channel, request: JSONRPCRequest, sign
   }
   if (!owner.request) return Promise.reject(new McpError(ErrorCode.InvalidRequest, `${request.method} from ${describe(backend)} cannot reach this client`));
   return owner.request({ method: request.method, params: request.params } as Request, signal);
+}
+
+function methodSpec(method: string): MethodSpec | undefined {
+  return isProxyMethod(method) ? METHODS[method] : undefined;
 }
 
 /** Private lanes and extra ones close when idle; a shared one is the proxy's, kept and supervised. */

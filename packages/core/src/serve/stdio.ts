@@ -12,6 +12,7 @@ import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { ErrorCode, type JSONRPCMessage, type RequestId } from "@modelcontextprotocol/sdk/types.js";
 import { LineReader, LineWriter, onInvalidMessage, unsent, type InvalidSink } from "../wire/lines.js";
 import { checkParams } from "../wire/message.js";
+import { paramsShapeOf } from "../methods.js";
 
 export interface StdioServerTransportOptions {
   /** Longest message read from stdin, in bytes; a longer one is answered with -32600. Default 10 MiB (the SDK's). */
@@ -141,7 +142,7 @@ export class StdioFrontTransport implements Transport {
       // An id still in flight is refused: two answers with one id could not be told apart.
       const refused = this.#unanswered.has(message.id)
         ? { code: ErrorCode.InvalidRequest, message: `Invalid Request: a request with id ${JSON.stringify(message.id)} is already in flight` }
-        : checkParams(message.method, message.params);
+        : checkParams(message.method, paramsShapeOf(message.method), message.params);
       if (refused) return void this.#writer.send({ jsonrpc: "2.0", id: message.id, error: refused }).catch(() => {});
       this.#unanswered.add(message.id);
     }

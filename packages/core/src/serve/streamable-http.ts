@@ -29,6 +29,7 @@ import type { EventStore } from "./event-store.js";
 import { header, isJsonContentType, prefersSse } from "./http-io.js";
 import { DEFAULT_MAX_BODY, readBody, refuse, replyError, type Failure } from "../wire/body.js";
 import { checkBatch, checkMessage, checkParams } from "../wire/message.js";
+import { paramsShapeOf } from "../methods.js";
 import { SSE_KEEPALIVE, formatSseEvent } from "../wire/sse.js";
 import { endBounded, writeBounded, type WriteLimits } from "./http-guards.js";
 import { httpStatusOf } from "../errors.js";
@@ -220,7 +221,7 @@ export class StreamableHttpTransport implements Transport {
     // A lone request whose params have the wrong types is answered here, -32602 with a plain
     // message, rather than forwarded for a backend's validation dump.
     const lone = messages.length === 1 ? messages[0]! : undefined;
-    const badParams = lone && "method" in lone && "id" in lone ? checkParams(lone.method, lone.params) : undefined;
+    const badParams = lone && "method" in lone && "id" in lone ? checkParams(lone.method, paramsShapeOf(lone.method), lone.params) : undefined;
     if (badParams) {
       const headers: Record<string, string> = { "content-type": "application/json", ...(this.sessionId === undefined ? {} : { "mcp-session-id": this.sessionId }) };
       return void res.writeHead(200, headers).end(JSON.stringify({ jsonrpc: "2.0", id: (lone as { id: RequestId }).id, error: badParams }));

@@ -113,37 +113,19 @@ export function checkBatch(value: unknown[], protocolVersion: string | undefined
   return undefined;
 }
 
-type Shape = "string" | "string?" | "object" | "object?" | "strings?" | "level";
-const LIST: Record<string, Shape> = { cursor: "string?" };
+/** What one params member must be, as far as the proxy relies on it ("?": optional). */
+export type Shape = "string" | "string?" | "object" | "object?" | "strings?" | "level";
+/** The params of one method, member by member (more members may come). */
+export type ParamShape = Readonly<Record<string, Shape>>;
 const LEVELS = new Set(["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"]);
 
-/** The params of the methods clients send, as far as the proxy relies on them (more members may come). */
-const PARAMS: Record<string, Record<string, Shape>> = {
-  initialize: { protocolVersion: "string", capabilities: "object", clientInfo: "object" },
-  "tools/call": { name: "string", arguments: "object?", task: "object?" },
-  "prompts/get": { name: "string", arguments: "strings?" },
-  "resources/read": { uri: "string" },
-  "resources/subscribe": { uri: "string" },
-  "resources/unsubscribe": { uri: "string" },
-  "completion/complete": { ref: "object", argument: "object" },
-  "logging/setLevel": { level: "level" },
-  "tasks/get": { taskId: "string" },
-  "tasks/result": { taskId: "string" },
-  "tasks/cancel": { taskId: "string" },
-  "tools/list": LIST,
-  "prompts/list": LIST,
-  "resources/list": LIST,
-  "resources/templates/list": LIST,
-  "tasks/list": LIST,
-};
-
 /**
- * A request's params against the shape of its method, so that a wrong type gets -32602 with a
- * plain message (`Invalid params for tools/call: "name" must be a string`) from the proxy, rather
- * than being forwarded and answered with a backend's validation dump. Undefined when they fit.
+ * A request's params against the shape of its method (the method table's), so that a wrong type
+ * gets -32602 with a plain message (`Invalid params for tools/call: "name" must be a string`) from
+ * the proxy, rather than being forwarded and answered with a backend's validation dump. Undefined
+ * when they fit, or when the method has no shape.
  */
-export function checkParams(method: string, params: Record<string, unknown> | undefined): ErrorReply["error"] | undefined {
-  const shape = PARAMS[method];
+export function checkParams(method: string, shape: ParamShape | undefined, params: Record<string, unknown> | undefined): ErrorReply["error"] | undefined {
   if (!shape) return undefined;
   for (const [key, want] of Object.entries(shape)) {
     const value = params?.[key];
