@@ -24,6 +24,11 @@ export const HTTP_LIMITS = {
   maxSessionsPerIdentity: 100,
   /** A session that has sent nothing after initialize is closed after this. */
   uninitializedTtlMs: 30_000,
+  /**
+   * A session with no request and no open stream for this long is closed: its client has most
+   * likely gone without a DELETE. Its place and its backend sessions (children) are freed.
+   */
+  sessionIdleMs: 30 * 60_000,
   /** Requests in flight in one session. */
   maxInFlightPerSession: 100,
   /** Bytes an SSE stream may have waiting for a slow reader. */

@@ -74,6 +74,8 @@ interface Entry<T> {
   identity: string | undefined;
   /** Until the session sends something after initialize: its eviction timer. */
   fresh?: NodeJS.Timeout | undefined;
+  /** When its client last sent a request (ms since the epoch). */
+  lastSeen: number;
 }
 
 export const LOOPBACK_HOSTS = ["localhost", "127.0.0.1", "[::1]", "::1"];
@@ -105,6 +107,17 @@ export function createHttpHandler(host: HttpFrontHost, options: HttpFrontOptions
     writeLimits: { maxBufferedBytes: limits.maxStreamBufferBytes, sendTimeoutMs: limits.sendTimeoutMs },
   };
   const cors: Cors | undefined = options.allowedOrigins?.length ? { origins: options.allowedOrigins } : undefined;
+  // Sessions of clients that went without a DELETE: closed once idle (no request, no open stream) for sessionIdleMs.
+  const idleMs = limits.sessionIdleMs;
+  const sweep = Number.isFinite(idleMs) && idleMs > 0 ? setInterval(() => expireIdle(Date.now()), Math.min(idleMs / 2, 60_000)) : undefined;
+  sweep?.unref();
+  function expireIdle(now: number): void {
+    for (const entry of streams.values()) {
+      if (now - entry.lastSeen < idleMs || entry.transport.busy) continue;
+      host.logger.debug(`closing session ${entry.transport.sessionId}: idle for ${now - entry.lastSeen} ms with no stream open`);
+      void entry.transport.close();
+    }
+  }
   const modern = options.modern === false ? undefined : createModernFront(host.modern, options.modern);
 
   /** A session found by id, if the caller is the one it is bound to: to anyone else it does not exist. */
@@ -129,6 +142,7 @@ export function createHttpHandler(host: HttpFrontHost, options: HttpFrontOptions
       const found = bound(streams, id, authInfo);
       if (!found) return reply(res, 404, -32001, "Session not found: start a new session with initialize");
       clearTimeout(found.fresh); // it has sent something after initialize
+      found.lastSeen = Date.now();
       return found.transport.handleRequest(req, res, body);
     }
     if (req.method !== "POST" || !isInitializeRequest(body)) {
@@ -147,7 +161,7 @@ export function createHttpHandler(host: HttpFrontHost, options: HttpFrontOptions
         // A session that sends nothing after initialize is closed soon: such sessions cost memory and give nothing.
         const fresh = setTimeout(() => void transport.close(), limits.uninitializedTtlMs);
         fresh.unref();
-        streams.set(sessionId, { transport, session, identity, fresh });
+        streams.set(sessionId, { transport, session, identity, fresh, lastSeen: Date.now() });
       },
       // The client's stream went away with nothing in flight: it has most likely gone. Its backend
       // sessions are let go now, not at the idle timeout (they reopen if it comes back).
@@ -175,7 +189,7 @@ export function createHttpHandler(host: HttpFrontHost, options: HttpFrontOptions
       if (place.refused !== undefined) return reply(res, 503, -32000, place.refused);
       const session = host.newSession({ authInfo });
       const transport = new SSEServerTransport("/messages", res);
-      sse.set(transport.sessionId, { transport, session, identity: identityOf(authInfo) });
+      sse.set(transport.sessionId, { transport, session, identity: identityOf(authInfo), lastSeen: Date.now() });
       transport.onclose = () => {
         sse.delete(transport.sessionId);
         place.release();
@@ -263,6 +277,7 @@ export function createHttpHandler(host: HttpFrontHost, options: HttpFrontOptions
       draining = true;
     },
     async close() {
+      clearInterval(sweep);
       const open = [...streams.values(), ...sse.values()];
       streams.clear();
       sse.clear();

@@ -134,6 +134,11 @@ export class StreamableHttpTransport implements Transport {
     this.#protocolVersion = version;
   }
 
+  /** Whether the client is here now: a request of its unanswered, or its standalone stream open. */
+  get busy(): boolean {
+    return this.#byRequest.size > 0 || live(this.#standalone);
+  }
+
   get protocolVersion(): string | undefined {
     return this.#protocolVersion;
   }
