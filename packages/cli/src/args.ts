@@ -51,6 +51,8 @@ export interface CliOptions {
   metrics: boolean;
   /** Browser origins allowed to call (CORS), HTTP fronts only. */
   allowOrigins: string[];
+  /** --tls-cert and --tls-key: the files main reads for HTTPS on the front (both or neither). */
+  tls: { certFile: string; keyFile: string } | undefined;
   /** --auth-* and --api-key-env (HTTP fronts only); undefined without them. The key itself is read in main, from the environment. */
   auth?: AuthFlags;
   /** Limits; undefined keeps core's defaults (see docs/limits.md). */
@@ -124,6 +126,8 @@ const OPTIONS = {
   metrics: { type: "boolean" },
   otel: { type: "boolean" },
   "allow-origin": { type: "string", multiple: true },
+  "tls-cert": { type: "string" },
+  "tls-key": { type: "string" },
   timeout: { type: "string" },
   "init-timeout": { type: "string" },
   "idle-timeout": { type: "string" },
@@ -158,7 +162,7 @@ const OPTIONS = {
 const AUTH_FLAGS = ["auth-issuer", "auth-jwks-uri", "auth-audience", "auth-required-scopes", "auth-resource-url", "api-key-env"] as const;
 
 /** Options that only mean something when the proxy listens on HTTP. */
-const HTTP_ONLY = ["host", "port", "path", "stateless", "resumable", "metrics", "allow-origin", "max-body", "max-clients", "max-in-flight", "send-timeout", "headers-timeout", ...AUTH_FLAGS] as const;
+const HTTP_ONLY = ["host", "port", "path", "stateless", "resumable", "metrics", "allow-origin", "tls-cert", "tls-key", "max-body", "max-clients", "max-in-flight", "send-timeout", "headers-timeout", ...AUTH_FLAGS] as const;
 
 const SEE_HELP = "see fastmcp-proxy --help";
 
@@ -200,6 +204,8 @@ Options:
   --metrics              serve Prometheus metrics at /metrics, for http and sse
   --allow-origin <url>   a browser origin allowed to call (CORS), for http and sse; repeat it,
                          or "*" for any (Host and Origin are still checked on loopback)
+  --tls-cert <file>      serve HTTPS with this PEM certificate (chain); needs --tls-key
+  --tls-key <file>       the certificate's PEM private key; needs --tls-cert
   --timeout <ms>         a request's timeout, reset by progress (default: 60000)
   --init-timeout <ms>    connecting to a backend and its initialize (default: 30000)
   --idle-timeout <ms>    close a client's unused backend session after this long; 0 never (default: 600000)
@@ -303,6 +309,7 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
       logFormat: oneOf("--log-format", values["log-format"], LOG_FORMATS) ?? DEFAULTS.logFormat,
       metrics,
       allowOrigins: values["allow-origin"] ?? [],
+      tls: tlsFiles(values["tls-cert"], values["tls-key"]),
       limits: {
         ...count("--timeout", values.timeout, "timeoutMs", 1),
         ...count("--init-timeout", values["init-timeout"], "connectTimeoutMs", 1),
@@ -529,4 +536,12 @@ function usageFromParseArgs(error: unknown): UsageError {
     default:
       return new UsageError(`${message ?? String(error)} (${SEE_HELP})`);
   }
+}
+
+/** Both TLS files, or neither: one alone is a usage error naming the other. */
+function tlsFiles(cert: string | undefined, key: string | undefined): CliOptions["tls"] {
+  if (cert === undefined && key === undefined) return undefined;
+  if (!cert) throw new UsageError(`--tls-key needs --tls-cert <file> (the PEM certificate); ${SEE_HELP}`);
+  if (!key) throw new UsageError(`--tls-cert needs --tls-key <file> (the certificate's PEM private key); ${SEE_HELP}`);
+  return { certFile: cert, keyFile: key };
 }

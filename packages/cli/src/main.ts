@@ -2,9 +2,7 @@ import { existsSync, readFileSync, watch } from "node:fs";
 import { basename, dirname, extname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { FastMCPProxy, ProxyErrorCode, type HttpRoute, type Logger } from "@fastmcp-proxy/core";
-import type { RunningProxy } from "@fastmcp-proxy/core/advanced";
-import { safeStderr, loadConfigFile, plainMessage } from "@fastmcp-proxy/core/advanced";
-import type { BackendSpec } from "@fastmcp-proxy/core/advanced";
+import { loadConfigFile, plainMessage, safeStderr, type BackendSpec, type RunningProxy } from "@fastmcp-proxy/core/advanced";
 import {
   Registry,
   healthHandler,
@@ -52,8 +50,11 @@ export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<num
   const out = io.stdout ?? ((text: string) => void process.stdout.write(text));
   const err = io.stderr ?? batchedStderr();
   let command;
+  let tls: { cert: Buffer; key: Buffer } | undefined;
   try {
     command = parseCliArgs(argv);
+    // Read now: a file that cannot be read is a command-line error, before anything starts.
+    if (command.action === "run" && command.options.tls) tls = readTls(command.options.tls);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     err(`fastmcp-proxy: ${error.message}\n`);
@@ -71,7 +72,7 @@ export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<num
     case "run": {
       // Colours (pretty format) only on the process's own stderr, when it is a terminal.
       const colors = io.stderr === undefined && process.stderr.isTTY === true && !process.env.NO_COLOR;
-      return serve(command.options, cliLogs(command.options.logLevel, command.options.logFormat, err, colors));
+      return serve(command.options, cliLogs(command.options.logLevel, command.options.logFormat, err, colors), tls);
     }
   }
 }
@@ -109,7 +110,7 @@ class CliFailure extends Error {
   }
 }
 
-async function serve(options: CliOptions, logs: CliLogs): Promise<number> {
+async function serve(options: CliOptions, logs: CliLogs, tls?: { cert: Buffer; key: Buffer }): Promise<number> {
   const logger = recordingLogger(logs.diagnostics);
   const say = (line: string, level?: SayLevel) => logs.say(line, level);
   const fail = (error: unknown) => {
@@ -243,6 +244,7 @@ async function serve(options: CliOptions, logs: CliLogs): Promise<number> {
     stateless: options.stateless,
     resumable: options.resumable,
     ...(options.allowOrigins.length > 0 && { allowedOrigins: options.allowOrigins }),
+    ...(tls && { tls }),
     ...(options.limits.maxBodyBytes !== undefined && { maxBodyBytes: options.limits.maxBodyBytes }),
     ...(Object.keys(runLimits).length > 0 && { limits: runLimits }),
     ...(options.transport !== "stdio" && { routes: [routes(...httpRoutes)] }),
@@ -533,4 +535,16 @@ function batchedStderr(): (text: string) => void {
     if (queued === "") setImmediate(flush);
     queued += text;
   };
+}
+
+/** The TLS files, read now: one that cannot be read stops start-up with its path and why. */
+function readTls(files: { certFile: string; keyFile: string }): { cert: Buffer; key: Buffer } {
+  const read = (flag: string, path: string) => {
+    try {
+      return readFileSync(path);
+    } catch (error) {
+      throw new UsageError(`${flag} ${path}: cannot read it (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+    }
+  };
+  return { cert: read("--tls-cert", files.certFile), key: read("--tls-key", files.keyFile) };
 }

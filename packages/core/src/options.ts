@@ -157,6 +157,8 @@ export interface RunOptions {
   limits?: HttpLimits & { maxInFlightPerBackend?: number };
   /** 2026-07-28 clients (HTTP): options for their front and the input_required bridge, or false. */
   modern?: HttpFrontOptions["modern"];
+  /** HTTPS on the front: a PEM certificate (chain) and its private key. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
 }
 
 export interface MountOptions extends ComponentRules {

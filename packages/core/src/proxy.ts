@@ -1,4 +1,5 @@
-import { createServer, type Server as HttpServer } from "node:http";
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
+import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { ServerCapabilities } from "@modelcontextprotocol/sdk/types.js";
@@ -218,13 +219,15 @@ export class FastMCPProxy {
       return { transport, closed: this.#stdio.closed };
     }
     const host = options.host ?? "127.0.0.1";
-    const { port: _, host: __, transport: ___, resumable, stateless, limits: ____, ...front } = options;
+    const { port: _, host: __, transport: ___, resumable, stateless, limits: ____, tls: _____, ...front } = options;
     const loopback = isLoopback(host);
     const unguarded = rebindingWarning(host, options.allowedHosts);
     if (unguarded) this.logger.warn(unguarded);
     // Made once the port is known: on loopback, Host and Origin must name this port too.
     let handler!: HttpHandler;
-    const server = createServer({ connectionsCheckingInterval: HTTP_LIMITS.checkIntervalMs }, (req, res) => void handler(req, res));
+    const serverOptions = { connectionsCheckingInterval: HTTP_LIMITS.checkIntervalMs };
+    const onRequest = (req: IncomingMessage, res: ServerResponse) => void handler(req, res);
+    const server: HttpServer = options.tls ? createTlsServer({ ...serverOptions, ...options.tls }, onRequest) : createServer(serverOptions, onRequest);
     // Slow clients (slowloris): headers within 10 s, a whole request within 30 s.
     applyServerTimeouts(server, limits);
     await new Promise<void>((resolve, reject) => {
@@ -247,7 +250,7 @@ export class FastMCPProxy {
       ...(options.allowedHosts ? {} : loopback ? { allowedHosts: loopbackHosts(port) } : {}),
     });
     this.#http = { server, handler };
-    const base = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+    const base = `${options.tls ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${port}`;
     return { transport, url: transport === "sse" ? `${base}/sse` : `${base}${options.path ?? "/mcp"}` };
   }
 
