@@ -36,3 +36,26 @@ export function unprefixUri(prefix: string | undefined, uri: string): string | u
   }
   return uri.startsWith(`${prefix}:`) ? uri.slice(prefix.length + 1) : undefined;
 }
+
+/**
+ * Content blocks (a tool result's `content`, a prompt message's `content`) as clients see them: the
+ * URI of a `resource_link`, and of an embedded `resource`, under the backend's prefix, so that a link
+ * read back through the gateway reaches the resource it names. Other blocks are kept as they are.
+ */
+export function clientContent<T>(prefix: string | undefined, content: T): T {
+  if (prefix === undefined || !Array.isArray(content)) return content;
+  let changed = false;
+  const shown = content.map((block: unknown) => {
+    const b = block as { type?: unknown; uri?: unknown; resource?: { uri?: unknown } };
+    if (b?.type === "resource_link" && typeof b.uri === "string") {
+      changed = true;
+      return { ...b, uri: prefixUri(prefix, b.uri) };
+    }
+    if (b?.type === "resource" && typeof b.resource?.uri === "string") {
+      changed = true;
+      return { ...b, resource: { ...b.resource, uri: prefixUri(prefix, b.resource.uri) } };
+    }
+    return block;
+  });
+  return (changed ? shown : content) as T;
+}

@@ -1,5 +1,6 @@
 import type { CompleteResult, GetPromptResult, Prompt } from "@modelcontextprotocol/sdk/types.js";
 import type { ProxyContext } from "../middleware/context.js";
+import { clientContent } from "./naming.js";
 import { ProxyComponent } from "./component.js";
 
 export class ProxyPrompt extends ProxyComponent<Prompt> {
@@ -14,8 +15,12 @@ export class ProxyPrompt extends ProxyComponent<Prompt> {
     return (this.#definition ??= this.name === this.definition.name ? this.definition : { ...this.definition, name: this.name });
   }
 
-  forward(ctx: ProxyContext<"prompts/get">): Promise<GetPromptResult> {
-    return ctx.forward(this.backend, "prompts/get", { ...ctx.params, name: this.backendName });
+  async forward(ctx: ProxyContext<"prompts/get">): Promise<GetPromptResult> {
+    const result = await ctx.forward(this.backend, "prompts/get", { ...ctx.params, name: this.backendName });
+    const prefix = this.backend.prefix;
+    if (prefix === undefined || !Array.isArray(result.messages)) return result;
+    // A message's embedded resource or resource link names the backend's URI: shown under its prefix.
+    return { ...result, messages: result.messages.map((m) => ({ ...m, content: clientContent(prefix, [m.content])[0]! })) };
   }
 
   complete(ctx: ProxyContext<"completion/complete">): Promise<CompleteResult> {

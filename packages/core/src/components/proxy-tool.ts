@@ -2,6 +2,7 @@ import type { Tool } from "@modelcontextprotocol/sdk/types.js";
 import type { ResultOf } from "../methods.js";
 import type { ProxyContext } from "../middleware/context.js";
 import { ProxyComponent, type ComponentInit } from "./component.js";
+import { clientContent } from "./naming.js";
 import { backendArguments, shownTool, type ToolRule } from "./rules.js";
 
 export class ProxyTool extends ProxyComponent<Tool> {
@@ -29,8 +30,12 @@ export class ProxyTool extends ProxyComponent<Tool> {
    * Calls the backend tool. An `isError` result is a value and passes through unchanged. A
    * task-augmented call (`params.task`) answers with the backend's CreateTaskResult.
    */
-  forward(ctx: ProxyContext<"tools/call">): Promise<ResultOf<"tools/call">> {
+  async forward(ctx: ProxyContext<"tools/call">): Promise<ResultOf<"tools/call">> {
     const args = this.rule ? backendArguments(this.rule, ctx.params.arguments) : ctx.params.arguments;
-    return ctx.forward(this.backend, "tools/call", { ...ctx.params, name: this.backendName, arguments: args });
+    const result = await ctx.forward(this.backend, "tools/call", { ...ctx.params, name: this.backendName, arguments: args });
+    // Resource links in the result name the backend's URIs: shown under its prefix, as its resources are.
+    const content = (result as { content?: unknown }).content;
+    const shown = clientContent(this.backend.prefix, content);
+    return shown === content ? result : { ...result, content: shown } as ResultOf<"tools/call">;
   }
 }
