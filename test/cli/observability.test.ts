@@ -139,6 +139,34 @@ describe("/healthz and /readyz", () => {
   });
 });
 
+describe("--ready-when", () => {
+  /** One backend that serves and one that cannot be reached: the replica can still serve. */
+  function halfDownConfig(): string {
+    const path = join(dir, `half-${Math.random().toString(36).slice(2)}.json`);
+    writeFileSync(path, JSON.stringify({ mcpServers: { weather: { command: process.execPath, args: [FIXTURE, "stdio"] }, gone: { url: "http://127.0.0.1:1/mcp" } } }));
+    return path;
+  }
+
+  it("any (the default): /readyz is 200 while one backend serves, and its body names the one that is down", async () => {
+    const { origin } = await startHttp([halfDownConfig()]);
+    const ready = await get(`${origin}/readyz`);
+    expect(ready.status).toBe(200);
+    const body = JSON.parse(ready.body) as { backends: Array<{ name: string; status: string }> };
+    expect(body.backends.map((b) => `${b.name}:${b.status}`).sort()).toEqual(["gone:down", "weather:up"]);
+  });
+
+  it("all: /readyz is 503 while any backend is down", async () => {
+    const { origin } = await startHttp(["--ready-when", "all", halfDownConfig()]);
+    expect((await get(`${origin}/readyz`)).status).toBe(503);
+  });
+
+  it("refuses another value, naming the two", async () => {
+    const result = await runCli(["--transport", "http", "--ready-when", "most", weatherConfig()]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--ready-when must be any or all, got "most"/);
+  });
+});
+
 describe("request logs", () => {
   it("--log-format json: every stderr line is JSON, one per request with method, component, backend and outcome", async () => {
     const { cli, url } = await startHttp(["--log-format", "json", weatherConfig()]);

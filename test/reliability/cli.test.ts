@@ -69,12 +69,16 @@ describe("the HTTP front's limits on the command line", () => {
     const first = await fetch(url!, { method: "POST", headers, body: init });
     await first.text();
     const session = { ...headers, "mcp-session-id": first.headers.get("mcp-session-id")! };
-    expect((await fetch(url!, { method: "POST", headers, body: init })).status).toBe(503);
+    const full = await fetch(url!, { method: "POST", headers, body: init });
+    expect(full.status).toBe(503);
+    // A load balancer or client is told when to try again.
+    expect(full.headers.get("retry-after")).toBe("1");
     await (await fetch(url!, { method: "POST", headers: session, body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }) })).text();
     const slow = fetch(url!, { method: "POST", headers: session, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "slow", arguments: { ms: 600 } } }) });
     await new Promise((resolve) => setTimeout(resolve, 150));
     const second = await fetch(url!, { method: "POST", headers: session, body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "echo", arguments: { text: "x" } } }) });
     expect(second.status).toBe(429);
+    expect(second.headers.get("retry-after")).toBe("1");
     expect((await slow).status).toBe(200);
     const bad = startCli(["--transport", "http", "--max-clients", "none", "--", ...FIXTURE_STDIO]);
     expect((await bad.exited(15_000)).code).toBe(2);

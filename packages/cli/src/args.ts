@@ -53,6 +53,8 @@ export interface CliOptions {
   allowOrigins: string[];
   /** --tls-cert and --tls-key: the files main reads for HTTPS on the front (both or neither). */
   tls: { certFile: string; keyFile: string } | undefined;
+  /** --ready-when: /readyz is 200 when any backend answers (default), or only when all do. */
+  readyWhen: "any" | "all";
   /** --auth-* and --api-key-env (HTTP fronts only); undefined without them. The key itself is read in main, from the environment. */
   auth?: AuthFlags;
   /** Limits; undefined keeps core's defaults (see docs/limits.md). */
@@ -128,6 +130,7 @@ const OPTIONS = {
   "allow-origin": { type: "string", multiple: true },
   "tls-cert": { type: "string" },
   "tls-key": { type: "string" },
+  "ready-when": { type: "string" },
   timeout: { type: "string" },
   "init-timeout": { type: "string" },
   "idle-timeout": { type: "string" },
@@ -162,7 +165,7 @@ const OPTIONS = {
 const AUTH_FLAGS = ["auth-issuer", "auth-jwks-uri", "auth-audience", "auth-required-scopes", "auth-resource-url", "api-key-env"] as const;
 
 /** Options that only mean something when the proxy listens on HTTP. */
-const HTTP_ONLY = ["host", "port", "path", "stateless", "resumable", "metrics", "allow-origin", "tls-cert", "tls-key", "max-body", "max-clients", "max-in-flight", "send-timeout", "headers-timeout", ...AUTH_FLAGS] as const;
+const HTTP_ONLY = ["host", "port", "path", "stateless", "resumable", "metrics", "allow-origin", "tls-cert", "tls-key", "ready-when", "max-body", "max-clients", "max-in-flight", "send-timeout", "headers-timeout", ...AUTH_FLAGS] as const;
 
 const SEE_HELP = "see fastmcp-proxy --help";
 
@@ -205,6 +208,8 @@ Options:
   --allow-origin <url>   a browser origin allowed to call (CORS), for http and sse; repeat it,
                          or "*" for any (Host and Origin are still checked on loopback)
   --tls-cert <file>      serve HTTPS with this PEM certificate (chain); needs --tls-key
+  --ready-when any|all   /readyz is 200 when any backend answers (default: this replica can
+                         serve), or only when all do; the body lists each backend either way
   --tls-key <file>       the certificate's PEM private key; needs --tls-cert
   --timeout <ms>         a request's timeout, reset by progress (default: 60000)
   --init-timeout <ms>    connecting to a backend and its initialize (default: 30000)
@@ -310,6 +315,7 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
       metrics,
       allowOrigins: values["allow-origin"] ?? [],
       tls: tlsFiles(values["tls-cert"], values["tls-key"]),
+      readyWhen: oneOf("--ready-when", values["ready-when"], ["any", "all"] as const) ?? "any",
       limits: {
         ...count("--timeout", values.timeout, "timeoutMs", 1),
         ...count("--init-timeout", values["init-timeout"], "connectTimeoutMs", 1),

@@ -167,7 +167,7 @@ async function serve(options: CliOptions, logs: CliLogs, tls?: { cert: Buffer; k
     res.writeHead(503, { "content-type": "application/json", "cache-control": "no-store" }).end(JSON.stringify({ status: "draining" }));
     return true;
   };
-  const httpRoutes: HttpRoute[] = [notReady, healthHandler(proxy), ...(meter ? [metricsHandler({ registry: meter.registry })] : [])];
+  const httpRoutes: HttpRoute[] = [notReady, healthHandler(proxy, { require: options.readyWhen }), ...(meter ? [metricsHandler({ registry: meter.registry })] : [])];
 
   // --auth-* / --api-key-env or the config file's auth section: the front as an OAuth resource server
   // (its metadata route with the others), its rules; each server's auth object: that backend's credentials.

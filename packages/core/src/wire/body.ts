@@ -13,8 +13,13 @@ export const DEFAULT_MAX_BODY = 4 * 1024 * 1024;
 /** Writes a JSON-RPC error with no id (an HTTP-level refusal). */
 export function replyError(res: ServerResponse, { status, code, message, headers }: Failure): void {
   if (res.headersSent) return void res.end();
-  res.writeHead(status, { ...headers, "content-type": "application/json" }).end(JSON.stringify({ jsonrpc: "2.0", error: { code, message }, id: null }));
+  // A refusal that passes (too busy, shutting down, starting) says when to try again: a load balancer or client backs off.
+  const retry = (status === 429 || status === 503) && !Object.keys(headers ?? {}).some((h) => h.toLowerCase() === "retry-after") ? { "retry-after": RETRY_AFTER_S } : {};
+  res.writeHead(status, { ...retry, ...headers, "content-type": "application/json" }).end(JSON.stringify({ jsonrpc: "2.0", error: { code, message }, id: null }));
 }
+
+/** Seconds a 429 or 503 asks the client to wait before trying again. */
+const RETRY_AFTER_S = "1";
 
 export type BodyRead = { value: unknown; failure?: undefined } | { value?: undefined; failure: { status: number; reply: ErrorReply; close: boolean } };
 
