@@ -28,9 +28,18 @@ describe("an in-process backend", () => {
     expect(result).toEqual({
       content: [{ type: "text", text: "hi", annotations: { audience: ["user"] }, futureContentField: "x" }],
       structuredContent: { echoed: "hi" },
-      _meta: { "example.com/result": "kept", seenMeta: { "example.com/trace": "t1" } },
+      // The client's _meta reaches the backend; the proxy adds its own progress token (progress keeps a call alive).
+      _meta: { "example.com/result": "kept", seenMeta: { "example.com/trace": "t1", progressToken: expect.any(Number) } },
       futureResultField: 42,
     });
+  });
+
+  it("a backend's progress keeps a call alive past the timeout even when the client gave no progress token", async () => {
+    proxy = FastMCPProxy.asProxy(createFixtureServer(), { timeoutMs: 300 });
+    const client = await connectClient(proxy);
+    // 800 ms in all, progress every 200 ms: each resets the 300 ms timeout.
+    const result = await raw(client, "tools/call", { name: "slow", arguments: { ms: 800 } });
+    expect(result.isError).toBeUndefined();
   });
 
   it("passes an isError result through as a result", async () => {

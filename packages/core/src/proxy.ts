@@ -5,6 +5,7 @@ import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { ServerCapabilities } from "@modelcontextprotocol/sdk/types.js";
 import type { DependencyContainer } from "tsyringe";
 import type { Backend } from "./backends/backend.js";
+import type { BackendHealth } from "./backends/supervision.js";
 import { BackendSet } from "./backends/backend-set.js";
 import { proxyConnector } from "./backends/connectors.js";
 import type { MCPConfig } from "./backends/config.js";
@@ -291,7 +292,13 @@ export class FastMCPProxy {
    */
   async health(options: { timeoutMs?: number; ping?: boolean } = {}): Promise<ProxyHealth> {
     if (!this.#set.ready) return { started: false, backends: this.#backends.map((b) => ({ name: b.name, status: "down", error: "not started" })) };
-    return { started: true, ...(this.#draining && { draining: true }), backends: await this.#set.supervision.health(this.#backends, options) };
+    const backends = await this.#set.supervision.health(this.#backends, options);
+    // A backend whose clients' sessions keep crashing is down too, however its shared session fares.
+    const reported = backends.map((health, i): BackendHealth => {
+      const crashing = this.#host.router.crashLoop(this.#backends[i]!);
+      return crashing ? { name: health.name, status: "down", error: crashing } : health;
+    });
+    return { started: true, ...(this.#draining && { draining: true }), backends: reported };
   }
 
   /**

@@ -57,10 +57,14 @@ interface Lane {
   idleTimer: NodeJS.Timeout | undefined;
   /** URIs subscribed through it: a lane with subscriptions is never idle. */
   readonly subscriptions: Set<string>;
+  /** Calls on it that timed out in a row. */
+  timeouts: number;
   authInfo: AuthInfo | undefined;
 }
 
 const FULL_PROFILE = profileKey(RELAY_CAPABILITIES);
+/** Calls in a row that time out on a session of its own before it is closed and replaced. */
+const EVICT_AFTER_TIMEOUTS = 3;
 const PING_TIMEOUT_MS = 5000;
 
 export class BackendRouter {
@@ -69,6 +73,7 @@ export class BackendRouter {
   readonly #lanes = new Map<string, Lane>();
   readonly #listeners = new Set<Listener>();
   readonly #inFlight = new WeakMap<Backend, InFlight>();
+  readonly #crashes = new CrashLoop();
   /** The log level last set through each private lane's key: set again when it reopens after idling. */
   readonly #levels = new Map<string, unknown>();
   /** Per backend: whether it acts with each caller's own credentials (see `FastMCPProxy.credentials`). */
@@ -99,6 +104,11 @@ export class BackendRouter {
     let n = 0;
     for (const lane of this.#lanes.values()) if (lane.owner && (lane.owner.sessionKey === listener.sessionKey || lane.owner.tenant.key === listener.tenant.key)) n++;
     return n;
+  }
+
+  /** Why calls to a backend fail fast because its sessions keep crashing, if they do. */
+  crashLoop(backend: Backend): string | undefined {
+    return this.#crashes.down(backend);
   }
 
   /** A backend's shared session for a capability profile (the proxy's own credentials: discovery, and callers of shared mode). */
@@ -160,7 +170,7 @@ export class BackendRouter {
    * cancellation is passed on, timeouts apply (reset by progress), and failures name the backend.
    */
   async send(backend: Backend, method: string, params: object, call: Call): Promise<Result> {
-    const down = this.#deps.unavailable(backend);
+    const down = this.#deps.unavailable(backend) ?? this.#crashes.down(backend);
     if (down) throw new ProxyError(ProxyErrorCode.BackendUnavailable, down);
     const leave = this.#inFlightOf(backend).enter();
     try {
@@ -173,7 +183,11 @@ export class BackendRouter {
         // An open session is used at once: the request is written in the turn it came in.
         const result = await this.#request(backend, lane.ready ?? (await lane.client()), method, params, call);
         this.#observe(lane, call, method, params, result);
+        lane.timeouts = 0;
         return result;
+      } catch (error) {
+        if (error instanceof ProxyError && error.code === ProxyErrorCode.Timeout) this.#timedOut(lane);
+        throw error;
       } finally {
         lane.waiting.delete(call);
         lane.busy--;
@@ -190,9 +204,11 @@ export class BackendRouter {
     const meta = (params as { _meta?: Record<string, unknown> })._meta;
     const progressToken = meta?.progressToken as string | number | undefined;
     let outgoing = params;
-    let onprogress: ((progress: object) => void) | undefined;
     // The last progress relayed: awaited before the result, so no progress arrives after it.
     let relayed: Promise<void> | undefined;
+    // Always asked for (the SDK sends its own token): a backend's progress extends the timeout
+    // whether or not the client asked; it is relayed only to a client that gave a token.
+    let onprogress = (_progress: object) => {};
     if (progressToken !== undefined) {
       const { progressToken: _, ...rest } = meta!;
       outgoing = { ...params, _meta: rest };
@@ -212,13 +228,23 @@ export class BackendRouter {
         timeout,
         maxTotalTimeout: maxTotalMs,
         resetTimeoutOnProgress: true,
-        ...(onprogress ? { onprogress } : {}),
+        onprogress,
       });
     } catch (error) {
       throw this.#deps.pool.isRetired(backend) ? removed(backend) : backendFailure(backend, method, error, call.signal);
     }
     if (relayed) await relayed;
     return result;
+  }
+
+  /**
+   * A call on this session timed out: after EVICT_AFTER_TIMEOUTS in a row, a session of its own is
+   * closed (a child that stopped reading is ended) and the next call opens a new one.
+   */
+  #timedOut(lane: Lane): void {
+    if (++lane.timeouts < EVICT_AFTER_TIMEOUTS || !reapable(lane)) return;
+    this.#deps.logger.warn(`closing a session with backend ${describe(lane.backend)}: ${lane.timeouts} calls in a row timed out (it stopped answering); the next call opens a new one`);
+    void this.#close(lane);
   }
 
   /** What a forwarded request leaves on its backend session (the method table says): a subscription, the log level, a task. */
@@ -279,7 +305,11 @@ export class BackendRouter {
     lane.client = () => opened;
     void opened.then((client) => (lane.ready = client), () => {});
     this.#lanes.set(lane.key, lane);
-    opened.catch(() => this.#forget(lane));
+    opened.catch((error: unknown) => {
+      // A session that could not start (a child that exits at once) counts towards a crash loop; a full pool does not.
+      if (this.#lanes.get(lane.key) === lane && !(error instanceof ProxyError && (error.data as { maxSessions?: number } | undefined)?.maxSessions)) this.#crashes.crashed(lane.backend);
+      this.#forget(lane);
+    });
     return lane;
   }
 
@@ -297,7 +327,11 @@ export class BackendRouter {
     const client = await this.#deps.pool.open(lane.backend, {
       capabilities: lane.profile,
       sink: this.#sink(lane),
-      onclose: () => this.#forget(lane),
+      onclose: () => {
+        // Closed by itself (the proxy forgets a lane before closing it): a crash, unless a reload took the backend out.
+        if (this.#lanes.get(lane.key) === lane && !this.#deps.pool.isRetired(lane.backend)) this.#crashes.crashed(lane.backend);
+        this.#forget(lane);
+      },
       maxSessions: this.#deps.limits().maxSessions,
       owner,
     });
@@ -332,7 +366,7 @@ export class BackendRouter {
   }
 
   #newLane(key: string, backend: Backend, owner: Lane["owner"], profile: ClientCapabilities, extra: boolean): Lane {
-    return { key, backend, owner, extra, profile, client: () => Promise.reject(new Error("not open")), ready: undefined, waiting: new Set(), busy: 0, lastUsed: Date.now(), idleTimer: undefined, subscriptions: new Set(), authInfo: undefined };
+    return { key, backend, owner, extra, profile, client: () => Promise.reject(new Error("not open")), ready: undefined, waiting: new Set(), busy: 0, lastUsed: Date.now(), idleTimer: undefined, subscriptions: new Set(), authInfo: undefined, timeouts: 0 };
   }
 
   /** A private lane's session closed (or never opened): forget it, and the tasks its tenant held there. */
@@ -473,6 +507,35 @@ function idOf(backend: Backend): number {
   let id = ids.get(backend);
   if (id === undefined) ids.set(backend, (id = ++lastId));
   return id;
+}
+
+/**
+ * The sessions of each backend that crashed lately (closed by themselves, or could not start): past
+ * `threshold` within `windowMs`, calls to it fail fast, for `coolMs` after each crash. One watcher
+ * per backend, however many clients' sessions (children) crash.
+ */
+class CrashLoop {
+  readonly #crashes = new Map<Backend, number[]>();
+  constructor(
+    readonly threshold = 5,
+    readonly windowMs = 30_000,
+    readonly coolMs = 10_000,
+  ) {}
+
+  crashed(backend: Backend, now = Date.now()): void {
+    const recent = (this.#crashes.get(backend) ?? []).filter((t) => now - t < this.windowMs);
+    recent.push(now);
+    this.#crashes.set(backend, recent.slice(-this.threshold));
+  }
+
+  /** Why calls to `backend` fail fast now, if they do. */
+  down(backend: Backend, now = Date.now()): string | undefined {
+    const recent = this.#crashes.get(backend);
+    if (!recent || recent.length < this.threshold || now - recent[0]! >= this.windowMs) return undefined;
+    const wait = recent.at(-1)! + this.coolMs - now;
+    if (wait <= 0) return undefined; // cooled off: the next call tries again
+    return `Backend ${describe(backend)} is down: its sessions crashed ${recent.length} times in ${Math.round((now - recent[0]!) / 1000)} s; next try in ${Math.ceil(wait / 1000)} s`;
+  }
 }
 
 /** Requests in flight to one backend, from every caller: past the cap a call fails at once (never queued). */
