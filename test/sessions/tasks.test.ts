@@ -198,6 +198,33 @@ describe("tasks with in-process backends (one shared backend session)", () => {
     expect(statusesB).toEqual([]);
   });
 
+  it("stateless HTTP with authentication: each principal sees and addresses only its own tasks", async () => {
+    proxy = FastMCPProxy.asProxy(taskServer(), { logLevel: "error" });
+    // Who calls is the x-user header (an authenticator stands in for a token verifier).
+    const authenticate = (req: { headers: Record<string, string | string[] | undefined> }) => {
+      const user = String(req.headers["x-user"] ?? "");
+      return user ? { token: `t-${user}`, clientId: user, scopes: [], extra: { identity: user } } : undefined;
+    };
+    const { url } = await proxy.run({ transport: "http", host: "127.0.0.1", port: 0, stateless: true, authenticate });
+    const connect = async (user: string) => {
+      const client = new Client({ name: user, version: "1" });
+      await client.connect(new StreamableHTTPClientTransport(new URL(url!), { requestInit: { headers: { "x-user": user } } }));
+      clients.push(client);
+      return client;
+    };
+    const [alice, bob] = [await connect("alice"), await connect("bob")];
+    const idA = (await alice.request({ method: "tools/call", params: { name: "wait", arguments: {}, task: {} } }, CreateTaskResultSchema)).task.taskId;
+    const idB = (await bob.request({ method: "tools/call", params: { name: "wait", arguments: {}, task: {} } }, CreateTaskResultSchema)).task.taskId;
+    // Each request stands alone, yet the tasks are each principal's own.
+    expect((await alice.experimental.tasks.listTasks()).tasks.map((t) => t.taskId)).toEqual([idA]);
+    expect((await bob.experimental.tasks.listTasks()).tasks.map((t) => t.taskId)).toEqual([idB]);
+    expect((await rejection(bob.experimental.tasks.getTask(idA))).message).toContain(`Task not found: ${idA}`);
+    expect((await rejection(bob.experimental.tasks.cancelTask(idA))).code).toBe(ErrorCode.InvalidParams);
+    expect(await alice.experimental.tasks.getTask(idA)).toMatchObject({ taskId: idA, status: "working" });
+    await alice.experimental.tasks.cancelTask(idA);
+    await bob.experimental.tasks.cancelTask(idB);
+  });
+
   it("two task backends: tasks/* go to the backend that created the task; tasks/list pages through both", async () => {
     proxy = FastMCPProxy.asProxy(taskServer("one"), { logLevel: "error" }).mount(taskServer("two"), { namespace: "two" });
     const client = await connectClient(proxy);

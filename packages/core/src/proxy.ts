@@ -275,7 +275,15 @@ export class FastMCPProxy {
     const host = this.#host;
     return {
       logger: this.logger,
-      face: () => ({ serverInfo: host.serverInfo, capabilities: host.capabilities, instructions: host.instructions }),
+      get serverInfo() {
+        return host.serverInfo;
+      },
+      get capabilities() {
+        return host.capabilities;
+      },
+      get instructions() {
+        return host.instructions;
+      },
       handle: (method, params, call) => host.handle(method, params, call),
       connectLegacy: async (transport) => {
         const session = this.#newSession();

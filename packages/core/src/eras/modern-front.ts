@@ -1,14 +1,13 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
-import type { Result } from "@modelcontextprotocol/sdk/types.js";
+import type { Implementation, Result, ServerCapabilities } from "@modelcontextprotocol/sdk/types.js";
 import { createMcpHandler, type McpHttpHandler, type ServerNotifier } from "@modelcontextprotocol/server";
 import { httpStatusOf } from "../errors.js";
 import type { ProxyEventListener, ProxyEventName } from "../events.js";
 import type { Logger } from "../logger.js";
 import type { Call } from "../tenant.js";
 import { ModernCore } from "./modern-server.js";
-import type { Face } from "./requests.js";
 import { listenedUris } from "./watcher.js";
 import { sendResponse, toRequest } from "./node-fetch.js";
 import type { RequestStateOptions } from "./request-state.js";
@@ -16,8 +15,12 @@ import type { RequestStateOptions } from "./request-state.js";
 /** What the 2026-07-28 fronts need of the proxy. */
 export interface ModernFrontHost {
   readonly logger: Logger;
-  /** What the proxy tells clients about itself (what its backends can do, mirrored). */
-  face(): Face;
+  /** The proxy's name and version. */
+  readonly serverInfo: Implementation;
+  /** What its backends can do, mirrored. */
+  readonly capabilities: ServerCapabilities;
+  /** The instructions it gives clients (by default one backend's own). */
+  readonly instructions: string | undefined;
   /** The pipeline every front hands its requests to. */
   handle(method: string, params: Record<string, unknown> | undefined, call: Call): Promise<Result>;
   /** A legacy client's front session on `transport` (a stdio connection whose first message was legacy). */

@@ -75,11 +75,10 @@ class ProxyMcpServer extends McpServer {
 
 function modernServer(front: Front): McpServer {
   const { codec, options, host } = front;
-  const face = host.face();
-  const { tasks: _tasks, ...capabilities } = face.capabilities as ServerCapabilities & { tasks?: unknown };
+  const { tasks: _tasks, ...capabilities } = host.capabilities as ServerCapabilities & { tasks?: unknown };
   // The capabilities are registered after construction: given to McpServer, they would add listChanged.
-  const mcp = new ProxyMcpServer(front.schemas, face.serverInfo, {
-    ...(face.instructions ? { instructions: face.instructions } : {}),
+  const mcp = new ProxyMcpServer(front.schemas, host.serverInfo, {
+    ...(host.instructions ? { instructions: host.instructions } : {}),
     // A forged, expired or someone else's state is refused before a handler runs (-32602).
     // The proxy's own states (a bridged legacy call) are checked here; any other is a 2026 backend's,
     // passed through for the backend to check.
@@ -89,7 +88,7 @@ function modernServer(front: Front): McpServer {
   server.registerCapabilities(capabilities as never);
   for (const method of MODERN_METHODS) {
     const spec = METHODS[method];
-    if (!spec.supported(face.capabilities)) continue;
+    if (!spec.supported(host.capabilities)) continue;
     server.setRequestHandler(method as "tools/list", (async (request: { params?: JsonObject }, ctx: ServerContext) => {
       const params = forwardParams(request.params, ctx);
       // A call that may ask for input is held between rounds; the rest are answered at once.

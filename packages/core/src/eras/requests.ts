@@ -1,6 +1,6 @@
 // How one 2026-07-28 request is served: handed to the pipeline with a channel that parks server→client
 // requests, answered at once, or in rounds of input_required while the call is held.
-import { McpError, type ClientCapabilities, type Implementation, type Notification, type Result, type ServerCapabilities } from "@modelcontextprotocol/sdk/types.js";
+import { McpError, type ClientCapabilities, type Notification, type Result } from "@modelcontextprotocol/sdk/types.js";
 import { ProtocolError, inputRequired, type ServerContext } from "@modelcontextprotocol/server";
 import { randomUUID } from "node:crypto";
 import { identityOf } from "../errors.js";
@@ -10,13 +10,6 @@ import type { ModernFrontHost, ModernFrontOptions } from "./modern-front.js";
 import type { ListedSchemas } from "./param-headers.js";
 import type { RequestStateCodec } from "./request-state.js";
 import { INPUT_KEY_META, META, isObject, type JsonObject } from "./wire.js";
-
-/** What the proxy tells clients about itself. */
-export interface Face {
-  serverInfo: Implementation;
-  capabilities: ServerCapabilities;
-  instructions: string | undefined;
-}
 
 /** What every 2026 front of one proxy shares. */
 export interface Front {
