@@ -9,6 +9,7 @@ import {
   SessionBudget,
   applyServerTimeouts,
   hostAllowed,
+  hostGuard,
   loopbackHosts,
   writeBounded,
 } from "../../packages/core/src/serve/http-guards.js";
@@ -163,6 +164,13 @@ describe("Host and Origin, with ports", () => {
   it("an entry without a port allows any port of that name", () => {
     expect(hostAllowed(req("proxy.internal:443"), ["proxy.internal"])).toBe(true);
     expect(hostAllowed(req("proxy.internal:8443", "https://proxy.internal:8443"), ["proxy.internal"])).toBe(true);
+  });
+  it("a guard that remembers its answers gives the same ones, however many Host values it has seen", () => {
+    const guard = hostGuard(allowed);
+    for (let i = 0; i < 2_500; i++) expect(guard(req(`evil-${i}.example:8000`))).toBe(false);
+    expect(guard(req("localhost:8000", "http://localhost:8000"))).toBe(true);
+    expect(guard(req("localhost:8000", "http://evil.example:8000"))).toBe(false);
+    expect(guard(req("evil-1.example:8000"))).toBe(false);
   });
 });
 

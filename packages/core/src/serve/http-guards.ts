@@ -50,11 +50,34 @@ export function applyServerTimeouts(server: Server, limits: HttpLimits = {}): vo
  * only; one without (`example.com`) any port.
  */
 export function hostAllowed(req: IncomingMessage, allowed: readonly string[], originAllowed = false): boolean {
-  const host = req.headers.host;
-  if (!host || !matches(`http://${host}`, allowed)) return false;
-  const origin = req.headers.origin;
-  if (origin === undefined || originAllowed) return true;
-  return !Array.isArray(origin) && matches(origin, allowed);
+  return hostGuard(allowed)(req, originAllowed);
+}
+
+/** How many Host and Origin values a guard remembers its answer for (a hostile client may send many). */
+const REMEMBERED = 1_000;
+
+/**
+ * `hostAllowed` for one list, remembering its answer per Host and Origin value: a request's check is
+ * then one map lookup, not a URL parse. Past REMEMBERED values, the oldest answers are forgotten.
+ */
+export function hostGuard(allowed: readonly string[]): (req: IncomingMessage, originAllowed?: boolean) => boolean {
+  const answers = new Map<string, boolean>();
+  const check = (url: string) => {
+    let ok = answers.get(url);
+    if (ok === undefined) {
+      ok = matches(url, allowed);
+      if (answers.size >= REMEMBERED) answers.delete(answers.keys().next().value!);
+      answers.set(url, ok);
+    }
+    return ok;
+  };
+  return (req, originAllowed = false) => {
+    const host = req.headers.host;
+    if (!host || !check(`http://${host}`)) return false;
+    const origin = req.headers.origin;
+    if (origin === undefined || originAllowed) return true;
+    return !Array.isArray(origin) && check(origin);
+  };
 }
 
 function matches(url: string, allowed: readonly string[]): boolean {

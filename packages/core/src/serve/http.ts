@@ -9,7 +9,7 @@ import { corsHeaders, type Cors } from "./cors.js";
 import type { FrontSession, FrontSessionOptions } from "./front-session.js";
 import type { EventStore } from "./event-store.js";
 import { header } from "./http-io.js";
-import { HTTP_LIMITS, SessionBudget, hostAllowed, type HttpLimits } from "./http-guards.js";
+import { HTTP_LIMITS, SessionBudget, hostGuard, type HttpLimits } from "./http-guards.js";
 import { DEFAULT_MAX_BODY, readBody, refuse, replyError } from "../wire/body.js";
 import { StreamableHttpTransport } from "./streamable-http.js";
 import { createModernFront, isModernRequest, resumesHeldCall, type ModernFrontHost, type ModernFrontOptions } from "../eras/index.js";
@@ -107,6 +107,8 @@ export function createHttpHandler(host: HttpFrontHost, options: HttpFrontOptions
     writeLimits: { maxBufferedBytes: limits.maxStreamBufferBytes, sendTimeoutMs: limits.sendTimeoutMs },
   };
   const cors: Cors | undefined = options.allowedOrigins?.length ? { origins: options.allowedOrigins } : undefined;
+  const hostAllowed = options.allowedHosts && hostGuard(options.allowedHosts);
+  let started = false;
   // Sessions of clients that went without a DELETE: closed once idle (no request, no open stream) for sessionIdleMs.
   const idleMs = limits.sessionIdleMs;
   const sweep = Number.isFinite(idleMs) && idleMs > 0 ? setInterval(() => expireIdle(Date.now()), Math.min(idleMs / 2, 60_000)) : undefined;
@@ -226,8 +228,8 @@ export function createHttpHandler(host: HttpFrontHost, options: HttpFrontOptions
     try {
       const origin = header(req, "origin");
       const corsAllowed = cors !== undefined && origin !== undefined && corsHeaders(cors, origin, req, res);
-      if (options.allowedHosts && !hostAllowed(req, options.allowedHosts, corsAllowed)) {
-        return reply(res, 403, -32000, `Forbidden: Host or Origin not allowed (allowed: ${options.allowedHosts.join(", ")})`);
+      if (hostAllowed && !hostAllowed(req, corsAllowed)) {
+        return reply(res, 403, -32000, `Forbidden: Host or Origin not allowed (allowed: ${options.allowedHosts!.join(", ")})`);
       }
       // Routes first: one may answer its own preflight (the auth metadata document is public).
       if (options.routes?.some((route) => route(req, res))) return;
@@ -245,9 +247,13 @@ export function createHttpHandler(host: HttpFrontHost, options: HttpFrontOptions
       }
       const authInfo = await caller(req, res);
       if (authInfo === false) return;
-      await host.start().catch((error: unknown) => {
-        throw new HttpError(503, `The proxy could not start: ${plainMessage(error)}`);
-      });
+      // Started once: later requests do not wait a turn for it.
+      if (!started) {
+        await host.start().catch((error: unknown) => {
+          throw new HttpError(503, `The proxy could not start: ${plainMessage(error)}`);
+        });
+        started = true;
+      }
       if (!mcp) return await legacySse(req, res, new URL(target, "http://localhost"), authInfo);
       // An unknown session is refused before its body is read: the body is dropped unread (within the body limit), never buffered.
       const sessionId = options.stateless ? undefined : header(req, "mcp-session-id");
