@@ -53,6 +53,8 @@ export interface CliOptions {
   allowOrigins: string[];
   /** --tls-cert and --tls-key: the files main reads for HTTPS on the front (both or neither). */
   tls: { certFile: string; keyFile: string } | undefined;
+  /** --sessions: which backend session serves a client (core's `sessions` option); undefined keeps core's default. */
+  sessions: "isolated" | "tenant" | "shared" | undefined;
   /** --ready-when: /readyz is 200 when any backend answers (default), or only when all do. */
   readyWhen: "any" | "all";
   /** --auth-* and --api-key-env (HTTP fronts only); undefined without them. The key itself is read in main, from the environment. */
@@ -68,6 +70,8 @@ export interface CliOptions {
 }
 
 export interface CliLimits {
+  /** Backend sessions (stdio children) kept open ahead per backend, for a new client's first call. The CLI's default: none. */
+  spareSessions?: number;
   timeoutMs?: number;
   connectTimeoutMs?: number;
   idleTimeoutMs?: number;
@@ -135,6 +139,8 @@ const OPTIONS = {
   "init-timeout": { type: "string" },
   "idle-timeout": { type: "string" },
   "max-sessions": { type: "string" },
+  sessions: { type: "string" },
+  "spare-sessions": { type: "string" },
   "max-body": { type: "string" },
   "drain-timeout": { type: "string" },
   "max-clients": { type: "string" },
@@ -214,6 +220,11 @@ Options:
   --timeout <ms>         a request's timeout, reset by progress (default: 60000)
   --init-timeout <ms>    connecting to a backend and its initialize (default: 30000)
   --idle-timeout <ms>    close a client's unused backend session after this long; 0 never (default: 600000)
+  --sessions isolated|tenant|shared
+                         which backend session serves a client: its own (default), its tenant's
+                         (one per principal: one child per user, not per client), or one for all
+  --spare-sessions <n>   backend sessions (stdio children) kept open ahead per backend, so a new
+                         client's first call does not wait for a child to start (default: 0)
   --max-sessions <n>     backend sessions per backend for isolated clients (default: 100)
   --max-body <bytes>     largest HTTP request body (default: 4194304)
   --drain-timeout <ms>   on SIGTERM, how long calls in flight may finish; /readyz fails and new
@@ -316,11 +327,13 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
       allowOrigins: values["allow-origin"] ?? [],
       tls: tlsFiles(values["tls-cert"], values["tls-key"]),
       readyWhen: oneOf("--ready-when", values["ready-when"], ["any", "all"] as const) ?? "any",
+      sessions: oneOf("--sessions", values.sessions, ["isolated", "tenant", "shared"] as const),
       limits: {
         ...count("--timeout", values.timeout, "timeoutMs", 1),
         ...count("--init-timeout", values["init-timeout"], "connectTimeoutMs", 1),
         ...count("--idle-timeout", values["idle-timeout"], "idleTimeoutMs", 0),
         ...count("--max-sessions", values["max-sessions"], "maxSessions", 1),
+        ...count("--spare-sessions", values["spare-sessions"], "spareSessions", 0),
         ...count("--max-body", values["max-body"], "maxBodyBytes", 1),
         ...count("--drain-timeout", values["drain-timeout"], "drainTimeoutMs", 0),
         ...count("--max-in-flight-per-backend", values["max-in-flight-per-backend"], "maxInFlightPerBackend", 1),

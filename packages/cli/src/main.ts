@@ -125,7 +125,10 @@ async function serve(options: CliOptions, logs: CliLogs, tls?: { cert: Buffer; k
     proxy = FastMCPProxy.asProxy(spec, {
       logger,
       version: VERSION,
+      // Spares are opt-in on the command line: none start inside a user's measurements or memory.
+      spareSessions: 0,
       ...limits,
+      ...(options.sessions && { sessions: options.sessions }),
       ...(options.name !== undefined && { name: options.name }),
     });
   } catch (error) {
