@@ -5,6 +5,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { FastMCPProxy } from "@fastmcp-proxy/core";
+import { alive } from "../cli/process.js";
 import { FIXTURE, raw, until } from "../helpers.js";
 
 let proxy: FastMCPProxy | undefined;
@@ -23,15 +24,6 @@ async function connect(url: string): Promise<Client> {
 }
 
 const pidOf = async (client: Client) => JSON.parse((await raw(client, "tools/call", { name: "whoami", arguments: {} })).content[0].text).pid as number;
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe("sessions of departed clients", () => {
   it("expire once idle: their place is free again and their backend child is ended", async () => {

@@ -4,7 +4,6 @@
 // sessions (overall and per identity), a cap on requests in flight, and SSE writes that close a
 // stream whose reader does not keep up. Defaults are in `HTTP_LIMITS` (the table in docs/limits.md).
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
-import { ProxyError, ProxyErrorCode } from "../errors.js";
 
 /** The HTTP front's bounds, each overridable (`limits` in `httpHandler` / `run` options). */
 export type HttpLimits = { -readonly [K in keyof typeof HTTP_LIMITS]?: number };
@@ -150,35 +149,6 @@ export class SessionBudget {
   }
 }
 
-/** A cap on requests in flight (per session, per backend): past it a request fails at once, it is never queued. */
-export class InFlightLimit {
-  readonly #max: number;
-  readonly #what: string;
-  #count = 0;
-
-  constructor(max: number, what: string) {
-    this.#max = max;
-    this.#what = what;
-  }
-
-  get count(): number {
-    return this.#count;
-  }
-
-  /** Enters, or throws `BackendUnavailable` ("too many requests in flight"); call the returned function once done. */
-  enter(): () => void {
-    if (this.#count >= this.#max) {
-      throw new ProxyError(ProxyErrorCode.BackendUnavailable, `Too many requests in flight ${this.#what} (${this.#count}, at most ${this.#max}): retry later`);
-    }
-    this.#count++;
-    let left = false;
-    return () => {
-      if (left) return;
-      left = true;
-      this.#count--;
-    };
-  }
-}
 
 export interface WriteLimits {
   maxBufferedBytes?: number | undefined;
