@@ -33,7 +33,7 @@ export function upward(edge: string): string | undefined {
   if (folder(from) === "pipeline" && folder(to) === "serve") return "pipeline/ never imports serve/";
   if (folder(from) === "components" && (folder(to) === "serve" || folder(to) === "pipeline")) return "components/ never imports the fronts or the pipeline";
   if (folder(from) === "serve" && folder(to) === "backends") return "serve/ never imports backends/";
-  if ((to === "proxy.ts" || to === "container.ts") && !["index.ts", "proxy.ts", "container.ts"].includes(from)) return `only index.ts imports ${to}`;
+  if ((to === "proxy.ts" || to === "container.ts") && !["index.ts", "advanced.ts", "proxy.ts", "container.ts"].includes(from)) return `only the entries (index.ts, advanced.ts) import ${to}`;
   return undefined;
 }
 

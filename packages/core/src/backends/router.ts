@@ -1,24 +1,18 @@
 // Which backend session serves a request, decided by its tenant alone; and the one way a request is
 // sent to a backend (progress, cancellation, timeouts, failures). Each backend session's
-// server→client traffic goes back to the one caller it can be attributed to, never broadcast.
+// server→client traffic goes back to the one caller it can be attributed to (routing.ts).
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
-import {
-  ErrorCode,
-  McpError,
-  type ClientCapabilities,
-  type JSONRPCRequest,
-  type Notification,
-  type Request,
-  type Result,
-} from "@modelcontextprotocol/sdk/types.js";
+import { ErrorCode, McpError, type ClientCapabilities, type Notification, type Request, type Result } from "@modelcontextprotocol/sdk/types.js";
 import { HttpError, ProxyError, ProxyErrorCode, forwardedError, plainMessage } from "../errors.js";
 import type { Logger } from "../logger.js";
-import { CLIENT_REQUESTS, LIST_CHANGED, METHODS, isProxyMethod, type MethodSpec } from "../methods.js";
+import { LIST_CHANGED, METHODS, isProxyMethod, type MethodSpec } from "../methods.js";
 import { profileKey, type Call, type Channel, type Listener, type Tenant } from "../tenant.js";
 import { describe, type Backend } from "./backend.js";
 import { passthrough } from "../wire/message.js";
 import { RELAY_CAPABILITIES, removed, type BackendPool, type BackendSink, type SessionOwner } from "./pool.js";
+import { CrashLoop, InFlight } from "./guards.js";
+import { deliver, ownerOf } from "./routing.js";
 import { TaskBook, taskOf } from "./tasks.js";
 
 /** How backend sessions are shared: per front session, per tenant, or one per capability profile. */
@@ -424,25 +418,10 @@ export class BackendRouter {
     });
   }
 
-  /**
-   * Who a message from a backend session belongs to: the tenant that created the task it is about,
-   * else the one request waiting on the session, else the one front session with requests waiting,
-   * else the one front session using it. Anything else is ambiguous (undefined): never broadcast.
-   */
+  /** Who a message from a lane belongs to (see `ownerOf`). */
   #ownerOf(lane: Lane, taskId: string | undefined): Channel | undefined {
-    const calls = [...lane.waiting];
-    const listeners = this.#listenersOf(lane);
-    if (taskId !== undefined) {
-      const owns = (tenant: Tenant) => this.tasks.find(tenant.id)?.owns(lane.backend, taskId) === true;
-      const theirs = calls.filter((call) => owns(call.tenant));
-      if (theirs.length === 1) return theirs[0]!.channel;
-      const listener = listeners.find((l) => owns(l.tenant)) ?? theirs[0]?.listener;
-      if (listener) return listener;
-    }
-    if (calls.length === 1) return calls[0]!.channel;
-    const sessions = new Set(calls.map((call) => call.listener));
-    if (calls.length > 1) return sessions.size === 1 ? [...sessions][0] : undefined;
-    return listeners.length === 1 ? listeners[0] : undefined;
+    const owns = taskId === undefined ? undefined : (tenant: Tenant) => this.tasks.find(tenant.id)?.owns(lane.backend, taskId) === true;
+    return ownerOf([...lane.waiting], this.#listenersOf(lane), owns);
   }
 
   #sink(lane: Lane): BackendSink {
@@ -473,20 +452,6 @@ export class BackendRouter {
   }
 }
 
-/** A server→client request to the client it belongs to, if that client declared what it needs and can answer. */
-function deliver(backend: Backend, owner: Channel, request: JSONRPCRequest, signal: AbortSignal): Promise<Result> {
-  const declared = CLIENT_REQUESTS[request.method];
-  if (declared && !owner.request) {
-    const why = `${request.method} from ${describe(backend)} cannot reach a client of the stateless HTTP front, which can only answer requests: serve with sessions for sampling, elicitation and roots`;
-    return Promise.reject(new McpError(ErrorCode.InvalidRequest, why));
-  }
-  if (declared && !declared(owner.capabilities ?? {}, request.params)) {
-    return Promise.reject(new McpError(ErrorCode.InvalidRequest, `${request.method} from ${describe(backend)}: the client did not declare the capability it needs`));
-  }
-  if (!owner.request) return Promise.reject(new McpError(ErrorCode.InvalidRequest, `${request.method} from ${describe(backend)} cannot reach this client`));
-  return owner.request({ method: request.method, params: request.params } as Request, signal);
-}
-
 function methodSpec(method: string): MethodSpec | undefined {
   return isProxyMethod(method) ? METHODS[method] : undefined;
 }
@@ -507,58 +472,6 @@ function idOf(backend: Backend): number {
   let id = ids.get(backend);
   if (id === undefined) ids.set(backend, (id = ++lastId));
   return id;
-}
-
-/**
- * The sessions of each backend that crashed lately (closed by themselves, or could not start): past
- * `threshold` within `windowMs`, calls to it fail fast, for `coolMs` after each crash. One watcher
- * per backend, however many clients' sessions (children) crash.
- */
-class CrashLoop {
-  readonly #crashes = new Map<Backend, number[]>();
-  constructor(
-    readonly threshold = 5,
-    readonly windowMs = 30_000,
-    readonly coolMs = 10_000,
-  ) {}
-
-  crashed(backend: Backend, now = Date.now()): void {
-    const recent = (this.#crashes.get(backend) ?? []).filter((t) => now - t < this.windowMs);
-    recent.push(now);
-    this.#crashes.set(backend, recent.slice(-this.threshold));
-  }
-
-  /** Why calls to `backend` fail fast now, if they do. */
-  down(backend: Backend, now = Date.now()): string | undefined {
-    const recent = this.#crashes.get(backend);
-    if (!recent || recent.length < this.threshold || now - recent[0]! >= this.windowMs) return undefined;
-    const wait = recent.at(-1)! + this.coolMs - now;
-    if (wait <= 0) return undefined; // cooled off: the next call tries again
-    return `Backend ${describe(backend)} is down: its sessions crashed ${recent.length} times in ${Math.round((now - recent[0]!) / 1000)} s; next try in ${Math.ceil(wait / 1000)} s`;
-  }
-}
-
-/** Requests in flight to one backend, from every caller: past the cap a call fails at once (never queued). */
-class InFlight {
-  #count = 0;
-  constructor(
-    readonly max: number,
-    readonly backend: Backend,
-  ) {}
-
-  enter(): () => void {
-    if (this.#count >= this.max) {
-      throw new ProxyError(ProxyErrorCode.BackendUnavailable, `Too many requests in flight to backend "${this.backend.name}" (${this.#count}, at most ${this.max}): retry later`);
-    }
-    this.#count++;
-    let left = false;
-    return () => {
-      if (!left) {
-        left = true;
-        this.#count--;
-      }
-    };
-  }
 }
 
 /** A failed backend request as the client should see it. */

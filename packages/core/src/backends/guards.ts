@@ -1,0 +1,57 @@
+// What keeps a backend from being overrun: a cap on the requests in flight to it, and a breaker for
+// a crash loop of its sessions. One of each per backend, whatever the number of clients.
+import { ProxyError, ProxyErrorCode } from "../errors.js";
+import { describe, type Backend } from "./backend.js";
+
+/**
+ * The sessions of each backend that crashed lately (closed by themselves, or could not start): past
+ * `threshold` within `windowMs`, calls to it fail fast, for `coolMs` after each crash. One watcher
+ * per backend, however many clients' sessions (children) crash.
+ */
+export class CrashLoop {
+  readonly #crashes = new Map<Backend, number[]>();
+  constructor(
+    readonly threshold = 5,
+    readonly windowMs = 30_000,
+    readonly coolMs = 10_000,
+  ) {}
+
+  crashed(backend: Backend, now = Date.now()): void {
+    const recent = (this.#crashes.get(backend) ?? []).filter((t) => now - t < this.windowMs);
+    recent.push(now);
+    this.#crashes.set(backend, recent.slice(-this.threshold));
+  }
+
+  /** Why calls to `backend` fail fast now, if they do. */
+  down(backend: Backend, now = Date.now()): string | undefined {
+    const recent = this.#crashes.get(backend);
+    if (!recent || recent.length < this.threshold || now - recent[0]! >= this.windowMs) return undefined;
+    const wait = recent.at(-1)! + this.coolMs - now;
+    if (wait <= 0) return undefined; // cooled off: the next call tries again
+    return `Backend ${describe(backend)} is down: its sessions crashed ${recent.length} times in ${Math.round((now - recent[0]!) / 1000)} s; next try in ${Math.ceil(wait / 1000)} s`;
+  }
+}
+
+/** Requests in flight to one backend, from every caller: past the cap a call fails at once (never queued). */
+export class InFlight {
+  #count = 0;
+  constructor(
+    readonly max: number,
+    readonly backend: Backend,
+  ) {}
+
+  enter(): () => void {
+    if (this.#count >= this.max) {
+      throw new ProxyError(ProxyErrorCode.BackendUnavailable, `Too many requests in flight to backend "${this.backend.name}" (${this.#count}, at most ${this.max}): retry later`);
+    }
+    this.#count++;
+    let left = false;
+    return () => {
+      if (!left) {
+        left = true;
+        this.#count--;
+      }
+    };
+  }
+}
+
