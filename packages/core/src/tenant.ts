@@ -6,13 +6,30 @@ import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import type { ClientCapabilities, Notification, Request, RequestId, Result } from "@modelcontextprotocol/sdk/types.js";
 import { identityOf } from "./errors.js";
 
-/** The client capabilities the proxy relays to backends: the profile a backend session is opened with. */
+/**
+ * The client capabilities the proxy relays to backends: the profile a backend session is opened
+ * with. Only the members the protocol defines are kept, so a client cannot make a profile (and with
+ * it a backend session and a mirror) of its own by declaring made-up fields: there are a few dozen
+ * profiles at most.
+ */
 export function relayable(capabilities: ClientCapabilities | undefined): ClientCapabilities {
-  if (!capabilities || typeof capabilities !== "object") return {};
-  const { sampling, elicitation, roots } = capabilities;
-  const object = (value: unknown) => typeof value === "object" && value !== null && !Array.isArray(value);
-  return { ...(object(sampling) && { sampling }), ...(object(elicitation) && { elicitation }), ...(object(roots) && { roots }) };
+  if (!isObject(capabilities)) return {};
+  const { sampling, elicitation, roots } = capabilities as Record<string, unknown>;
+  const out: ClientCapabilities = {};
+  if (isObject(sampling)) out.sampling = only(sampling, ["context", "tools"]);
+  if (isObject(elicitation)) out.elicitation = only(elicitation, ["form", "url"]);
+  if (isObject(roots)) out.roots = roots.listChanged === true ? { listChanged: true } : {};
+  return out;
 }
+
+/** The named members that are objects, each as an empty object (what a declared sub-capability says). */
+function only(value: Record<string, unknown>, names: readonly string[]): Record<string, object> {
+  const out: Record<string, object> = {};
+  for (const name of names) if (isObject(value[name])) out[name] = {};
+  return out;
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 
 /** One key per distinct set of relayed client capabilities: canonical JSON (keys sorted at every level). */
 export function profileKey(capabilities: ClientCapabilities): string {
