@@ -1,4 +1,5 @@
 // The 2026-07-28 wire: its version, the reserved `_meta` keys, and the routing headers.
+import { METHODS, isProxyMethod } from "../methods.js";
 import { WireErrorCode } from "../wire/codes.js";
 
 export { isObject } from "../wire/message.js";
@@ -38,12 +39,13 @@ export const TASKS_EXTENSION = "io.modelcontextprotocol/tasks";
 /** Methods of the legacy era with no meaning in 2026-07-28 (a 2026 peer answers them 404 / -32601). */
 export const LEGACY_ONLY_METHODS = new Set(["initialize", "ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe"]);
 
-/** Methods whose result may be `input_required`. */
-export const MULTI_ROUND_METHODS = new Set(["tools/call", "prompts/get", "resources/read"]);
+/** Methods whose result may be `input_required` (the method table's multi-round ones). */
+export const MULTI_ROUND_METHODS: ReadonlySet<string> = new Set(Object.entries(METHODS).flatMap(([method, spec]) => (spec.era === "multiRound" ? [method] : [])));
 
-/** The `Mcp-Name` header value for a request: the tool or prompt name, or the resource URI. */
+/** The `Mcp-Name` header value for a request: the member the method table names (a tool or prompt name, a resource URI). */
 export function nameOf(method: string, params: Record<string, unknown> | undefined): string | undefined {
-  const value = method === "resources/read" ? params?.uri : method === "tools/call" || method === "prompts/get" ? params?.name : undefined;
+  const key = isProxyMethod(method) ? METHODS[method].nameKey : undefined;
+  const value = key === undefined ? undefined : params?.[key];
   return typeof value === "string" ? value : undefined;
 }
 
