@@ -90,7 +90,7 @@ describe("caching middleware", () => {
   it("refuses options it cannot run with, naming them", () => {
     expect(() => caching({ ttl: { "resources/read": -1 } })).toThrow('caching: ttl["resources/read"] must be a number ≥ 0, got -1');
     expect(() => caching({ ttl: { "tools/list": 5 } as never })).toThrow(/ttl must be one of resources\/read/);
-    expect(() => caching({ partition: "everyone" as never })).toThrow(/partition must be one of principal, session, none/);
+    expect(() => caching({ partition: "everyone" as never })).toThrow(/partition must be one of tenant, session, public/);
     expect(() => caching({ servers: { a: { partition: "x" as never } } })).toThrow(/servers\.a\.partition/);
     expect(() => caching({ maxItemBytes: 0 })).toThrow(/maxItemBytes must be a positive number/);
     expect(() => caching({ storeTimeoutMs: Number.NaN })).toThrow(/storeTimeoutMs/);
@@ -142,7 +142,7 @@ describe("caching middleware", () => {
     expect(backend.runs.private).toBe(1);
     expect(cache.stats().notStored["upstream-private"]).toBeUndefined();
 
-    const shared = await setup({ partition: "none", tools: { private: true } });
+    const shared = await setup({ partition: "public", tools: { private: true } });
     const anyone = await client(shared.proxy);
     await anyone.callTool({ name: "private" });
     await anyone.callTool({ name: "private" });
@@ -208,7 +208,7 @@ describe("caching middleware", () => {
       if (ctx.authInfo?.token === "bob") ctx.hide((component) => component.name === "lookup");
       return next();
     });
-    const cache = caching({ partition: "none", tools: { lookup: true } });
+    const cache = caching({ partition: "public", tools: { lookup: true } });
     await cache.install(hiding);
     cleanup.push(() => hiding.close(), () => cache.close());
     const alice = await client(hiding, "alice");

@@ -2,17 +2,18 @@ import { ProxyError, ProxyErrorCode } from "@fastmcp-proxy/core";
 import { z } from "zod";
 import { memoryStore } from "./memory-store.js";
 import type { CachingOptions, MethodTtls, ServerCacheRules } from "./options.js";
-import { redisStore } from "./redis-store.js";
+import { DEFAULT_PREFIX, redisStore } from "./redis-store.js";
 
 const ms = z.number().int().nonnegative();
 const ttl = z.strictObject({ "resources/read": ms.optional(), "prompts/get": ms.optional(), "tools/call": ms.optional() });
 const filter = z.strictObject({ include: z.array(z.string()).optional(), exclude: z.array(z.string()).optional() });
 const tools = z.record(z.string(), z.union([z.literal(true), z.strictObject({ ttlMs: ms.optional(), force: z.boolean().optional() })]));
-const partition = z.enum(["principal", "session", "none"]);
+const partition = z.enum(["tenant", "session", "public"]);
 
 const server = z.strictObject({
   enabled: z.boolean().optional(),
   partition: partition.optional(),
+  scopes: z.boolean().optional(),
   ttl: ttl.optional(),
   resources: filter.optional(),
   prompts: filter.optional(),
@@ -27,11 +28,14 @@ const store = z.union([
 
 const section = z.strictObject({
   store: store.optional(),
+  /** This deployment's name in shared store keys: deployments sharing one Redis stay apart even with identical servers. */
+  namespace: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "1-64 letters, digits, \"_\", \"-\" or \".\"").optional(),
   ttl: ttl.optional(),
   resources: filter.optional(),
   prompts: filter.optional(),
   tools: tools.optional(),
   partition: partition.optional(),
+  scopes: z.boolean().optional(),
   servers: z.record(z.string(), server).optional(),
   requireIdentity: z.boolean().optional(),
   maxItemBytes: z.number().int().positive().optional(),
@@ -57,11 +61,11 @@ export function cacheFromConfig(config: unknown, servers: Readonly<Record<string
   for (const [name, value] of Object.entries(servers)) {
     if (value !== undefined) perServer[name] = { ...perServer[name], ...check(server, value, `mcpServers.${name}.cache`) };
   }
-  const { store: storeConfig, servers: _, ...rest } = parsed;
+  const { store: storeConfig, servers: _, namespace, ...rest } = parsed;
   const options: CachingOptions = { ...rest, servers: perServer };
   if (storeConfig === undefined || storeConfig === "memory") options.store = memoryStore();
   else if ("memory" in storeConfig) options.store = memoryStore(storeConfig.memory);
-  else options.store = redisStore({ url: storeConfig.redis, ...(storeConfig.prefix === undefined ? {} : { prefix: storeConfig.prefix }) });
+  else options.store = redisStore({ url: storeConfig.redis, prefix: `${storeConfig.prefix ?? DEFAULT_PREFIX}${namespace === undefined ? "" : `${namespace}:`}` });
   return options;
 }
 

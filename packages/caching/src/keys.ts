@@ -13,14 +13,14 @@ export interface Target {
   readonly method: CachedMethod;
   /** The backend's configured name (what invalidation names). */
   readonly backend: string;
-  /** Where the backend is (its URL or command): two deployments' "weather" on one Redis stay apart. */
+  /** A digest of the backend's whole resolved spec (see origin.ts): two deployments' "weather" on one Redis stay apart. */
   readonly origin?: string;
   readonly name: string;
 }
 
-/** The entry's key: method, backend (name and origin), backend name or URI, identity partition and canonical arguments, hashed. */
+/** The entry's key: method, backend (name and origin), backend name or URI, partition and canonical arguments, hashed. */
 export function entryKey(target: Target, partition: string, args: string): string {
-  return `e:${digest(["v1", target.method, target.backend, target.origin ?? "", target.name, partition, args])}`;
+  return `e:${digest(["v2", target.method, target.backend, target.origin ?? "", target.name, partition, args])}`;
 }
 
 /**

@@ -5,12 +5,13 @@ import type { CachedMethod } from "./keys.js";
 import type { CacheStore } from "./store.js";
 
 /**
- * Whose entries a request may see. "principal" (default): one tenant's (core's `partitionOf`: an
+ * Whose entries a request may see. "tenant" (default): one tenant's (core's `partitionOf`: an
  * authenticated principal's; an anonymous client's own session's; an anonymous stateless or
- * 2026-07-28 request's alone, so never another's); "session": one front session's, for backends
- * whose answers vary per session; "none": everyone's, only for public data.
+ * 2026-07-28 request's alone, which is never stored); "session": one front session's, for backends
+ * whose answers vary per session; "public": everyone's, anonymous callers included, an explicit
+ * opt-in for public data (never for a backend that acts with each caller's credentials).
  */
-export type Partition = "principal" | "session" | "none";
+export type Partition = "tenant" | "session" | "public";
 
 /** A tool the operator names for caching. `true` means the defaults. */
 export type ToolCacheRule = true | {
@@ -28,6 +29,8 @@ export interface ServerCacheRules {
   /** false: nothing from this backend is cached. */
   enabled?: boolean;
   partition?: Partition;
+  /** The caller's granted scopes are part of the partition. Default: when the server's `auth` acts per caller. */
+  scopes?: boolean;
   ttl?: MethodTtls;
   /** Resource URIs (as clients see them) to cache or not. */
   resources?: Filter;
@@ -48,8 +51,10 @@ export interface CachingOptions {
   prompts?: Filter;
   /** Tools to cache, by the name clients see (exact or glob). Default: none. */
   tools?: Readonly<Record<string, ToolCacheRule>>;
-  /** Default "principal". */
+  /** Default "tenant". */
   partition?: Partition;
+  /** The caller's granted scopes are part of the partition, for every backend. Default: only for backends whose `auth` acts per caller. */
+  scopes?: boolean;
   /** Per-backend rules, by the backend's configured name. */
   servers?: Readonly<Record<string, ServerCacheRules>>;
   /**
@@ -75,7 +80,7 @@ export interface CachingOptions {
 export const DEFAULT_TTLS: Required<MethodTtls> = { "resources/read": 60_000, "prompts/get": 300_000, "tools/call": 60_000 };
 export const DEFAULT_MAX_ITEM_BYTES = 1024 * 1024;
 
-const PARTITIONS: readonly string[] = ["principal", "session", "none"];
+const PARTITIONS: readonly string[] = ["tenant", "session", "public"];
 
 /** Refuses options no cache can run with, naming the option (a TypeError, at `caching()`). */
 export function checkOptions(options: CachingOptions): void {

@@ -9,7 +9,7 @@ describe("@fastmcp-proxy/caching stays DI-free and on core's public API", () => 
   it("depends on lru-cache, ioredis and zod only, with core as a peer", () => {
     const runtime = Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies });
     expect(runtime.sort()).toEqual(["ioredis", "lru-cache", "zod"]);
-    expect(pkg.peerDependencies).toEqual({ "@fastmcp-proxy/core": "workspace:*" });
+    expect(pkg.peerDependencies).toEqual({ "@fastmcp-proxy/core": "workspace:^" });
   });
 
   it("imports core's public API only, no container, no other package, no test code", () => {

@@ -13,6 +13,8 @@ export interface RedisStoreOptions {
   commandTimeoutMs?: number;
 }
 
+export const DEFAULT_PREFIX = "fastmcp-proxy:cache:";
+
 /**
  * A store in Redis, shared by every replica that uses the same URL and prefix. The client it
  * creates fails commands at once while disconnected (no offline queue, no retries per command)
@@ -29,7 +31,7 @@ export class RedisStore implements CacheStore {
   readonly #owned: boolean;
 
   constructor(options: RedisStoreOptions) {
-    this.#prefix = options.prefix ?? "fastmcp-proxy:cache:";
+    this.#prefix = options.prefix ?? DEFAULT_PREFIX;
     this.#owned = options.client === undefined;
     if (options.client) this.client = options.client;
     else {

@@ -158,7 +158,7 @@ export class ResponseCache {
     // Upstream hints (2026-07-28) may shorten the TTL or make an entry private, never public.
     if (typeof r.ttlMs === "number") ttlMs = Math.min(ttlMs, Math.max(0, r.ttlMs));
     if (ttlMs <= 0) return skip("upstream-ttl");
-    if (c.partitionMode === "none" && r.cacheScope === "private") return skip("upstream-private");
+    if (c.partitionMode === "public" && r.cacheScope === "private") return skip("upstream-private");
     return ttlMs;
   }
 
