@@ -38,7 +38,14 @@ export function caching(options: CachingOptions = {}): CachingMiddleware {
   checkOptions(options);
   const policy = new Policy(options);
   let logger: Logger | undefined;
-  const cache = new ResponseCache(options, policy.maxTtlMs, (state) => logger?.warn(`cache store breaker ${state}`));
+  let storing = true;
+  const cache = new ResponseCache(options, policy.maxTtlMs, (state, calls) => {
+    if (calls === "reads") return logger?.warn(`cache store breaker ${state}`);
+    // Said once when the cache stops storing, and once when it stores again.
+    if (state === "open" && storing) logger?.warn("cache store refuses writes: results are not stored (and invalidations wait) until it takes them again");
+    else if (state === "closed" && !storing) logger?.info("cache store takes writes again");
+    if (state !== "half-open") storing = state === "closed";
+  });
   const subscriptions: (() => void)[] = [];
 
   let installed = false;

@@ -15,6 +15,8 @@ export class Generations {
   constructor(
     readonly store: CacheStore,
     readonly breaker: Breaker,
+    /** Bumps are writes: they go through the writes' breaker. */
+    readonly writes: Breaker,
     readonly ttlMs: number,
   ) {}
 
@@ -29,7 +31,7 @@ export class Generations {
 
   /** Gives the stamp a new token. Rejects if the store could not take it; it is then retried before the next lookup. */
   bump(key: string): Promise<void> {
-    const write = this.breaker.run(() => this.store.set(key, token(), this.ttlMs));
+    const write = this.writes.run(() => this.store.set(key, token(), this.ttlMs));
     const attempt: Promise<void> = write.then(
       () => {
         if (this.#pending.get(key) === attempt) this.#pending.delete(key);

@@ -18,6 +18,7 @@ export interface InvalidateScope {
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+const MISS = Symbol("miss");
 
 /** The stored result, when the miss produced one worth keeping, and its JSON for the waiters. */
 interface Produced {
@@ -35,6 +36,8 @@ export class ResponseCache {
   readonly store: CacheStore;
   readonly counters = new Counters();
   readonly #breaker: Breaker;
+  /** Writes fail on their own (a Redis at maxmemory with noeviction still reads): their own breaker. */
+  readonly #writes: Breaker;
   readonly #flights = new SingleFlight();
   readonly #now: () => number;
   readonly #maxItemBytes: number;
@@ -42,14 +45,15 @@ export class ResponseCache {
   readonly #waitTimeoutMs: number | undefined;
   readonly #generations: Generations;
 
-  constructor(options: CachingOptions, maxTtlMs: number, onBreaker: (state: BreakerState) => void = () => {}) {
+  constructor(options: CachingOptions, maxTtlMs: number, onBreaker: (state: BreakerState, calls: "reads" | "writes") => void = () => {}) {
     this.store = options.store ?? memoryStore();
-    this.#breaker = new Breaker(options.storeTimeoutMs ?? 100, options.breaker, onBreaker);
+    this.#breaker = new Breaker(options.storeTimeoutMs ?? 100, options.breaker, (state) => onBreaker(state, "reads"));
+    this.#writes = new Breaker(options.storeTimeoutMs ?? 100, options.breaker, (state) => onBreaker(state, "writes"));
     this.#now = options.now ?? Date.now;
     this.#maxItemBytes = options.maxItemBytes ?? DEFAULT_MAX_ITEM_BYTES;
     this.#coalesce = options.coalesce !== false;
     this.#waitTimeoutMs = options.waitTimeoutMs;
-    this.#generations = new Generations(this.store, this.#breaker, Math.max(DAY_MS, 2 * maxTtlMs));
+    this.#generations = new Generations(this.store, this.#breaker, this.#writes, Math.max(DAY_MS, 2 * maxTtlMs));
   }
 
   get breaker(): Breaker {
@@ -74,10 +78,10 @@ export class ResponseCache {
     } catch (error) {
       return this.bypass(ctx, next, storeReason(error));
     }
-    const entry = decodeEntry(entryText);
-    if (entry && entry.generations === generations && entry.expiresAt > this.#now()) {
+    const stored = this.#read(key, entryText, generations);
+    if (stored !== MISS) {
       this.#outcome(ctx, "hit");
-      return JSON.parse(entry.json);
+      return stored;
     }
     const produce = (signal: AbortSignal | undefined) => this.#produce(ctx, next, c, key, generations, signal);
     if (!this.#coalesce) {
@@ -113,9 +117,12 @@ export class ResponseCache {
       outcomes: { ...this.counters.outcomes },
       hitRatio: this.counters.hitRatio,
       notStored: { ...this.counters.notStored },
+      corrupt: this.counters.corrupt,
       store: this.store.stats?.(),
       breaker: this.#breaker.state,
       breakerOpened: this.#breaker.opened,
+      writes: this.#writes.state,
+      writesOpened: this.#writes.opened,
     };
   }
 
@@ -138,9 +145,9 @@ export class ResponseCache {
     if (ttlMs > 0) {
       const text = encodeEntry({ expiresAt: this.#now() + ttlMs, generations, json });
       try {
-        await this.#breaker.run(() => this.store.set(key, text, ttlMs));
-      } catch {
-        this.counters.skip("store");
+        await this.#writes.run(() => this.store.set(key, text, ttlMs));
+      } catch (error) {
+        this.counters.skip(error instanceof StoreUnavailable && error.reason === "open" ? "store-open" : "store");
       }
     }
     return { result, json };
@@ -160,6 +167,24 @@ export class ResponseCache {
     if (ttlMs <= 0) return skip("upstream-ttl");
     if (c.partitionMode === "public" && r.cacheScope === "private") return skip("upstream-private");
     return ttlMs;
+  }
+
+  /** The stored result when the entry is current, else MISS. A corrupt entry is a miss, and is deleted. */
+  #read(key: string, text: string | undefined, generations: string): unknown {
+    if (text === undefined) return MISS;
+    const entry = decodeEntry(text);
+    if (entry !== undefined) {
+      if (entry.generations !== generations || entry.expiresAt <= this.#now()) return MISS;
+      try {
+        const result: unknown = JSON.parse(entry.json);
+        if (typeof result === "object" && result !== null) return result;
+      } catch {
+        // corrupt: dropped below
+      }
+    }
+    this.counters.corrupt++;
+    this.#writes.run(() => this.store.delete([key])).catch(() => {});
+    return MISS;
   }
 
   #outcome(ctx: ProxyContext, outcome: CacheOutcome): void {

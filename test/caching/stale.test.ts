@@ -1,0 +1,59 @@
+// Wrong or stale answers (issue 19), against a real redis-server: a corrupt entry, a Redis that
+// reads but refuses writes.
+import { Redis } from "ioredis";
+import { afterEach, describe, expect, it } from "vitest";
+import { FastMCPProxy, silentLogger } from "@fastmcp-proxy/core";
+import { caching, redisStore, type CachingOptions } from "@fastmcp-proxy/caching";
+import { client, countingBackend, text } from "./fixtures.js";
+import { REDIS_BINARY, startRedis, type RedisServer } from "./redis-server.js";
+
+let cleanup: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const done of cleanup.splice(0).reverse()) await done();
+});
+
+async function setup(options: CachingOptions = {}) {
+  const redis: RedisServer = await startRedis();
+  const raw = new Redis(redis.url);
+  cleanup.push(() => redis.stop(), () => raw.quit());
+  const backend = countingBackend();
+  const warnings: string[] = [];
+  const proxy = FastMCPProxy.asProxy(backend.server, { logger: { ...silentLogger, warn: (m: string) => void warnings.push(m) } });
+  const prefix = "stale:";
+  const cache = caching({ store: redisStore({ url: redis.url, prefix }), tools: { lookup: true }, ...options });
+  await cache.install(proxy);
+  cleanup.push(() => proxy.close(), () => cache.close());
+  const c = await client(proxy);
+  return { raw, prefix, backend, cache, warnings, lookup: (q = "x") => c.callTool({ name: "lookup", arguments: { q } }) };
+}
+
+describe.runIf(REDIS_BINARY !== undefined || process.env.CI === "true")("wrong or stale answers (real Redis)", () => {
+  it("a corrupt stored entry is a miss, and is deleted, never a failed request", async () => {
+    const { raw, prefix, backend, cache, lookup } = await setup();
+    await lookup();
+    const [key] = await raw.keys(`${prefix}e:*`);
+    const stored = (await raw.get(key!))!;
+    // Current stamps, broken JSON: only parsing it can tell.
+    await raw.set(key!, `${stored.split("\n").slice(0, 2).join("\n")}\n{"content":[{"ty`, "PX", 60_000);
+    const answered = await lookup();
+    expect(answered.isError).toBeFalsy();
+    expect(text(answered)).toContain("run 2");
+    expect(backend.runs.lookup).toBe(2);
+    expect(cache.stats().corrupt).toBe(1);
+    expect(text(await lookup())).toContain("run 2");
+    expect(backend.runs.lookup).toBe(2);
+  });
+
+  it("a Redis that reads but refuses writes (maxmemory, noeviction) opens the writes' breaker, said once", async () => {
+    const { raw, cache, warnings, lookup } = await setup({ breaker: { failures: 3, cooldownMs: 60_000 } });
+    await lookup("stamps"); // the generation stamps exist: lookups read only
+    await raw.config("SET", "maxmemory-policy", "noeviction");
+    await raw.config("SET", "maxmemory", "1");
+    for (let i = 0; i < 6; i++) expect((await lookup(`q${i}`)).isError).toBeFalsy();
+    const stats = cache.stats();
+    expect(stats.breaker).toBe("closed"); // reads still work
+    expect(stats.writes).toBe("open");
+    expect(stats.notStored).toMatchObject({ store: 3, "store-open": 3 });
+    expect(warnings.filter((w) => w.includes("refuses writes"))).toHaveLength(1);
+  });
+});
