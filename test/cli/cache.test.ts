@@ -99,8 +99,9 @@ describe("cache flags", () => {
     await client.close();
   });
 
-  it.runIf(redisAvailable)("--cache-redis: what one proxy process stored is a hit in another", async () => {
-    const args = ["--cache-redis", redis!.url, "--", ...FIXTURE_STDIO];
+  it.runIf(redisAvailable)("--cache-redis: what one proxy process stored for public data is a hit in another", async () => {
+    // Two anonymous clients share entries only where the operator says the data is public.
+    const args = ["--cache-redis", redis!.url, config({ cache: { partition: "public" } })];
     const one = await startHttp(args);
     const two = await startHttp(args);
     const uri = `fixture://items/cli-${Date.now()}`;

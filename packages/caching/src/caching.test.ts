@@ -87,13 +87,18 @@ describe("caching middleware", () => {
     expect(cache.stats().outcomes["bypass:not-installed"]).toBe(2);
   });
 
-  it("refuses options it cannot run with, naming them", () => {
-    expect(() => caching({ ttl: { "resources/read": -1 } })).toThrow('caching: ttl["resources/read"] must be a number ≥ 0, got -1');
-    expect(() => caching({ ttl: { "tools/list": 5 } as never })).toThrow(/ttl must be one of resources\/read/);
-    expect(() => caching({ partition: "everyone" as never })).toThrow(/partition must be one of tenant, session, public/);
-    expect(() => caching({ servers: { a: { partition: "x" as never } } })).toThrow(/servers\.a\.partition/);
-    expect(() => caching({ maxItemBytes: 0 })).toThrow(/maxItemBytes must be a positive number/);
+  it("refuses options it cannot run with, naming them, by the config file's schema", () => {
+    expect(() => caching({ ttl: { "resources/read": -1 } })).toThrow(/^caching\.ttl\.resources\/read: /);
+    expect(() => caching({ ttl: { "tools/list": 5 } as never })).toThrow(/caching\.ttl: .*tools\/list/);
+    expect(() => caching({ partition: "everyone" as never })).toThrow(/caching\.partition: .*"tenant"\|"session"\|"public"/);
+    expect(() => caching({ servers: { a: { partition: "x" as never } } })).toThrow(/caching\.servers\.a\.partition/);
+    expect(() => caching({ maxItemBytes: 0 })).toThrow(/caching\.maxItemBytes/);
     expect(() => caching({ storeTimeoutMs: Number.NaN })).toThrow(/storeTimeoutMs/);
+    // Infinity is not a TTL: refused, where it used to be a silent no-cache.
+    expect(() => caching({ tools: { lookup: { ttlMs: Infinity } } })).toThrow(/caching\.tools\.lookup/);
+    expect(() => caching({ servers: { a: { ttl: { "tools/call": Infinity } } } })).toThrow(/caching\.servers\.a\.ttl/);
+    expect(() => caching({ store: {} as never })).toThrow(/caching\.store: a CacheStore/);
+    expect(() => caching({ ttlMs: 5 } as never)).toThrow(/ttlMs/);
   });
 
   it("expires entries after their TTL, by the injected clock", async () => {

@@ -3,52 +3,12 @@ import { z } from "zod";
 import { memoryStore } from "./memory-store.js";
 import type { CachingOptions, MethodTtls, ServerCacheRules } from "./options.js";
 import { DEFAULT_PREFIX, redisStore } from "./redis-store.js";
-
-const ms = z.number().int().nonnegative();
-const ttl = z.strictObject({ "resources/read": ms.optional(), "prompts/get": ms.optional(), "tools/call": ms.optional() });
-const filter = z.strictObject({ include: z.array(z.string()).optional(), exclude: z.array(z.string()).optional() });
-const tools = z.record(z.string(), z.union([z.literal(true), z.strictObject({ ttlMs: ms.optional(), force: z.boolean().optional() })]));
-const partition = z.enum(["tenant", "session", "public"]);
-
-const server = z.strictObject({
-  enabled: z.boolean().optional(),
-  partition: partition.optional(),
-  scopes: z.boolean().optional(),
-  ttl: ttl.optional(),
-  resources: filter.optional(),
-  prompts: filter.optional(),
-  tools: tools.optional(),
-});
-
-const store = z.union([
-  z.literal("memory"),
-  z.strictObject({ memory: z.strictObject({ maxEntries: z.number().int().positive().optional(), maxBytes: z.number().int().positive().optional() }) }),
-  z.strictObject({ redis: z.string().regex(/^rediss?:\/\//, "a redis:// or rediss:// URL"), prefix: z.string().optional() }),
-]);
-
-const section = z.strictObject({
-  store: store.optional(),
-  /** This deployment's name in shared store keys: deployments sharing one Redis stay apart even with identical servers. */
-  namespace: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "1-64 letters, digits, \"_\", \"-\" or \".\"").optional(),
-  ttl: ttl.optional(),
-  resources: filter.optional(),
-  prompts: filter.optional(),
-  tools: tools.optional(),
-  partition: partition.optional(),
-  scopes: z.boolean().optional(),
-  servers: z.record(z.string(), server).optional(),
-  requireIdentity: z.boolean().optional(),
-  maxItemBytes: z.number().int().positive().optional(),
-  coalesce: z.boolean().optional(),
-  waitTimeoutMs: z.number().int().positive().optional(),
-  storeTimeoutMs: z.number().int().positive().optional(),
-  breaker: z.strictObject({ failures: z.number().int().positive().optional(), cooldownMs: ms.optional() }).optional(),
-});
+import { problem, sectionSchema, serverSchema } from "./schema.js";
 
 /** The config file's `cache` section (see docs/caching.md). */
-export type CacheConfig = z.input<typeof section>;
+export type CacheConfig = z.input<typeof sectionSchema>;
 /** A server's own `cache` section in `mcpServers`. */
-export type ServerCacheConfig = z.input<typeof server>;
+export type ServerCacheConfig = z.input<typeof serverSchema>;
 
 /**
  * Caching options from a config file: the top-level `cache` section and, optionally, each
@@ -56,10 +16,10 @@ export type ServerCacheConfig = z.input<typeof server>;
  * the schema is refused with InvalidConfig naming the field. The store is created here.
  */
 export function cacheFromConfig(config: unknown, servers: Readonly<Record<string, unknown>> = {}): CachingOptions {
-  const parsed = check(section, config ?? {}, "cache");
+  const parsed = check(sectionSchema, config ?? {}, "cache");
   const perServer: Record<string, ServerCacheRules> = { ...parsed.servers };
   for (const [name, value] of Object.entries(servers)) {
-    if (value !== undefined) perServer[name] = { ...perServer[name], ...check(server, value, `mcpServers.${name}.cache`) };
+    if (value !== undefined) perServer[name] = { ...perServer[name], ...check(serverSchema, value, `mcpServers.${name}.cache`) };
   }
   const { store: storeConfig, servers: _, namespace, ...rest } = parsed;
   const options: CachingOptions = { ...rest, servers: perServer };
@@ -70,11 +30,9 @@ export function cacheFromConfig(config: unknown, servers: Readonly<Record<string
 }
 
 function check<S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
-  const path = [where, ...issue.path.map(String)].join(".");
-  throw new ProxyError(ProxyErrorCode.InvalidConfig, `Invalid ${path}: ${issue.message}`);
+  const found = problem(schema, value, where);
+  if (found !== undefined) throw new ProxyError(ProxyErrorCode.InvalidConfig, `Invalid ${found}`);
+  return schema.parse(value);
 }
 
 const METHODS = ["resources/read", "prompts/get", "tools/call"] as const;

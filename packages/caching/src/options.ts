@@ -3,6 +3,7 @@ import type { Filter } from "./glob.js";
 import type { KeyLimits } from "./canonical.js";
 import type { CachedMethod } from "./keys.js";
 import type { CacheStore } from "./store.js";
+import { optionsSchema, problem } from "./schema.js";
 
 /**
  * Whose entries a request may see. "tenant" (default): one tenant's (core's `partitionOf`: an
@@ -80,32 +81,8 @@ export interface CachingOptions {
 export const DEFAULT_TTLS: Required<MethodTtls> = { "resources/read": 60_000, "prompts/get": 300_000, "tools/call": 60_000 };
 export const DEFAULT_MAX_ITEM_BYTES = 1024 * 1024;
 
-const PARTITIONS: readonly string[] = ["tenant", "session", "public"];
-
-/** Refuses options no cache can run with, naming the option (a TypeError, at `caching()`). */
+/** Refuses options no cache can run with, naming the option (a TypeError, at `caching()`): the config file's schema. */
 export function checkOptions(options: CachingOptions): void {
-  const fail = (what: string, value: unknown, expected: string) => {
-    throw new TypeError(`caching: ${what} must be ${expected}, got ${JSON.stringify(value)}`);
-  };
-  const ms = (what: string, value: unknown, min = 0) => {
-    if (value !== undefined && !(typeof value === "number" && Number.isFinite(value) && value >= min)) fail(what, value, min > 0 ? "a positive number" : "a number ≥ 0");
-  };
-  const ttls = (where: string, ttl: MethodTtls | undefined) => {
-    for (const [method, value] of Object.entries(ttl ?? {})) {
-      if (!(method in DEFAULT_TTLS)) fail(`${where}ttl`, method, `one of ${Object.keys(DEFAULT_TTLS).join(", ")}`);
-      ms(`${where}ttl["${method}"]`, value);
-    }
-  };
-  const partition = (where: string, value: unknown) => {
-    if (value !== undefined && !PARTITIONS.includes(value as string)) fail(`${where}partition`, value, `one of ${PARTITIONS.join(", ")}`);
-  };
-  ttls("", options.ttl);
-  partition("", options.partition);
-  for (const [name, server] of Object.entries(options.servers ?? {})) {
-    ttls(`servers.${name}.`, server.ttl);
-    partition(`servers.${name}.`, server.partition);
-  }
-  ms("maxItemBytes", options.maxItemBytes, 1);
-  ms("storeTimeoutMs", options.storeTimeoutMs, 1);
-  ms("waitTimeoutMs", options.waitTimeoutMs, 1);
+  const found = problem(optionsSchema, options, "caching");
+  if (found !== undefined) throw new TypeError(found);
 }
