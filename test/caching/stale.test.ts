@@ -1,11 +1,39 @@
 // Wrong or stale answers (issue 19), against a real redis-server: a corrupt entry, a Redis that
 // reads but refuses writes.
+import { createServer, connect, type Socket } from "node:net";
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import { FastMCPProxy, silentLogger } from "@fastmcp-proxy/core";
 import { caching, redisStore, type CachingOptions } from "@fastmcp-proxy/caching";
+import { until } from "../helpers.js";
 import { client, countingBackend, text } from "./fixtures.js";
-import { REDIS_BINARY, startRedis, type RedisServer } from "./redis-server.js";
+import { REDIS_BINARY, freePort, startRedis, type RedisServer } from "./redis-server.js";
+
+/** A loopback TCP relay to Redis that can be cut and restored: one replica's link to it. */
+async function relay(to: number) {
+  const port = await freePort();
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    const upstream = connect(to, "127.0.0.1");
+    for (const s of [socket, upstream]) {
+      sockets.add(s);
+      s.on("error", () => {}).on("close", () => sockets.delete(s));
+    }
+    socket.pipe(upstream).pipe(socket);
+  });
+  const listen = () => new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  await listen();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    async cut() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      });
+    },
+    restore: listen,
+  };
+}
 
 let cleanup: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -55,5 +83,30 @@ describe.runIf(REDIS_BINARY !== undefined || process.env.CI === "true")("wrong o
     expect(stats.writes).toBe("open");
     expect(stats.notStored).toMatchObject({ store: 3, "store-open": 3 });
     expect(warnings.filter((w) => w.includes("refuses writes"))).toHaveLength(1);
+  });
+
+  it("an invalidation that could not reach Redis is retried in the background, so other replicas stop serving the entry without a lookup here", async () => {
+    const redis = await startRedis();
+    const link = await relay(redis.port);
+    const backend = countingBackend();
+    const alice = { token: "a", clientId: "test", scopes: [], extra: { identity: "https://idp.test alice" } };
+    const replica = async (url: string) => {
+      const proxy = FastMCPProxy.asProxy(backend.newServer(), { logger: silentLogger });
+      const cache = caching({ store: redisStore({ url, prefix: "replicas:" }), tools: { lookup: true }, breaker: { failures: 3, cooldownMs: 100 } });
+      await cache.install(proxy);
+      cleanup.push(() => proxy.close(), () => cache.close());
+      return { cache, lookup: async () => text(await (await client(proxy, alice)).callTool({ name: "lookup", arguments: { q: "x" } })) };
+    };
+    cleanup.push(() => redis.stop(), () => link.cut());
+    const cut = await replica(link.url);
+    const other = await replica(redis.url);
+    const first = await cut.lookup();
+    expect(await other.lookup()).toBe(first);
+
+    await link.cut();
+    await expect(cut.cache.invalidate({ backend: "backend" })).rejects.toThrow();
+    await link.restore();
+    // No request reaches the replica that saw the event: the other stops serving the old entry anyway.
+    await until(async () => (await other.lookup()) !== first, "the invalidation to land", 10_000);
   });
 });

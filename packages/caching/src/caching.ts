@@ -64,7 +64,7 @@ export function caching(options: CachingOptions = {}): CachingMiddleware {
     logger = proxy.logger;
     proxy.use(middleware);
     const drop = (scope: InvalidateScope) => {
-      cache.invalidate(scope).catch(() => logger?.warn("cache invalidation could not reach the store; retried before the next lookup"));
+      cache.invalidate(scope).catch(() => logger?.warn("cache invalidation could not reach the store; retried in the background until it lands"));
     };
     subscriptions.push(
       proxy.on("listChanged", (e) => drop({ backend: e.backend.name, kind: e.kind })),
@@ -94,7 +94,7 @@ export function caching(options: CachingOptions = {}): CachingMiddleware {
     store: cache.store,
     async close() {
       for (const off of subscriptions.splice(0)) off();
-      await cache.store.close();
+      await cache.close();
     },
   });
 }

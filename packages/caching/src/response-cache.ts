@@ -101,7 +101,7 @@ export class ResponseCache {
     return next();
   }
 
-  /** Drops entries by bumping their generation stamp (in the store, so every replica sees it); rejects if the store could not take it (it is retried before the next lookup). */
+  /** Drops entries by bumping their generation stamp (in the store, so every replica sees it); rejects if the store could not take it (it is retried in the background until it lands). */
   invalidate(scope: InvalidateScope = {}): Promise<void> {
     const { backend, kind, name } = scope;
     const key =
@@ -110,6 +110,12 @@ export class ResponseCache {
       : name === undefined ? kindGeneration(backend, kind)
       : componentGeneration(backend, kind, name);
     return this.#generations.bump(key);
+  }
+
+  /** Stops background work (invalidation retries) and closes the store. */
+  async close(): Promise<void> {
+    this.#generations.close();
+    await this.store.close();
   }
 
   stats(): CacheStats {
