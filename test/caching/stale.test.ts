@@ -72,6 +72,16 @@ describe.runIf(REDIS_BINARY !== undefined || process.env.CI === "true")("wrong o
     expect(backend.runs.lookup).toBe(2);
   });
 
+  it("generation stamps in use are refreshed as entries are stored under them, so they never all expire at once", async () => {
+    const { raw, prefix, lookup } = await setup();
+    await lookup("first");
+    const stamps = await raw.keys(`${prefix}g:*`);
+    expect(stamps).toHaveLength(4);
+    for (const key of stamps) await raw.pexpire(key, 5000); // as if created a day ago
+    await lookup("second"); // a miss, stored under the same stamps
+    for (const key of stamps) expect(await raw.pttl(key), key).toBeGreaterThan(60 * 60 * 1000);
+  });
+
   it("a Redis that reads but refuses writes (maxmemory, noeviction) opens the writes' breaker, said once", async () => {
     const { raw, cache, warnings, lookup } = await setup({ breaker: { failures: 3, cooldownMs: 60_000 } });
     await lookup("stamps"); // the generation stamps exist: lookups read only

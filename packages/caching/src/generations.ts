@@ -64,6 +64,14 @@ export class Generations {
     this.#retryMs = Math.min(2 * this.#retryMs, MAX_RETRY_MS);
   }
 
+  /**
+   * Stamps in use live on: each entry stored under them extends them, so stamps expire only when
+   * nothing has been stored under them for their whole TTL (when every entry of theirs is gone too).
+   */
+  refresh(keys: readonly string[]): Promise<void> {
+    return this.writes.run(() => this.store.touch?.(keys, this.ttlMs) ?? Promise.resolve());
+  }
+
   /** Stops retrying (the cache is closing). */
   close(): void {
     this.#closed = true;

@@ -46,6 +46,13 @@ class MemoryStore implements CacheStore {
     });
   }
 
+  async touch(keys: readonly string[], ttlMs: number): Promise<void> {
+    for (const key of keys) {
+      const value = this.#lru.get(key);
+      if (value !== undefined) this.#lru.set(key, value, { ttl: Math.max(1, ttlMs) });
+    }
+  }
+
   async delete(keys: readonly string[]): Promise<void> {
     for (const key of keys) this.#lru.delete(key);
   }

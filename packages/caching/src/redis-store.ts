@@ -66,6 +66,13 @@ export class RedisStore implements CacheStore {
     });
   }
 
+  async touch(keys: readonly string[], ttlMs: number): Promise<void> {
+    if (keys.length === 0) return;
+    const pipeline = this.client.pipeline();
+    for (const key of keys) pipeline.pexpire(this.#prefix + key, Math.max(1, Math.ceil(ttlMs)));
+    for (const [error] of (await pipeline.exec()) ?? []) if (error) throw error;
+  }
+
   async delete(keys: readonly string[]): Promise<void> {
     if (keys.length > 0) await this.client.del(...keys.map((k) => this.#prefix + k));
   }

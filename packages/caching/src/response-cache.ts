@@ -154,7 +154,10 @@ export class ResponseCache {
         await this.#writes.run(() => this.store.set(key, text, ttlMs));
       } catch (error) {
         this.counters.skip(error instanceof StoreUnavailable && error.reason === "open" ? "store-open" : "store");
+        return { result, json };
       }
+      // Not refreshed, a stamp in use only expires sooner (a miss), never serves anything stale.
+      await this.#generations.refresh(generationKeys(c.target)).catch(() => {});
     }
     return { result, json };
   }

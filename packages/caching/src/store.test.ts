@@ -57,6 +57,14 @@ describe.each(stores)("%s store contract", (kind, make) => {
     expect(answers[0]).toEqual(answers[1]);
   });
 
+  it.runIf(enabled)("touch gives keys that exist a new TTL, and creates none", async () => {
+    await store.set("t1", "kept", 100);
+    await store.touch!(["t1", "t-never"], 10_000);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(await store.get(["t1", "t-never"])).toEqual(["kept", undefined]);
+    await store.touch!([], 10_000);
+  });
+
   it.runIf(enabled)("deletes keys", async () => {
     await store.set("d1", "1", 10_000);
     await store.set("d2", "2", 10_000);
