@@ -44,6 +44,16 @@ export function countingBackend() {
       await gate;
       return { content: [{ type: "text", text: `${q}/${page ?? 1} run ${n}${deployment(extra)}` }] };
     });
+    // Takes `steps` × 100 ms, reporting progress after each step when the caller asked for it.
+    server.registerTool("progressive", { inputSchema: { steps: z.number() }, annotations: readOnly }, async ({ steps }, extra) => {
+      const n = count("progressive");
+      const token = extra._meta?.progressToken;
+      for (let step = 1; step <= steps; step++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        if (token !== undefined) await extra.sendNotification({ method: "notifications/progress", params: { progressToken: token, progress: step, total: steps } });
+      }
+      return { content: [{ type: "text", text: `done ${n}` }] };
+    });
     server.registerTool("write", { inputSchema: { v: z.string() } }, async ({ v }) => ({ content: [{ type: "text", text: `wrote ${v} ${count("write")}` }] }));
     server.registerTool("failing", { annotations: readOnly }, async () => ({ isError: true, content: [{ type: "text", text: `failed ${count("failing")}` }] }));
     server.registerResource("broken", "data://broken", {}, async () => {

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { FastMCPProxy, silentLogger } from "@fastmcp-proxy/core";
 import { caching, redisStore, type CachingOptions } from "@fastmcp-proxy/caching";
 import { until } from "../helpers.js";
-import { client, countingBackend, text } from "./fixtures.js";
+import { client, countingBackend, serveHttp, text } from "./fixtures.js";
 import { REDIS_BINARY, freePort, startRedis, type RedisServer } from "./redis-server.js";
 
 /** A loopback TCP relay to Redis that can be cut and restored: one replica's link to it. */
@@ -118,5 +118,26 @@ describe.runIf(REDIS_BINARY !== undefined || process.env.CI === "true")("wrong o
     await link.restore();
     // No request reaches the replica that saw the event: the other stops serving the old entry anyway.
     await until(async () => (await other.lookup()) !== first, "the invalidation to land", 10_000);
+  });
+});
+
+describe("single flight follows the request's timeout rules", () => {
+  it("a cached call reset by progress outlives the backend timeout, for the leader and for a caller waiting on it", async () => {
+    const backend = countingBackend();
+    const http = await serveHttp(backend);
+    // 300 ms per request at this backend, reset by progress (every 100 ms); the call takes 800 ms.
+    const proxy = FastMCPProxy.asProxy({ mcpServers: { data: { url: http.url, timeout: 300 } } }, { logger: silentLogger });
+    const cache = caching({ tools: { progressive: true } });
+    await cache.install(proxy);
+    cleanup.push(() => http.close(), () => proxy.close(), () => cache.close());
+    const alice = { token: "a", clientId: "test", scopes: [], extra: { identity: "https://idp.test alice" } };
+    const [leader, follower] = [await client(proxy, alice), await client(proxy, alice)];
+    const call = (c: typeof leader) => c.callTool({ name: "progressive", arguments: { steps: 8 } }, undefined, { onprogress: () => {}, resetTimeoutOnProgress: true });
+    const first = call(leader);
+    await until(() => backend.runs.progressive === 1, "the leader's call to start");
+    const [a, b] = await Promise.all([first, call(follower)]);
+    expect(text(a)).toContain("done 1");
+    expect(text(b)).toBe(text(a));
+    expect(cache.stats().outcomes).toMatchObject({ miss: 1, coalesced: 1 });
   });
 });

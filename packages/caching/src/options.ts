@@ -67,7 +67,7 @@ export interface CachingOptions {
   maxItemBytes?: number;
   /** Concurrent identical misses make one backend call. Default true. */
   coalesce?: boolean;
-  /** How long a caller waits on an identical call in flight. Default: the backend's timeoutMs, else 60 s. */
+  /** A cap on how long a caller waits on an identical call in flight. Default: none (the call itself is bounded by the proxy's request timeout, reset by progress). */
   waitTimeoutMs?: number;
   /** Each store call's timeout, in ms. Default 100. */
   storeTimeoutMs?: number;

@@ -88,8 +88,9 @@ export class ResponseCache {
       this.#outcome(ctx, "miss");
       return (await produce(undefined)).result;
     }
-    const timeoutMs = this.#waitTimeoutMs ?? ctx.component?.backend.timeoutMs ?? 60_000;
-    const flight = this.#flights.run(`${key} ${generations}`, produce, { signal: ctx.signal, timeoutMs });
+    // The shared call is bounded by core's timeout for the leader's request (reset by progress,
+    // hard maximum): waiters follow it, with a cap of their own only if the operator sets one.
+    const flight = this.#flights.run(`${key} ${generations}`, produce, { signal: ctx.signal, timeoutMs: this.#waitTimeoutMs });
     this.#outcome(ctx, flight.leader ? "miss" : "coalesced");
     const produced = await flight.promise;
     // The leader gets the backend's own object; every other waiter a fresh copy.
