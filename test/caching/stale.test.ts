@@ -82,6 +82,21 @@ describe.runIf(REDIS_BINARY !== undefined || process.env.CI === "true")("wrong o
     for (const key of stamps) expect(await raw.pttl(key), key).toBeGreaterThan(60 * 60 * 1000);
   });
 
+  it("the store's figures count entries (not generation stamps), in Redis as in memory", async () => {
+    const { cache, lookup } = await setup();
+    for (const q of ["a", "b", "c"]) await lookup(q);
+    const figures = await until(() => (cache.stats().store?.entries === 3 ? cache.stats().store : undefined), "Redis's entries to be counted");
+    expect(figures.bytes).toBeGreaterThan(0);
+
+    const proxy = FastMCPProxy.asProxy(countingBackend().server, { logger: silentLogger });
+    const memory = caching({ tools: { lookup: true } });
+    await memory.install(proxy);
+    cleanup.push(() => proxy.close(), () => memory.close());
+    const c = await client(proxy);
+    for (const q of ["a", "b", "c"]) await c.callTool({ name: "lookup", arguments: { q } });
+    expect(memory.stats().store?.entries).toBe(3);
+  });
+
   it("a Redis that reads but refuses writes (maxmemory, noeviction) opens the writes' breaker, said once", async () => {
     const { raw, cache, warnings, lookup } = await setup({ breaker: { failures: 3, cooldownMs: 60_000 } });
     await lookup("stamps"); // the generation stamps exist: lookups read only

@@ -18,9 +18,12 @@ export interface Target {
   readonly name: string;
 }
 
+/** Every entry's key starts with this (generation stamps with "g:"): what stores count as entries. */
+export const ENTRY_PREFIX = "e:";
+
 /** The entry's key: method, backend (name and origin), backend name or URI, partition and canonical arguments, hashed. */
 export function entryKey(target: Target, partition: string, args: string): string {
-  return `e:${digest(["v2", target.method, target.backend, target.origin ?? "", target.name, partition, args])}`;
+  return `${ENTRY_PREFIX}${digest(["v2", target.method, target.backend, target.origin ?? "", target.name, partition, args])}`;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
 import type { Redis, RedisOptions } from "ioredis";
-import type { CacheStore } from "./store.js";
+import { ENTRY_PREFIX } from "./keys.js";
+import type { CacheStore, StoreStats } from "./store.js";
 
 export interface RedisStoreOptions {
   /** `redis://host:port/db`. Ignored when `client` is given. */
@@ -14,6 +15,7 @@ export interface RedisStoreOptions {
 }
 
 export const DEFAULT_PREFIX = "fastmcp-proxy:cache:";
+const COUNT_EVERY_MS = 10_000;
 
 /**
  * A store in Redis, shared by every replica that uses the same URL and prefix. The client it
@@ -29,6 +31,9 @@ export class RedisStore implements CacheStore {
   readonly client: Redis;
   readonly #prefix: string;
   readonly #owned: boolean;
+  #figures: StoreStats = { entries: 0, bytes: 0, evictions: 0 };
+  #counting: Promise<void> | undefined;
+  #countedAt = 0;
 
   constructor(options: RedisStoreOptions) {
     this.#prefix = options.prefix ?? DEFAULT_PREFIX;
@@ -79,6 +84,41 @@ export class RedisStore implements CacheStore {
 
   ready(): Promise<void> {
     return whenReady(this.client);
+  }
+
+  /**
+   * The figures of the last count (SCAN over this prefix's entries, their value bytes, and Redis's
+   * own `evicted_keys`), starting a new count in the background when that one is older than 10 s.
+   */
+  stats(): StoreStats {
+    if (this.#counting === undefined && Date.now() - this.#countedAt >= COUNT_EVERY_MS) {
+      this.#counting = this.#count()
+        .catch(() => {})
+        .finally(() => {
+          this.#counting = undefined;
+          this.#countedAt = Date.now();
+        });
+    }
+    return { ...this.#figures };
+  }
+
+  async #count(): Promise<void> {
+    const match = `${this.#prefix.replace(/[*?[\]\\]/g, "\\$&")}${ENTRY_PREFIX}*`;
+    let [cursor, entries, bytes] = ["0", 0, 0];
+    do {
+      const [next, keys] = await this.client.scan(cursor, "MATCH", match, "COUNT", 1000);
+      cursor = next;
+      if (keys.length === 0) continue;
+      const pipeline = this.client.pipeline();
+      for (const key of keys) pipeline.strlen(key);
+      for (const [i, [error, length]] of ((await pipeline.exec()) ?? []).entries()) {
+        if (error || typeof length !== "number" || length === 0) continue;
+        entries++;
+        bytes += length + Buffer.byteLength(keys[i]!);
+      }
+    } while (cursor !== "0");
+    const evicted = /evicted_keys:(\d+)/.exec(await this.client.info("stats"))?.[1];
+    this.#figures = { entries, bytes, evictions: Number(evicted ?? 0) };
   }
 
   async close(): Promise<void> {
