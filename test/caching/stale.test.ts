@@ -1,6 +1,9 @@
 // Wrong or stale answers (issue 19), against a real redis-server: a corrupt entry, a Redis that
 // reads but refuses writes.
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, connect, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import { FastMCPProxy, silentLogger } from "@fastmcp-proxy/core";
@@ -95,6 +98,25 @@ describe.runIf(REDIS_BINARY !== undefined || process.env.CI === "true")("wrong o
     const c = await client(proxy);
     for (const q of ["a", "b", "c"]) await c.callTool({ name: "lookup", arguments: { q } });
     expect(memory.stats().store?.entries).toBe(3);
+  });
+
+  it("works on a Redis Cluster node: no command spans hash slots", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "fastmcp-cache-cluster-"));
+    const redis = await startRedis(undefined, ["--cluster-enabled", "yes", "--dir", dir, "--cluster-config-file", "nodes.conf"]);
+    const raw = new Redis(redis.url);
+    cleanup.push(async () => rmSync(dir, { recursive: true, force: true }), () => redis.stop(), () => raw.quit());
+    await raw.call("CLUSTER", "ADDSLOTSRANGE", "0", "16383");
+    await until(async () => String(await raw.call("CLUSTER", "INFO")).includes("cluster_state:ok"), "the one-node cluster");
+    const proxy = FastMCPProxy.asProxy(countingBackend().server, { logger: silentLogger });
+    const cache = caching({ store: redisStore({ url: redis.url }), tools: { lookup: true } });
+    await cache.install(proxy);
+    cleanup.push(() => proxy.close(), () => cache.close());
+    const c = await client(proxy);
+    const first = await c.callTool({ name: "lookup", arguments: { q: "slots" } });
+    expect(text(await c.callTool({ name: "lookup", arguments: { q: "slots" } }))).toBe(text(first));
+    await cache.invalidate();
+    await c.callTool({ name: "lookup", arguments: { q: "slots" } });
+    expect(cache.stats().outcomes).toEqual({ miss: 2, hit: 1 });
   });
 
   it("a Redis that reads but refuses writes (maxmemory, noeviction) opens the writes' breaker, said once", async () => {
