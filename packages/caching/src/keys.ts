@@ -1,3 +1,4 @@
+import { LRUCache } from "lru-cache";
 import { digest } from "./canonical.js";
 
 /** The methods the cache can answer. Lists are served from the proxy's mirror and never cached here. */
@@ -36,14 +37,13 @@ export function generationKeys(target: Target): readonly string[] {
   if (keys === undefined) {
     const kind = KIND_OF[target.method];
     keys = [ALL, backendGeneration(target.backend), kindGeneration(target.backend, kind), componentGeneration(target.backend, kind, target.name)];
-    // Bounded memo: hashing four keys per request is most of a hit's cost.
-    if (known.size >= 10_000) known.clear();
     known.set(id, keys);
   }
   return keys;
 }
 
-const known = new Map<string, readonly string[]>();
+// Hashing four keys per request is most of a hit's cost: the most recent targets' are kept.
+const known = new LRUCache<string, readonly string[]>({ max: 10_000 });
 
 export const ALL = "g:*";
 export const backendGeneration = (backend: string) => `g:b:${digest([backend])}`;
