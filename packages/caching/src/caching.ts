@@ -1,4 +1,5 @@
 import { ProxyError, ProxyErrorCode, type FastMCPProxy, type Logger, type Next, type ProxyContext, type ProxyMethod, type ResultOf } from "@fastmcp-proxy/core";
+import { TimeoutStrategy, timeout } from "cockatiel";
 import { checkOptions, type CachingOptions } from "./options.js";
 import { CACHED_METHODS, Policy } from "./policy.js";
 import { ResponseCache, type InvalidateScope } from "./response-cache.js";
@@ -99,17 +100,10 @@ export function caching(options: CachingOptions = {}): CachingMiddleware {
   });
 }
 
-
 const READY_TIMEOUT_MS = 2000;
 
 /** Whether `promise` (if any) resolved within `ms`. */
 async function within(promise: Promise<void> | undefined, ms: number): Promise<boolean> {
   if (!promise) return true;
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  try {
-    return await Promise.race([promise.then(() => true, () => false), late]);
-  } finally {
-    clearTimeout(timer);
-  }
+  return timeout(ms, TimeoutStrategy.Aggressive).dangerouslyUnref().execute(() => promise).then(() => true, () => false);
 }
