@@ -116,6 +116,25 @@ describe.runIf(redisAvailable)("no entry crosses callers or deployments (real Re
     expect(cache.stats().outcomes).toMatchObject({ miss: 2, hit: 1 });
   });
 
+  it("3. partition public never applies to a backend that acts with each caller's token", async () => {
+    const backend = countingBackend();
+    const http = await serveHttp(backend);
+    cleanup.push(() => http.close());
+    const config = { mcpServers: { data: { url: http.url, auth: { type: "passthrough" } } } };
+    const proxy = FastMCPProxy.asProxy(config);
+    proxy.credentials(backendAuthFromConfig(config.mcpServers)!);
+    await cached(proxy, `leak3p:${Math.random()}:`, { partition: "public" });
+    const bob = { token: "bob", clientId: "test", scopes: ["read"], extra: { identity: "https://idp.test bob" } };
+    const fromAlice = await lookup(await client(proxy, alice(["read"])));
+    expect(text(await lookup(await client(proxy, bob)))).not.toBe(text(fromAlice));
+
+    const refused = FastMCPProxy.asProxy(config);
+    cleanup.push(() => refused.close());
+    const cache = caching({ servers: { data: { partition: "public" } } });
+    cleanup.push(() => cache.close());
+    await expect(cache.install(refused)).rejects.toThrow(/servers\.data\.partition is "public", but that server acts with each caller's own credentials/);
+  });
+
   it("3. scopes: true puts the granted scopes in the partition for any backend", async () => {
     const backend = countingBackend();
     const { proxy } = await cached(backend, `leak3s:${Math.random()}:`, { scopes: true });
