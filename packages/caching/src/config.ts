@@ -3,7 +3,7 @@ import { z } from "zod";
 import { memoryStore } from "./memory-store.js";
 import type { CachingOptions, MethodTtls, ServerCacheRules } from "./options.js";
 import { DEFAULT_PREFIX, redisStore } from "./redis-store.js";
-import { problem, sectionSchema, serverSchema } from "./schema.js";
+import { describe, sectionSchema, serverSchema } from "./schema.js";
 
 /** The config file's `cache` section (see docs/caching.md). */
 export type CacheConfig = z.input<typeof sectionSchema>;
@@ -30,9 +30,9 @@ export function cacheFromConfig(config: unknown, servers: Readonly<Record<string
 }
 
 function check<S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> {
-  const found = problem(schema, value, where);
-  if (found !== undefined) throw new ProxyError(ProxyErrorCode.InvalidConfig, `Invalid ${found}`);
-  return schema.parse(value);
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  throw new ProxyError(ProxyErrorCode.InvalidConfig, `Invalid ${describe(result.error, where)}`);
 }
 
 const METHODS = ["resources/read", "prompts/get", "tools/call"] as const;

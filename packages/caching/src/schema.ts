@@ -65,7 +65,10 @@ export const optionsSchema = z.strictObject({
 /** The first problem with `value`, as "<where>.<path>: <message>", or undefined when it fits. */
 export function problem(schema: z.ZodType, value: unknown, where: string): string | undefined {
   const result = schema.safeParse(value);
-  if (result.success) return undefined;
-  const issue = result.error.issues[0]!;
+  return result.success ? undefined : describe(result.error, where);
+}
+
+export function describe(error: z.ZodError, where: string): string {
+  const issue = error.issues[0]!;
   return `${[where, ...issue.path.map(String)].join(".")}: ${issue.message}`;
 }
