@@ -62,8 +62,7 @@ export class Policy {
     const component = ctx.component;
     if (!component) return "no-component";
     // A target hidden from this caller is answered as unknown, by core's terminal: never from here.
-    const isHidden = (ctx as { isHidden?: (component: unknown) => boolean }).isHidden;
-    if (typeof isHidden === "function" && isHidden.call(ctx, component)) return "hidden";
+    if (ctx.isHidden(component)) return "hidden";
     const backend = component.backend.name;
     const server = this.#options.servers?.[backend];
     if (server?.enabled === false) return "disabled";
