@@ -3,6 +3,7 @@
 import type { FastMCPProxy } from "@fastmcp-proxy/core";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
+import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import { McpServer, ResourceTemplate } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { McpError, SubscribeRequestSchema, UnsubscribeRequestSchema } from "@modelcontextprotocol/sdk/types.js";
@@ -30,18 +31,28 @@ export function countingBackend() {
     server.server.onclose = () => servers.delete(entry);
     server.server.setRequestHandler(SubscribeRequestSchema, async ({ params }) => (entry.subscribed.add(params.uri), {}));
     server.server.setRequestHandler(UnsubscribeRequestSchema, async ({ params }) => (entry.subscribed.delete(params.uri), {}));
-    server.registerResource("doc", "data://doc", {}, async (uri) => ({ contents: [{ uri: uri.href, text: `${content} read ${count("doc")}` }] }));
-    server.registerResource("item", new ResourceTemplate("data://items/{id}", { list: undefined }), {}, async (uri, { id }) => ({
-      contents: [{ uri: uri.href, text: `item ${id} read ${count(`item ${id}`)}` }],
+    server.registerResource("doc", "data://doc", {}, async (uri, extra) => ({ contents: [{ uri: uri.href, text: `${content} read ${count("doc")}${deployment(extra)}` }] }));
+    server.registerResource("item", new ResourceTemplate("data://items/{id}", { list: undefined }), {}, async (uri, { id }, extra) => ({
+      contents: [{ uri: uri.href, text: `item ${id} read ${count(`item ${id}`)}${deployment(extra)}` }],
     }));
-    server.registerPrompt("greet", { argsSchema: { name: z.string() } }, async ({ name }) => ({
-      messages: [{ role: "user", content: { type: "text", text: `hello ${name} ${count("greet")}` } }],
+    server.registerPrompt("greet", { argsSchema: { name: z.string() } }, async ({ name }, extra) => ({
+      messages: [{ role: "user", content: { type: "text", text: `hello ${name} ${count("greet")}${deployment(extra)}` } }],
     }));
     const readOnly = { readOnlyHint: true };
-    server.registerTool("lookup", { inputSchema: { q: z.string(), page: z.number().optional() }, annotations: readOnly }, async ({ q, page }) => {
+    server.registerTool("lookup", { inputSchema: { q: z.string(), page: z.number().optional() }, annotations: readOnly }, async ({ q, page }, extra) => {
       const n = count("lookup");
       await gate;
-      return { content: [{ type: "text", text: `${q}/${page ?? 1} run ${n}` }] };
+      return { content: [{ type: "text", text: `${q}/${page ?? 1} run ${n}${deployment(extra)}` }] };
+    });
+    // Takes `steps` × 100 ms, reporting progress after each step when the caller asked for it.
+    server.registerTool("progressive", { inputSchema: { steps: z.number() }, annotations: readOnly }, async ({ steps }, extra) => {
+      const n = count("progressive");
+      const token = extra._meta?.progressToken;
+      for (let step = 1; step <= steps; step++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        if (token !== undefined) await extra.sendNotification({ method: "notifications/progress", params: { progressToken: token, progress: step, total: steps } });
+      }
+      return { content: [{ type: "text", text: `done ${n}` }] };
     });
     server.registerTool("write", { inputSchema: { v: z.string() } }, async ({ v }) => ({ content: [{ type: "text", text: `wrote ${v} ${count("write")}` }] }));
     server.registerTool("failing", { annotations: readOnly }, async () => ({ isError: true, content: [{ type: "text", text: `failed ${count("failing")}` }] }));
@@ -87,6 +98,12 @@ export function countingBackend() {
 
 export type CountingBackend = ReturnType<typeof countingBackend>;
 
+/** Over HTTP, what the proxy's configured `x-deployment` header said (a credential that changes answers). */
+function deployment(extra: { requestInfo?: { headers?: Record<string, string | string[] | undefined> } }): string {
+  const value = extra.requestInfo?.headers?.["x-deployment"];
+  return typeof value === "string" ? ` @${value}` : "";
+}
+
 /** The backend over streamable HTTP on 127.0.0.1 (a server per session), for proxies in other processes. */
 export async function serveHttp(backend: CountingBackend): Promise<{ url: string; close(): Promise<void> }> {
   const transports = new Map<string, StreamableHTTPServerTransport>();
@@ -114,12 +131,13 @@ export async function serveHttp(backend: CountingBackend): Promise<{ url: string
   };
 }
 
-export async function client(proxy: FastMCPProxy, token?: string): Promise<Client> {
+export async function client(proxy: FastMCPProxy, token?: string | AuthInfo): Promise<Client> {
   const [clientSide, proxySide] = InMemoryTransport.createLinkedPair();
   if (token !== undefined) {
     // The in-memory transport carries authInfo the way an HTTP front's authenticate would.
+    const authInfo: AuthInfo = typeof token === "string" ? { token, clientId: token, scopes: [] } : token;
     const send = clientSide.send.bind(clientSide);
-    clientSide.send = (message, options) => send(message, { ...options, authInfo: { token, clientId: token, scopes: [] } });
+    clientSide.send = (message, options) => send(message, { ...options, authInfo });
   }
   await proxy.connect(proxySide);
   const c = new Client({ name: "cache-test", version: "1.0.0" });

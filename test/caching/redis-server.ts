@@ -31,11 +31,11 @@ export async function testRedis(): Promise<RedisServer> {
   return startRedis();
 }
 
-/** A new redis-server of our own (one we may kill), on a free loopback port. */
-export async function startRedis(port?: number): Promise<RedisServer> {
+/** A new redis-server of our own (one we may kill), on a free loopback port, with any extra arguments. */
+export async function startRedis(port?: number, extra: readonly string[] = []): Promise<RedisServer> {
   if (!REDIS_BINARY) throw new Error("redis-server is not installed (apt-get install -y redis-server)");
   const chosen = port ?? (await freePort());
-  const child = spawn(REDIS_BINARY, ["--bind", "127.0.0.1", "--port", String(chosen), "--save", "", "--appendonly", "no", "--protected-mode", "no"], {
+  const child = spawn(REDIS_BINARY, ["--bind", "127.0.0.1", "--port", String(chosen), "--save", "", "--appendonly", "no", "--protected-mode", "no", ...extra], {
     stdio: ["ignore", "ignore", "pipe"],
   });
   let stderr = "";

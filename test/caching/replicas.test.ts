@@ -1,5 +1,6 @@
-// Two proxy processes sharing one Redis: what one stores, the other serves; what one is told is
-// stale, the other stops serving.
+// Two proxy processes sharing one Redis: what one stores, the other serves (public data: the
+// replicas run with --public, as their clients are anonymous); what one is told is stale, the
+// other stops serving.
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -18,7 +19,7 @@ interface Replica {
 
 /** Starts a replica process (the caching-gateway example's serve mode) and waits for its URL. */
 function startReplica(backendUrl: string, redisUrl: string): Promise<Replica> {
-  const child = spawn(process.execPath, [REPLICA, "serve", "--backend", backendUrl, "--redis", redisUrl, "--tools", "lookup"], { stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(process.execPath, [REPLICA, "serve", "--backend", backendUrl, "--redis", redisUrl, "--tools", "lookup", "--public"], { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`replica did not start within 15 s: ${stderr}`)), 15_000);

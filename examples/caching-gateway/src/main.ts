@@ -1,9 +1,10 @@
 // A caching gateway: resources/read and one read-only tool answered from a cache, per caller.
 //
 //   node dist/main.js                                   the in-process demo below
-//   node dist/main.js serve --backend URL [--redis URL] [--port N] [--tools a,b]
+//   node dist/main.js serve --backend URL [--redis URL] [--port N] [--tools a,b] [--public]
 //                                                       an HTTP replica; replicas given one
 //                                                       --redis share entries and invalidations
+//                                                       (--public: across callers, for public data)
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { caching, memoryStore, redisStore, type CacheStats } from "@fastmcp-proxy/caching";
@@ -91,7 +92,9 @@ export async function serve(args: string[]): Promise<void> {
   const redis = flag("redis");
   const tools = Object.fromEntries((flag("tools") ?? "price").split(",").map((name) => [name, true as const]));
   const proxy = FastMCPProxy.asProxy(backend);
-  const cache = caching({ store: redis ? redisStore({ url: redis }) : memoryStore(), tools });
+  // The catalogue is public: --public lets every caller share its entries (by default, each caller has its own).
+  const partition = args.includes("--public") ? "public" : "tenant";
+  const cache = caching({ store: redis ? redisStore({ url: redis }) : memoryStore(), tools, partition });
   await cache.install(proxy);
   const running = await proxy.run({ transport: "http", port: Number(flag("port") ?? 0) });
   process.stderr.write(`listening ${running.url}\n`);

@@ -1,3 +1,5 @@
+import { BrokenCircuitError, CircuitState, ConsecutiveBreaker, TaskCancelledError, TimeoutStrategy, circuitBreaker, handleAll, timeout, wrap, type IPolicy } from "cockatiel";
+
 export interface BreakerOptions {
   /** Consecutive store failures (errors or timeouts) that open the breaker. Default 3. */
   failures?: number;
@@ -15,30 +17,40 @@ export class StoreUnavailable extends Error {
   }
 }
 
+const STATES: Record<CircuitState, BreakerState> = {
+  [CircuitState.Closed]: "closed",
+  [CircuitState.Open]: "open",
+  [CircuitState.HalfOpen]: "half-open",
+  [CircuitState.Isolated]: "open",
+};
+
 /**
- * A timeout on every store call, and a breaker: after `failures` in a row the store is not asked
- * for `cooldownMs`; then one call probes it, and a success closes the breaker again.
+ * A timeout on every store call, and a breaker (cockatiel's): after `failures` in a row the store
+ * is not asked for `cooldownMs`; then one call probes it (calls meanwhile wait for the probe), and
+ * a success closes the breaker again.
  */
 export class Breaker {
-  #state: BreakerState = "closed";
-  #failures = 0;
-  #openedAt = 0;
+  readonly #circuit;
+  readonly #policy: IPolicy;
   #opened = 0;
-  readonly #threshold: number;
-  readonly #cooldownMs: number;
 
   constructor(
     readonly timeoutMs: number,
     options: BreakerOptions = {},
-    readonly onChange: (state: BreakerState) => void = () => {},
-    readonly now: () => number = Date.now,
+    onChange: (state: BreakerState) => void = () => {},
   ) {
-    this.#threshold = Math.max(1, options.failures ?? 3);
-    this.#cooldownMs = Math.max(0, options.cooldownMs ?? 10_000);
+    this.#circuit = circuitBreaker(handleAll, {
+      halfOpenAfter: Math.max(0, options.cooldownMs ?? 10_000),
+      breaker: new ConsecutiveBreaker(Math.max(1, options.failures ?? 3)),
+    });
+    this.#circuit.onBreak(() => this.#opened++);
+    this.#circuit.onStateChange((state) => onChange(STATES[state]));
+    // Outside the timeout: a call that takes too long counts as a failure.
+    this.#policy = wrap(this.#circuit, timeout(timeoutMs, TimeoutStrategy.Aggressive).dangerouslyUnref());
   }
 
   get state(): BreakerState {
-    return this.#state;
+    return STATES[this.#circuit.state];
   }
 
   /** How many times it has opened. */
@@ -47,42 +59,12 @@ export class Breaker {
   }
 
   async run<T>(call: () => Promise<T>): Promise<T> {
-    if (this.#state === "open") {
-      if (this.now() - this.#openedAt < this.#cooldownMs) throw new StoreUnavailable("open");
-      this.#set("half-open");
-    } else if (this.#state === "half-open") {
-      throw new StoreUnavailable("open"); // one probe at a time
-    }
-    let timer: NodeJS.Timeout | undefined;
     try {
-      const result = await Promise.race([
-        call(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new StoreUnavailable("timeout")), this.timeoutMs);
-          timer.unref?.();
-        }),
-      ]);
-      this.#failures = 0;
-      if (this.#state !== "closed") this.#set("closed");
-      return result;
+      return await this.#policy.execute(() => call());
     } catch (error) {
-      this.#failures++;
-      const state = this.state; // the getter: what a concurrent probe may have changed
-      if (state === "half-open" || this.#failures >= this.#threshold) {
-        this.#openedAt = this.now();
-        if (state !== "open") {
-          this.#opened++;
-          this.#set("open");
-        }
-      }
-      throw error instanceof StoreUnavailable ? error : new StoreUnavailable("error", error);
-    } finally {
-      clearTimeout(timer);
+      if (error instanceof BrokenCircuitError) throw new StoreUnavailable("open");
+      if (error instanceof TaskCancelledError) throw new StoreUnavailable("timeout");
+      throw new StoreUnavailable("error", error);
     }
-  }
-
-  #set(state: BreakerState): void {
-    this.#state = state;
-    this.onChange(state);
   }
 }

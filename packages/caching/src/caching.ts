@@ -1,5 +1,7 @@
 import { ProxyError, ProxyErrorCode, type FastMCPProxy, type Logger, type Next, type ProxyContext, type ProxyMethod, type ResultOf } from "@fastmcp-proxy/core";
+import { TimeoutStrategy, timeout } from "cockatiel";
 import { checkOptions, type CachingOptions } from "./options.js";
+import { actsPerCaller } from "./origin.js";
 import { CACHED_METHODS, Policy } from "./policy.js";
 import { ResponseCache, type InvalidateScope } from "./response-cache.js";
 import type { CacheOutcome, CacheStats } from "./stats.js";
@@ -31,7 +33,14 @@ export function caching(options: CachingOptions = {}): CachingMiddleware {
   checkOptions(options);
   const policy = new Policy(options);
   let logger: Logger | undefined;
-  const cache = new ResponseCache(options, policy.maxTtlMs, (state) => logger?.warn(`cache store breaker ${state}`));
+  let storing = true;
+  const cache = new ResponseCache(options, policy.maxTtlMs, (state, calls) => {
+    if (calls === "reads") return logger?.warn(`cache store breaker ${state}`);
+    // Said once when the cache stops storing, and once when it stores again.
+    if (state === "open" && storing) logger?.warn("cache store refuses writes: results are not stored (and invalidations wait) until it takes them again");
+    else if (state === "closed" && !storing) logger?.info("cache store takes writes again");
+    if (state !== "half-open") storing = state === "closed";
+  });
   const subscriptions: (() => void)[] = [];
 
   let installed = false;
@@ -46,11 +55,22 @@ export function caching(options: CachingOptions = {}): CachingMiddleware {
 
   async function install(proxy: FastMCPProxy): Promise<void> {
     if (installed) throw new ProxyError(ProxyErrorCode.InvalidConfig, "caching: install() was already called for this middleware");
+    const perCaller = proxy.backends.filter(actsPerCaller).map((b) => b.name);
+    const contradicted = perCaller.filter((name) => options.servers?.[name]?.partition === "public");
+    if (contradicted.length > 0) {
+      throw new ProxyError(
+        ProxyErrorCode.InvalidConfig,
+        `caching: servers.${contradicted[0]}.partition is "public", but that server acts with each caller's own credentials (its auth): one caller's answers would reach every other. Remove the partition (entries stay per tenant and scopes)`,
+      );
+    }
     installed = true;
     logger = proxy.logger;
+    if (options.partition === "public" && perCaller.length > 0) {
+      logger.warn(`caching: partition "public" does not apply to ${perCaller.join(", ")}, which act with each caller's own credentials: their entries stay per tenant and scopes`);
+    }
     proxy.use(middleware);
     const drop = (scope: InvalidateScope) => {
-      cache.invalidate(scope).catch(() => logger?.warn("cache invalidation could not reach the store; retried before the next lookup"));
+      cache.invalidate(scope).catch(() => logger?.warn("cache invalidation could not reach the store; retried in the background until it lands"));
     };
     subscriptions.push(
       proxy.on("listChanged", (e) => drop({ backend: e.backend.name, kind: e.kind })),
@@ -80,22 +100,15 @@ export function caching(options: CachingOptions = {}): CachingMiddleware {
     store: cache.store,
     async close() {
       for (const off of subscriptions.splice(0)) off();
-      await cache.store.close();
+      await cache.close();
     },
   });
 }
-
 
 const READY_TIMEOUT_MS = 2000;
 
 /** Whether `promise` (if any) resolved within `ms`. */
 async function within(promise: Promise<void> | undefined, ms: number): Promise<boolean> {
   if (!promise) return true;
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  try {
-    return await Promise.race([promise.then(() => true, () => false), late]);
-  } finally {
-    clearTimeout(timer);
-  }
+  return timeout(ms, TimeoutStrategy.Aggressive).dangerouslyUnref().execute(() => promise).then(() => true, () => false);
 }

@@ -8,8 +8,8 @@ describe("cacheFromConfig", () => {
       {
         ttl: { "resources/read": 5000 },
         tools: { weather_get_forecast: { ttlMs: 1000 }, "search_*": true },
-        partition: "principal",
-        servers: { notes: { partition: "none", enabled: true } },
+        partition: "tenant",
+        servers: { notes: { partition: "public", enabled: true } },
         store: { memory: { maxEntries: 10 } },
         breaker: { failures: 2, cooldownMs: 500 },
       },

@@ -2,49 +2,13 @@ import { ProxyError, ProxyErrorCode } from "@fastmcp-proxy/core";
 import { z } from "zod";
 import { memoryStore } from "./memory-store.js";
 import type { CachingOptions, MethodTtls, ServerCacheRules } from "./options.js";
-import { redisStore } from "./redis-store.js";
-
-const ms = z.number().int().nonnegative();
-const ttl = z.strictObject({ "resources/read": ms.optional(), "prompts/get": ms.optional(), "tools/call": ms.optional() });
-const filter = z.strictObject({ include: z.array(z.string()).optional(), exclude: z.array(z.string()).optional() });
-const tools = z.record(z.string(), z.union([z.literal(true), z.strictObject({ ttlMs: ms.optional(), force: z.boolean().optional() })]));
-const partition = z.enum(["principal", "session", "none"]);
-
-const server = z.strictObject({
-  enabled: z.boolean().optional(),
-  partition: partition.optional(),
-  ttl: ttl.optional(),
-  resources: filter.optional(),
-  prompts: filter.optional(),
-  tools: tools.optional(),
-});
-
-const store = z.union([
-  z.literal("memory"),
-  z.strictObject({ memory: z.strictObject({ maxEntries: z.number().int().positive().optional(), maxBytes: z.number().int().positive().optional() }) }),
-  z.strictObject({ redis: z.string().regex(/^rediss?:\/\//, "a redis:// or rediss:// URL"), prefix: z.string().optional() }),
-]);
-
-const section = z.strictObject({
-  store: store.optional(),
-  ttl: ttl.optional(),
-  resources: filter.optional(),
-  prompts: filter.optional(),
-  tools: tools.optional(),
-  partition: partition.optional(),
-  servers: z.record(z.string(), server).optional(),
-  requireIdentity: z.boolean().optional(),
-  maxItemBytes: z.number().int().positive().optional(),
-  coalesce: z.boolean().optional(),
-  waitTimeoutMs: z.number().int().positive().optional(),
-  storeTimeoutMs: z.number().int().positive().optional(),
-  breaker: z.strictObject({ failures: z.number().int().positive().optional(), cooldownMs: ms.optional() }).optional(),
-});
+import { DEFAULT_PREFIX, redisStore } from "./redis-store.js";
+import { describe, sectionSchema, serverSchema } from "./schema.js";
 
 /** The config file's `cache` section (see docs/caching.md). */
-export type CacheConfig = z.input<typeof section>;
+export type CacheConfig = z.input<typeof sectionSchema>;
 /** A server's own `cache` section in `mcpServers`. */
-export type ServerCacheConfig = z.input<typeof server>;
+export type ServerCacheConfig = z.input<typeof serverSchema>;
 
 /**
  * Caching options from a config file: the top-level `cache` section and, optionally, each
@@ -52,25 +16,23 @@ export type ServerCacheConfig = z.input<typeof server>;
  * the schema is refused with InvalidConfig naming the field. The store is created here.
  */
 export function cacheFromConfig(config: unknown, servers: Readonly<Record<string, unknown>> = {}): CachingOptions {
-  const parsed = check(section, config ?? {}, "cache");
+  const parsed = check(sectionSchema, config ?? {}, "cache");
   const perServer: Record<string, ServerCacheRules> = { ...parsed.servers };
   for (const [name, value] of Object.entries(servers)) {
-    if (value !== undefined) perServer[name] = { ...perServer[name], ...check(server, value, `mcpServers.${name}.cache`) };
+    if (value !== undefined) perServer[name] = { ...perServer[name], ...check(serverSchema, value, `mcpServers.${name}.cache`) };
   }
-  const { store: storeConfig, servers: _, ...rest } = parsed;
+  const { store: storeConfig, servers: _, namespace, ...rest } = parsed;
   const options: CachingOptions = { ...rest, servers: perServer };
   if (storeConfig === undefined || storeConfig === "memory") options.store = memoryStore();
   else if ("memory" in storeConfig) options.store = memoryStore(storeConfig.memory);
-  else options.store = redisStore({ url: storeConfig.redis, ...(storeConfig.prefix === undefined ? {} : { prefix: storeConfig.prefix }) });
+  else options.store = redisStore({ url: storeConfig.redis, prefix: `${storeConfig.prefix ?? DEFAULT_PREFIX}${namespace === undefined ? "" : `${namespace}:`}` });
   return options;
 }
 
 function check<S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
-  const path = [where, ...issue.path.map(String)].join(".");
-  throw new ProxyError(ProxyErrorCode.InvalidConfig, `Invalid ${path}: ${issue.message}`);
+  throw new ProxyError(ProxyErrorCode.InvalidConfig, `Invalid ${describe(result.error, where)}`);
 }
 
 const METHODS = ["resources/read", "prompts/get", "tools/call"] as const;

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import type { Logger } from "@fastmcp-proxy/core";
 import type { EventStore } from "@fastmcp-proxy/core/advanced";
 import type { Redis } from "ioredis";
 import { closeClient, openClient, whenReady } from "./redis-store.js";
@@ -17,13 +18,17 @@ export interface RedisEventStoreOptions {
   ttlMs?: number;
   /** Per-command timeout of the client this creates, in ms. Default 1,000. */
   commandTimeoutMs?: number;
+  /** Where a Redis that stops taking events (once per outage) or a failed replay is reported. */
+  logger?: Pick<Logger, "warn">;
 }
 
 /**
  * Event stores for the streamable HTTP front, in Redis streams, so that a client resuming with
- * `Last-Event-ID` gets its missed events from any replica sharing the Redis. An event id names
- * its Redis stream, so any store of the family can replay it:
- * `httpHandler({ eventStore: () => events.create() })`.
+ * `Last-Event-ID` gets its missed events: `httpHandler({ eventStore: () => events.create() })`.
+ * Each store belongs to one session (core binds a session to its principal) and replays only
+ * event ids it issued; any other id, malformed or out of range, is a fresh stream. Sending never
+ * depends on storing: an event Redis could not take is still sent, under an id that replays
+ * nothing (logged once per outage, counted in `unstored`).
  */
 export class RedisEventStores {
   readonly client: Redis;
@@ -31,12 +36,16 @@ export class RedisEventStores {
   readonly #maxEvents: number;
   readonly #ttlMs: number;
   readonly #owned: boolean;
+  readonly #logger: Pick<Logger, "warn"> | undefined;
+  #unstored = 0;
+  #failing = false;
 
   constructor(options: RedisEventStoreOptions) {
     this.#prefix = options.prefix ?? "fastmcp-proxy:events:";
     this.#maxEvents = Math.max(1, options.maxEvents ?? 1000);
     this.#ttlMs = Math.max(1, options.ttlMs ?? 10 * 60_000);
     this.#owned = options.client === undefined;
+    this.#logger = options.logger;
     if (options.client) this.client = options.client;
     else {
       if (!options.url) throw new TypeError("RedisEventStores: give a url or a client");
@@ -45,37 +54,71 @@ export class RedisEventStores {
     }
   }
 
-  /** A store for one session: its streams live under a fresh random namespace. */
+  /** Events sent without being stored (Redis down or refusing): those cannot be resumed after. */
+  get unstored(): number {
+    return this.#unstored;
+  }
+
+  /** A store for one session: its streams live under a fresh random namespace, and it replays only its own. */
   create(): EventStore {
     const namespace = randomBytes(12).toString("base64url");
+    let unstored = 0;
+    const own = (eventId: string) => {
+      const event = parse(eventId);
+      return event?.namespace === namespace ? event : undefined;
+    };
     return {
       storeEvent: async (streamId, message) => {
-        const key = this.#key(namespace, streamId);
-        const [[error, xid] = [new Error("no reply")]] = (await this.client
-          .multi()
-          .xadd(key, "MAXLEN", "~", this.#maxEvents, "*", "m", JSON.stringify(message))
-          .pexpire(key, this.#ttlMs)
-          .exec()) ?? [];
-        if (error) throw error;
-        return `${namespace}.${Buffer.from(streamId).toString("base64url")}.${xid as string}`;
+        const stream = `${namespace}.${Buffer.from(streamId).toString("base64url")}`;
+        try {
+          const xid = await this.#append(this.#key(namespace, streamId), message);
+          this.#failing = false;
+          return `${stream}.${xid}`;
+        } catch (error) {
+          this.#lost(error);
+          // Not a Redis stream id: resuming from it is a fresh stream, never someone else's events.
+          return `${stream}.unstored-${++unstored}`;
+        }
       },
-      getStreamIdForEventId: async (eventId) => parse(eventId)?.streamId,
+      getStreamIdForEventId: async (eventId) => own(eventId)?.streamId,
       replayEventsAfter: async (lastEventId, { send }) => {
-        const event = parse(lastEventId);
+        const event = own(lastEventId);
         if (!event) return "";
         const key = this.#key(event.namespace, event.streamId);
         let after = event.xid;
-        for (;;) {
-          const page = await this.client.xrange(key, `(${after}`, "+", "COUNT", 100);
-          for (const [xid, fields] of page) {
-            const json = fields[fields.indexOf("m") + 1];
-            if (json !== undefined) await send(`${event.namespace}.${Buffer.from(event.streamId).toString("base64url")}.${xid}`, JSON.parse(json) as Message);
-            after = xid;
+        try {
+          for (;;) {
+            const page = await this.client.xrange(key, `(${after}`, "+", "COUNT", 100);
+            for (const [xid, fields] of page) {
+              const json = fields[fields.indexOf("m") + 1];
+              if (json !== undefined) await send(`${event.namespace}.${Buffer.from(event.streamId).toString("base64url")}.${xid}`, JSON.parse(json) as Message);
+              after = xid;
+            }
+            if (page.length < 100) return event.streamId;
           }
-          if (page.length < 100) return event.streamId;
+        } catch (error) {
+          this.#logger?.warn(`event store: replay after ${lastEventId} failed (${(error as Error).message}); the client gets a fresh stream`);
+          return "";
         }
       },
     };
+  }
+
+  async #append(key: string, message: Message): Promise<string> {
+    const [[error, xid] = [new Error("no reply")]] = (await this.client
+      .multi()
+      .xadd(key, "MAXLEN", "~", this.#maxEvents, "*", "m", JSON.stringify(message))
+      .pexpire(key, this.#ttlMs)
+      .exec()) ?? [];
+    if (error) throw error;
+    return xid as string;
+  }
+
+  #lost(error: unknown): void {
+    this.#unstored++;
+    if (this.#failing) return;
+    this.#failing = true;
+    this.#logger?.warn(`event store: Redis did not take an event (${(error as Error).message}); events are sent but not resumable until it does`);
   }
 
   /** Resolves once Redis is connected (events stored before that fail). */
@@ -92,8 +135,11 @@ export class RedisEventStores {
   }
 }
 
+const MAX_ID_PART = 2n ** 64n - 1n;
+
+/** The parts of an event id this package issued; undefined for anything else (a fresh stream). */
 function parse(eventId: string): { namespace: string; streamId: string; xid: string } | undefined {
-  const match = /^([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]*)\.(\d+-\d+)$/.exec(eventId);
-  if (!match) return undefined;
+  const match = /^([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]*)\.((\d{1,20})-(\d{1,20}))$/.exec(eventId);
+  if (!match || BigInt(match[4]!) > MAX_ID_PART || BigInt(match[5]!) > MAX_ID_PART) return undefined;
   return { namespace: match[1]!, streamId: Buffer.from(match[2]!, "base64url").toString(), xid: match[3]! };
 }

@@ -9,12 +9,17 @@ import type { CacheStore } from "./store.js";
  * entries into misses, never revive one.
  */
 export class Generations {
-  /** Bumps not yet in the store: waited for (and retried) before any lookup, so this replica never serves what it was told is stale. */
+  /** Bumps not yet in the store: retried in the background, and waited for before any lookup, so this replica never serves what it was told is stale. */
   readonly #pending = new Map<string, Promise<void> | undefined>();
+  #retry: NodeJS.Timeout | undefined;
+  #retryMs = FIRST_RETRY_MS;
+  #closed = false;
 
   constructor(
     readonly store: CacheStore,
     readonly breaker: Breaker,
+    /** Bumps are writes: they go through the writes' breaker. */
+    readonly writes: Breaker,
     readonly ttlMs: number,
   ) {}
 
@@ -27,19 +32,50 @@ export class Generations {
     return keys.map((key, i) => values[i] ?? created.get(key)!);
   }
 
-  /** Gives the stamp a new token. Rejects if the store could not take it; it is then retried before the next lookup. */
+  /**
+   * Gives the stamp a new token. Rejects if the store could not take it; it is then retried in the
+   * background until it lands (other replicas serve the old entries until then), and before any
+   * lookup here.
+   */
   bump(key: string): Promise<void> {
-    const write = this.breaker.run(() => this.store.set(key, token(), this.ttlMs));
+    const write = this.writes.run(() => this.store.set(key, token(), this.ttlMs));
     const attempt: Promise<void> = write.then(
       () => {
         if (this.#pending.get(key) === attempt) this.#pending.delete(key);
+        if (this.#pending.size === 0) this.#retryMs = FIRST_RETRY_MS;
       },
       () => {
-        if (this.#pending.get(key) === attempt) this.#pending.set(key, undefined);
+        if (this.#pending.get(key) !== attempt) return;
+        this.#pending.set(key, undefined);
+        this.#retrySoon();
       },
     );
     this.#pending.set(key, attempt);
     return write;
+  }
+
+  #retrySoon(): void {
+    if (this.#retry !== undefined || this.#closed) return;
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined;
+      for (const [key, attempt] of this.#pending) if (attempt === undefined) this.bump(key).catch(() => {});
+    }, this.#retryMs);
+    this.#retry.unref?.();
+    this.#retryMs = Math.min(2 * this.#retryMs, MAX_RETRY_MS);
+  }
+
+  /**
+   * Stamps in use live on: each entry stored under them extends them, so stamps expire only when
+   * nothing has been stored under them for their whole TTL (when every entry of theirs is gone too).
+   */
+  refresh(keys: readonly string[]): Promise<void> {
+    return this.writes.run(() => this.store.touch?.(keys, this.ttlMs) ?? Promise.resolve());
+  }
+
+  /** Stops retrying (the cache is closing). */
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#retry);
   }
 
   /** Resolves once no bump is outstanding; rejects (so the lookup bypasses) while one cannot reach the store. */
@@ -49,6 +85,9 @@ export class Generations {
     if (this.#pending.size > 0) throw new StoreUnavailable("error", new Error("an invalidation is not in the store yet"));
   }
 }
+
+const FIRST_RETRY_MS = 100;
+const MAX_RETRY_MS = 2000;
 
 function token(): string {
   return randomBytes(9).toString("base64url");

@@ -1,8 +1,16 @@
-/** `*` any run of characters, `?` one; everything else literal. Whole-string match. */
-export function globToRegExp(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
-  return new RegExp(`^${body}$`, "s");
+import picomatch from "picomatch";
+
+/**
+ * One glob matcher (picomatch), compiled once per pattern: `*` matches within one `/`-separated
+ * segment, `**` across segments, `?` one character; dot-names are not special.
+ */
+export function matcher(glob: string): (name: string) => boolean {
+  let match = compiled.get(glob);
+  if (match === undefined) compiled.set(glob, (match = picomatch(glob, { dot: true })));
+  return match;
 }
+
+const compiled = new Map<string, (name: string) => boolean>();
 
 /** Include/exclude globs: included when it matches an include (or there are none) and no exclude. */
 export interface Filter {
@@ -11,17 +19,15 @@ export interface Filter {
 }
 
 export function filterOf(filter: Filter | undefined): (name: string) => boolean {
-  const include = filter?.include?.map(globToRegExp);
-  const exclude = filter?.exclude?.map(globToRegExp) ?? [];
-  return (name) => (include === undefined || include.some((r) => r.test(name))) && !exclude.some((r) => r.test(name));
+  const include = filter?.include?.map(matcher);
+  const exclude = filter?.exclude?.map(matcher) ?? [];
+  return (name) => (include === undefined || include.some((match) => match(name))) && !exclude.some((match) => match(name));
 }
 
 /** The value of the first pattern (exact names before globs) that matches `name`. */
 export function matchFirst<T>(table: Readonly<Record<string, T>> | undefined, name: string): T | undefined {
   if (!table) return undefined;
   if (Object.hasOwn(table, name)) return table[name];
-  for (const [pattern, value] of Object.entries(table)) {
-    if ((pattern.includes("*") || pattern.includes("?")) && globToRegExp(pattern).test(name)) return value;
-  }
+  for (const [pattern, value] of Object.entries(table)) if (matcher(pattern)(name)) return value;
   return undefined;
 }

@@ -1,3 +1,4 @@
+import { LRUCache } from "lru-cache";
 import { digest } from "./canonical.js";
 
 /** The methods the cache can answer. Lists are served from the proxy's mirror and never cached here. */
@@ -13,14 +14,17 @@ export interface Target {
   readonly method: CachedMethod;
   /** The backend's configured name (what invalidation names). */
   readonly backend: string;
-  /** Where the backend is (its URL or command): two deployments' "weather" on one Redis stay apart. */
+  /** A digest of the backend's whole resolved spec (see origin.ts): two deployments' "weather" on one Redis stay apart. */
   readonly origin?: string;
   readonly name: string;
 }
 
-/** The entry's key: method, backend (name and origin), backend name or URI, identity partition and canonical arguments, hashed. */
+/** Every entry's key starts with this (generation stamps with "g:"): what stores count as entries. */
+export const ENTRY_PREFIX = "e:";
+
+/** The entry's key: method, backend (name and origin), backend name or URI, partition and canonical arguments, hashed. */
 export function entryKey(target: Target, partition: string, args: string): string {
-  return `e:${digest(["v1", target.method, target.backend, target.origin ?? "", target.name, partition, args])}`;
+  return `${ENTRY_PREFIX}${digest(["v2", target.method, target.backend, target.origin ?? "", target.name, partition, args])}`;
 }
 
 /**
@@ -33,14 +37,13 @@ export function generationKeys(target: Target): readonly string[] {
   if (keys === undefined) {
     const kind = KIND_OF[target.method];
     keys = [ALL, backendGeneration(target.backend), kindGeneration(target.backend, kind), componentGeneration(target.backend, kind, target.name)];
-    // Bounded memo: hashing four keys per request is most of a hit's cost.
-    if (known.size >= 10_000) known.clear();
     known.set(id, keys);
   }
   return keys;
 }
 
-const known = new Map<string, readonly string[]>();
+// Hashing four keys per request is most of a hit's cost: the most recent targets' are kept.
+const known = new LRUCache<string, readonly string[]>({ max: 10_000 });
 
 export const ALL = "g:*";
 export const backendGeneration = (backend: string) => `g:b:${digest([backend])}`;

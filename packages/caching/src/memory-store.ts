@@ -1,4 +1,5 @@
 import { LRUCache } from "lru-cache";
+import { ENTRY_PREFIX } from "./keys.js";
 import type { CacheStore, StoreStats } from "./store.js";
 
 export interface MemoryStoreOptions {
@@ -46,12 +47,22 @@ class MemoryStore implements CacheStore {
     });
   }
 
+  async touch(keys: readonly string[], ttlMs: number): Promise<void> {
+    for (const key of keys) {
+      const value = this.#lru.get(key);
+      if (value !== undefined) this.#lru.set(key, value, { ttl: Math.max(1, ttlMs) });
+    }
+  }
+
   async delete(keys: readonly string[]): Promise<void> {
     for (const key of keys) this.#lru.delete(key);
   }
 
+  /** Entries are the cache's entries only, not its generation stamps; bytes count both. */
   stats(): StoreStats {
-    return { entries: this.#lru.size, bytes: this.#lru.calculatedSize, evictions: this.#evictions };
+    let entries = 0;
+    for (const key of this.#lru.keys()) if (key.startsWith(ENTRY_PREFIX)) entries++;
+    return { entries, bytes: this.#lru.calculatedSize, evictions: this.#evictions };
   }
 
   async close(): Promise<void> {

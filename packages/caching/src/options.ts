@@ -3,14 +3,16 @@ import type { Filter } from "./glob.js";
 import type { KeyLimits } from "./canonical.js";
 import type { CachedMethod } from "./keys.js";
 import type { CacheStore } from "./store.js";
+import { optionsSchema, problem } from "./schema.js";
 
 /**
- * Whose entries a request may see. "principal" (default): one tenant's (core's `partitionOf`: an
+ * Whose entries a request may see. "tenant" (default): one tenant's (core's `partitionOf`: an
  * authenticated principal's; an anonymous client's own session's; an anonymous stateless or
- * 2026-07-28 request's alone, so never another's); "session": one front session's, for backends
- * whose answers vary per session; "none": everyone's, only for public data.
+ * 2026-07-28 request's alone, which is never stored); "session": one front session's, for backends
+ * whose answers vary per session; "public": everyone's, anonymous callers included, an explicit
+ * opt-in for public data (never for a backend that acts with each caller's credentials).
  */
-export type Partition = "principal" | "session" | "none";
+export type Partition = "tenant" | "session" | "public";
 
 /** A tool the operator names for caching. `true` means the defaults. */
 export type ToolCacheRule = true | {
@@ -28,6 +30,8 @@ export interface ServerCacheRules {
   /** false: nothing from this backend is cached. */
   enabled?: boolean;
   partition?: Partition;
+  /** The caller's granted scopes are part of the partition. Always for a server whose `auth` acts per caller (passthrough, token_exchange, per_user). */
+  scopes?: boolean;
   ttl?: MethodTtls;
   /** Resource URIs (as clients see them) to cache or not. */
   resources?: Filter;
@@ -48,8 +52,10 @@ export interface CachingOptions {
   prompts?: Filter;
   /** Tools to cache, by the name clients see (exact or glob). Default: none. */
   tools?: Readonly<Record<string, ToolCacheRule>>;
-  /** Default "principal". */
+  /** Default "tenant". */
   partition?: Partition;
+  /** The caller's granted scopes are part of the partition, for every backend. Always for servers whose `auth` acts per caller. */
+  scopes?: boolean;
   /** Per-backend rules, by the backend's configured name. */
   servers?: Readonly<Record<string, ServerCacheRules>>;
   /**
@@ -61,7 +67,7 @@ export interface CachingOptions {
   maxItemBytes?: number;
   /** Concurrent identical misses make one backend call. Default true. */
   coalesce?: boolean;
-  /** How long a caller waits on an identical call in flight. Default: the backend's timeoutMs, else 60 s. */
+  /** A cap on how long a caller waits on an identical call in flight. Default: none (the call itself is bounded by the proxy's request timeout, reset by progress). */
   waitTimeoutMs?: number;
   /** Each store call's timeout, in ms. Default 100. */
   storeTimeoutMs?: number;
@@ -75,32 +81,8 @@ export interface CachingOptions {
 export const DEFAULT_TTLS: Required<MethodTtls> = { "resources/read": 60_000, "prompts/get": 300_000, "tools/call": 60_000 };
 export const DEFAULT_MAX_ITEM_BYTES = 1024 * 1024;
 
-const PARTITIONS: readonly string[] = ["principal", "session", "none"];
-
-/** Refuses options no cache can run with, naming the option (a TypeError, at `caching()`). */
+/** Refuses options no cache can run with, naming the option (a TypeError, at `caching()`): the config file's schema. */
 export function checkOptions(options: CachingOptions): void {
-  const fail = (what: string, value: unknown, expected: string) => {
-    throw new TypeError(`caching: ${what} must be ${expected}, got ${JSON.stringify(value)}`);
-  };
-  const ms = (what: string, value: unknown, min = 0) => {
-    if (value !== undefined && !(typeof value === "number" && Number.isFinite(value) && value >= min)) fail(what, value, min > 0 ? "a positive number" : "a number ≥ 0");
-  };
-  const ttls = (where: string, ttl: MethodTtls | undefined) => {
-    for (const [method, value] of Object.entries(ttl ?? {})) {
-      if (!(method in DEFAULT_TTLS)) fail(`${where}ttl`, method, `one of ${Object.keys(DEFAULT_TTLS).join(", ")}`);
-      ms(`${where}ttl["${method}"]`, value);
-    }
-  };
-  const partition = (where: string, value: unknown) => {
-    if (value !== undefined && !PARTITIONS.includes(value as string)) fail(`${where}partition`, value, `one of ${PARTITIONS.join(", ")}`);
-  };
-  ttls("", options.ttl);
-  partition("", options.partition);
-  for (const [name, server] of Object.entries(options.servers ?? {})) {
-    ttls(`servers.${name}.`, server.ttl);
-    partition(`servers.${name}.`, server.partition);
-  }
-  ms("maxItemBytes", options.maxItemBytes, 1);
-  ms("storeTimeoutMs", options.storeTimeoutMs, 1);
-  ms("waitTimeoutMs", options.waitTimeoutMs, 1);
+  const found = problem(optionsSchema, options, "caching");
+  if (found !== undefined) throw new TypeError(found);
 }

@@ -2,6 +2,7 @@ import { identityOf, partitionOf, type ProxyContext } from "@fastmcp-proxy/core"
 import { KEY_LIMITS, canonical, type KeyLimits } from "./canonical.js";
 import { filterOf, matchFirst } from "./glob.js";
 import type { CachedMethod, Target } from "./keys.js";
+import { actsPerCaller, originOf } from "./origin.js";
 import { DEFAULT_TTLS, type CachingOptions, type Partition, type ToolCacheRule } from "./options.js";
 
 /** A request the cache may answer: what it targets, for whom, under which arguments, for how long. */
@@ -15,7 +16,7 @@ export interface Cacheable {
 
 /** Why a request goes past the cache. */
 export type BypassReason =
-  | "not-installed" | "no-component" | "hidden" | "disabled" | "excluded" | "not-listed" | "not-read-only" | "task" | "mrtr" | "no-identity" | "key-too-large"
+  | "not-installed" | "no-component" | "hidden" | "disabled" | "excluded" | "not-listed" | "not-read-only" | "task" | "mrtr" | "no-identity" | "ephemeral" | "key-too-large"
   | "store-open" | "store-error" | "store-timeout";
 
 export const CACHED_METHODS: ReadonlySet<string> = new Set<CachedMethod>(["resources/read", "prompts/get", "tools/call"]);
@@ -61,8 +62,7 @@ export class Policy {
     const component = ctx.component;
     if (!component) return "no-component";
     // A target hidden from this caller is answered as unknown, by core's terminal: never from here.
-    const isHidden = (ctx as { isHidden?: (component: unknown) => boolean }).isHidden;
-    if (typeof isHidden === "function" && isHidden.call(ctx, component)) return "hidden";
+    if (ctx.isHidden(component)) return "hidden";
     const backend = component.backend.name;
     const server = this.#options.servers?.[backend];
     if (server?.enabled === false) return "disabled";
@@ -97,16 +97,26 @@ export class Policy {
     if (params.inputResponses !== undefined || params.requestState !== undefined) return "mrtr";
     const identity = identityOf(ctx.authInfo);
     if (identity === undefined && this.#options.requireIdentity) return "no-identity";
-    const mode = server?.partition ?? this.#options.partition ?? "principal";
+    const perCaller = actsPerCaller(component.backend);
+    // A backend answering with each caller's own credentials is never shared across callers.
+    const configured = server?.partition ?? this.#options.partition ?? "tenant";
+    const mode = perCaller && configured === "public" ? "tenant" : configured;
+    const scoped = perCaller || (server?.scopes ?? this.#options.scopes ?? false);
+    const partition = this.#partition(mode, ctx, scoped);
+    if (partition === undefined) return "ephemeral";
     const text = canonical(args, this.#limits);
     if (text === undefined) return "key-too-large";
-    return { target: { method, backend, origin: component.backend.connector.label, name }, partition: this.#partition(mode, ctx), partitionMode: mode, args: text, ttlMs };
+    return { target: { method, backend, origin: originOf(component.backend), name }, partition, partitionMode: mode, args: text, ttlMs };
   }
 
-  #partition(mode: Partition, ctx: ProxyContext): string {
-    if (mode === "none") return "none";
-    // The tenant: a principal, an anonymous front session, or an anonymous request alone.
-    const tenant = partitionOf(ctx.tenant);
-    return mode === "principal" || ctx.sessionId === undefined ? tenant : `${tenant}|session:${ctx.sessionId}`;
+  /** Undefined for a tenant of this one request: nobody could ever read its entry back. */
+  #partition(mode: Partition, ctx: ProxyContext, scoped: boolean): string | undefined {
+    if (mode === "public") return "public";
+    if (ctx.tenant.ephemeral) return undefined;
+    let partition = partitionOf(ctx.tenant);
+    if (mode === "session" && ctx.sessionId !== undefined) partition += `|session:${ctx.sessionId}`;
+    // A down-scoped token of one subject must not get what a wider one was given.
+    if (scoped && ctx.tenant.principal !== undefined) partition += `|scopes:${[...new Set(ctx.authInfo?.scopes ?? [])].sort().join(" ")}`;
+    return partition;
   }
 }

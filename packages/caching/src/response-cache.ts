@@ -18,6 +18,7 @@ export interface InvalidateScope {
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+const MISS = Symbol("miss");
 
 /** The stored result, when the miss produced one worth keeping, and its JSON for the waiters. */
 interface Produced {
@@ -35,6 +36,8 @@ export class ResponseCache {
   readonly store: CacheStore;
   readonly counters = new Counters();
   readonly #breaker: Breaker;
+  /** Writes fail on their own (a Redis at maxmemory with noeviction still reads): their own breaker. */
+  readonly #writes: Breaker;
   readonly #flights = new SingleFlight();
   readonly #now: () => number;
   readonly #maxItemBytes: number;
@@ -42,14 +45,15 @@ export class ResponseCache {
   readonly #waitTimeoutMs: number | undefined;
   readonly #generations: Generations;
 
-  constructor(options: CachingOptions, maxTtlMs: number, onBreaker: (state: BreakerState) => void = () => {}) {
+  constructor(options: CachingOptions, maxTtlMs: number, onBreaker: (state: BreakerState, calls: "reads" | "writes") => void = () => {}) {
     this.store = options.store ?? memoryStore();
-    this.#breaker = new Breaker(options.storeTimeoutMs ?? 100, options.breaker, onBreaker);
+    this.#breaker = new Breaker(options.storeTimeoutMs ?? 100, options.breaker, (state) => onBreaker(state, "reads"));
+    this.#writes = new Breaker(options.storeTimeoutMs ?? 100, options.breaker, (state) => onBreaker(state, "writes"));
     this.#now = options.now ?? Date.now;
     this.#maxItemBytes = options.maxItemBytes ?? DEFAULT_MAX_ITEM_BYTES;
     this.#coalesce = options.coalesce !== false;
     this.#waitTimeoutMs = options.waitTimeoutMs;
-    this.#generations = new Generations(this.store, this.#breaker, Math.max(DAY_MS, 2 * maxTtlMs));
+    this.#generations = new Generations(this.store, this.#breaker, this.#writes, Math.max(DAY_MS, 2 * maxTtlMs));
   }
 
   get breaker(): Breaker {
@@ -74,18 +78,19 @@ export class ResponseCache {
     } catch (error) {
       return this.bypass(ctx, next, storeReason(error));
     }
-    const entry = decodeEntry(entryText);
-    if (entry && entry.generations === generations && entry.expiresAt > this.#now()) {
+    const stored = this.#read(key, entryText, generations);
+    if (stored !== MISS) {
       this.#outcome(ctx, "hit");
-      return JSON.parse(entry.json);
+      return stored;
     }
     const produce = (signal: AbortSignal | undefined) => this.#produce(ctx, next, c, key, generations, signal);
     if (!this.#coalesce) {
       this.#outcome(ctx, "miss");
       return (await produce(undefined)).result;
     }
-    const timeoutMs = this.#waitTimeoutMs ?? ctx.component?.backend.timeoutMs ?? 60_000;
-    const flight = this.#flights.run(`${key} ${generations}`, produce, { signal: ctx.signal, timeoutMs });
+    // The shared call is bounded by core's timeout for the leader's request (reset by progress,
+    // hard maximum): waiters follow it, with a cap of their own only if the operator sets one.
+    const flight = this.#flights.run(`${key} ${generations}`, produce, { signal: ctx.signal, timeoutMs: this.#waitTimeoutMs });
     this.#outcome(ctx, flight.leader ? "miss" : "coalesced");
     const produced = await flight.promise;
     // The leader gets the backend's own object; every other waiter a fresh copy.
@@ -97,7 +102,7 @@ export class ResponseCache {
     return next();
   }
 
-  /** Drops entries by bumping their generation stamp (in the store, so every replica sees it); rejects if the store could not take it (it is retried before the next lookup). */
+  /** Drops entries by bumping their generation stamp (in the store, so every replica sees it); rejects if the store could not take it (it is retried in the background until it lands). */
   invalidate(scope: InvalidateScope = {}): Promise<void> {
     const { backend, kind, name } = scope;
     const key =
@@ -108,14 +113,23 @@ export class ResponseCache {
     return this.#generations.bump(key);
   }
 
+  /** Stops background work (invalidation retries) and closes the store. */
+  async close(): Promise<void> {
+    this.#generations.close();
+    await this.store.close();
+  }
+
   stats(): CacheStats {
     return {
       outcomes: { ...this.counters.outcomes },
       hitRatio: this.counters.hitRatio,
       notStored: { ...this.counters.notStored },
+      corrupt: this.counters.corrupt,
       store: this.store.stats?.(),
       breaker: this.#breaker.state,
       breakerOpened: this.#breaker.opened,
+      writes: this.#writes.state,
+      writesOpened: this.#writes.opened,
     };
   }
 
@@ -138,10 +152,13 @@ export class ResponseCache {
     if (ttlMs > 0) {
       const text = encodeEntry({ expiresAt: this.#now() + ttlMs, generations, json });
       try {
-        await this.#breaker.run(() => this.store.set(key, text, ttlMs));
-      } catch {
-        this.counters.skip("store");
+        await this.#writes.run(() => this.store.set(key, text, ttlMs));
+      } catch (error) {
+        this.counters.skip(error instanceof StoreUnavailable && error.reason === "open" ? "store-open" : "store");
+        return { result, json };
       }
+      // Not refreshed, a stamp in use only expires sooner (a miss), never serves anything stale.
+      await this.#generations.refresh(generationKeys(c.target)).catch(() => {});
     }
     return { result, json };
   }
@@ -158,8 +175,26 @@ export class ResponseCache {
     // Upstream hints (2026-07-28) may shorten the TTL or make an entry private, never public.
     if (typeof r.ttlMs === "number") ttlMs = Math.min(ttlMs, Math.max(0, r.ttlMs));
     if (ttlMs <= 0) return skip("upstream-ttl");
-    if (c.partitionMode === "none" && r.cacheScope === "private") return skip("upstream-private");
+    if (c.partitionMode === "public" && r.cacheScope === "private") return skip("upstream-private");
     return ttlMs;
+  }
+
+  /** The stored result when the entry is current, else MISS. A corrupt entry is a miss, and is deleted. */
+  #read(key: string, text: string | undefined, generations: string): unknown {
+    if (text === undefined) return MISS;
+    const entry = decodeEntry(text);
+    if (entry !== undefined) {
+      if (entry.generations !== generations || entry.expiresAt <= this.#now()) return MISS;
+      try {
+        const result: unknown = JSON.parse(entry.json);
+        if (typeof result === "object" && result !== null) return result;
+      } catch {
+        // corrupt: dropped below
+      }
+    }
+    this.counters.corrupt++;
+    this.#writes.run(() => this.store.delete([key])).catch(() => {});
+    return MISS;
   }
 
   #outcome(ctx: ProxyContext, outcome: CacheOutcome): void {

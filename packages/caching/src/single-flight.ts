@@ -6,16 +6,19 @@ interface Flight<T> {
   waiters: number;
 }
 
-/** How one caller waits: its own cancellation and its own timeout. */
+/**
+ * How one caller waits: its own cancellation, and optionally a cap of its own. Without one, it
+ * waits as long as the call, which core's request timeout bounds (reset by progress, hard maximum).
+ */
 export interface Waiter {
   readonly signal: AbortSignal;
-  readonly timeoutMs: number;
+  readonly timeoutMs?: number | undefined;
 }
 
 /**
  * Concurrent identical misses make one backend call. The call runs on its own AbortController,
- * aborted only when every waiter has gone (cancelled or timed out); each waiter keeps its own
- * timeout; a failure reaches every waiter still waiting. Nothing is remembered once it settles.
+ * aborted only when every waiter has gone (cancelled or timed out); a waiter may have a cap of its
+ * own; a failure reaches every waiter still waiting. Nothing is remembered once it settles.
  */
 export class SingleFlight {
   readonly #flights = new Map<string, Flight<unknown>>();
@@ -70,8 +73,10 @@ export class SingleFlight {
       const onAbort = () => leave(signal.reason ?? new Error("Request cancelled"));
       if (signal.aborted) return onAbort();
       signal.addEventListener("abort", onAbort, { once: true });
-      timer = setTimeout(() => leave(new ProxyError(ProxyErrorCode.Timeout, `No answer within ${timeoutMs} ms (waiting on an identical request in flight)`)), timeoutMs);
-      timer.unref?.();
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(() => leave(new ProxyError(ProxyErrorCode.Timeout, `No answer within ${timeoutMs} ms (waiting on an identical request in flight)`)), timeoutMs);
+        timer.unref?.();
+      }
       flight.promise.then(
         (value) => {
           if (settled) return;

@@ -57,6 +57,14 @@ describe.each(stores)("%s store contract", (kind, make) => {
     expect(answers[0]).toEqual(answers[1]);
   });
 
+  it.runIf(enabled)("touch gives keys that exist a new TTL, and creates none", async () => {
+    await store.set("t1", "kept", 100);
+    await store.touch!(["t1", "t-never"], 10_000);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(await store.get(["t1", "t-never"])).toEqual(["kept", undefined]);
+    await store.touch!([], 10_000);
+  });
+
   it.runIf(enabled)("deletes keys", async () => {
     await store.set("d1", "1", 10_000);
     await store.set("d2", "2", 10_000);
@@ -69,12 +77,15 @@ describe.each(stores)("%s store contract", (kind, make) => {
 describe("memory store bounds", () => {
   it("evicts the least recently used entry past maxEntries and counts it", async () => {
     const store = memoryStore({ maxEntries: 2 });
-    await store.set("a", "1", 10_000);
-    await store.set("b", "2", 10_000);
-    await store.get(["a"]);
-    await store.set("c", "3", 10_000);
-    expect(await store.get(["a", "b", "c"])).toEqual(["1", undefined, "3"]);
+    await store.set("e:a", "1", 10_000);
+    await store.set("e:b", "2", 10_000);
+    await store.get(["e:a"]);
+    await store.set("e:c", "3", 10_000);
+    expect(await store.get(["e:a", "e:b", "e:c"])).toEqual(["1", undefined, "3"]);
     expect(store.stats!()).toMatchObject({ entries: 2, evictions: 1 });
+    // A generation stamp takes room, but is no entry.
+    await store.set("g:*", "stamp", 10_000);
+    expect(store.stats!()).toMatchObject({ entries: 1, evictions: 2 });
   });
 
   it("stays within maxBytes and does not store a value larger than it", async () => {

@@ -13,6 +13,8 @@ export interface CacheStore {
   /** Sets each absent key to its value, for `ttlMs`; returns the value each key holds afterwards. */
   add(entries: readonly (readonly [key: string, value: string])[], ttlMs: number): Promise<string[]>;
   delete(keys: readonly string[]): Promise<void>;
+  /** Gives each key that exists a new TTL of `ttlMs` (its value unchanged). Optional: without it, stamps in use still expire on their own schedule. */
+  touch?(keys: readonly string[], ttlMs: number): Promise<void>;
   /** Resolves once the store can answer (a Redis connection is up). Optional. */
   ready?(): Promise<void>;
   /** Entries, approximate bytes, and evictions for lack of room, where the store knows them. */
