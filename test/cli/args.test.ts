@@ -25,6 +25,9 @@ describe("parseCliArgs: backends", () => {
       logFormat: "plain",
       metrics: false,
       allowOrigins: [],
+      tls: undefined,
+      readyWhen: "any",
+      sessions: undefined,
       limits: {},
       cache: {},
     });
@@ -67,7 +70,8 @@ describe("parseCliArgs: options", () => {
   it("parses every option, in both --opt value and --opt=value forms", () => {
     expect(
       run("x.json", "--transport", "http", "--host", "0.0.0.0", "--port", "0", "--path", "/api/mcp", "--name", "Gateway", "--stateless", "--resumable", "--log-level", "debug", "--log-format", "json", "--metrics",
-        "--allow-origin", "https://a.example", "--allow-origin=https://b.example", "--timeout", "5000", "--init-timeout=7000", "--idle-timeout", "0", "--max-sessions", "3", "--max-body", "1024"),
+        "--allow-origin", "https://a.example", "--allow-origin=https://b.example", "--timeout", "5000", "--init-timeout=7000", "--idle-timeout", "0", "--max-sessions", "3", "--max-body", "1024",
+        "--tls-cert", "c.pem", "--tls-key=k.pem", "--ready-when", "all", "--sessions", "tenant", "--spare-sessions", "2"),
     ).toEqual({
       backend: { kind: "config", path: "x.json" },
       transport: "http",
@@ -81,7 +85,10 @@ describe("parseCliArgs: options", () => {
       logFormat: "json",
       metrics: true,
       allowOrigins: ["https://a.example", "https://b.example"],
-      limits: { timeoutMs: 5000, connectTimeoutMs: 7000, idleTimeoutMs: 0, maxSessions: 3, maxBodyBytes: 1024 },
+      tls: { certFile: "c.pem", keyFile: "k.pem" },
+      readyWhen: "all",
+      sessions: "tenant",
+      limits: { timeoutMs: 5000, connectTimeoutMs: 7000, idleTimeoutMs: 0, maxSessions: 3, spareSessions: 2, maxBodyBytes: 1024 },
       cache: {},
     });
     expect(run("x.json", "--transport=sse", "--port=65535", "--host=::1", "--log-level=warn")).toMatchObject({
