@@ -18,5 +18,7 @@ export { login, type LoginOptions } from "./login.js";
 export { TokenFile, defaultTokenFile } from "./token-file.js";
 export { frontAuthFromConfig, backendAuthFromConfig, authSectionFromFlags, frontAuthSchema, backendAuthSchema, type AuthFlags, type FrontAuth, type FrontAuthConfig } from "./config.js";
 export { safeUrl } from "./jwt.js";
+export { guardedFetch, addressRefusal, EgressRefusedError, type EgressOptions } from "./guarded-fetch.js";
+export { checkDiscovery, guarded, type IssuerPolicy } from "./egress.js";
 export { UserAuthorization, UserAuthorizationRequired, type UserAuthorizationOptions } from "./user-authorization.js";
 export { fileGrants, memoryGrants, type Grant, type GrantStore } from "./grant-store.js";
