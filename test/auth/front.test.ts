@@ -5,7 +5,9 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { UnauthorizedError } from "@modelcontextprotocol/sdk/client/auth.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterEach, describe, expect, it } from "vitest";
-import { BrowserlessProvider, INIT, call, openSession, post, startFront, type Front } from "./setup.js";
+import { McpServer, ResourceTemplate } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { SubscribeRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import { BrowserlessProvider, INIT, RULES, call, openSession, post, startFront, type Front } from "./setup.js";
 
 let front: Front | undefined;
 const clients: Client[] = [];
@@ -169,6 +171,31 @@ describe("per-tool authorization at the HTTP layer", () => {
     const s2 = await openSession(front.url, ops);
     expect((await call(front.url, ops, s2, "tenant_report")).body.result.content[0].text).toBe("report");
     expect((await call(front.url, ops, s2, "ops_restart")).body.result.content[0].text).toBe("restarted");
+  });
+});
+
+describe("resources served by a template", () => {
+  it("a rule on a URI prefix judges the concrete URI read or subscribed through a template, not the template", async () => {
+    front = await startFront({
+      backend: () => {
+        const server = new McpServer({ name: "files", version: "1" }, { capabilities: { resources: { subscribe: true } } });
+        server.server.setRequestHandler(SubscribeRequestSchema, async () => ({}));
+        server.registerResource("files", new ResourceTemplate("files://{folder}/{name}", { list: undefined }), { mimeType: "text/plain" }, async (uri) => ({ contents: [{ uri: uri.href, text: `content of ${uri.href}` }] }));
+        return server;
+      },
+      rules: { ...RULES, rules: [...RULES.rules, { resources: "files://secret/*", scopes: ["notes:admin"] }] },
+    });
+    const token = await front.as.mint({ scope: "notes:read" });
+    const session = await openSession(front.url, token);
+    const headers = { authorization: `Bearer ${token}`, "mcp-session-id": session, "mcp-protocol-version": "2025-06-18" };
+    const read = (uri: string, method = "resources/read") => post(front!.url, { jsonrpc: "2.0", id: 3, method, params: { uri } }, headers);
+    expect((await read("files://public/a")).body.result.contents[0].text).toBe("content of files://public/a");
+    expect((await read("files://public/a", "resources/subscribe")).body.result).toEqual({});
+    for (const method of ["resources/read", "resources/subscribe"]) {
+      const denied = await read("files://secret/a", method);
+      expect(denied.status, method).toBe(403);
+      expect(challengeOf(denied)).toContain('scope="notes:read notes:admin"');
+    }
   });
 });
 

@@ -21,7 +21,7 @@ export function authorize(options: AuthorizeOptions) {
       const decision = decide(options, component, principal);
       return !decision.allow && decision.hidden;
     });
-    const target = ctx.component as RuleTarget | undefined;
+    const target = concrete(ctx.component as RuleTarget | undefined, ctx.params);
     const decision = target ? decide(options, target, principal) : { allow: true as const };
     // A hidden target is left to core, which answers exactly as for an unknown name.
     if (decision.allow || decision.hidden) return next();
@@ -37,4 +37,14 @@ export function authorize(options: AuthorizeOptions) {
     });
     throw new HttpError(principal ? 403 : 401, `${principal ? "Forbidden" : "Unauthorized"}: ${what} needs the scopes ${needed.join(" ")}`, { "www-authenticate": challenge });
   };
+}
+
+/**
+ * A template's request judged by the URI asked for as well as by the template: a rule on a URI
+ * prefix is not bypassed by reading through a template.
+ */
+function concrete(component: RuleTarget | undefined, params: unknown): RuleTarget | undefined {
+  const uri = (params as { uri?: unknown } | undefined)?.uri;
+  if (component?.kind !== "template" || typeof uri !== "string") return component;
+  return { kind: component.kind, name: component.name, backend: component.backend, definition: component.definition, uri };
 }
