@@ -7,6 +7,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { afterEach, describe, expect, it } from "vitest";
 import { McpServer, ResourceTemplate } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { SubscribeRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import { TestAuthServer, type MintOptions } from "../fixtures/auth-server.js";
 import { BrowserlessProvider, INIT, RULES, call, openSession, post, startFront, type Front } from "./setup.js";
 
 let front: Front | undefined;
@@ -235,6 +236,37 @@ describe("sessions and keys", () => {
     expect((await post(front.url, INIT, { authorization: `Bearer ${token}` })).status).toBe(503);
     front.as.jwksMode = "ok";
     expect((await post(front.url, INIT, { authorization: `Bearer ${token}` })).status).toBe(200);
+  });
+
+  it("a JWT typed as something else than an access token is refused; with requireAtJwt, only typ at+jwt (RFC 9068 §4)", async () => {
+    const as = await TestAuthServer.start();
+    const mint = (o: MintOptions) => as.mint({ aud: front!.url, ...o });
+    front = await startFront({ as });
+    for (const typ of ["at+jwt", "application/at+jwt", "JWT", null]) {
+      expect((await post(front.url, INIT, { authorization: `Bearer ${await mint({ scope: "notes:read", typ })}` })).status, String(typ)).toBe(200);
+    }
+    for (const typ of ["dpop+jwt", "logout+jwt", "id_token+jwt"]) {
+      const r = await post(front.url, INIT, { authorization: `Bearer ${await mint({ scope: "notes:read", typ })}` });
+      expect(r.status, typ).toBe(401);
+      expect(challengeOf(r)).toContain("not an access token");
+    }
+    await front.close();
+    front = await startFront({ as, jwt: { requireAtJwt: true } });
+    expect((await post(front.url, INIT, { authorization: `Bearer ${await mint({ scope: "notes:read" })}` })).status).toBe(200);
+    expect((await post(front.url, INIT, { authorization: `Bearer ${await mint({ scope: "notes:read", typ: "JWT" })}` })).status).toBe(401);
+    expect((await post(front.url, INIT, { authorization: `Bearer ${await mint({ scope: "notes:read", typ: null })}` })).status).toBe(401);
+    await as.close();
+  });
+
+  it("JWKS down for longer than jwksStaleMaxAgeMs: the stale keys stop verifying (503)", async () => {
+    front = await startFront({ jwt: { jwksCacheMaxAgeMs: 0, jwksStaleMaxAgeMs: 300 }, bearer: { cache: { maxEntries: 0 } } });
+    const token = await front.as.mint({ scope: "notes:read" });
+    expect((await post(front.url, INIT, { authorization: `Bearer ${token}` })).status).toBe(200);
+    front.as.jwksMode = "down";
+    expect((await post(front.url, INIT, { authorization: `Bearer ${token}` })).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 400));
+    const r = await post(front.url, INIT, { authorization: `Bearer ${token}` });
+    expect(r.status).toBe(503);
   });
 
   it("JWKS down after keys were fetched: the cached keys keep verifying (stale if error)", async () => {
