@@ -113,6 +113,14 @@ describe("refusals", () => {
     expect(challengeOf(evil)).toBe("");
   });
 
+  it("allowedOrigins [\"*\"] (--allow-origin '*') keeps the Origin check; an origin named explicitly passes it", async () => {
+    front = await startFront({ http: { allowedOrigins: ["*", "https://app.example.com"] } });
+    const token = await front.as.mint({ scope: "notes:read" });
+    expect((await post(front.url, INIT, { authorization: `Bearer ${token}`, origin: "https://evil.example.com" })).status).toBe(403);
+    expect((await post(front.url, INIT, { authorization: `Bearer ${token}`, origin: "https://app.example.com" })).status).toBe(200);
+    expect((await post(front.url, INIT, { authorization: `Bearer ${token}`, origin: new URL(front.url).origin })).status).toBe(200);
+  });
+
   it("required scopes missing from the token: 403 insufficient_scope", async () => {
     front = await startFront({ bearer: { requiredScopes: ["notes:read"] } });
     const token = await front.as.mint({ scope: "profile" });
