@@ -7,6 +7,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { afterEach, describe, expect, it } from "vitest";
 import { McpServer, ResourceTemplate } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { SubscribeRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import { authorize } from "@fastmcp-proxy/auth";
 import { TestAuthServer, type MintOptions } from "../fixtures/auth-server.js";
 import { BrowserlessProvider, INIT, RULES, call, openSession, post, startFront, type Front } from "./setup.js";
 
@@ -142,6 +143,28 @@ describe("per-tool authorization at the HTTP layer", () => {
     expect(challengeOf(denied)).toContain('scope="notes:read notes:write"');
     expect(challengeOf(denied)).toContain("resource_metadata=");
     expect(denied.body.error.code).toBe(-32012);
+  });
+
+  it("the 2026-07-28 front answers a missing scope with HTTP 403 and the challenge, as the legacy one does", async () => {
+    front = await startFront();
+    const token = await front.as.mint({ scope: "notes:read" });
+    const modern = (name: string, args: object) =>
+      post(
+        front!.url,
+        {
+          jsonrpc: "2.0",
+          id: 7,
+          method: "tools/call",
+          params: { name, arguments: args, _meta: { "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientInfo": { name: "raw-2026", version: "1" }, "io.modelcontextprotocol/clientCapabilities": {} } },
+        },
+        { authorization: `Bearer ${token}`, "mcp-protocol-version": "2026-07-28", "mcp-method": "tools/call", "mcp-name": name },
+      );
+    expect((await modern("read_notes", {})).body.result.content[0].text).toBe("notes");
+    const denied = await modern("write_note", { text: "x" });
+    expect(denied.status).toBe(403);
+    expect(challengeOf(denied)).toContain('error="insufficient_scope"');
+    expect(challengeOf(denied)).toContain('scope="notes:read notes:write"');
+    expect(challengeOf(denied)).toContain("resource_metadata=");
   });
 
   it("scope implication: notes:admin implies notes:write implies notes:read", async () => {
@@ -323,6 +346,22 @@ describe("the SDK client's own OAuth flow through the proxy", () => {
     await transport.finishAuth(provider.code as string);
     const again = await connect();
     expect(((await again.client.callTool({ name: "write_note", arguments: { text: "hi" } })).content as { text: string }[])[0]?.text).toBe("wrote hi");
+  });
+});
+
+describe("an authorization server that refuses scopes a client did not register", () => {
+  it("with every rule scope in scopes_supported, the SDK client registers for them and reaches every tool it may use", async () => {
+    const as = await TestAuthServer.start({ refuseUnregisteredScopes: true, scopesSupported: ["notes:read", "notes:write", "notes:admin"] });
+    front = await startFront({ as, bearer: { requiredScopes: [], scopesSupported: authorize(RULES).scopes } });
+    const provider = new BrowserlessProvider();
+    const first = new StreamableHTTPClientTransport(new URL(front.url), { authProvider: provider });
+    await expect(new Client({ name: "oauth-client", version: "1" }).connect(first)).rejects.toThrow(UnauthorizedError);
+    await first.finishAuth(provider.code as string);
+    const client = new Client({ name: "oauth-client", version: "1" });
+    await client.connect(new StreamableHTTPClientTransport(new URL(front.url), { authProvider: provider }));
+    clients.push(client);
+    expect(((await client.callTool({ name: "write_note", arguments: { text: "hi" } })).content as { text: string }[])[0]?.text).toBe("wrote hi");
+    await as.close();
   });
 });
 

@@ -15,7 +15,8 @@ export interface AuthorizeOptions extends PolicyOptions {
  * refusal is Forbidden.
  */
 export function authorize(options: AuthorizeOptions) {
-  return async function authorizeRequest<M extends ProxyMethod>(ctx: ProxyContext<M>, next: Next<M>): Promise<ResultOf<M>> {
+  return Object.assign(authorizeRequest, { scopes: ruleScopes(options) });
+  async function authorizeRequest<M extends ProxyMethod>(ctx: ProxyContext<M>, next: Next<M>): Promise<ResultOf<M>> {
     const principal = principalOf(ctx.authInfo) ?? options.principal;
     ctx.hide((component) => {
       const decision = decide(options, component, principal);
@@ -36,7 +37,16 @@ export function authorize(options: AuthorizeOptions) {
       description: `${what} needs the scope ${needed.join(" ")}`,
     });
     throw new HttpError(principal ? 403 : 401, `${principal ? "Forbidden" : "Unauthorized"}: ${what} needs the scopes ${needed.join(" ")}`, { "www-authenticate": challenge });
-  };
+  }
+}
+
+/**
+ * Every scope a rule can ask for: list them in the resource metadata's `scopes_supported`
+ * (bearerAuth's `scopesSupported`), so that a client registers for them at an authorization server
+ * that refuses a step-up to a scope the client did not register.
+ */
+export function ruleScopes(options: Pick<PolicyOptions, "rules">): string[] {
+  return [...new Set(options.rules.flatMap((rule) => rule.scopes ?? []))];
 }
 
 /**

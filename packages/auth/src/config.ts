@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { apiKeys } from "./api-keys.js";
-import { authorize } from "./authorize.js";
+import { authorize, ruleScopes } from "./authorize.js";
 import { backendAuth, type BackendAuthOptions, type BackendAuthSpec, type CredentialsFn } from "./backend-auth.js";
 import { bearerAuth, type BearerAuth } from "./bearer.js";
 import { introspectionVerifier } from "./introspection.js";
@@ -36,7 +36,10 @@ export const frontAuthSchema = z.strictObject({
   requiredScopes: strings.optional(),
   scopesSupported: strings.optional(),
   implies: z.record(z.string(), strings).optional(),
-  introspection: z.strictObject({ endpoint: z.url(), clientId: z.string().min(1), clientSecret: z.string().min(1), cacheTtlMs: z.number().int().nonnegative().optional() }).optional(),
+  /** Opaque tokens (RFC 7662). `issuer`: the authorization server that issues them, advertised to clients (default: `issuer` above). */
+  introspection: z
+    .strictObject({ endpoint: z.url(), clientId: z.string().min(1), clientSecret: z.string().min(1), issuer: z.url().optional(), cacheTtlMs: z.number().int().nonnegative().optional() })
+    .optional(),
   apiKeys: z.array(z.strictObject({ key: z.string().min(1).optional(), sha256: z.string().optional(), subject: z.string().min(1), scopes: strings.optional() })).optional(),
   optional: z.boolean().optional(),
   rules: z.array(ruleSchema).optional(),
@@ -110,17 +113,26 @@ export function frontAuthFromConfig(section: unknown, options: { servedUrl?: str
       }),
     );
   }
-  if (c.introspection) verifiers.push(introspectionVerifier({ ...c.introspection, ...(c.issuer ? { issuer: c.issuer } : {}), ...(c.audience ? { audience: c.audience } : {}) }));
+  if (c.introspection) {
+    const issuer = c.introspection.issuer ?? c.issuer;
+    if (!issuer && !c.authorizationServers) {
+      throw new TypeError("auth.introspection.issuer: give the issuer of the authorization server that issues the tokens, so that clients can find where to sign in");
+    }
+    verifiers.push(introspectionVerifier({ ...c.introspection, ...(issuer ? { issuer } : {}), ...(c.audience ? { audience: c.audience } : {}) }));
+  }
   if (c.apiKeys) verifiers.push(apiKeys(c.apiKeys));
   const resource = c.resource ?? options.servedUrl;
+  const supported = c.scopesSupported ?? [...new Set([...(c.requiredScopes ?? []), ...ruleScopes({ rules: c.rules ?? [] })])];
   if (verifiers.length && !resource) throw new TypeError("auth.resource: give the proxy's public URL (e.g. https://mcp.example.com/mcp)");
   const bearer = verifiers.length
     ? bearerAuth({
         resource: resource as string,
-        authorizationServers: c.authorizationServers ?? (c.issuer ? [c.issuer] : []),
+        // Default: the issuers the verifiers name.
+        ...(c.authorizationServers ? { authorizationServers: c.authorizationServers } : {}),
         verifier: verifiers,
         ...(c.requiredScopes ? { requiredScopes: c.requiredScopes } : {}),
-        ...(c.scopesSupported ? { scopesSupported: c.scopesSupported } : {}),
+        // Every scope a request can be asked for, so that clients register for them.
+        ...(supported.length ? { scopesSupported: supported } : {}),
         ...(c.implies ? { implies: c.implies } : {}),
         ...(c.optional ? { optional: true } : {}),
         // API-key clients (mcp-proxy's, agentgateway's) often send the key as X-API-Key rather than a bearer token.

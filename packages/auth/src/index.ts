@@ -3,7 +3,7 @@ export { jwtVerifier, ASYMMETRIC_ALGORITHMS, type JwtVerifierOptions } from "./j
 export { introspectionVerifier, type IntrospectionOptions } from "./introspection.js";
 export { apiKeys, anyOf, type ApiKey } from "./api-keys.js";
 export { InvalidTokenError, VerifierUnavailableError } from "./errors.js";
-export { authorize, type AuthorizeOptions } from "./authorize.js";
+export { authorize, ruleScopes, type AuthorizeOptions } from "./authorize.js";
 export { decide, claimAt, type Rule, type RuleTarget, type Decision, type PolicyOptions } from "./rules.js";
 export { principalOf, staticPrincipal, identityString, type Principal, type Verified, type Verifier, type VerifyContext } from "./principal.js";
 export { resourceMetadata, resourceMetadataUrl, metadataRoute, canonicalResource, type ResourceMetadataOptions } from "./metadata.js";

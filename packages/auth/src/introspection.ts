@@ -1,7 +1,7 @@
 import * as oauth from "oauth4webapi";
 import { InvalidTokenError, VerifierUnavailableError } from "./errors.js";
 import { safeUrl } from "./jwt.js";
-import type { Verifier } from "./principal.js";
+import type { Verified, Verifier, VerifyContext } from "./principal.js";
 import { scopesFromClaims } from "./scopes.js";
 
 export interface IntrospectionOptions {
@@ -10,7 +10,7 @@ export interface IntrospectionOptions {
   /** The proxy's credentials at that endpoint (client_secret_basic). */
   clientId: string;
   clientSecret: string;
-  /** Required `iss` in the answer, when the server gives one. */
+  /** The authorization server's issuer: required as `iss` in an answer that has one, and advertised to clients by bearerAuth. */
   issuer?: string;
   /** Required `aud` (any of them); an answer without one is refused. Default: the canonical resource URL. */
   audience?: string | string[];
@@ -31,7 +31,7 @@ export function introspectionVerifier(options: IntrospectionOptions): Verifier {
   const server: oauth.AuthorizationServer = { issuer: options.issuer ?? endpoint.origin, introspection_endpoint: endpoint.href };
   const client: oauth.Client = { client_id: options.clientId };
   const clientAuth = oauth.ClientSecretBasic(options.clientSecret);
-  return async function introspect(token, { resource }) {
+  return Object.assign(async function introspect(token: string, { resource }: VerifyContext): Promise<Verified> {
     let answer: oauth.IntrospectionResponse;
     try {
       const response = await oauth.introspectionRequest(server, client, clientAuth, token, {
@@ -61,5 +61,5 @@ export function introspectionVerifier(options: IntrospectionOptions): Verifier {
       expiresAt: answer.exp,
       cacheTtlMs: options.cacheTtlMs ?? 30_000,
     };
-  };
+  }, options.issuer ? { issuer: options.issuer } : {});
 }
