@@ -25,6 +25,7 @@ describe("parseCliArgs: backends", () => {
       logFormat: "plain",
       metrics: false,
       allowOrigins: [],
+      allowedHosts: [],
       limits: {},
       cache: {},
     });
@@ -81,6 +82,7 @@ describe("parseCliArgs: options", () => {
       logFormat: "json",
       metrics: true,
       allowOrigins: ["https://a.example", "https://b.example"],
+      allowedHosts: [],
       limits: { timeoutMs: 5000, connectTimeoutMs: 7000, idleTimeoutMs: 0, maxSessions: 3, maxBodyBytes: 1024 },
       cache: {},
     });

@@ -15,7 +15,7 @@ export type BackendAuthSpec =
   | { type: "env"; env: Record<string, string> }
   | { type: "client_credentials"; clientId: string; clientSecret: string; scope?: string; issuer?: string }
   | { type: "private_key_jwt"; clientId: string; privateKey: string | Record<string, unknown>; algorithm?: string; scope?: string; issuer?: string }
-  | { type: "authorization_code"; tokenFile?: string; scope?: string; issuer?: string; clientId?: string; clientSecret?: string }
+  | { type: "authorization_code"; tokenFile?: string; scope?: string; issuer?: string; clientId?: string; clientSecret?: string; clientMetadataUrl?: string }
   | ({ type: "token_exchange"; primary?: BackendAuthSpec } & TokenExchangeOptions)
   | { type: "passthrough"; primary?: BackendAuthSpec }
   | { type: "per_user"; primary?: BackendAuthSpec; serverUrl?: string };

@@ -63,6 +63,11 @@ describe("frontAuthFromConfig", () => {
 });
 
 describe("backendAuthFromConfig", () => {
+  it("takes a Client ID Metadata Document URL for an authorization_code backend", () => {
+    expect(backendAuthFromConfig({ a: { url: "https://a.example.com/mcp", auth: { type: "authorization_code", clientMetadataUrl: "https://proxy.example.com/client.json" } } })).toBeDefined();
+    expect(() => backendAuthFromConfig({ a: { auth: { type: "authorization_code", clientMetadataUrl: "not a url" } } })).toThrow(/mcpServers\.a\.auth/);
+  });
+
   it("checks each server's auth object and leaves servers without one alone", async () => {
     const credentials = backendAuthFromConfig({ a: { auth: { type: "bearer", token: "t" } }, b: {} });
     const owner = { authInfo: undefined, sessionId: undefined };

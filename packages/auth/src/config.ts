@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { apiKeys } from "./api-keys.js";
 import { authorize, ruleScopes } from "./authorize.js";
@@ -32,6 +33,8 @@ export const frontAuthSchema = z.strictObject({
   audience: z.union([z.string().min(1), strings]).optional(),
   algorithms: strings.optional(),
   clockToleranceSec: z.number().nonnegative().optional(),
+  /** Least time between two JWKS refetches for an unknown key, ms. */
+  jwksCooldownMs: z.number().int().nonnegative().optional(),
   authorizationServers: strings.optional(),
   requiredScopes: strings.optional(),
   scopesSupported: strings.optional(),
@@ -70,7 +73,16 @@ const simpleBackendSchema = z.discriminatedUnion("type", [
     scope: z.string().optional(),
     issuer: z.url().optional(),
   }),
-  z.strictObject({ type: z.literal("authorization_code"), tokenFile: z.string().optional(), scope: z.string().optional(), issuer: z.url().optional(), clientId: z.string().optional(), clientSecret: z.string().optional() }),
+  z.strictObject({
+    type: z.literal("authorization_code"),
+    tokenFile: z.string().optional(),
+    scope: z.string().optional(),
+    issuer: z.url().optional(),
+    clientId: z.string().optional(),
+    clientSecret: z.string().optional(),
+    /** A Client ID Metadata Document (an https URL) used as client_id where the server supports it. */
+    clientMetadataUrl: z.url().optional(),
+  }),
 ]);
 /** A server's `auth` object in a config file: how the proxy authenticates to that backend. */
 export const backendAuthSchema = z.union([
@@ -110,6 +122,7 @@ export function frontAuthFromConfig(section: unknown, options: { servedUrl?: str
         ...(c.audience ? { audience: c.audience } : {}),
         ...(c.algorithms ? { algorithms: c.algorithms } : {}),
         ...(c.clockToleranceSec !== undefined ? { clockToleranceSec: c.clockToleranceSec } : {}),
+        ...(c.jwksCooldownMs !== undefined ? { jwksCooldownMs: c.jwksCooldownMs } : {}),
       }),
     );
   }
@@ -161,7 +174,7 @@ export function backendAuthFromConfig(servers: Readonly<Record<string, object | 
   return Object.keys(specs).length ? backendAuth(specs, options) : undefined;
 }
 
-/** The CLI's auth flags (`--auth-issuer`, `--auth-jwks-uri`, `--auth-audience`, `--auth-required-scopes`, `--auth-resource-url`, `--api-key-env`). */
+/** The CLI's auth flags (`--auth-issuer`, `--auth-jwks-uri`, `--auth-audience`, `--auth-required-scopes`, `--auth-resource-url`, `--auth-jwks-cooldown`, `--auth-rules`, `--api-key-env`). */
 export interface AuthFlags {
   issuer?: string;
   jwksUri?: string;
@@ -170,6 +183,9 @@ export interface AuthFlags {
   resourceUrl?: string;
   /** The name of an environment variable holding an API key (never the key itself: argv is visible to every user). */
   apiKeyEnv?: string;
+  jwksCooldownMs?: number;
+  /** A JSON file of rules: an array, or `{ rules, implies, default, rolesClaim }`. */
+  rulesFile?: string;
 }
 
 /**
@@ -182,10 +198,24 @@ export function authSectionFromFlags(flags: AuthFlags, env: NodeJS.ProcessEnv = 
   if (flags.audience) section.audience = flags.audience;
   if (flags.requiredScopes?.length) section.requiredScopes = [...flags.requiredScopes];
   if (flags.resourceUrl) section.resource = flags.resourceUrl;
+  if (flags.jwksCooldownMs !== undefined) section.jwksCooldownMs = flags.jwksCooldownMs;
+  if (flags.rulesFile) Object.assign(section, rulesFrom(flags.rulesFile));
   if (flags.apiKeyEnv) {
     const key = env[flags.apiKeyEnv];
     if (!key) throw new TypeError(`--api-key-env ${flags.apiKeyEnv}: the environment variable ${flags.apiKeyEnv} is not set`);
     section.apiKeys = [{ key, subject: "api-key" }];
   }
   return section;
+}
+
+/** `--auth-rules <file.json>`: the rules part of an auth section, checked like the config file's. */
+function rulesFrom(path: string): Pick<FrontAuthConfig, "rules" | "implies" | "default" | "rolesClaim"> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, "utf8"));
+  } catch (error) {
+    throw new TypeError(`--auth-rules ${path}: ${(error as Error).message}`);
+  }
+  const section = Array.isArray(parsed) ? { rules: parsed } : parsed;
+  return check(frontAuthSchema.pick({ rules: true, implies: true, default: true, rolesClaim: true }).strict(), section, `--auth-rules ${path}`);
 }

@@ -51,6 +51,8 @@ export interface CliOptions {
   metrics: boolean;
   /** Browser origins allowed to call (CORS), HTTP fronts only. */
   allowOrigins: string[];
+  /** Host names clients use (Host and Origin checks), HTTP fronts only; empty keeps core's default (loopback names on loopback). */
+  allowedHosts: string[];
   /** --auth-* and --api-key-env (HTTP fronts only); undefined without them. The key itself is read in main, from the environment. */
   auth?: AuthFlags;
   /** Limits; undefined keeps core's defaults (see docs/limits.md). */
@@ -124,6 +126,7 @@ const OPTIONS = {
   metrics: { type: "boolean" },
   otel: { type: "boolean" },
   "allow-origin": { type: "string", multiple: true },
+  "allowed-host": { type: "string", multiple: true },
   timeout: { type: "string" },
   "init-timeout": { type: "string" },
   "idle-timeout": { type: "string" },
@@ -141,6 +144,8 @@ const OPTIONS = {
   "auth-audience": { type: "string" },
   "auth-required-scopes": { type: "string" },
   "auth-resource-url": { type: "string" },
+  "auth-jwks-cooldown": { type: "string" },
+  "auth-rules": { type: "string" },
   "api-key-env": { type: "string" },
   cache: { type: "boolean" },
   "cache-redis": { type: "string" },
@@ -155,10 +160,10 @@ const OPTIONS = {
 } as const;
 
 /** The front's OAuth flags (docs/auth.md). */
-const AUTH_FLAGS = ["auth-issuer", "auth-jwks-uri", "auth-audience", "auth-required-scopes", "auth-resource-url", "api-key-env"] as const;
+const AUTH_FLAGS = ["auth-issuer", "auth-jwks-uri", "auth-audience", "auth-required-scopes", "auth-resource-url", "auth-jwks-cooldown", "api-key-env"] as const;
 
 /** Options that only mean something when the proxy listens on HTTP. */
-const HTTP_ONLY = ["host", "port", "path", "stateless", "resumable", "metrics", "allow-origin", "max-body", "max-clients", "max-in-flight", "send-timeout", "headers-timeout", ...AUTH_FLAGS] as const;
+const HTTP_ONLY = ["host", "port", "path", "stateless", "resumable", "metrics", "allow-origin", "allowed-host", "max-body", "max-clients", "max-in-flight", "send-timeout", "headers-timeout", ...AUTH_FLAGS] as const;
 
 const SEE_HELP = "see fastmcp-proxy --help";
 
@@ -198,6 +203,9 @@ Options:
   --resumable            keep recent events per session so clients can resume streams (Last-Event-ID)
   --name <name>          the proxy's server name in initialize (default: fastmcp-proxy)
   --metrics              serve Prometheus metrics at /metrics, for http and sse
+  --allowed-host <name>  a host name clients use, e.g. behind a load balancer with --host 0.0.0.0;
+                         Host and Origin must name one (DNS rebinding); repeat it (default on
+                         loopback: the loopback names)
   --allow-origin <url>   a browser origin allowed to call (CORS), for http and sse; repeat it,
                          or "*" for any (Host and Origin are still checked on loopback)
   --timeout <ms>         a request's timeout, reset by progress (default: 60000)
@@ -220,6 +228,9 @@ Options:
   --auth-audience <url>  the audience tokens must carry (default: the resource URL)
   --auth-required-scopes <a,b>  scopes every request needs
   --auth-resource-url <url>  the proxy's public MCP URL, behind a reverse proxy (default: the served URL)
+  --auth-jwks-cooldown <ms>  least time between two JWKS refetches for an unknown key (default: 30000)
+  --auth-rules <file.json>  per-component rules (docs/auth.md): an array of rules, or an object
+                         { rules, implies, default, rolesClaim }; also with -- <command>
   --api-key-env <NAME>   accept the API key in environment variable NAME, sent by clients as a bearer
                          token or in an X-API-Key header
   --cache                cache resources/read and prompts/get per caller, in memory (docs/caching.md)
@@ -303,6 +314,10 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
       logFormat: oneOf("--log-format", values["log-format"], LOG_FORMATS) ?? DEFAULTS.logFormat,
       metrics,
       allowOrigins: values["allow-origin"] ?? [],
+      allowedHosts: (values["allowed-host"] ?? []).map((host) => {
+        if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/.test(host)) throw new UsageError(`--allowed-host takes a host name, optionally with a port (mcp.example.com, mcp.example.com:443), got "${host}"`);
+        return host;
+      }),
       limits: {
         ...count("--timeout", values.timeout, "timeoutMs", 1),
         ...count("--init-timeout", values["init-timeout"], "connectTimeoutMs", 1),
@@ -389,7 +404,7 @@ function parseLogin(rest: readonly string[]): CliCommand {
 }
 
 /** The auth flags, checked (URLs, a variable name); nothing when none is given. */
-function authOption(values: Partial<Record<(typeof AUTH_FLAGS)[number], string>>): { auth?: AuthFlags } {
+function authOption(values: Partial<Record<(typeof AUTH_FLAGS)[number] | "auth-rules", string>>): { auth?: AuthFlags } {
   const url = (option: (typeof AUTH_FLAGS)[number]): string | undefined => {
     const value = values[option];
     if (value === undefined) return undefined;
@@ -408,6 +423,8 @@ function authOption(values: Partial<Record<(typeof AUTH_FLAGS)[number], string>>
     ...(scopes?.length && { requiredScopes: scopes }),
     ...(url("auth-resource-url") && { resourceUrl: url("auth-resource-url") }),
     ...(env !== undefined && { apiKeyEnv: env }),
+    ...(values["auth-jwks-cooldown"] !== undefined && { jwksCooldownMs: count("--auth-jwks-cooldown", values["auth-jwks-cooldown"], "timeoutMs", 0)?.timeoutMs as number }),
+    ...(nonEmpty("--auth-rules", values["auth-rules"]) && { rulesFile: values["auth-rules"] }),
   };
   return Object.keys(auth).length > 0 ? { auth } : {};
 }

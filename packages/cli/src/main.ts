@@ -95,7 +95,7 @@ async function signIn(server: string, configPath: string, err: (text: string) =>
     const text = (key: string) => (typeof entry.auth?.[key] === "string" ? { [key]: entry.auth[key] as string } : {});
     const done = await login(server, {
       serverUrl: entry.url,
-      ...text("tokenFile"), ...text("scope"), ...text("issuer"), ...text("clientId"), ...text("clientSecret"),
+      ...text("tokenFile"), ...text("scope"), ...text("issuer"), ...text("clientId"), ...text("clientSecret"), ...text("clientMetadataUrl"),
       open: (url) => err(`fastmcp-proxy: open this URL in your browser to sign in to "${server}":\n  ${url.href}\n`),
     });
     err(`fastmcp-proxy: signed in to "${server}"${done.issuer ? ` at ${done.issuer}` : ""}; tokens in ${done.tokenFile}\n`);
@@ -250,6 +250,7 @@ async function serve(options: CliOptions, logs: CliLogs): Promise<number> {
     stateless: options.stateless,
     resumable: options.resumable,
     ...(options.allowOrigins.length > 0 && { allowedOrigins: options.allowOrigins }),
+    ...(options.allowedHosts.length > 0 && { allowedHosts: options.allowedHosts }),
     ...(options.limits.maxBodyBytes !== undefined && { maxBodyBytes: options.limits.maxBodyBytes }),
     ...(Object.keys(runLimits).length > 0 && { limits: runLimits }),
     ...(options.transport !== "stdio" && { routes: [routes(...httpRoutes)] }),
