@@ -133,6 +133,27 @@ describe("auth flags: the running CLI", () => {
     expect(cli.stderr()).toMatch(/--auth-rules .*rules\.json\.rules\.0/);
   });
 
+  it("--auth-ops: /readyz and /metrics need the front's credentials; /healthz stays open", async () => {
+    const cli = startCli(["--transport", "http", "--port", "0", "--metrics", "--auth-ops", "--api-key-env", "PROXY_KEY", "--", ...FIXTURE_STDIO], { env: { ...process.env, PROXY_KEY: "k-ops-123" } });
+    const [, url] = await cli.waitForStderr(SERVING_HTTP);
+    const origin = new URL(url!).origin;
+    expect((await fetch(`${origin}/healthz`)).status).toBe(200);
+    for (const path of ["/readyz", "/metrics"]) {
+      const anonymous = await fetch(`${origin}${path}`);
+      expect(anonymous.status, path).toBe(401);
+      expect(anonymous.headers.get("www-authenticate"), path).toContain("Bearer");
+      expect((await fetch(`${origin}${path}`, { headers: { authorization: "Bearer k-wrong" } })).status, path).toBe(401);
+      expect((await fetch(`${origin}${path}`, { headers: { authorization: "Bearer k-ops-123" } })).status, path).toBe(200);
+    }
+    expect(refused("--auth-ops", "--demo")).toMatch(/applies only to an HTTP front/);
+  });
+
+  it("--auth-ops without auth on the front fails at start, naming the fix", async () => {
+    const cli = startCli(["--transport", "http", "--port", "0", "--auth-ops", "--", ...FIXTURE_STDIO]);
+    expect((await cli.exited()).code).toBe(2);
+    expect(cli.stderr()).toMatch(/--auth-ops needs auth on the front: add --auth-issuer or --api-key-env/);
+  });
+
   it("--api-key-env naming an unset variable fails at start, naming the variable", async () => {
     const env = { ...process.env };
     delete env.PROXY_KEY_UNSET;

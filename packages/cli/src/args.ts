@@ -53,6 +53,8 @@ export interface CliOptions {
   allowOrigins: string[];
   /** Host names clients use (Host and Origin checks), HTTP fronts only; empty keeps core's default (loopback names on loopback). */
   allowedHosts: string[];
+  /** --auth-ops: /readyz and /metrics need the front's auth (HTTP fronts only). */
+  authOps?: true;
   /** --auth-* and --api-key-env (HTTP fronts only); undefined without them. The key itself is read in main, from the environment. */
   auth?: AuthFlags;
   /** Limits; undefined keeps core's defaults (see docs/limits.md). */
@@ -146,6 +148,7 @@ const OPTIONS = {
   "auth-resource-url": { type: "string" },
   "auth-jwks-cooldown": { type: "string" },
   "auth-rules": { type: "string" },
+  "auth-ops": { type: "boolean" },
   "api-key-env": { type: "string" },
   cache: { type: "boolean" },
   "cache-redis": { type: "string" },
@@ -163,7 +166,7 @@ const OPTIONS = {
 const AUTH_FLAGS = ["auth-issuer", "auth-jwks-uri", "auth-audience", "auth-required-scopes", "auth-resource-url", "auth-jwks-cooldown", "api-key-env"] as const;
 
 /** Options that only mean something when the proxy listens on HTTP. */
-const HTTP_ONLY = ["host", "port", "path", "stateless", "resumable", "metrics", "allow-origin", "allowed-host", "max-body", "max-clients", "max-in-flight", "send-timeout", "headers-timeout", ...AUTH_FLAGS] as const;
+const HTTP_ONLY = ["host", "port", "path", "stateless", "resumable", "metrics", "allow-origin", "allowed-host", "auth-ops", "max-body", "max-clients", "max-in-flight", "send-timeout", "headers-timeout", ...AUTH_FLAGS] as const;
 
 const SEE_HELP = "see fastmcp-proxy --help";
 
@@ -228,6 +231,7 @@ Options:
   --auth-audience <url>  the audience tokens must carry (default: the resource URL)
   --auth-required-scopes <a,b>  scopes every request needs
   --auth-resource-url <url>  the proxy's public MCP URL, behind a reverse proxy (default: the served URL)
+  --auth-ops             /readyz and /metrics need the front's auth too (/healthz stays open)
   --auth-jwks-cooldown <ms>  least time between two JWKS refetches for an unknown key (default: 30000)
   --auth-rules <file.json>  per-component rules (docs/auth.md): an array of rules, or an object
                          { rules, implies, default, rolesClaim }; also with -- <command>
@@ -331,6 +335,7 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
       ...authOption(values),
       cache: cacheFlags(values.cache, values["cache-redis"], values["cache-ttl"]),
       ...(values.watch && { watch: true }),
+      ...(values["auth-ops"] && { authOps: true }),
       ...(values.otel && { otel: true }),
     },
   };

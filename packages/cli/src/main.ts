@@ -3,6 +3,7 @@ import { basename, dirname, extname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
   FastMCPProxy,
+  HttpError,
   safeStderr,
   ProxyErrorCode,
   loadConfigFile,
@@ -106,6 +107,25 @@ async function signIn(server: string, configPath: string, err: (text: string) =>
   }
 }
 
+/** /readyz and /metrics answered only to a caller the front authenticates (with its 401/403/503); /healthz stays open. */
+function behindAuth(route: HttpRoute, authenticate: BearerAuth): HttpRoute {
+  return (req, res) => {
+    const path = (req.url ?? "/").split("?")[0];
+    if (path !== "/readyz" && path !== METRICS_PATH) return route(req, res);
+    void authenticate(req)
+      .then((authInfo) => {
+        if (!authInfo) throw new HttpError(401, "Unauthorized: this endpoint needs the front's credentials");
+        if (!route(req, res)) res.writeHead(404).end();
+      })
+      .catch((error: unknown) => {
+        if (res.headersSent) return;
+        const http = error instanceof HttpError ? error : undefined;
+        res.writeHead(http?.status ?? 500, { "content-type": "text/plain", "cache-control": "no-store", ...http?.headers }).end(plainMessage(error));
+      });
+    return true;
+  };
+}
+
 /** One failure, one line, with the fix. */
 class CliFailure extends Error {
   constructor(
@@ -173,7 +193,8 @@ async function serve(options: CliOptions, logs: CliLogs): Promise<number> {
     res.writeHead(503, { "content-type": "application/json", "cache-control": "no-store" }).end(JSON.stringify({ status: "draining" }));
     return true;
   };
-  const httpRoutes: HttpRoute[] = [notReady, healthHandler(proxy), ...(meter ? [metricsHandler({ registry: meter.registry })] : [])];
+  const opsRoutes: HttpRoute[] = [notReady, healthHandler(proxy), ...(meter ? [metricsHandler({ registry: meter.registry })] : [])];
+  const httpRoutes: HttpRoute[] = [...opsRoutes];
 
   // --auth-* / --api-key-env or the config file's auth section: the front as an OAuth resource server
   // (its metadata route with the others), its rules; each server's auth object: that backend's credentials.
@@ -192,6 +213,11 @@ async function serve(options: CliOptions, logs: CliLogs): Promise<number> {
           signIn: (backend, url) => logger.warn(`backend "${backend}" asks you to sign in again: open ${url.href}`),
         }) : undefined;
     if (credentials) proxy.credentials(credentials);
+    // --auth-ops: what /readyz and /metrics tell (backends, load) is for authenticated callers only.
+    if (options.authOps) {
+      if (!authenticate) throw new CliFailure("--auth-ops needs auth on the front: add --auth-issuer or --api-key-env (or an auth section in the config file)", 2);
+      httpRoutes.splice(0, opsRoutes.length, behindAuth(routes(...opsRoutes), authenticate));
+    }
     // A front that authenticates: a request that reaches the cache without an identity is never cached (fail closed).
     if (cacheSection) cache = caching({ ...cacheFromConfig(cacheSection), requireIdentity: authenticate !== undefined });
   } catch (error) {
