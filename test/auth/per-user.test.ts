@@ -13,7 +13,7 @@ import { UserAuthorization, backendAuth, fileGrants, type GrantStore, type UserA
 import { logging } from "@fastmcp-proxy/logging";
 import { TestAuthServer } from "../fixtures/auth-server.js";
 import { rejection } from "../helpers.js";
-import { startFront, type Front } from "./setup.js";
+import { Browser, startFront, type Front } from "./setup.js";
 import { startProtectedBackend, type ProtectedBackend } from "./protected-backend.js";
 
 const cleanup: (() => Promise<unknown>)[] = [];
@@ -53,46 +53,6 @@ async function userClient(front: Front, token: string): Promise<Client> {
   await client.connect(new StreamableHTTPClientTransport(new URL(front.url), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
   cleanup.push(() => client.close());
   return client;
-}
-
-/**
- * A user's browser: follows redirects (at most 5), keeps cookies per origin, and signs in at the
- * authorization server as `login` (its login_hint stands for the login page).
- */
-class Browser {
-  readonly #jar = new Map<string, Map<string, string>>();
-  readonly visited: URL[] = [];
-  constructor(readonly login = "alice") {}
-
-  /** One request; the cookies it sets are kept. */
-  async get(href: string, headers: Record<string, string> = {}): Promise<Response> {
-    const url = new URL(href);
-    if (url.pathname === "/authorize") url.searchParams.set("login_hint", this.login);
-    this.visited.push(url);
-    const jar = this.#jar.get(url.origin) ?? new Map<string, string>();
-    this.#jar.set(url.origin, jar);
-    const cookie = [...jar].map(([k, v]) => `${k}=${v}`).join("; ");
-    const response = await fetch(url, { redirect: "manual", headers: { ...headers, ...(cookie ? { cookie } : {}) } });
-    for (const set of response.headers.getSetCookie()) {
-      const [pair] = set.split(";");
-      const eq = (pair as string).indexOf("=");
-      jar.set((pair as string).slice(0, eq), (pair as string).slice(eq + 1));
-    }
-    return response;
-  }
-
-  /** Follows redirects from `href` until a page answers, or until it reaches a URL that `stop` accepts. */
-  async open(href: string, stop: (url: URL) => boolean = () => false, headers: Record<string, string> = {}): Promise<Response & { stoppedAt?: URL }> {
-    let next = href;
-    for (let hop = 0; hop < 5; hop++) {
-      if (stop(new URL(next))) return Object.assign(new Response(null, { status: 204 }), { stoppedAt: new URL(next) });
-      const response = await this.get(next, headers);
-      const location = response.headers.get("location");
-      if (response.status < 300 || response.status >= 400 || !location) return response;
-      next = new URL(location, next).href;
-    }
-    throw new Error("too many redirects");
-  }
 }
 
 /** The user's browser: the proxy's start link, the authorization server's approval, the proxy's callback. */
