@@ -148,6 +148,18 @@ describe("auth flags: the running CLI", () => {
     expect(refused("--auth-ops", "--demo")).toMatch(/applies only to an HTTP front/);
   });
 
+  it("--ops-port: /healthz, /readyz and /metrics on a listener of their own, not on the MCP one", async () => {
+    const cli = startCli(["--transport", "http", "--port", "0", "--metrics", "--ops-port", "0", "--", ...FIXTURE_STDIO]);
+    const [, url] = await cli.waitForStderr(SERVING_HTTP);
+    const [, ops] = await cli.waitForStderr(/health on (http:\/\/\S+)\/healthz/);
+    expect(new URL(ops!).port).not.toBe(new URL(url!).port);
+    for (const path of ["/healthz", "/readyz", "/metrics"]) {
+      expect((await fetch(`${ops}${path}`)).status, path).toBe(200);
+      expect((await fetch(`${new URL(url!).origin}${path}`)).status, path).toBe(404);
+    }
+    expect(refused("--ops-port", "99999", "--transport", "http", "--demo")).toMatch(/--ops-port must be a whole number from 0 to 65535/);
+  });
+
   it("--auth-ops without auth on the front fails at start, naming the fix", async () => {
     const cli = startCli(["--transport", "http", "--port", "0", "--auth-ops", "--", ...FIXTURE_STDIO]);
     expect((await cli.exited()).code).toBe(2);

@@ -55,6 +55,8 @@ export interface CliOptions {
   allowedHosts: string[];
   /** --auth-ops: /readyz and /metrics need the front's auth (HTTP fronts only). */
   authOps?: true;
+  /** --ops-port: /healthz, /readyz and /metrics on this port of --host instead of the MCP one (HTTP fronts only). */
+  opsPort?: number;
   /** --auth-* and --api-key-env (HTTP fronts only); undefined without them. The key itself is read in main, from the environment. */
   auth?: AuthFlags;
   /** Limits; undefined keeps core's defaults (see docs/limits.md). */
@@ -149,6 +151,7 @@ const OPTIONS = {
   "auth-jwks-cooldown": { type: "string" },
   "auth-rules": { type: "string" },
   "auth-ops": { type: "boolean" },
+  "ops-port": { type: "string" },
   "api-key-env": { type: "string" },
   cache: { type: "boolean" },
   "cache-redis": { type: "string" },
@@ -166,7 +169,7 @@ const OPTIONS = {
 const AUTH_FLAGS = ["auth-issuer", "auth-jwks-uri", "auth-audience", "auth-required-scopes", "auth-resource-url", "auth-jwks-cooldown", "api-key-env"] as const;
 
 /** Options that only mean something when the proxy listens on HTTP. */
-const HTTP_ONLY = ["host", "port", "path", "stateless", "resumable", "metrics", "allow-origin", "allowed-host", "auth-ops", "max-body", "max-clients", "max-in-flight", "send-timeout", "headers-timeout", ...AUTH_FLAGS] as const;
+const HTTP_ONLY = ["host", "port", "path", "stateless", "resumable", "metrics", "allow-origin", "allowed-host", "auth-ops", "ops-port", "max-body", "max-clients", "max-in-flight", "send-timeout", "headers-timeout", ...AUTH_FLAGS] as const;
 
 const SEE_HELP = "see fastmcp-proxy --help";
 
@@ -232,6 +235,7 @@ Options:
   --auth-required-scopes <a,b>  scopes every request needs
   --auth-resource-url <url>  the proxy's public MCP URL, behind a reverse proxy (default: the served URL)
   --auth-ops             /readyz and /metrics need the front's auth too (/healthz stays open)
+  --ops-port <port>      serve /healthz, /readyz and /metrics on this port instead (0 picks one)
   --auth-jwks-cooldown <ms>  least time between two JWKS refetches for an unknown key (default: 30000)
   --auth-rules <file.json>  per-component rules (docs/auth.md): an array of rules, or an object
                          { rules, implies, default, rolesClaim }; also with -- <command>
@@ -336,6 +340,7 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
       cache: cacheFlags(values.cache, values["cache-redis"], values["cache-ttl"]),
       ...(values.watch && { watch: true }),
       ...(values["auth-ops"] && { authOps: true }),
+      ...(values["ops-port"] !== undefined && { opsPort: parsePort(values["ops-port"], "--ops-port") }),
       ...(values.otel && { otel: true }),
     },
   };
@@ -524,10 +529,10 @@ function nonEmpty(option: string, value: string | undefined): string | undefined
   return value;
 }
 
-function parsePort(value: string | undefined): number {
+function parsePort(value: string | undefined, option = "--port"): number {
   if (value === undefined) return DEFAULTS.port;
   const port = /^\d{1,5}$/.test(value) ? Number(value) : Number.NaN;
-  if (!(port >= 0 && port <= 65535)) throw new UsageError(`--port must be a whole number from 0 to 65535 (0 picks a free port), got "${value}"`);
+  if (!(port >= 0 && port <= 65535)) throw new UsageError(`${option} must be a whole number from 0 to 65535 (0 picks a free port), got "${value}"`);
   return port;
 }
 

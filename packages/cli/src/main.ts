@@ -1,4 +1,6 @@
 import { existsSync, readFileSync, watch } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { basename, dirname, extname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
@@ -193,8 +195,8 @@ async function serve(options: CliOptions, logs: CliLogs): Promise<number> {
     res.writeHead(503, { "content-type": "application/json", "cache-control": "no-store" }).end(JSON.stringify({ status: "draining" }));
     return true;
   };
-  const opsRoutes: HttpRoute[] = [notReady, healthHandler(proxy), ...(meter ? [metricsHandler({ registry: meter.registry })] : [])];
-  const httpRoutes: HttpRoute[] = [...opsRoutes];
+  let ops: HttpRoute = routes(notReady, healthHandler(proxy), ...(meter ? [metricsHandler({ registry: meter.registry })] : []));
+  const httpRoutes: HttpRoute[] = [];
 
   // --auth-* / --api-key-env or the config file's auth section: the front as an OAuth resource server
   // (its metadata route with the others), its rules; each server's auth object: that backend's credentials.
@@ -216,8 +218,10 @@ async function serve(options: CliOptions, logs: CliLogs): Promise<number> {
     // --auth-ops: what /readyz and /metrics tell (backends, load) is for authenticated callers only.
     if (options.authOps) {
       if (!authenticate) throw new CliFailure("--auth-ops needs auth on the front: add --auth-issuer or --api-key-env (or an auth section in the config file)", 2);
-      httpRoutes.splice(0, opsRoutes.length, behindAuth(routes(...opsRoutes), authenticate));
+      ops = behindAuth(ops, authenticate);
     }
+    // --ops-port: the probes and metrics on a listener of their own; else before the MCP endpoint.
+    if (options.opsPort === undefined) httpRoutes.unshift(ops);
     // A front that authenticates: a request that reaches the cache without an identity is never cached (fail closed).
     if (cacheSection) cache = caching({ ...cacheFromConfig(cacheSection), requireIdentity: authenticate !== undefined });
   } catch (error) {
@@ -258,7 +262,10 @@ async function serve(options: CliOptions, logs: CliLogs): Promise<number> {
   for (const signal of SIGNALS) process.on(signal, onSignal);
   process.on("uncaughtException", onUncaught);
   process.on("unhandledRejection", onRejection);
+  let opsServer: Server | undefined;
   const cleanup = () => {
+    opsServer?.closeAllConnections();
+    opsServer?.close();
     unwatch?.();
     for (const signal of SIGNALS) process.off(signal, onSignal);
     process.off("uncaughtException", onUncaught);
@@ -302,7 +309,22 @@ async function serve(options: CliOptions, logs: CliLogs): Promise<number> {
     cleanup();
     return code;
   }
-  await announce(started, proxy, options, logs);
+  let opsOrigin: string | undefined;
+  if (options.opsPort !== undefined && started.transport !== "stdio") {
+    try {
+      opsServer = createServer((req, res) => void (ops(req, res) || res.writeHead(404, { "content-type": "text/plain" }).end("Not found")));
+      await new Promise<void>((resolve, reject) => opsServer!.once("error", reject).listen(options.opsPort, options.host, resolve));
+      const { port } = opsServer.address() as AddressInfo;
+      opsOrigin = `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${port}`;
+    } catch (error) {
+      await closeWithin(proxy, logger);
+      await cache?.close();
+      await tracer?.shutdown();
+      cleanup();
+      return fail(new CliFailure(`--ops-port ${options.opsPort}: ${plainMessage(error)}`, 1));
+    }
+  }
+  await announce(started, proxy, options, logs, opsOrigin);
   void started.closed?.then(() => stop({ code: 0, reason: "stdin closed" }));
   const { code, reason } = await stopped;
   closing = true;
@@ -470,7 +492,7 @@ function oneLine(text: string): string {
 }
 
 /** The ready line (`serving ... on URL`: tests and scripts read it), plus how to connect to the demo. */
-async function announce(running: RunningProxy, proxy: FastMCPProxy, options: CliOptions, logs: CliLogs): Promise<void> {
+async function announce(running: RunningProxy, proxy: FastMCPProxy, options: CliOptions, logs: CliLogs, opsOrigin?: string): Promise<void> {
   const ready = { transport: running.transport, ...(running.url !== undefined && { url: running.url }) };
   const tools = proxy.registry.list("tools").tools.length;
   const resources = proxy.registry.list("resources").resources.length + proxy.registry.list("resourceTemplates").resourceTemplates.length;
@@ -485,7 +507,7 @@ async function announce(running: RunningProxy, proxy: FastMCPProxy, options: Cli
     logs.say(`serving stdio, ${summary}`, "info", ready);
   } else {
     const streamable = running.url!.replace(/\/sse$/, options.path);
-    const origin = new URL(running.url!).origin;
+    const origin = opsOrigin ?? new URL(running.url!).origin;
     const probes = `health on ${HEALTH_PATHS.map((path) => origin + path).join(" and ")}`;
     if (running.transport === "http") logs.say(`serving streamable HTTP on ${running.url}${options.stateless ? " (stateless)" : ""}`, "info", ready);
     else logs.say(`serving SSE on ${running.url} (streamable HTTP also on ${streamable})`, "info", { ...ready, streamableUrl: streamable });
