@@ -2,7 +2,10 @@
 // a JSON-RPC error on a front without HTTP; one caller's burst never uses another's allowance.
 import { afterEach, describe, expect, it } from "vitest";
 import { FastMCPProxy } from "@fastmcp-proxy/core";
-import { rateLimit } from "@fastmcp-proxy/auth";
+import { Redis } from "ioredis";
+import { rateLimit, redisBuckets } from "@fastmcp-proxy/auth";
+import { TestAuthServer } from "../fixtures/auth-server.js";
+import { redisAvailable, startRedis, testRedis } from "../caching/redis-server.js";
 import { connectClient, rejection } from "../helpers.js";
 import { call, notesServer, openSession, startFront, type Front } from "./setup.js";
 
@@ -56,5 +59,46 @@ describe("rate limits per caller", () => {
   it("refuses a bucket that could never serve a request", () => {
     expect(() => rateLimit({ capacity: 0, perSecond: 1 })).toThrow(/capacity must be at least 1/);
     expect(() => rateLimit({ capacity: 1, perSecond: 1, perTool: { capacity: 1, perSecond: 0 } })).toThrow(/perSecond above 0/);
+  });
+});
+
+describe.runIf(redisAvailable)("rate limits shared by replicas (Redis)", () => {
+  it("a principal's calls to two proxies draw from one bucket; another principal's do not", async () => {
+    const server = await testRedis();
+    const clients = [new Redis(server.url), new Redis(server.url)];
+    const as = await TestAuthServer.start();
+    const fronts: Front[] = [];
+    try {
+      for (const redis of clients) fronts.push(await startFront({ as, rules: false, configure: (p) => void p.use(rateLimit({ capacity: 3, perSecond: 0.01, store: redisBuckets(redis, { prefix: `test:${process.pid}:` }) })) }));
+      const [a, b] = fronts as [Front, Front];
+      const alice = { a: await as.mint({ sub: "alice", aud: a.url }), b: await as.mint({ sub: "alice", aud: b.url }) };
+      const sessions = { a: await openSession(a.url, alice.a), b: await openSession(b.url, alice.b) };
+      const statuses = [];
+      for (let i = 0; i < 4; i++) {
+        const [front, token, session] = i % 2 ? [b, alice.b, sessions.b] : [a, alice.a, sessions.a];
+        statuses.push((await call(front.url, token, session, "read_notes", {}, 10 + i)).status);
+      }
+      expect(statuses).toEqual([200, 200, 200, 429]);
+      const bob = await as.mint({ sub: "bob", aud: b.url });
+      expect((await call(b.url, bob, await openSession(b.url, bob), "read_notes")).status).toBe(200);
+    } finally {
+      for (const front of fronts) await front.close();
+      await as.close();
+      for (const redis of clients) redis.disconnect();
+      await server.stop();
+    }
+  });
+
+  it("with Redis unreachable, a take lets the call through and reports why", async () => {
+    const server = await startRedis();
+    await server.stop();
+    const redis = new Redis(server.url, { maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null, lazyConnect: true });
+    const errors: string[] = [];
+    proxy = FastMCPProxy.asProxy(notesServer()).use(rateLimit({ capacity: 1, perSecond: 0.01, store: redisBuckets(redis, { timeoutMs: 200, onError: (e) => void errors.push(e.message) }) }));
+    const client = await connectClient(proxy);
+    await client.callTool({ name: "read_notes" });
+    await client.callTool({ name: "read_notes" });
+    expect(errors.length).toBe(2);
+    redis.disconnect();
   });
 });
