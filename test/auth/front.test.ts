@@ -5,7 +5,11 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { UnauthorizedError } from "@modelcontextprotocol/sdk/client/auth.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterEach, describe, expect, it } from "vitest";
-import { BrowserlessProvider, INIT, call, openSession, post, startFront, type Front } from "./setup.js";
+import { McpServer, ResourceTemplate } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { SubscribeRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import { authorize } from "@fastmcp-proxy/auth";
+import { TestAuthServer, type MintOptions } from "../fixtures/auth-server.js";
+import { BrowserlessProvider, INIT, RULES, call, openSession, post, startFront, type Front } from "./setup.js";
 
 let front: Front | undefined;
 const clients: Client[] = [];
@@ -110,6 +114,14 @@ describe("refusals", () => {
     expect(challengeOf(evil)).toBe("");
   });
 
+  it("allowedOrigins [\"*\"] (--allow-origin '*') keeps the Origin check; an origin named explicitly passes it", async () => {
+    front = await startFront({ http: { allowedOrigins: ["*", "https://app.example.com"] } });
+    const token = await front.as.mint({ scope: "notes:read" });
+    expect((await post(front.url, INIT, { authorization: `Bearer ${token}`, origin: "https://evil.example.com" })).status).toBe(403);
+    expect((await post(front.url, INIT, { authorization: `Bearer ${token}`, origin: "https://app.example.com" })).status).toBe(200);
+    expect((await post(front.url, INIT, { authorization: `Bearer ${token}`, origin: new URL(front.url).origin })).status).toBe(200);
+  });
+
   it("required scopes missing from the token: 403 insufficient_scope", async () => {
     front = await startFront({ bearer: { requiredScopes: ["notes:read"] } });
     const token = await front.as.mint({ scope: "profile" });
@@ -131,6 +143,28 @@ describe("per-tool authorization at the HTTP layer", () => {
     expect(challengeOf(denied)).toContain('scope="notes:read notes:write"');
     expect(challengeOf(denied)).toContain("resource_metadata=");
     expect(denied.body.error.code).toBe(-32012);
+  });
+
+  it("the 2026-07-28 front answers a missing scope with HTTP 403 and the challenge, as the legacy one does", async () => {
+    front = await startFront();
+    const token = await front.as.mint({ scope: "notes:read" });
+    const modern = (name: string, args: object) =>
+      post(
+        front!.url,
+        {
+          jsonrpc: "2.0",
+          id: 7,
+          method: "tools/call",
+          params: { name, arguments: args, _meta: { "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientInfo": { name: "raw-2026", version: "1" }, "io.modelcontextprotocol/clientCapabilities": {} } },
+        },
+        { authorization: `Bearer ${token}`, "mcp-protocol-version": "2026-07-28", "mcp-method": "tools/call", "mcp-name": name },
+      );
+    expect((await modern("read_notes", {})).body.result.content[0].text).toBe("notes");
+    const denied = await modern("write_note", { text: "x" });
+    expect(denied.status).toBe(403);
+    expect(challengeOf(denied)).toContain('error="insufficient_scope"');
+    expect(challengeOf(denied)).toContain('scope="notes:read notes:write"');
+    expect(challengeOf(denied)).toContain("resource_metadata=");
   });
 
   it("scope implication: notes:admin implies notes:write implies notes:read", async () => {
@@ -172,6 +206,31 @@ describe("per-tool authorization at the HTTP layer", () => {
   });
 });
 
+describe("resources served by a template", () => {
+  it("a rule on a URI prefix judges the concrete URI read or subscribed through a template, not the template", async () => {
+    front = await startFront({
+      backend: () => {
+        const server = new McpServer({ name: "files", version: "1" }, { capabilities: { resources: { subscribe: true } } });
+        server.server.setRequestHandler(SubscribeRequestSchema, async () => ({}));
+        server.registerResource("files", new ResourceTemplate("files://{folder}/{name}", { list: undefined }), { mimeType: "text/plain" }, async (uri) => ({ contents: [{ uri: uri.href, text: `content of ${uri.href}` }] }));
+        return server;
+      },
+      rules: { ...RULES, rules: [...RULES.rules, { resources: "files://secret/*", scopes: ["notes:admin"] }] },
+    });
+    const token = await front.as.mint({ scope: "notes:read" });
+    const session = await openSession(front.url, token);
+    const headers = { authorization: `Bearer ${token}`, "mcp-session-id": session, "mcp-protocol-version": "2025-06-18" };
+    const read = (uri: string, method = "resources/read") => post(front!.url, { jsonrpc: "2.0", id: 3, method, params: { uri } }, headers);
+    expect((await read("files://public/a")).body.result.contents[0].text).toBe("content of files://public/a");
+    expect((await read("files://public/a", "resources/subscribe")).body.result).toEqual({});
+    for (const method of ["resources/read", "resources/subscribe"]) {
+      const denied = await read("files://secret/a", method);
+      expect(denied.status, method).toBe(403);
+      expect(challengeOf(denied)).toContain('scope="notes:read notes:admin"');
+    }
+  });
+});
+
 describe("sessions and keys", () => {
   it("another principal reusing a session id gets 404, and the session is unaffected", async () => {
     front = await startFront();
@@ -208,6 +267,37 @@ describe("sessions and keys", () => {
     expect((await post(front.url, INIT, { authorization: `Bearer ${token}` })).status).toBe(503);
     front.as.jwksMode = "ok";
     expect((await post(front.url, INIT, { authorization: `Bearer ${token}` })).status).toBe(200);
+  });
+
+  it("a JWT typed as something else than an access token is refused; with requireAtJwt, only typ at+jwt (RFC 9068 §4)", async () => {
+    const as = await TestAuthServer.start();
+    const mint = (o: MintOptions) => as.mint({ aud: front!.url, ...o });
+    front = await startFront({ as });
+    for (const typ of ["at+jwt", "application/at+jwt", "JWT", null]) {
+      expect((await post(front.url, INIT, { authorization: `Bearer ${await mint({ scope: "notes:read", typ })}` })).status, String(typ)).toBe(200);
+    }
+    for (const typ of ["dpop+jwt", "logout+jwt", "id_token+jwt"]) {
+      const r = await post(front.url, INIT, { authorization: `Bearer ${await mint({ scope: "notes:read", typ })}` });
+      expect(r.status, typ).toBe(401);
+      expect(challengeOf(r)).toContain("not an access token");
+    }
+    await front.close();
+    front = await startFront({ as, jwt: { requireAtJwt: true } });
+    expect((await post(front.url, INIT, { authorization: `Bearer ${await mint({ scope: "notes:read" })}` })).status).toBe(200);
+    expect((await post(front.url, INIT, { authorization: `Bearer ${await mint({ scope: "notes:read", typ: "JWT" })}` })).status).toBe(401);
+    expect((await post(front.url, INIT, { authorization: `Bearer ${await mint({ scope: "notes:read", typ: null })}` })).status).toBe(401);
+    await as.close();
+  });
+
+  it("JWKS down for longer than jwksStaleMaxAgeMs: the stale keys stop verifying (503)", async () => {
+    front = await startFront({ jwt: { jwksCacheMaxAgeMs: 0, jwksStaleMaxAgeMs: 300 }, bearer: { cache: { maxEntries: 0 } } });
+    const token = await front.as.mint({ scope: "notes:read" });
+    expect((await post(front.url, INIT, { authorization: `Bearer ${token}` })).status).toBe(200);
+    front.as.jwksMode = "down";
+    expect((await post(front.url, INIT, { authorization: `Bearer ${token}` })).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 400));
+    const r = await post(front.url, INIT, { authorization: `Bearer ${token}` });
+    expect(r.status).toBe(503);
   });
 
   it("JWKS down after keys were fetched: the cached keys keep verifying (stale if error)", async () => {
@@ -256,6 +346,22 @@ describe("the SDK client's own OAuth flow through the proxy", () => {
     await transport.finishAuth(provider.code as string);
     const again = await connect();
     expect(((await again.client.callTool({ name: "write_note", arguments: { text: "hi" } })).content as { text: string }[])[0]?.text).toBe("wrote hi");
+  });
+});
+
+describe("an authorization server that refuses scopes a client did not register", () => {
+  it("with every rule scope in scopes_supported, the SDK client registers for them and reaches every tool it may use", async () => {
+    const as = await TestAuthServer.start({ refuseUnregisteredScopes: true, scopesSupported: ["notes:read", "notes:write", "notes:admin"] });
+    front = await startFront({ as, bearer: { requiredScopes: [], scopesSupported: authorize(RULES).scopes } });
+    const provider = new BrowserlessProvider();
+    const first = new StreamableHTTPClientTransport(new URL(front.url), { authProvider: provider });
+    await expect(new Client({ name: "oauth-client", version: "1" }).connect(first)).rejects.toThrow(UnauthorizedError);
+    await first.finishAuth(provider.code as string);
+    const client = new Client({ name: "oauth-client", version: "1" });
+    await client.connect(new StreamableHTTPClientTransport(new URL(front.url), { authProvider: provider }));
+    clients.push(client);
+    expect(((await client.callTool({ name: "write_note", arguments: { text: "hi" } })).content as { text: string }[])[0]?.text).toBe("wrote hi");
+    await as.close();
   });
 });
 

@@ -159,3 +159,43 @@ export class BrowserlessProvider implements OAuthClientProvider {
     return this.#verifier;
   }
 }
+
+/**
+ * A user's browser: follows redirects (at most 8), keeps cookies per origin, and signs in at the
+ * authorization server as `login` (its login_hint stands for the login page).
+ */
+export class Browser {
+  readonly #jar = new Map<string, Map<string, string>>();
+  readonly visited: URL[] = [];
+  constructor(readonly login = "alice") {}
+
+  /** One request; the cookies it sets are kept. */
+  async get(href: string, headers: Record<string, string> = {}): Promise<Response> {
+    const url = new URL(href);
+    if (url.pathname === "/authorize") url.searchParams.set("login_hint", this.login);
+    this.visited.push(url);
+    const jar = this.#jar.get(url.origin) ?? new Map<string, string>();
+    this.#jar.set(url.origin, jar);
+    const cookie = [...jar].map(([k, v]) => `${k}=${v}`).join("; ");
+    const response = await fetch(url, { redirect: "manual", headers: { ...headers, ...(cookie ? { cookie } : {}) } });
+    for (const set of response.headers.getSetCookie()) {
+      const [pair] = set.split(";");
+      const eq = (pair as string).indexOf("=");
+      jar.set((pair as string).slice(0, eq), (pair as string).slice(eq + 1));
+    }
+    return response;
+  }
+
+  /** Follows redirects from `href` until a page answers, or until it reaches a URL that `stop` accepts. */
+  async open(href: string, stop: (url: URL) => boolean = () => false, headers: Record<string, string> = {}): Promise<Response & { stoppedAt?: URL }> {
+    let next = href;
+    for (let hop = 0; hop < 8; hop++) {
+      if (stop(new URL(next))) return Object.assign(new Response(null, { status: 204 }), { stoppedAt: new URL(next) });
+      const response = await this.get(next, headers);
+      const location = response.headers.get("location");
+      if (response.status < 300 || response.status >= 400 || !location) return response;
+      next = new URL(location, next).href;
+    }
+    throw new Error("too many redirects");
+  }
+}

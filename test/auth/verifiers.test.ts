@@ -27,13 +27,22 @@ describe("introspection (RFC 7662)", () => {
     const session = await openSession(front.url, token);
     expect((await call(front.url, token, session, "read_notes")).status).toBe(200);
     expect(as.calls("/introspect").length).toBe(1);
-    expect(as.calls("/introspect")[0]?.headers.authorization).toBe(`Basic ${Buffer.from("rs:rs-secret").toString("base64")}`);
+    // client_secret_basic, form-encoded as RFC 6749 §2.3.1 says.
+    const basic = Buffer.from((as.calls("/introspect")[0]?.headers.authorization ?? "").replace(/^Basic /, ""), "base64").toString();
+    expect(basic.split(":").map(decodeURIComponent)).toEqual(["rs", "rs-secret"]);
     await new Promise((r) => setTimeout(r, 1600));
     expect((await call(front.url, token, session, "read_notes", {}, 3)).status).toBe(200);
     expect(as.calls("/introspect").length).toBe(2);
 
     expect((await post(front.url, INIT, bearer(await as.mint({ aud: "https://other/mcp" })))).status).toBe(401);
     expect((await post(front.url, INIT, bearer("opaque-garbage"))).status).toBe(401);
+    // RFC 7662/9068: a refresh token, or a token with no audience, is not an access token for this resource.
+    const refresh = await post(front.url, INIT, bearer(await as.mint({ aud: front.url, claims: { token_type: "refresh_token" } })));
+    expect(refresh.status).toBe(401);
+    expect(refresh.headers.get("www-authenticate")).toContain("not an access token");
+    const audienceless = await post(front.url, INIT, bearer(await as.mint({ aud: null })));
+    expect(audienceless.status).toBe(401);
+    expect(audienceless.headers.get("www-authenticate")).toContain("names no audience");
     await as.close();
     extra.splice(0);
     expect((await post(front.url, INIT, bearer(await front.as.mint({ aud: front.url, sub: "new" }).catch(() => "x")))).status).toBe(503);

@@ -3,7 +3,8 @@ import { identityOf, type Backend, type BackendCredentials, type CredentialsProv
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import { storedTokenProvider } from "./stored-tokens.js";
 import { TokenExchange, type TokenExchangeOptions } from "./token-exchange.js";
-import { guarded } from "./egress.js";
+import { guarded, type IssuerPolicy } from "./egress.js";
+import { guardedFetch, type EgressOptions } from "./guarded-fetch.js";
 import { exchangeProvider } from "./exchange-provider.js";
 import type { UserAuthorization } from "./user-authorization.js";
 
@@ -14,7 +15,7 @@ export type BackendAuthSpec =
   | { type: "env"; env: Record<string, string> }
   | { type: "client_credentials"; clientId: string; clientSecret: string; scope?: string; issuer?: string }
   | { type: "private_key_jwt"; clientId: string; privateKey: string | Record<string, unknown>; algorithm?: string; scope?: string; issuer?: string }
-  | { type: "authorization_code"; tokenFile?: string; scope?: string; issuer?: string; clientId?: string; clientSecret?: string }
+  | { type: "authorization_code"; tokenFile?: string; scope?: string; issuer?: string; clientId?: string; clientSecret?: string; clientMetadataUrl?: string }
   | ({ type: "token_exchange"; primary?: BackendAuthSpec } & TokenExchangeOptions)
   | { type: "passthrough"; primary?: BackendAuthSpec }
   | { type: "per_user"; primary?: BackendAuthSpec; serverUrl?: string };
@@ -42,6 +43,12 @@ export interface BackendAuthOptions {
    * shell. Without it, such a backend fails with the login command to run.
    */
   signIn?: (backend: string, url: URL) => void | Promise<void>;
+  /**
+   * What a backend's OAuth discovery may reach beyond the public internet. Every hop of it is
+   * checked at connect time (see guardedFetch); default: nothing private, loopback only for a
+   * backend on loopback.
+   */
+  egress?: EgressOptions;
 }
 
 /**
@@ -50,8 +57,15 @@ export interface BackendAuthOptions {
  */
 export function backendAuth(specs: Readonly<Record<string, BackendAuthSpec>>, options: BackendAuthOptions = {}): CredentialsFn {
   const byBackend = new Map(Object.entries(specs).map(([name, spec]) => [name, forSpec(name, spec, options)]));
+  const fetches = new Map<string, typeof fetch>();
   async function backendCredentials(backend: Backend, owner: SessionOwner): Promise<BackendCredentials | undefined> {
-    return byBackend.get(backend.name)?.(owner.authInfo, backend, owner);
+    const credentials = await byBackend.get(backend.name)?.(owner.authInfo, backend, owner);
+    if (!credentials?.authProvider) return credentials;
+    // The SDK's OAuth flow for this backend goes through the egress guard, every hop of it.
+    const url = backend.connector.label;
+    let guard = fetches.get(url);
+    if (!guard) fetches.set(url, (guard = guardedFetch(url, options.egress)));
+    return { ...credentials, fetch: guard };
   }
   return Object.assign(backendCredentials, { perCaller: (backend: Backend) => PER_CALLER.has(specs[backend.name]?.type as BackendAuthSpec["type"]) });
 }
@@ -81,20 +95,23 @@ function forSpec(name: string, spec: BackendAuthSpec, options: BackendAuthOption
       return async () => ({ env: { ...spec.env } });
     case "client_credentials": {
       // One provider per backend: a service account's token serves every session.
-      const authProvider = guarded(new ClientCredentialsProvider({ clientId: spec.clientId, clientSecret: spec.clientSecret, ...optional(spec.scope, spec.issuer) }), name, issuers(spec.issuer));
+      const authProvider = guarded(new ClientCredentialsProvider({ clientId: spec.clientId, clientSecret: spec.clientSecret, ...optional(spec.scope, spec.issuer) }), name, pinned(spec.issuer));
       return async () => ({ authProvider });
     }
     case "private_key_jwt": {
       const authProvider = guarded(
         new PrivateKeyJwtProvider({ clientId: spec.clientId, privateKey: spec.privateKey, algorithm: spec.algorithm ?? "ES256", ...optional(spec.scope, spec.issuer) }),
         name,
-        issuers(spec.issuer),
+        pinned(spec.issuer),
       );
       return async () => ({ authProvider });
     }
     case "authorization_code": {
       const signIn = options.signIn;
-      const authProvider = guarded(storedTokenProvider(name, { ...spec, ...(signIn ? { signIn: (url: URL) => signIn(name, url) } : {}) }), name, issuers(spec.issuer));
+      const stored = storedTokenProvider(name, { ...spec, ...(signIn ? { signIn: (url: URL) => signIn(name, url) } : {}) });
+      // A configured secret stays with the issuer of the login (or the first one used).
+      const policy = spec.clientSecret ? pinned(spec.issuer, stored.file.read().issuer) : { allowed: spec.issuer ? [spec.issuer] : undefined };
+      const authProvider = guarded(stored, name, policy);
       return async () => ({ authProvider });
     }
     case "token_exchange": {
@@ -106,9 +123,10 @@ function forSpec(name: string, spec: BackendAuthSpec, options: BackendAuthOption
       const users = options.users;
       if (!users) throw new TypeError(`backend "${name}": per_user needs backendAuth(specs, { users: new UserAuthorization({ callbackUrl }) })`);
       const primary = spec.primary ? forSpec(name, spec.primary, options) : undefined;
+      const policy: IssuerPolicy = users.options.clientSecret ? pinned(undefined) : {};
       return perCaller(name, primary, async (authInfo, backend) => {
         const serverUrl = spec.serverUrl ?? backend?.connector.label ?? "";
-        return { authProvider: guarded(users.provider(name, identityOf(authInfo) as string, serverUrl), name, undefined) };
+        return { authProvider: guarded(users.provider(name, identityOf(authInfo) as string, serverUrl), name, policy) };
       });
     }
     case "passthrough": {
@@ -123,8 +141,9 @@ function forSpec(name: string, spec: BackendAuthSpec, options: BackendAuthOption
   }
 }
 
-function issuers(issuer: string | undefined): string[] | undefined {
-  return issuer ? [issuer] : undefined;
+/** Only `issuer` when given; else the first issuer used, for every session of the backend. */
+function pinned(issuer: string | undefined, firstSeen?: string): IssuerPolicy {
+  return issuer ? { allowed: [issuer] } : { pin: { issuer: firstSeen } };
 }
 
 function optional(scope: string | undefined, issuer: string | undefined): { scope?: string; expectedIssuer?: string } {

@@ -1,5 +1,19 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
 import { authSectionFromFlags, backendAuthFromConfig, frontAuthFromConfig } from "./config.js";
+
+/** The front's RFC 9728 document, served by its route on loopback. */
+async function metadataOf(auth: ReturnType<typeof frontAuthFromConfig>): Promise<Record<string, unknown>> {
+  const server = createServer((req, res) => void (auth.bearer?.route(req, res) || res.writeHead(404).end()));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  try {
+    const { port } = server.address() as AddressInfo;
+    return (await (await fetch(`http://127.0.0.1:${port}/.well-known/oauth-protected-resource/mcp`)).json()) as Record<string, unknown>;
+  } finally {
+    server.close();
+  }
+}
 
 describe("frontAuthFromConfig", () => {
   it("builds bearerAuth and authorize from the config section", () => {
@@ -24,6 +38,23 @@ describe("frontAuthFromConfig", () => {
     expect(() => frontAuthFromConfig("yes")).toThrow(/^auth: /);
   });
 
+  it("an introspection-only front advertises its authorization server, and refuses to start without one", async () => {
+    const introspection = { endpoint: "https://idp.example.com/introspect", clientId: "rs", clientSecret: "s" };
+    expect(() => frontAuthFromConfig({ resource: "https://mcp.example.com/mcp", introspection })).toThrow(/^auth\.introspection\.issuer: give the issuer/);
+    const auth = frontAuthFromConfig({ resource: "https://mcp.example.com/mcp", introspection: { ...introspection, issuer: "https://idp.example.com" } });
+    expect((await metadataOf(auth)).authorization_servers).toEqual(["https://idp.example.com"]);
+  });
+
+  it("lists every scope a rule can ask for in scopes_supported, so that clients register for them", async () => {
+    const auth = frontAuthFromConfig({
+      resource: "https://mcp.example.com/mcp",
+      issuer: "https://idp.example.com",
+      requiredScopes: ["mcp"],
+      rules: [{ tools: "write_*", scopes: ["mcp:write"] }, { tools: "admin_*", scopes: ["mcp:admin", "mcp:write"], hide: true }],
+    });
+    expect((await metadataOf(auth)).scopes_supported).toEqual(["mcp", "mcp:write", "mcp:admin"]);
+  });
+
   it("gives rules alone for a stdio front, with a fixed principal", () => {
     const auth = frontAuthFromConfig({ rules: [{ tools: "*", roles: ["ops"] }], principal: { subject: "me", claims: { roles: ["ops"] } } });
     expect(auth.bearer).toBeUndefined();
@@ -32,6 +63,11 @@ describe("frontAuthFromConfig", () => {
 });
 
 describe("backendAuthFromConfig", () => {
+  it("takes a Client ID Metadata Document URL for an authorization_code backend", () => {
+    expect(backendAuthFromConfig({ a: { url: "https://a.example.com/mcp", auth: { type: "authorization_code", clientMetadataUrl: "https://proxy.example.com/client.json" } } })).toBeDefined();
+    expect(() => backendAuthFromConfig({ a: { auth: { type: "authorization_code", clientMetadataUrl: "not a url" } } })).toThrow(/mcpServers\.a\.auth/);
+  });
+
   it("checks each server's auth object and leaves servers without one alone", async () => {
     const credentials = backendAuthFromConfig({ a: { auth: { type: "bearer", token: "t" } }, b: {} });
     const owner = { authInfo: undefined, sessionId: undefined };

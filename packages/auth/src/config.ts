@@ -1,6 +1,7 @@
+import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { apiKeys } from "./api-keys.js";
-import { authorize } from "./authorize.js";
+import { authorize, ruleScopes } from "./authorize.js";
 import { backendAuth, type BackendAuthOptions, type BackendAuthSpec, type CredentialsFn } from "./backend-auth.js";
 import { bearerAuth, type BearerAuth } from "./bearer.js";
 import { introspectionVerifier } from "./introspection.js";
@@ -32,11 +33,16 @@ export const frontAuthSchema = z.strictObject({
   audience: z.union([z.string().min(1), strings]).optional(),
   algorithms: strings.optional(),
   clockToleranceSec: z.number().nonnegative().optional(),
+  /** Least time between two JWKS refetches for an unknown key, ms. */
+  jwksCooldownMs: z.number().int().nonnegative().optional(),
   authorizationServers: strings.optional(),
   requiredScopes: strings.optional(),
   scopesSupported: strings.optional(),
   implies: z.record(z.string(), strings).optional(),
-  introspection: z.strictObject({ endpoint: z.url(), clientId: z.string().min(1), clientSecret: z.string().min(1), cacheTtlMs: z.number().int().nonnegative().optional() }).optional(),
+  /** Opaque tokens (RFC 7662). `issuer`: the authorization server that issues them, advertised to clients (default: `issuer` above). */
+  introspection: z
+    .strictObject({ endpoint: z.url(), clientId: z.string().min(1), clientSecret: z.string().min(1), issuer: z.url().optional(), cacheTtlMs: z.number().int().nonnegative().optional() })
+    .optional(),
   apiKeys: z.array(z.strictObject({ key: z.string().min(1).optional(), sha256: z.string().optional(), subject: z.string().min(1), scopes: strings.optional() })).optional(),
   optional: z.boolean().optional(),
   rules: z.array(ruleSchema).optional(),
@@ -67,7 +73,16 @@ const simpleBackendSchema = z.discriminatedUnion("type", [
     scope: z.string().optional(),
     issuer: z.url().optional(),
   }),
-  z.strictObject({ type: z.literal("authorization_code"), tokenFile: z.string().optional(), scope: z.string().optional(), issuer: z.url().optional(), clientId: z.string().optional(), clientSecret: z.string().optional() }),
+  z.strictObject({
+    type: z.literal("authorization_code"),
+    tokenFile: z.string().optional(),
+    scope: z.string().optional(),
+    issuer: z.url().optional(),
+    clientId: z.string().optional(),
+    clientSecret: z.string().optional(),
+    /** A Client ID Metadata Document (an https URL) used as client_id where the server supports it. */
+    clientMetadataUrl: z.url().optional(),
+  }),
 ]);
 /** A server's `auth` object in a config file: how the proxy authenticates to that backend. */
 export const backendAuthSchema = z.union([
@@ -107,20 +122,30 @@ export function frontAuthFromConfig(section: unknown, options: { servedUrl?: str
         ...(c.audience ? { audience: c.audience } : {}),
         ...(c.algorithms ? { algorithms: c.algorithms } : {}),
         ...(c.clockToleranceSec !== undefined ? { clockToleranceSec: c.clockToleranceSec } : {}),
+        ...(c.jwksCooldownMs !== undefined ? { jwksCooldownMs: c.jwksCooldownMs } : {}),
       }),
     );
   }
-  if (c.introspection) verifiers.push(introspectionVerifier({ ...c.introspection, ...(c.issuer ? { issuer: c.issuer } : {}), ...(c.audience ? { audience: c.audience } : {}) }));
+  if (c.introspection) {
+    const issuer = c.introspection.issuer ?? c.issuer;
+    if (!issuer && !c.authorizationServers) {
+      throw new TypeError("auth.introspection.issuer: give the issuer of the authorization server that issues the tokens, so that clients can find where to sign in");
+    }
+    verifiers.push(introspectionVerifier({ ...c.introspection, ...(issuer ? { issuer } : {}), ...(c.audience ? { audience: c.audience } : {}) }));
+  }
   if (c.apiKeys) verifiers.push(apiKeys(c.apiKeys));
   const resource = c.resource ?? options.servedUrl;
+  const supported = c.scopesSupported ?? [...new Set([...(c.requiredScopes ?? []), ...ruleScopes({ rules: c.rules ?? [] })])];
   if (verifiers.length && !resource) throw new TypeError("auth.resource: give the proxy's public URL (e.g. https://mcp.example.com/mcp)");
   const bearer = verifiers.length
     ? bearerAuth({
         resource: resource as string,
-        authorizationServers: c.authorizationServers ?? (c.issuer ? [c.issuer] : []),
+        // Default: the issuers the verifiers name.
+        ...(c.authorizationServers ? { authorizationServers: c.authorizationServers } : {}),
         verifier: verifiers,
         ...(c.requiredScopes ? { requiredScopes: c.requiredScopes } : {}),
-        ...(c.scopesSupported ? { scopesSupported: c.scopesSupported } : {}),
+        // Every scope a request can be asked for, so that clients register for them.
+        ...(supported.length ? { scopesSupported: supported } : {}),
         ...(c.implies ? { implies: c.implies } : {}),
         ...(c.optional ? { optional: true } : {}),
         // API-key clients (mcp-proxy's, agentgateway's) often send the key as X-API-Key rather than a bearer token.
@@ -149,7 +174,7 @@ export function backendAuthFromConfig(servers: Readonly<Record<string, object | 
   return Object.keys(specs).length ? backendAuth(specs, options) : undefined;
 }
 
-/** The CLI's auth flags (`--auth-issuer`, `--auth-jwks-uri`, `--auth-audience`, `--auth-required-scopes`, `--auth-resource-url`, `--api-key-env`). */
+/** The CLI's auth flags (`--auth-issuer`, `--auth-jwks-uri`, `--auth-audience`, `--auth-required-scopes`, `--auth-resource-url`, `--auth-jwks-cooldown`, `--auth-rules`, `--api-key-env`). */
 export interface AuthFlags {
   issuer?: string;
   jwksUri?: string;
@@ -158,6 +183,9 @@ export interface AuthFlags {
   resourceUrl?: string;
   /** The name of an environment variable holding an API key (never the key itself: argv is visible to every user). */
   apiKeyEnv?: string;
+  jwksCooldownMs?: number;
+  /** A JSON file of rules: an array, or `{ rules, implies, default, rolesClaim }`. */
+  rulesFile?: string;
 }
 
 /**
@@ -170,10 +198,24 @@ export function authSectionFromFlags(flags: AuthFlags, env: NodeJS.ProcessEnv = 
   if (flags.audience) section.audience = flags.audience;
   if (flags.requiredScopes?.length) section.requiredScopes = [...flags.requiredScopes];
   if (flags.resourceUrl) section.resource = flags.resourceUrl;
+  if (flags.jwksCooldownMs !== undefined) section.jwksCooldownMs = flags.jwksCooldownMs;
+  if (flags.rulesFile) Object.assign(section, rulesFrom(flags.rulesFile));
   if (flags.apiKeyEnv) {
     const key = env[flags.apiKeyEnv];
     if (!key) throw new TypeError(`--api-key-env ${flags.apiKeyEnv}: the environment variable ${flags.apiKeyEnv} is not set`);
     section.apiKeys = [{ key, subject: "api-key" }];
   }
   return section;
+}
+
+/** `--auth-rules <file.json>`: the rules part of an auth section, checked like the config file's. */
+function rulesFrom(path: string): Pick<FrontAuthConfig, "rules" | "implies" | "default" | "rolesClaim"> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, "utf8"));
+  } catch (error) {
+    throw new TypeError(`--auth-rules ${path}: ${(error as Error).message}`);
+  }
+  const section = Array.isArray(parsed) ? { rules: parsed } : parsed;
+  return check(frontAuthSchema.pick({ rules: true, implies: true, default: true, rolesClaim: true }).strict(), section, `--auth-rules ${path}`);
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { checkDiscovery, guarded } from "./egress.js";
+import { addressRefusal } from "./guarded-fetch.js";
 
 const discovery = (issuer: string, token = `${issuer}/token`) => ({
   authorizationServerUrl: issuer,
@@ -8,20 +9,45 @@ const discovery = (issuer: string, token = `${issuer}/token`) => ({
 
 describe("egress rules for advertised URLs", () => {
   it("accepts HTTPS and loopback, refuses plain HTTP elsewhere", () => {
-    expect(() => checkDiscovery("api", discovery("https://idp.example.com"), undefined)).not.toThrow();
-    expect(() => checkDiscovery("api", discovery("http://127.0.0.1:9000"), undefined)).not.toThrow();
-    expect(() => checkDiscovery("api", discovery("http://idp.example.com"), undefined)).toThrow(/backend "api": advertised URL: http:\/\/idp\.example\.com must be an https URL/);
-    expect(() => checkDiscovery("api", discovery("https://idp.example.com", "http://10.0.0.8/token"), undefined)).toThrow(/10\.0\.0\.8/);
+    expect(() => checkDiscovery("api", discovery("https://idp.example.com"))).not.toThrow();
+    expect(() => checkDiscovery("api", discovery("http://127.0.0.1:9000"))).not.toThrow();
+    expect(() => checkDiscovery("api", discovery("http://idp.example.com"))).toThrow(/backend "api": advertised URL: http:\/\/idp\.example\.com must be an https URL/);
+    expect(() => checkDiscovery("api", discovery("https://idp.example.com", "http://10.0.0.8/token"))).toThrow(/10\.0\.0\.8/);
   });
 
   it("limits issuers to an allowlist", () => {
-    expect(() => checkDiscovery("api", discovery("https://evil.example.com"), ["https://idp.example.com"])).toThrow(/not allowed \(allowed: https:\/\/idp\.example\.com\)/);
+    expect(() => checkDiscovery("api", discovery("https://evil.example.com"), { allowed: ["https://idp.example.com"] })).toThrow(/not allowed \(allowed: https:\/\/idp\.example\.com\)/);
+  });
+
+  it("refuses metadata naming another issuer than the URL it was fetched for (RFC 8414 §3.3), give or take a trailing slash", () => {
+    const claimed = { authorizationServerUrl: "https://evil.example.com", authorizationServerMetadata: discovery("https://idp.example.com").authorizationServerMetadata };
+    expect(() => checkDiscovery("api", claimed)).toThrow(/names the issuer https:\/\/idp\.example\.com; they must be the same \(RFC 8414 §3\.3\)/);
+    expect(checkDiscovery("api", { ...discovery("https://idp.example.com"), authorizationServerUrl: "https://idp.example.com/" })).toBe("https://idp.example.com");
+  });
+
+  it("pins the first issuer when asked to", () => {
+    const pin = { issuer: undefined as string | undefined };
+    checkDiscovery("api", discovery("https://idp.example.com"), { pin });
+    expect(pin.issuer).toBe("https://idp.example.com");
+    expect(() => checkDiscovery("api", discovery("https://other.example.com"), { pin })).toThrow(/client credentials stay with https:\/\/idp\.example\.com/);
+  });
+
+  it("classifies addresses: loopback only when allowed, special ranges (IPv4-mapped too) unless allowed", () => {
+    const strict = { loopback: false, allowPrivate: false };
+    for (const ip of ["10.0.0.1", "172.16.5.4", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0", "fe80::1", "fd00:ec2::254", "::ffff:a9fe:a9fe", "::"]) {
+      expect(addressRefusal(ip, strict), ip).toMatch(/private, link-local or reserved/);
+    }
+    for (const ip of ["127.0.0.1", "::1", "::ffff:127.0.0.1", "::ffff:7f00:1"]) expect(addressRefusal(ip, strict), ip).toMatch(/loopback/);
+    expect(addressRefusal("127.0.0.1", { loopback: true, allowPrivate: false })).toBeUndefined();
+    expect(addressRefusal("10.0.0.1", { loopback: false, allowPrivate: true })).toBeUndefined();
+    expect(addressRefusal("93.184.216.34", strict)).toBeUndefined();
+    expect(addressRefusal("2606:2800:220:1::1", strict)).toBeUndefined();
   });
 
   it("guarded() checks before the provider's own saveDiscoveryState, and keeps the rest of the provider", () => {
     const saved: unknown[] = [];
     const provider = { redirectUrl: undefined, clientMetadata: { redirect_uris: [] }, marker: 7, saveDiscoveryState: (d: unknown) => void saved.push(d) } as never;
-    const wrapped = guarded(provider, "api", undefined) as unknown as { marker: number; saveDiscoveryState(d: unknown): void };
+    const wrapped = guarded(provider, "api") as unknown as { marker: number; saveDiscoveryState(d: unknown): void };
     expect(wrapped.marker).toBe(7);
     wrapped.saveDiscoveryState(discovery("https://idp.example.com"));
     expect(saved).toHaveLength(1);

@@ -11,7 +11,6 @@ export interface Grant {
   tokens?: OAuthTokens;
   /** ms since the epoch. */
   expiresAt?: number;
-  verifier?: string;
   discovery?: OAuthDiscoveryState;
 }
 

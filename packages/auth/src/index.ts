@@ -3,7 +3,8 @@ export { jwtVerifier, ASYMMETRIC_ALGORITHMS, type JwtVerifierOptions } from "./j
 export { introspectionVerifier, type IntrospectionOptions } from "./introspection.js";
 export { apiKeys, anyOf, type ApiKey } from "./api-keys.js";
 export { InvalidTokenError, VerifierUnavailableError } from "./errors.js";
-export { authorize, type AuthorizeOptions } from "./authorize.js";
+export { authorize, ruleScopes, type AuthorizeOptions } from "./authorize.js";
+export { rateLimit, memoryBuckets, redisBuckets, type RateLimitOptions, type BucketSpec, type BucketStore, type RedisEval } from "./rate-limit.js";
 export { decide, claimAt, type Rule, type RuleTarget, type Decision, type PolicyOptions } from "./rules.js";
 export { principalOf, staticPrincipal, identityString, type Principal, type Verified, type Verifier, type VerifyContext } from "./principal.js";
 export { resourceMetadata, resourceMetadataUrl, metadataRoute, canonicalResource, type ResourceMetadataOptions } from "./metadata.js";
@@ -18,5 +19,7 @@ export { login, type LoginOptions } from "./login.js";
 export { TokenFile, defaultTokenFile } from "./token-file.js";
 export { frontAuthFromConfig, backendAuthFromConfig, authSectionFromFlags, frontAuthSchema, backendAuthSchema, type AuthFlags, type FrontAuth, type FrontAuthConfig } from "./config.js";
 export { safeUrl } from "./jwt.js";
+export { guardedFetch, addressRefusal, EgressRefusedError, type EgressOptions } from "./guarded-fetch.js";
+export { checkDiscovery, guarded, type IssuerPolicy } from "./egress.js";
 export { UserAuthorization, UserAuthorizationRequired, type UserAuthorizationOptions } from "./user-authorization.js";
 export { fileGrants, memoryGrants, type Grant, type GrantStore } from "./grant-store.js";

@@ -2,7 +2,9 @@ import {
   createLocalJWKSet,
   createRemoteJWKSet,
   errors,
+  jwksCache,
   jwtVerify,
+  type ExportedJWKSCache,
   type CryptoKey,
   type JSONWebKeySet,
   type JWTPayload,
@@ -38,7 +40,18 @@ export interface JwtVerifierOptions {
   jwksCooldownMs?: number;
   /** JWKS fetch timeout, ms. Default 5 s. */
   jwksTimeoutMs?: number;
+  /** While the JWKS endpoint is down, keys fetched at most this long ago keep verifying, ms. Default 1 h. */
+  jwksStaleMaxAgeMs?: number;
+  /**
+   * Accept only RFC 9068 access tokens (`typ: at+jwt`). Default false: many IdPs still send
+   * `typ: JWT` or none; a JWT typed as anything else (an ID, logout or DPoP token) is refused either way.
+   */
+  requireAtJwt?: boolean;
 }
+
+/** RFC 9068 §4 access token types, and the generic ones many IdPs still send. */
+const AT_JWT = ["at+jwt", "application/at+jwt"];
+const GENERIC_JWT = [undefined, "jwt", "application/jwt"];
 
 /** Verifies JWT access tokens with jose: signature, issuer, audience, algorithm, `exp` required. */
 export function jwtVerifier(options: JwtVerifierOptions): Verifier {
@@ -48,16 +61,20 @@ export function jwtVerifier(options: JwtVerifierOptions): Verifier {
   return Object.assign(async function verifyJwt(token: string, { resource }: VerifyContext): Promise<Verified> {
     const audience = options.audience ?? resource;
     try {
-      const { payload } = await jwtVerify(token, key as JWTVerifyGetKey, {
+      const { payload, protectedHeader } = await jwtVerify(token, key as JWTVerifyGetKey, {
         issuer: options.issuer,
         audience,
         algorithms,
         clockTolerance: options.clockToleranceSec ?? 5,
         requiredClaims: ["exp", "sub"],
       });
+      const typ = protectedHeader.typ?.toLowerCase();
+      if (!AT_JWT.includes(typ as string) && (options.requireAtJwt || !GENERIC_JWT.includes(typ))) {
+        throw new InvalidTokenError(`the token is not an access token (typ ${protectedHeader.typ ?? "missing"}, RFC 9068)`);
+      }
       return fromPayload(payload);
     } catch (error) {
-      throw classify(error);
+      throw error instanceof InvalidTokenError ? error : classify(error);
     }
   }, { issuer: options.issuer });
 }
@@ -121,18 +138,22 @@ export function safeUrl(text: string, what: string): URL {
 }
 
 function remoteKeys(url: URL, options: JwtVerifierOptions): JWTVerifyGetKey {
+  // jose records in `cache` the keys and when they were last fetched (`uat`).
+  const cache: ExportedJWKSCache = {} as ExportedJWKSCache;
   const remote = createRemoteJWKSet(url, {
     cacheMaxAge: options.jwksCacheMaxAgeMs ?? 600_000,
     cooldownDuration: options.jwksCooldownMs ?? 30_000,
     timeoutDuration: options.jwksTimeoutMs ?? 5_000,
+    [jwksCache]: cache,
   });
-  // Stale-if-error: keys fetched before keep working while the JWKS endpoint is down.
+  // Stale-if-error: keys fetched before keep working while the JWKS endpoint is down, up to a
+  // maximum age (a key withdrawn during an outage is not trusted for ever).
+  const staleMaxAge = options.jwksStaleMaxAgeMs ?? 3_600_000;
   return async function keys(header, token) {
     try {
       return await remote(header, token);
     } catch (error) {
-      const cached = remote.jwks();
-      if (cached && isUnavailable(error)) return createLocalJWKSet(cached)(header, token);
+      if (cache.jwks && isUnavailable(error) && Date.now() - cache.uat <= staleMaxAge) return createLocalJWKSet(cache.jwks)(header, token);
       throw error;
     }
   };

@@ -1,5 +1,6 @@
 import { auth, extractWWWAuthenticateParams } from "@modelcontextprotocol/sdk/client/auth.js";
 import { guarded } from "./egress.js";
+import { guardedFetch, type EgressOptions } from "./guarded-fetch.js";
 import { LoopbackCallback } from "./loopback.js";
 import { storedTokenProvider, type StoredTokenOptions } from "./stored-tokens.js";
 
@@ -12,6 +13,8 @@ export interface LoginOptions extends Omit<StoredTokenOptions, "redirectUrl" | "
   callbackPort?: number;
   /** How long to wait for the user, ms. Default 5 min. */
   timeoutMs?: number;
+  /** What the OAuth discovery may reach beyond the public internet (see guardedFetch). */
+  egress?: EgressOptions;
 }
 
 /**
@@ -27,12 +30,15 @@ export async function login(backend: string, options: LoginOptions): Promise<{ t
     return { state: stored.state, issuer: metadata?.issuer, issRequired: metadata?.authorization_response_iss_parameter_supported === true };
   };
   const callback = await LoopbackCallback.listen(options.callbackPort ?? 0, expected, label);
-  const provider = guarded(storedTokenProvider(backend, { ...options, redirectUrl: callback.url, onAuthorizationUrl: options.open }), backend, options.issuer ? [options.issuer] : undefined);
+  const stored = storedTokenProvider(backend, { ...options, redirectUrl: callback.url, onAuthorizationUrl: options.open });
+  const pin = options.clientSecret ? { issuer: stored.file.read().issuer } : undefined;
+  const provider = guarded(stored, backend, { allowed: options.issuer ? [options.issuer] : undefined, pin });
+  const fetchFn = guardedFetch(options.serverUrl, options.egress);
   try {
     // Ask the server first: its 401 may name the metadata (and the scope) that well-known paths would miss.
     const challenge = await probe(options.serverUrl);
     const scope = options.scope ?? challenge.scope;
-    const params = { serverUrl: options.serverUrl, ...(scope ? { scope } : {}), ...(challenge.resourceMetadataUrl ? { resourceMetadataUrl: challenge.resourceMetadataUrl } : {}) };
+    const params = { serverUrl: options.serverUrl, fetchFn, ...(scope ? { scope } : {}), ...(challenge.resourceMetadataUrl ? { resourceMetadataUrl: challenge.resourceMetadataUrl } : {}) };
     const first = await auth(provider, params);
     if (first === "REDIRECT") {
       const result = await auth(provider, { ...params, authorizationCode: await callback.wait(options.timeoutMs ?? 300_000, label) });

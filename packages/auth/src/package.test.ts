@@ -6,8 +6,8 @@ const pkg = JSON.parse(readFileSync(new URL("package.json", root), "utf8"));
 const sources = readdirSync(new URL("src/", root), { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts"));
 
 describe("@fastmcp-proxy/auth stays DI-free and light", () => {
-  it("depends on jose and zod only at run time, with core and the SDK as peers", () => {
-    expect(Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies }).sort()).toEqual(["jose", "zod"]);
+  it("depends on jose, oauth4webapi, undici (the SDK's own, for the egress guard's connect-time checks) and zod only at run time, with core and the SDK as peers", () => {
+    expect(Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies }).sort()).toEqual(["jose", "oauth4webapi", "undici", "zod"]);
     expect(Object.keys(pkg.peerDependencies).sort()).toEqual(["@fastmcp-proxy/core", "@modelcontextprotocol/sdk"]);
   });
 

@@ -9,6 +9,8 @@ export interface RuleTarget {
   readonly name: string;
   readonly backend: { readonly name: string };
   readonly definition: unknown;
+  /** For a read or subscribe through a template: the concrete URI asked for, which `resources` rules judge too. */
+  readonly uri?: string | undefined;
 }
 
 export interface Rule {
@@ -46,7 +48,7 @@ function selects(rule: Rule, target: RuleTarget): boolean {
   if (rule.backend !== undefined && !matches(rule.backend, target.backend.name)) return false;
   const byKind = { tool: rule.tools, prompt: rule.prompts, resource: rule.resources, template: rule.resources }[target.kind];
   const anyKind = rule.tools !== undefined || rule.prompts !== undefined || rule.resources !== undefined;
-  if (anyKind && (byKind === undefined || !matches(byKind, target.name))) return false;
+  if (anyKind && (byKind === undefined || !(matches(byKind, target.name) || (target.uri !== undefined && matches(byKind, target.uri))))) return false;
   if (rule.annotations) {
     if (target.kind !== "tool") return false;
     const given = ((target.definition as { annotations?: Record<string, unknown> }).annotations ?? {}) as Record<string, unknown>;

@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { auth, type OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.js";
 import type { OAuthClientMetadata, OAuthTokens } from "@modelcontextprotocol/sdk/shared/auth.js";
@@ -6,6 +6,7 @@ import { UrlElicitationRequiredError } from "@modelcontextprotocol/sdk/types.js"
 import type { Logger, Next, ProxyContext, ProxyMethod, ResultOf } from "@fastmcp-proxy/core";
 import { memoryGrants, type Grant, type GrantStore } from "./grant-store.js";
 import { refreshBeforeExpiry } from "./refresh.js";
+import { SignInLinks } from "./sign-in-links.js";
 import { unionScope } from "./scopes.js";
 
 /** A backend session needs its user to sign in at the backend's authorization server first. */
@@ -16,15 +17,15 @@ export class UserAuthorizationRequired extends Error {
     readonly url: URL,
     readonly elicitationId: string,
   ) {
-    super(`backend "${backend}" needs you to sign in: open ${url.href}`);
+    // The link is not in the message (messages get logged): it reaches the client in the elicitation only.
+    super(`backend "${backend}" needs you to sign in: open the link your MCP client shows`);
   }
 }
 
-interface Pending {
+interface Redeem {
   key: string;
   provider: OAuthClientProvider;
   serverUrl: string;
-  until: number;
 }
 
 export interface UserAuthorizationOptions {
@@ -34,8 +35,21 @@ export interface UserAuthorizationOptions {
   clientId?: string;
   clientSecret?: string;
   clientMetadataUrl?: string;
-  /** How long a sign-in link stays valid, ms. Default 10 min. */
+  /** The proxy's start URL, served by `route` too. Default: `start` beside the callback (`/oauth/start`). */
+  startUrl?: string;
+  /** How long the single-use ticket in a sign-in link works, ms. Default 5 min. */
+  ticketTtlMs?: number;
+  /** How long a started sign-in may take to come back, ms. Default 10 min. */
   pendingTtlMs?: number;
+  /** Sign-ins in flight at most: in all (default 1000), and per user and backend (default 3; the oldest go first). */
+  maxPending?: number;
+  maxPendingPerUser?: number;
+  /**
+   * The identity (`"<iss> <sub>"`, as `identityOf` gives) of the user behind a browser request, e.g.
+   * from your SSO session or a trusted header of your reverse proxy. When given, a sign-in link only
+   * starts for the user it was issued to, so a link forwarded to someone else is refused.
+   */
+  identify?: (req: IncomingMessage) => string | undefined | Promise<string | undefined>;
   /** Where the users' grants are kept. Default: in memory. `fileGrants(dir)` keeps them across restarts. */
   store?: GrantStore;
   logger?: Pick<Logger, "warn">;
@@ -50,12 +64,25 @@ export interface UserAuthorizationOptions {
  */
 export class UserAuthorization {
   readonly #grants: GrantStore;
-  readonly #pending = new Map<string, Pending>();
-  readonly #callbackPath: string;
+  readonly #links: SignInLinks<Redeem>;
 
   constructor(readonly options: UserAuthorizationOptions) {
-    this.#callbackPath = new URL(options.callbackUrl).pathname;
     this.#grants = options.store ?? memoryGrants();
+    const callbackUrl = new URL(options.callbackUrl);
+    this.#links = new SignInLinks({
+      startUrl: new URL(options.startUrl ?? "start", callbackUrl),
+      callbackUrl,
+      ticketTtlMs: options.ticketTtlMs ?? 300_000,
+      pendingTtlMs: options.pendingTtlMs ?? 600_000,
+      maxPending: options.maxPending ?? 1000,
+      maxPendingPerKey: options.maxPendingPerUser ?? 3,
+      ...(options.identify ? { identify: options.identify } : {}),
+    });
+  }
+
+  /** Sign-ins in flight. */
+  get pending(): number {
+    return this.#links.size;
   }
 
   /** The SDK OAuthClientProvider for one backend and one principal. */
@@ -73,7 +100,7 @@ export class UserAuthorization {
       application_type: /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]/.test(o.callbackUrl) ? "native" : "web",
     };
     const preset = o.clientId ? { client_id: o.clientId, ...(o.clientSecret ? { client_secret: o.clientSecret } : {}) } : undefined;
-    let state = "";
+    let verifier = "";
     let refreshing: Promise<void> | undefined;
     /** Refreshed a minute (at most half the lifetime) before expiry; on failure the old tokens (and the SDK's 401 path) remain. */
     const fresh = async (): Promise<Grant> => {
@@ -96,11 +123,7 @@ export class UserAuthorization {
       redirectUrl: o.callbackUrl,
       ...(o.clientMetadataUrl ? { clientMetadataUrl: o.clientMetadataUrl } : {}),
       clientMetadata: metadata,
-      state: () => {
-        state = randomUUID();
-        this.#pending.set(state, { key, provider, serverUrl, until: Date.now() + (o.pendingTtlMs ?? 600_000) });
-        return state;
-      },
+      state: () => randomBytes(32).toString("base64url"),
       clientInformation: () => preset ?? grant().client,
       saveClientInformation: (client) => update((g) => ({ ...g, client })),
       // The refresh token is shown to the SDK only once the access token has expired: on a 403
@@ -117,10 +140,13 @@ export class UserAuthorization {
         // SEP-2350: a new authorization (step-up) keeps the scopes granted before.
         const scope = unionScope(grant().tokens?.scope, url.searchParams.get("scope"));
         if (scope) url.searchParams.set("scope", scope);
-        throw new UserAuthorizationRequired(backend, url, state);
+        // The client gets the proxy's own start link, bound to this principal, never the authorization URL.
+        const link = this.#links.issue(key, { identity, authorizationUrl: url, verifier, data: { key, provider, serverUrl } });
+        throw new UserAuthorizationRequired(backend, link, randomUUID());
       },
-      saveCodeVerifier: (verifier) => update((g) => ({ ...g, verifier })),
-      codeVerifier: () => grant().verifier ?? "",
+      // One verifier per link (kept with it), so a second link does not break the first.
+      saveCodeVerifier: (v) => void (verifier = v),
+      codeVerifier: () => verifier,
       saveDiscoveryState: (discovery) => {
         const issuer = discovery.authorizationServerMetadata?.issuer ?? discovery.authorizationServerUrl;
         // Another authorization server than before: nothing of the old one is kept, let alone sent to the new one.
@@ -132,7 +158,6 @@ export class UserAuthorization {
           const next = { ...g };
           if (scope === "all" || scope === "tokens") delete next.tokens;
           if (scope === "all" || scope === "client") delete next.client;
-          if (scope === "all" || scope === "verifier") delete next.verifier;
           return next;
         }),
     };
@@ -155,24 +180,28 @@ export class UserAuthorization {
     };
   }
 
-  /** The callback route, for `run({ routes })`. */
+  /** The start and callback routes, for `run({ routes })`. */
   get route() {
+    const start = this.#links.options.startUrl.pathname;
+    const callback = this.#links.options.callbackUrl.pathname;
     return (req: IncomingMessage, res: ServerResponse): boolean => {
       const target = new URL(req.url ?? "/", "http://callback");
-      if (target.pathname !== this.#callbackPath || req.method !== "GET") return false;
-      void this.#complete(target.searchParams).then(
-        () => res.writeHead(200, { "content-type": "text/plain" }).end("Signed in: you can close this window and go back to your MCP client."),
-        (error: Error) => res.writeHead(400, { "content-type": "text/plain" }).end(`Sign-in failed: ${error.message}`),
+      if (req.method !== "GET" || (target.pathname !== start && target.pathname !== callback)) return false;
+      const fail = (error: Error) => void (res.headersSent || res.writeHead(400, { "content-type": "text/plain", "cache-control": "no-store" }).end(`Sign-in failed: ${error.message}`));
+      if (target.pathname === start) {
+        void this.#links.start(req, res, target.searchParams).catch(fail);
+        return true;
+      }
+      void this.#complete(req, res, target.searchParams).then(
+        () => res.writeHead(200, { "content-type": "text/plain", "cache-control": "no-store" }).end("Signed in: you can close this window and go back to your MCP client."),
+        fail,
       );
       return true;
     };
   }
 
-  async #complete(params: URLSearchParams): Promise<void> {
-    const state = params.get("state") ?? "";
-    const pending = this.#pending.get(state);
-    this.#pending.delete(state); // one use only
-    if (!pending || pending.until < Date.now()) throw new Error("this sign-in link is unknown or expired; retry the request in your MCP client");
+  async #complete(req: IncomingMessage, res: ServerResponse, params: URLSearchParams): Promise<void> {
+    const { verifier, data: pending } = this.#links.finish(req, res, params.get("state") ?? "");
     if (params.get("error")) throw new Error(`the authorization server refused: ${params.get("error")}`);
     const code = params.get("code");
     if (!code) throw new Error("the callback has no code");
@@ -181,8 +210,10 @@ export class UserAuthorization {
     if (iss !== null && metadata?.issuer && iss !== metadata.issuer) throw new Error(`the callback came from issuer ${iss}, not ${metadata.issuer} (RFC 9207)`);
     if (iss === null && metadata?.authorization_response_iss_parameter_supported) throw new Error("the callback has no iss, though the authorization server sends one (RFC 9207)");
     const resourceMetadataUrl = this.#grants.read(pending.key).discovery?.resourceMetadataUrl;
-    // Redeemed with the same provider, so the tokens land under the principal that started the flow.
-    const result = await auth(pending.provider, { serverUrl: pending.serverUrl, authorizationCode: code, ...(resourceMetadataUrl ? { resourceMetadataUrl: new URL(resourceMetadataUrl) } : {}) });
+    // Redeemed with the same provider, so the tokens land under the principal that started the flow,
+    // with this link's own verifier.
+    const provider = Object.assign(Object.create(pending.provider) as OAuthClientProvider, { codeVerifier: () => verifier });
+    const result = await auth(provider, { serverUrl: pending.serverUrl, authorizationCode: code, ...(resourceMetadataUrl ? { resourceMetadataUrl: new URL(resourceMetadataUrl) } : {}) });
     if (result !== "AUTHORIZED") throw new Error("the code was not accepted");
   }
 }

@@ -57,6 +57,12 @@ export interface CliOptions {
   sessions: "isolated" | "tenant" | "shared" | undefined;
   /** --ready-when: /readyz is 200 when any backend answers (default), or only when all do. */
   readyWhen: "any" | "all";
+  /** Host names clients use (Host and Origin checks), HTTP fronts only; empty keeps core's default (loopback names on loopback). */
+  allowedHosts: string[];
+  /** --auth-ops: /readyz and /metrics need the front's auth (HTTP fronts only). */
+  authOps?: true;
+  /** --ops-port: /healthz, /readyz and /metrics on this port of --host instead of the MCP one (HTTP fronts only). */
+  opsPort?: number;
   /** --auth-* and --api-key-env (HTTP fronts only); undefined without them. The key itself is read in main, from the environment. */
   auth?: AuthFlags;
   /** Limits; undefined keeps core's defaults (see docs/limits.md). */
@@ -135,6 +141,7 @@ const OPTIONS = {
   "tls-cert": { type: "string" },
   "tls-key": { type: "string" },
   "ready-when": { type: "string" },
+  "allowed-host": { type: "string", multiple: true },
   timeout: { type: "string" },
   "init-timeout": { type: "string" },
   "idle-timeout": { type: "string" },
@@ -154,6 +161,10 @@ const OPTIONS = {
   "auth-audience": { type: "string" },
   "auth-required-scopes": { type: "string" },
   "auth-resource-url": { type: "string" },
+  "auth-jwks-cooldown": { type: "string" },
+  "auth-rules": { type: "string" },
+  "auth-ops": { type: "boolean" },
+  "ops-port": { type: "string" },
   "api-key-env": { type: "string" },
   cache: { type: "boolean" },
   "cache-redis": { type: "string" },
@@ -168,10 +179,10 @@ const OPTIONS = {
 } as const;
 
 /** The front's OAuth flags (docs/auth.md). */
-const AUTH_FLAGS = ["auth-issuer", "auth-jwks-uri", "auth-audience", "auth-required-scopes", "auth-resource-url", "api-key-env"] as const;
+const AUTH_FLAGS = ["auth-issuer", "auth-jwks-uri", "auth-audience", "auth-required-scopes", "auth-resource-url", "auth-jwks-cooldown", "api-key-env"] as const;
 
 /** Options that only mean something when the proxy listens on HTTP. */
-const HTTP_ONLY = ["host", "port", "path", "stateless", "resumable", "metrics", "allow-origin", "tls-cert", "tls-key", "ready-when", "max-body", "max-clients", "max-in-flight", "send-timeout", "headers-timeout", ...AUTH_FLAGS] as const;
+const HTTP_ONLY = ["host", "port", "path", "stateless", "resumable", "metrics", "allow-origin", "allowed-host", "auth-ops", "ops-port", "tls-cert", "tls-key", "ready-when", "max-body", "max-clients", "max-in-flight", "send-timeout", "headers-timeout", ...AUTH_FLAGS] as const;
 
 const SEE_HELP = "see fastmcp-proxy --help";
 
@@ -211,6 +222,9 @@ Options:
   --resumable            keep recent events per session so clients can resume streams (Last-Event-ID)
   --name <name>          the proxy's server name in initialize (default: fastmcp-proxy)
   --metrics              serve Prometheus metrics at /metrics, for http and sse
+  --allowed-host <name>  a host name clients use, e.g. behind a load balancer with --host 0.0.0.0;
+                         Host and Origin must name one (DNS rebinding); repeat it (default on
+                         loopback: the loopback names)
   --allow-origin <url>   a browser origin allowed to call (CORS), for http and sse; repeat it,
                          or "*" for any (Host and Origin are still checked on loopback)
   --tls-cert <file>      serve HTTPS with this PEM certificate (chain); needs --tls-key
@@ -242,6 +256,11 @@ Options:
   --auth-audience <url>  the audience tokens must carry (default: the resource URL)
   --auth-required-scopes <a,b>  scopes every request needs
   --auth-resource-url <url>  the proxy's public MCP URL, behind a reverse proxy (default: the served URL)
+  --auth-ops             /readyz and /metrics need the front's auth too (/healthz stays open)
+  --ops-port <port>      serve /healthz, /readyz and /metrics on this port instead (0 picks one)
+  --auth-jwks-cooldown <ms>  least time between two JWKS refetches for an unknown key (default: 30000)
+  --auth-rules <file.json>  per-component rules (docs/auth.md): an array of rules, or an object
+                         { rules, implies, default, rolesClaim }; also with -- <command>
   --api-key-env <NAME>   accept the API key in environment variable NAME, sent by clients as a bearer
                          token or in an X-API-Key header
   --cache                cache resources/read and prompts/get per caller, in memory (docs/caching.md)
@@ -328,6 +347,10 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
       tls: tlsFiles(values["tls-cert"], values["tls-key"]),
       readyWhen: oneOf("--ready-when", values["ready-when"], ["any", "all"] as const) ?? "any",
       sessions: oneOf("--sessions", values.sessions, ["isolated", "tenant", "shared"] as const),
+      allowedHosts: (values["allowed-host"] ?? []).map((host) => {
+        if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/.test(host)) throw new UsageError(`--allowed-host takes a host name, optionally with a port (mcp.example.com, mcp.example.com:443), got "${host}"`);
+        return host;
+      }),
       limits: {
         ...count("--timeout", values.timeout, "timeoutMs", 1),
         ...count("--init-timeout", values["init-timeout"], "connectTimeoutMs", 1),
@@ -342,6 +365,8 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
       ...authOption(values),
       cache: cacheFlags(values.cache, values["cache-redis"], values["cache-ttl"]),
       ...(values.watch && { watch: true }),
+      ...(values["auth-ops"] && { authOps: true }),
+      ...(values["ops-port"] !== undefined && { opsPort: parsePort(values["ops-port"], "--ops-port") }),
       ...(values.otel && { otel: true }),
     },
   };
@@ -415,7 +440,7 @@ function parseLogin(rest: readonly string[]): CliCommand {
 }
 
 /** The auth flags, checked (URLs, a variable name); nothing when none is given. */
-function authOption(values: Partial<Record<(typeof AUTH_FLAGS)[number], string>>): { auth?: AuthFlags } {
+function authOption(values: Partial<Record<(typeof AUTH_FLAGS)[number] | "auth-rules", string>>): { auth?: AuthFlags } {
   const url = (option: (typeof AUTH_FLAGS)[number]): string | undefined => {
     const value = values[option];
     if (value === undefined) return undefined;
@@ -434,6 +459,8 @@ function authOption(values: Partial<Record<(typeof AUTH_FLAGS)[number], string>>
     ...(scopes?.length && { requiredScopes: scopes }),
     ...(url("auth-resource-url") && { resourceUrl: url("auth-resource-url") }),
     ...(env !== undefined && { apiKeyEnv: env }),
+    ...(values["auth-jwks-cooldown"] !== undefined && { jwksCooldownMs: count("--auth-jwks-cooldown", values["auth-jwks-cooldown"], "timeoutMs", 0)?.timeoutMs as number }),
+    ...(nonEmpty("--auth-rules", values["auth-rules"]) && { rulesFile: values["auth-rules"] }),
   };
   return Object.keys(auth).length > 0 ? { auth } : {};
 }
@@ -528,10 +555,10 @@ function nonEmpty(option: string, value: string | undefined): string | undefined
   return value;
 }
 
-function parsePort(value: string | undefined): number {
+function parsePort(value: string | undefined, option = "--port"): number {
   if (value === undefined) return DEFAULTS.port;
   const port = /^\d{1,5}$/.test(value) ? Number(value) : Number.NaN;
-  if (!(port >= 0 && port <= 65535)) throw new UsageError(`--port must be a whole number from 0 to 65535 (0 picks a free port), got "${value}"`);
+  if (!(port >= 0 && port <= 65535)) throw new UsageError(`${option} must be a whole number from 0 to 65535 (0 picks a free port), got "${value}"`);
   return port;
 }
 

@@ -1,7 +1,9 @@
 import { existsSync, readFileSync, watch } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { basename, dirname, extname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { FastMCPProxy, ProxyErrorCode, type HttpRoute, type Logger } from "@fastmcp-proxy/core";
+import { FastMCPProxy, HttpError, ProxyErrorCode, type HttpRoute, type Logger } from "@fastmcp-proxy/core";
 import { loadConfigFile, plainMessage, safeStderr, type BackendSpec, type RunningProxy } from "@fastmcp-proxy/core/advanced";
 import {
   Registry,
@@ -89,7 +91,7 @@ async function signIn(server: string, configPath: string, err: (text: string) =>
     const text = (key: string) => (typeof entry.auth?.[key] === "string" ? { [key]: entry.auth[key] as string } : {});
     const done = await login(server, {
       serverUrl: entry.url,
-      ...text("tokenFile"), ...text("scope"), ...text("issuer"), ...text("clientId"), ...text("clientSecret"),
+      ...text("tokenFile"), ...text("scope"), ...text("issuer"), ...text("clientId"), ...text("clientSecret"), ...text("clientMetadataUrl"),
       open: (url) => err(`fastmcp-proxy: open this URL in your browser to sign in to "${server}":\n  ${url.href}\n`),
     });
     err(`fastmcp-proxy: signed in to "${server}"${done.issuer ? ` at ${done.issuer}` : ""}; tokens in ${done.tokenFile}\n`);
@@ -98,6 +100,25 @@ async function signIn(server: string, configPath: string, err: (text: string) =>
     err(`fastmcp-proxy: auth login ${server}: ${plainMessage(error)}\n`);
     return 1;
   }
+}
+
+/** /readyz and /metrics answered only to a caller the front authenticates (with its 401/403/503); /healthz stays open. */
+function behindAuth(route: HttpRoute, authenticate: BearerAuth): HttpRoute {
+  return (req, res) => {
+    const path = (req.url ?? "/").split("?")[0];
+    if (path !== "/readyz" && path !== METRICS_PATH) return route(req, res);
+    void authenticate(req)
+      .then((authInfo) => {
+        if (!authInfo) throw new HttpError(401, "Unauthorized: this endpoint needs the front's credentials");
+        if (!route(req, res)) res.writeHead(404).end();
+      })
+      .catch((error: unknown) => {
+        if (res.headersSent) return;
+        const http = error instanceof HttpError ? error : undefined;
+        res.writeHead(http?.status ?? 500, { "content-type": "text/plain", "cache-control": "no-store", ...http?.headers }).end(plainMessage(error));
+      });
+    return true;
+  };
 }
 
 /** One failure, one line, with the fix. */
@@ -170,7 +191,8 @@ async function serve(options: CliOptions, logs: CliLogs, tls?: { cert: Buffer; k
     res.writeHead(503, { "content-type": "application/json", "cache-control": "no-store" }).end(JSON.stringify({ status: "draining" }));
     return true;
   };
-  const httpRoutes: HttpRoute[] = [notReady, healthHandler(proxy, { require: options.readyWhen }), ...(meter ? [metricsHandler({ registry: meter.registry })] : [])];
+  let ops: HttpRoute = routes(notReady, healthHandler(proxy, { require: options.readyWhen }), ...(meter ? [metricsHandler({ registry: meter.registry })] : []));
+  const httpRoutes: HttpRoute[] = [];
 
   // --auth-* / --api-key-env or the config file's auth section: the front as an OAuth resource server
   // (its metadata route with the others), its rules; each server's auth object: that backend's credentials.
@@ -189,6 +211,13 @@ async function serve(options: CliOptions, logs: CliLogs, tls?: { cert: Buffer; k
           signIn: (backend, url) => logger.warn(`backend "${backend}" asks you to sign in again: open ${url.href}`),
         }) : undefined;
     if (credentials) proxy.credentials(credentials);
+    // --auth-ops: what /readyz and /metrics tell (backends, load) is for authenticated callers only.
+    if (options.authOps) {
+      if (!authenticate) throw new CliFailure("--auth-ops needs auth on the front: add --auth-issuer or --api-key-env (or an auth section in the config file)", 2);
+      ops = behindAuth(ops, authenticate);
+    }
+    // --ops-port: the probes and metrics on a listener of their own; else before the MCP endpoint.
+    if (options.opsPort === undefined) httpRoutes.unshift(ops);
     // A front that authenticates: a request that reaches the cache without an identity is never cached (fail closed).
     if (cacheSection) cache = caching({ ...cacheFromConfig(cacheSection), requireIdentity: authenticate !== undefined });
   } catch (error) {
@@ -229,7 +258,10 @@ async function serve(options: CliOptions, logs: CliLogs, tls?: { cert: Buffer; k
   for (const signal of SIGNALS) process.on(signal, onSignal);
   process.on("uncaughtException", onUncaught);
   process.on("unhandledRejection", onRejection);
+  let opsServer: Server | undefined;
   const cleanup = () => {
+    opsServer?.closeAllConnections();
+    opsServer?.close();
     unwatch?.();
     for (const signal of SIGNALS) process.off(signal, onSignal);
     process.off("uncaughtException", onUncaught);
@@ -248,6 +280,7 @@ async function serve(options: CliOptions, logs: CliLogs, tls?: { cert: Buffer; k
     resumable: options.resumable,
     ...(options.allowOrigins.length > 0 && { allowedOrigins: options.allowOrigins }),
     ...(tls && { tls }),
+    ...(options.allowedHosts.length > 0 && { allowedHosts: options.allowedHosts }),
     ...(options.limits.maxBodyBytes !== undefined && { maxBodyBytes: options.limits.maxBodyBytes }),
     ...(Object.keys(runLimits).length > 0 && { limits: runLimits }),
     ...(options.transport !== "stdio" && { routes: [routes(...httpRoutes)] }),
@@ -273,7 +306,22 @@ async function serve(options: CliOptions, logs: CliLogs, tls?: { cert: Buffer; k
     cleanup();
     return code;
   }
-  await announce(started, proxy, options, logs);
+  let opsOrigin: string | undefined;
+  if (options.opsPort !== undefined && started.transport !== "stdio") {
+    try {
+      opsServer = createServer((req, res) => void (ops(req, res) || res.writeHead(404, { "content-type": "text/plain" }).end("Not found")));
+      await new Promise<void>((resolve, reject) => opsServer!.once("error", reject).listen(options.opsPort, options.host, resolve));
+      const { port } = opsServer.address() as AddressInfo;
+      opsOrigin = `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${port}`;
+    } catch (error) {
+      await closeWithin(proxy, logger);
+      await cache?.close();
+      await tracer?.shutdown();
+      cleanup();
+      return fail(new CliFailure(`--ops-port ${options.opsPort}: ${plainMessage(error)}`, 1));
+    }
+  }
+  await announce(started, proxy, options, logs, opsOrigin);
   void started.closed?.then(() => stop({ code: 0, reason: "stdin closed" }));
   const { code, reason } = await stopped;
   closing = true;
@@ -441,7 +489,7 @@ function oneLine(text: string): string {
 }
 
 /** The ready line (`serving ... on URL`: tests and scripts read it), plus how to connect to the demo. */
-async function announce(running: RunningProxy, proxy: FastMCPProxy, options: CliOptions, logs: CliLogs): Promise<void> {
+async function announce(running: RunningProxy, proxy: FastMCPProxy, options: CliOptions, logs: CliLogs, opsOrigin?: string): Promise<void> {
   const ready = { transport: running.transport, ...(running.url !== undefined && { url: running.url }) };
   const tools = proxy.registry.list("tools").tools.length;
   const resources = proxy.registry.list("resources").resources.length + proxy.registry.list("resourceTemplates").resourceTemplates.length;
@@ -456,7 +504,7 @@ async function announce(running: RunningProxy, proxy: FastMCPProxy, options: Cli
     logs.say(`serving stdio, ${summary}`, "info", ready);
   } else {
     const streamable = running.url!.replace(/\/sse$/, options.path);
-    const origin = new URL(running.url!).origin;
+    const origin = opsOrigin ?? new URL(running.url!).origin;
     const probes = `health on ${HEALTH_PATHS.map((path) => origin + path).join(" and ")}`;
     if (running.transport === "http") logs.say(`serving streamable HTTP on ${running.url}${options.stateless ? " (stateless)" : ""}`, "info", ready);
     else logs.say(`serving SSE on ${running.url} (streamable HTTP also on ${streamable})`, "info", { ...ready, streamableUrl: streamable });

@@ -21,6 +21,8 @@ export interface BackendCredentials {
   headers?: Record<string, string>;
   /** HTTP backends: an SDK OAuth client provider for this session. */
   authProvider?: OAuthClientProvider;
+  /** HTTP backends with an `authProvider`: the fetch its OAuth flow (and session) uses, e.g. an egress guard. */
+  fetch?: typeof fetch;
   /** stdio backends: variables merged into the child's environment. */
   env?: Record<string, string>;
 }

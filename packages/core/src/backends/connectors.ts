@@ -72,7 +72,7 @@ export function httpConnector(url: URL, options: HttpBackendOptions = {}): Backe
     async connect(newClient, credentials) {
       // Per-session credentials (see FastMCPProxy.credentials) go over the configured headers.
       const headers = credentials?.headers ? { ...options.headers, ...credentials.headers } : options.headers;
-      const common = { ...(headers ? { requestInit: { headers } } : {}), ...(credentials?.authProvider ? { authProvider: credentials.authProvider } : {}) };
+      const common = { ...(headers ? { requestInit: { headers } } : {}), ...(credentials?.authProvider ? { authProvider: credentials.authProvider } : {}), ...(credentials?.fetch ? { fetch: credentials.fetch } : {}) };
       const viaSse = async () => {
         const client = newClient();
         await client.connect(new SSEClientTransport(url, common));
@@ -83,7 +83,7 @@ export function httpConnector(url: URL, options: HttpBackendOptions = {}): Backe
       try {
         // The lean transport (backends/http-transport.ts), except where the SDK's OAuth flow is needed.
         const session = credentials?.authProvider
-          ? new StreamableHTTPClientTransport(url, { ...common, fetch: signals })
+          ? new StreamableHTTPClientTransport(url, { ...common, fetch: credentials.fetch ? perRequestSignals(credentials.fetch) : signals })
           : new HttpBackendTransport(url, { headers, agent });
         await client.connect(session);
         return client;

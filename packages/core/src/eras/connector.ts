@@ -39,7 +39,7 @@ export function modernConnector(
         return options.fallback.connect(newClient, credentials);
       }
       const client = newClient();
-      await client.connect(new ModernClientTransport({ url, headers, authProvider, tools }));
+      await client.connect(new ModernClientTransport({ url, headers, authProvider, tools, ...(credentials?.fetch ? { fetch: credentials.fetch } : {}) }));
       return client;
     },
   };

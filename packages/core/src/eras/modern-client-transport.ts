@@ -13,6 +13,8 @@ export interface ModernClientOptions {
   headers?: Record<string, string>;
   /** OAuth to the backend (the SDK's providers): its bearer on every request, its flow on a 401. */
   authProvider?: OAuthClientProvider | undefined;
+  /** The fetch for the OAuth flow (discovery, registration, token requests). */
+  fetch?: typeof fetch;
   /** Rounds of `input_required` answered for one request before it fails. Default 8. */
   maxRounds?: number;
   /** Delay before a dropped `subscriptions/listen` stream is opened again. Default 1,000 ms. */
@@ -48,6 +50,7 @@ export class ModernClientTransport implements Transport {
   readonly #url: URL;
   readonly #headers: Record<string, string>;
   readonly #authProvider: OAuthClientProvider | undefined;
+  readonly #authFetch: typeof fetch | undefined;
   readonly #maxRounds: number;
   readonly #relistenMs: number;
   readonly #tools: ToolHeaderBook;
@@ -68,6 +71,7 @@ export class ModernClientTransport implements Transport {
     this.#url = new URL(options.url);
     this.#headers = options.headers ?? {};
     this.#authProvider = options.authProvider;
+    this.#authFetch = options.fetch;
     this.#maxRounds = options.maxRounds ?? 8;
     this.#relistenMs = options.relistenMs ?? 1000;
     this.#tools = options.tools ?? new ToolHeaderBook();
@@ -222,7 +226,7 @@ export class ModernClientTransport implements Transport {
         if (this.#authProvider && response.status === 401) throw new UnauthorizedError(`Backend ${this.#url.href} refused the OAuth token (HTTP 401)`);
         throw new StreamableHTTPError(response.status, `Backend ${this.#url.href} refused the request (HTTP ${response.status})`);
       }
-      const outcome = await auth(this.#authProvider!, { serverUrl: this.#url, ...(resourceMetadataUrl ? { resourceMetadataUrl } : {}), ...(scope ? { scope } : {}) });
+      const outcome = await auth(this.#authProvider!, { serverUrl: this.#url, ...(resourceMetadataUrl ? { resourceMetadataUrl } : {}), ...(scope ? { scope } : {}), ...(this.#authFetch ? { fetchFn: this.#authFetch } : {}) });
       if (outcome !== "AUTHORIZED") throw new UnauthorizedError(`Backend ${this.#url.href} needs an authorization the proxy cannot complete unattended`);
     }
   }

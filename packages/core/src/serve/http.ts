@@ -228,7 +228,8 @@ export function createHttpHandler(host: HttpFrontHost, options: HttpFrontOptions
     try {
       const origin = header(req, "origin");
       const corsAllowed = cors !== undefined && origin !== undefined && corsHeaders(cors, origin, req, res);
-      if (hostAllowed && !hostAllowed(req, corsAllowed)) {
+      // Only an origin named in allowedOrigins passes the Origin check; "*" does not switch it off.
+      if (hostAllowed && !hostAllowed(req, corsAllowed && cors.origins.includes(origin))) {
         return reply(res, 403, -32000, `Forbidden: Host or Origin not allowed (allowed: ${options.allowedHosts!.join(", ")})`);
       }
       // Routes first: one may answer its own preflight (the auth metadata document is public).

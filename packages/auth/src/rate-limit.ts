@@ -1,0 +1,116 @@
+import { HttpError, partitionOf, type Next, type ProxyContext, type ProxyMethod, type ResultOf } from "@fastmcp-proxy/core";
+import { sha256 } from "./hash.js";
+
+/** A token bucket: `capacity` requests at once, refilled at `perSecond`. */
+export interface BucketSpec {
+  capacity: number;
+  perSecond: number;
+}
+
+export interface RateLimitOptions extends BucketSpec {
+  /** A bucket per caller and tool as well (tools/call only). */
+  perTool?: BucketSpec;
+  /** Where the buckets are. Default: `memoryBuckets()`, each replica on its own; `redisBuckets(redis)` shares them. */
+  store?: BucketStore;
+}
+
+/** Token buckets by key. `take` gives 0 when a token was taken, else the ms until there will be one. */
+export interface BucketStore {
+  take(key: string, spec: BucketSpec): number | Promise<number>;
+}
+
+/** Buckets in memory, at most `maxBuckets` (10,000); the least recently used go first (a dropped bucket starts full again). */
+export function memoryBuckets(maxBuckets = 10_000): BucketStore {
+  return new TokenBuckets(maxBuckets);
+}
+
+/** Token buckets by key, in memory, refilled lazily when taken from. */
+class TokenBuckets implements BucketStore {
+  readonly #buckets = new Map<string, { tokens: number; at: number }>();
+  constructor(readonly maxBuckets: number) {}
+
+  /** Takes a token: 0 when there was one, else the ms until there will be. */
+  take(key: string, spec: BucketSpec): number {
+    const now = Date.now();
+    const bucket = this.#buckets.get(key) ?? { tokens: spec.capacity, at: now };
+    this.#buckets.delete(key); // re-inserted last: the map's order is the least recently used first
+    bucket.tokens = Math.min(spec.capacity, bucket.tokens + ((now - bucket.at) / 1000) * spec.perSecond);
+    bucket.at = now;
+    this.#buckets.set(key, bucket);
+    for (const oldest of this.#buckets.keys()) {
+      if (this.#buckets.size <= this.maxBuckets) break;
+      this.#buckets.delete(oldest);
+    }
+    if (bucket.tokens >= 1) {
+      bucket.tokens -= 1;
+      return 0;
+    }
+    return Math.ceil(((1 - bucket.tokens) / spec.perSecond) * 1000);
+  }
+}
+
+/**
+ * Rate limits per caller: a token bucket per tenant (`partitionOf(ctx.tenant)`), and optionally per
+ * tenant and tool. Anonymous callers the proxy cannot recognise again (`tenant.ephemeral`) share one
+ * bucket. Past the limit: HTTP 429 with Retry-After on HTTP fronts, a JSON-RPC error on stdio.
+ * In memory by default (each replica limits on its own); `store: redisBuckets(redis)` shares them.
+ */
+export function rateLimit(options: RateLimitOptions) {
+  for (const spec of [options, options.perTool]) {
+    if (spec && !(spec.capacity >= 1 && spec.perSecond > 0)) throw new TypeError("rateLimit: capacity must be at least 1 and perSecond above 0");
+  }
+  const buckets = options.store ?? memoryBuckets();
+  return async function rateLimited<M extends ProxyMethod>(ctx: ProxyContext<M>, next: Next<M>): Promise<ResultOf<M>> {
+    const caller = ctx.tenant.ephemeral ? "anonymous" : partitionOf(ctx.tenant);
+    const tool = ctx.method === "tools/call" ? (ctx.params as { name?: unknown }).name : undefined;
+    const wait = (await buckets.take(caller, options)) || (options.perTool && typeof tool === "string" ? await buckets.take(`${caller}\0${tool}`, options.perTool) : 0);
+    if (wait > 0) {
+      const seconds = Math.ceil(wait / 1000);
+      throw new HttpError(429, `Too many requests${tool && options.perTool ? ` to ${String(tool)}` : ""}: retry in ${seconds} s`, { "retry-after": String(seconds) });
+    }
+    return next();
+  };
+}
+
+/** The part of a Redis client (ioredis, or node-redis through an adapter) that `redisBuckets` uses. */
+export interface RedisEval {
+  eval(script: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>;
+}
+
+/** One atomic take: refilled by the server's clock, so replicas with skewed clocks agree. */
+const TAKE = `
+local capacity, rate = tonumber(ARGV[1]), tonumber(ARGV[2])
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local saved = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = math.min(capacity, (tonumber(saved[1]) or capacity) + math.max(0, now - (tonumber(saved[2]) or now)) / 1000 * rate)
+local wait = 0
+if tokens >= 1 then tokens = tokens - 1 else wait = math.ceil((1 - tokens) / rate * 1000) end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil(capacity / rate * 1000) + 1000)
+return wait`;
+
+/**
+ * Buckets in Redis, shared by every replica: one atomic script per take. A take that fails or takes
+ * longer than `timeoutMs` (default 250) lets the request through and is reported to `onError`: a
+ * Redis outage does not stop the service (the limit is then not enforced).
+ */
+export function redisBuckets(redis: RedisEval, options: { prefix?: string; timeoutMs?: number; onError?: (error: Error) => void } = {}): BucketStore {
+  const prefix = options.prefix ?? "fastmcp-proxy:rate:";
+  return {
+    async take(key, spec) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`rate limit store: no answer from Redis in ${options.timeoutMs ?? 250} ms`)), options.timeoutMs ?? 250);
+      });
+      try {
+        return Number(await Promise.race([redis.eval(TAKE, 1, prefix + sha256(key), spec.capacity, spec.perSecond), timeout]));
+      } catch (error) {
+        options.onError?.(error as Error);
+        return 0;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}
