@@ -462,7 +462,13 @@ async function erasScenario() {
   let proxy;
   const endpoint = (capabilities) => ({
     cpuPids: [proxy.child.pid],
-    caller: async (_load, c) => raw2026Caller(proxy.url, keepAliveAgent(c), { capabilities }),
+    caller: async (_load, c) => {
+      const call = raw2026Caller(proxy.url, keepAliveAgent(c), { capabilities });
+      // c calls at once first: a call that may be asked waits alone on a backend session (a stdio
+      // child here), so c of them are opened now, before anything is measured, and kept.
+      await Promise.all(Array.from({ length: c }, () => call()));
+      return call;
+    },
   });
   await compare({
     key: "eras",

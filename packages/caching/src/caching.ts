@@ -73,6 +73,8 @@ export function caching(options: CachingOptions = {}): CachingMiddleware {
       cache.invalidate(scope).catch(() => logger?.warn("cache invalidation could not reach the store; retried in the background until it lands"));
     };
     subscriptions.push(
+      // On the notification itself, and again once the mirror is refreshed (anything stored meanwhile).
+      proxy.on("listStale", (e) => drop({ backend: e.backend.name, kind: e.kind })),
       proxy.on("listChanged", (e) => drop({ backend: e.backend.name, kind: e.kind })),
       proxy.on("resourceUpdated", (e) => drop({ backend: e.backend.name, kind: "resources", name: e.backendUri })),
       proxy.on("backendRestarted", (e) => drop({ backend: e.backend.name })),

@@ -49,6 +49,32 @@ describe("invalidation", () => {
     expect(backend.runs["item 1"]).toBe(1);
   });
 
+  it("list_changed drops entries on the notification itself, before the proxy has re-listed", async () => {
+    const { backend, proxy, c } = await setup();
+    const call = () => c.callTool({ name: "lookup", arguments: { q: "x" } });
+    await call();
+    await call();
+    expect(backend.runs.lookup).toBe(1);
+    // The backend answers its re-list only when let go: until then the proxy's mirror is the old one.
+    const handlers = (backend.server.server as unknown as { _requestHandlers: Map<string, (...args: unknown[]) => Promise<unknown>> })._requestHandlers;
+    const list = handlers.get("tools/list")!;
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    handlers.set("tools/list", async (...args) => {
+      await gate;
+      return list(...args);
+    });
+    let refreshed = false;
+    proxy.on("listChanged", () => void (refreshed = true));
+    const stale = new Promise<void>((resolve) => proxy.on("listStale", () => resolve()));
+    await backend.changed("tools");
+    await stale;
+    await call();
+    expect(refreshed).toBe(false);
+    expect(backend.runs.lookup).toBe(2);
+    release();
+  });
+
   it("list_changed drops that backend's entries of that kind, and only that kind, within 100 ms", async () => {
     const { backend, c } = await setup();
     const read = () => c.readResource({ uri: "data://doc" });

@@ -5,6 +5,11 @@ import type { Logger } from "./logger.js";
 
 /** What happens to backends that packages may act on (a cache invalidates, a metric counts). */
 export interface ProxyEvents {
+  /**
+   * A backend said one of its lists changed, before the mirror is refreshed: what was cached from
+   * it may be stale from now on (`listChanged` follows once the mirror is refreshed).
+   */
+  listStale: { backend: Backend; kind: ComponentKind };
   /** A backend's list changed; the mirror has been refreshed already. */
   listChanged: { backend: Backend; kind: ComponentKind };
   /** A backend said a resource changed; `uri` as clients see it, `backendUri` as the backend does. */

@@ -197,6 +197,8 @@ export class SessionHost implements DispatchHost {
   listChanged(backend: Backend, method: string): void {
     const kind = LIST_CHANGED[method];
     if (!kind) return;
+    // Said at once, every time: a cache drops what it holds of that list before the re-list ends.
+    this.#deps.events.emit("listStale", { backend, kind });
     const key = `${backend.name}\0${kind}`;
     const running = this.#refreshing.get(key);
     if (running) return void (running.again = true);
