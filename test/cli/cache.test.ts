@@ -102,32 +102,27 @@ describe("cache flags", () => {
     await client.close();
   });
 
-  it.runIf(redisAvailable)("--cache-redis: what one proxy process stored for public data is a hit in another", async () => {
-    // Two anonymous clients share entries only where the operator says the data is public.
-    const args = ["--cache-redis", redis!.url, config({ cache: { partition: "public" } })];
-    const one = await startHttp(args);
-    const two = await startHttp(args);
-    const uri = `fixture://items/cli-${Date.now()}`;
+  /** Two CLI processes on one Redis: the first reads a resource (a miss), the second reads it again. */
+  async function acrossProcesses(args: string[], key?: string): Promise<[string[], string[]]> {
+    const one = await startHttp(args, key);
+    const two = await startHttp(args, key);
+    const uri = `fixture://items/cli-${Math.random().toString(36).slice(2)}`;
     await withTimeout(one.client.readResource({ uri }), 10_000, "read through one");
     await withTimeout(two.client.readResource({ uri }), 10_000, "read through two");
-    expect(await outcomes(one.cli, "resources/read", 1)).toEqual(["miss"]);
-    expect(await outcomes(two.cli, "resources/read", 1)).toEqual(["hit"]);
+    const outcomesOf = [await outcomes(one.cli, "resources/read", 1), await outcomes(two.cli, "resources/read", 1)] as [string[], string[]];
     await one.client.close();
     await two.client.close();
+    return outcomesOf;
+  }
+
+  it.runIf(redisAvailable)("--cache-redis: what one proxy process stored for public data is a hit in another", async () => {
+    // Two anonymous clients share entries only where the operator says the data is public.
+    expect(await acrossProcesses(["--cache-redis", redis!.url, config({ cache: { partition: "public" } })])).toEqual([["miss"], ["hit"]]);
   });
 
   it.runIf(redisAvailable)("--cache-redis: what one proxy process stored for a caller is a hit for that caller in another", async () => {
-    const args = ["--cache-redis", redis!.url, "--", ...FIXTURE_STDIO];
     // The same principal on both (one API key): the same tenant, whichever process serves it.
     const key = `k-${Math.random().toString(36).slice(2)}`;
-    const one = await startHttp(args, key);
-    const two = await startHttp(args, key);
-    const uri = `fixture://items/cli-principal-${Date.now()}`;
-    await withTimeout(one.client.readResource({ uri }), 10_000, "read through one");
-    await withTimeout(two.client.readResource({ uri }), 10_000, "read through two");
-    expect(await outcomes(one.cli, "resources/read", 1)).toEqual(["miss"]);
-    expect(await outcomes(two.cli, "resources/read", 1)).toEqual(["hit"]);
-    await one.client.close();
-    await two.client.close();
+    expect(await acrossProcesses(["--cache-redis", redis!.url, "--", ...FIXTURE_STDIO], key)).toEqual([["miss"], ["hit"]]);
   });
 });
