@@ -7,8 +7,8 @@ import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.js";
 import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from "@modelcontextprotocol/sdk/shared/auth.js";
 import { z } from "zod";
-import { FastMCPProxy, type HttpRoute } from "@fastmcp-proxy/core";
-import { stderrLogger, type HttpFrontOptions } from "@fastmcp-proxy/core/advanced";
+import { FastMCPProxy, type HttpRoute, stderrLogger } from "@fastmcp-proxy/core";
+import type { HttpFrontOptions } from "@fastmcp-proxy/core/advanced";
 import { authorize, bearerAuth, jwtVerifier, type AuthorizeOptions, type BearerAuthOptions } from "@fastmcp-proxy/auth";
 import { TestAuthServer } from "../fixtures/auth-server.js";
 

@@ -35,6 +35,17 @@ async function cached(backend: FastMCPProxy | CountingBackend | object, prefix: 
 const alice = (scopes: string[], token = `alice-${scopes.join("+")}`) => ({ token, clientId: "test", scopes, extra: { identity: "https://idp.test alice" } });
 const lookup = (c: Awaited<ReturnType<typeof client>>) => c.callTool({ name: "lookup", arguments: { q: "mine" } });
 
+/** A proxy in front of an HTTP backend that gets each caller's own token (`auth: passthrough`). */
+async function passthroughProxy() {
+  const backend = countingBackend();
+  const http = await serveHttp(backend);
+  cleanup.push(() => http.close());
+  const config = { mcpServers: { data: { url: http.url, auth: { type: "passthrough" } } } };
+  const proxy = FastMCPProxy.asProxy(config);
+  proxy.credentials(backendAuthFromConfig(config.mcpServers)!);
+  return { backend, proxy, config };
+}
+
 describe.runIf(redisAvailable)("no entry crosses callers or deployments (real Redis)", () => {
   it("1. two anonymous clients on their own sessions never share an entry", async () => {
     const backend = countingBackend();
@@ -101,12 +112,7 @@ describe.runIf(redisAvailable)("no entry crosses callers or deployments (real Re
   });
 
   it("3. on a backend that acts with each caller's token, a down-scoped token of the same subject is not given the wider one's result", async () => {
-    const backend = countingBackend();
-    const http = await serveHttp(backend);
-    cleanup.push(() => http.close());
-    const config = { mcpServers: { data: { url: http.url, auth: { type: "passthrough" } } } };
-    const proxy = FastMCPProxy.asProxy(config);
-    proxy.credentials(backendAuthFromConfig(config.mcpServers)!);
+    const { backend, proxy } = await passthroughProxy();
     const { cache } = await cached(proxy, `leak3:${Math.random()}:`);
     const full = await lookup(await client(proxy, alice(["read", "write"])));
     const narrow = await lookup(await client(proxy, alice(["read"])));
@@ -118,12 +124,7 @@ describe.runIf(redisAvailable)("no entry crosses callers or deployments (real Re
   });
 
   it("3. partition public never applies to a backend that acts with each caller's token", async () => {
-    const backend = countingBackend();
-    const http = await serveHttp(backend);
-    cleanup.push(() => http.close());
-    const config = { mcpServers: { data: { url: http.url, auth: { type: "passthrough" } } } };
-    const proxy = FastMCPProxy.asProxy(config);
-    proxy.credentials(backendAuthFromConfig(config.mcpServers)!);
+    const { proxy, config } = await passthroughProxy();
     await cached(proxy, `leak3p:${Math.random()}:`, { partition: "public" });
     const bob = { token: "bob", clientId: "test", scopes: ["read"], extra: { identity: "https://idp.test bob" } };
     const fromAlice = await lookup(await client(proxy, alice(["read"])));

@@ -3,8 +3,7 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { McpError } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, it } from "vitest";
-import { FastMCPProxy, ProxyError, ProxyErrorCode, type AnyProxyContext } from "@fastmcp-proxy/core";
-import { plainMessage } from "@fastmcp-proxy/core/advanced";
+import { FastMCPProxy, ProxyError, ProxyErrorCode, type AnyProxyContext, plainMessage } from "@fastmcp-proxy/core";
 import { connectClient, rejection } from "../helpers.js";
 
 let proxy: FastMCPProxy | undefined;

@@ -1,4 +1,3 @@
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, expectTypeOf, it } from "vitest";
 import { FastMCPProxy, ProxyError, ProxyErrorCode, ProxyPrompt, ProxyResource, ProxyTemplate, ProxyTool, type AnsweredContext, type AnyProxyContext, type Middleware, type ProxyContext, type ResultOf } from "@fastmcp-proxy/core";
 import { Tokens } from "@fastmcp-proxy/core/advanced";

@@ -1,8 +1,7 @@
 // Core's stderr logger: levels, format, and no credentials in what it prints.
 import { describe, expect, it } from "vitest";
 import { fileURLToPath } from "node:url";
-import { FastMCPProxy, type LogLevel } from "@fastmcp-proxy/core";
-import { stderrLogger } from "@fastmcp-proxy/core/advanced";
+import { FastMCPProxy, type LogLevel, stderrLogger } from "@fastmcp-proxy/core";
 
 const FIXTURE = fileURLToPath(new URL("../fixtures/fixture-server.mjs", import.meta.url));
 
@@ -97,7 +96,8 @@ describe("stderrLogger", () => {
 
 describe("configured secrets", () => {
   it("scrubs a value a config put into a header or env from every later log line", async () => {
-    const { parseConfig, stderrLogger } = await import("@fastmcp-proxy/core/advanced");
+    const { parseConfig } = await import("@fastmcp-proxy/core/advanced");
+    const { stderrLogger } = await import("@fastmcp-proxy/core");
     parseConfig({ mcpServers: { s: { url: "http://127.0.0.1:1/mcp", headers: { "x-custom": "${SECRET_FOR_TEST}" } } } }, { env: { SECRET_FOR_TEST: "plain-words-secret-42" } });
     const lines: string[] = [];
     stderrLogger("debug", (line) => void lines.push(line)).warn("backend said: plain-words-secret-42 is wrong");

@@ -1,8 +1,7 @@
 // What the CLI writes on stderr, in the format chosen with --log-format: the proxy's diagnostics,
 // one line per forwarded request (the logging middleware), and the CLI's own messages.
 import { hostname } from "node:os";
-import type { Logger } from "@fastmcp-proxy/core";
-import { stderrLogger } from "@fastmcp-proxy/core/advanced";
+import { stderrLogger, type Logger } from "@fastmcp-proxy/core";
 import { Redaction, createLogger, formatEntry, logging, proxyLogger, type LoggingMiddleware, type RequestLogger } from "@fastmcp-proxy/logging";
 import type { CliLogFormat, CliLogLevel } from "./args.js";
 

@@ -3,8 +3,8 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { basename, dirname, extname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { FastMCPProxy, HttpError, ProxyErrorCode, type HttpRoute, type Logger } from "@fastmcp-proxy/core";
-import { loadConfigFile, plainMessage, safeStderr, type BackendSpec, type RunningProxy } from "@fastmcp-proxy/core/advanced";
+import { FastMCPProxy, HttpError, ProxyErrorCode, plainMessage, safeStderr, type HttpRoute, type Logger } from "@fastmcp-proxy/core";
+import { loadConfigFile, type BackendSpec, type RunningProxy } from "@fastmcp-proxy/core/advanced";
 import {
   Registry,
   healthHandler,

@@ -1,14 +1,15 @@
 // "@fastmcp-proxy/core/advanced": the building blocks under the main entry, for packages and custom
 // fronts: transports and event stores, the 2026-07-28 pieces, the registry and naming, backend
-// resolution and config parsing, the DI tokens, and the logger's redaction helpers.
+// resolution and config parsing, the DI tokens.
 import "reflect-metadata";
 
 export type { ProxyDeps } from "./proxy.js";
 export type { ProxyHealth, RunningProxy } from "./options.js";
 export type { ProxyEventListener } from "./events.js";
 export type { ComponentRules, ToolRule, ArgumentRule } from "./components/rules.js";
-export { plainMessage, toMcpError } from "./errors.js";
-export type { ProxyMethodMap } from "./methods.js";
+export { toMcpError } from "./errors.js";
+export type { ParamsOf, ProxyMethodMap } from "./methods.js";
+export { tenantOf } from "./tenant.js";
 export type { ComponentClass } from "./components/component.js";
 export { UriComponent } from "./components/uri-component.js";
 export { ComponentRegistry, type ComponentFactory, type ComponentFactories, type ComponentKind, type ListKey } from "./components/registry.js";
@@ -24,4 +25,4 @@ export { StreamableHttpTransport, type StreamableHttpTransportOptions } from "./
 export { MemoryEventStore, type EventStore } from "./serve/event-store.js";
 export { Tokens } from "./tokens.js";
 export { ModernClientTransport, RequestStateCodec, isModernRequest, modernConnector, probeEra, type BackendProtocol, type ModernFrontOptions } from "./eras/index.js";
-export { REDACTED, isSensitiveKey, redactValues, safeStderr, scrubCredentials, stderrLogger, silentLogger } from "./logger.js";
+export { redactValues, silentLogger } from "./logger.js";

@@ -1,5 +1,4 @@
-import { plainMessage } from "@fastmcp-proxy/core/advanced";
-import type { ProxyContext, ProxyMethod } from "@fastmcp-proxy/core";
+import { plainMessage, type ProxyContext, type ProxyMethod } from "@fastmcp-proxy/core";
 
 /** How a forwarded request ended: a result, a tool's own failure (`isError: true`), or a thrown JSON-RPC error. */
 export type Outcome = "ok" | "isError" | "error";

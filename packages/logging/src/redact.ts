@@ -12,7 +12,7 @@
  *   credentials, JWTs, credentials in URLs and query strings) are scrubbed from every string.
  */
 
-import { REDACTED, isSensitiveKey, scrubCredentials } from "@fastmcp-proxy/core/advanced";
+import { REDACTED, isSensitiveKey, scrubCredentials } from "@fastmcp-proxy/core";
 
 export { REDACTED };
 
