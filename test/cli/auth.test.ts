@@ -69,6 +69,8 @@ describe("auth flags: parsing", () => {
     expect(refused("--transport", "http", "--auth-issuer", "idp", "--demo")).toMatch(/--auth-issuer must be an http\(s\) URL/);
     expect(refused("--transport", "http", "--api-key-env", "my key", "--demo")).toMatch(/--api-key-env takes the name of an environment variable/);
     expect(refused("--auth-issuer", "https://idp.example.com", "--demo")).toMatch(/applies only to an HTTP front/);
+    expect(refused("--transport", "http", "--fleet-key-env", "k=abc", "--demo")).toMatch(/--fleet-key-env takes the name of an environment variable/);
+    expect(refused("--fleet-key-env", "FLEET_KEY", "--demo")).toMatch(/applies only to an HTTP front/);
   });
 });
 

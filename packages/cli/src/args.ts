@@ -57,6 +57,8 @@ export interface CliOptions {
   sessions: "isolated" | "tenant" | "shared" | undefined;
   /** --ready-when: /readyz is 200 when any backend answers (default), or only when all do. */
   readyWhen: "any" | "all";
+  /** --fleet-key-env: the environment variable holding the key the fleet's replicas share; main reads it. */
+  fleetKeyEnv: string | undefined;
   /** Host names clients use (Host and Origin checks), HTTP fronts only; empty keeps core's default (loopback names on loopback). */
   allowedHosts: string[];
   /** --auth-ops: /readyz and /metrics need the front's auth (HTTP fronts only). */
@@ -141,6 +143,7 @@ const OPTIONS = {
   "tls-cert": { type: "string" },
   "tls-key": { type: "string" },
   "ready-when": { type: "string" },
+  "fleet-key-env": { type: "string" },
   "allowed-host": { type: "string", multiple: true },
   timeout: { type: "string" },
   "init-timeout": { type: "string" },
@@ -182,7 +185,7 @@ const OPTIONS = {
 const AUTH_FLAGS = ["auth-issuer", "auth-jwks-uri", "auth-audience", "auth-required-scopes", "auth-resource-url", "auth-jwks-cooldown", "api-key-env"] as const;
 
 /** Options that only mean something when the proxy listens on HTTP. */
-const HTTP_ONLY = ["host", "port", "path", "stateless", "resumable", "metrics", "allow-origin", "allowed-host", "auth-ops", "ops-port", "tls-cert", "tls-key", "ready-when", "max-body", "max-clients", "max-in-flight", "send-timeout", "headers-timeout", ...AUTH_FLAGS] as const;
+const HTTP_ONLY = ["host", "port", "path", "stateless", "resumable", "metrics", "allow-origin", "allowed-host", "auth-ops", "ops-port", "tls-cert", "tls-key", "ready-when", "fleet-key-env", "max-body", "max-clients", "max-in-flight", "send-timeout", "headers-timeout", ...AUTH_FLAGS] as const;
 
 const SEE_HELP = "see fastmcp-proxy --help";
 
@@ -230,6 +233,8 @@ Options:
   --tls-cert <file>      serve HTTPS with this PEM certificate (chain); needs --tls-key
   --ready-when any|all   /readyz is 200 when any backend answers (default: this replica can
                          serve), or only when all do; the body lists each backend either way
+  --fleet-key-env <NAME> replicas behind one load balancer: the key they share (at least 32 bytes,
+                         e.g. \`openssl rand -base64 32\`) is in environment variable NAME
   --tls-key <file>       the certificate's PEM private key; needs --tls-cert
   --timeout <ms>         a request's timeout, reset by progress (default: 60000)
   --init-timeout <ms>    connecting to a backend and its initialize (default: 30000)
@@ -346,6 +351,7 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
       allowOrigins: values["allow-origin"] ?? [],
       tls: tlsFiles(values["tls-cert"], values["tls-key"]),
       readyWhen: oneOf("--ready-when", values["ready-when"], ["any", "all"] as const) ?? "any",
+      fleetKeyEnv: envName("--fleet-key-env", values["fleet-key-env"]),
       sessions: oneOf("--sessions", values.sessions, ["isolated", "tenant", "shared"] as const),
       allowedHosts: (values["allowed-host"] ?? []).map((host) => {
         if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/.test(host)) throw new UsageError(`--allowed-host takes a host name, optionally with a port (mcp.example.com, mcp.example.com:443), got "${host}"`);
@@ -439,6 +445,14 @@ function parseLogin(rest: readonly string[]): CliCommand {
   return { action: "login", server, config };
 }
 
+/** A flag naming the environment variable that holds a secret: secrets never go on the command line (ps shows it). */
+function envName(flag: string, value: string | undefined): string | undefined {
+  if (value !== undefined && !ENV_NAME.test(value)) {
+    throw new UsageError(`${flag} takes the name of an environment variable holding the key (never the key itself), got "${value}"`);
+  }
+  return value;
+}
+
 /** The auth flags, checked (URLs, a variable name); nothing when none is given. */
 function authOption(values: Partial<Record<(typeof AUTH_FLAGS)[number] | "auth-rules", string>>): { auth?: AuthFlags } {
   const url = (option: (typeof AUTH_FLAGS)[number]): string | undefined => {
@@ -447,10 +461,7 @@ function authOption(values: Partial<Record<(typeof AUTH_FLAGS)[number] | "auth-r
     if (!/^https?:\/\//i.test(value) || !URL.canParse(value)) throw new UsageError(`--${option} must be an http(s) URL, got "${value}"`);
     return value;
   };
-  const env = values["api-key-env"];
-  if (env !== undefined && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(env)) {
-    throw new UsageError(`--api-key-env takes the name of an environment variable holding the key (never the key itself), got "${env}"`);
-  }
+  const env = envName("--api-key-env", values["api-key-env"]);
   const scopes = values["auth-required-scopes"]?.split(",").map((s) => s.trim()).filter(Boolean);
   const auth: AuthFlags = {
     ...(url("auth-issuer") && { issuer: url("auth-issuer") }),

@@ -167,6 +167,15 @@ async function serve(options: CliOptions, logs: CliLogs, tls?: { cert: Buffer; k
     return fail(error);
   }
 
+  // --fleet-key-env: the key the replicas share, read from the environment (never the command line).
+  let fleetKey: string | undefined;
+  if (options.fleetKeyEnv !== undefined) {
+    fleetKey = process.env[options.fleetKeyEnv];
+    if (fleetKey === undefined || Buffer.byteLength(fleetKey) < 32) {
+      return fail(new CliFailure(`--fleet-key-env ${options.fleetKeyEnv}: ${fleetKey === undefined ? "the variable is not set" : "the key is shorter than 32 bytes"}; give every replica the same key, e.g. ${options.fleetKeyEnv}=$(openssl rand -base64 32)`, 2));
+    }
+  }
+
   // --otel: a span per request (outermost, so it times everything), sent where the OTEL_* variables say.
   let tracer: OtlpTracer | undefined;
   if (options.otel) {
@@ -285,6 +294,7 @@ async function serve(options: CliOptions, logs: CliLogs, tls?: { cert: Buffer; k
     ...(Object.keys(runLimits).length > 0 && { limits: runLimits }),
     ...(options.transport !== "stdio" && { routes: [routes(...httpRoutes)] }),
     ...(authenticate && { authenticate }),
+    ...(fleetKey !== undefined && { fleetKey }),
   }));
   let started: RunningProxy | undefined;
   try {

@@ -5,6 +5,7 @@ import type { RestartOptions } from "./backends/supervisor.js";
 import type { BackendHealth } from "./backends/supervision.js";
 import type { EventStore } from "./serve/event-store.js";
 import type { HttpLimits } from "./serve/http-guards.js";
+import type { FleetKey } from "./serve/fleet-key.js";
 import type { Authenticate, HttpFrontOptions, HttpRoute } from "./serve/http.js";
 import type { ProxyPrompt } from "./components/proxy-prompt.js";
 import type { ProxyResource } from "./components/proxy-resource.js";
@@ -159,6 +160,8 @@ export interface RunOptions {
   modern?: HttpFrontOptions["modern"];
   /** HTTPS on the front: a PEM certificate (chain) and its private key. */
   tls?: { cert: string | Buffer; key: string | Buffer };
+  /** The key the replicas of a fleet share (≥ 32 bytes, e.g. `openssl rand -base64 32`): see docs/deployment.md. */
+  fleetKey?: FleetKey;
 }
 
 export interface MountOptions extends ComponentRules {

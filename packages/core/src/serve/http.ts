@@ -12,6 +12,7 @@ import { header } from "./http-io.js";
 import { HTTP_LIMITS, SessionBudget, hostGuard, type HttpLimits } from "./http-guards.js";
 import { DEFAULT_MAX_BODY, readBody, refuse, replyError } from "../wire/body.js";
 import { StreamableHttpTransport } from "./streamable-http.js";
+import type { FleetKey } from "./fleet-key.js";
 import { createModernFront, isModernRequest, resumesHeldCall, type ModernFrontHost, type ModernFrontOptions } from "../eras/index.js";
 
 export interface HttpFrontOptions {
@@ -51,6 +52,11 @@ export interface HttpFrontOptions {
    * options for their front and the input_required bridge, or false to leave them to the legacy path.
    */
   modern?: ModernFrontOptions | false;
+  /**
+   * The key the replicas of a fleet share (at least 32 bytes): what one replica seals (session ids,
+   * requestState) another can open. Default: a random key per process. See docs/deployment.md.
+   */
+  fleetKey?: FleetKey;
 }
 
 export type Authenticate = (req: IncomingMessage) => AuthInfo | undefined | Promise<AuthInfo | undefined>;
