@@ -4,7 +4,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { FastMCPProxy } from "@fastmcp-proxy/core";
+import { FastMCPProxy, type Backend, type SessionOwner } from "@fastmcp-proxy/core";
 import type { HttpHandler } from "@fastmcp-proxy/core/advanced";
 import { backendAuthFromConfig } from "@fastmcp-proxy/auth";
 import { RedisEventStores, caching, redisStore, type CachingOptions } from "@fastmcp-proxy/caching";
@@ -130,11 +130,29 @@ describe.runIf(redisAvailable)("no entry crosses callers or deployments (real Re
     const fromAlice = await lookup(await client(proxy, alice(["read"])));
     expect(text(await lookup(await client(proxy, bob)))).not.toBe(text(fromAlice));
 
-    const refused = FastMCPProxy.asProxy(config);
+    const refused = FastMCPProxy.asProxy(config).credentials(backendAuthFromConfig(config.mcpServers)!);
     cleanup.push(() => refused.close());
     const cache = caching({ servers: { data: { partition: "public" } } });
     cleanup.push(() => cache.close());
     await expect(cache.install(refused)).rejects.toThrow(/servers\.data\.partition is "public", but that server acts with each caller's own credentials/);
+  });
+
+  it("3. a backend made per caller in code (no auth in its config) is per tenant and scopes, even under partition public", async () => {
+    const backend = countingBackend();
+    const http = await serveHttp(backend);
+    cleanup.push(() => http.close());
+    const proxy = FastMCPProxy.asProxy({ mcpServers: { data: { url: http.url } } });
+    // The caller's own token, as passthrough would send it: given in code, so the config says nothing.
+    const ownToken = async (_backend: Backend, who: SessionOwner) => (who.authInfo ? { headers: { authorization: `Bearer ${who.authInfo.token}` } } : undefined);
+    proxy.credentials(Object.assign(ownToken, { perCaller: (b: Backend) => b.name === "data" }));
+    expect(proxy.isPerCaller(proxy.backends[0]!)).toBe(true);
+    await cached(proxy, `leak3c:${Math.random()}:`, { partition: "public" });
+    const bob = { token: "bob", clientId: "test", scopes: ["read"], extra: { identity: "https://idp.test bob" } };
+    const fromAlice = text(await lookup(await client(proxy, alice(["read", "write"]))));
+    expect(text(await lookup(await client(proxy, bob)))).not.toBe(fromAlice);
+    expect(text(await lookup(await client(proxy, alice(["read"]))))).not.toBe(fromAlice);
+    expect(text(await lookup(await client(proxy, alice(["write", "read"], "alice-again"))))).toBe(fromAlice);
+    expect(backend.runs.lookup).toBe(3);
   });
 
   it("3. scopes: true puts the granted scopes in the partition for any backend", async () => {

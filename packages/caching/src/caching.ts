@@ -1,7 +1,6 @@
 import { ProxyError, ProxyErrorCode, type FastMCPProxy, type Logger, type Next, type ProxyContext, type ProxyMethod, type ResultOf } from "@fastmcp-proxy/core";
 import { TimeoutStrategy, timeout } from "cockatiel";
 import { checkOptions, type CachingOptions } from "./options.js";
-import { actsPerCaller } from "./origin.js";
 import { CACHED_METHODS, Policy } from "./policy.js";
 import { ResponseCache, type InvalidateScope } from "./response-cache.js";
 import type { CacheOutcome, CacheStats } from "./stats.js";
@@ -55,15 +54,17 @@ export function caching(options: CachingOptions = {}): CachingMiddleware {
 
   async function install(proxy: FastMCPProxy): Promise<void> {
     if (installed) throw new ProxyError(ProxyErrorCode.InvalidConfig, "caching: install() was already called for this middleware");
-    const perCaller = proxy.backends.filter(actsPerCaller).map((b) => b.name);
+    // Per caller is what core says (the credentials provider's perCaller), whether given in config or code.
+    const perCaller = proxy.backends.filter((backend) => proxy.isPerCaller(backend)).map((b) => b.name);
     const contradicted = perCaller.filter((name) => options.servers?.[name]?.partition === "public");
     if (contradicted.length > 0) {
       throw new ProxyError(
         ProxyErrorCode.InvalidConfig,
-        `caching: servers.${contradicted[0]}.partition is "public", but that server acts with each caller's own credentials (its auth): one caller's answers would reach every other. Remove the partition (entries stay per tenant and scopes)`,
+        `caching: servers.${contradicted[0]}.partition is "public", but that server acts with each caller's own credentials: one caller's answers would reach every other. Remove the partition (entries stay per tenant and scopes)`,
       );
     }
     installed = true;
+    policy.perCaller = (backend) => proxy.isPerCaller(backend);
     logger = proxy.logger;
     if (options.partition === "public" && perCaller.length > 0) {
       logger.warn(`caching: partition "public" does not apply to ${perCaller.join(", ")}, which act with each caller's own credentials: their entries stay per tenant and scopes`);

@@ -30,7 +30,7 @@ export interface ServerCacheRules {
   /** false: nothing from this backend is cached. */
   enabled?: boolean;
   partition?: Partition;
-  /** The caller's granted scopes are part of the partition. Always for a server whose `auth` acts per caller (passthrough, token_exchange, per_user). */
+  /** The caller's granted scopes are part of the partition. Always for a backend that acts with each caller's own credentials (`proxy.isPerCaller`). */
   scopes?: boolean;
   ttl?: MethodTtls;
   /** Resource URIs (as clients see them) to cache or not. */
@@ -54,7 +54,7 @@ export interface CachingOptions {
   tools?: Readonly<Record<string, ToolCacheRule>>;
   /** Default "tenant". */
   partition?: Partition;
-  /** The caller's granted scopes are part of the partition, for every backend. Always for servers whose `auth` acts per caller. */
+  /** The caller's granted scopes are part of the partition, for every backend. Always for backends that act with each caller's own credentials. */
   scopes?: boolean;
   /** Per-backend rules, by the backend's configured name. */
   servers?: Readonly<Record<string, ServerCacheRules>>;

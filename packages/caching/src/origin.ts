@@ -20,12 +20,3 @@ export function originOf(backend: Backend): string {
 
 const origins = new WeakMap<Backend, string>();
 const UNBOUNDED = { maxDepth: 64, maxBytes: Number.MAX_SAFE_INTEGER };
-
-/** Backend auth kinds (the auth package's `mcpServers.<name>.auth.type`) that act with each caller's own token. */
-const PER_CALLER_AUTH: ReadonlySet<string> = new Set(["token_exchange", "per_user", "passthrough"]);
-
-/** Whether the backend answers with each caller's own credentials, as its config's `auth` says. */
-export function actsPerCaller(backend: Backend): boolean {
-  const auth = (backend.config as { auth?: { type?: unknown } } | undefined)?.auth;
-  return typeof auth?.type === "string" && PER_CALLER_AUTH.has(auth.type);
-}

@@ -1,8 +1,8 @@
-import { identityOf, partitionOf, type ProxyContext } from "@fastmcp-proxy/core";
+import { identityOf, partitionOf, type Backend, type ProxyContext } from "@fastmcp-proxy/core";
 import { KEY_LIMITS, canonical, type KeyLimits } from "./canonical.js";
 import { filterOf, matchFirst } from "./glob.js";
 import type { CachedMethod, Target } from "./keys.js";
-import { actsPerCaller, originOf } from "./origin.js";
+import { originOf } from "./origin.js";
 import { DEFAULT_TTLS, type CachingOptions, type Partition, type ToolCacheRule } from "./options.js";
 
 /** A request the cache may answer: what it targets, for whom, under which arguments, for how long. */
@@ -34,6 +34,8 @@ export class Policy {
   readonly #resources: (uri: string) => boolean;
   readonly #prompts: (name: string) => boolean;
   readonly #servers = new Map<string, { resources: (uri: string) => boolean; prompts: (name: string) => boolean }>();
+  /** Whether a backend acts with each caller's own credentials: the proxy's `isPerCaller`, set by install(). */
+  perCaller: (backend: Backend) => boolean = () => false;
 
   constructor(options: CachingOptions) {
     this.#options = options;
@@ -97,7 +99,7 @@ export class Policy {
     if (params.inputResponses !== undefined || params.requestState !== undefined) return "mrtr";
     const identity = identityOf(ctx.authInfo);
     if (identity === undefined && this.#options.requireIdentity) return "no-identity";
-    const perCaller = actsPerCaller(component.backend);
+    const perCaller = this.perCaller(component.backend);
     // A backend answering with each caller's own credentials is never shared across callers.
     const configured = server?.partition ?? this.#options.partition ?? "tenant";
     const mode = perCaller && configured === "public" ? "tenant" : configured;

@@ -126,6 +126,14 @@ export class FastMCPProxy {
     return this;
   }
 
+  /**
+   * Whether `backend` acts with each caller's own credentials (the credentials provider's
+   * `perCaller`): what it answers one caller must never reach another (caches partition it by tenant).
+   */
+  isPerCaller(backend: Backend): boolean {
+    return this.#host.router.perCaller(backend);
+  }
+
   // ── Composition ─────────────────────────────────────────────────────────────
 
   /** Every mounted backend, in mount order. */
