@@ -46,6 +46,23 @@ describe("decide", () => {
     expect(decide(policy, tool("x", { readOnlyHint: true }, "legacy"), who(["admin"]))).toMatchObject({ allow: false, hidden: false, missingScopes: [] });
   });
 
+  it("nothing under a rule's URI glob slips past it: deeper paths and dot-names are covered", () => {
+    const hidden: PolicyOptions = { rules: [{ resources: "secret://*", scopes: ["admin"], hide: true }] };
+    for (const uri of ["secret://a", "secret://a/b/c", "secret://.env", "secret://a/.git/config"]) {
+      expect(decide(hidden, resource(uri), who(["read"])), uri).toEqual({ allow: false, hidden: true });
+    }
+    expect(decide(hidden, resource("public://a/b"), who(["read"]))).toEqual({ allow: true });
+  });
+
+  it("an allowlist's URI glob never admits a path traversal read through a template", () => {
+    const allowlist: PolicyOptions = { default: "hide", rules: [{ resources: "files://public/*" }] };
+    const read = (uri: string): RuleTarget => ({ kind: "template", name: "files://{path}", backend: { name: "files" }, definition: {}, uri });
+    expect(decide(allowlist, read("files://public/a/b.txt"), who([]))).toEqual({ allow: true });
+    for (const uri of ["files://public/../secret", "files://public/a/../../secret", "files://public/./x"]) {
+      expect(decide(allowlist, read(uri), who([])), uri).toEqual({ allow: false, hidden: true });
+    }
+  });
+
   it("a default of hide makes the rules an allowlist", () => {
     const allowlist: PolicyOptions = { default: "hide", rules: [{ tools: "get_*" }] };
     expect(decide(allowlist, tool("get_x"), undefined)).toEqual({ allow: true });

@@ -1,4 +1,4 @@
-import { matches, type Globs } from "./globs.js";
+import { globMatcher } from "@fastmcp-proxy/core/advanced";
 import type { Principal } from "./principal.js";
 import { expandScopes, missingScopes, type ScopeImplications } from "./scopes.js";
 
@@ -12,6 +12,9 @@ export interface RuleTarget {
   /** For a read or subscribe through a template: the concrete URI asked for, which `resources` rules judge too. */
   readonly uri?: string | undefined;
 }
+
+/** One glob or several, as core's `globMatcher` reads them: `*` any run of characters (`/` included), `?` one. */
+export type Globs = string | readonly string[];
 
 export interface Rule {
   /** Which components: by backend name, by name (tools, prompts) or URI (resources, templates), by tool annotations. Globs. */
@@ -43,6 +46,8 @@ function hint(given: Record<string, unknown>, key: string): unknown {
   const readOnly = given.readOnlyHint === true;
   return { readOnlyHint: false, destructiveHint: !readOnly, idempotentHint: false, openWorldHint: true }[key];
 }
+
+const matches = (globs: Globs, value: string) => globMatcher(globs)(value);
 
 function selects(rule: Rule, target: RuleTarget): boolean {
   if (rule.backend !== undefined && !matches(rule.backend, target.backend.name)) return false;

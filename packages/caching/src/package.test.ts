@@ -6,9 +6,9 @@ const pkg = JSON.parse(readFileSync(new URL("package.json", root), "utf8"));
 const sources = readdirSync(new URL("src/", root)).filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts"));
 
 describe("@fastmcp-proxy/caching stays DI-free and on core's public API", () => {
-  it("depends on cockatiel, ioredis, lru-cache, picomatch and zod only, with core as a peer", () => {
+  it("depends on cockatiel, ioredis, lru-cache and zod only, with core as a peer", () => {
     const runtime = Object.keys({ ...pkg.dependencies, ...pkg.optionalDependencies });
-    expect(runtime.sort()).toEqual(["cockatiel", "ioredis", "lru-cache", "picomatch", "zod"]);
+    expect(runtime.sort()).toEqual(["cockatiel", "ioredis", "lru-cache", "zod"]);
     expect(pkg.peerDependencies).toEqual({ "@fastmcp-proxy/core": "workspace:^" });
   });
 
@@ -21,7 +21,7 @@ describe("@fastmcp-proxy/caching stays DI-free and on core's public API", () => 
       expect(text, file).not.toMatch(/from "\.\.\//);
       const specifiers = [...text.matchAll(/from "([^"]+)"/g)].map((m) => m[1]!);
       for (const spec of specifiers) {
-        expect(spec, `${file}: ${spec}`).toMatch(/^(\.\/|node:|@fastmcp-proxy\/core(\/advanced)?$|cockatiel$|lru-cache$|ioredis$|picomatch$|zod$)/);
+        expect(spec, `${file}: ${spec}`).toMatch(/^(\.\/|node:|@fastmcp-proxy\/core(\/advanced)?$|cockatiel$|lru-cache$|ioredis$|zod$)/);
       }
     }
   });

@@ -7,6 +7,7 @@ export type { ProxyDeps } from "./proxy.js";
 export type { ProxyHealth, RunningProxy } from "./options.js";
 export type { ProxyEventListener } from "./events.js";
 export type { ComponentRules, ToolRule, ArgumentRule } from "./components/rules.js";
+export { globMatcher } from "./components/glob.js";
 export { toMcpError } from "./errors.js";
 export type { ParamsOf, ProxyMethodMap } from "./methods.js";
 export { tenantOf } from "./tenant.js";

@@ -1,4 +1,5 @@
 import type { Tool } from "@modelcontextprotocol/sdk/types.js";
+import { globMatcher } from "./glob.js";
 
 /** How one argument of a tool is shown to clients. */
 export interface ArgumentRule {
@@ -18,8 +19,8 @@ export interface ToolRule {
 }
 
 /**
- * What of a backend clients see. `include`/`exclude` are names or globs (`*`, `?`) matched against
- * the backend's own tool and prompt names and resource and template URIs; exclude wins.
+ * What of a backend clients see. `include`/`exclude` are names or globs (`globMatcher`'s) matched
+ * against the backend's own tool and prompt names and resource and template URIs; exclude wins.
  */
 export interface ComponentRules {
   include?: string[];
@@ -28,21 +29,10 @@ export interface ComponentRules {
   tools?: Record<string, ToolRule>;
 }
 
-const globs = new Map<string, RegExp>();
-function glob(pattern: string): RegExp {
-  let re = globs.get(pattern);
-  if (!re) {
-    const source = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
-    re = new RegExp(`^${source}$`);
-    globs.set(pattern, re);
-  }
-  return re;
-}
-
 export function isVisible(rules: ComponentRules | undefined, name: string): boolean {
   if (!rules) return true;
-  if (rules.include && !rules.include.some((p) => glob(p).test(name))) return false;
-  return !rules.exclude?.some((p) => glob(p).test(name));
+  if (rules.include && !globMatcher(rules.include)(name)) return false;
+  return !(rules.exclude && globMatcher(rules.exclude)(name));
 }
 
 type JsonSchemaObject = { properties?: Record<string, Record<string, unknown>>; required?: string[]; [key: string]: unknown };
