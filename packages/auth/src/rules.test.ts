@@ -54,13 +54,20 @@ describe("decide", () => {
     expect(decide(hidden, resource("public://a/b"), who(["read"]))).toEqual({ allow: true });
   });
 
-  it("an allowlist's URI glob never admits a path traversal read through a template", () => {
-    const allowlist: PolicyOptions = { default: "hide", rules: [{ resources: "files://public/*" }] };
+  it("a URI with . or .. segments read through a template is refused: it slips neither into an allowlist nor past a deny rule", () => {
     const read = (uri: string): RuleTarget => ({ kind: "template", name: "files://{path}", backend: { name: "files" }, definition: {}, uri });
+    const allowlist: PolicyOptions = { default: "hide", rules: [{ resources: "files://public/*" }] };
+    const denied: PolicyOptions = { rules: [{ resources: "files://secret/*", hide: true }] };
     expect(decide(allowlist, read("files://public/a/b.txt"), who([]))).toEqual({ allow: true });
     for (const uri of ["files://public/../secret", "files://public/a/../../secret", "files://public/./x"]) {
       expect(decide(allowlist, read(uri), who([])), uri).toEqual({ allow: false, hidden: true });
     }
+    const open: PolicyOptions = { rules: [{ resources: "files://public/*", scopes: ["read"] }] };
+    expect(decide(open, read("files://public/../secret"), who(["read"]))).toMatchObject({ allow: false, reason: expect.stringMatching(/\. or \.\. segment/) });
+    expect(decide(denied, read("files://secret/../secret/x"), who([]))).toMatchObject({ allow: false });
+    expect(decide(denied, read("files://public/x"), who([]))).toEqual({ allow: true });
+    // Without resource rules, nothing judges the URI.
+    expect(decide({ rules: [{ tools: "x" }] }, read("files://public/../secret"), who([]))).toEqual({ allow: true });
   });
 
   it("a default of hide makes the rules an allowlist", () => {

@@ -82,8 +82,20 @@ export interface PolicyOptions {
   rolesClaim?: string;
 }
 
+/** A `.` or `..` path segment: `files://public/../secret` may name another resource than it spells. */
+const DOT_SEGMENT = /(^|\/)\.\.?(\/|$)/;
+
 /** Decides one component for one principal: every rule that selects it must be satisfied. */
 export function decide(options: PolicyOptions, target: RuleTarget, principal: Principal | undefined): Decision {
+  const decision = judge(options, target, principal);
+  // Rules judge URIs as written: one whose meaning depends on resolving dot segments is never allowed (fail closed).
+  if (decision.allow && target.uri !== undefined && DOT_SEGMENT.test(target.uri) && options.rules.some((rule) => rule.resources !== undefined)) {
+    return { allow: false, hidden: false, missingScopes: [], reason: "its URI has a . or .. segment, which resource rules cannot judge" };
+  }
+  return decision;
+}
+
+function judge(options: PolicyOptions, target: RuleTarget, principal: Principal | undefined): Decision {
   const granted = expandScopes(principal?.scopes ?? [], options.implies);
   let selected = false;
   const missing = new Set<string>();
