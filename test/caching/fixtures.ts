@@ -104,8 +104,8 @@ function deployment(extra: { requestInfo?: { headers?: Record<string, string | s
   return typeof value === "string" ? ` @${value}` : "";
 }
 
-/** The backend over streamable HTTP on 127.0.0.1 (a server per session), for proxies in other processes. */
-export async function serveHttp(backend: CountingBackend): Promise<{ url: string; close(): Promise<void> }> {
+/** The backend over streamable HTTP on 127.0.0.1 (a server per session), for proxies in other processes; `port` to restart one behind its URL. */
+export async function serveHttp(backend: CountingBackend, port = 0): Promise<{ url: string; close(): Promise<void> }> {
   const transports = new Map<string, StreamableHTTPServerTransport>();
   const http = createServer(async (req, res) => {
     const id = req.headers["mcp-session-id"];
@@ -119,10 +119,9 @@ export async function serveHttp(backend: CountingBackend): Promise<{ url: string
     }
     await transport.handleRequest(req, res);
   });
-  await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
-  const { port } = http.address() as AddressInfo;
+  await new Promise<void>((resolve) => http.listen(port, "127.0.0.1", resolve));
   return {
-    url: `http://127.0.0.1:${port}/mcp`,
+    url: `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`,
     async close() {
       await Promise.all([...transports.values()].map((t) => t.close()));
       http.closeAllConnections();

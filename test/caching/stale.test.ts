@@ -179,3 +179,31 @@ describe("single flight follows the request's timeout rules", () => {
     expect(cache.stats().outcomes).toMatchObject({ miss: 1, coalesced: 1 });
   });
 });
+
+describe("an HTTP backend restarted behind its URL", () => {
+  it("its session id refused (404): the proxy opens a new session, says backendRestarted, and the cache drops the old entries", async () => {
+    const before = countingBackend();
+    const first = await serveHttp(before);
+    const port = Number(new URL(first.url).port);
+    const proxy = FastMCPProxy.asProxy(first.url, { logger: silentLogger });
+    const cache = caching({ tools: { lookup: true } });
+    await cache.install(proxy);
+    cleanup.push(() => proxy.close(), () => cache.close());
+    const c = await client(proxy);
+    const lookup = () => c.callTool({ name: "lookup", arguments: { q: "x" } });
+    const old = text(await lookup());
+    expect(text(await lookup())).toBe(old);
+    expect(before.runs.lookup).toBe(1);
+
+    const restarted = new Promise((resolve) => proxy.on("backendRestarted", resolve));
+    await first.close();
+    const after = countingBackend();
+    const second = await serveHttp(after, port);
+    cleanup.push(() => second.close());
+    await restarted;
+    // The client's own backend session is gone too: the first call that meets the 404 fails, the next opens a new one.
+    await until(async () => (await lookup()).isError !== true, "a call through a new session");
+    expect(after.runs.lookup).toBeGreaterThanOrEqual(1);
+    expect(cache.stats().outcomes.hit).toBe(1);
+  }, 30_000);
+});

@@ -7,10 +7,11 @@
 // Last-Event-ID resumption of a stream cut before its answer, redirects within the origin, custom
 // headers, StreamableHTTPError with the HTTP status) without its per-request costs: no fetch, no
 // WHATWG Request/Response or web streams, no zod parse of every message (the hand-written envelope
-// check of wire/message.ts instead), SSE parsed as it arrives. Three additions: close() ends the session
+// check of wire/message.ts instead), SSE parsed as it arrives. Four additions: close() ends the session
 // with DELETE; each request is its own to abort (cancelling one lets its stream go, close() ends them
-// all; there is no long-lived signal for listeners to pile up on); and a request whose SSE answer
-// was cut for good fails at once with ConnectionClosed instead of waiting for its timeout.
+// all; there is no long-lived signal for listeners to pile up on); a request whose SSE answer
+// was cut for good fails at once with ConnectionClosed instead of waiting for its timeout; and a 404
+// to the session id (the server restarted) closes the transport, so a new session is opened.
 import http, { type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders } from "node:http";
 import https from "node:https";
 import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
@@ -154,6 +155,7 @@ export class HttpBackendTransport implements Transport {
       const status = res.statusCode ?? 0;
       if (status < 200 || status > 299) {
         const text = await readResponseText(res, 64 * 1024).catch(() => "");
+        this.#checkSession(status, headers);
         throw new StreamableHTTPError(status, `Error POSTing to endpoint: ${text || res.statusMessage}`);
       }
       if (status === 202 || id === undefined) {
@@ -212,6 +214,16 @@ export class HttpBackendTransport implements Transport {
     await this.terminateSession().catch(noop);
     if (this.#ownAgent) this.#agent.destroy();
     this.onclose?.();
+  }
+
+  /**
+   * A 404 to a request that carried the session id: the server no longer knows the session (it
+   * restarted, or ended it). The transport closes, so its owner notices and opens a new session.
+   */
+  #checkSession(status: number, sent: OutgoingHttpHeaders): void {
+    if (status !== 404 || sent["mcp-session-id"] === undefined || this.#closed) return;
+    this.#sessionId = undefined; // nothing to DELETE
+    void this.close();
   }
 
   // ── HTTP ────────────────────────────────────────────────────────────────────────────────────
@@ -299,6 +311,7 @@ export class HttpBackendTransport implements Transport {
     }
     if (res.statusCode !== 200) {
       discard(res);
+      this.#checkSession(res.statusCode ?? 0, headers);
       if (res.statusCode === 405 && state.standalone) return; // the server offers no GET stream
       throw new StreamableHTTPError(res.statusCode ?? 0, `Failed to open SSE stream: ${res.statusMessage}`);
     }
