@@ -102,12 +102,14 @@ describe("the code in the docs", () => {
 
   it("json: parses, and a config file loads as the CLI loads it", async () => {
     const problems: string[] = [];
+    let configs = 0;
     // Any ${VAR} a doc uses counts as set: the doc shows the file, not the operator's environment.
     const env = new Proxy({}, { get: (_, name) => (typeof name === "string" ? `<${name}>` : undefined) });
     for (const block of of("json")) {
       try {
         const json = JSON.parse(block.code) as { mcpServers?: Record<string, { command?: string; args?: string[] }> };
         if (json.mcpServers === undefined) continue;
+        configs++;
         const loaded = parseConfig(json, { env, onWarning: (message) => problems.push(`${where(block)}: ${message}`) });
         if (loaded.auth !== undefined) frontAuthFromConfig(loaded.auth);
         backendAuthFromConfig(loaded.mcpServers);
@@ -120,6 +122,7 @@ describe("the code in the docs", () => {
       }
     }
     expect(problems).toEqual([]);
+    expect(configs).toBeGreaterThan(4);
   });
 
   it("sh: every fastmcp-proxy command line parses", () => {
