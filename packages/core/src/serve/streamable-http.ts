@@ -38,7 +38,7 @@ import { messageJson } from "../components/pages.js";
 
 export interface StreamableHttpTransportOptions {
   /** Issues the session id on initialize, given its params. Absent: stateless (no session id; one transport per request). */
-  sessionIdGenerator?: ((initialize: InitializeRequest["params"]) => string) | undefined;
+  sessionIdGenerator?: (() => string) | ((initialize: InitializeRequest["params"]) => string) | undefined;
   /** Called with the new session id once initialize has been accepted. */
   onsessioninitialized?: ((sessionId: string) => void | Promise<void>) | undefined;
   /** Called when the standalone GET stream has closed while no request was waiting for an answer. */
