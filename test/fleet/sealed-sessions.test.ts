@@ -137,6 +137,17 @@ describe("session ids a fleet does not honour", () => {
     expect((await post(b!.url, id, "alice")).status).toBe(200);
   });
 
+  it("a draining replica does not take a session up (503): the load balancer tries another", async () => {
+    const [a, b] = await fleet(2);
+    const client = await connect(roundRobin(() => [a!.url]));
+    const id = (client.transport as StreamableHTTPClientTransport).sessionId!;
+    await b!.proxy.drain(0);
+    const refused = await post(b!.url, id);
+    expect(refused.status).toBe(503);
+    expect(b!.proxy.sessions).toBe(0);
+    expect((await post(a!.url, id)).status).toBe(200); // held there: still served
+  });
+
   it("DELETE ends the session where it is held and is refused there afterwards, on the replica that was told", async () => {
     const [a, b] = await fleet(2);
     const client = await connect(roundRobin(() => [a!.url]));
