@@ -121,9 +121,9 @@ export function createHttpHandler(host: HttpFrontHost, options: HttpFrontOptions
   // Session ids are sealed: a replica that does not hold a session takes it up from its id.
   const ids = new SessionIds(options.fleetKey !== undefined ? fleetSubkey(options.fleetKey, "session-id") : randomBytes(32));
   /** Keys of sessions ended here (DELETE, silent after initialize), the latest ones: their ids are refused here from now on. */
-  const deleted = new Set<string>();
+  const ended = new Set<string>();
   /** Sessions being taken up here: requests arriving together share one. */
-  const restoring = new Map<string, Promise<Entry<StreamableHttpTransport> | string>>();
+  const takingUp = new Map<string, Promise<Entry<StreamableHttpTransport> | string>>();
   let started = false;
   // Sessions of clients that went without a DELETE: closed once idle (no request, no open stream) for sessionIdleMs.
   const idleMs = limits.sessionIdleMs;
@@ -144,15 +144,15 @@ export function createHttpHandler(host: HttpFrontHost, options: HttpFrontOptions
     return found && found.identity === identityOf(authInfo) ? found : undefined;
   }
 
-  /** What a sealed id says, if it is this fleet's, bound to this caller, and not deleted here. */
+  /** What a sealed id says, if it is this fleet's, bound to this caller, and not ended here. */
   function claimsOf(id: string, authInfo: AuthInfo | undefined): SessionClaims | undefined {
     const claims = ids.open(id);
-    return claims && boundTo(claims, identityOf(authInfo)) && !deleted.has(claims.key) ? claims : undefined;
+    return claims && boundTo(claims, identityOf(authInfo)) && !ended.has(claims.key) ? claims : undefined;
   }
 
-  function forget(key: string): void {
-    deleted.add(key);
-    if (deleted.size > MAX_DELETED) deleted.delete(deleted.values().next().value!);
+  function endHere(key: string): void {
+    ended.add(key);
+    if (ended.size > MAX_ENDED) ended.delete(ended.values().next().value!);
   }
 
   /**
@@ -172,7 +172,7 @@ export function createHttpHandler(host: HttpFrontHost, options: HttpFrontOptions
       // The client's stream went away with nothing in flight: it has most likely gone. Its backend
       // sessions are let go now, not at the idle timeout (they reopen if it comes back).
       onstreamsclosed: () => session.releaseIdle(),
-      onsessionclosed: () => forget(key),
+      onsessionclosed: () => endHere(key),
       eventStore: options.eventStore?.({ key }),
     });
     const entry: Entry<StreamableHttpTransport> = { transport, session, identity, lastSeen: Date.now() };
@@ -186,7 +186,7 @@ export function createHttpHandler(host: HttpFrontHost, options: HttpFrontOptions
 
   /** Takes up here a session another replica opened (or this one, before it expired), from its id. */
   function takeUp(id: string, claims: SessionClaims, authInfo: AuthInfo | undefined): Promise<Entry<StreamableHttpTransport> | string> {
-    let pending = restoring.get(id);
+    let pending = takingUp.get(id);
     if (!pending) {
       pending = (async () => {
         const opened = openSession(authInfo, claims.key);
@@ -201,8 +201,8 @@ export function createHttpHandler(host: HttpFrontHost, options: HttpFrontOptions
         streams.set(id, opened.entry);
         host.logger.debug(`session ${id.slice(0, 12)}... taken up from its id`);
         return opened.entry;
-      })().finally(() => restoring.delete(id));
-      restoring.set(id, pending);
+      })().finally(() => takingUp.delete(id));
+      takingUp.set(id, pending);
     }
     return pending;
   }
@@ -224,7 +224,7 @@ export function createHttpHandler(host: HttpFrontHost, options: HttpFrontOptions
       const claims = found ? undefined : claimsOf(id, authInfo);
       if (!found && claims && req.method === "DELETE") {
         // Not held here: nothing to end but the id, here (another replica holding it expires it when idle).
-        forget(claims.key);
+        endHere(claims.key);
         return void res.writeHead(200).end();
       }
       if (!found && claims) found = await takeUp(id, claims, authInfo);
@@ -238,12 +238,13 @@ export function createHttpHandler(host: HttpFrontHost, options: HttpFrontOptions
       return reply(res, 400, -32000, "Bad request: no Mcp-Session-Id header, and the request is not initialize");
     }
     // A place among the open sessions (overall and this caller's), refused fast when there is none.
-    const opened = openSession(authInfo, newSessionKey());
+    const key = newSessionKey();
+    const opened = openSession(authInfo, key);
     if (typeof opened === "string") return reply(res, 503, -32000, opened);
     const { session, transport, entry } = opened;
     // A session that sends nothing after initialize is closed soon: such sessions cost memory and give nothing.
     entry.fresh = setTimeout(() => {
-      forget(entry.session.sessionKey);
+      endHere(key);
       void transport.close();
     }, limits.uninitializedTtlMs);
     entry.fresh.unref();
@@ -363,8 +364,8 @@ export function createHttpHandler(host: HttpFrontHost, options: HttpFrontOptions
 }
 
 const NO_BODY = Symbol("no body");
-/** Deleted sessions remembered per replica (their keys, about 24 bytes each). */
-const MAX_DELETED = 10_000;
+/** Ended sessions each replica remembers (their keys, 22 characters each). */
+const MAX_ENDED = 10_000;
 
 /**
  * Reads a JSON body within a size limit (strict UTF-8, bounded depth); on failure answers the
