@@ -239,7 +239,8 @@ Options:
   --ready-when any|all   /readyz is 200 when any backend answers (default: this replica can
                          serve), or only when all do; the body lists each backend either way
   --fleet-key-env <NAME> replicas behind one load balancer: the key they share (at least 32 bytes,
-                         e.g. \`openssl rand -base64 32\`) is in environment variable NAME
+                         e.g. \`openssl rand -base64 32\`) is in environment variable NAME; any
+                         replica then serves any session (docs/deployment.md)
   --tls-key <file>       the certificate's PEM private key; needs --tls-cert
   --timeout <ms>         a request's timeout, reset by progress (default: 60000)
   --init-timeout <ms>    connecting to a backend and its initialize (default: 30000)
