@@ -1,7 +1,7 @@
 import { hkdfSync } from "node:crypto";
 
 /**
- * The key every replica of a fleet shares (`run({ fleetKey })`, the CLI's `--fleet-key`): at least
+ * The key every replica of a fleet shares (`run({ fleetKey })`, the CLI's `--fleet-key-env`): at least
  * 32 bytes, e.g. `openssl rand -base64 32`. Each use gets its own subkey, so a value sealed for one
  * purpose never opens as another.
  */
