@@ -1,0 +1,220 @@
+// The fleet of issue 22 behind a real nginx: three CLI replicas (sharing --fleet-key-env, the Redis
+// event store and --allowed-host) under plain round robin, with the config docs/deployment.md shows,
+// and real SDK clients of both eras. Skipped only where nginx is not installed.
+import { Client as LegacyClient } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport as LegacyHttp } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort, testRedis, type RedisServer } from "../caching/redis-server.js";
+import { killTagged, marker, stopAll } from "../cli/process.js";
+import { findBinary, publicFetch, startNginx, startReplicas, type Balancer, type Exchange, type Replica } from "./balancer.js";
+
+const NGINX = findBinary("nginx");
+const CALL_TIMEOUT_MS = 8_000;
+
+describe.skipIf(!NGINX)(`3 replicas behind nginx, round robin${NGINX ? "" : " (skipped: nginx is not installed; apt-get install -y nginx)"}`, () => {
+  let redis: RedisServer;
+  let replicas: Replica[];
+  let nginx: Balancer;
+  const tag = marker();
+
+  beforeAll(async () => {
+    redis = await testRedis();
+    replicas = await startReplicas(3, { redisUrl: redis.url, tag });
+    nginx = await startNginx(NGINX!, replicas, await freePort());
+  }, 30_000);
+
+  afterAll(async () => {
+    await nginx?.stop();
+    await stopAll();
+    killTagged(tag); // the backends of the replica the test killed
+    await redis?.stop();
+  });
+
+  it("every session connects, legacy and 2026-07-28, and every call succeeds", async () => {
+    const log: Exchange[] = [];
+    const clients = await Promise.all([...times(10, () => legacyClient(nginx.url, log)), ...times(5, () => modernClient(nginx.url, log))]);
+    try {
+      const outcomes = await Promise.all(clients.map((client, i) => callRepeatedly(client, `client ${i}`, 6)));
+      expect(outcomes.flatMap((o) => o.failures)).toEqual([]);
+      expect(outcomes.map((o) => o.succeeded)).toEqual(clients.map(() => 6));
+      expect(new Set(log.map((e) => e.servedBy))).toEqual(new Set(replicas.map((r) => r.address))); // round robin spread them
+    } finally {
+      await Promise.all(clients.map((c) => c.close()));
+    }
+  }, 45_000);
+
+  it("a replica killed mid-run: its clients carry on on the others, losing at most the call in flight, and its stream resumes elsewhere", async () => {
+    const log: Exchange[] = [];
+    const clients = await Promise.all([...times(6, () => legacyClient(nginx.url, log)), ...times(3, () => modernClient(nginx.url, log))]);
+    const progress = { calls: 0 };
+    const running = clients.map((client, i) => callRepeatedly(client, `client ${i}`, 12, progress));
+    try {
+      // A stream whose events went to Redis, on the replica about to die.
+      const stream = await rawSession(nginx.url);
+      const call = await stream.post({ jsonrpc: "2.0", id: 7, method: "tools/call", params: { name: "echo", arguments: { text: "before the loss" } } });
+      const victim = replicas.find((r) => r.address === call.servedBy)!;
+      expect(victim, `X-Served-By ${call.servedBy}`).toBeDefined();
+      await until(() => progress.calls >= 30, 20_000, "30 calls before the kill");
+      victim.cli.child.kill("SIGKILL");
+      await victim.cli.exited(5_000);
+
+      const outcomes = await Promise.all(running);
+      for (const outcome of outcomes) {
+        expect(outcome.failures.length, `${outcome.name}: ${outcome.failures.join("; ")}`).toBeLessThanOrEqual(1);
+        expect(outcome.lastSucceeded, `${outcome.name}'s last call`).toBe(true);
+      }
+      expect(log.some((e) => e.servedBy === victim.address)).toBe(true); // it served some before it died
+
+      // Last-Event-ID after the priming event: another replica replays the call's result from Redis.
+      const resumed = await stream.resume(call.events[0]!.id!);
+      expect(resumed.servedBy).not.toBe(victim.address);
+      expect(resumed.events.map((e) => JSON.parse(e.data || "null")).find((m) => m?.id === 7)?.result?.content?.[0]?.text).toBe("before the loss");
+    } finally {
+      await Promise.allSettled(running);
+      await Promise.all(clients.map((c) => c.close()));
+    }
+  }, 60_000);
+
+  it("a 2026-07-28 client's call to a legacy tool that asks for sampling completes across replicas", async () => {
+    const log: Exchange[] = [];
+    const client = await modernClient(nginx.url, log);
+    try {
+      let crossed = 0;
+      for (let i = 0; i < 4; i++) {
+        const before = log.length;
+        const result = await client.callTool({ name: "ask", arguments: { what: "sampling" } }, { timeout: CALL_TIMEOUT_MS });
+        expect(JSON.parse(text(result))).toMatchObject({ content: { text: "sampled" } });
+        const rounds = log.slice(before).filter((e) => e.method === "POST");
+        expect(rounds.length).toBeGreaterThanOrEqual(2); // input_required, then the retry with the answer
+        if (new Set(rounds.map((e) => e.servedBy)).size > 1) crossed++;
+      }
+      expect(crossed).toBeGreaterThan(0); // round robin sent a retry to the other replica
+    } finally {
+      await client.close();
+    }
+  }, 45_000);
+});
+
+interface AnyClient {
+  call(name: string, args: Record<string, unknown>): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+async function legacyClient(url: string, log: Exchange[]): Promise<AnyClient> {
+  const client = new LegacyClient({ name: "fleet-legacy", version: "1.0.0" });
+  await client.connect(new LegacyHttp(new URL(url), { fetch: publicFetch(log) }));
+  return {
+    call: (name, args) => client.callTool({ name, arguments: args }, undefined, { timeout: CALL_TIMEOUT_MS }),
+    close: () => client.close(),
+  };
+}
+
+async function modernClient(url: string, log: Exchange[]): Promise<AnyClient & Client> {
+  const client = new Client({ name: "fleet-2026", version: "1.0.0" }, { capabilities: { sampling: {} }, versionNegotiation: { mode: { pin: "2026-07-28" } } as never });
+  client.setRequestHandler("sampling/createMessage", async () => ({ role: "assistant", content: { type: "text", text: "sampled" }, model: "test" }));
+  await client.connect(new StreamableHTTPClientTransport(new URL(url), { fetch: publicFetch(log) }));
+  return Object.assign(client, { call: (name: string, args: Record<string, unknown>) => client.callTool({ name, arguments: args }, { timeout: CALL_TIMEOUT_MS }) });
+}
+
+interface Outcome {
+  name: string;
+  succeeded: number;
+  failures: string[];
+  lastSucceeded: boolean;
+}
+
+/** `count` echo calls in a row, each checked; a failure is recorded and the client carries on. */
+async function callRepeatedly(client: AnyClient, name: string, count: number, progress = { calls: 0 }): Promise<Outcome> {
+  const outcome: Outcome = { name, succeeded: 0, failures: [], lastSucceeded: false };
+  for (let i = 0; i < count; i++) {
+    const expected = `${name} call ${i}`;
+    try {
+      const result = await client.call("echo", { text: expected, delayMs: 20 });
+      expect(text(result)).toBe(expected);
+      outcome.succeeded++;
+      outcome.lastSucceeded = true;
+    } catch (error) {
+      outcome.failures.push(`call ${i}: ${(error as Error).message}`);
+      outcome.lastSucceeded = false;
+    }
+    progress.calls++;
+  }
+  return outcome;
+}
+
+interface SseEvent {
+  id?: string;
+  data: string;
+}
+
+/** A legacy session spoken to with raw HTTP (protocol 2025-11-25: POST answers are SSE with event ids). */
+async function rawSession(url: string) {
+  const send = publicFetch();
+  const headers: Record<string, string> = { "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-protocol-version": "2025-11-25" };
+  const exchange = async (init: RequestInit) => {
+    const log: Exchange[] = [];
+    const response = await publicFetch(log)(url, { ...init, signal: AbortSignal.timeout(10_000) });
+    return { response, servedBy: log[0]!.servedBy };
+  };
+  const initialize = { jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "fleet-raw", version: "1.0.0" } } };
+  const opened = await send(url, { method: "POST", headers, body: JSON.stringify(initialize) });
+  await opened.text();
+  expect(opened.status).toBe(200);
+  headers["mcp-session-id"] = opened.headers.get("mcp-session-id")!;
+  const initialized = await send(url, { method: "POST", headers, body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }) });
+  await initialized.text();
+  return {
+    async post(message: object) {
+      const { response, servedBy } = await exchange({ method: "POST", headers, body: JSON.stringify(message) });
+      expect(response.headers.get("content-type")).toMatch(/^text\/event-stream/);
+      return { servedBy, events: parseSse(await response.text()) };
+    },
+    /** GET with Last-Event-ID, read until the stream has a JSON-RPC response (or ends). */
+    async resume(lastEventId: string) {
+      const { response, servedBy } = await exchange({ method: "GET", headers: { ...headers, accept: "text/event-stream", "last-event-id": lastEventId } });
+      expect(response.status).toBe(200);
+      const reader = response.body!.getReader();
+      let body = "";
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        body += Buffer.from(value).toString("utf8");
+        if (parseSse(body).some((e) => /"(result|error)":/.test(e.data))) break;
+      }
+      await reader.cancel().catch(() => {});
+      return { servedBy, events: parseSse(body) };
+    },
+  };
+}
+
+function parseSse(body: string): SseEvent[] {
+  return body
+    .split(/\r?\n\r?\n/)
+    .filter((block) => block.trim() !== "")
+    .map((block) => {
+      const event: SseEvent = { data: "" };
+      for (const line of block.split(/\r?\n/)) {
+        const [field, ...rest] = line.split(":");
+        const value = rest.join(":").replace(/^ /, "");
+        if (field === "id") event.id = value;
+        if (field === "data") event.data += value;
+      }
+      return event;
+    });
+}
+
+function text(result: unknown): string {
+  return ((result as { content?: Array<{ text?: string }> }).content ?? []).map((c) => c.text).join(" ");
+}
+
+function times<T>(count: number, make: () => T): T[] {
+  return Array.from({ length: count }, make);
+}
+
+async function until(condition: () => boolean, ms: number, what: string): Promise<void> {
+  for (const deadline = Date.now() + ms; !condition(); ) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
