@@ -42,8 +42,10 @@ export function substitute(text: string, pattern: RegExp, values: string[]): str
 
 export interface Replica {
   readonly cli: CliProcess;
-  /** host:port, as the load balancer names it. */
+  /** host:port of its MCP endpoint, as the load balancer names it. */
   readonly address: string;
+  /** The port of /healthz and /readyz (--ops-port). */
+  readonly opsPort: number;
 }
 
 /**
@@ -53,7 +55,7 @@ export interface Replica {
 export async function startReplicas(count: number, options: { redisUrl: string; tag: string; extra?: string[] }): Promise<Replica[]> {
   const env = { ...process.env, FLEET_KEY: randomBytes(32).toString("base64") };
   const args = [
-    "--transport", "http", "--port", "0",
+    "--transport", "http", "--port", "0", "--ops-port", "0",
     "--fleet-key-env", "FLEET_KEY",
     "--event-store", options.redisUrl,
     "--allowed-host", PUBLIC_HOST,
@@ -66,7 +68,8 @@ export async function startReplicas(count: number, options: { redisUrl: string; 
   return Promise.all(
     clis.map(async (cli) => {
       const [, url] = await cli.waitForStderr(SERVING_HTTP, 20_000);
-      return { cli, address: new URL(url!).host };
+      const [, ops] = await cli.waitForStderr(/health on (http:\/\/\S+)\/healthz/);
+      return { cli, address: new URL(url!).host, opsPort: Number(new URL(ops!).port) };
     }),
   );
 }
@@ -124,6 +127,21 @@ export async function startNginx(binary: string, replicas: Replica[], port: numb
     ].join("\n"),
   );
   const balancer = await startBalancer(binary, ["-p", dir, "-c", join(dir, "nginx.conf"), "-e", errorLog, "-g", "daemon off;"], port, errorLog);
+  return { ...balancer, stop: () => balancer.stop().finally(() => rmSync(dir, { recursive: true, force: true })) };
+}
+
+/**
+ * HAProxy with the documented config: the `server` lines pointed at `replicas` (address and check
+ * port), `bind` at `port`; in the foreground (-db).
+ */
+export async function startHaproxy(binary: string, replicas: Replica[], port: number): Promise<Balancer> {
+  const dir = mkdtempSync(join(tmpdir(), "fleet-haproxy-"));
+  let config = deploymentConfig("HAProxy", "haproxy");
+  config = substitute(config, /^(\s*server replica\d )\S+:8000( )/gm, replicas.map((r) => r.address));
+  config = substitute(config, /( check port )9000( )/g, replicas.map((r) => String(r.opsPort)));
+  config = substitute(config, /^(\s*bind ):80()$/m, [`127.0.0.1:${port}`]);
+  writeFileSync(join(dir, "haproxy.cfg"), config);
+  const balancer = await startBalancer(binary, ["-db", "-f", join(dir, "haproxy.cfg")], port);
   return { ...balancer, stop: () => balancer.stop().finally(() => rmSync(dir, { recursive: true, force: true })) };
 }
 

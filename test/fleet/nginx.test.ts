@@ -1,16 +1,13 @@
 // The fleet of issue 22 behind a real nginx: three CLI replicas (sharing --fleet-key-env, the Redis
 // event store and --allowed-host) under plain round robin, with the config docs/deployment.md shows,
 // and real SDK clients of both eras. Skipped only where nginx is not installed.
-import { Client as LegacyClient } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport as LegacyHttp } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, testRedis, type RedisServer } from "../caching/redis-server.js";
 import { killTagged, marker, stopAll } from "../cli/process.js";
 import { findBinary, publicFetch, startNginx, startReplicas, type Balancer, type Exchange, type Replica } from "./balancer.js";
+import { CALL_TIMEOUT_MS, callRepeatedly, legacyClient, modernClient, text, times } from "./clients.js";
 
 const NGINX = findBinary("nginx");
-const CALL_TIMEOUT_MS = 8_000;
 
 describe.skipIf(!NGINX)(`3 replicas behind nginx, round robin${NGINX ? "" : " (skipped: nginx is not installed; apt-get install -y nginx)"}`, () => {
   let redis: RedisServer;
@@ -96,53 +93,6 @@ describe.skipIf(!NGINX)(`3 replicas behind nginx, round robin${NGINX ? "" : " (s
   }, 45_000);
 });
 
-interface AnyClient {
-  call(name: string, args: Record<string, unknown>): Promise<unknown>;
-  close(): Promise<void>;
-}
-
-async function legacyClient(url: string, log: Exchange[]): Promise<AnyClient> {
-  const client = new LegacyClient({ name: "fleet-legacy", version: "1.0.0" });
-  await client.connect(new LegacyHttp(new URL(url), { fetch: publicFetch(log) }));
-  return {
-    call: (name, args) => client.callTool({ name, arguments: args }, undefined, { timeout: CALL_TIMEOUT_MS }),
-    close: () => client.close(),
-  };
-}
-
-async function modernClient(url: string, log: Exchange[]): Promise<AnyClient & Client> {
-  const client = new Client({ name: "fleet-2026", version: "1.0.0" }, { capabilities: { sampling: {} }, versionNegotiation: { mode: { pin: "2026-07-28" } } as never });
-  client.setRequestHandler("sampling/createMessage", async () => ({ role: "assistant", content: { type: "text", text: "sampled" }, model: "test" }));
-  await client.connect(new StreamableHTTPClientTransport(new URL(url), { fetch: publicFetch(log) }));
-  return Object.assign(client, { call: (name: string, args: Record<string, unknown>) => client.callTool({ name, arguments: args }, { timeout: CALL_TIMEOUT_MS }) });
-}
-
-interface Outcome {
-  name: string;
-  succeeded: number;
-  failures: string[];
-  lastSucceeded: boolean;
-}
-
-/** `count` echo calls in a row, each checked; a failure is recorded and the client carries on. */
-async function callRepeatedly(client: AnyClient, name: string, count: number, progress = { calls: 0 }): Promise<Outcome> {
-  const outcome: Outcome = { name, succeeded: 0, failures: [], lastSucceeded: false };
-  for (let i = 0; i < count; i++) {
-    const expected = `${name} call ${i}`;
-    try {
-      const result = await client.call("echo", { text: expected, delayMs: 20 });
-      expect(text(result)).toBe(expected);
-      outcome.succeeded++;
-      outcome.lastSucceeded = true;
-    } catch (error) {
-      outcome.failures.push(`call ${i}: ${(error as Error).message}`);
-      outcome.lastSucceeded = false;
-    }
-    progress.calls++;
-  }
-  return outcome;
-}
-
 interface SseEvent {
   id?: string;
   data: string;
@@ -202,14 +152,6 @@ function parseSse(body: string): SseEvent[] {
       }
       return event;
     });
-}
-
-function text(result: unknown): string {
-  return ((result as { content?: Array<{ text?: string }> }).content ?? []).map((c) => c.text).join(" ");
-}
-
-function times<T>(count: number, make: () => T): T[] {
-  return Array.from({ length: count }, make);
 }
 
 async function until(condition: () => boolean, ms: number, what: string): Promise<void> {
