@@ -12,7 +12,7 @@ import { header } from "./http-io.js";
 import { HTTP_LIMITS, SessionBudget, hostGuard, type HttpLimits } from "./http-guards.js";
 import { DEFAULT_MAX_BODY, readBody, refuse, replyError } from "../wire/body.js";
 import { StreamableHttpTransport } from "./streamable-http.js";
-import type { FleetKey } from "./fleet-key.js";
+import { fleetSubkey, type FleetKey } from "./fleet-key.js";
 import { createModernFront, isModernRequest, resumesHeldCall, type ModernFrontHost, type ModernFrontOptions } from "../eras/index.js";
 
 export interface HttpFrontOptions {
@@ -126,7 +126,9 @@ export function createHttpHandler(host: HttpFrontHost, options: HttpFrontOptions
       void entry.transport.close();
     }
   }
-  const modern = options.modern === false ? undefined : createModernFront(host.modern, options.modern);
+  // Replicas sharing a fleet key open each other's requestState (a held call's retry may reach any of them).
+  const fleetState = options.fleetKey === undefined ? undefined : { key: fleetSubkey(options.fleetKey, "request-state") };
+  const modern = options.modern === false ? undefined : createModernFront(host.modern, { ...options.modern, requestState: { ...fleetState, ...options.modern?.requestState } });
 
   /** A session found by id, if the caller is the one it is bound to: to anyone else it does not exist. */
   function bound<T>(map: Map<string, Entry<T>>, id: string, authInfo: AuthInfo | undefined): Entry<T> | undefined {
