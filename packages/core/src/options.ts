@@ -149,7 +149,7 @@ export interface RunOptions {
   /** Keep each session's recent events (bounded, in memory) so clients can resume streams with Last-Event-ID. */
   resumable?: boolean;
   /** Resumability with your own store, one per session (e.g. the caching package's Redis one): replaces `resumable`'s in-memory one. */
-  eventStore?: () => EventStore;
+  eventStore?: HttpFrontOptions["eventStore"];
   /** Who is calling (HTTP and SSE): see docs/extension-points.md. */
   authenticate?: Authenticate;
   /** Largest accepted request body, in bytes. Default 4 MiB. */

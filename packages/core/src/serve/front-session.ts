@@ -47,6 +47,8 @@ export interface FrontSessionOptions {
   stateless?: boolean;
   /** Who opened the session (the HTTP front's `authenticate`). */
   authInfo?: AuthInfo | undefined;
+  /** Its key (default: random): a session taken up on another replica keeps the one its id carries. */
+  sessionKey?: string | undefined;
 }
 
 /**
@@ -56,7 +58,7 @@ export interface FrontSessionOptions {
  */
 export class FrontSession implements HostedSession {
   readonly server: Server;
-  readonly sessionKey = randomUUID();
+  readonly sessionKey: string;
   readonly #host: FrontHost;
   readonly #stateless: boolean;
   readonly #inFlight = new Map<RequestId, FrontExtra>();
@@ -69,6 +71,7 @@ export class FrontSession implements HostedSession {
     this.#host = host;
     this.#stateless = options.stateless ?? false;
     this.#authInfo = options.authInfo;
+    this.sessionKey = options.sessionKey ?? randomUUID();
     this.server = new Server(host.serverInfo, {
       capabilities: host.capabilities,
       ...(host.instructions === undefined ? {} : { instructions: host.instructions }),

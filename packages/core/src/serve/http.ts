@@ -1,8 +1,8 @@
-import { randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import { SSEServerTransport } from "@modelcontextprotocol/sdk/server/sse.js";
-import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
+import { isInitializeRequest, type InitializeRequest } from "@modelcontextprotocol/sdk/types.js";
 import { HttpError, identityOf, plainMessage } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { corsHeaders, type Cors } from "./cors.js";
@@ -12,7 +12,8 @@ import { header } from "./http-io.js";
 import { HTTP_LIMITS, SessionBudget, hostGuard, type HttpLimits } from "./http-guards.js";
 import { DEFAULT_MAX_BODY, readBody, refuse, replyError } from "../wire/body.js";
 import { StreamableHttpTransport } from "./streamable-http.js";
-import type { FleetKey } from "./fleet-key.js";
+import { fleetSubkey, type FleetKey } from "./fleet-key.js";
+import { SessionIds, boundTo, newSessionKey, type SessionClaims } from "./session-ids.js";
 import { createModernFront, isModernRequest, resumesHeldCall, type ModernFrontHost, type ModernFrontOptions } from "../eras/index.js";
 
 export interface HttpFrontOptions {
@@ -34,8 +35,10 @@ export interface HttpFrontOptions {
    * Resumability: an event store for each new session (e.g. `() => new MemoryEventStore()`). POST
    * answers to clients of protocol 2025-11-25 or later are then SSE streams with event ids, and a
    * client that lost a stream resumes it with Last-Event-ID. Default: none (answers in JSON when they can).
+   * `session.key` is the same on every replica that serves the session: a store shared by the fleet
+   * namespaced by it replays on any of them (`(session) => events.create(session.key)`).
    */
-  eventStore?: () => EventStore;
+  eventStore?: (session: { key: string }) => EventStore;
   /** `retry:` (ms) suggested to clients in priming events (with `eventStore`). */
   retryInterval?: number;
   /** Interval of SSE keep-alive comments, in ms. Default 15,000; 0 disables them. */
@@ -54,7 +57,8 @@ export interface HttpFrontOptions {
   modern?: ModernFrontOptions | false;
   /**
    * The key the replicas of a fleet share (at least 32 bytes): what one replica seals (session ids,
-   * requestState) another can open. Default: a random key per process. See docs/deployment.md.
+   * requestState) another can open, so any replica serves any session. Default: a random key per
+   * process. See docs/deployment.md, "Sessions across replicas".
    */
   fleetKey?: FleetKey;
 }
@@ -114,6 +118,12 @@ export function createHttpHandler(host: HttpFrontHost, options: HttpFrontOptions
   };
   const cors: Cors | undefined = options.allowedOrigins?.length ? { origins: options.allowedOrigins } : undefined;
   const hostAllowed = options.allowedHosts && hostGuard(options.allowedHosts);
+  // Session ids are sealed: a replica that does not hold a session takes it up from its id.
+  const ids = new SessionIds(options.fleetKey !== undefined ? fleetSubkey(options.fleetKey, "session-id") : randomBytes(32));
+  /** Keys of sessions ended here (DELETE, silent after initialize), the latest ones: their ids are refused here from now on. */
+  const deleted = new Set<string>();
+  /** Sessions being taken up here: requests arriving together share one. */
+  const restoring = new Map<string, Promise<Entry<StreamableHttpTransport> | string>>();
   let started = false;
   // Sessions of clients that went without a DELETE: closed once idle (no request, no open stream) for sessionIdleMs.
   const idleMs = limits.sessionIdleMs;
@@ -126,12 +136,77 @@ export function createHttpHandler(host: HttpFrontHost, options: HttpFrontOptions
       void entry.transport.close();
     }
   }
-  const modern = options.modern === false ? undefined : createModernFront(host.modern, options.modern);
+  // Replicas sharing a fleet key open each other's requestState (a held call's retry may reach any of them).
+  const fleetState = options.fleetKey === undefined ? undefined : { key: fleetSubkey(options.fleetKey, "request-state") };
+  const modern = options.modern === false ? undefined : createModernFront(host.modern, { ...options.modern, requestState: { ...fleetState, ...options.modern?.requestState } });
 
   /** A session found by id, if the caller is the one it is bound to: to anyone else it does not exist. */
   function bound<T>(map: Map<string, Entry<T>>, id: string, authInfo: AuthInfo | undefined): Entry<T> | undefined {
     const found = map.get(id);
     return found && found.identity === identityOf(authInfo) ? found : undefined;
+  }
+
+  /** What a sealed id says, if it is this fleet's, bound to this caller, and not deleted here. */
+  function claimsOf(id: string, authInfo: AuthInfo | undefined): SessionClaims | undefined {
+    const claims = ids.open(id);
+    return claims && boundTo(claims, identityOf(authInfo)) && !deleted.has(claims.key) ? claims : undefined;
+  }
+
+  function forget(key: string): void {
+    deleted.add(key);
+    if (deleted.size > MAX_DELETED) deleted.delete(deleted.values().next().value!);
+  }
+
+  /**
+   * A front session on a new transport, with a place among the open ones (or why there is none).
+   * Its key is the one its sealed id carries: the same tenant and event store on every replica.
+   */
+  function openSession(authInfo: AuthInfo | undefined, key: string): { session: FrontSession; transport: StreamableHttpTransport; entry: Entry<StreamableHttpTransport> } | string {
+    if (draining) return shuttingDown;
+    const identity = identityOf(authInfo);
+    const place = budget.take(identity);
+    if (place.refused !== undefined) return place.refused;
+    const session = host.newSession({ authInfo, sessionKey: key });
+    const transport = new StreamableHttpTransport({
+      ...transportOptions,
+      sessionIdGenerator: (initialize: InitializeRequest["params"]) => ids.issue({ initialize, identity, key }),
+      onsessioninitialized: (sessionId) => void streams.set(sessionId, entry),
+      // The client's stream went away with nothing in flight: it has most likely gone. Its backend
+      // sessions are let go now, not at the idle timeout (they reopen if it comes back).
+      onstreamsclosed: () => session.releaseIdle(),
+      onsessionclosed: () => forget(key),
+      eventStore: options.eventStore?.({ key }),
+    });
+    const entry: Entry<StreamableHttpTransport> = { transport, session, identity, lastSeen: Date.now() };
+    transport.onclose = () => {
+      clearTimeout(entry.fresh);
+      if (transport.sessionId) streams.delete(transport.sessionId);
+      place.release();
+    };
+    return { session, transport, entry };
+  }
+
+  /** Takes up here a session another replica opened (or this one, before it expired), from its id. */
+  function takeUp(id: string, claims: SessionClaims, authInfo: AuthInfo | undefined): Promise<Entry<StreamableHttpTransport> | string> {
+    let pending = restoring.get(id);
+    if (!pending) {
+      pending = (async () => {
+        const opened = openSession(authInfo, claims.key);
+        if (typeof opened === "string") return opened;
+        try {
+          await opened.session.connect(opened.transport);
+          await opened.transport.restore(id, claims.initialize);
+        } catch (error) {
+          await opened.session.close();
+          throw error;
+        }
+        streams.set(id, opened.entry);
+        host.logger.debug(`session ${id.slice(0, 12)}... taken up from its id`);
+        return opened.entry;
+      })().finally(() => restoring.delete(id));
+      restoring.set(id, pending);
+    }
+    return pending;
   }
 
   async function streamable(req: IncomingMessage, res: ServerResponse, body: unknown, authInfo: AuthInfo | undefined): Promise<void> {
@@ -147,8 +222,16 @@ export function createHttpHandler(host: HttpFrontHost, options: HttpFrontOptions
     }
     const id = header(req, "mcp-session-id");
     if (id !== undefined) {
-      const found = bound(streams, id, authInfo);
+      let found: Entry<StreamableHttpTransport> | string | undefined = bound(streams, id, authInfo);
+      const claims = found ? undefined : claimsOf(id, authInfo);
+      if (!found && claims && req.method === "DELETE") {
+        // Not held here: nothing to end but the id, here (another replica holding it expires it when idle).
+        forget(claims.key);
+        return void res.writeHead(200).end();
+      }
+      if (!found && claims) found = await takeUp(id, claims, authInfo);
       if (!found) return reply(res, 404, -32001, "Session not found: start a new session with initialize");
+      if (typeof found === "string") return reply(res, 503, -32000, found);
       clearTimeout(found.fresh); // it has sent something after initialize
       found.lastSeen = Date.now();
       return found.transport.handleRequest(req, res, body);
@@ -156,38 +239,20 @@ export function createHttpHandler(host: HttpFrontHost, options: HttpFrontOptions
     if (req.method !== "POST" || !isInitializeRequest(body)) {
       return reply(res, 400, -32000, "Bad request: no Mcp-Session-Id header, and the request is not initialize");
     }
-    const identity = identityOf(authInfo);
     // A place among the open sessions (overall and this caller's), refused fast when there is none.
-    if (draining) return reply(res, 503, -32000, shuttingDown);
-    const place = budget.take(identity);
-    if (place.refused !== undefined) return reply(res, 503, -32000, place.refused);
-    const session = host.newSession({ authInfo });
-    const transport = new StreamableHttpTransport({
-      ...transportOptions,
-      sessionIdGenerator: randomUUID,
-      onsessioninitialized: (sessionId) => {
-        // A session that sends nothing after initialize is closed soon: such sessions cost memory and give nothing.
-        const fresh = setTimeout(() => void transport.close(), limits.uninitializedTtlMs);
-        fresh.unref();
-        streams.set(sessionId, { transport, session, identity, fresh, lastSeen: Date.now() });
-      },
-      // The client's stream went away with nothing in flight: it has most likely gone. Its backend
-      // sessions are let go now, not at the idle timeout (they reopen if it comes back).
-      onstreamsclosed: () => session.releaseIdle(),
-      eventStore: options.eventStore?.(),
-    });
-    transport.onclose = () => {
-      if (transport.sessionId) clearTimeout(streams.get(transport.sessionId)?.fresh);
-      if (transport.sessionId) streams.delete(transport.sessionId);
-      place.release();
-    };
+    const opened = openSession(authInfo, newSessionKey());
+    if (typeof opened === "string") return reply(res, 503, -32000, opened);
+    const { session, transport, entry } = opened;
+    // A session that sends nothing after initialize is closed soon: such sessions cost memory and give nothing.
+    entry.fresh = setTimeout(() => {
+      forget(entry.session.sessionKey);
+      void transport.close();
+    }, limits.uninitializedTtlMs);
+    entry.fresh.unref();
     await session.connect(transport);
     await transport.handleRequest(req, res, body);
     // Refused before initialize was accepted (406, 415, ...): nothing will ever reach this session.
-    if (transport.sessionId === undefined) {
-      place.release();
-      await session.close();
-    }
+    if (transport.sessionId === undefined) await session.close();
   }
 
   async function legacySse(req: IncomingMessage, res: ServerResponse, url: URL, authInfo: AuthInfo | undefined): Promise<void> {
@@ -264,7 +329,7 @@ export function createHttpHandler(host: HttpFrontHost, options: HttpFrontOptions
       if (!mcp) return await legacySse(req, res, new URL(target, "http://localhost"), authInfo);
       // An unknown session is refused before its body is read: the body is dropped unread (within the body limit), never buffered.
       const sessionId = options.stateless ? undefined : header(req, "mcp-session-id");
-      if (sessionId !== undefined && req.method === "POST" && !bound(streams, sessionId, authInfo)) {
+      if (sessionId !== undefined && req.method === "POST" && !bound(streams, sessionId, authInfo) && !claimsOf(sessionId, authInfo)) {
         const notFound = { jsonrpc: "2.0" as const, id: null, error: { code: -32001, message: "Session not found: start a new session with initialize" } };
         return refuse(res, 404, notFound, true, {}, maxBody);
       }
@@ -300,6 +365,8 @@ export function createHttpHandler(host: HttpFrontHost, options: HttpFrontOptions
 }
 
 const NO_BODY = Symbol("no body");
+/** Deleted sessions remembered per replica (their keys, about 24 bytes each). */
+const MAX_DELETED = 10_000;
 
 /**
  * Reads a JSON body within a size limit (strict UTF-8, bounded depth); on failure answers the

@@ -19,6 +19,7 @@ import {
   ErrorCode,
   SUPPORTED_PROTOCOL_VERSIONS,
   isInitializeRequest,
+  type InitializeRequest,
   type JSONRPCMessage,
   type MessageExtraInfo,
   type RequestId,
@@ -36,8 +37,8 @@ import { httpStatusOf } from "../errors.js";
 import { messageJson } from "../components/pages.js";
 
 export interface StreamableHttpTransportOptions {
-  /** Issues the session id on initialize. Absent: stateless (no session id; one transport per request). */
-  sessionIdGenerator?: (() => string) | undefined;
+  /** Issues the session id on initialize, given its params. Absent: stateless (no session id; one transport per request). */
+  sessionIdGenerator?: (() => string) | ((initialize: InitializeRequest["params"]) => string) | undefined;
   /** Called with the new session id once initialize has been accepted. */
   onsessioninitialized?: ((sessionId: string) => void | Promise<void>) | undefined;
   /** Called when the standalone GET stream has closed while no request was waiting for an answer. */
@@ -113,6 +114,8 @@ export class StreamableHttpTransport implements Transport {
   #initId: RequestId | undefined;
   #started = false;
   #initialized = false;
+  /** A replayed initialize (restore) waiting for its answer, which goes nowhere. */
+  #restoring: { id: RequestId; answered: (message: JSONRPCMessage) => void } | undefined;
   #used = false;
   #closed = false;
 
@@ -132,6 +135,26 @@ export class StreamableHttpTransport implements Transport {
   /** The protocol version negotiated at initialize (read from the initialize result as it goes out). */
   setProtocolVersion(version: string): void {
     this.#protocolVersion = version;
+  }
+
+  /**
+   * Takes up a session initialized elsewhere (another replica issued its id): the server is given
+   * its initialize again, as if it had been served here, and the answer is dropped. Resolves once
+   * the server has answered; then requests carrying `sessionId` are served.
+   */
+  async restore(sessionId: string, initialize: InitializeRequest["params"]): Promise<void> {
+    if (this.#initialized || !this.onmessage) throw new Error("restore() takes a connected transport that is not initialized");
+    this.sessionId = sessionId;
+    this.#initialized = true;
+    const id = `restore-${randomUUID()}`;
+    const answer = await new Promise<JSONRPCMessage>((answered) => {
+      this.#restoring = { id, answered };
+      this.onmessage?.({ jsonrpc: "2.0", id, method: "initialize", params: initialize });
+    });
+    const negotiated = (answer as { result?: { protocolVersion?: unknown } }).result?.protocolVersion;
+    if (typeof negotiated !== "string") throw new Error(`the server refused the session's initialize: ${JSON.stringify(answer)}`);
+    this.setProtocolVersion(negotiated);
+    this.onmessage?.({ jsonrpc: "2.0", method: "notifications/initialized" });
   }
 
   /** Whether the client is here now: a request of its unanswered, or its standalone stream open. */
@@ -203,9 +226,7 @@ export class StreamableHttpTransport implements Transport {
     }
     if (this.#closed) return this.#fail(res, { status: 404, code: -32001, message: "Session not found" });
 
-    const init = messages.find((m) => "method" in m && m.method === "initialize" && isInitializeRequest(m)) as
-      | { params: { protocolVersion: string } }
-      | undefined;
+    const init = messages.find((m) => "method" in m && m.method === "initialize" && isInitializeRequest(m)) as InitializeRequest | undefined;
     if (init) {
       if (this.#initialized && this.sessionId !== undefined) {
         return this.#fail(res, { status: 400, code: -32600, message: "Invalid Request: Server already initialized" });
@@ -213,7 +234,7 @@ export class StreamableHttpTransport implements Transport {
       if (messages.length > 1) {
         return this.#fail(res, { status: 400, code: -32600, message: "Invalid Request: Only one initialization request is allowed" });
       }
-      this.sessionId = this.#options.sessionIdGenerator?.();
+      this.sessionId = this.#options.sessionIdGenerator?.(init.params);
       this.#initialized = true;
       this.#initId = (init as { id?: RequestId }).id;
       if (this.sessionId !== undefined) await this.#options.onsessioninitialized?.(this.sessionId);
@@ -349,6 +370,11 @@ export class StreamableHttpTransport implements Transport {
     if (this.#closed) return;
     const response = "result" in message || "error" in message;
     const requestId = response ? (message as { id?: RequestId }).id : options?.relatedRequestId;
+    if (response && this.#restoring && requestId === this.#restoring.id) {
+      this.#restoring.answered(message);
+      this.#restoring = undefined;
+      return;
+    }
     if (requestId === undefined) {
       // Not about any request: the standalone GET stream (dropped when there is none and no store).
       if (response) throw new Error("Cannot send a response on a standalone SSE stream unless resuming a previous client request");
