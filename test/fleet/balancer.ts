@@ -49,10 +49,36 @@ export interface Replica {
 }
 
 /**
- * `count` replicas of the CLI sharing a fleet key, the Redis event store and the public host name,
- * each serving the stdio fixture (tagged with `tag`, so a child left by a killed replica can be found).
+ * The fixture served over streamable HTTP (legacy era), in a process of its own: the fleet's one
+ * backend. An HTTP backend, as docs/deployment.md recommends for a fleet: a stdio one would get a
+ * child per client session on every replica the session reaches.
  */
-export async function startReplicas(count: number, options: { redisUrl: string; tag: string; extra?: string[] }): Promise<Replica[]> {
+export async function startHttpFixture(): Promise<{ url: string; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, [FIXTURE, "http", "0"], { stdio: ["ignore", "pipe", "pipe"] });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const stop = () => stopChild(child, exited);
+  let out = "";
+  const url = await new Promise<string | undefined>((resolve) => {
+    const timer = setTimeout(() => resolve(undefined), 15_000);
+    child.stdout!.on("data", (chunk: Buffer) => {
+      out += chunk.toString("utf8");
+      const match = /^LISTENING (\S+)/m.exec(out);
+      if (match) (clearTimeout(timer), resolve(match[1]));
+    });
+    child.once("exit", () => (clearTimeout(timer), resolve(undefined)));
+  });
+  if (!url) {
+    await stop();
+    throw new Error(`the HTTP fixture did not start: ${out}`);
+  }
+  return { url, stop };
+}
+
+/**
+ * `count` replicas of the CLI sharing a fleet key, the Redis event store and the public host name,
+ * each proxying `backend` (a URL, or a command after --).
+ */
+export async function startReplicas(count: number, options: { redisUrl: string; backend: string[]; extra?: string[] }): Promise<Replica[]> {
   const env = { ...process.env, FLEET_KEY: randomBytes(32).toString("base64") };
   const args = [
     "--transport", "http", "--port", "0", "--ops-port", "0",
@@ -61,8 +87,9 @@ export async function startReplicas(count: number, options: { redisUrl: string; 
     "--allowed-host", PUBLIC_HOST,
     "--ready-when", "any",
     "--log-level", "warn",
+    "--drain-timeout", "1000", // a stopped test replica need not wait for held calls the clients abandoned
     ...(options.extra ?? []),
-    "--", process.execPath, FIXTURE, "stdio", options.tag,
+    ...options.backend,
   ];
   const clis = Array.from({ length: count }, () => startCli(args, { env }));
   return Promise.all(

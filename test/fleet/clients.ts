@@ -5,7 +5,7 @@ import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/cli
 import { expect } from "vitest";
 import { publicFetch, type Exchange } from "./balancer.js";
 
-// Generous: a replica that rebuilds a session starts a stdio child for it, slow on a busy CI machine.
+// Generous: CI machines are busy, and a replica that rebuilds a session opens its backend session first.
 export const CALL_TIMEOUT_MS = 15_000;
 
 export interface AnyClient {

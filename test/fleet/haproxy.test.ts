@@ -3,8 +3,8 @@
 // is not installed.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, testRedis, type RedisServer } from "../caching/redis-server.js";
-import { killTagged, marker, stopAll } from "../cli/process.js";
-import { findBinary, startHaproxy, startReplicas, type Balancer, type Exchange, type Replica } from "./balancer.js";
+import { stopAll } from "../cli/process.js";
+import { findBinary, startHttpFixture, startHaproxy, startReplicas, type Balancer, type Exchange, type Replica } from "./balancer.js";
 import { CALL_TIMEOUT_MS, callRepeatedly, legacyClient, modernClient, text, times } from "./clients.js";
 
 const HAPROXY = findBinary("haproxy");
@@ -13,18 +13,19 @@ describe.skipIf(!HAPROXY)(`3 replicas behind HAProxy, round robin${HAPROXY ? "" 
   let redis: RedisServer;
   let replicas: Replica[];
   let haproxy: Balancer;
-  const tag = marker();
+  let backend: { url: string; stop(): Promise<void> };
 
   beforeAll(async () => {
     redis = await testRedis();
-    replicas = await startReplicas(3, { redisUrl: redis.url, tag });
+    backend = await startHttpFixture();
+    replicas = await startReplicas(3, { redisUrl: redis.url, backend: [backend.url] });
     haproxy = await startHaproxy(HAPROXY!, replicas, await freePort());
   }, 30_000);
 
   afterAll(async () => {
     await haproxy?.stop();
     await stopAll();
-    killTagged(tag);
+    await backend?.stop();
     await redis?.stop();
   });
 
