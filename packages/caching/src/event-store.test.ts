@@ -68,3 +68,22 @@ describe("redis event store across sessions", () => {
     }
   });
 });
+
+describe("redis event store of one session on two replicas", () => {
+  it.runIf(redisAvailable)("stores made with the same session key replay each other's events; a bad key is refused", async () => {
+    const prefix = `test:${Math.random()}:`;
+    const one = new RedisEventStores({ url: redis!.url, prefix });
+    const two = new RedisEventStores({ url: redis!.url, prefix });
+    families.push(one, two);
+    await Promise.all([one.ready(), two.ready()]);
+    const key = "c2Vzc2lvbi1rZXktb25l";
+    const writer = one.create(key);
+    const first = await writer.storeEvent("s", message(1));
+    await writer.storeEvent("s", message(2));
+    const reader = two.create(key);
+    expect(await reader.getStreamIdForEventId?.(first)).toBe("s");
+    expect((await replay(reader, first)).got.map(([, m]) => m)).toEqual([message(2)]);
+    expect(await replay(two.create("another-session-key"), first)).toEqual({ streamId: "", got: [] });
+    expect(() => one.create("a.b:c")).toThrow(/session key/);
+  });
+});

@@ -24,9 +24,10 @@ export interface RedisEventStoreOptions {
 
 /**
  * Event stores for the streamable HTTP front, in Redis streams, so that a client resuming with
- * `Last-Event-ID` gets its missed events: `httpHandler({ eventStore: () => events.create() })`.
+ * `Last-Event-ID` gets its missed events, on any replica sharing the Redis:
+ * `httpHandler({ eventStore: (session) => events.create(session.key) })`.
  * Each store belongs to one session (core binds a session to its principal) and replays only
- * event ids it issued; any other id, malformed or out of range, is a fresh stream. Sending never
+ * event ids issued under its key; any other id, malformed or out of range, is a fresh stream. Sending never
  * depends on storing: an event Redis could not take is still sent, under an id that replays
  * nothing (logged once per outage, counted in `unstored`).
  */
@@ -59,9 +60,15 @@ export class RedisEventStores {
     return this.#unstored;
   }
 
-  /** A store for one session: its streams live under a fresh random namespace, and it replays only its own. */
-  create(): EventStore {
-    const namespace = randomBytes(12).toString("base64url");
+  /**
+   * A store for one session: its streams live under the session's key (core's `session.key`, the
+   * same on every replica serving the session), or a fresh random one, and it replays only its own.
+   */
+  create(sessionKey?: string): EventStore {
+    if (sessionKey !== undefined && !/^[A-Za-z0-9_-]{16,64}$/.test(sessionKey)) {
+      throw new TypeError("RedisEventStores.create: a session key is 16 to 64 characters of A-Z, a-z, 0-9, _ and -");
+    }
+    const namespace = sessionKey ?? randomBytes(12).toString("base64url");
     let unstored = 0;
     const own = (eventId: string) => {
       const event = parse(eventId);

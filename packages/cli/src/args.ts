@@ -45,6 +45,8 @@ export interface CliOptions {
   stateless: boolean;
   /** Keep recent events per session so clients can resume streams (HTTP fronts only). */
   resumable: boolean;
+  /** --event-store: the Redis (redis://host:port[/db]) keeping those events, shared by replicas; implies resumable. */
+  eventStore: string | undefined;
   logLevel: CliLogLevel;
   logFormat: CliLogFormat;
   /** Serve Prometheus metrics at /metrics (HTTP fronts only). */
@@ -135,6 +137,7 @@ const OPTIONS = {
   name: { type: "string" },
   stateless: { type: "boolean" },
   resumable: { type: "boolean" },
+  "event-store": { type: "string" },
   "log-level": { type: "string" },
   "log-format": { type: "string" },
   metrics: { type: "boolean" },
@@ -185,7 +188,7 @@ const OPTIONS = {
 const AUTH_FLAGS = ["auth-issuer", "auth-jwks-uri", "auth-audience", "auth-required-scopes", "auth-resource-url", "auth-jwks-cooldown", "api-key-env"] as const;
 
 /** Options that only mean something when the proxy listens on HTTP. */
-const HTTP_ONLY = ["host", "port", "path", "stateless", "resumable", "metrics", "allow-origin", "allowed-host", "auth-ops", "ops-port", "tls-cert", "tls-key", "ready-when", "fleet-key-env", "max-body", "max-clients", "max-in-flight", "send-timeout", "headers-timeout", ...AUTH_FLAGS] as const;
+const HTTP_ONLY = ["host", "port", "path", "stateless", "resumable", "event-store", "metrics", "allow-origin", "allowed-host", "auth-ops", "ops-port", "tls-cert", "tls-key", "ready-when", "fleet-key-env", "max-body", "max-clients", "max-in-flight", "send-timeout", "headers-timeout", ...AUTH_FLAGS] as const;
 
 const SEE_HELP = "see fastmcp-proxy --help";
 
@@ -223,6 +226,8 @@ Options:
   --path <path>          the streamable HTTP endpoint, for http and sse (default: /mcp)
   --stateless            streamable HTTP without sessions, for http and sse
   --resumable            keep recent events per session so clients can resume streams (Last-Event-ID)
+  --event-store <url>    keep them in Redis (redis://host:port[/db]), where every replica can replay
+                         them; implies --resumable
   --name <name>          the proxy's server name in initialize (default: fastmcp-proxy)
   --metrics              serve Prometheus metrics at /metrics, for http and sse
   --allowed-host <name>  a host name clients use, e.g. behind a load balancer with --host 0.0.0.0;
@@ -344,7 +349,8 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
       path,
       name: nonEmpty("--name", values.name),
       stateless: values.stateless ?? false,
-      resumable: values.resumable ?? false,
+      resumable: (values.resumable ?? false) || values["event-store"] !== undefined,
+      eventStore: redisUrl("--event-store", values["event-store"]),
       logLevel: oneOf("--log-level", values["log-level"], LOG_LEVELS) ?? DEFAULTS.logLevel,
       logFormat: oneOf("--log-format", values["log-format"], LOG_FORMATS) ?? DEFAULTS.logFormat,
       metrics,
@@ -443,6 +449,16 @@ function parseLogin(rest: readonly string[]): CliCommand {
     throw new UsageError(`usage: fastmcp-proxy auth login <server> <config.json> (the server's auth.type is "authorization_code")`);
   }
   return { action: "login", server, config };
+}
+
+/** A redis:// or rediss:// URL: host, optional port, optional database number. */
+function redisUrl(flag: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const url = URL.canParse(value) ? new URL(value) : undefined;
+  if (!url || !/^rediss?:$/.test(url.protocol) || url.hostname === "" || !/^(\/\d{0,2})?$/.test(url.pathname) || url.search || url.hash) {
+    throw new UsageError(`${flag} takes a Redis URL, redis://host:port[/db], e.g. ${flag} redis://127.0.0.1:6379/0, got "${value}"`);
+  }
+  return value;
 }
 
 /** A flag naming the environment variable that holds a secret: secrets never go on the command line (ps shows it). */

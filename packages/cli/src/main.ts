@@ -19,7 +19,7 @@ import {
   type OtlpTracer,
 } from "@fastmcp-proxy/logging";
 import { authSectionFromFlags, backendAuthFromConfig, frontAuthFromConfig, login, type BearerAuth } from "@fastmcp-proxy/auth";
-import { cacheFromConfig, cacheSectionFromFlags, caching, type CacheConfig, type CachingMiddleware } from "@fastmcp-proxy/caching";
+import { RedisEventStores, cacheFromConfig, cacheSectionFromFlags, caching, type CacheConfig, type CachingMiddleware } from "@fastmcp-proxy/caching";
 import { HEALTH_PATHS, METRICS_PATH, USAGE, UsageError, parseCliArgs, type ChildEnv, type CliBackend, type CliOptions } from "./args.js";
 import { cliLogs, type CliLogs, type SayLevel } from "./logs.js";
 
@@ -277,6 +277,9 @@ async function serve(options: CliOptions, logs: CliLogs, tls?: { cert: Buffer; k
     process.off("unhandledRejection", onRejection);
   };
 
+  // --event-store: resumable streams' events in Redis, under each session's key, so any replica replays them.
+  const events = options.eventStore === undefined ? undefined : new RedisEventStores({ url: options.eventStore, logger });
+
   const { maxInFlightPerBackend } = options.limits;
   const runLimits = { ...options.limits.http, ...(maxInFlightPerBackend !== undefined && { maxInFlightPerBackend }) };
   // The cache goes last in the chain; installing it refuses a named tool that is not read-only.
@@ -295,6 +298,7 @@ async function serve(options: CliOptions, logs: CliLogs, tls?: { cert: Buffer; k
     ...(options.transport !== "stdio" && { routes: [routes(...httpRoutes)] }),
     ...(authenticate && { authenticate }),
     ...(fleetKey !== undefined && { fleetKey }),
+    ...(events && { eventStore: (session: { key: string }) => events.create(session.key) }),
   }));
   let started: RunningProxy | undefined;
   try {
@@ -302,6 +306,7 @@ async function serve(options: CliOptions, logs: CliLogs, tls?: { cert: Buffer; k
   } catch (error) {
     await closeWithin(proxy, logger);
     await cache?.close();
+    await events?.close();
     await tracer?.shutdown();
     cleanup();
     return fail(error);
@@ -312,6 +317,7 @@ async function serve(options: CliOptions, logs: CliLogs, tls?: { cert: Buffer; k
     logger.info(`shutting down before the proxy was ready (${reason})`);
     await closeWithin(proxy, logger, running.then(() => undefined, () => undefined));
     await cache?.close();
+    await events?.close();
     await tracer?.shutdown();
     cleanup();
     return code;
@@ -326,6 +332,7 @@ async function serve(options: CliOptions, logs: CliLogs, tls?: { cert: Buffer; k
     } catch (error) {
       await closeWithin(proxy, logger);
       await cache?.close();
+      await events?.close();
       await tracer?.shutdown();
       cleanup();
       return fail(new CliFailure(`--ops-port ${options.opsPort}: ${plainMessage(error)}`, 1));
@@ -342,6 +349,7 @@ async function serve(options: CliOptions, logs: CliLogs, tls?: { cert: Buffer; k
   logger.info(`shutting down (${reason})`);
   await closeWithin(proxy, logger);
   await cache?.close();
+  await events?.close();
   await tracer?.shutdown();
   cleanup();
   return code;
