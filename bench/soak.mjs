@@ -104,7 +104,7 @@ async function soakMain() {
       `sessionIdleMs ${idleMs / 1000} s), proxy pid ${child.pid} at ${url}`,
   );
 
-  const totals = { requests: 0, errors: 0, sessions: 0, departed: 0, skipped: 0, firstError: undefined };
+  const totals = { requests: 0, errors: 0, sessions: 0, departed: 0, skipped: 0, firstError: undefined, errorKinds: new Map() };
   let latencies = [];
   const headers = { "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-protocol-version": "2025-06-18" };
   let nextId = 1;
@@ -114,7 +114,7 @@ async function soakMain() {
     const text = await response.text();
     if (response.status === 202) return { response };
     const json = text.startsWith("{") ? JSON.parse(text) : JSON.parse(/^data: (.*)$/m.exec(text)?.[1] ?? "null");
-    if (!response.ok || !json || json.error) throw new Error(`HTTP ${response.status}: ${text.slice(0, 200)}`);
+    if (!response.ok || !json || json.error) throw new Error(`HTTP ${response.status}: ${json?.error ? `${json.error.code} ${json.error.message}` : text.slice(0, 200)}`);
     return { response, json };
   }
 
@@ -141,8 +141,11 @@ async function soakMain() {
   }
 
   const fail = (error) => {
+    const message = String(error?.message ?? error);
     totals.errors++;
-    totals.firstError ??= String(error?.message ?? error);
+    totals.firstError ??= message;
+    const kind = message.replace(/\d+/g, "N").slice(0, 160);
+    totals.errorKinds.set(kind, (totals.errorKinds.get(kind) ?? 0) + 1);
   };
 
   async function request(session) {
@@ -249,6 +252,7 @@ async function soakMain() {
     [`SIGTERM: exit ${exit.code ?? exit.signal}, ${orphans.length} orphan(s)`, exit.code === 0 && orphans.length === 0],
   ];
   for (const [text, ok] of checks) console.log(`${ok ? "PASS" : "FAIL"}  ${text}`);
+  for (const [kind, count] of [...totals.errorKinds].sort((a, b) => b[1] - a[1]).slice(0, 5)) console.log(`  ${count} × ${kind}`);
   if (drained.children > baseline.children) console.log(`children after the drain:\n  ${drained.processes.join("\n  ")}\nat baseline:\n  ${baseline.processes.join("\n  ")}`);
   for (const pid of orphans) {
     try {
