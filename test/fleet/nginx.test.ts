@@ -1,6 +1,6 @@
 // The fleet of issue 22 behind a real nginx: three CLI replicas (sharing --fleet-key-env, the Redis
-// event store and --allowed-host; one HTTP backend) under plain round robin, with the config docs/deployment.md shows,
-// and real SDK clients of both eras. Skipped only where nginx is not installed.
+// event store and --allowed-host; one HTTP backend) under plain round robin, with the config
+// docs/deployment.md shows, and real SDK clients of both eras. Skipped only where nginx is not installed.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, testRedis, type RedisServer } from "../caching/redis-server.js";
 import { stopAll } from "../cli/process.js";
