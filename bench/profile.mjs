@@ -9,6 +9,7 @@
 //   cli-stdio   the same through the fastmcp-proxy command with its default flags
 //   http        HTTP front → HTTP echo backend, raw POST load
 //   http-stdio  HTTP front → stdio echo backend, raw POST load
+//   http-stdio-2026  the same with 2026-07-28 requests, declaring elicitation, sampling and roots (--declares none: nothing)
 //   inproc      InMemoryTransport front and back (profiles this process: client + proxy + backend)
 //   echo-http   the echo backend alone over HTTP (what the SDK's HTTP server transport costs)
 //   tools-list  HTTP front over --backends N (10) stdio echo backends of 100 tools, raw POST tools/list
@@ -22,7 +23,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { makeEchoServer } from "./lib/echo.mjs";
-import { FULL_CAPABILITIES, keepAliveAgent, rawSession, runLoad, sdkCall } from "./lib/load.mjs";
+import { FULL_CAPABILITIES, keepAliveAgent, raw2026Caller, rawSession, runLoad, sdkCall } from "./lib/load.mjs";
 import { CHILD_ENV, adopt, cpuMicros, killAllSync, listening, start, stop, stopAll, stopPid } from "./lib/procs.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -99,7 +100,7 @@ async function profileProcess() {
     await load(session.call, target.pid);
     agent.destroy();
     await stop(target, 5000);
-  } else if (mode === "http" || mode === "http-stdio" || mode === "echo-http") {
+  } else if (mode === "http" || mode === "http-stdio" || mode === "http-stdio-2026" || mode === "echo-http") {
     let echo;
     let target;
     if (mode === "echo-http") {
@@ -114,8 +115,11 @@ async function profileProcess() {
     }
     const url = await listening(target);
     const agent = keepAliveAgent(concurrency);
-    const session = await rawSession(url, agent);
-    await load(session.call, target.pid);
+    const call =
+      mode === "http-stdio-2026"
+        ? raw2026Caller(url, agent, { capabilities: opt("--declares", "full") === "none" ? {} : FULL_CAPABILITIES })
+        : (await rawSession(url, agent)).call;
+    await load(call, target.pid);
     agent.destroy();
     await stop(target, 5000); // SIGTERM: the process exits through process.exit and writes its profile
     if (echo) await stop(echo);
@@ -229,9 +233,9 @@ if (mode === "summary") {
   summarise(newest(OUT, since));
 } else if (mode === "inproc-worker") {
   await inproc();
-} else if (["stdio", "stdio-lean", "cli-stdio", "http", "http-stdio", "echo-http", "tools-list"].includes(mode)) {
+} else if (["stdio", "stdio-lean", "cli-stdio", "http", "http-stdio", "http-stdio-2026", "echo-http", "tools-list"].includes(mode)) {
   await profileProcess();
 } else {
-  process.stderr.write("usage: node bench/profile.mjs stdio|stdio-lean|cli-stdio|http|http-stdio|inproc|echo-http|tools-list [--backends N] [--concurrency N] [--duration MS] [--top N]\n");
+  process.stderr.write("usage: node bench/profile.mjs stdio|stdio-lean|cli-stdio|http|http-stdio|http-stdio-2026|inproc|echo-http|tools-list [--backends N] [--declares full|none] [--concurrency N] [--duration MS] [--top N]\n");
   process.exit(2);
 }

@@ -1,18 +1,22 @@
 #!/usr/bin/env node
-// `pnpm soak`: the proxy under a steady load for a long time (issue 12, scenario I1), not in CI.
+// `pnpm soak`: the proxy under a steady load for a long time (issues 12 and 22), not in CI.
 //
-//   node bench/soak.mjs [--minutes 10] [--rps 100] [--sessions 20] [--life 60]
+//   node bench/soak.mjs [--minutes 10] [--rps 100] [--sessions 20] [--life 30] [--idle 10]
 //
 // The proxy runs in a child process of this script (streamable HTTP front on 127.0.0.1, the test
 // fixture as a stdio backend, isolated sessions: a backend child per front session), started with
 // --expose-gc so its heap can be measured after a full GC. This process sends a fixed rate of mixed
-// tools/call, tools/list and resources/read over `--sessions` sessions, each ended (DELETE) and
-// replaced after `--life` seconds. Every minute it prints the proxy's heap after GC, RSS, open fds,
-// child processes, requests, errors and latency; at the end it drains (every session deleted), checks
-// that fds and children are back to their baseline, stops the proxy with SIGTERM and checks that it
-// exits 0 with no orphan. Goals: heap growth from minute 1 to the end ≤ 10%, 0 errors.
+// tools/call, tools/list and resources/read over `--sessions` sessions, each replaced after `--life`
+// seconds: every other one is ended with DELETE, the others depart without it, as the SDK client's
+// close() does, and are left to the proxy's idle expiry (limits.sessionIdleMs, shortened to `--idle`
+// seconds here; 30 minutes by default). Every minute it prints the proxy's heap after GC, RSS, open
+// fds, sessions, child processes, requests, errors and latency; at the end it deletes the live
+// sessions, waits for the departed ones to expire, checks that sessions, fds and children are back to
+// their baseline, stops the proxy with SIGTERM and checks that it exits 0 with no orphan.
+// Goals: heap growth from minute 1 to the end ≤ 10%, 0 errors.
 import { fork } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
+import { createServer } from "node:http";
 import { fileURLToPath } from "node:url";
 
 const FIXTURE = fileURLToPath(new URL("../test/fixtures/fixture-server.mjs", import.meta.url));
@@ -24,15 +28,22 @@ else await soakMain();
 
 async function proxyMain() {
   const { FastMCPProxy } = await import("@fastmcp-proxy/core");
+  const sessionIdleMs = Number(process.argv[3]);
   const proxy = FastMCPProxy.asProxy([process.execPath, FIXTURE, "stdio"], { name: "soak", logLevel: "error", sessions: "isolated", maxSessions: 1000 });
-  const { url } = await proxy.run({ transport: "http", host: "127.0.0.1", port: 0 });
+  await proxy.start();
+  // The handler on a server of our own: its open session count is part of the stats.
+  const handler = proxy.httpHandler({ limits: { sessionIdleMs } });
+  const server = createServer(handler);
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   process.on("message", (message) => {
-    if (message === "stats") process.send({ stats: stats() });
+    if (message === "stats") process.send({ stats: { ...stats(), sessions: handler.sessions } });
   });
   process.on("SIGTERM", () => {
-    proxy.close().then(() => process.exit(0), () => process.exit(1));
+    server.close();
+    server.closeAllConnections();
+    Promise.all([handler.close(), proxy.close()]).then(() => process.exit(0), () => process.exit(1));
   });
-  process.send({ url });
+  process.send({ url: `http://127.0.0.1:${server.address().port}/mcp` });
 }
 
 function stats() {
@@ -78,18 +89,22 @@ async function soakMain() {
   const minutes = arg("minutes", 10);
   const rps = arg("rps", 100);
   const sessionCount = arg("sessions", 20);
-  const lifeMs = arg("life", 60) * 1000;
+  const lifeMs = arg("life", 30) * 1000;
+  const idleMs = arg("idle", 10) * 1000;
 
-  const child = fork(fileURLToPath(import.meta.url), ["--proxy"], { execArgv: ["--expose-gc"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const child = fork(fileURLToPath(import.meta.url), ["--proxy", String(idleMs)], { execArgv: ["--expose-gc"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
   const replies = [];
   child.on("message", (m) => replies.shift()?.(m));
   const next = () => new Promise((resolve) => replies.push(resolve));
   const { url } = await next();
   const proxyStats = async () => (child.send("stats"), (await next()).stats);
   const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
-  console.log(`soak: ${minutes} min at ${rps} req/s over ${sessionCount} sessions (each replaced after ${lifeMs / 1000} s), proxy pid ${child.pid} at ${url}`);
+  console.log(
+    `soak: ${minutes} min at ${rps} req/s over ${sessionCount} sessions (each replaced after ${lifeMs / 1000} s, every other one without DELETE; ` +
+      `sessionIdleMs ${idleMs / 1000} s), proxy pid ${child.pid} at ${url}`,
+  );
 
-  const totals = { requests: 0, errors: 0, sessions: 0, skipped: 0, firstError: undefined };
+  const totals = { requests: 0, errors: 0, sessions: 0, departed: 0, skipped: 0, firstError: undefined, errorKinds: new Map() };
   let latencies = [];
   const headers = { "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-protocol-version": "2025-06-18" };
   let nextId = 1;
@@ -99,7 +114,7 @@ async function soakMain() {
     const text = await response.text();
     if (response.status === 202) return { response };
     const json = text.startsWith("{") ? JSON.parse(text) : JSON.parse(/^data: (.*)$/m.exec(text)?.[1] ?? "null");
-    if (!response.ok || !json || json.error) throw new Error(`HTTP ${response.status}: ${text.slice(0, 200)}`);
+    if (!response.ok || !json || json.error) throw new Error(`HTTP ${response.status}: ${json?.error ? `${json.error.code} ${json.error.message}` : text.slice(0, 200)}`);
     return { response, json };
   }
 
@@ -118,9 +133,19 @@ async function soakMain() {
     await fetch(url, { method: "DELETE", headers: { ...headers, "mcp-session-id": session.id } }).then((r) => r.text());
   }
 
+  /** A client that goes without a DELETE (as the SDK client's close() does): the proxy's idle expiry must end it. */
+  async function departSession(session) {
+    session.closing = true;
+    while (session.inFlight > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    totals.departed++;
+  }
+
   const fail = (error) => {
+    const message = String(error?.message ?? error);
     totals.errors++;
-    totals.firstError ??= String(error?.message ?? error);
+    totals.firstError ??= message;
+    const kind = message.replace(/\d+/g, "N").slice(0, 160);
+    totals.errorKinds.set(kind, (totals.errorKinds.get(kind) ?? 0) + 1);
   };
 
   async function request(session) {
@@ -156,6 +181,7 @@ async function soakMain() {
   let owed = 0;
   let turn = 0;
   const replacing = new Set();
+  let replaced = 0;
   const ticker = setInterval(() => {
     owed += perTick;
     for (; owed >= 1; owed--) {
@@ -165,7 +191,7 @@ async function soakMain() {
       if (Date.now() - session.born > lifeMs && !replacing.has(index)) {
         replacing.add(index);
         sessions[index] = undefined;
-        closeSession(session)
+        (replaced++ % 2 === 0 ? closeSession(session) : departSession(session))
           .then(openSession)
           .then((fresh) => (sessions[index] = fresh), fail)
           .finally(() => replacing.delete(index));
@@ -183,24 +209,26 @@ async function soakMain() {
     const p = (q) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))].toFixed(1) : "-");
     rows.push(s);
     console.log(
-      `min ${String(minute).padStart(2)}  heap ${mb(s.heap)}  rss ${mb(s.rss)}  fds ${s.fds}  children ${s.children}  ` +
-        `requests ${totals.requests}  errors ${totals.errors}  not sent ${totals.skipped}  sessions ${totals.sessions}  p50 ${p(0.5)} ms  p99 ${p(0.99)} ms`,
+      `min ${String(minute).padStart(2)}  heap ${mb(s.heap)}  rss ${mb(s.rss)}  fds ${s.fds}  open sessions ${s.sessions}  children ${s.children}  ` +
+        `requests ${totals.requests}  errors ${totals.errors}  not sent ${totals.skipped}  sessions opened ${totals.sessions} (departed ${totals.departed})  p50 ${p(0.5)} ms  p99 ${p(0.99)} ms`,
     );
     latencies = [];
   };
-  console.log(`baseline  heap ${mb(baseline.heap)}  rss ${mb(baseline.rss)}  fds ${baseline.fds}  children ${baseline.children}`);
+  console.log(`baseline  heap ${mb(baseline.heap)}  rss ${mb(baseline.rss)}  fds ${baseline.fds}  open sessions ${baseline.sessions}  children ${baseline.children}`);
   for (let minute = 1; Date.now() < endAt; minute++) {
     await new Promise((resolve) => setTimeout(resolve, Math.min(60_000, endAt - Date.now())));
     await row(minute);
   }
   clearInterval(ticker);
 
-  // Drain: every session ended; the backend children of the sessions go, only the primary stays.
+  // Drain: the live sessions deleted, the departed ones left to expire (within sessionIdleMs, swept
+  // every idle/2); their backend children go, only the primary stays. Closing a child takes up to 4 s
+  // (stdin end, SIGTERM, SIGKILL): wait for that too, within bounds.
   while (replacing.size > 0) await new Promise((resolve) => setTimeout(resolve, 50));
   await Promise.all(sessions.filter(Boolean).map(closeSession));
-  // Closing a backend child takes up to 4 s (stdin end, SIGTERM, SIGKILL): wait for that, within bounds.
   let drained = await proxyStats();
-  for (const deadline = Date.now() + 15_000; Date.now() < deadline && (drained.children > baseline.children || drained.fds > baseline.fds + 2); ) {
+  const back = (s) => s.sessions <= baseline.sessions && s.children <= baseline.children && s.fds <= baseline.fds + 2;
+  for (const deadline = Date.now() + idleMs * 1.5 + 15_000; Date.now() < deadline && !back(drained); ) {
     await new Promise((resolve) => setTimeout(resolve, 1000));
     drained = await proxyStats();
   }
@@ -211,15 +239,20 @@ async function soakMain() {
 
   const warm = rows[0] ?? baseline;
   const growth = (drained.heap - warm.heap) / warm.heap;
-  console.log(`drained   heap ${mb(drained.heap)}  rss ${mb(drained.rss)}  fds ${drained.fds} (baseline ${baseline.fds})  children ${drained.children} (baseline ${baseline.children})`);
+  console.log(
+    `drained   heap ${mb(drained.heap)}  rss ${mb(drained.rss)}  fds ${drained.fds} (baseline ${baseline.fds})  ` +
+      `open sessions ${drained.sessions} (baseline ${baseline.sessions})  children ${drained.children} (baseline ${baseline.children})`,
+  );
   const checks = [
     [`heap after GC, minute 1 → drained: ${(growth * 100).toFixed(1)}% (goal ≤ 10%)`, growth <= 0.1],
     [`errors: ${totals.errors} of ${totals.requests} requests${totals.firstError ? ` (first: ${totals.firstError})` : ""}`, totals.errors === 0],
     [`fds back to baseline: ${drained.fds} vs ${baseline.fds}`, drained.fds <= baseline.fds + 2],
+    [`sessions back to baseline (${totals.departed} departed without DELETE, expired): ${drained.sessions} vs ${baseline.sessions}`, drained.sessions <= baseline.sessions],
     [`children back to baseline: ${drained.children} vs ${baseline.children}`, drained.children <= baseline.children],
     [`SIGTERM: exit ${exit.code ?? exit.signal}, ${orphans.length} orphan(s)`, exit.code === 0 && orphans.length === 0],
   ];
   for (const [text, ok] of checks) console.log(`${ok ? "PASS" : "FAIL"}  ${text}`);
+  for (const [kind, count] of [...totals.errorKinds].sort((a, b) => b[1] - a[1]).slice(0, 5)) console.log(`  ${count} × ${kind}`);
   if (drained.children > baseline.children) console.log(`children after the drain:\n  ${drained.processes.join("\n  ")}\nat baseline:\n  ${baseline.processes.join("\n  ")}`);
   for (const pid of orphans) {
     try {

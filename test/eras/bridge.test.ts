@@ -76,7 +76,7 @@ describe("2026 clients through the proxy", () => {
     expect(first.message.result.resultType).toBe("input_required");
     expect(Object.keys(first.message.result.inputRequests)).toEqual(["confirm"]); // the backend's key
     const state = first.message.result.requestState as string;
-    expect(state).not.toMatch(/^fmp1\./); // the backend's own state, not one the proxy minted
+    expect(state).not.toMatch(/^fmp2\./); // the backend's own state, not one the proxy minted
     expect(toModern.front.modern.held).toBe(0); // nothing is held: the proxy stays stateless
     const answer = { confirm: { action: "accept", content: { ok: true } } };
     const second = await post2026(url, "tools/call", { ...call, inputResponses: answer, requestState: state });
@@ -94,7 +94,7 @@ describe("2026 clients through the proxy", () => {
     const [key, request] = Object.entries(first.message.result.inputRequests)[0] as [string, any];
     expect(request.method).toBe("elicitation/create");
     expect(request.params.message).toBe("What is your name?");
-    expect(first.message.result.requestState).toMatch(/^fmp1\./);
+    expect(first.message.result.requestState).toMatch(/^fmp2\./);
     const second = await post2026(url, "tools/call", {
       name: "test_input_required_result_elicitation",
       arguments: {},
@@ -162,9 +162,9 @@ describe("the proxy's requestState", () => {
 
   it("tampered: refused with -32602, and the held call still completes with the real state", async () => {
     const { key, state } = await round1();
-    const [head, body, mac] = state.split(".");
-    const flipped = `${head}.${body}.${mac!.slice(0, -2)}${mac!.endsWith("AA") ? "BB" : "AA"}`;
-    const forgedBody = `${head}.${Buffer.from(JSON.stringify({ p: { id: "x", round: 1 }, exp: Date.now() + 60_000 })).toString("base64url")}.${mac}`;
+    const [head, iv, sealed] = state.split(".");
+    const flipped = `${head}.${iv}.${sealed!.slice(0, -2)}${sealed!.endsWith("AA") ? "BB" : "AA"}`;
+    const forgedBody = `${head}.${iv}.${Buffer.from(JSON.stringify({ p: { id: "x", round: 1 }, exp: Date.now() + 60_000 })).toString("base64url")}`;
     for (const bad of [`${state}-TAMPERED`, flipped, forgedBody, "not-a-state"]) {
       const { status, message } = await retry(key, bad);
       expect(message.error?.code, bad).toBe(-32602);

@@ -112,7 +112,7 @@ describe("the stdio front, both eras", () => {
     const call = { name: "test_input_required_result_elicitation", arguments: {}, _meta: ENVELOPE };
     const first = await wire.request("tools/call", call);
     expect(first.result.resultType).toBe("input_required");
-    expect(first.result.requestState).toMatch(/^fmp1\./);
+    expect(first.result.requestState).toMatch(/^fmp2\./);
     const [key] = Object.keys(first.result.inputRequests);
     const tampered = await wire.request("tools/call", { ...call, inputResponses: { [key!]: { action: "accept", content: { name: "Eve" } } }, requestState: `${first.result.requestState}x` });
     expect(tampered.error.code).toBe(-32602);

@@ -51,12 +51,18 @@ describe("RequestStateCodec", () => {
     expect(() => codec.open(state, "user:2", 0)).toThrow(RequestStateError);
     expect(() => codec.open(state, undefined, 0)).toThrow(RequestStateError);
     expect(() => codec.open(state, "user:1", 1001)).toThrow(/expired/);
-    const [p, body, mac] = state.split(".");
-    const other = Buffer.from(JSON.stringify({ p: { id: "b", round: 1 }, exp: 10_000 })).toString("base64url");
-    expect(() => codec.open(`${p}.${other}.${mac}`, "user:1", 0)).toThrow(/integrity/);
+    const [p, iv, sealed] = state.split(".");
+    const flipped = Buffer.from(sealed!, "base64url");
+    flipped[0]! ^= 1;
+    expect(() => codec.open(`${p}.${iv}.${flipped.toString("base64url")}`, "user:1", 0)).toThrow(/integrity/);
     expect(() => new RequestStateCodec({ key: "x".repeat(32) }).open(state, "user:1", 0)).toThrow(/integrity/);
-    expect(() => codec.open(`${p}.${body}`, "user:1", 0)).toThrow(RequestStateError);
+    expect(() => codec.open(`${p}.${iv}`, "user:1", 0)).toThrow(RequestStateError);
     expect(() => codec.open("opaque-backend-state", "user:1", 0)).toThrow(RequestStateError);
+  });
+  it("shows no one what it carries", () => {
+    const state = codec.mint({ answer: "the secret word" }, "user:1", 0);
+    const readable = state.split(".").map((part) => Buffer.from(part, "base64url").toString("latin1")).join(" ");
+    expect(readable).not.toContain("secret");
   });
   it("refuses a key shorter than 32 bytes", () => {
     expect(() => new RequestStateCodec({ key: "short" })).toThrow(RangeError);

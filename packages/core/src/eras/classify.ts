@@ -1,4 +1,5 @@
 import type { IncomingMessage } from "node:http";
+import { isProxyState } from "./request-state.js";
 import { LEGACY_VERSIONS, META, MODERN_VERSION, isObject } from "./wire.js";
 
 const DATED = /^\d{4}-\d{2}-\d{2}$/;
@@ -19,7 +20,7 @@ export function isModernRequest(req: IncomingMessage, body: unknown): boolean {
   return messages.some((m) => isObject(m) && typeof m.method === "string" && isObject(m.params) && isObject(m.params._meta) && META.protocolVersion in m.params._meta);
 }
 
-/** Whether a 2026 request is the retry of a call the proxy holds (it carries a state the proxy minted). */
+/** Whether a 2026 request is the retry of a call the proxy asked for input (it carries a state the proxy minted). */
 export function resumesHeldCall(body: unknown): boolean {
-  return isObject(body) && isObject(body.params) && typeof body.params.requestState === "string" && body.params.requestState.startsWith("fmp1.");
+  return isObject(body) && isObject(body.params) && typeof body.params.requestState === "string" && isProxyState(body.params.requestState);
 }

@@ -1,9 +1,12 @@
+import { digestOf } from "./digest.js";
 import type { JsonObject } from "./wire.js";
 
 /** A server→client request a backend sent during a call: it waits for the 2026 client's answer. */
 export interface Ask {
   readonly method: string;
   readonly params: JsonObject;
+  /** Its method and params digested: how a replica running the call again knows it answered. */
+  readonly digest: string;
   resolve(result: JsonObject): void;
   reject(error: Error): void;
 }
@@ -22,9 +25,20 @@ const SETTLE_MS = 15;
  */
 export class Exchange {
   readonly controller = new AbortController();
+  /**
+   * The client's answers given to the backend, in order, by ask digest. A call run again (on another
+   * replica) starts with those given before: the nth ask with a digest gets the nth answer with it.
+   */
+  readonly answers: Array<[digest: string, response: JsonObject]>;
+  /** How often each digest was asked in this run. */
+  readonly #asked = new Map<string, number>();
   #pending: Ask[] = [];
   #wake: (() => void) | undefined;
   #ended: Promise<Outcome> | undefined;
+
+  constructor(answers: Array<[string, JsonObject]> = []) {
+    this.answers = answers;
+  }
 
   /** Starts the call; asks that arrive through `push` are collected from now on. */
   start(call: Promise<JsonObject>): void {
@@ -34,9 +48,23 @@ export class Exchange {
     );
   }
 
-  push(ask: Ask): void {
-    this.#pending.push(ask);
-    this.#wake?.();
+  /** The backend asks: answered at once when the client answered this ask before, else waits for a round. */
+  ask(method: string, params: JsonObject): Promise<JsonObject> {
+    const digest = digestOf(method, params);
+    const nth = this.#asked.get(digest) ?? 0;
+    this.#asked.set(digest, nth + 1);
+    const known = this.answers.filter(([d]) => d === digest)[nth];
+    if (known) return Promise.resolve(known[1]);
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ method, params, digest, resolve, reject });
+      this.#wake?.();
+    });
+  }
+
+  /** The client's answer to an ask, remembered for the rounds (and replicas) to come. */
+  answer(ask: Ask, response: JsonObject): void {
+    this.answers.push([ask.digest, response]);
+    ask.resolve(response);
   }
 
   async next(): Promise<Outcome> {
@@ -63,16 +91,20 @@ export class Exchange {
 export interface Held {
   readonly exchange: Exchange;
   readonly identity: string | undefined;
-  readonly method: string;
-  readonly target: string | undefined;
+  /** The request's digest: a state is for this request only. */
+  readonly request: string;
   round: number;
   asks: Map<string, Ask>;
   timer: NodeJS.Timeout;
 }
 
+/** How many ids of calls taken out are remembered, so a state is not used twice on one replica. */
+const SPENT_KEPT = 10_000;
+
 /** The calls held open for a retry: at most `max`, each at most `holdMs`, then abandoned. */
 export class HeldCalls {
   readonly #held = new Map<string, Held>();
+  readonly #spent = new Set<string>();
   readonly #max: number;
   readonly #holdMs: number;
 
@@ -94,18 +126,31 @@ export class HeldCalls {
     return true;
   }
 
-  /** Takes a held call out (the retry owns it now). */
+  /** Takes a held call out (the retry owns it now): a state of it is never taken again here. */
   take(id: string): Held | undefined {
+    const held = this.#remove(id);
+    if (held) this.#spent.add(id);
+    if (this.#spent.size > SPENT_KEPT) this.#spent.delete(this.#spent.values().next().value!);
+    return held;
+  }
+
+  /** Whether a call was held here under `id` and taken out since (its states are spent). */
+  spent(id: string): boolean {
+    return this.#spent.has(id);
+  }
+
+  /** Abandons a held call (cancelled upstream); a late retry runs it again, as on another replica. */
+  async drop(id: string): Promise<void> {
+    const held = this.#remove(id);
+    if (held) await held.exchange.close();
+  }
+
+  #remove(id: string): Held | undefined {
     const held = this.#held.get(id);
     if (!held) return undefined;
     clearTimeout(held.timer);
     this.#held.delete(id);
     return held;
-  }
-
-  async drop(id: string): Promise<void> {
-    const held = this.take(id);
-    if (held) await held.exchange.close();
   }
 
   async close(): Promise<void> {

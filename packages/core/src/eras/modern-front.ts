@@ -9,7 +9,7 @@ import type { Logger } from "../logger.js";
 import type { Call } from "../tenant.js";
 import { ModernCore } from "./modern-server.js";
 import { listenedUris } from "./watcher.js";
-import { sendResponse, toRequest } from "./node-fetch.js";
+import { headersOf, sendResponse, toRequest } from "./node-fetch.js";
 import type { RequestStateOptions } from "./request-state.js";
 
 /** What the 2026-07-28 fronts need of the proxy. */
@@ -73,8 +73,8 @@ export function createModernFront(host: ModernFrontHost, options: ModernFrontOpt
       const release = uris.length > 0 ? await core.watching().watch(uris).catch(() => undefined) : undefined;
       try {
         await core.knowTool(body);
-        const response = await handler.fetch(toRequest(req, body), { parsedBody: body, ...(authInfo ? { authInfo } : {}) });
-        await sendResponse(await withRefusalStatus(response), res);
+        const response = await handler.fetch(toRequest(req), { parsedBody: body, ...(authInfo ? { authInfo } : {}) });
+        await sendAnswer(response, res);
       } finally {
         release?.();
       }
@@ -91,20 +91,22 @@ export function createModernFront(host: ModernFrontHost, options: ModernFrontOpt
 }
 
 /**
- * A JSON error answer that carries an HttpError's status (401 for a caller a backend needs an
- * identity from, 403 for a missing scope) is sent with that status and its headers, as on the
- * legacy front; any other answer is sent as it is.
+ * Sends the SDK's answer. A JSON one is read whole and written at once; when it is an error that
+ * carries an HttpError's status (401 for a caller a backend needs an identity from, 403 for a
+ * missing scope) it is sent with that status and its headers, as on the legacy front. A stream is
+ * streamed as it is.
  */
-async function withRefusalStatus(response: Response): Promise<Response> {
-  if (response.status !== 200 || !response.headers.get("content-type")?.includes("application/json")) return response;
+async function sendAnswer(response: Response, res: ServerResponse): Promise<void> {
+  if (response.status !== 200 || !response.headers.get("content-type")?.includes("application/json")) return sendResponse(response, res);
   const text = await response.text();
-  let refusal: ReturnType<typeof httpStatusOf>;
+  const refusal = text.includes('"error"') ? refusalIn(text) : undefined;
+  res.writeHead(refusal?.status ?? 200, { ...headersOf(response), ...refusal?.headers, "content-length": String(Buffer.byteLength(text)) }).end(text);
+}
+
+function refusalIn(text: string): ReturnType<typeof httpStatusOf> {
   try {
-    refusal = httpStatusOf(JSON.parse(text));
+    return httpStatusOf(JSON.parse(text));
   } catch {
-    refusal = undefined;
+    return undefined;
   }
-  const headers = new Headers(response.headers);
-  for (const [name, value] of Object.entries(refusal?.headers ?? {})) headers.set(name, value);
-  return new Response(text, { status: refusal?.status ?? response.status, headers });
 }

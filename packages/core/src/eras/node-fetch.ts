@@ -1,7 +1,10 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 
-/** A web Request for a Node request whose JSON body was already read (`body`). */
-export function toRequest(req: IncomingMessage, body: unknown): Request {
+/**
+ * A web Request for a Node request whose JSON body was already read: headers and signal only. The
+ * body is handed to the SDK parsed (`parsedBody`), which then never reads the Request's own.
+ */
+export function toRequest(req: IncomingMessage): Request {
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined || name === "content-length" || name === "transfer-encoding") continue;
@@ -9,20 +12,19 @@ export function toRequest(req: IncomingMessage, body: unknown): Request {
   }
   const controller = new AbortController();
   req.once("close", () => controller.abort());
-  const hasBody = body !== undefined && req.method !== "GET" && req.method !== "HEAD";
-  return new Request(`http://${req.headers.host ?? "localhost"}${req.url ?? "/"}`, {
-    method: req.method ?? "GET",
-    headers,
-    signal: controller.signal,
-    ...(hasBody ? { body: JSON.stringify(body) } : {}),
-  });
+  return new Request(`http://${req.headers.host ?? "localhost"}${req.url ?? "/"}`, { method: req.method ?? "GET", headers, signal: controller.signal });
+}
+
+/** A web Response's headers, as Node writes them. */
+export function headersOf(response: Response): Record<string, string> {
+  const headers: Record<string, string> = {};
+  response.headers.forEach((value, name) => (headers[name] = value));
+  return headers;
 }
 
 /** Writes a web Response to a Node response, streaming its body with backpressure; stops when the client goes. */
 export async function sendResponse(response: Response, res: ServerResponse): Promise<void> {
-  const headers: Record<string, string> = {};
-  response.headers.forEach((value, name) => (headers[name] = value));
-  res.writeHead(response.status, headers);
+  res.writeHead(response.status, headersOf(response));
   if (!response.body) return void res.end();
   const reader = response.body.getReader();
   const gone = () => void reader.cancel().catch(() => {});

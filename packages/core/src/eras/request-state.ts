@@ -1,60 +1,82 @@
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
 import { isObject, type JsonObject } from "./wire.js";
 
 export interface RequestStateOptions {
-  /** HMAC-SHA256 key, at least 32 bytes. Default: 32 random bytes per process (states die with it). */
+  /**
+   * The sealing key, at least 32 bytes: replicas that share it open each other's states. Default:
+   * the fleet key's `request-state` subkey when a fleet key is given, else 32 random bytes per
+   * process (states die with it).
+   */
   key?: string | Uint8Array;
   /** How long a minted state is accepted. Default 5 minutes. */
   ttlMs?: number;
 }
 
-const PREFIX = "fmp1";
+const PREFIX = "fmp2";
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
 
 /** Why a requestState was refused. */
 export class RequestStateError extends Error {}
 
 /**
  * The `requestState` the proxy mints when it turns a legacy backend's server→client request into
- * `input_required`: `fmp1.<payload>.<mac>`, where the MAC (HMAC-SHA256) covers the payload, its
- * expiry and the caller's identity, so a state is refused when altered, expired, or echoed by
- * anyone but the caller it was minted for. The identity is bound, never written into the state.
+ * `input_required`: `fmp2.<iv>.<sealed>`, AES-256-GCM over the payload and its expiry, with the
+ * caller's identity as associated data. Only the proxy reads it (it carries the caller's answers),
+ * and it is refused when altered, expired, sealed under another key, or echoed by anyone but the
+ * caller it was minted for. The identity is bound, never written into the state.
  */
 export class RequestStateCodec {
   readonly #key: Buffer;
   readonly #ttlMs: number;
 
   constructor(options: RequestStateOptions = {}) {
-    this.#key = options.key === undefined ? randomBytes(32) : Buffer.from(options.key);
-    if (this.#key.length < 32) throw new RangeError("requestState key must be at least 32 bytes");
+    const secret = options.key === undefined ? randomBytes(32) : Buffer.from(options.key);
+    if (secret.length < 32) throw new RangeError("requestState key must be at least 32 bytes");
+    this.#key = Buffer.from(hkdfSync("sha256", secret, "", "fastmcp-proxy requestState", 32));
     this.#ttlMs = options.ttlMs ?? 5 * 60_000;
   }
 
   mint(payload: JsonObject, identity: string | undefined, now = Date.now()): string {
-    const body = Buffer.from(JSON.stringify({ p: payload, exp: now + this.#ttlMs })).toString("base64url");
-    return `${PREFIX}.${body}.${this.#mac(body, identity).toString("base64url")}`;
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv("aes-256-gcm", this.#key, iv).setAAD(associated(identity));
+    const plain = JSON.stringify({ p: payload, exp: now + this.#ttlMs });
+    const sealed = Buffer.concat([cipher.update(plain, "utf8"), cipher.final(), cipher.getAuthTag()]);
+    return `${PREFIX}.${iv.toString("base64url")}.${sealed.toString("base64url")}`;
   }
 
-  /** Whether a state has this proxy's form (then it must verify); any other is someone else's. */
+  /** Whether a state has this proxy's form (then it must open); any other is someone else's. */
   owns(state: string): boolean {
-    return state.startsWith(`${PREFIX}.`);
+    return isProxyState(state);
   }
 
-  /** The payload of a state this codec minted for `identity`; throws RequestStateError otherwise. */
+  /** The payload of a state minted under this key for `identity`; throws RequestStateError otherwise. */
   open(state: string, identity: string | undefined, now = Date.now()): JsonObject {
-    const [prefix, body, mac, ...rest] = state.split(".");
-    if (prefix !== PREFIX || !body || !mac || rest.length > 0) throw new RequestStateError("not a requestState this proxy minted");
-    const want = this.#mac(body, identity);
-    const got = Buffer.from(mac, "base64url");
-    if (got.length !== want.length || !timingSafeEqual(got, want)) throw new RequestStateError("requestState failed its integrity check");
-    const decoded: unknown = JSON.parse(Buffer.from(body, "base64url").toString("utf8"));
+    const [prefix, iv, sealed, ...rest] = state.split(".");
+    if (prefix !== PREFIX || !iv || !sealed || rest.length > 0) throw new RequestStateError("not a requestState this proxy minted");
+    const ivBytes = Buffer.from(iv, "base64url");
+    const bytes = Buffer.from(sealed, "base64url");
+    if (ivBytes.length !== IV_BYTES || bytes.length <= TAG_BYTES) throw new RequestStateError("malformed requestState");
+    let plain: string;
+    try {
+      const decipher = createDecipheriv("aes-256-gcm", this.#key, ivBytes).setAAD(associated(identity));
+      decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
+      plain = Buffer.concat([decipher.update(bytes.subarray(0, bytes.length - TAG_BYTES)), decipher.final()]).toString("utf8");
+    } catch {
+      throw new RequestStateError("requestState failed its integrity check (altered, minted under another key, or for another caller)");
+    }
+    const decoded: unknown = JSON.parse(plain);
     if (!isObject(decoded) || !isObject(decoded.p) || typeof decoded.exp !== "number") throw new RequestStateError("malformed requestState");
     if (now > decoded.exp) throw new RequestStateError("requestState expired");
     return decoded.p;
   }
+}
 
-  #mac(body: string, identity: string | undefined): Buffer {
-    return createHmac("sha256", this.#key)
-      .update(`${PREFIX}\0${identity ?? ""}\0${body}`)
-      .digest();
-  }
+/** Whether a requestState has the form the proxy mints (a backend's own states pass through). */
+export function isProxyState(state: string): boolean {
+  return state.startsWith(`${PREFIX}.`);
+}
+
+function associated(identity: string | undefined): Buffer {
+  return Buffer.from(`${PREFIX}\0${identity ?? ""}`, "utf8");
 }

@@ -5,6 +5,7 @@ import { ProtocolError, inputRequired, type ServerContext } from "@modelcontextp
 import { randomUUID } from "node:crypto";
 import { identityOf } from "../errors.js";
 import { tenantOf, type Call, type Channel } from "../tenant.js";
+import { digestOf } from "./digest.js";
 import { Exchange, type Ask, type HeldCalls, type Held } from "./exchange.js";
 import type { ModernFrontHost, ModernFrontOptions } from "./modern-front.js";
 import type { ListedSchemas } from "./param-headers.js";
@@ -63,59 +64,83 @@ export async function once(front: Front, method: string, params: JsonObject, ctx
 /** Where a held call's progress and logs go: the round now waiting on it. */
 const rounds_ = new WeakMap<Exchange, ServerContext>();
 
-/** A request that may need input: a new call, or the retry of a held one; then its next outcome. */
+/**
+ * What a requestState the proxy minted carries, sealed: the held call's id and round, the request it
+ * belongs to, the asks now open (by the keys the client was given), and the answers the client gave in
+ * earlier rounds. A replica that does not hold the call runs it again with those.
+ */
+interface Sealed {
+  id: string;
+  round: number;
+  request: string;
+  asks: Array<[key: string, digest: string]>;
+  answers: Array<[digest: string, response: JsonObject]>;
+}
+
+const spentState = () => new ProtocolError(-32602, "Invalid or expired requestState: this input round was already answered, abandoned, or is not yours");
+
+/**
+ * A request that may need input: a new call, the retry of a call held here, or the retry of a call
+ * held elsewhere (another replica, or abandoned here): that one runs again, its asks answered from the
+ * client's inputResponses and the answers sealed in the state. Then the call's next outcome.
+ */
 export async function rounds(front: Front, method: string, params: JsonObject, ctx: ServerContext) {
-  const { codec, held } = front;
+  const { held } = front;
   const identity = identityOf(ctx.http?.authInfo);
-  const target = typeof params.name === "string" ? params.name : typeof params.uri === "string" ? params.uri : undefined;
-  // A string is a backend's state (passed through); the proxy's own were verified into their payload.
-  const raw = ctx.mcpReq.requestState<{ id?: unknown; round?: unknown } | string>();
+  const request = digestOf(method, params);
+  // A string is a backend's state (passed through); the proxy's own were opened into their payload.
+  const raw = ctx.mcpReq.requestState<Sealed | string>();
   const state = typeof raw === "string" ? undefined : raw;
-  let exchange: Exchange;
-  let id: string;
-  let round: number;
-  if (state !== undefined) {
-    const found = typeof state.id === "string" ? held.take(state.id) : undefined;
-    if (!found || found.round !== state.round || found.identity !== identity) {
-      if (found) held.hold(state.id as string, found); // not the caller's to use: leave it as it was
-      throw new ProtocolError(-32602, "Invalid or expired requestState: this input round was already answered, abandoned, or is not yours");
-    }
-    if (found.method !== method || found.target !== target) {
-      held.hold(state.id as string, found);
-      throw new ProtocolError(-32602, `requestState belongs to another request (${found.method} ${found.target ?? ""})`);
-    }
-    ({ exchange } = found);
-    id = state.id as string;
-    round = found.round + 1;
-    rounds_.set(exchange, ctx);
-    const missing = answer(found.asks, ctx.mcpReq.inputResponses);
-    if (missing.size > 0) return park(held, codec, { ...found, round, asks: missing }, id, identity);
-  } else {
-    const started = new Exchange();
-    exchange = started;
-    rounds_.set(exchange, ctx);
-    const call = callOf(
-      ctx,
-      {
-        notify: (n) => relay(rounds_.get(started)!, n),
-        request: (request) =>
-          new Promise<Result>((resolve, reject) =>
-            started.push({ method: request.method, params: (request.params ?? {}) as JsonObject, resolve: resolve as (r: JsonObject) => void, reject }),
-          ),
-      },
-      exchange.controller.signal,
-      // Its backend's asks must be its own without doubt: no other call waits on its backend session.
-      true,
-    );
-    exchange.start(front.host.handle(method, params, call) as Promise<JsonObject>);
-    id = randomUUID();
-    round = 1;
+  if (state === undefined) return next(front, start(front, method, params, ctx, []), { id: randomUUID(), round: 1, identity, request });
+  if (state.request !== request) throw new ProtocolError(-32602, "requestState belongs to another request (another method, target or arguments)");
+  const found = held.take(state.id);
+  if (found && (found.round !== state.round || found.identity !== identity)) {
+    held.hold(state.id, found); // not the caller's to use: leave it as it was
+    throw spentState();
   }
+  if (!found && held.spent(state.id)) throw spentState();
+  if (!found) {
+    // Held on another replica (or abandoned here): run it again; the first one is abandoned after holdMs.
+    const answers = [...state.answers];
+    for (const [key, digest] of state.asks) {
+      const response = ctx.mcpReq.inputResponses?.[key];
+      if (isObject(response)) answers.push([digest, response]);
+    }
+    return next(front, start(front, method, params, ctx, answers), { id: randomUUID(), round: state.round + 1, identity, request });
+  }
+  rounds_.set(found.exchange, ctx);
+  const call = { ...found, round: found.round + 1 };
+  const missing = answer(found.exchange, found.asks, ctx.mcpReq.inputResponses);
+  if (missing.size > 0) return park(front, { ...call, asks: missing }, state.id);
+  return next(front, found.exchange, { ...call, id: state.id });
+}
+
+/** Starts a call through the pipeline whose backend's asks come back to the 2026 client in rounds. */
+function start(front: Front, method: string, params: JsonObject, ctx: ServerContext, answers: Array<[string, JsonObject]>): Exchange {
+  const exchange = new Exchange(answers);
+  rounds_.set(exchange, ctx);
+  const call = callOf(
+    ctx,
+    {
+      notify: (n) => relay(rounds_.get(exchange)!, n),
+      request: (request) => exchange.ask(request.method, (request.params ?? {}) as JsonObject) as Promise<Result>,
+    },
+    exchange.controller.signal,
+    // Its backend's asks must be its own without doubt: no other call waits on its backend session.
+    true,
+  );
+  exchange.start(front.host.handle(method, params, call) as Promise<JsonObject>);
+  return exchange;
+}
+
+/** What the call does next: it asks (the call is held, the client asked), fails, or ends. */
+async function next(front: Front, exchange: Exchange, call: Omit<Held, "exchange" | "asks" | "timer"> & { id: string }) {
   const outcome = await exchange.next();
   if (outcome.kind === "asks") {
     const asks = new Map<string, Ask>();
     for (const ask of outcome.asks) asks.set(keyFor(ask, asks), ask);
-    return park(held, codec, { exchange, identity, method, target, round, asks }, id, identity);
+    const { id, ...rest } = call;
+    return park(front, { ...rest, exchange, asks }, id);
   }
   await exchange.close();
   if (outcome.kind === "failed") throw toProtocolError(outcome.error);
@@ -124,24 +149,30 @@ export async function rounds(front: Front, method: string, params: JsonObject, c
   return clean(outcome.result);
 }
 
-/** Holds the call and tells the client what it must answer. */
-function park(held: HeldCalls, codec: RequestStateCodec, call: Omit<Held, "timer">, id: string, identity: string | undefined) {
+/** Holds the call and tells the client what it must answer, in a state that lets any replica go on. */
+function park({ held, codec }: Front, call: Omit<Held, "timer">, id: string) {
   if (!held.hold(id, call)) {
     void call.exchange.close();
     throw new ProtocolError(-32603, "Too many requests are waiting for input; try again later");
   }
   const inputRequests = Object.fromEntries([...call.asks].map(([key, ask]) => [key, { method: ask.method, params: stripKey(ask.params) }]));
-  return inputRequired({ inputRequests: inputRequests as never, requestState: codec.mint({ id, round: call.round }, identity) });
+  const sealed: Sealed = {
+    id,
+    round: call.round,
+    request: call.request,
+    asks: [...call.asks].map(([key, ask]) => [key, ask.digest]),
+    answers: [...call.exchange.answers],
+  };
+  return inputRequired({ inputRequests: inputRequests as never, requestState: codec.mint(sealed as unknown as JsonObject, call.identity) });
 }
 
-/** Answers the asks the client responded to; returns those still unanswered. Bad responses are refused. */
-function answer(asks: Map<string, Ask>, responses: Record<string, unknown> | undefined): Map<string, Ask> {
+/** Answers the asks the client responded to; returns those still unanswered (a response that is not an object counts as none). */
+function answer(exchange: Exchange, asks: Map<string, Ask>, responses: Record<string, unknown> | undefined): Map<string, Ask> {
   const missing = new Map<string, Ask>();
   for (const [key, ask] of asks) {
     const response = responses?.[key];
-    if (response === undefined) missing.set(key, ask);
-    else if (!isObject(response)) throw new ProtocolError(-32602, `inputResponses.${key} must be an object`);
-    else ask.resolve(response);
+    if (isObject(response)) exchange.answer(ask, response);
+    else missing.set(key, ask);
   }
   return missing;
 }

@@ -136,7 +136,9 @@ export function createHttpHandler(host: HttpFrontHost, options: HttpFrontOptions
       void entry.transport.close();
     }
   }
-  const modern = options.modern === false ? undefined : createModernFront(host.modern, options.modern);
+  // Replicas sharing a fleet key open each other's requestState (a held call's retry may reach any of them).
+  const fleetState = options.fleetKey === undefined ? undefined : { key: fleetSubkey(options.fleetKey, "request-state") };
+  const modern = options.modern === false ? undefined : createModernFront(host.modern, { ...options.modern, requestState: { ...fleetState, ...options.modern?.requestState } });
 
   /** A session found by id, if the caller is the one it is bound to: to anyone else it does not exist. */
   function bound<T>(map: Map<string, Entry<T>>, id: string, authInfo: AuthInfo | undefined): Entry<T> | undefined {
