@@ -4,7 +4,7 @@ import { createServer, request as httpRequest, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { connect, type Socket } from "node:net";
 import { fileURLToPath } from "node:url";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { FastMCPProxy } from "@fastmcp-proxy/core";
 import type { HttpFrontOptions } from "@fastmcp-proxy/core/advanced";
 import { until } from "../helpers.js";
@@ -12,7 +12,14 @@ import { until } from "../helpers.js";
 const FAULTS = fileURLToPath(new URL("./fixtures/hangup-server.mjs", import.meta.url));
 const ACCEPT = "application/json, text/event-stream";
 
-let proxy: FastMCPProxy | undefined;
+// One proxy (one backend child) for the file: each test serves it through a handler of its own.
+let proxy: FastMCPProxy;
+beforeAll(async () => {
+  proxy = FastMCPProxy.asProxy([process.execPath, FAULTS], { logLevel: "silent", sessions: "shared" });
+  await proxy.start();
+});
+afterAll(() => proxy.close());
+
 let server: Server | undefined;
 const sockets: Socket[] = [];
 afterEach(async () => {
@@ -20,16 +27,14 @@ afterEach(async () => {
   server?.closeAllConnections();
   await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
   server = undefined;
-  await proxy?.close();
-  proxy = undefined;
+  await handler?.close();
+  handler = undefined;
 });
 
 let handler: ReturnType<FastMCPProxy["httpHandler"]> | undefined;
 
 /** The proxy's HTTP handler on a server of our own (port 0), with the given front limits. */
 async function serve(limits: HttpFrontOptions["limits"] = {}) {
-  proxy = FastMCPProxy.asProxy([process.execPath, FAULTS], { logLevel: "silent", sessions: "shared" });
-  await proxy.start();
   handler = proxy.httpHandler({ limits });
   server = createServer((req, res) => void handler!(req, res));
   await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
@@ -181,7 +186,7 @@ describe("sessions and bodies", () => {
     const silent = await post(url, initialize);
     const sessionId = silent.headers["mcp-session-id"]!;
     const active = await openSession(url); // sends notifications/initialized: not evicted
-    await new Promise((resolve) => setTimeout(resolve, 600));
+    await until(() => handler!.sessions === 1, "the silent session closed");
     const gone = await post(url, call(1, "echo", { text: "late" }), { "mcp-session-id": sessionId, "mcp-protocol-version": "2025-06-18" });
     expect(gone.status).toBe(404);
     expect(json(await post(url, call(2, "echo", { text: "alive" }), active))).toMatchObject({ result: { content: [{ text: "alive" }] } });
@@ -271,8 +276,9 @@ describe("wrong-typed params over HTTP", () => {
 
 describe("proxy.run() on loopback", () => {
   it("closes slowloris connections at the headers timeout, serving others meanwhile; Host must name its port", async () => {
-    proxy = FastMCPProxy.asProxy([process.execPath, FAULTS], { logLevel: "silent", sessions: "shared" });
-    const { url } = await proxy.run({ transport: "http", host: "127.0.0.1", port: 0, limits: { headersTimeoutMs: 800, requestTimeoutMs: 1500 } });
+    const running = FastMCPProxy.asProxy([process.execPath, FAULTS], { logLevel: "silent", sessions: "shared" });
+    onTestFinished(() => running.close());
+    const { url } = await running.run({ transport: "http", host: "127.0.0.1", port: 0, limits: { headersTimeoutMs: 800, requestTimeoutMs: 1500 } });
     const { port } = new URL(url!);
     const slow = Array.from({ length: 50 }, () => {
       const socket = connect(Number(port), "127.0.0.1");
