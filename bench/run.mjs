@@ -454,42 +454,45 @@ async function inProcessScenario() {
 }
 
 /**
- * The same proxy (HTTP front → stdio echo backend) called by a legacy client on its session and by
+ * The same proxy (HTTP front → an echo backend) called by a legacy client on its session and by
  * 2026-07-28 clients: one that declares elicitation, sampling and roots (its calls may be asked for
- * input, so each waits alone on a backend session the proxy keeps), and one that declares none.
+ * input: on a stdio backend each waits alone on a backend session the proxy keeps; on an HTTP one
+ * they share the session, an ask saying whose it is), and one that declares none.
  */
-async function erasScenario() {
+async function erasScenario({ key = "eras", over = "stdio" } = {}) {
   let proxy;
+  let echo;
   const endpoint = (capabilities) => ({
     cpuPids: [proxy.child.pid],
     caller: async (_load, c) => {
       const call = raw2026Caller(proxy.url, keepAliveAgent(c), { capabilities });
-      // c calls at once first: a call that may be asked waits alone on a backend session (a stdio
-      // child here), so c of them are opened now, before anything is measured, and kept.
+      // c calls at once first: a call that may be asked waits alone on a stdio backend session (a
+      // child), so c of them are opened now, before anything is measured, and kept.
       await Promise.all(Array.from({ length: c }, () => call()));
       return call;
     },
   });
   await compare({
-    key: "eras",
-    scenario: "HTTP front → stdio backend, by era",
+    key,
+    scenario: `HTTP front → ${over} backend, by era`,
     loads: ["raw POST"],
     variants: [
       {
         name: "legacy session",
         setup: async () => {
-          proxy = await ourProxyHttp(echoStdio());
+          if (over === "http") echo = await echoHttp();
+          proxy = await ourProxyHttp(over === "http" ? echo.url : echoStdio());
           const legacy = httpEndpoint(proxy.url, proxy.child.pid);
-          return { ...legacy, close: async () => (await legacy.close(), await stop(proxy.child)) };
+          return { ...legacy, close: async () => (await legacy.close(), await stop(proxy.child), echo && (await stop(echo.child))) };
         },
       },
       { name: "2026-07-28, declares elicitation, sampling, roots", setup: async () => endpoint(FULL_CAPABILITIES) },
       { name: "2026-07-28, declares none", setup: async () => endpoint({}) },
     ],
     after: ({ c, stats }) => {
-      findings[`eras.declared.c${c}`] = stats[1].rps / stats[0].rps;
-      findings[`eras.declaredCpu.c${c}`] = stats[1].cpuPerCall / stats[0].cpuPerCall;
-      findings[`eras.none.c${c}`] = stats[2].rps / stats[0].rps;
+      findings[`${key}.declared.c${c}`] = stats[1].rps / stats[0].rps;
+      findings[`${key}.declaredCpu.c${c}`] = stats[1].cpuPerCall / stats[0].cpuPerCall;
+      findings[`${key}.none.c${c}`] = stats[2].rps / stats[0].rps;
     },
   });
 }
@@ -956,6 +959,9 @@ function targets() {
   const eras = findings["eras.declared.c16"];
   check("a 2026-07-28 call declaring elicitation, sampling and roots costs no more than a legacy call (throughput ≥ 0.9×, c=16)", eras, eras >= 0.9,
     `${eras?.toFixed(2)}× the legacy session's calls/s, ${findings["eras.declaredCpu.c16"]?.toFixed(2)}× its proxy CPU per call (c=1 ${findings["eras.declared.c1"]?.toFixed(2)}×; declaring none: ${findings["eras.none.c16"]?.toFixed(2)}×)`);
+  const erasHttp = findings["eras-http.declared.c16"];
+  check("the same over an HTTP backend (asking calls share its session)", erasHttp, erasHttp >= 0.9,
+    `${erasHttp?.toFixed(2)}× the legacy session's calls/s, ${findings["eras-http.declaredCpu.c16"]?.toFixed(2)}× its proxy CPU per call (c=1 ${findings["eras-http.declared.c1"]?.toFixed(2)}×; declaring none: ${findings["eras-http.none.c16"]?.toFixed(2)}×)`);
   const mem = findings.rssPerSession;
   check("≤ 1 MB RSS per idle HTTP session", mem, mem <= 2 ** 20, `${mem === undefined ? "" : (mem / 1024).toFixed(1)} KB/session`);
   return t.join("\n");
@@ -978,6 +984,7 @@ async function main() {
   await httpScenario();
   await httpStdioScenario();
   await erasScenario();
+  await erasScenario({ key: "eras-http", over: "http" });
   await toolsListScenario();
   await memoryScenario();
   await concurrencyScenario();

@@ -1,10 +1,11 @@
 // Which backend sessions a 2026-07-28 call uses, on the proxy's real HTTP front (run()). A call whose
 // client declared something it could be asked for (elicitation, sampling, roots) waits alone on a
-// backend session, so that a backend's ask is attributed to it without doubt; that session is kept
+// stdio backend session, so that a backend's ask is attributed to it without doubt; that session is kept
 // for the next such call, so none is opened per call. Others use the shared session, as a list does.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FastMCPProxy } from "@fastmcp-proxy/core";
 import { FIXTURE } from "../helpers.js";
+import { startDualEraServer } from "../fixtures/dual-era-server.mjs";
 import { post2026 } from "./harness.js";
 
 describe("backend sessions of 2026 calls", () => {
@@ -49,5 +50,39 @@ describe("backend sessions of 2026 calls", () => {
     expect(answer.status).toBe(200);
     expect(answer.message.result).toBeUndefined();
     expect(answer.message.error?.message).toMatch(/elicitation\/create .*did not declare the capability/);
+  }, 30_000);
+});
+
+// On an HTTP backend an ask comes on the stream of the request it belongs to: calls that may be asked
+// share one backend session, and each ask still reaches its own caller.
+describe("backend sessions of 2026 calls to an HTTP backend", () => {
+  let shim: Awaited<ReturnType<typeof startDualEraServer>>;
+  let proxy: FastMCPProxy;
+  let url: string;
+  beforeAll(async () => {
+    shim = await startDualEraServer({ legacy: "shim" });
+    proxy = FastMCPProxy.asProxy(shim.url, { logLevel: "error" });
+    url = (await proxy.run({ transport: "http", port: 0 })).url!;
+  }, 30_000);
+  afterAll(async () => {
+    await proxy?.close();
+    await shim?.close();
+  });
+
+  it("concurrent calls that may be asked share the backend session, and each is asked its own question", async () => {
+    const call = { name: "test_input_required_result_elicitation", arguments: {} };
+    await post2026(url, "tools/list"); // the session of this profile is open
+    const before = shim.initializes;
+    const names = ["Ann", "Bob", "Cy", "Di"];
+    const firsts = await Promise.all(names.map(() => post2026(url, "tools/call", call)));
+    for (const first of firsts) expect(first.message.result?.resultType, JSON.stringify(first.message)).toBe("input_required");
+    const finals = await Promise.all(
+      firsts.map((first, i) => {
+        const key = Object.keys(first.message.result.inputRequests)[0]!;
+        return post2026(url, "tools/call", { ...call, inputResponses: { [key]: { action: "accept", content: { name: names[i] } } }, requestState: first.message.result.requestState });
+      }),
+    );
+    expect(finals.map((f) => f.message.result?.content?.[0]?.text)).toEqual(names.map((name) => `Hello, ${name}!`));
+    expect(shim.initializes - before).toBe(0); // no backend session opened for them
   }, 30_000);
 });

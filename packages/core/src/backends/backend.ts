@@ -11,6 +11,8 @@ export interface BackendConnector {
   readonly isolatable: boolean;
   /** Opening a session is slow (a child process starts): worth keeping spares open ahead (`spareSessions`). */
   readonly warm?: boolean;
+  /** Its sessions tell whose request each server→client request came during (HTTP: on that request's own stream). */
+  readonly attributesAsks?: boolean;
   /** Connects a client made by `newClient` (or returns the client it wraps) to a new session. */
   connect(newClient: () => Client, credentials?: BackendCredentials): Promise<Client>;
 }

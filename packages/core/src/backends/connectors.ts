@@ -69,6 +69,8 @@ export function httpConnector(url: URL, options: HttpBackendOptions = {}): Backe
   return {
     label: url.href,
     isolatable: true,
+    // The lean transport's sessions do (not the SDK's, used with OAuth, nor SSE: the router checks each session).
+    attributesAsks: transport === "http",
     async connect(newClient, credentials) {
       // Per-session credentials (see FastMCPProxy.credentials) go over the configured headers.
       const headers = credentials?.headers ? { ...options.headers, ...credentials.headers } : options.headers;

@@ -65,6 +65,8 @@ interface StreamState {
   /** The request a resumed stream answers (its answer gets this id, as the SDK does). */
   replayId?: RequestId | undefined;
   onresumptiontoken?: ((token: string) => void) | undefined;
+  /** Who sent the request this stream answers (its `relatedRequestId`): a request arriving on it is asked for them. */
+  asker?: RequestId | undefined;
 }
 
 const noop = () => {};
@@ -92,6 +94,8 @@ export class HttpBackendTransport implements Transport {
   /** Requests ended on purpose: their end is neither a failure nor a disconnection. */
   readonly #dropped = new WeakSet<ClientRequest>();
   readonly #timers = new Set<NodeJS.Timeout>();
+  /** Requests from the server that came on a request's own stream, by their id: whose they are. */
+  readonly #askers = new Map<RequestId, RequestId>();
   #started = false;
   #closed = false;
 
@@ -118,6 +122,16 @@ export class HttpBackendTransport implements Transport {
     this.#protocolVersion = version;
   }
 
+  /**
+   * Whose request a server's request `id` is: the `relatedRequestId` the request was sent with whose
+   * response stream it came on (undefined when it came on the standalone stream). Asked once.
+   */
+  askerOf(id: RequestId): RequestId | undefined {
+    const asker = this.#askers.get(id);
+    this.#askers.delete(id);
+    return asker;
+  }
+
   async start(): Promise<void> {
     if (this.#started) throw new Error("HttpBackendTransport already started");
     this.#started = true;
@@ -138,7 +152,7 @@ export class HttpBackendTransport implements Transport {
     const id = method !== undefined && "id" in message ? message.id : undefined;
     if (options?.resumptionToken) {
       // Pick a stream cut earlier up where it stopped, rather than sending the request again.
-      const state = { standalone: false, ids: id === undefined ? [] : [id], lastEventId: options.resumptionToken, replayId: id, onresumptiontoken: options.onresumptiontoken };
+      const state = { standalone: false, ids: id === undefined ? [] : [id], lastEventId: options.resumptionToken, replayId: id, onresumptiontoken: options.onresumptiontoken, asker: options.relatedRequestId };
       this.#openStream(state).catch((error: Error) => this.onerror?.(error));
       return;
     }
@@ -167,7 +181,7 @@ export class HttpBackendTransport implements Transport {
       const type = mediaType(res.headers["content-type"]);
       if (type === "text/event-stream") {
         streamed = true;
-        return this.#readStream(req, res, { standalone: false, ids: [id], onresumptiontoken: options?.onresumptiontoken }, false);
+        return this.#readStream(req, res, { standalone: false, ids: [id], onresumptiontoken: options?.onresumptiontoken, asker: options?.relatedRequestId }, false);
       }
       if (type !== "application/json") {
         discard(res);
@@ -210,6 +224,7 @@ export class HttpBackendTransport implements Transport {
     this.#timers.clear();
     for (const req of this.#open) this.#drop(req);
     this.#carrier.clear();
+    this.#askers.clear();
     // Best effort, bounded: a server that is gone must not hold the close up.
     await this.terminateSession().catch(noop);
     if (this.#ownAgent) this.#agent.destroy();
@@ -355,6 +370,8 @@ export class HttpBackendTransport implements Transport {
             if (this.#carrier.get(answered) === req) this.#carrier.delete(answered);
           }
           if (state.replayId !== undefined) message.id = state.replayId;
+        } else if ("id" in message && state.asker !== undefined) {
+          this.#askers.set(message.id, state.asker);
         }
         delivery = delivery.then(() => deliver(message));
       },

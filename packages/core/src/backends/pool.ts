@@ -1,16 +1,18 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
-import type { ClientCapabilities, JSONRPCRequest, Notification, Result } from "@modelcontextprotocol/sdk/types.js";
+import type { ClientCapabilities, JSONRPCRequest, Notification, RequestId, Result } from "@modelcontextprotocol/sdk/types.js";
 import { ProxyError, ProxyErrorCode, plainMessage } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { profileKey, type Tenant } from "../tenant.js";
 import { describe, type Backend, type BackendCredentials } from "./backend.js";
+import type { HttpBackendTransport } from "./http-transport.js";
 
 /** Where a backend session's server→client traffic goes: the front session that owns it, or the proxy. */
 export interface BackendSink {
   notification(backend: Backend, notification: Notification): void;
-  request(backend: Backend, request: JSONRPCRequest, signal: AbortSignal): Promise<Result>;
+  /** `asker`: the `relatedRequestId` of the request the backend asked this during, when its transport can tell. */
+  request(backend: Backend, request: JSONRPCRequest, signal: AbortSignal, asker?: RequestId): Promise<Result>;
 }
 
 /** What the proxy declares to a backend it opens on its own behalf: everything it can relay. */
@@ -219,7 +221,7 @@ export class BackendPool {
     const newClient = () => {
       const client = new Client(clientInfo, { capabilities });
       client.fallbackNotificationHandler = async (notification) => route.sink.notification(backend, notification);
-      client.fallbackRequestHandler = (request, extra) => route.sink.request(backend, request, extra.signal);
+      client.fallbackRequestHandler = (request, extra) => route.sink.request(backend, request, extra.signal, askerOf(client, extra.requestId));
       made.push(client);
       this.#openClients.add(client);
       this.#backendOf.set(client, backend);
@@ -347,4 +349,14 @@ function keepWireOrder(client: Client): void {
     if ("id" in message && ("result" in message || "error" in message)) queueMicrotask(() => onmessage.call(transport, message, extra));
     else onmessage.call(transport, message, extra);
   };
+}
+
+/** Whose request a backend's request came during, when the session's transport can tell (HTTP: the request's own stream). */
+function askerOf(client: Client, id: RequestId): RequestId | undefined {
+  return (client.transport as Partial<Pick<HttpBackendTransport, "askerOf">> | undefined)?.askerOf?.(id);
+}
+
+/** Whether a session's transport tells whose request each backend request came during. */
+export function attributesAsks(client: Client): boolean {
+  return typeof (client.transport as Partial<Pick<HttpBackendTransport, "askerOf">> | undefined)?.askerOf === "function";
 }

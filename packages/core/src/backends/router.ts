@@ -10,7 +10,7 @@ import { LIST_CHANGED, METHODS, isProxyMethod, type MethodSpec } from "../method
 import { profileKey, type Call, type Channel, type Listener, type Tenant } from "../tenant.js";
 import { describe, type Backend } from "./backend.js";
 import { passthrough } from "../wire/message.js";
-import { RELAY_CAPABILITIES, removed, type BackendPool, type BackendSink, type SessionOwner } from "./pool.js";
+import { RELAY_CAPABILITIES, attributesAsks, removed, type BackendPool, type BackendSink, type SessionOwner } from "./pool.js";
 import { CrashLoop, InFlight } from "./guards.js";
 import { deliver, ownerOf } from "./routing.js";
 import { TaskBook, taskOf } from "./tasks.js";
@@ -70,6 +70,9 @@ export class BackendRouter {
   readonly #crashes = new CrashLoop();
   /** The log level last set through each private lane's key: set again when it reopens after idling. */
   readonly #levels = new Map<string, unknown>();
+  /** Calls that may be asked, waiting on a session whose asks say whose they are: by the tag sent with their request. */
+  readonly #askers = new Map<number, Call>();
+  #lastAsker = 0;
   /** Per backend: whether it acts with each caller's own credentials (see `FastMCPProxy.credentials`). */
   perCaller: (backend: Backend) => boolean = () => false;
 
@@ -167,6 +170,8 @@ export class BackendRouter {
     const down = this.#deps.unavailable(backend) ?? this.#crashes.down(backend);
     if (down) throw new ProxyError(ProxyErrorCode.BackendUnavailable, down);
     const leave = this.#inFlightOf(backend).enter();
+    const asker = call.exclusive ? ++this.#lastAsker : undefined;
+    if (asker !== undefined) this.#askers.set(asker, call);
     try {
       const lane = this.#lane(backend, call);
       lane.busy++;
@@ -175,7 +180,7 @@ export class BackendRouter {
       if (call.authInfo) lane.authInfo = call.authInfo;
       try {
         // An open session is used at once: the request is written in the turn it came in.
-        const result = await this.#request(backend, lane.ready ?? (await lane.client()), method, params, call);
+        const result = await this.#request(backend, lane.ready ?? (await lane.client()), method, params, call, asker);
         this.#observe(lane, call, method, params, result);
         lane.timeouts = 0;
         return result;
@@ -190,11 +195,12 @@ export class BackendRouter {
         if (reapable(lane) && lane.busy === 0 && Number.isFinite(idleMs) && idleMs > 0) this.#scheduleIdleCheck(lane, idleMs);
       }
     } finally {
+      if (asker !== undefined) this.#askers.delete(asker);
       leave();
     }
   }
 
-  async #request(backend: Backend, client: Client, method: string, params: object, call: Call): Promise<Result> {
+  async #request(backend: Backend, client: Client, method: string, params: object, call: Call, asker?: number): Promise<Result> {
     const meta = (params as { _meta?: Record<string, unknown> })._meta;
     const progressToken = meta?.progressToken as string | number | undefined;
     let outgoing = params;
@@ -223,6 +229,7 @@ export class BackendRouter {
         maxTotalTimeout: maxTotalMs,
         resetTimeoutOnProgress: true,
         onprogress,
+        ...(asker !== undefined && { relatedRequestId: asker }),
       });
     } catch (error) {
       throw this.#deps.pool.isRetired(backend) ? removed(backend) : backendFailure(backend, method, error, call.signal);
@@ -277,10 +284,12 @@ export class BackendRouter {
 
   #lane(backend: Backend, call: Pick<Call, "tenant" | "listener" | "authInfo" | "exclusive">): Lane {
     const route = this.#route(backend, call.tenant, call.listener);
-    // An exclusive call gets an extra session of its route that no other call is waiting on (kept for the next one).
-    if (call.exclusive && backend.connector.isolatable) return this.#extraLane(backend, route, call);
-    if (!route.owner) return this.#sharedLane(backend, backend.connector.isolatable ? call.tenant.profile : RELAY_CAPABILITIES);
-    return this.#lanes.get(route.key) ?? this.#openLane(route.key, backend, route.owner, call, false);
+    const lane = route.owner ? this.#lanes.get(route.key) : this.#sharedLane(backend, backend.connector.isolatable ? call.tenant.profile : RELAY_CAPABILITIES);
+    // An exclusive call (it may be asked) shares its route's session only when that session says whose
+    // each ask is; else it gets an extra session no other call is waiting on (kept for the next one).
+    const shares = backend.connector.attributesAsks && (lane?.ready === undefined || attributesAsks(lane.ready));
+    if (call.exclusive && backend.connector.isolatable && !shares) return this.#extraLane(backend, route, call);
+    return lane ?? this.#openLane(route.key, backend, route.owner!, call, false);
   }
 
   #extraLane(backend: Backend, route: { key: string; owner: Lane["owner"] }, call: Pick<Call, "tenant" | "listener" | "authInfo">): Lane {
@@ -440,9 +449,11 @@ export class BackendRouter {
         }
         void owner.notify(notification).catch((error) => this.#deps.logger.debug(`could not deliver ${notification.method}: ${plainMessage(error)}`));
       },
-      request: async (backend, request, signal) => {
+      request: async (backend, request, signal, asker) => {
         touch();
-        const owner = this.#ownerOf(lane, taskOf(request));
+        // Asked during a request of a call that may be asked: its own, without doubt.
+        const call = asker === undefined ? undefined : this.#askers.get(Number(asker));
+        const owner = call && lane.waiting.has(call) ? call.channel : this.#ownerOf(lane, taskOf(request));
         if (!owner) {
           throw new McpError(ErrorCode.InvalidRequest, `${request.method} from ${describe(backend)} cannot be routed: no single client is waiting on that backend session`);
         }
