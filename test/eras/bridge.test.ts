@@ -162,9 +162,9 @@ describe("the proxy's requestState", () => {
 
   it("tampered: refused with -32602, and the held call still completes with the real state", async () => {
     const { key, state } = await round1();
-    const [head, iv, sealed] = state.split(".");
-    const flipped = `${head}.${iv}.${sealed!.slice(0, -2)}${sealed!.endsWith("AA") ? "BB" : "AA"}`;
-    const forgedBody = `${head}.${iv}.${Buffer.from(JSON.stringify({ p: { id: "x", round: 1 }, exp: Date.now() + 60_000 })).toString("base64url")}`;
+    const [head, sealed] = state.split(".");
+    const flipped = `${head}.${sealed!.slice(0, -2)}${sealed!.endsWith("AA") ? "BB" : "AA"}`;
+    const forgedBody = `${head}.${Buffer.from(JSON.stringify({ p: { id: "x", round: 1 }, exp: Date.now() + 60_000 })).toString("base64url")}`;
     for (const bad of [`${state}-TAMPERED`, flipped, forgedBody, "not-a-state"]) {
       const { status, message } = await retry(key, bad);
       expect(message.error?.code, bad).toBe(-32602);

@@ -51,12 +51,13 @@ describe("RequestStateCodec", () => {
     expect(() => codec.open(state, "user:2", 0)).toThrow(RequestStateError);
     expect(() => codec.open(state, undefined, 0)).toThrow(RequestStateError);
     expect(() => codec.open(state, "user:1", 1001)).toThrow(/expired/);
-    const [p, iv, sealed] = state.split(".");
+    const [p, sealed] = state.split(".");
     const flipped = Buffer.from(sealed!, "base64url");
-    flipped[0]! ^= 1;
-    expect(() => codec.open(`${p}.${iv}.${flipped.toString("base64url")}`, "user:1", 0)).toThrow(/integrity/);
+    flipped[flipped.length - 1]! ^= 1;
+    expect(() => codec.open(`${p}.${flipped.toString("base64url")}`, "user:1", 0)).toThrow(/integrity/);
     expect(() => new RequestStateCodec({ key: "x".repeat(32) }).open(state, "user:1", 0)).toThrow(/integrity/);
-    expect(() => codec.open(`${p}.${iv}`, "user:1", 0)).toThrow(RequestStateError);
+    expect(() => codec.open(`${p}.${sealed}.x`, "user:1", 0)).toThrow(RequestStateError);
+    expect(() => codec.open(`${p}.`, "user:1", 0)).toThrow(RequestStateError);
     expect(() => codec.open("opaque-backend-state", "user:1", 0)).toThrow(RequestStateError);
   });
   it("shows no one what it carries", () => {

@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
+import { hkdfSync, randomBytes } from "node:crypto";
+import { seal, unseal } from "../wire/seal.js";
 import { isObject, type JsonObject } from "./wire.js";
 
 export interface RequestStateOptions {
@@ -13,15 +14,13 @@ export interface RequestStateOptions {
 }
 
 const PREFIX = "fmp2";
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
 
 /** Why a requestState was refused. */
 export class RequestStateError extends Error {}
 
 /**
  * The `requestState` the proxy mints when it turns a legacy backend's server→client request into
- * `input_required`: `fmp2.<iv>.<sealed>`, AES-256-GCM over the payload and its expiry, with the
+ * `input_required`: `fmp2.<sealed>`, AES-256-GCM over the payload and its expiry, with the
  * caller's identity as associated data. Only the proxy reads it (it carries the caller's answers),
  * and it is refused when altered, expired, sealed under another key, or echoed by anyone but the
  * caller it was minted for. The identity is bound, never written into the state.
@@ -38,11 +37,8 @@ export class RequestStateCodec {
   }
 
   mint(payload: JsonObject, identity: string | undefined, now = Date.now()): string {
-    const iv = randomBytes(IV_BYTES);
-    const cipher = createCipheriv("aes-256-gcm", this.#key, iv).setAAD(associated(identity));
     const plain = JSON.stringify({ p: payload, exp: now + this.#ttlMs });
-    const sealed = Buffer.concat([cipher.update(plain, "utf8"), cipher.final(), cipher.getAuthTag()]);
-    return `${PREFIX}.${iv.toString("base64url")}.${sealed.toString("base64url")}`;
+    return `${PREFIX}.${seal(this.#key, plain, associated(identity)).toString("base64url")}`;
   }
 
   /** Whether a state has this proxy's form (then it must open); any other is someone else's. */
@@ -52,19 +48,10 @@ export class RequestStateCodec {
 
   /** The payload of a state minted under this key for `identity`; throws RequestStateError otherwise. */
   open(state: string, identity: string | undefined, now = Date.now()): JsonObject {
-    const [prefix, iv, sealed, ...rest] = state.split(".");
-    if (prefix !== PREFIX || !iv || !sealed || rest.length > 0) throw new RequestStateError("not a requestState this proxy minted");
-    const ivBytes = Buffer.from(iv, "base64url");
-    const bytes = Buffer.from(sealed, "base64url");
-    if (ivBytes.length !== IV_BYTES || bytes.length <= TAG_BYTES) throw new RequestStateError("malformed requestState");
-    let plain: string;
-    try {
-      const decipher = createDecipheriv("aes-256-gcm", this.#key, ivBytes).setAAD(associated(identity));
-      decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
-      plain = Buffer.concat([decipher.update(bytes.subarray(0, bytes.length - TAG_BYTES)), decipher.final()]).toString("utf8");
-    } catch {
-      throw new RequestStateError("requestState failed its integrity check (altered, minted under another key, or for another caller)");
-    }
+    const [prefix, sealed, ...rest] = state.split(".");
+    if (prefix !== PREFIX || !sealed || rest.length > 0) throw new RequestStateError("not a requestState this proxy minted");
+    const plain = unseal(this.#key, Buffer.from(sealed, "base64url"), associated(identity));
+    if (plain === undefined) throw new RequestStateError("requestState failed its integrity check (altered, minted under another key, or for another caller)");
     const decoded: unknown = JSON.parse(plain);
     if (!isObject(decoded) || !isObject(decoded.p) || typeof decoded.exp !== "number") throw new RequestStateError("malformed requestState");
     if (now > decoded.exp) throw new RequestStateError("requestState expired");
@@ -77,6 +64,6 @@ export function isProxyState(state: string): boolean {
   return state.startsWith(`${PREFIX}.`);
 }
 
-function associated(identity: string | undefined): Buffer {
-  return Buffer.from(`${PREFIX}\0${identity ?? ""}`, "utf8");
+function associated(identity: string | undefined): string {
+  return `${PREFIX}\0${identity ?? ""}`;
 }

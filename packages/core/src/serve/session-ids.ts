@@ -1,6 +1,7 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import type { ClientCapabilities, Implementation, InitializeRequest } from "@modelcontextprotocol/sdk/types.js";
 import { relayable } from "../tenant.js";
+import { seal, unseal } from "../wire/seal.js";
 
 /** What a sealed `Mcp-Session-Id` carries: enough for any replica to take the session up. */
 export interface SessionClaims {
@@ -12,9 +13,7 @@ export interface SessionClaims {
   readonly key: string;
 }
 
-const IV = 12;
-const TAG = 16;
-const AAD = Buffer.from("fastmcp-proxy session-id v1");
+const CONTEXT = "fastmcp-proxy session-id v1";
 /** Capabilities sealed as declared up to this size; larger ones are cut to what the proxy relays (ids stay < 1 KB). */
 const MAX_CAPABILITIES = 300;
 const MAX_NAME = 48;
@@ -35,25 +34,16 @@ export class SessionIds {
   issue({ initialize, identity, key }: { initialize: InitializeRequest["params"]; identity: string | undefined; key: string }): string {
     const sealed: Sealed = { v: String(initialize.protocolVersion).slice(0, 32), c: capabilitiesOf(initialize.capabilities), i: clientInfoOf(initialize.clientInfo), k: key };
     if (identity !== undefined) sealed.b = bindingOf(identity);
-    const iv = randomBytes(IV);
-    const cipher = createCipheriv("aes-256-gcm", this.#key, iv).setAAD(AAD);
-    const body = Buffer.concat([cipher.update(JSON.stringify(sealed), "utf8"), cipher.final()]);
-    return Buffer.concat([iv, cipher.getAuthTag(), body]).toString("base64url");
+    return seal(this.#key, JSON.stringify(sealed), CONTEXT).toString("base64url");
   }
 
   /** The claims of an id this fleet sealed; undefined for anything else. */
   open(id: string): SessionClaims | undefined {
     if (id.length > 2048 || !/^[A-Za-z0-9_-]+$/.test(id)) return undefined;
-    const raw = Buffer.from(id, "base64url");
-    if (raw.length <= IV + TAG) return undefined;
-    try {
-      const decipher = createDecipheriv("aes-256-gcm", this.#key, raw.subarray(0, IV)).setAAD(AAD);
-      decipher.setAuthTag(raw.subarray(IV, IV + TAG));
-      const sealed = JSON.parse(Buffer.concat([decipher.update(raw.subarray(IV + TAG)), decipher.final()]).toString("utf8")) as Sealed;
-      return { initialize: { protocolVersion: sealed.v, capabilities: sealed.c, clientInfo: sealed.i }, binding: sealed.b, key: sealed.k };
-    } catch {
-      return undefined; // wrong key, tampered, or not ours
-    }
+    const plain = unseal(this.#key, Buffer.from(id, "base64url"), CONTEXT);
+    if (plain === undefined) return undefined; // wrong key, tampered, or not ours
+    const sealed = JSON.parse(plain) as Sealed;
+    return { initialize: { protocolVersion: sealed.v, capabilities: sealed.c, clientInfo: sealed.i }, binding: sealed.b, key: sealed.k };
   }
 }
 
