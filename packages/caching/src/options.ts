@@ -30,7 +30,7 @@ export interface ServerCacheRules {
   /** false: nothing from this backend is cached. */
   enabled?: boolean;
   partition?: Partition;
-  /** The caller's granted scopes are part of the partition. Always for a server whose `auth` acts per caller (passthrough, token_exchange, per_user). */
+  /** The caller's granted scopes are part of the partition. Always for a server whose `auth` acts per caller (passthrough, token_exchange, per_user, id_jag without `idToken`). */
   scopes?: boolean;
   ttl?: MethodTtls;
   /** Resource URIs (as clients see them) to cache or not. */

@@ -24,8 +24,9 @@ const UNBOUNDED = { maxDepth: 64, maxBytes: Number.MAX_SAFE_INTEGER };
 /** Backend auth kinds (the auth package's `mcpServers.<name>.auth.type`) that act with each caller's own token. */
 const PER_CALLER_AUTH: ReadonlySet<string> = new Set(["token_exchange", "per_user", "passthrough"]);
 
-/** Whether the backend answers with each caller's own credentials, as its config's `auth` says. */
+/** Whether the backend answers with each caller's own credentials, as its config's `auth` says (`id_jag` does unless given one `idToken` for all). */
 export function actsPerCaller(backend: Backend): boolean {
-  const auth = (backend.config as { auth?: { type?: unknown } } | undefined)?.auth;
+  const auth = (backend.config as { auth?: { type?: unknown; idToken?: unknown } } | undefined)?.auth;
+  if (auth?.type === "id_jag") return auth.idToken === undefined;
   return typeof auth?.type === "string" && PER_CALLER_AUTH.has(auth.type);
 }
