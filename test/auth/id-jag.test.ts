@@ -5,7 +5,7 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterEach, describe, expect, it } from "vitest";
-import { backendAuth, requestIdJag, type BackendAuthSpec } from "@fastmcp-proxy/auth";
+import { anyOf, apiKeys, backendAuth, jwtVerifier, requestIdJag, type BackendAuthSpec } from "@fastmcp-proxy/auth";
 import { TestAuthServer } from "../fixtures/auth-server.js";
 import { post, startFront, INIT, type Front } from "./setup.js";
 import { startProtectedBackend, type ProtectedBackend } from "./protected-backend.js";
@@ -50,7 +50,8 @@ async function world(idJag: Partial<BackendAuthSpec & { type: "id_jag" }> = {}):
   const front = await startFront({
     as: idp,
     rules: false,
-    jwt: { audience: "proxy" },
+    // ...and, for one test, an API key.
+    bearer: { verifier: anyOf(jwtVerifier({ issuer: idp.issuer, jwksUri: `${idp.url}/jwks`, audience: "proxy" }), apiKeys([{ key: "ci-key-0123456789", subject: "ci" }])) },
     backend: () => ({ mcpServers: { b: { url: backend.url } } }),
     configure: (proxy) => void proxy.credentials(backendAuth({ b: spec })),
   });
@@ -117,6 +118,13 @@ describe("id_jag backend auth (SEP-990) against the jose IdP and authorization s
       body: new URLSearchParams({ grant_type: JWT_BEARER, assertion: aliceJag }),
     });
     expect(stolenRedeem.status).toBe(400);
+  });
+
+  it("a caller signed in otherwise than with an ID token (an API key) is refused, and its key never reaches the IdP", async () => {
+    const w = await world();
+    const ci = await frontClient(w.front, "ci-key-0123456789");
+    await expect(ci.callTool({ name: "whoami" })).rejects.toThrow(/backend "b" \(id_jag\) needs each caller's ID token/);
+    expect(JSON.stringify(w.idp.requests)).not.toContain("ci-key-0123456789");
   });
 
   it("an IdP that refuses the exchange gives the caller an error naming the ID-JAG request, not a hang", async () => {

@@ -135,9 +135,14 @@ function forSpec(name: string, spec: BackendAuthSpec, options: BackendAuthOption
         let authProvider: ReturnType<typeof provider> | undefined;
         return async (_authInfo, backend) => ({ authProvider: (authProvider ??= provider(backend, () => idToken)) });
       }
-      // Each caller's own token is the ID token (a front that accepts the IdP's ID tokens).
+      // Each caller's own token is the ID token (a front that accepts the IdP's ID tokens). Anything
+      // else (an API key, an opaque token) is never sent to the IdP.
+      const callerIdToken = (authInfo: AuthInfo) => {
+        if (!JWT.test(authInfo.token)) throw new Error(`backend "${name}" (id_jag) needs each caller's ID token, and this caller did not sign in with one`);
+        return authInfo.token;
+      };
       const primary = spec.primary ? forSpec(name, spec.primary, options) : undefined;
-      return perCaller(name, primary, async (authInfo, backend, owner) => ({ authProvider: provider(backend, () => (owner.authInfo ?? authInfo).token) }));
+      return perCaller(name, primary, async (authInfo, backend, owner) => ({ authProvider: provider(backend, () => callerIdToken(owner.authInfo ?? authInfo)) }));
     }
     case "per_user": {
       const users = options.users;
@@ -160,6 +165,9 @@ function forSpec(name: string, spec: BackendAuthSpec, options: BackendAuthOption
       throw new TypeError(`backend "${name}": unknown auth type "${(spec as { type: string }).type}"`);
   }
 }
+
+/** A compact JWS: what an ID token is. */
+const JWT = /^[\w-]+\.[\w-]+\.[\w-]+$/;
 
 /** Only `issuer` when given; else the first issuer used, for every session of the backend. */
 function pinned(issuer: string | undefined, firstSeen?: string): IssuerPolicy {
