@@ -1,6 +1,6 @@
 // The external conformance suite's client auth scenarios (@modelcontextprotocol/conformance
-// 0.2.0-alpha.12, `client --scenario auth/*`, and SEP-990's cross-app access scenario, which is
-// only in 0.1.14–0.1.16) with the `fastmcp-proxy` command as the client under test.
+// 0.2.0-alpha.12, `client --scenario auth/*`, and SEP-990's scenario under its 0.1.14–0.1.16 name,
+// cross-app-access-complete-flow, as well) with the `fastmcp-proxy` command as the client under test.
 //
 // For each scenario the runner starts its server and runs conformance-relay.mjs, which hands the
 // server URL and the scenario's context to this process. Here, as a user would: a config file
@@ -25,7 +25,7 @@ import { SERVING_HTTP, startCli, type CliProcess } from "../cli/process.js";
 /** The suite's runner in an installed package. */
 const runnerOf = (name: string) => join(dirname(createRequire(import.meta.url).resolve(`${name}/package.json`)), "dist", "index.js");
 const NEXT = runnerOf("conformance-next");
-/** SEP-990's scenario is in 0.1.14–0.1.16 and not (yet) in 0.2.0-alpha.12. */
+/** SEP-990's scenario as named in 0.1.14–0.1.16 (0.2.0-alpha.12 calls it auth/enterprise-managed-authorization). */
 const XAA = runnerOf("conformance-xaa");
 const SHIM = fileURLToPath(new URL("../eras/globsync-shim.mjs", import.meta.url));
 const RELAY = fileURLToPath(new URL("./conformance-relay.mjs", import.meta.url));
@@ -64,6 +64,8 @@ const SCENARIOS = [
   "auth/metadata-issuer-mismatch",
   "auth/client-credentials-basic",
   "auth/client-credentials-jwt",
+  // SEP-990 under its 0.2 name (an extension): the same flow as 0.1.16's cross-app-access-complete-flow.
+  "auth/enterprise-managed-authorization",
 ];
 /** Run with the 0.1.16 runner (XAA). */
 const XAA_SCENARIOS = ["auth/cross-app-access-complete-flow"];
@@ -85,6 +87,7 @@ function authFor(scenario: string, context: Record<string, string>, tokenFile: s
     case "auth/client-credentials-jwt":
       return { type: "private_key_jwt", clientId: context.client_id, privateKey: context.private_key_pem, algorithm: context.signing_algorithm ?? "ES256" };
     case "auth/cross-app-access-complete-flow":
+    case "auth/enterprise-managed-authorization":
       // One user's ID token for every caller: the operator's, as from an SSO login.
       return { type: "id_jag", idpTokenEndpoint: context.idp_token_endpoint, idpClientId: context.idp_client_id, idToken: context.idp_id_token, ...client };
     default:
