@@ -11,7 +11,7 @@ const response = await fetch(`http://127.0.0.1:${port}/drive`, {
     protocolVersion: process.env.MCP_CONFORMANCE_PROTOCOL_VERSION,
     context: process.env.MCP_CONFORMANCE_CONTEXT ? JSON.parse(process.env.MCP_CONFORMANCE_CONTEXT) : {},
   }),
-  signal: AbortSignal.timeout(60_000),
+  signal: AbortSignal.timeout(250_000),
 });
 const outcome = await response.json();
 process.stderr.write(outcome.log ?? "");

@@ -6,6 +6,7 @@ import { TokenExchange, type TokenExchangeOptions } from "./token-exchange.js";
 import { guarded, type IssuerPolicy } from "./egress.js";
 import { guardedFetch, type EgressOptions } from "./guarded-fetch.js";
 import { exchangeProvider } from "./exchange-provider.js";
+import { idJagProvider, type IdJagOptions } from "./id-jag.js";
 import type { UserAuthorization } from "./user-authorization.js";
 
 /** How the proxy authenticates to one backend. Nothing of the client's request reaches it unless `passthrough`. */
@@ -17,6 +18,7 @@ export type BackendAuthSpec =
   | { type: "private_key_jwt"; clientId: string; privateKey: string | Record<string, unknown>; algorithm?: string; scope?: string; issuer?: string }
   | { type: "authorization_code"; tokenFile?: string; scope?: string; issuer?: string; clientId?: string; clientSecret?: string; clientMetadataUrl?: string }
   | ({ type: "token_exchange"; primary?: BackendAuthSpec } & TokenExchangeOptions)
+  | ({ type: "id_jag"; idToken?: string; primary?: BackendAuthSpec } & IdJagOptions)
   | { type: "passthrough"; primary?: BackendAuthSpec }
   | { type: "per_user"; primary?: BackendAuthSpec; serverUrl?: string };
 
@@ -31,6 +33,11 @@ export type CredentialsFn = ((...args: Parameters<CredentialsProvider>) => Promi
 
 /** The kinds that act with each caller's own identity; their `primary` is the proxy's own discovery only. */
 const PER_CALLER = new Set<BackendAuthSpec["type"]>(["token_exchange", "per_user", "passthrough"]);
+
+/** `id_jag` acts for each caller unless it is given one ID token (the operator's). */
+function actsPerCaller(spec: BackendAuthSpec | undefined): boolean {
+  return spec !== undefined && (PER_CALLER.has(spec.type) || (spec.type === "id_jag" && !spec.idToken));
+}
 
 export interface BackendAuthOptions {
   /** Where the passthrough warning goes (at start). */
@@ -67,7 +74,7 @@ export function backendAuth(specs: Readonly<Record<string, BackendAuthSpec>>, op
     if (!guard) fetches.set(url, (guard = guardedFetch(url, options.egress)));
     return { ...credentials, fetch: guard };
   }
-  return Object.assign(backendCredentials, { perCaller: (backend: Backend) => PER_CALLER.has(specs[backend.name]?.type as BackendAuthSpec["type"]) });
+  return Object.assign(backendCredentials, { perCaller: (backend: Backend) => actsPerCaller(specs[backend.name]) });
 }
 
 /** `owner` is read again on each request where that matters (token exchange): it holds the caller's latest token. */
@@ -119,6 +126,24 @@ function forSpec(name: string, spec: BackendAuthSpec, options: BackendAuthOption
       const primary = spec.primary ? forSpec(name, spec.primary, options) : undefined;
       return perCaller(name, primary, async (_authInfo, _backend, owner) => ({ authProvider: exchangeProvider(name, exchange, owner) }));
     }
+    case "id_jag": {
+      // One pin for every session of the backend: its client secret stays with one authorization server.
+      const policy = pinned(spec.issuer);
+      const provider = (backend: Backend | undefined, idToken: () => string) => guarded(idJagProvider(name, spec, idToken, backend?.connector.label ?? ""), name, policy);
+      const { idToken } = spec;
+      if (idToken) {
+        let authProvider: ReturnType<typeof provider> | undefined;
+        return async (_authInfo, backend) => ({ authProvider: (authProvider ??= provider(backend, () => idToken)) });
+      }
+      // Each caller's own token is the ID token (a front that accepts the IdP's ID tokens). Anything
+      // else (an API key, an opaque token) is never sent to the IdP.
+      const callerIdToken = (authInfo: AuthInfo) => {
+        if (!JWT.test(authInfo.token)) throw new Error(`backend "${name}" (id_jag) needs each caller's ID token, and this caller did not sign in with one`);
+        return authInfo.token;
+      };
+      const primary = spec.primary ? forSpec(name, spec.primary, options) : undefined;
+      return perCaller(name, primary, async (authInfo, backend, owner) => ({ authProvider: provider(backend, () => callerIdToken(owner.authInfo ?? authInfo)) }));
+    }
     case "per_user": {
       const users = options.users;
       if (!users) throw new TypeError(`backend "${name}": per_user needs backendAuth(specs, { users: new UserAuthorization({ callbackUrl }) })`);
@@ -140,6 +165,9 @@ function forSpec(name: string, spec: BackendAuthSpec, options: BackendAuthOption
       throw new TypeError(`backend "${name}": unknown auth type "${(spec as { type: string }).type}"`);
   }
 }
+
+/** A compact JWS: what an ID token is. */
+const JWT = /^[\w-]+\.[\w-]+\.[\w-]+$/;
 
 /** Only `issuer` when given; else the first issuer used, for every session of the backend. */
 function pinned(issuer: string | undefined, firstSeen?: string): IssuerPolicy {

@@ -76,6 +76,14 @@ describe("backendAuthFromConfig", () => {
     expect(backendAuthFromConfig({ b: {} })).toBeUndefined();
   });
 
+  it("takes an id_jag backend (SEP-990), per caller without an idToken and with one ID token for all with it", () => {
+    const idJag = { type: "id_jag", idpTokenEndpoint: "https://idp.example.com/token", idpClientId: "proxy", clientId: "proxy", clientSecret: "s" };
+    const backend = { name: "a" } as never;
+    expect(backendAuthFromConfig({ a: { auth: idJag } })?.perCaller(backend)).toBe(true);
+    expect(backendAuthFromConfig({ a: { auth: { ...idJag, idToken: "eyJ.id.token" } } })?.perCaller(backend)).toBe(false);
+    expect(() => backendAuthFromConfig({ a: { auth: { ...idJag, idpTokenEndpoint: undefined } } })).toThrow(/^mcpServers\.a\.auth/);
+  });
+
   it("refuses unknown types and missing fields, naming the server", () => {
     expect(() => backendAuthFromConfig({ gh: { auth: { type: "magic" } } })).toThrow(/^mcpServers\.gh\.auth/);
     expect(() => backendAuthFromConfig({ gh: { auth: { type: "client_credentials", clientId: "x" } } })).toThrow(/^mcpServers\.gh\.auth/);

@@ -88,6 +88,19 @@ const simpleBackendSchema = z.discriminatedUnion("type", [
 export const backendAuthSchema = z.union([
   simpleBackendSchema,
   z.strictObject({ type: z.literal("token_exchange"), ...tokenExchange, primary: simpleBackendSchema.optional() }),
+  z.strictObject({
+    type: z.literal("id_jag"),
+    idpTokenEndpoint: z.url(),
+    idpClientId: z.string().min(1),
+    idpClientSecret: z.string().min(1).optional(),
+    clientId: z.string().min(1),
+    clientSecret: z.string().min(1),
+    /** One ID token for every caller (the operator's); without it, each caller's own token is the ID token. */
+    idToken: z.string().min(1).optional(),
+    scope: z.string().optional(),
+    issuer: z.url().optional(),
+    primary: simpleBackendSchema.optional(),
+  }),
   z.strictObject({ type: z.literal("passthrough"), primary: simpleBackendSchema.optional() }),
   z.strictObject({ type: z.literal("per_user"), serverUrl: z.url().optional(), primary: simpleBackendSchema.optional() }),
 ]);
