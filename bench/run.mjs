@@ -43,7 +43,6 @@ const PROXY = join(HERE, "proxy-server.mjs");
 const RELAY = join(HERE, "relay.mjs");
 const LEAN_PROXY = join(HERE, "experiments", "lean-proxy.mjs");
 const JSON_FORWARDER = join(HERE, "experiments", "json-forwarder.mjs");
-const FAST_PATH = join(HERE, "experiments", "fast-path.mjs");
 const GUARD = join(HERE, "lib", "child-guard.mjs");
 const ALLOC_WINDOW = join(HERE, "lib", "alloc-window.mjs");
 const MCP_PROXY = join(HERE, "node_modules", "mcp-proxy", "dist", "bin", "mcp-proxy.mjs");
@@ -312,9 +311,6 @@ async function stdioScenario() {
         name: "JSON forwarder, no SDK Protocol (prototype)",
         setup: () => stdioEndpoint("json forwarder", [JSON_FORWARDER, ...echoStdio()]),
       }),
-      // Proposal 3: FastMCPProxy with tools/call past the SDK Protocol on the front, then on both ends.
-      ...experiment({ name: "fast path, front (prototype)", setup: () => stdioEndpoint("fast path front", [FAST_PATH, "front", ...echoStdio()]) }),
-      ...experiment({ name: "fast path, both ends (prototype)", setup: () => stdioEndpoint("fast path both", [FAST_PATH, "both", ...echoStdio()]) }),
     ],
     after: ({ c, stats, names }) => {
       const by = (prefix) => stats[names.findIndex((n) => n.startsWith(prefix))];
