@@ -8,6 +8,7 @@ import {
   PingRequestSchema,
   type JSONRPCMessage,
   type JSONRPCRequest,
+  type MessageExtraInfo,
   type ClientCapabilities,
   type Implementation,
   type Notification,
@@ -18,7 +19,6 @@ import {
   type ServerNotification,
   type ServerRequest,
 } from "@modelcontextprotocol/sdk/types.js";
-import type { MessageExtraInfo } from "@modelcontextprotocol/sdk/types.js";
 import { passthrough } from "../wire/message.js";
 import { plainMessage } from "../errors.js";
 import type { Logger } from "../logger.js";
