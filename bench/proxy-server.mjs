@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Runs the proxy the way the CLI will: FastMCPProxy.asProxy(backend, options).run(...).
-//   node bench/proxy-server.mjs --front stdio|http [--sessions shared|isolated] [--port P] [--options '<json>'] --backend '<json>'
+//   node bench/proxy-server.mjs --front stdio|http [--sessions shared|isolated|tenant] [--port P] [--options '<json>'] [--identity NAME] --backend '<json>'
 // where <json> is a backend spec: a URL string, a command array, or an MCPConfig object, and
-// --options adds ProxyOptions (e.g. '{"maxSessions":500}').
+// --options adds ProxyOptions (e.g. '{"maxSessions":500}'). --identity: every HTTP caller is
+// authenticated as that one principal (one tenant).
 // With --front http it prints `LISTENING <url>` on stdout when ready.
 import { FastMCPProxy } from "@fastmcp-proxy/core";
 
@@ -30,6 +31,8 @@ if (front === "stdio") {
   process.stdin.on("end", stop);
   await proxy.run({ transport: "stdio" });
 } else {
-  const { url } = await proxy.run({ transport: "http", host: "127.0.0.1", port: Number(opt("--port", "0")), ...(limits && { limits }) });
+  const identity = opt("--identity", undefined);
+  const authenticate = identity && (() => ({ token: identity, clientId: identity, scopes: [], extra: { identity } }));
+  const { url } = await proxy.run({ transport: "http", host: "127.0.0.1", port: Number(opt("--port", "0")), ...(limits && { limits }), ...(authenticate && { authenticate }) });
   process.stdout.write(`LISTENING ${url}\n`);
 }

@@ -43,8 +43,8 @@ const PROXY = join(HERE, "proxy-server.mjs");
 const RELAY = join(HERE, "relay.mjs");
 const LEAN_PROXY = join(HERE, "experiments", "lean-proxy.mjs");
 const JSON_FORWARDER = join(HERE, "experiments", "json-forwarder.mjs");
-const FAST_PATH = join(HERE, "experiments", "fast-path.mjs");
 const GUARD = join(HERE, "lib", "child-guard.mjs");
+const ALLOC_WINDOW = join(HERE, "lib", "alloc-window.mjs");
 const MCP_PROXY = join(HERE, "node_modules", "mcp-proxy", "dist", "bin", "mcp-proxy.mjs");
 // The fastmcp-proxy command, run with its defaults (as a user would), when it has been built.
 const CLI = join(HERE, "..", "packages", "cli", "bin", "fastmcp-proxy.js");
@@ -247,8 +247,8 @@ async function echoHttp(extra = []) {
   return { child, url };
 }
 
-async function ourProxyHttp(backend, { sessions, nodeFlags = [], options, listenMs = 20_000 } = {}) {
-  const extra = [...(sessions ? ["--sessions", sessions] : []), ...(options ? ["--options", JSON.stringify(options)] : [])];
+async function ourProxyHttp(backend, { sessions, nodeFlags = [], options, listenMs = 20_000, extraArgs = [] } = {}) {
+  const extra = [...(sessions ? ["--sessions", sessions] : []), ...(options ? ["--options", JSON.stringify(options)] : []), ...extraArgs];
   const child = start("fastmcp-proxy (http front)", NODE, [...nodeFlags, PROXY, "--front", "http", "--backend", JSON.stringify(backend), ...extra], { cwd: HERE });
   const url = await listening(child, listenMs).catch(async (error) => {
     await stop(child);
@@ -311,9 +311,6 @@ async function stdioScenario() {
         name: "JSON forwarder, no SDK Protocol (prototype)",
         setup: () => stdioEndpoint("json forwarder", [JSON_FORWARDER, ...echoStdio()]),
       }),
-      // Proposal 3: FastMCPProxy with tools/call past the SDK Protocol on the front, then on both ends.
-      ...experiment({ name: "fast path, front (prototype)", setup: () => stdioEndpoint("fast path front", [FAST_PATH, "front", ...echoStdio()]) }),
-      ...experiment({ name: "fast path, both ends (prototype)", setup: () => stdioEndpoint("fast path both", [FAST_PATH, "both", ...echoStdio()]) }),
     ],
     after: ({ c, stats, names }) => {
       const by = (prefix) => stats[names.findIndex((n) => n.startsWith(prefix))];
@@ -839,6 +836,70 @@ async function childrenSettled(pid, count) {
   return false;
 }
 
+/**
+ * Bytes allocated per forwarded call (v8.GCProfiler inside the process, robust to load) and CPU per
+ * call (from /proc), stdio → stdio at c=16: the proxy beside the byte relay, the floor of any process.
+ */
+async function allocationScenario() {
+  if (!wanted("allocation")) return;
+  log("▶ allocation per call, stdio → stdio, c=16");
+  const calls = quick ? 2_000 : 20_000;
+  const measure = async (label, args) => {
+    const transport = new StdioClientTransport({ command: NODE, args: ["--import", ALLOC_WINDOW, ...args], env: CHILD_ENV, stderr: "pipe", cwd: HERE });
+    let stderr = "";
+    transport.stderr?.on("data", (chunk) => (stderr = (stderr + chunk).slice(-4096)));
+    const client = new Client({ name: "bench", version: "1.0.0" });
+    await client.connect(transport);
+    adopt(transport.pid, label);
+    try {
+      const call = sdkCall(client);
+      await runLoad(call, { concurrency: 16, maxCalls: calls, durationMs: 20_000, warmup: calls, warmupMs: 20_000 });
+      process.kill(transport.pid, "SIGUSR2");
+      const run = await runLoad(call, { concurrency: 16, maxCalls: calls, durationMs: 20_000, warmup: 0, cpuPids: [transport.pid] });
+      process.kill(transport.pid, "SIGUSR2");
+      for (let i = 0; i < 100 && !/ALLOCATED \d+/.test(stderr); i++) await new Promise((r) => setTimeout(r, 20));
+      const bytes = Number(/ALLOCATED (\d+)/.exec(stderr)?.[1]);
+      return { kb: bytes / run.calls / 1024, cpu: run.cpuMicros / run.calls };
+    } finally {
+      await client.close().catch(() => {});
+      await stopPid(transport.pid);
+    }
+  };
+  try {
+    const proxy = await measure("fastmcp-proxy stdio (allocation)", [PROXY, "--front", "stdio", "--backend", JSON.stringify(echoStdio())]);
+    const relay = await measure("byte relay (allocation)", [RELAY, ...echoStdio()]);
+    findings.allocPerCall = proxy.kb;
+    growth.push({ measure: "allocated per forwarded call (v8.GCProfiler), stdio → stdio, c=16", size: "fastmcp-proxy", figure: `${fmt(proxy.kb, 1)} KB, ${fmt(proxy.cpu)} µs CPU`, goal: "≤ 12 KB", note: `floor (byte relay): ${fmt(relay.kb, 1)} KB, ${fmt(relay.cpu)} µs CPU` });
+  } catch (error) {
+    failures.push(`allocation: ${error?.message ?? error}`);
+    log(`  FAILED: ${error?.stack ?? error}`);
+  }
+}
+
+/** A hundred HTTP clients of one tenant (`sessions: "tenant"`), one call each: backend children and RSS in all. */
+async function tenantScenario() {
+  if (!wanted("tenant")) return;
+  const clients = 100;
+  log(`▶ ${clients} clients of one tenant on a stdio backend`);
+  const agent = keepAliveAgent(16);
+  let proxy;
+  try {
+    proxy = await ourProxyHttp(echoStdio(), { sessions: "tenant", options: { spareSessions: 0 }, extraArgs: ["--identity", "bench-tenant"] });
+    for (let i = 0; i < clients; i++) await (await rawSession(proxy.url, agent)).call();
+    const children = descendants(proxy.child.pid);
+    const total = [proxy.child.pid, ...children].reduce((sum, pid) => sum + rss(pid), 0);
+    findings.tenantChildren = children.length;
+    findings.tenantRss = total;
+    growth.push({ measure: "clients of one tenant on a stdio backend (sessions: \"tenant\"), one call each", size: fmt(clients), figure: `${children.length} backend children, ${fmt(total / 2 ** 20)} MB RSS in all`, goal: "≤ 2 children, ≤ 300 MB", note: "floor: one child (a direct connection)" });
+  } catch (error) {
+    failures.push(`tenant: ${error?.message ?? error}`);
+    log(`  FAILED: ${error?.stack ?? error}`);
+  } finally {
+    agent.destroy();
+    if (proxy) await stop(proxy.child);
+  }
+}
+
 /** Middleware costs in process (InMemoryTransport): the proxy alone, then with each middleware, alternated. */
 async function middlewareScenario() {
   if (!wanted("middleware")) return;
@@ -962,6 +1023,11 @@ function targets() {
   const erasHttp = findings["eras-http.declared.c16"];
   check("the same over an HTTP backend (asking calls share its session)", erasHttp, erasHttp >= 0.9,
     `${erasHttp?.toFixed(2)}× the legacy session's calls/s, ${findings["eras-http.declaredCpu.c16"]?.toFixed(2)}× its proxy CPU per call (c=1 ${findings["eras-http.declared.c1"]?.toFixed(2)}×; declaring none: ${findings["eras-http.none.c16"]?.toFixed(2)}×)`);
+  // Round 4 (issue 20): the lean hot path.
+  const alloc = findings.allocPerCall;
+  check("≤ 12 KB allocated per forwarded call (v8.GCProfiler, stdio → stdio, c=16)", alloc, alloc <= 12, `${alloc?.toFixed(1)} KB`);
+  const kids = findings.tenantChildren;
+  check("100 clients of one tenant on a stdio backend: ≤ 2 backend children and ≤ 300 MB RSS in all", kids, kids <= 2 && findings.tenantRss <= 300 * 2 ** 20, `${kids} children, ${(findings.tenantRss / 2 ** 20).toFixed(0)} MB`);
   const mem = findings.rssPerSession;
   check("≤ 1 MB RSS per idle HTTP session", mem, mem <= 2 ** 20, `${mem === undefined ? "" : (mem / 1024).toFixed(1)} KB/session`);
   return t.join("\n");
@@ -992,6 +1058,8 @@ async function main() {
   await toolsListScaleScenario();
   await firstCallScenario();
   await middlewareScenario();
+  await allocationScenario();
+  await tenantScenario();
   const side = await sideBenches();
   await stopAll();
 

@@ -29,7 +29,7 @@ describe("an in-process backend", () => {
       content: [{ type: "text", text: "hi", annotations: { audience: ["user"] }, futureContentField: "x" }],
       structuredContent: { echoed: "hi" },
       // The client's _meta reaches the backend; the proxy adds its own progress token (progress keeps a call alive).
-      _meta: { "example.com/result": "kept", seenMeta: { "example.com/trace": "t1", progressToken: expect.any(Number) } },
+      _meta: { "example.com/result": "kept", seenMeta: { "example.com/trace": "t1", progressToken: expect.any(String) } },
       futureResultField: 42,
     });
   });

@@ -3,7 +3,7 @@
 // server→client traffic goes back to the one caller it can be attributed to (routing.ts).
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
-import { ErrorCode, McpError, type ClientCapabilities, type Notification, type Request, type Result } from "@modelcontextprotocol/sdk/types.js";
+import { ErrorCode, McpError, type ClientCapabilities, type Notification, type Result } from "@modelcontextprotocol/sdk/types.js";
 import { HttpError, ProxyError, ProxyErrorCode, forwardedError, plainMessage } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { LIST_CHANGED, METHODS, isProxyMethod, type MethodSpec } from "../methods.js";
@@ -13,6 +13,7 @@ import { passthrough } from "../wire/message.js";
 import { RELAY_CAPABILITIES, attributesAsks, removed, type BackendPool, type BackendSink, type SessionOwner } from "./pool.js";
 import { CrashLoop, InFlight } from "./guards.js";
 import { deliver, ownerOf } from "./routing.js";
+import { forwarder } from "./forwarder.js";
 import { TaskBook, taskOf } from "./tasks.js";
 
 /** How backend sessions are shared: per front session, per tenant, or one per capability profile. */
@@ -201,17 +202,13 @@ export class BackendRouter {
   }
 
   async #request(backend: Backend, client: Client, method: string, params: object, call: Call, asker?: number): Promise<Result> {
-    const meta = (params as { _meta?: Record<string, unknown> })._meta;
-    const progressToken = meta?.progressToken as string | number | undefined;
-    let outgoing = params;
+    const progressToken = (params as { _meta?: { progressToken?: string | number } })._meta?.progressToken;
     // The last progress relayed: awaited before the result, so no progress arrives after it.
     let relayed: Promise<void> | undefined;
-    // Always asked for (the SDK sends its own token): a backend's progress extends the timeout
+    // Always asked for (the forwarder sends its own token): a backend's progress extends the timeout
     // whether or not the client asked; it is relayed only to a client that gave a token.
     let onprogress = (_progress: object) => {};
     if (progressToken !== undefined) {
-      const { progressToken: _, ...rest } = meta!;
-      outgoing = { ...params, _meta: rest };
       onprogress = (progress) => {
         const notification = { method: "notifications/progress", params: { ...progress, progressToken } };
         // A task-augmented call's progress goes on after its answer, when its stream may be gone: then on the session's own.
@@ -223,14 +220,7 @@ export class BackendRouter {
     const timeout = methodSpec(method)?.timeout === "task" ? maxTotalMs : (backend.timeoutMs ?? requestMs);
     let result: Result;
     try {
-      result = await client.request({ method, params: outgoing } as Request, passthrough, {
-        signal: call.signal,
-        timeout,
-        maxTotalTimeout: maxTotalMs,
-        resetTimeoutOnProgress: true,
-        onprogress,
-        ...(asker !== undefined && { relatedRequestId: asker }),
-      });
+      result = await forwarder(client).request(method, params as Record<string, unknown>, { signal: call.signal, timeout, maxTotalTimeout: maxTotalMs, onprogress, ...(asker !== undefined && { relatedRequestId: asker }) });
     } catch (error) {
       throw this.#deps.pool.isRetired(backend) ? removed(backend) : backendFailure(backend, method, error, call.signal);
     }

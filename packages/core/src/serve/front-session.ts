@@ -4,7 +4,11 @@ import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import {
+  ErrorCode,
   PingRequestSchema,
+  type JSONRPCMessage,
+  type JSONRPCRequest,
+  type MessageExtraInfo,
   type ClientCapabilities,
   type Implementation,
   type Notification,
@@ -16,6 +20,7 @@ import {
   type ServerRequest,
 } from "@modelcontextprotocol/sdk/types.js";
 import { passthrough } from "../wire/message.js";
+import { plainMessage } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { HostedSession } from "../pipeline/session-host.js";
 import { tenantOf, type Call, type Channel, type Tenant } from "../tenant.js";
@@ -51,17 +56,24 @@ export interface FrontSessionOptions {
   sessionKey?: string | undefined;
 }
 
+/** Requests the SDK Server answers itself; every other request goes straight to the pipeline. */
+const SDK_ANSWERS = new Set(["initialize", "ping"]);
+
 /**
  * One client connection to the proxy: an SDK Server on a front transport, and the channel back to
  * its client. Its requests go to the pipeline with its tenant; which backend sessions serve them
- * is the router's to decide.
+ * is the router's to decide. A request is read once, by the transport: all but `initialize` and
+ * `ping` go from there to the pipeline, past the SDK `Protocol` (one table of requests in flight,
+ * which `notifications/cancelled` aborts); the SDK Server keeps those two, notifications, and the
+ * requests the proxy sends its client.
  */
 export class FrontSession implements HostedSession {
   readonly server: Server;
   readonly sessionKey: string;
   readonly #host: FrontHost;
   readonly #stateless: boolean;
-  readonly #inFlight = new Map<RequestId, FrontExtra>();
+  /** Requests read and not answered yet, each with what aborts it. */
+  readonly #inFlight = new Map<RequestId, AbortController>();
   /** The caller's AuthInfo as of its latest request (a client that refreshes its token brings a new one). */
   #authInfo: AuthInfo | undefined;
   #tenant: Tenant | undefined;
@@ -76,18 +88,9 @@ export class FrontSession implements HostedSession {
       capabilities: host.capabilities,
       ...(host.instructions === undefined ? {} : { instructions: host.instructions }),
     });
-    // Every request goes to the pipeline, unparsed, so nothing is lost.
+    // What reaches the SDK Server unanswered goes to the pipeline too (the methods it knows are its own).
     this.server.removeRequestHandler("logging/setLevel");
-    this.server.fallbackRequestHandler = async (request, extra) => {
-      this.#inFlight.set(extra.requestId, extra);
-      // The HTTP front lets only the identity that opened the session use it: this is the same caller.
-      if (extra.authInfo) this.#authInfo = extra.authInfo;
-      try {
-        return await host.handle(request.method, request.params, this.#call(extra));
-      } finally {
-        this.#inFlight.delete(extra.requestId);
-      }
-    };
+    this.server.fallbackRequestHandler = async (request, extra) => host.handle(request.method, request.params, this.#call(extra.requestId, extra.signal, extra.authInfo));
     this.server.fallbackNotificationHandler = async (notification) => {
       if (notification.method === "notifications/roots/list_changed") host.rootsChanged(this);
     };
@@ -101,13 +104,43 @@ export class FrontSession implements HostedSession {
   }
 
   /** One request as the pipeline takes it: this session's tenant, and the request's own stream back. */
-  #call(extra: FrontExtra): Call {
+  #call(requestId: RequestId, signal: AbortSignal, authInfo: AuthInfo | undefined): Call {
+    // The HTTP front lets only the identity that opened the session use it: this is the same caller.
+    if (authInfo) this.#authInfo = authInfo;
+    const related = { relatedRequestId: requestId };
     const channel: Channel = {
       capabilities: this.capabilities,
-      notify: (notification) => extra.sendNotification(notification as ServerNotification),
-      request: this.#stateless ? undefined : (request, signal) => extra.sendRequest(request as ServerRequest, passthrough, { signal }),
+      notify: (notification) => this.server.notification(notification as ServerNotification, related),
+      request: this.#stateless ? undefined : (request, signal) => this.server.request(request as ServerRequest, passthrough, { signal, ...related }),
     };
-    return { tenant: this.tenant, authInfo: this.#authInfo, channel, listener: this, signal: extra.signal, requestId: extra.requestId, sessionId: extra.sessionId ?? this.sessionKey };
+    return { tenant: this.tenant, authInfo: this.#authInfo, channel, listener: this, signal, requestId, sessionId: this.server.transport?.sessionId ?? this.sessionKey };
+  }
+
+  /** Takes a request the pipeline answers (or a cancellation of one) off the transport; false for anything else. */
+  #take(message: JSONRPCMessage, extra: MessageExtraInfo | undefined, transport: Transport): boolean {
+    if (!("method" in message)) return false;
+    if (!("id" in message)) {
+      if (message.method === "notifications/cancelled") {
+        const id = (message.params as { requestId?: RequestId } | undefined)?.requestId;
+        const controller = id === undefined ? undefined : this.#inFlight.get(id);
+        if (controller) {
+          this.#inFlight.delete(id!);
+          controller.abort((message.params as { reason?: unknown }).reason);
+        }
+      }
+      return false;
+    }
+    if (SDK_ANSWERS.has(message.method)) return false;
+    const { id, method, params } = message as JSONRPCRequest;
+    if (this.#inFlight.has(id)) {
+      // Two answers with one id could not be told apart.
+      void transport.send({ jsonrpc: "2.0", id, error: { code: ErrorCode.InvalidRequest, message: `Invalid Request: a request with id ${JSON.stringify(id)} is already in flight` } }).catch(() => {});
+      return true;
+    }
+    const controller = new AbortController();
+    this.#inFlight.set(id, controller);
+    void this.#serve(id, method, params, controller.signal, extra?.authInfo, transport);
+    return true;
   }
 
   get id(): string | undefined {
@@ -146,8 +179,28 @@ export class FrontSession implements HostedSession {
     return this.#host.privateSessions(this);
   }
 
-  connect(transport: Transport): Promise<void> {
-    return this.server.connect(transport);
+  /** Answers one request from the pipeline, unless it was cancelled meanwhile (the spec: no answer then). */
+  async #serve(id: RequestId, method: string, params: Record<string, unknown> | undefined, signal: AbortSignal, authInfo: AuthInfo | undefined, transport: Transport): Promise<void> {
+    let reply: JSONRPCMessage;
+    try {
+      reply = { jsonrpc: "2.0", id, result: await this.#host.handle(method, params, this.#call(id, signal, authInfo)) };
+    } catch (caught) {
+      const error = caught as { code?: unknown; message?: unknown; data?: unknown };
+      const code = Number.isSafeInteger(error.code) ? (error.code as number) : ErrorCode.InternalError;
+      const message = typeof error.message === "string" ? error.message : "Internal error";
+      reply = { jsonrpc: "2.0", id, error: { code, message, ...(error.data !== undefined && { data: error.data }) } };
+    }
+    if (signal.aborted) return;
+    this.#inFlight.delete(id);
+    await transport.send(reply, { relatedRequestId: id }).catch((error: unknown) => this.#host.logger.debug(`could not answer ${method}: ${plainMessage(error)}`));
+  }
+
+  async connect(transport: Transport): Promise<void> {
+    await this.server.connect(transport);
+    const sdkMessage = transport.onmessage;
+    transport.onmessage = (message, extra) => {
+      if (!this.#take(message, extra, transport)) sdkMessage?.call(transport, message, extra);
+    };
   }
 
   /** Lets go now of its own backend sessions that nothing holds (no request, subscription or running task). */
@@ -179,6 +232,8 @@ export class FrontSession implements HostedSession {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    for (const controller of this.#inFlight.values()) controller.abort();
+    this.#inFlight.clear();
     this.#onClosed();
     await this.#host.detach(this);
     await this.server.close().catch(() => {});
