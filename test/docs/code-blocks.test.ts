@@ -6,7 +6,9 @@
 //             section through caching's. A server run as `fastmcp-proxy` has its args parsed as below.
 // - ```sh     every `fastmcp-proxy` command line (also after `npx -y`, or as `docker run`'s image) is
 //             parsed by the CLI's parseCliArgs: unknown flags and bad values fail.
-// - ```ts sketch (or json/sh sketch): shown, not checked: an outline or a signature that is not meant to
+// - ```nginx, ```haproxy   in docs/deployment.md, the configs test/fleet runs behind real load balancers
+//             (fleet/balancer.ts takes each from its heading).
+// - ```<any> sketch (ts, json, sh, nginx, yaml...): shown, not checked: an outline or a signature that is not meant to
 //             compile as written. Use it sparingly: prefer code that compiles.
 // A block with no language is text (diagrams, trees, output). Any other language fails the test: check it
 // here or mark it a sketch.
@@ -34,6 +36,8 @@ const GIVEN = {
   logger: 'import("@fastmcp-proxy/core").Logger',
 };
 const CHECKED = ["ts", "json", "sh"];
+/** Run by test/fleet from docs/deployment.md: one block of each, the one the fleet test takes. */
+const RUN_BY_FLEET_TESTS = ["nginx", "haproxy"];
 
 interface Block {
   file: string;
@@ -63,8 +67,9 @@ const where = (b: Block) => `${b.file}:${b.line}`;
 
 describe("the code in the docs", () => {
   it("is in a language checked here, or marked a sketch", () => {
-    const unchecked = ALL.filter((b) => b.lang !== "" && !CHECKED.includes(b.lang) && !CHECKED.some((lang) => b.lang === `${lang} sketch`));
+    const unchecked = ALL.filter((b) => b.lang !== "" && !CHECKED.includes(b.lang) && !RUN_BY_FLEET_TESTS.includes(b.lang) && !b.lang.endsWith(" sketch"));
     expect(unchecked.map((b) => `${where(b)}: \`\`\`${b.lang}`)).toEqual([]);
+    for (const lang of RUN_BY_FLEET_TESTS) expect(of(lang).map((b) => b.file), lang).toEqual(["docs/deployment.md"]);
     expect(of("ts").length).toBeGreaterThan(20);
   });
 
