@@ -201,8 +201,8 @@ describe("request logs", () => {
     const client = await connectHttp(url);
     await withTimeout(client.callTool({ name: "echo", arguments: { text: "plain" } }), 10_000, "tools/call echo");
     await withTimeout(client.callTool({ name: "fail", arguments: {} }), 10_000, "tools/call fail");
-    await cli.waitForStderr(/^\[fastmcp-proxy\] warn: tools\/call fail ← weather isError [\d.]+ms \d+B→\d+B session=[0-9a-f]{8}…$/m);
-    expect(cli.stderr()).toMatch(/^\[fastmcp-proxy\] info: tools\/call echo ← weather ok [\d.]+ms \d+B→\d+B session=[0-9a-f]{8}…$/m);
+    await cli.waitForStderr(/^\[fastmcp-proxy\] warn: tools\/call fail ← weather isError [\d.]+ms \d+B→\d+B session=[A-Za-z0-9_-]{8}…$/m);
+    expect(cli.stderr()).toMatch(/^\[fastmcp-proxy\] info: tools\/call echo ← weather ok [\d.]+ms \d+B→\d+B session=[A-Za-z0-9_-]{8}…$/m);
     await client.close();
   });
 
