@@ -1023,7 +1023,7 @@ function targets() {
   const erasHttp = findings["eras-http.declared.c16"];
   check("the same over an HTTP backend (asking calls share its session)", erasHttp, erasHttp >= 0.9,
     `${erasHttp?.toFixed(2)}× the legacy session's calls/s, ${findings["eras-http.declaredCpu.c16"]?.toFixed(2)}× its proxy CPU per call (c=1 ${findings["eras-http.declared.c1"]?.toFixed(2)}×; declaring none: ${findings["eras-http.none.c16"]?.toFixed(2)}×)`);
-  // Round 4 (issue 20): the lean hot path.
+  // Issue 20: the lean hot path.
   const alloc = findings.allocPerCall;
   check("≤ 12 KB allocated per forwarded call (v8.GCProfiler, stdio → stdio, c=16)", alloc, alloc <= 12, `${alloc?.toFixed(1)} KB`);
   const kids = findings.tenantChildren;
