@@ -85,7 +85,8 @@ describe("backendAuthFromConfig", () => {
   });
 
   it("refuses unknown types and missing fields, naming the server", () => {
-    expect(() => backendAuthFromConfig({ gh: { auth: { type: "magic" } } })).toThrow(/^mcpServers\.gh\.auth/);
+    expect(() => backendAuthFromConfig({ gh: { auth: { type: "magic" } } })).toThrow(/^mcpServers\.gh\.auth\.type: "magic" is not one; use one of bearer, headers, client_credentials, private_key_jwt, authorization_code, token_exchange, id_jag, passthrough, per_user$/);
+    expect(() => backendAuthFromConfig({ gh: { auth: { token: "t" } } })).toThrow(/^mcpServers\.gh\.auth\.type: missing; use one of bearer, /);
     expect(() => backendAuthFromConfig({ gh: { auth: { type: "client_credentials", clientId: "x" } } })).toThrow(/^mcpServers\.gh\.auth/);
   });
 });

@@ -105,6 +105,11 @@ export const backendAuthSchema = z.union([
   z.strictObject({ type: z.literal("per_user"), serverUrl: z.url().optional(), primary: simpleBackendSchema.optional() }),
 ]);
 
+/** The `type`s a server's `auth` can have, read off the schema (one list, the schema's). */
+const BACKEND_AUTH_TYPES: readonly string[] = backendAuthSchema.options.flatMap((option) =>
+  "shape" in option ? [option.shape.type.value] : option.options.map((simple) => simple.shape.type.value),
+);
+
 function check<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
@@ -182,7 +187,12 @@ export function backendAuthFromConfig(servers: Readonly<Record<string, object | 
   const specs: Record<string, BackendAuthSpec> = {};
   for (const [name, server] of Object.entries(servers)) {
     const auth = (server as { auth?: unknown } | undefined)?.auth;
-    if (auth !== undefined) specs[name] = check(backendAuthSchema, auth, `mcpServers.${name}.auth`) as BackendAuthSpec;
+    if (auth === undefined) continue;
+    const type = (auth as { type?: unknown } | null)?.type;
+    if (typeof type !== "string" || !BACKEND_AUTH_TYPES.includes(type)) {
+      throw new TypeError(`mcpServers.${name}.auth.type: ${type === undefined ? "missing" : `"${String(type)}" is not one`}; use one of ${BACKEND_AUTH_TYPES.join(", ")}`);
+    }
+    specs[name] = check(backendAuthSchema, auth, `mcpServers.${name}.auth`) as BackendAuthSpec;
   }
   return Object.keys(specs).length ? backendAuth(specs, options) : undefined;
 }
