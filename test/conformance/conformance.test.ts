@@ -9,7 +9,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { FastMCPProxy } from "@fastmcp-proxy/core";
-import type { BackendSpec } from "@fastmcp-proxy/core/advanced";
+import type { BackendSpec } from "@fastmcp-proxy/core";
 import { createConformanceServer } from "../fixtures/conformance-server.mjs";
 import { CONFORMANCE_FIXTURE } from "../helpers.js";
 

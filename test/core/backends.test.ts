@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { FastMCPProxy, ProxyErrorCode } from "@fastmcp-proxy/core";
-import type { BackendSpec } from "@fastmcp-proxy/core/advanced";
+import type { BackendSpec } from "@fastmcp-proxy/core";
 import { createFixtureServer } from "../fixtures/fixture-server.mjs";
 import { serveHttp } from "../fixtures/serve.mjs";
 import { FIXTURE, connectClient, raw, rejection } from "../helpers.js";

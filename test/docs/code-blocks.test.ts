@@ -33,7 +33,7 @@ const DOCS = [
 ];
 const GIVEN = {
   proxy: 'import("@fastmcp-proxy/core").FastMCPProxy',
-  backend: 'import("@fastmcp-proxy/core/advanced").BackendSpec',
+  backend: 'import("@fastmcp-proxy/core").BackendSpec',
   config: 'import("@fastmcp-proxy/core").MCPConfig',
   ctx: 'import("@fastmcp-proxy/core").AnyProxyContext',
   logger: 'import("@fastmcp-proxy/core").Logger',

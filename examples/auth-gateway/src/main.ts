@@ -9,7 +9,7 @@
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { FastMCPProxy } from "@fastmcp-proxy/core";
-import type { RunningProxy } from "@fastmcp-proxy/core/advanced";
+import type { RunningProxy } from "@fastmcp-proxy/core";
 import { authorize, backendAuth, bearerAuth, jwtVerifier, type Rule } from "@fastmcp-proxy/auth";
 
 export interface GatewayOptions {

@@ -8,7 +8,7 @@
 import { existsSync, realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { FastMCPProxy } from "@fastmcp-proxy/core";
-import type { BackendSpec } from "@fastmcp-proxy/core/advanced";
+import type { BackendSpec } from "@fastmcp-proxy/core";
 
 export interface BridgeOptions {
   /** Any backend form; a command array or a script path gives a stdio backend. Default: the demo server. */

@@ -1,4 +1,4 @@
-import { globMatcher } from "@fastmcp-proxy/core/advanced";
+import { globMatcher } from "@fastmcp-proxy/core";
 import type { Principal } from "./principal.js";
 import { expandScopes, missingScopes, type ScopeImplications } from "./scopes.js";
 

@@ -1,6 +1,7 @@
 // The Redis event store behaves as core's MemoryEventStore does, and replays across replicas.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MemoryEventStore, type EventStore } from "@fastmcp-proxy/core/advanced";
+import type { EventStore } from "@fastmcp-proxy/core";
+import { MemoryEventStore } from "@fastmcp-proxy/core/advanced";
 import { redisAvailable, testRedis, type RedisServer } from "../../../test/caching/redis-server.js";
 import { RedisEventStores } from "./event-store.js";
 

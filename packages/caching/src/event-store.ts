@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { Logger } from "@fastmcp-proxy/core";
-import type { EventStore } from "@fastmcp-proxy/core/advanced";
+import type { EventStore, Logger } from "@fastmcp-proxy/core";
 import type { Redis } from "ioredis";
 import { closeClient, openClient, whenReady } from "./redis-store.js";
 

@@ -1,4 +1,4 @@
-import { globMatcher } from "@fastmcp-proxy/core/advanced";
+import { globMatcher } from "@fastmcp-proxy/core";
 
 /** Include/exclude globs: included when it matches an include (or there are none) and no exclude. */
 export interface Filter {

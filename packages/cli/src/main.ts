@@ -3,8 +3,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { basename, dirname, extname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { FastMCPProxy, HttpError, ProxyErrorCode, plainMessage, safeStderr, type HttpRoute, type Logger } from "@fastmcp-proxy/core";
-import { loadConfigFile, type BackendSpec, type RunningProxy } from "@fastmcp-proxy/core/advanced";
+import { FastMCPProxy, HttpError, ProxyErrorCode, loadConfigFile, plainMessage, safeStderr, type BackendSpec, type HttpRoute, type Logger, type RunningProxy } from "@fastmcp-proxy/core";
 import {
   Registry,
   healthHandler,
@@ -300,26 +299,26 @@ async function serve(options: CliOptions, logs: CliLogs, tls?: { cert: Buffer; k
     ...(fleetKey !== undefined && { fleetKey }),
     ...(events && { eventStore: (session: { key: string }) => events.create(session.key) }),
   }));
-  let started: RunningProxy | undefined;
-  try {
-    started = await Promise.race([running, stopped.then(() => undefined)]);
-  } catch (error) {
-    await closeWithin(proxy, logger);
+  // Everything the run opened, closed in one order on every way out.
+  const shutDown = async (settled?: Promise<void>) => {
+    await closeWithin(proxy, logger, settled);
     await cache?.close();
     await events?.close();
     await tracer?.shutdown();
     cleanup();
+  };
+  let started: RunningProxy | undefined;
+  try {
+    started = await Promise.race([running, stopped.then(() => undefined)]);
+  } catch (error) {
+    await shutDown();
     return fail(error);
   }
   if (!started) {
     // Stopped while still connecting: close what is open now, and again once start-up settles.
     const { code, reason } = await stopped;
     logger.info(`shutting down before the proxy was ready (${reason})`);
-    await closeWithin(proxy, logger, running.then(() => undefined, () => undefined));
-    await cache?.close();
-    await events?.close();
-    await tracer?.shutdown();
-    cleanup();
+    await shutDown(running.then(() => undefined, () => undefined));
     return code;
   }
   let opsOrigin: string | undefined;
@@ -330,11 +329,7 @@ async function serve(options: CliOptions, logs: CliLogs, tls?: { cert: Buffer; k
       const { port } = opsServer.address() as AddressInfo;
       opsOrigin = `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${port}`;
     } catch (error) {
-      await closeWithin(proxy, logger);
-      await cache?.close();
-      await events?.close();
-      await tracer?.shutdown();
-      cleanup();
+      await shutDown();
       return fail(new CliFailure(`--ops-port ${options.opsPort}: ${plainMessage(error)}`, 1));
     }
   }
@@ -347,11 +342,7 @@ async function serve(options: CliOptions, logs: CliLogs, tls?: { cert: Buffer; k
     await draining;
   }
   logger.info(`shutting down (${reason})`);
-  await closeWithin(proxy, logger);
-  await cache?.close();
-  await events?.close();
-  await tracer?.shutdown();
-  cleanup();
+  await shutDown();
   return code;
 }
 
