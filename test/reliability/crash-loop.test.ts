@@ -2,6 +2,9 @@
 // watcher per backend: past five crashes, calls fail fast saying the backend is down (no more spawns),
 // and health reports it. A child that is alive but answers nothing is replaced after three timeouts
 // in a row.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { FastMCPProxy } from "@fastmcp-proxy/core";
 import { FIXTURE, connectClient, raw, rejection } from "../helpers.js";
@@ -27,6 +30,20 @@ describe("a crash loop of per-client children", () => {
     const health = await proxy.health();
     expect(health.backends[0]).toMatchObject({ status: "down", error: expect.stringMatching(/crashed/) });
   }, 30_000);
+});
+
+describe("children slow to start", () => {
+  it("are not a crash loop: five slow starts in a row, calls still try, and health does not say down", async () => {
+    const slow = join(mkdtempSync(join(tmpdir(), "fmp-slow-")), "slow");
+    proxy = FastMCPProxy.asProxy({ command: process.execPath, args: [FIXTURE, "stdio"], env: { FIXTURE_SLOW_IF_EXISTS: slow } }, { logLevel: "error", spareSessions: 0, restart: false, connectTimeoutMs: 3000 });
+    const client = await connectClient(proxy);
+    writeFileSync(slow, "");
+    // Each call's new child answers too late; its session is given up and the next call opens another.
+    for (let i = 0; i < 5; i++) expect((await rejection(raw(client, "tools/call", { name: "whoami", arguments: {} }))).message).toMatch(/no answer to initialize/);
+    expect((await proxy.health()).backends[0]?.status).not.toBe("down");
+    rmSync(slow);
+    expect(await pidOf(client)).toBeGreaterThan(0);
+  }, 60_000);
 });
 
 describe("a child that stopped answering", () => {

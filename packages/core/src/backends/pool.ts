@@ -229,7 +229,7 @@ export class BackendPool {
     };
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer to initialize within ${connectTimeoutMs} ms`)), connectTimeoutMs);
+      timer = setTimeout(() => reject(new StartTimeout(`no answer to initialize within ${connectTimeoutMs} ms`)), connectTimeoutMs);
     });
     let client: Client;
     try {
@@ -329,7 +329,17 @@ function connectFailure(backend: Backend, error: unknown): ProxyError {
     return new ProxyError(refused === 401 ? ProxyErrorCode.Unauthorized : ProxyErrorCode.Forbidden,
       `Backend ${describe(backend)} refused the proxy's credentials (HTTP ${refused}): ${fix}`, undefined, { cause: error });
   }
-  return new ProxyError(ProxyErrorCode.BackendUnavailable, `Backend ${describe(backend)} is unavailable: ${plainMessage(error)}`, undefined, { cause: error });
+  const data = error instanceof StartTimeout ? { slowStart: true } : undefined;
+  return new ProxyError(ProxyErrorCode.BackendUnavailable, `Backend ${describe(backend)} is unavailable: ${plainMessage(error)}`, data, { cause: error });
+}
+
+/** A session whose backend did not answer `initialize` in time: slow (a starved machine), not crashed. */
+class StartTimeout extends Error {}
+
+/** Whether a session that could not start says nothing about the backend's health: a full pool, or a slow start. */
+export function notACrash(error: unknown): boolean {
+  const data = error instanceof ProxyError ? (error.data as { maxSessions?: number; slowStart?: boolean } | undefined) : undefined;
+  return Boolean(data?.maxSessions || data?.slowStart);
 }
 
 const ordered = new WeakSet<Client>();

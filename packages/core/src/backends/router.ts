@@ -10,7 +10,7 @@ import { LIST_CHANGED, METHODS, isProxyMethod, type MethodSpec } from "../method
 import { profileKey, type Call, type Channel, type Listener, type Tenant } from "../tenant.js";
 import { describe, type Backend } from "./backend.js";
 import { passthrough } from "../wire/message.js";
-import { RELAY_CAPABILITIES, attributesAsks, removed, type BackendPool, type BackendSink, type SessionOwner } from "./pool.js";
+import { RELAY_CAPABILITIES, attributesAsks, notACrash, removed, type BackendPool, type BackendSink, type SessionOwner } from "./pool.js";
 import { CrashLoop, InFlight } from "./guards.js";
 import { deliver, ownerOf } from "./routing.js";
 import { forwarder } from "./forwarder.js";
@@ -299,8 +299,8 @@ export class BackendRouter {
     void opened.then((client) => (lane.ready = client), () => {});
     this.#lanes.set(lane.key, lane);
     opened.catch((error: unknown) => {
-      // A session that could not start (a child that exits at once) counts towards a crash loop; a full pool does not.
-      if (this.#lanes.get(lane.key) === lane && !(error instanceof ProxyError && (error.data as { maxSessions?: number } | undefined)?.maxSessions)) this.#crashes.crashed(lane.backend);
+      // A session that could not start (a child that exits at once) counts towards a crash loop; a full pool or a slow start does not.
+      if (this.#lanes.get(lane.key) === lane && !notACrash(error)) this.#crashes.crashed(lane.backend);
       this.#forget(lane);
     });
     return lane;
