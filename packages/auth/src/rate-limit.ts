@@ -92,12 +92,15 @@ export function rateLimit(options: RateLimitOptions): RateLimit {
   }
   return Object.assign(rateLimited, {
     front(authenticate: Authenticate): Authenticate {
+      // A flood is refused with the same error while its Retry-After is the same: no Error (and stack) built per request.
+      let refusal = tooMany(1000);
       return async function rateLimitedAuthenticate(req) {
         const authInfo = await authenticate(req);
         const identity = identityOf(authInfo);
         const wait = identity === undefined ? 0 : empty.waitFor(identity, Date.now());
-        if (wait > 0) throw tooMany(wait);
-        return authInfo;
+        if (wait <= 0) return authInfo;
+        if (refusal.headers["retry-after"] !== String(Math.ceil(wait / 1000))) refusal = tooMany(wait);
+        throw refusal;
       };
     },
   });
