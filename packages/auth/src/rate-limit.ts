@@ -71,7 +71,7 @@ export function rateLimit(options: RateLimitOptions): RateLimit {
   }
   const buckets = options.store ?? memoryBuckets();
   // Principals found over their limit, and when their next token is due: what the front refuses early.
-  const empty = new EmptyUntil(10_000);
+  const empty = new EmptyUntil(1000 / options.perSecond);
   const tooMany = (wait: number, tool?: unknown): HttpError => {
     const seconds = Math.ceil(wait / 1000);
     return new HttpError(429, `Too many requests${tool === undefined ? "" : ` to ${String(tool)}`}: retry in ${seconds} s`, { "retry-after": String(seconds) });
@@ -106,10 +106,18 @@ export function rateLimit(options: RateLimitOptions): RateLimit {
   });
 }
 
-/** Until when each principal's bucket is known to be empty; at most `max`, the oldest dropped first. */
+/**
+ * Until when each principal's bucket is known to be empty (at most `max`, the oldest dropped first).
+ * When that time comes, one request goes through to take the token that came, and the next is due
+ * an `intervalMs` later: a principal that keeps sending reaches the pipeline about once per token
+ * (exactly, with a capacity of 2 or more: its bucket never fills up between two such requests).
+ */
 class EmptyUntil {
   readonly #until = new Map<string, number>();
-  constructor(readonly max: number) {}
+  constructor(
+    readonly intervalMs: number,
+    readonly max = 10_000,
+  ) {}
 
   set(identity: string, until: number): void {
     this.#until.delete(identity);
@@ -121,8 +129,10 @@ class EmptyUntil {
   waitFor(identity: string, now: number): number {
     const until = this.#until.get(identity);
     if (until === undefined) return 0;
-    if (until > now) return until - now;
-    this.#until.delete(identity);
+    if (now < until) return until - now;
+    // Quiet for a whole interval since: its bucket may hold more than one token now.
+    if (now < until + this.intervalMs) this.#until.set(identity, until + this.intervalMs);
+    else this.#until.delete(identity);
     return 0;
   }
 }
