@@ -75,9 +75,11 @@ const LINGER_MS = 5_000;
 export function refuse(res: ServerResponse, status: number, error: ErrorReply, close = false, headers: Record<string, string> = {}, lingerBytes = 64 * 1024): void {
   if (res.headersSent) return void res.end();
   const req = res.req;
-  const linger = close && !req.readableEnded && !(Number(req.headers["content-length"]) > lingerBytes);
+  // A body the parser already has in full is dropped with the request (node:http does): nothing to wait for.
+  const unread = close && !req.complete;
+  const linger = unread && !(Number(req.headers["content-length"]) > lingerBytes);
   const body = JSON.stringify(error);
-  res.writeHead(status, { ...headers, "content-type": "application/json", "content-length": String(Buffer.byteLength(body)), ...(close && !linger ? { connection: "close" } : {}) });
+  res.writeHead(status, { ...headers, "content-type": "application/json", "content-length": String(Buffer.byteLength(body)), ...(unread && !linger ? { connection: "close" } : {}) });
   if (linger) {
     let left = lingerBytes;
     const cut = () => req.socket.destroy();
@@ -91,7 +93,7 @@ export function refuse(res: ServerResponse, status: number, error: ErrorReply, c
     req.resume();
   }
   res.end(body);
-  if (close && !linger) res.once("finish", () => req.socket.destroySoon());
+  if (unread && !linger) res.once("finish", () => req.socket.destroySoon());
 }
 
 /** A response body (a backend's answer) as text, at most `maxBytes`: past it, it rejects and the connection is dropped. */
