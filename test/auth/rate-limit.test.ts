@@ -75,22 +75,24 @@ describe("rate limits per caller", () => {
   });
 
   it("HTTP front: a request refused unread does not break the next one on its keep-alive connection", async () => {
-    const limit = rateLimit({ capacity: 1, perSecond: 0.01 });
+    const limit = rateLimit({ capacity: 2, perSecond: 0.01 });
     front = await startFront({ rules: false, configure: (p) => void p.use(limit), authenticate: limit.front });
     const bob = await front.as.mint({ sub: "bob" });
     const alice = await front.as.mint({ sub: "alice" });
     const [bobSession, aliceSession] = [await openSession(front.url, bob), await openSession(front.url, alice)];
-    await call(front.url, bob, bobSession, "read_notes", {}, 2);
-    expect((await call(front.url, bob, bobSession, "read_notes", {}, 3)).status).toBe(429);
+    for (const id of [2, 3]) await call(front.url, bob, bobSession, "read_notes", {}, id);
+    expect((await call(front.url, bob, bobSession, "read_notes", {}, 30)).status).toBe(429);
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     try {
-      // A body the front never reads (with a long argument), then alice's call on the same connection.
-      const refused = await keepAlivePost(agent, front.url, bob, bobSession, { id: 4, name: "read_notes", arguments: { filler: "x".repeat(100_000) } });
-      expect(refused.status).toBe(429);
-      const served = await keepAlivePost(agent, front.url, alice, aliceSession, { id: 5, name: "read_notes", arguments: {} });
-      expect(served.reused).toBe(true);
-      expect(served.status).toBe(200);
-      expect(JSON.parse(served.body)).toMatchObject({ id: 5, result: { content: [{ text: "notes" }] } });
+      // A body the front never reads (still arriving, or in full), then alice's call on the same connection.
+      for (const [id, filler] of [[4, 100_000], [6, 10]] as const) {
+        const refused = await keepAlivePost(agent, front.url, bob, bobSession, { id, name: "read_notes", arguments: { filler: "x".repeat(filler) } });
+        expect(refused.status).toBe(429);
+        const served = await keepAlivePost(agent, front.url, alice, aliceSession, { id: id + 1, name: "read_notes", arguments: {} });
+        expect(served.reused).toBe(true);
+        expect(served.status).toBe(200);
+        expect(JSON.parse(served.body)).toMatchObject({ id: id + 1, result: { content: [{ text: "notes" }] } });
+      }
     } finally {
       agent.destroy();
     }
