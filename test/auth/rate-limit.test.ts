@@ -130,9 +130,35 @@ describe("rate limits per caller", () => {
     }
   });
 
+  it("maxInFlight: a caller holding that many calls open gets 429 at once, while another is served", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const backend = () => {
+      const server = notesServer();
+      server.registerTool("slow", { description: "answers when the test says" }, async () => (await gate, { content: [{ type: "text" as const, text: "done" }] }));
+      return server;
+    };
+    front = await startFront({ rules: false, backend, configure: (p) => void p.use(rateLimit({ capacity: 100, perSecond: 100, maxInFlight: 2 })) });
+    const bob = await front.as.mint({ sub: "bob" });
+    const alice = await front.as.mint({ sub: "alice" });
+    const bobSession = await openSession(front.url, bob);
+    const held = [call(front.url, bob, bobSession, "slow", {}, 2), call(front.url, bob, bobSession, "slow", {}, 3)];
+    // Both held calls are in the pipeline once a third one is refused for them (bounded: 200 tries).
+    let third = await call(front.url, bob, bobSession, "read_notes", {}, 4);
+    for (let id = 5; third.status === 200 && id < 205; id++) third = await call(front.url, bob, bobSession, "read_notes", {}, id);
+    expect(third.status).toBe(429);
+    expect(third.body.error.message).toMatch(/Too many requests in flight: 2 \(at most 2\)/);
+    expect(third.headers.get("retry-after")).toBe("1");
+    expect((await call(front.url, alice, await openSession(front.url, alice), "read_notes")).status).toBe(200);
+    release();
+    expect((await Promise.all(held)).map((r) => r.status)).toEqual([200, 200]);
+    expect((await call(front.url, bob, bobSession, "read_notes", {}, 300)).status).toBe(200);
+  });
+
   it("refuses a bucket that could never serve a request", () => {
     expect(() => rateLimit({ capacity: 0, perSecond: 1 })).toThrow(/capacity must be at least 1/);
     expect(() => rateLimit({ capacity: 1, perSecond: 1, perTool: { capacity: 1, perSecond: 0 } })).toThrow(/perSecond above 0/);
+    expect(() => rateLimit({ capacity: 1, perSecond: 1, maxInFlight: 0 })).toThrow(/maxInFlight must be at least 1/);
   });
 });
 

@@ -10,6 +10,11 @@ export interface BucketSpec {
 export interface RateLimitOptions extends BucketSpec {
   /** A bucket per caller and tool as well (tools/call only). */
   perTool?: BucketSpec;
+  /**
+   * Requests of one caller in the pipeline at once (on this replica); past it, 429 at once, nothing
+   * queued. A bucket limits how often a caller starts requests, not how many slow ones it holds open.
+   */
+  maxInFlight?: number;
   /** Where the buckets are. Default: `memoryBuckets()`, each replica on its own; `redisBuckets(redis)` shares them. */
   store?: BucketStore;
 }
@@ -69,7 +74,9 @@ export function rateLimit(options: RateLimitOptions): RateLimit {
   for (const spec of [options, options.perTool]) {
     if (spec && !(spec.capacity >= 1 && spec.perSecond > 0)) throw new TypeError("rateLimit: capacity must be at least 1 and perSecond above 0");
   }
+  if (options.maxInFlight !== undefined && !(options.maxInFlight >= 1)) throw new TypeError("rateLimit: maxInFlight must be at least 1");
   const buckets = options.store ?? memoryBuckets();
+  const inFlight = new Map<string, number>();
   // Principals found over their limit, and when their next token is due: what the front refuses early.
   const empty = new EmptyUntil(1000 / options.perSecond);
   const tooMany = (wait: number, tool?: unknown): HttpError => {
@@ -78,6 +85,22 @@ export function rateLimit(options: RateLimitOptions): RateLimit {
   };
   async function rateLimited<M extends ProxyMethod>(ctx: ProxyContext<M>, next: Next<M>): Promise<ResultOf<M>> {
     const caller = ctx.tenant.ephemeral ? "anonymous" : partitionOf(ctx.tenant);
+    if (options.maxInFlight === undefined) return admitted(ctx, next, caller);
+    const open = inFlight.get(caller) ?? 0;
+    if (open >= options.maxInFlight) {
+      throw new HttpError(429, `Too many requests in flight: ${open} (at most ${options.maxInFlight}); retry when one is answered`, { "retry-after": "1" });
+    }
+    inFlight.set(caller, open + 1);
+    try {
+      return await admitted(ctx, next, caller);
+    } finally {
+      const left = (inFlight.get(caller) ?? 1) - 1;
+      if (left > 0) inFlight.set(caller, left);
+      else inFlight.delete(caller);
+    }
+  }
+  /** The caller's buckets (and the tool's): a token from each, or 429. */
+  async function admitted<M extends ProxyMethod>(ctx: ProxyContext<M>, next: Next<M>, caller: string): Promise<ResultOf<M>> {
     const wait = await buckets.take(caller, options);
     if (wait > 0) {
       if (ctx.tenant.principal !== undefined) empty.set(ctx.tenant.principal, Date.now() + wait);
