@@ -100,7 +100,8 @@ const LEAD_IN_MS = 300;
 const FLOOD_RATE = opt("--flood-rate", LIMIT.perSecond * 10);
 const FLOOD = fileURLToPath(new URL("./lib/flood.mjs", import.meta.url));
 const PIN = !args.includes("--no-pin") && pinnable();
-const guarded = await start(true, LIMIT, !args.includes("--no-front"));
+const AT_FRONT = !args.includes("--no-front");
+const guarded = await start(true, LIMIT, AT_FRONT);
 const aliceCall = await session({ ...guarded, headers: { authorization: `Bearer ${await guarded.tokenOf("alice")}` } }, keepAliveAgent(1));
 const bobToken = await guarded.tokenOf("bob");
 
@@ -220,7 +221,7 @@ if (args.includes("--json")) {
   console.log(`\nadded by auth: ${added.toFixed(1)} µs CPU per call end to end (noisy: compare rounds); authenticate(req) alone on a cached token: ${cachedAuthenticate.toFixed(2)} µs (target < 10 µs)`);
   console.log(`bearerAuth.verify(): ${cachedVerify.toFixed(2)} µs cached, ${fullVerify.toFixed(1)} µs with a full jwtVerify`);
   const label = { alone: "alone", allowance: `bob at his allowance (${ALLOWANCE_RATE}/s)`, flood: `bob flooding (${FLOOD_RATE}/s offered)`, "closed loop": `bob in a closed loop (c=${CONCURRENCY}, the old row)` };
-  console.log(`\nrateLimit ${LIMIT.perSecond}/s per principal, judged at the front; alice at ${ALICE_RATE}/s, bob in a process of his own${PIN ? " (taskset: this process on CPU 0, bob on CPU 1)" : " (not pinned)"}\n`);
+  console.log(`\nrateLimit ${LIMIT.perSecond}/s per principal, ${AT_FRONT ? "judged at the front (limit.front) and in the pipeline" : "judged in the pipeline only (--no-front)"}; alice at ${ALICE_RATE}/s, bob in a process of his own${PIN ? " (taskset: this process on CPU 0, bob on CPU 1)" : " (not pinned)"}\n`);
   console.log("| phase | alice's p99 µs | ÷ alone | ÷ bob at allowance | bob offered/s | answered | refused (429) | proxy + alice CPU ms/s |");
   console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
   for (const [name, n] of Object.entries(noisy)) {
