@@ -13,9 +13,13 @@ export const DEFAULT_MAX_BODY = 4 * 1024 * 1024;
 /** Writes a JSON-RPC error with no id (an HTTP-level refusal). */
 export function replyError(res: ServerResponse, { status, code, message, headers }: Failure): void {
   if (res.headersSent) return void res.end();
-  // A refusal that passes (too busy, shutting down, starting) says when to try again: a load balancer or client backs off.
-  const retry = (status === 429 || status === 503) && !Object.keys(headers ?? {}).some((h) => h.toLowerCase() === "retry-after") ? { "retry-after": RETRY_AFTER_S } : {};
-  res.writeHead(status, { ...retry, ...headers, "content-type": "application/json" }).end(JSON.stringify({ jsonrpc: "2.0", error: { code, message }, id: null }));
+  res.writeHead(status, { ...withRetryAfter(status, headers), "content-type": "application/json" }).end(JSON.stringify({ jsonrpc: "2.0", error: { code, message }, id: null }));
+}
+
+/** A refusal that passes (too busy, shutting down, starting) says when to try again: a load balancer or client backs off. */
+function withRetryAfter(status: number, headers: Record<string, string> = {}): Record<string, string> {
+  const passes = status === 429 || status === 503;
+  return passes && !Object.keys(headers).some((h) => h.toLowerCase() === "retry-after") ? { "retry-after": RETRY_AFTER_S, ...headers } : headers;
 }
 
 /** Seconds a 429 or 503 asks the client to wait before trying again. */
@@ -79,7 +83,7 @@ export function refuse(res: ServerResponse, status: number, error: ErrorReply, c
   const unread = close && !req.complete;
   const linger = unread && !(Number(req.headers["content-length"]) > lingerBytes);
   const body = JSON.stringify(error);
-  res.writeHead(status, { ...headers, "content-type": "application/json", "content-length": String(Buffer.byteLength(body)), ...(unread && !linger ? { connection: "close" } : {}) });
+  res.writeHead(status, { ...withRetryAfter(status, headers), "content-type": "application/json", "content-length": String(Buffer.byteLength(body)), ...(unread && !linger ? { connection: "close" } : {}) });
   if (linger) {
     let left = lingerBytes;
     const cut = () => req.socket.destroy();
