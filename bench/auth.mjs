@@ -86,9 +86,8 @@ const fullVerify = await perCall(() => uncached.verify(authed.token), 2_000);
 // Alice calls at c=1, paced to ALICE_RATE (within her allowance: none of her calls may be refused).
 // Bob, from a process of his own, offers calls at a fixed rate whatever the answers: his allowance
 // (LIMIT, all answered) or FLOOD_RATE (10× LIMIT, mostly refused); alice is measured from LEAD_IN_MS
-// after he starts. The target is about what
-// bob's excess takes from alice: her p99 beside bob flooding over her p99 beside bob at his
-// allowance, ≤ 1.20×. Also the old definition: beside bob at c=CONCURRENCY in a closed loop (his
+// after he starts. The target is about what bob's excess takes from alice: her p99 beside bob
+// flooding over her p99 beside bob at his allowance, ≤ 1.20×. Also the old definition: beside bob at c=CONCURRENCY in a closed loop (his
 // offered rate then grows as the proxy refuses faster) over alice alone. With taskset and 2 CPUs,
 // this process (proxy and alice) runs on CPU 0 and bob on CPU 1, so his generator never takes the
 // proxy's CPU (see bench/README.md).
