@@ -7,7 +7,7 @@ import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.js";
 import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from "@modelcontextprotocol/sdk/shared/auth.js";
 import { z } from "zod";
-import { FastMCPProxy, type HttpRoute, stderrLogger } from "@fastmcp-proxy/core";
+import { FastMCPProxy, type Authenticate, type HttpRoute, stderrLogger } from "@fastmcp-proxy/core";
 import type { HttpFrontOptions } from "@fastmcp-proxy/core/advanced";
 import { authorize, bearerAuth, jwtVerifier, type AuthorizeOptions, type BearerAuthOptions } from "@fastmcp-proxy/auth";
 import { TestAuthServer } from "../fixtures/auth-server.js";
@@ -47,7 +47,7 @@ export interface Front {
 
 /** The proxy over HTTP, protected by bearerAuth with a JWT verifier on the test authorization server. */
 export async function startFront(
-  o: { bearer?: Partial<BearerAuthOptions>; rules?: AuthorizeOptions | false; resource?: (base: string) => string; http?: Partial<HttpFrontOptions>; as?: TestAuthServer; jwt?: object; log?: string[]; backend?: (as: TestAuthServer) => Promise<unknown> | unknown; configure?: (proxy: FastMCPProxy, as: TestAuthServer, base: string) => HttpRoute[] | void } = {},
+  o: { bearer?: Partial<BearerAuthOptions>; rules?: AuthorizeOptions | false; resource?: (base: string) => string; http?: Partial<HttpFrontOptions>; as?: TestAuthServer; jwt?: object; log?: string[]; backend?: (as: TestAuthServer) => Promise<unknown> | unknown; configure?: (proxy: FastMCPProxy, as: TestAuthServer, base: string) => HttpRoute[] | void; authenticate?: (auth: Authenticate) => Authenticate } = {},
 ): Promise<Front> {
   let handle: (req: IncomingMessage, res: ServerResponse) => void = (_q, s) => void s.writeHead(503).end();
   const server: Server = createServer((req, res) => handle(req, res));
@@ -67,7 +67,7 @@ export async function startFront(
   if (o.rules !== false) proxy.use(authorize(o.rules ?? RULES));
   const extraRoutes = o.configure?.(proxy, as, base) ?? [];
   await proxy.start();
-  const handler = proxy.httpHandler({ authenticate: auth, routes: [auth.route, ...extraRoutes], allowedHosts: ["127.0.0.1", "localhost"], ...o.http });
+  const handler = proxy.httpHandler({ authenticate: o.authenticate?.(auth) ?? auth, routes: [auth.route, ...extraRoutes], allowedHosts: ["127.0.0.1", "localhost"], ...o.http });
   handle = (req, res) => void handler(req, res);
   return {
     as,

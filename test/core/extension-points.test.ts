@@ -67,6 +67,16 @@ describe("front authentication", () => {
     expect(seen).toEqual(["alice"]);
   });
 
+  it("a refusal that passes (429, 503) says when to retry even when the authenticator did not", async () => {
+    proxy = FastMCPProxy.asProxy(createFixtureServer());
+    const busy = () => Promise.reject(new HttpError(503, "identity provider unreachable"));
+    const { url } = await proxy.run({ transport: "http", port: 0, authenticate: busy });
+    const refused = await post(url!, INIT, { authorization: "Bearer alice" });
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get("retry-after")).toBe("1");
+    expect(refused.body.error.message).toBe("identity provider unreachable");
+  });
+
   it("binds a session to its identity: another caller on that Mcp-Session-Id gets 404, and the session goes on", async () => {
     proxy = FastMCPProxy.asProxy(createFixtureServer());
     const { url } = await proxy.run({ transport: "http", port: 0, authenticate: byToken });

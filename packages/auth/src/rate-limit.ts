@@ -1,4 +1,4 @@
-import { HttpError, partitionOf, type Next, type ProxyContext, type ProxyMethod, type ResultOf } from "@fastmcp-proxy/core";
+import { HttpError, identityOf, partitionOf, type Authenticate, type Next, type ProxyContext, type ProxyMethod, type ResultOf } from "@fastmcp-proxy/core";
 import { sha256 } from "./hash.js";
 
 /** A token bucket: `capacity` requests at once, refilled at `perSecond`. */
@@ -10,6 +10,11 @@ export interface BucketSpec {
 export interface RateLimitOptions extends BucketSpec {
   /** A bucket per caller and tool as well (tools/call only). */
   perTool?: BucketSpec;
+  /**
+   * Requests of one caller in the pipeline at once (on this replica); past it, 429 at once, nothing
+   * queued. A bucket limits how often a caller starts requests, not how many slow ones it holds open.
+   */
+  maxInFlight?: number;
   /** Where the buckets are. Default: `memoryBuckets()`, each replica on its own; `redisBuckets(redis)` shares them. */
   store?: BucketStore;
 }
@@ -49,27 +54,110 @@ class TokenBuckets implements BucketStore {
   }
 }
 
+/** The rate-limit middleware, and the same limit judged at an HTTP front before a request's body is read. */
+export type RateLimit = (<M extends ProxyMethod>(ctx: ProxyContext<M>, next: Next<M>) => Promise<ResultOf<M>>) & {
+  /**
+   * The HTTP front's `authenticate`, wrapped: a principal whose bucket this limiter found empty is
+   * refused (429, Retry-After) as soon as its token is verified, before its body is read or its
+   * session looked up, until its next token is due. Use it as `authenticate` beside `use(limit)`.
+   */
+  front(authenticate: Authenticate): Authenticate;
+};
+
 /**
  * Rate limits per caller: a token bucket per tenant (`partitionOf(ctx.tenant)`), and optionally per
  * tenant and tool. Anonymous callers the proxy cannot recognise again (`tenant.ephemeral`) share one
  * bucket. Past the limit: HTTP 429 with Retry-After on HTTP fronts, a JSON-RPC error on stdio.
  * In memory by default (each replica limits on its own); `store: redisBuckets(redis)` shares them.
  */
-export function rateLimit(options: RateLimitOptions) {
+export function rateLimit(options: RateLimitOptions): RateLimit {
   for (const spec of [options, options.perTool]) {
     if (spec && !(spec.capacity >= 1 && spec.perSecond > 0)) throw new TypeError("rateLimit: capacity must be at least 1 and perSecond above 0");
   }
+  if (options.maxInFlight !== undefined && !(options.maxInFlight >= 1)) throw new TypeError("rateLimit: maxInFlight must be at least 1");
   const buckets = options.store ?? memoryBuckets();
-  return async function rateLimited<M extends ProxyMethod>(ctx: ProxyContext<M>, next: Next<M>): Promise<ResultOf<M>> {
+  const inFlight = new Map<string, number>();
+  // Principals found over their limit, and when their next token is due: what the front refuses early.
+  const empty = new EmptyUntil(1000 / options.perSecond);
+  const tooMany = (wait: number, tool?: unknown): HttpError => {
+    const seconds = Math.ceil(wait / 1000);
+    return new HttpError(429, `Too many requests${tool === undefined ? "" : ` to ${String(tool)}`}: retry in ${seconds} s`, { "retry-after": String(seconds) });
+  };
+  async function rateLimited<M extends ProxyMethod>(ctx: ProxyContext<M>, next: Next<M>): Promise<ResultOf<M>> {
     const caller = ctx.tenant.ephemeral ? "anonymous" : partitionOf(ctx.tenant);
-    const tool = ctx.method === "tools/call" ? (ctx.params as { name?: unknown }).name : undefined;
-    const wait = (await buckets.take(caller, options)) || (options.perTool && typeof tool === "string" ? await buckets.take(`${caller}\0${tool}`, options.perTool) : 0);
+    if (options.maxInFlight === undefined) return admitted(ctx, next, caller);
+    const open = inFlight.get(caller) ?? 0;
+    if (open >= options.maxInFlight) {
+      throw new HttpError(429, `Too many requests in flight: ${open} (at most ${options.maxInFlight}); retry when one is answered`, { "retry-after": "1" });
+    }
+    inFlight.set(caller, open + 1);
+    try {
+      return await admitted(ctx, next, caller);
+    } finally {
+      const left = (inFlight.get(caller) ?? 1) - 1;
+      if (left > 0) inFlight.set(caller, left);
+      else inFlight.delete(caller);
+    }
+  }
+  /** The caller's buckets (and the tool's): a token from each, or 429. */
+  async function admitted<M extends ProxyMethod>(ctx: ProxyContext<M>, next: Next<M>, caller: string): Promise<ResultOf<M>> {
+    const wait = await buckets.take(caller, options);
     if (wait > 0) {
-      const seconds = Math.ceil(wait / 1000);
-      throw new HttpError(429, `Too many requests${tool && options.perTool ? ` to ${String(tool)}` : ""}: retry in ${seconds} s`, { "retry-after": String(seconds) });
+      if (ctx.tenant.principal !== undefined) empty.set(ctx.tenant.principal, Date.now() + wait);
+      throw tooMany(wait);
+    }
+    const tool = ctx.method === "tools/call" ? (ctx.params as { name?: unknown }).name : undefined;
+    if (options.perTool && typeof tool === "string") {
+      const toolWait = await buckets.take(`${caller}\0${tool}`, options.perTool);
+      if (toolWait > 0) throw tooMany(toolWait, tool);
     }
     return next();
-  };
+  }
+  return Object.assign(rateLimited, {
+    front(authenticate: Authenticate): Authenticate {
+      // A flood is refused with the same error while its Retry-After is the same: no Error (and stack) built per request.
+      let refusal = tooMany(1000);
+      return async function rateLimitedAuthenticate(req) {
+        const authInfo = await authenticate(req);
+        const identity = identityOf(authInfo);
+        const wait = identity === undefined ? 0 : empty.waitFor(identity, Date.now());
+        if (wait <= 0) return authInfo;
+        if (refusal.headers["retry-after"] !== String(Math.ceil(wait / 1000))) refusal = tooMany(wait);
+        throw refusal;
+      };
+    },
+  });
+}
+
+/**
+ * Until when each principal's bucket is known to be empty (at most `max`, the oldest dropped first).
+ * When that time comes, one request goes through to take the token that came, and the next is due
+ * an `intervalMs` later: a principal that keeps sending reaches the pipeline about once per token
+ * (exactly, with a capacity of 2 or more: its bucket never fills up between two such requests).
+ */
+class EmptyUntil {
+  readonly #until = new Map<string, number>();
+  constructor(
+    readonly intervalMs: number,
+    readonly max = 10_000,
+  ) {}
+
+  set(identity: string, until: number): void {
+    this.#until.delete(identity);
+    this.#until.set(identity, until);
+    if (this.#until.size > this.max) this.#until.delete(this.#until.keys().next().value as string);
+  }
+
+  /** The ms until `identity`'s next token, 0 when it may have one. */
+  waitFor(identity: string, now: number): number {
+    const until = this.#until.get(identity);
+    if (until === undefined) return 0;
+    if (now < until) return until - now;
+    // Quiet for a whole interval since: its bucket may hold more than one token now.
+    if (now < until + this.intervalMs) this.#until.set(identity, until + this.intervalMs);
+    else this.#until.delete(identity);
+    return 0;
+  }
 }
 
 /** The part of a Redis client (ioredis, or node-redis through an adapter) that `redisBuckets` uses. */

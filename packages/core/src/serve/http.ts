@@ -286,9 +286,11 @@ export function createHttpHandler(host: HttpFrontHost, options: HttpFrontOptions
       if (authInfo) (req as { auth?: AuthInfo }).auth = authInfo;
       return authInfo;
     } catch (error) {
-      req.resume(); // the body is never read
-      if (error instanceof HttpError) replyError(res, { status: error.status, code: error.code, message: plainMessage(error), headers: { ...error.headers } });
+      // Refused unread (a rate limit's 429 too): the body is dropped as it comes, within the body
+      // limit and for a few seconds, so a keep-alive connection stays usable; past that it is closed.
+      if (error instanceof HttpError) refuse(res, error.status, { jsonrpc: "2.0", id: null, error: { code: error.code, message: plainMessage(error) } }, true, { ...error.headers }, maxBody);
       else {
+        req.resume();
         host.logger.error(`HTTP front: authenticate failed: ${plainMessage(error)}`);
         reply(res, 500, -32603, "Internal error while authenticating the request");
       }

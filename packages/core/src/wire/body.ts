@@ -13,9 +13,13 @@ export const DEFAULT_MAX_BODY = 4 * 1024 * 1024;
 /** Writes a JSON-RPC error with no id (an HTTP-level refusal). */
 export function replyError(res: ServerResponse, { status, code, message, headers }: Failure): void {
   if (res.headersSent) return void res.end();
-  // A refusal that passes (too busy, shutting down, starting) says when to try again: a load balancer or client backs off.
-  const retry = (status === 429 || status === 503) && !Object.keys(headers ?? {}).some((h) => h.toLowerCase() === "retry-after") ? { "retry-after": RETRY_AFTER_S } : {};
-  res.writeHead(status, { ...retry, ...headers, "content-type": "application/json" }).end(JSON.stringify({ jsonrpc: "2.0", error: { code, message }, id: null }));
+  res.writeHead(status, { ...withRetryAfter(status, headers), "content-type": "application/json" }).end(JSON.stringify({ jsonrpc: "2.0", error: { code, message }, id: null }));
+}
+
+/** A refusal that passes (too busy, shutting down, starting) says when to try again: a load balancer or client backs off. */
+function withRetryAfter(status: number, headers: Record<string, string> = {}): Record<string, string> {
+  const passes = status === 429 || status === 503;
+  return passes && !Object.keys(headers).some((h) => h.toLowerCase() === "retry-after") ? { "retry-after": RETRY_AFTER_S, ...headers } : headers;
 }
 
 /** Seconds a 429 or 503 asks the client to wait before trying again. */
@@ -75,9 +79,11 @@ const LINGER_MS = 5_000;
 export function refuse(res: ServerResponse, status: number, error: ErrorReply, close = false, headers: Record<string, string> = {}, lingerBytes = 64 * 1024): void {
   if (res.headersSent) return void res.end();
   const req = res.req;
-  const linger = close && !req.readableEnded && !(Number(req.headers["content-length"]) > lingerBytes);
+  // A body the parser already has in full is dropped with the request (node:http does): nothing to wait for.
+  const unread = close && !req.complete;
+  const linger = unread && !(Number(req.headers["content-length"]) > lingerBytes);
   const body = JSON.stringify(error);
-  res.writeHead(status, { ...headers, "content-type": "application/json", "content-length": String(Buffer.byteLength(body)), ...(close && !linger ? { connection: "close" } : {}) });
+  res.writeHead(status, { ...withRetryAfter(status, headers), "content-type": "application/json", "content-length": String(Buffer.byteLength(body)), ...(unread && !linger ? { connection: "close" } : {}) });
   if (linger) {
     let left = lingerBytes;
     const cut = () => req.socket.destroy();
@@ -91,7 +97,7 @@ export function refuse(res: ServerResponse, status: number, error: ErrorReply, c
     req.resume();
   }
   res.end(body);
-  if (close && !linger) res.once("finish", () => req.socket.destroySoon());
+  if (unread && !linger) res.once("finish", () => req.socket.destroySoon());
 }
 
 /** A response body (a backend's answer) as text, at most `maxBytes`: past it, it rejects and the connection is dropped. */
