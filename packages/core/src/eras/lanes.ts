@@ -20,7 +20,7 @@ const MISSING_CAPABILITY = -32021;
 const SSE_HEADERS = { "content-type": "text/event-stream", "cache-control": "no-cache, no-transform", connection: "keep-alive", "x-accel-buffering": "no" };
 const KEEP_ALIVE_MS = 15_000;
 /** Idle servers kept beyond this many are closed. */
-const KEPT_IDLE = 4;
+const KEPT_IDLE = 16;
 
 type Id = string | number;
 
