@@ -464,7 +464,7 @@ async function erasScenario({ key = "eras", over = "stdio" } = {}) {
     caller: async (_load, c) => {
       const call = raw2026Caller(proxy.url, keepAliveAgent(c), { capabilities });
       // c calls at once first: a call that may be asked waits alone on a stdio backend session (a
-      // child), so c of them are opened now, before anything is measured, and kept.
+      // child; at most 4 of them run at once), so those are opened now, before anything is measured, and kept.
       await Promise.all(Array.from({ length: c }, () => call()));
       return call;
     },

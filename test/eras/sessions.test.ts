@@ -45,6 +45,19 @@ describe("backend sessions of 2026 calls", () => {
     expect(states.size).toBe(3);
   }, 30_000);
 
+  it("at most 4 such calls run at once on one route: 8 at once are served by at most 4 backend sessions, the others waiting their turn", async () => {
+    const pids = await Promise.all(Array.from({ length: 8 }, () => pidOf({ sampling: {} })));
+    expect(pids.every((pid) => Number.isInteger(pid))).toBe(true);
+    expect(new Set(pids).size).toBeLessThanOrEqual(4);
+  }, 30_000);
+
+  it("a call waiting for its client's input does not count: with 5 calls held for input, another call is still served at once", async () => {
+    const capabilities = { "io.modelcontextprotocol/clientCapabilities": { roots: {} } };
+    const held = await Promise.all(Array.from({ length: 5 }, () => post2026(url, "tools/call", { name: "ask", arguments: { what: "roots" }, _meta: capabilities })));
+    for (const answer of held) expect(answer.message.result?.resultType, JSON.stringify(answer.message)).toBe("input_required");
+    expect(Number.isInteger(await pidOf({ roots: {} }))).toBe(true);
+  }, 30_000);
+
   it("the shared session still relays nothing it was not declared for: the backend's ask is refused, and so is the call", async () => {
     const answer = await post2026(url, "tools/call", { name: "ask", arguments: { what: "elicitation" }, _meta: { "io.modelcontextprotocol/clientCapabilities": {} } });
     expect(answer.status).toBe(200);

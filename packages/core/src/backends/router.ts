@@ -40,8 +40,10 @@ interface Lane {
   readonly backend: Backend;
   /** Opened for one tenant (or one front session), with its credentials; else shared by a profile. */
   readonly owner: { tenant: Tenant; sessionKey: string | undefined } | undefined;
-  /** One of the route's extra sessions for exclusive calls (closed when idle, as private ones are). */
-  readonly extra: boolean;
+  /** One of the route's extra sessions for exclusive calls (closed when idle, as private ones are): its route's key. */
+  readonly extra: string | undefined;
+  /** Asks of its call now waiting for the client's answer (an extra session's call is then parked, not running). */
+  asking: number;
   readonly profile: ClientCapabilities;
   client: () => Promise<Client>;
   /** The session, once open (until it closes). */
@@ -61,6 +63,11 @@ const FULL_PROFILE = profileKey(RELAY_CAPABILITIES);
 /** Calls in a row that time out on a session of its own before it is closed and replaced. */
 const EVICT_AFTER_TIMEOUTS = 3;
 const PING_TIMEOUT_MS = 5000;
+/**
+ * Extra sessions of one route running an exclusive call at once; one more such call waits for one of
+ * them. A session whose call waits for its client's input does not count (that may take a minute).
+ */
+const RUNNING_ASKERS = 4;
 
 export class BackendRouter {
   readonly tasks = new TaskBook();
@@ -74,6 +81,8 @@ export class BackendRouter {
   /** Calls that may be asked, waiting on a session whose asks say whose they are: by the tag sent with their request. */
   readonly #askers = new Map<number, Call>();
   #lastAsker = 0;
+  /** Per route: exclusive calls waiting for one of its extra sessions. */
+  readonly #queued = new Map<string, Array<() => void>>();
   /** Per backend: whether it acts with each caller's own credentials (see `FastMCPProxy.credentials`). */
   perCaller: (backend: Backend) => boolean = () => false;
 
@@ -116,7 +125,7 @@ export class BackendRouter {
 
   /** The backend session that serves `call` (opened on first use, with its tenant's credentials). */
   client(backend: Backend, call: Pick<Call, "tenant" | "listener" | "authInfo">): Promise<Client> {
-    return this.#lane(backend, call).client();
+    return this.#lane(backend, call)!.client(); // not an exclusive call: never queued
   }
 
   /** Whether `call`'s backend session with `backend` is its tenant's (or front session's) own, not shared. */
@@ -174,7 +183,11 @@ export class BackendRouter {
     const asker = call.exclusive ? ++this.#lastAsker : undefined;
     if (asker !== undefined) this.#askers.set(asker, call);
     try {
-      const lane = this.#lane(backend, call);
+      let lane = this.#lane(backend, call);
+      while (lane === undefined) {
+        await this.#extraFreed(backend, call);
+        lane = this.#lane(backend, call);
+      }
       lane.busy++;
       lane.waiting.add(call);
       clearTimeout(lane.idleTimer);
@@ -191,6 +204,7 @@ export class BackendRouter {
       } finally {
         lane.waiting.delete(call);
         lane.busy--;
+        if (lane.extra !== undefined) this.#wake(lane.extra);
         lane.lastUsed = Date.now();
         const idleMs = this.#deps.limits().idleTimeoutMs;
         if (reapable(lane) && lane.busy === 0 && Number.isFinite(idleMs) && idleMs > 0) this.#scheduleIdleCheck(lane, idleMs);
@@ -272,25 +286,55 @@ export class BackendRouter {
     return own(mode === "isolated" ? listener?.sessionKey : undefined);
   }
 
-  #lane(backend: Backend, call: Pick<Call, "tenant" | "listener" | "authInfo" | "exclusive">): Lane {
+  #lane(backend: Backend, call: Pick<Call, "tenant" | "listener" | "authInfo" | "exclusive">): Lane | undefined {
     const route = this.#route(backend, call.tenant, call.listener);
     const lane = route.owner ? this.#lanes.get(route.key) : this.#sharedLane(backend, backend.connector.isolatable ? call.tenant.profile : RELAY_CAPABILITIES);
     // An exclusive call (it may be asked) shares its route's session only when that session says whose
     // each ask is; else it gets an extra session no other call is waiting on (kept for the next one).
     const shares = backend.connector.attributesAsks && (lane?.ready === undefined || attributesAsks(lane.ready));
     if (call.exclusive && backend.connector.isolatable && !shares) return this.#extraLane(backend, route, call);
-    return lane ?? this.#openLane(route.key, backend, route.owner!, call, false);
+    return lane ?? this.#openLane(route.key, backend, route.owner!, call);
   }
 
-  #extraLane(backend: Backend, route: { key: string; owner: Lane["owner"] }, call: Pick<Call, "tenant" | "listener" | "authInfo">): Lane {
+  /** An idle extra session of the route, or a new one; none while RUNNING_ASKERS of them run a call. */
+  #extraLane(backend: Backend, route: { key: string; owner: Lane["owner"] }, call: Pick<Call, "tenant" | "listener" | "authInfo">): Lane | undefined {
     let n = 1;
+    let running = 0;
     for (let lane = this.#lanes.get(`${route.key}#${n}`); lane; lane = this.#lanes.get(`${route.key}#${++n}`)) {
       if (lane.waiting.size === 0) return lane;
+      if (lane.asking === 0) running++;
     }
-    return this.#openLane(`${route.key}#${n}`, backend, route.owner, call, true);
+    if (running >= RUNNING_ASKERS) return undefined;
+    return this.#openLane(`${route.key}#${n}`, backend, route.owner, call, route.key);
   }
 
-  #openLane(key: string, backend: Backend, owner: Lane["owner"], call: Pick<Call, "tenant" | "listener" | "authInfo">, extra: boolean): Lane {
+  /** Resolves when an extra session of the call's route may be free (one ended its call, or its call waits for input). */
+  #extraFreed(backend: Backend, call: Call): Promise<void> {
+    const key = this.#route(backend, call.tenant, call.listener).key;
+    return new Promise<void>((resolve, reject) => {
+      if (call.signal.aborted) return reject(call.signal.reason);
+      const queue = this.#queued.get(key) ?? [];
+      this.#queued.set(key, queue);
+      const aborted = () => {
+        queue.splice(queue.indexOf(woken), 1);
+        reject(call.signal.reason);
+      };
+      const woken = () => {
+        call.signal.removeEventListener("abort", aborted);
+        resolve();
+      };
+      queue.push(woken);
+      call.signal.addEventListener("abort", aborted, { once: true });
+    });
+  }
+
+  #wake(route: string): void {
+    const queue = this.#queued.get(route);
+    queue?.shift()?.();
+    if (queue?.length === 0) this.#queued.delete(route);
+  }
+
+  #openLane(key: string, backend: Backend, owner: Lane["owner"], call: Pick<Call, "tenant" | "listener" | "authInfo">, extra?: string): Lane {
     if (call.listener && !this.#listeners.has(call.listener)) throw new McpError(ErrorCode.ConnectionClosed, "The client session has closed");
     const lane = this.#newLane(key, backend, owner, call.tenant.profile, extra);
     lane.authInfo = call.authInfo;
@@ -342,7 +386,7 @@ export class BackendRouter {
     let lane = this.#lanes.get(key);
     if (!lane) {
       const declared = profile === FULL_PROFILE ? RELAY_CAPABILITIES : capabilities;
-      const made = this.#newLane(key, backend, undefined, declared, false);
+      const made = this.#newLane(key, backend, undefined, declared);
       const sink = this.#sink(made);
       const lost = () => {
         made.ready = undefined;
@@ -358,8 +402,8 @@ export class BackendRouter {
     return lane;
   }
 
-  #newLane(key: string, backend: Backend, owner: Lane["owner"], profile: ClientCapabilities, extra: boolean): Lane {
-    return { key, backend, owner, extra, profile, client: () => Promise.reject(new Error("not open")), ready: undefined, waiting: new Set(), busy: 0, lastUsed: Date.now(), idleTimer: undefined, subscriptions: new Set(), authInfo: undefined, timeouts: 0 };
+  #newLane(key: string, backend: Backend, owner: Lane["owner"], profile: ClientCapabilities, extra?: string): Lane {
+    return { key, backend, owner, extra, asking: 0, profile, client: () => Promise.reject(new Error("not open")), ready: undefined, waiting: new Set(), busy: 0, lastUsed: Date.now(), idleTimer: undefined, subscriptions: new Set(), authInfo: undefined, timeouts: 0 };
   }
 
   /** A private lane's session closed (or never opened): forget it, and the tasks its tenant held there. */
@@ -368,7 +412,7 @@ export class BackendRouter {
     lane.ready = undefined;
     if (this.#lanes.get(lane.key) !== lane) return;
     this.#lanes.delete(lane.key);
-    if (lane.owner && !lane.extra) this.tasks.find(lane.owner.tenant.id)?.forget(lane.backend);
+    if (lane.owner && lane.extra === undefined) this.tasks.find(lane.owner.tenant.id)?.forget(lane.backend);
   }
 
   async #close(lane: Lane): Promise<void> {
@@ -406,7 +450,7 @@ export class BackendRouter {
 
   /** The front sessions a lane's traffic may belong to when no request of theirs is waiting on it. */
   #listenersOf(lane: Lane): Listener[] {
-    if (lane.extra) return [];
+    if (lane.extra !== undefined) return [];
     if (lane.owner?.sessionKey !== undefined) return [...this.#listeners].filter((l) => l.sessionKey === lane.owner!.sessionKey);
     return [...this.#listeners].filter((listener) => {
       try {
@@ -447,7 +491,15 @@ export class BackendRouter {
         if (!owner) {
           throw new McpError(ErrorCode.InvalidRequest, `${request.method} from ${describe(backend)} cannot be routed: no single client is waiting on that backend session`);
         }
-        return deliver(backend, owner, request, signal);
+        if (lane.extra === undefined) return deliver(backend, owner, request, signal);
+        // Its call now waits for its client: a call queued for an extra session need not wait for it.
+        lane.asking++;
+        this.#wake(lane.extra);
+        try {
+          return await deliver(backend, owner, request, signal);
+        } finally {
+          lane.asking--;
+        }
       },
     };
   }
@@ -459,7 +511,7 @@ function methodSpec(method: string): MethodSpec | undefined {
 
 /** Private lanes and extra ones close when idle; a shared one is the proxy's, kept and supervised. */
 function reapable(lane: Lane): boolean {
-  return lane.owner !== undefined || lane.extra;
+  return lane.owner !== undefined || lane.extra !== undefined;
 }
 
 function sharedKey(backend: Backend, profile: string): string {

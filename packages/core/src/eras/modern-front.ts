@@ -2,15 +2,17 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { Implementation, Result, ServerCapabilities } from "@modelcontextprotocol/sdk/types.js";
-import { createMcpHandler, type McpHttpHandler, type ServerNotifier } from "@modelcontextprotocol/server";
+import { SUPPORTED_PROTOCOL_VERSIONS, createMcpHandler, type McpHttpHandler, type ServerNotifier } from "@modelcontextprotocol/server";
 import { httpStatusOf } from "../errors.js";
 import type { ProxyEventListener, ProxyEventName } from "../events.js";
 import type { Logger } from "../logger.js";
 import type { Call } from "../tenant.js";
+import { Lanes, isFastRequest } from "./lanes.js";
 import { ModernCore } from "./modern-server.js";
 import { listenedUris } from "./watcher.js";
 import { headersOf, sendResponse, toRequest } from "./node-fetch.js";
 import type { RequestStateOptions } from "./request-state.js";
+import { MODERN_VERSION } from "./wire.js";
 
 /** What the 2026-07-28 fronts need of the proxy. */
 export interface ModernFrontHost {
@@ -41,6 +43,12 @@ export interface ModernFrontOptions {
    * `ctx.hide`, the capabilities a client declares). "public" is applied to anonymous callers only.
    */
   listCacheScope?: "public" | "private";
+  /**
+   * Default true: a proxied request (tools/call, resources/read, prompts/get, the lists, completion)
+   * that is plainly well-formed is served by a long-lived server, not a new one per request. The
+   * answers are the same; false sends every request through the SDK's per-request entry.
+   */
+  fastPath?: boolean;
 }
 
 export interface ModernFront {
@@ -66,6 +74,8 @@ export function createModernFront(host: ModernFrontHost, options: ModernFrontOpt
     legacy: "reject",
     onerror: (error) => host.logger.debug(`2026-07-28 front: ${error.message}`),
   });
+  // The proxied methods, plainly well-formed, skip the SDK's per-request server (same answers: lanes.ts).
+  const lanes = new Lanes(() => core.server([...SUPPORTED_PROTOCOL_VERSIONS, MODERN_VERSION]));
   return {
     async handle(req, res, body, authInfo) {
       // A listen stream that names resources: they are subscribed to while it is open.
@@ -73,6 +83,7 @@ export function createModernFront(host: ModernFrontHost, options: ModernFrontOpt
       const release = uris.length > 0 ? await core.watching().watch(uris).catch(() => undefined) : undefined;
       try {
         await core.knowTool(body);
+        if (options.fastPath !== false && isFastRequest(core.front, req, body)) return await lanes.serve(res, body, authInfo);
         const response = await handler.fetch(toRequest(req), { parsedBody: body, ...(authInfo ? { authInfo } : {}) });
         await sendAnswer(response, res);
       } finally {
@@ -85,6 +96,7 @@ export function createModernFront(host: ModernFrontHost, options: ModernFrontOpt
     },
     async close() {
       await core.close();
+      await lanes.close();
       await handler.close();
     },
   };

@@ -32,9 +32,9 @@ export class ModernCore {
     return this.#watcher;
   }
 
-  /** A new server instance. */
-  server(): McpServer {
-    return modernServer(this.front);
+  /** A new server instance; `versions`: the revisions it serves (a long-lived one binds to 2026-07-28 when it connects). */
+  server(versions?: string[]): McpServer {
+    return modernServer(this.front, versions);
   }
 
   /** Before a tools/call: the tool's schema known (listed now if never seen), for the SDK's Mcp-Param-* check. */
@@ -73,12 +73,13 @@ class ProxyMcpServer extends McpServer {
   }
 }
 
-function modernServer(front: Front): McpServer {
+function modernServer(front: Front, versions?: string[]): McpServer {
   const { codec, options, host } = front;
   const { tasks: _tasks, ...capabilities } = host.capabilities as ServerCapabilities & { tasks?: unknown };
   // The capabilities are registered after construction: given to McpServer, they would add listChanged.
   const mcp = new ProxyMcpServer(front.schemas, host.serverInfo, {
     ...(host.instructions ? { instructions: host.instructions } : {}),
+    ...(versions && { supportedProtocolVersions: versions }),
     // A forged, expired or someone else's state is refused before a handler runs (-32602).
     // The proxy's own states (a bridged legacy call) are checked here; any other is a 2026 backend's,
     // passed through for the backend to check.
