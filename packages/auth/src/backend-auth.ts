@@ -1,12 +1,15 @@
 import { ClientCredentialsProvider, PrivateKeyJwtProvider } from "@modelcontextprotocol/sdk/client/auth-extensions.js";
 import { identityOf, type Backend, type BackendCredentials, type CredentialsProvider, type Logger, type SessionOwner } from "@fastmcp-proxy/core";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
+import type { OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.js";
 import { storedTokenProvider } from "./stored-tokens.js";
 import { TokenExchange, type TokenExchangeOptions } from "./token-exchange.js";
 import { guarded, type IssuerPolicy } from "./egress.js";
 import { guardedFetch, type EgressOptions } from "./guarded-fetch.js";
 import { exchangeProvider } from "./exchange-provider.js";
 import { idJagProvider, type IdJagOptions } from "./id-jag.js";
+import { boundTokens, dpopFetch, keyInFile, processKey, type DPoPBinding } from "./dpop.js";
+import { workloadIdentityProvider, type WorkloadIdentityOptions } from "./workload-identity.js";
 import type { UserAuthorization } from "./user-authorization.js";
 
 /** How the proxy authenticates to one backend. Nothing of the client's request reaches it unless `passthrough`. */
@@ -14,13 +17,19 @@ export type BackendAuthSpec =
   | { type: "bearer"; token: string }
   | { type: "headers"; headers: Record<string, string> }
   | { type: "env"; env: Record<string, string> }
-  | { type: "client_credentials"; clientId: string; clientSecret: string; scope?: string; issuer?: string }
-  | { type: "private_key_jwt"; clientId: string; privateKey: string | Record<string, unknown>; algorithm?: string; scope?: string; issuer?: string }
-  | { type: "authorization_code"; tokenFile?: string; scope?: string; issuer?: string; clientId?: string; clientSecret?: string; clientMetadataUrl?: string }
+  | ({ type: "client_credentials"; clientId: string; clientSecret: string; scope?: string; issuer?: string } & Dpop)
+  | ({ type: "private_key_jwt"; clientId: string; privateKey: string | Record<string, unknown>; algorithm?: string; scope?: string; issuer?: string } & Dpop)
+  | ({ type: "authorization_code"; tokenFile?: string; scope?: string; issuer?: string; clientId?: string; clientSecret?: string; clientMetadataUrl?: string } & Dpop)
+  | ({ type: "workload_identity" } & WorkloadIdentityOptions & Dpop)
   | ({ type: "token_exchange"; primary?: BackendAuthSpec } & TokenExchangeOptions)
   | ({ type: "id_jag"; idToken?: string; primary?: BackendAuthSpec } & IdJagOptions)
   | { type: "passthrough"; primary?: BackendAuthSpec }
   | { type: "per_user"; primary?: BackendAuthSpec; serverUrl?: string };
+
+/** `dpop: true`: the grant's tokens are bound to a key of the proxy's (RFC 9449), one per grant. */
+export interface Dpop {
+  dpop?: boolean;
+}
 
 /**
  * What `backendAuth` gives: a function for `proxy.credentials(...)`, which also tells core which
@@ -66,19 +75,23 @@ export function backendAuth(specs: Readonly<Record<string, BackendAuthSpec>>, op
   const byBackend = new Map(Object.entries(specs).map(([name, spec]) => [name, forSpec(name, spec, options)]));
   const fetches = new Map<string, typeof fetch>();
   async function backendCredentials(backend: Backend, owner: SessionOwner): Promise<BackendCredentials | undefined> {
-    const credentials = await byBackend.get(backend.name)?.(owner.authInfo, backend, owner);
-    if (!credentials?.authProvider) return credentials;
+    const found = await byBackend.get(backend.name)?.(owner.authInfo, backend, owner);
+    if (!found?.authProvider) return found;
+    const { dpop, ...credentials } = found;
     // The SDK's OAuth flow for this backend goes through the egress guard, every hop of it.
     const url = backend.connector.label;
     let guard = fetches.get(url);
     if (!guard) fetches.set(url, (guard = guardedFetch(url, options.egress)));
-    return { ...credentials, fetch: guard };
+    return { ...credentials, fetch: dpop ? dpopFetch(guard, dpop) : guard };
   }
   return Object.assign(backendCredentials, { perCaller: (backend: Backend) => actsPerCaller(specs[backend.name]) });
 }
 
 /** `owner` is read again on each request where that matters (token exchange): it holds the caller's latest token. */
-type ForSession = (authInfo: AuthInfo | undefined, backend?: Backend, owner?: Pick<SessionOwner, "authInfo" | "tenant">) => Promise<BackendCredentials | undefined>;
+type ForSession = (authInfo: AuthInfo | undefined, backend?: Backend, owner?: Pick<SessionOwner, "authInfo" | "tenant">) => Promise<Credentials | undefined>;
+
+/** Credentials, and for a DPoP grant its key: the session's fetch then proves possession of it. */
+type Credentials = BackendCredentials & { dpop?: DPoPBinding };
 
 /**
  * A per-caller kind's credentials: `primary` for the proxy's own sessions (no tenant: discovery),
@@ -101,9 +114,9 @@ function forSpec(name: string, spec: BackendAuthSpec, options: BackendAuthOption
     case "env":
       return async () => ({ env: { ...spec.env } });
     case "client_credentials": {
-      // One provider per backend: a service account's token serves every session.
+      // One provider per backend: a service account's token serves every session (and one DPoP key).
       const authProvider = guarded(new ClientCredentialsProvider({ clientId: spec.clientId, clientSecret: spec.clientSecret, ...optional(spec.scope, spec.issuer) }), name, pinned(spec.issuer));
-      return async () => ({ authProvider });
+      return withDpop(spec, authProvider, processKey());
     }
     case "private_key_jwt": {
       const authProvider = guarded(
@@ -111,15 +124,18 @@ function forSpec(name: string, spec: BackendAuthSpec, options: BackendAuthOption
         name,
         pinned(spec.issuer),
       );
-      return async () => ({ authProvider });
+      return withDpop(spec, authProvider, processKey());
     }
+    case "workload_identity":
+      if (!spec.tokenFile === !spec.tokenEnv) throw new TypeError(`backend "${name}" (workload_identity): give tokenFile (the JWT's path) or tokenEnv (the name of the variable holding it), one of them`);
+      return withDpop(spec, guarded(workloadIdentityProvider(name, spec), name, pinned(spec.issuer)), processKey());
     case "authorization_code": {
       const signIn = options.signIn;
       const stored = storedTokenProvider(name, { ...spec, ...(signIn ? { signIn: (url: URL) => signIn(name, url) } : {}) });
       // A configured secret stays with the issuer of the login (or the first one used).
       const policy = spec.clientSecret ? pinned(spec.issuer, stored.file.read().issuer) : { allowed: spec.issuer ? [spec.issuer] : undefined };
-      const authProvider = guarded(stored, name, policy);
-      return async () => ({ authProvider });
+      // The grant's key lives in its token file, with the tokens bound to it.
+      return withDpop(spec, guarded(stored, name, policy), keyInFile(stored.file));
     }
     case "token_exchange": {
       const exchange = new TokenExchange(spec);
@@ -164,6 +180,12 @@ function forSpec(name: string, spec: BackendAuthSpec, options: BackendAuthOption
     default:
       throw new TypeError(`backend "${name}": unknown auth type "${(spec as { type: string }).type}"`);
   }
+}
+
+/** One provider for every session of the backend; with `dpop`, its tokens bound to `key`. */
+function withDpop(spec: Dpop, authProvider: OAuthClientProvider, key: DPoPBinding["key"]): ForSession {
+  const dpop = spec.dpop ? { key, bound: boundTokens(() => authProvider.tokens()) } : undefined;
+  return async () => ({ authProvider, ...(dpop ? { dpop } : {}) });
 }
 
 /** A compact JWS: what an ID token is. */

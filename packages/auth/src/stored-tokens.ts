@@ -1,5 +1,6 @@
 import { exchangeAuthorization, type OAuthClientProvider, type OAuthDiscoveryState } from "@modelcontextprotocol/sdk/client/auth.js";
 import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from "@modelcontextprotocol/sdk/shared/auth.js";
+import type { JWK } from "jose";
 import { LoopbackCallback } from "./loopback.js";
 import { refreshBeforeExpiry } from "./refresh.js";
 import { unionScope } from "./scopes.js";
@@ -17,6 +18,8 @@ export interface StoredAuth {
   state: string;
   /** The loopback callback the login registered: a sign-in at run time comes back to it. */
   redirectUrl: string;
+  /** With `dpop`: the private key the tokens are bound to (RFC 9449), made with the grant. */
+  dpopKey: JWK;
 }
 
 export interface StoredTokenOptions {
