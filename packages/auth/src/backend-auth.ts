@@ -24,7 +24,7 @@ export type BackendAuthSpec =
   | ({ type: "token_exchange"; primary?: BackendAuthSpec } & TokenExchangeOptions)
   | ({ type: "id_jag"; idToken?: string; primary?: BackendAuthSpec } & IdJagOptions)
   | { type: "passthrough"; primary?: BackendAuthSpec }
-  | { type: "per_user"; primary?: BackendAuthSpec; serverUrl?: string };
+  | ({ type: "per_user"; primary?: BackendAuthSpec; serverUrl?: string } & Dpop);
 
 /** `dpop: true`: the grant's tokens are bound to a key of the proxy's (RFC 9449), one per grant. */
 export interface Dpop {
@@ -72,16 +72,19 @@ export interface BackendAuthOptions {
  * providers, on-behalf-of token exchange, or (named as against the spec) passthrough.
  */
 export function backendAuth(specs: Readonly<Record<string, BackendAuthSpec>>, options: BackendAuthOptions = {}): CredentialsFn {
-  const byBackend = new Map(Object.entries(specs).map(([name, spec]) => [name, forSpec(name, spec, options)]));
   const fetches = new Map<string, typeof fetch>();
-  async function backendCredentials(backend: Backend, owner: SessionOwner): Promise<BackendCredentials | undefined> {
-    const found = await byBackend.get(backend.name)?.(owner.authInfo, backend, owner);
-    if (!found?.authProvider) return found;
-    const { dpop, ...credentials } = found;
-    // The SDK's OAuth flow for this backend goes through the egress guard, every hop of it.
-    const url = backend.connector.label;
+  // The SDK's OAuth flow for a backend goes through the egress guard, every hop of it.
+  const guardFor: GuardFor = (url) => {
     let guard = fetches.get(url);
     if (!guard) fetches.set(url, (guard = guardedFetch(url, options.egress)));
+    return guard;
+  };
+  const byBackend = new Map(Object.entries(specs).map(([name, spec]) => [name, forSpec(name, spec, options, guardFor)]));
+  async function backendCredentials(backend: Backend, owner: SessionOwner): Promise<BackendCredentials | undefined> {
+    const found = await byBackend.get(backend.name)?.(owner.authInfo, backend, owner);
+    if (!found?.authProvider || found.fetch) return found;
+    const { dpop, ...credentials } = found;
+    const guard = guardFor(backend.connector.label);
     return { ...credentials, fetch: dpop ? dpopFetch(guard, dpop) : guard };
   }
   return Object.assign(backendCredentials, { perCaller: (backend: Backend) => actsPerCaller(specs[backend.name]) });
@@ -93,19 +96,22 @@ type ForSession = (authInfo: AuthInfo | undefined, backend?: Backend, owner?: Pi
 /** Credentials, and for a DPoP grant its key: the session's fetch then proves possession of it. */
 type Credentials = BackendCredentials & { dpop?: DPoPBinding };
 
+/** The egress-guarded fetch for a backend's URL (one per URL). */
+type GuardFor = (url: string) => typeof fetch;
+
 /**
  * A per-caller kind's credentials: `primary` for the proxy's own sessions (no tenant: discovery),
  * the caller's own otherwise. A caller without credentials is refused, never given the proxy's.
  */
 function perCaller(name: string, primary: ForSession | undefined, forCaller: (authInfo: AuthInfo, backend: Backend | undefined, owner: Pick<SessionOwner, "authInfo">) => Promise<BackendCredentials>): ForSession {
   return async (authInfo, backend, owner) => {
-    if (!owner?.tenant) return primary?.(undefined);
+    if (!owner?.tenant) return primary?.(undefined, backend);
     if (!authInfo) throw new Error(`backend "${name}" acts with each caller's own credentials, and this caller has none`);
     return forCaller(authInfo, backend, owner);
   };
 }
 
-function forSpec(name: string, spec: BackendAuthSpec, options: BackendAuthOptions): ForSession {
+function forSpec(name: string, spec: BackendAuthSpec, options: BackendAuthOptions, guardFor: GuardFor): ForSession {
   switch (spec.type) {
     case "bearer":
       return async () => ({ headers: { authorization: `Bearer ${spec.token}` } });
@@ -139,7 +145,7 @@ function forSpec(name: string, spec: BackendAuthSpec, options: BackendAuthOption
     }
     case "token_exchange": {
       const exchange = new TokenExchange(spec);
-      const primary = spec.primary ? forSpec(name, spec.primary, options) : undefined;
+      const primary = spec.primary ? forSpec(name, spec.primary, options, guardFor) : undefined;
       return perCaller(name, primary, async (_authInfo, _backend, owner) => ({ authProvider: exchangeProvider(name, exchange, owner) }));
     }
     case "id_jag": {
@@ -157,24 +163,30 @@ function forSpec(name: string, spec: BackendAuthSpec, options: BackendAuthOption
         if (!JWT.test(authInfo.token)) throw new Error(`backend "${name}" (id_jag) needs each caller's ID token, and this caller did not sign in with one`);
         return authInfo.token;
       };
-      const primary = spec.primary ? forSpec(name, spec.primary, options) : undefined;
+      const primary = spec.primary ? forSpec(name, spec.primary, options, guardFor) : undefined;
       return perCaller(name, primary, async (authInfo, backend, owner) => ({ authProvider: provider(backend, () => callerIdToken(owner.authInfo ?? authInfo)) }));
     }
     case "per_user": {
       const users = options.users;
       if (!users) throw new TypeError(`backend "${name}": per_user needs backendAuth(specs, { users: new UserAuthorization({ callbackUrl }) })`);
-      const primary = spec.primary ? forSpec(name, spec.primary, options) : undefined;
+      const primary = spec.primary ? forSpec(name, spec.primary, options, guardFor) : undefined;
       const policy: IssuerPolicy = users.options.clientSecret ? pinned(undefined) : {};
       return perCaller(name, primary, async (authInfo, backend) => {
         const serverUrl = spec.serverUrl ?? backend?.connector.label ?? "";
-        return { authProvider: guarded(users.provider(name, identityOf(authInfo) as string, serverUrl), name, policy) };
+        const identity = identityOf(authInfo) as string;
+        // The caller's own key, kept with their grant: no other caller's proofs can present its tokens.
+        const guard = guardFor(backend?.connector.label ?? serverUrl);
+        const fetch: typeof globalThis.fetch = spec.dpop ? dpopFetch(guard, { key: users.dpopKey(name, identity), bound: boundTokens(() => authProvider.tokens()) }) : guard;
+        // The same fetch redeems the code when the caller's browser comes back.
+        const authProvider: OAuthClientProvider = guarded(users.provider(name, identity, serverUrl, fetch), name, policy);
+        return { authProvider, fetch };
       });
     }
     case "passthrough": {
       options.logger?.warn(
         `backend "${name}": auth passthrough sends each client's own access token to this backend, against the MCP security guidance (no token passthrough); prefer token_exchange`,
       );
-      const primary = spec.primary ? forSpec(name, spec.primary, options) : undefined;
+      const primary = spec.primary ? forSpec(name, spec.primary, options, guardFor) : undefined;
       return perCaller(name, primary, async (authInfo) => ({ headers: { authorization: `Bearer ${authInfo.token}` } }));
     }
     default:

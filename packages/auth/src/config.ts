@@ -116,7 +116,7 @@ export const backendAuthSchema = z.union([
     primary: simpleBackendSchema.optional(),
   }),
   z.strictObject({ type: z.literal("passthrough"), primary: simpleBackendSchema.optional() }),
-  z.strictObject({ type: z.literal("per_user"), serverUrl: z.url().optional(), primary: simpleBackendSchema.optional() }),
+  z.strictObject({ type: z.literal("per_user"), serverUrl: z.url().optional(), primary: simpleBackendSchema.optional(), dpop }),
 ]);
 
 /** The `type`s a server's `auth` can have, read off the schema (one list, the schema's). */
@@ -125,7 +125,10 @@ const BACKEND_AUTH_TYPES: readonly string[] = backendAuthSchema.options.flatMap(
 );
 
 /** The types whose grant can be bound with DPoP, read off the schema too. */
-const DPOP_TYPES: readonly string[] = simpleBackendSchema.options.filter((option) => "dpop" in option.shape).map((option) => option.shape.type.value);
+const DPOP_TYPES: readonly string[] = backendAuthSchema.options
+  .flatMap((option): readonly z.ZodObject<{ type: z.ZodLiteral<string> }>[] => ("shape" in option ? [option] : option.options))
+  .filter((option) => "dpop" in option.shape)
+  .map((option) => option.shape.type.value);
 
 function check<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
   const parsed = schema.safeParse(value);

@@ -140,25 +140,33 @@ export function processKey(): () => Promise<DPoPKey> {
   return () => (key ??= DPoPKey.generate());
 }
 
-/**
- * The key of a grant kept in a token file (authorization code): made with the grant, kept with its
- * tokens, gone when they are (another issuer, a new login with a new key).
- */
-export function keyInFile(file: TokenFile<{ dpopKey: JWK }>): () => Promise<DPoPKey> {
+/** Where a grant keeps its private key (a token file, a grant store): the key lives and goes with the grant. */
+export interface KeySlot {
+  read(): JWK | undefined;
+  write(jwk: JWK): void;
+}
+
+/** The grant's key: made (and kept in `slot`) when the grant first needs one, read from it after. */
+export function storedKey(slot: KeySlot): () => Promise<DPoPKey> {
   let cached: { jwk: string; key: DPoPKey } | undefined;
   return async () => {
-    const stored = file.read().dpopKey;
+    const stored = slot.read();
     if (stored) {
       const jwk = JSON.stringify(stored);
       if (cached?.jwk !== jwk) cached = { jwk, key: await DPoPKey.fromPrivateJwk(stored) };
       return cached.key;
     }
     const key = await DPoPKey.generate(true);
-    const dpopKey = await key.privateJwk();
-    file.update((s) => ({ ...s, dpopKey }));
-    cached = { jwk: JSON.stringify(dpopKey), key };
+    const jwk = await key.privateJwk();
+    slot.write(jwk);
+    cached = { jwk: JSON.stringify(jwk), key };
     return key;
   };
+}
+
+/** The key of an authorization-code grant, in its token file. */
+export function keyInFile(file: TokenFile<{ dpopKey: JWK }>): () => Promise<DPoPKey> {
+  return storedKey({ read: () => file.read().dpopKey, write: (dpopKey) => file.update((s) => ({ ...s, dpopKey })) });
 }
 
 /** Whether the provider's current tokens are `accessToken`, bound (token_type DPoP). */
