@@ -119,16 +119,15 @@ export const backendAuthSchema = z.union([
   z.strictObject({ type: z.literal("per_user"), serverUrl: z.url().optional(), primary: simpleBackendSchema.optional(), dpop }),
 ]);
 
-/** The `type`s a server's `auth` can have, read off the schema (one list, the schema's). */
-const BACKEND_AUTH_TYPES: readonly string[] = backendAuthSchema.options.flatMap((option) =>
-  "shape" in option ? [option.shape.type.value] : option.options.map((simple) => simple.shape.type.value),
+/** Each `type` a server's `auth` can have, with its schema (read off the union: one list, the schema's). */
+const BACKEND_AUTH_BY_TYPE = new Map<string, z.ZodObject<{ type: z.ZodLiteral<string> }>>(
+  backendAuthSchema.options
+    .flatMap((option): readonly z.ZodObject<{ type: z.ZodLiteral<string> }>[] => ("shape" in option ? [option] : option.options))
+    .map((option) => [option.shape.type.value, option]),
 );
-
-/** The types whose grant can be bound with DPoP, read off the schema too. */
-const DPOP_TYPES: readonly string[] = backendAuthSchema.options
-  .flatMap((option): readonly z.ZodObject<{ type: z.ZodLiteral<string> }>[] => ("shape" in option ? [option] : option.options))
-  .filter((option) => "dpop" in option.shape)
-  .map((option) => option.shape.type.value);
+const BACKEND_AUTH_TYPES = [...BACKEND_AUTH_BY_TYPE.keys()];
+/** The types whose grant can be bound with DPoP. */
+const DPOP_TYPES = BACKEND_AUTH_TYPES.filter((type) => "dpop" in (BACKEND_AUTH_BY_TYPE.get(type)?.shape ?? {}));
 
 function check<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
   const parsed = schema.safeParse(value);
@@ -209,13 +208,15 @@ export function backendAuthFromConfig(servers: Readonly<Record<string, object | 
     const auth = (server as { auth?: unknown } | undefined)?.auth;
     if (auth === undefined) continue;
     const type = (auth as { type?: unknown } | null)?.type;
-    if (typeof type !== "string" || !BACKEND_AUTH_TYPES.includes(type)) {
+    const schema = typeof type === "string" ? BACKEND_AUTH_BY_TYPE.get(type) : undefined;
+    if (!schema) {
       throw new TypeError(`mcpServers.${name}.auth.type: ${type === undefined ? "missing" : `"${String(type)}" is not one`}; use one of ${BACKEND_AUTH_TYPES.join(", ")}`);
     }
-    if ((auth as { dpop?: unknown }).dpop !== undefined && !DPOP_TYPES.includes(type)) {
+    if ((auth as { dpop?: unknown }).dpop !== undefined && !DPOP_TYPES.includes(type as string)) {
       throw new TypeError(`mcpServers.${name}.auth.dpop: DPoP binds the tokens the proxy gets from an authorization server; use it with type ${DPOP_TYPES.join(", ")}, not ${type}`);
     }
-    specs[name] = check(backendAuthSchema, auth, `mcpServers.${name}.auth`) as BackendAuthSpec;
+    // Checked against its own type's schema: the error names the field, not the union.
+    specs[name] = check(schema, auth, `mcpServers.${name}.auth`) as BackendAuthSpec;
   }
   return Object.keys(specs).length ? backendAuth(specs, options) : undefined;
 }
