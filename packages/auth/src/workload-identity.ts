@@ -32,10 +32,14 @@ export function workloadJwt(backend: string, options: Pick<WorkloadIdentityOptio
 
 /**
  * An SDK OAuthClientProvider presenting the workload's JWT with the jwt-bearer grant (RFC 7523
- * §2.1). A refused grant is an error to the caller; nothing else is tried (no other grant, no retry).
+ * §2.1). A refused grant is an error to the caller; nothing else is tried (no other grant), and a
+ * refused JWT is not sent again: the next token request waits for the platform's next one.
  */
 export function workloadIdentityProvider(backend: string, options: WorkloadIdentityOptions): OAuthClientProvider {
   let tokens: OAuthTokens | undefined;
+  /** The JWT of the last token request, and whether the authorization server refused it. */
+  let sent: string | undefined;
+  let refused: string | undefined;
   const metadata: OAuthClientMetadata = {
     client_name: "fastmcp-proxy",
     redirect_uris: [],
@@ -52,16 +56,23 @@ export function workloadIdentityProvider(backend: string, options: WorkloadIdent
       tokens = saved;
     },
     prepareTokenRequest(scope?: string) {
+      const assertion = workloadJwt(backend, options);
+      if (assertion === refused) {
+        throw new Error(`backend "${backend}" (workload_identity): its authorization server refused the workload's JWT; it is not sent again until it changes (check the client, the trust of the JWT's issuer and the scope)`);
+      }
+      sent = assertion;
       const requested = scope ?? options.scope;
-      return new URLSearchParams({ grant_type: JWT_BEARER, assertion: workloadJwt(backend, options), ...(requested ? { scope: requested } : {}) });
+      return new URLSearchParams({ grant_type: JWT_BEARER, assertion, ...(requested ? { scope: requested } : {}) });
     },
     redirectToAuthorization() {
       throw new Error(`backend "${backend}" refused the token got with the workload's identity: check the client and the trust of its authorization server, and the scope`);
     },
     saveCodeVerifier() {},
     codeVerifier: () => "",
+    // The SDK calls this when the token endpoint refuses the grant (invalid_grant, invalid or unauthorized client), before trying again.
     invalidateCredentials: async (what) => {
       if (what === "all" || what === "tokens") tokens = undefined;
+      refused = sent;
     },
   };
 }
