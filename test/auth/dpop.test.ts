@@ -5,11 +5,14 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { McpError } from "@modelcontextprotocol/sdk/types.js";
-import { decodeJwt } from "jose";
+import { decodeJwt, type JWK } from "jose";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { inspect } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
 import { FastMCPProxy } from "@fastmcp-proxy/core";
-import { DPoPKey, UserAuthorization, backendAuth, identityString } from "@fastmcp-proxy/auth";
+import { DPoPKey, UserAuthorization, backendAuth, identityString, login } from "@fastmcp-proxy/auth";
 import { TestAuthServer } from "../fixtures/auth-server.js";
 import { DPoPChecker } from "../fixtures/dpop.js";
 import { connectClient, rejection } from "../helpers.js";
@@ -103,6 +106,39 @@ describe("DPoP for a service account (client_credentials)", () => {
     const key = await DPoPKey.generate(true);
     const { d } = await key.privateJwk();
     for (const shown of [inspect(key, { depth: 5, showHidden: true }), JSON.stringify({ key }), String(key)]) expect(shown).not.toContain(d as string);
+  });
+});
+
+describe("DPoP for a signed-in backend (authorization_code)", () => {
+  it("the login makes the grant's key and keeps it in the 0600 token file; the proxy presents the token with it, and refreshes it with a proof", async () => {
+    const atAs = new DPoPChecker();
+    const as = await TestAuthServer.start({ tokenLifetimeSec: 2, dpop: atAs });
+    cleanup.push(() => as.close());
+    const backend = await startProtectedBackend(as, { dpop: new DPoPChecker() });
+    cleanup.push(() => backend.close());
+    const dir = mkdtempSync(join(tmpdir(), "auth-dpop-"));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const tokenFile = join(dir, "api.json");
+    const open = async (url: URL) => void (await fetch((await fetch(url, { redirect: "manual" })).headers.get("location") as string));
+    await login("api", { serverUrl: backend.url, tokenFile, open, dpop: true });
+    expect(statSync(tokenFile).mode & 0o777).toBe(0o600);
+    const stored = JSON.parse(readFileSync(tokenFile, "utf8")) as { dpopKey: JWK; tokens: { token_type: string } };
+    expect(stored.tokens.token_type).toBe("DPoP");
+    const jkt = await (await DPoPKey.fromPrivateJwk(stored.dpopKey)).thumbprint();
+    expect(atAs.proofs.map((p) => p.jkt)).toEqual([jkt]);
+
+    const proxy = FastMCPProxy.asProxy({ mcpServers: { api: { url: backend.url } } });
+    proxy.credentials(backendAuth({ api: { type: "authorization_code", tokenFile, dpop: true } }));
+    cleanup.push(() => proxy.close());
+    await proxy.start();
+    const client = await connectClient(proxy);
+    await new Promise((r) => setTimeout(r, 1100)); // past half the 2 s lifetime: refreshed before the call
+    expect(text(await client.callTool({ name: "whoami" }))).toBe("alice");
+    const refreshes = as.calls("/token").filter((r) => r.form.grant_type === "refresh_token");
+    expect(refreshes.length).toBeGreaterThanOrEqual(1);
+    expect(refreshes.every((r) => typeof r.headers.dpop === "string")).toBe(true);
+    expect(new Set(atAs.proofs.map((p) => p.jkt))).toEqual(new Set([jkt]));
+    expect(new Set(presented(backend).map((s) => s.jkt))).toEqual(new Set([jkt]));
   });
 });
 

@@ -2,13 +2,14 @@ import { ClientCredentialsProvider, PrivateKeyJwtProvider } from "@modelcontextp
 import { identityOf, type Backend, type BackendCredentials, type CredentialsProvider, type Logger, type SessionOwner } from "@fastmcp-proxy/core";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import type { OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.js";
-import { storedTokenProvider } from "./stored-tokens.js";
+import { storedTokenProvider, type StoredAuth } from "./stored-tokens.js";
+import { TokenFile, defaultTokenFile } from "./token-file.js";
 import { TokenExchange, type TokenExchangeOptions } from "./token-exchange.js";
 import { guarded, type IssuerPolicy } from "./egress.js";
 import { guardedFetch, type EgressOptions } from "./guarded-fetch.js";
 import { exchangeProvider } from "./exchange-provider.js";
 import { idJagProvider, type IdJagOptions } from "./id-jag.js";
-import { boundTokens, dpopFetch, keyInFile, processKey, type DPoPBinding } from "./dpop.js";
+import { boundTokens, dpopFetch, keyInFile, processKey } from "./dpop.js";
 import { workloadIdentityProvider, type WorkloadIdentityOptions } from "./workload-identity.js";
 import type { UserAuthorization } from "./user-authorization.js";
 
@@ -81,20 +82,15 @@ export function backendAuth(specs: Readonly<Record<string, BackendAuthSpec>>, op
   };
   const byBackend = new Map(Object.entries(specs).map(([name, spec]) => [name, forSpec(name, spec, options, guardFor)]));
   async function backendCredentials(backend: Backend, owner: SessionOwner): Promise<BackendCredentials | undefined> {
-    const found = await byBackend.get(backend.name)?.(owner.authInfo, backend, owner);
-    if (!found?.authProvider || found.fetch) return found;
-    const { dpop, ...credentials } = found;
-    const guard = guardFor(backend.connector.label);
-    return { ...credentials, fetch: dpop ? dpopFetch(guard, dpop) : guard };
+    const credentials = await byBackend.get(backend.name)?.(owner.authInfo, backend, owner);
+    if (!credentials?.authProvider || credentials.fetch) return credentials;
+    return { ...credentials, fetch: guardFor(backend.connector.label) };
   }
   return Object.assign(backendCredentials, { perCaller: (backend: Backend) => actsPerCaller(specs[backend.name]) });
 }
 
 /** `owner` is read again on each request where that matters (token exchange): it holds the caller's latest token. */
-type ForSession = (authInfo: AuthInfo | undefined, backend?: Backend, owner?: Pick<SessionOwner, "authInfo" | "tenant">) => Promise<Credentials | undefined>;
-
-/** Credentials, and for a DPoP grant its key: the session's fetch then proves possession of it. */
-type Credentials = BackendCredentials & { dpop?: DPoPBinding };
+type ForSession = (authInfo: AuthInfo | undefined, backend: Backend, owner?: Pick<SessionOwner, "authInfo" | "tenant">) => Promise<BackendCredentials | undefined>;
 
 /** The egress-guarded fetch for a backend's URL (one per URL). */
 type GuardFor = (url: string) => typeof fetch;
@@ -103,7 +99,7 @@ type GuardFor = (url: string) => typeof fetch;
  * A per-caller kind's credentials: `primary` for the proxy's own sessions (no tenant: discovery),
  * the caller's own otherwise. A caller without credentials is refused, never given the proxy's.
  */
-function perCaller(name: string, primary: ForSession | undefined, forCaller: (authInfo: AuthInfo, backend: Backend | undefined, owner: Pick<SessionOwner, "authInfo">) => Promise<BackendCredentials>): ForSession {
+function perCaller(name: string, primary: ForSession | undefined, forCaller: (authInfo: AuthInfo, backend: Backend, owner: Pick<SessionOwner, "authInfo">) => Promise<BackendCredentials>): ForSession {
   return async (authInfo, backend, owner) => {
     if (!owner?.tenant) return primary?.(undefined, backend);
     if (!authInfo) throw new Error(`backend "${name}" acts with each caller's own credentials, and this caller has none`);
@@ -122,7 +118,7 @@ function forSpec(name: string, spec: BackendAuthSpec, options: BackendAuthOption
     case "client_credentials": {
       // One provider per backend: a service account's token serves every session (and one DPoP key).
       const authProvider = guarded(new ClientCredentialsProvider({ clientId: spec.clientId, clientSecret: spec.clientSecret, ...optional(spec.scope, spec.issuer) }), name, pinned(spec.issuer));
-      return withDpop(spec, authProvider, processKey());
+      return serviceAccount(spec, authProvider, guardFor);
     }
     case "private_key_jwt": {
       const authProvider = guarded(
@@ -130,18 +126,15 @@ function forSpec(name: string, spec: BackendAuthSpec, options: BackendAuthOption
         name,
         pinned(spec.issuer),
       );
-      return withDpop(spec, authProvider, processKey());
+      return serviceAccount(spec, authProvider, guardFor);
     }
     case "workload_identity":
       if (!spec.tokenFile === !spec.tokenEnv) throw new TypeError(`backend "${name}" (workload_identity): give tokenFile (the JWT's path) or tokenEnv (the name of the variable holding it), one of them`);
-      return withDpop(spec, guarded(workloadIdentityProvider(name, spec), name, pinned(spec.issuer)), processKey());
+      return serviceAccount(spec, guarded(workloadIdentityProvider(name, spec), name, pinned(spec.issuer)), guardFor);
     case "authorization_code": {
-      const signIn = options.signIn;
-      const stored = storedTokenProvider(name, { ...spec, ...(signIn ? { signIn: (url: URL) => signIn(name, url) } : {}) });
-      // A configured secret stays with the issuer of the login (or the first one used).
-      const policy = spec.clientSecret ? pinned(spec.issuer, stored.file.read().issuer) : { allowed: spec.issuer ? [spec.issuer] : undefined };
-      // The grant's key lives in its token file, with the tokens bound to it.
-      return withDpop(spec, guarded(stored, name, policy), keyInFile(stored.file));
+      // One provider for every session, made with the first (its fetch is the backend's).
+      let credentials: BackendCredentials | undefined;
+      return async (_authInfo, backend) => (credentials ??= authorizationCode(name, spec, options, guardFor(backend.connector.label)));
     }
     case "token_exchange": {
       const exchange = new TokenExchange(spec);
@@ -151,7 +144,7 @@ function forSpec(name: string, spec: BackendAuthSpec, options: BackendAuthOption
     case "id_jag": {
       // One pin for every session of the backend: its client secret stays with one authorization server.
       const policy = pinned(spec.issuer);
-      const provider = (backend: Backend | undefined, idToken: () => string) => guarded(idJagProvider(name, spec, idToken, backend?.connector.label ?? ""), name, policy);
+      const provider = (backend: Backend, idToken: () => string) => guarded(idJagProvider(name, spec, idToken, backend.connector.label), name, policy);
       const { idToken } = spec;
       if (idToken) {
         let authProvider: ReturnType<typeof provider> | undefined;
@@ -172,10 +165,10 @@ function forSpec(name: string, spec: BackendAuthSpec, options: BackendAuthOption
       const primary = spec.primary ? forSpec(name, spec.primary, options, guardFor) : undefined;
       const policy: IssuerPolicy = users.options.clientSecret ? pinned(undefined) : {};
       return perCaller(name, primary, async (authInfo, backend) => {
-        const serverUrl = spec.serverUrl ?? backend?.connector.label ?? "";
+        const serverUrl = spec.serverUrl ?? backend.connector.label;
         const identity = identityOf(authInfo) as string;
         // The caller's own key, kept with their grant: no other caller's proofs can present its tokens.
-        const guard = guardFor(backend?.connector.label ?? serverUrl);
+        const guard = guardFor(backend.connector.label);
         const fetch: typeof globalThis.fetch = spec.dpop ? dpopFetch(guard, { key: users.dpopKey(name, identity), bound: boundTokens(() => authProvider.tokens()) }) : guard;
         // The same fetch redeems the code when the caller's browser comes back.
         const authProvider: OAuthClientProvider = guarded(users.provider(name, identity, serverUrl, fetch), name, policy);
@@ -194,10 +187,24 @@ function forSpec(name: string, spec: BackendAuthSpec, options: BackendAuthOption
   }
 }
 
-/** One provider for every session of the backend; with `dpop`, its tokens bound to `key`. */
-function withDpop(spec: Dpop, authProvider: OAuthClientProvider, key: DPoPBinding["key"]): ForSession {
-  const dpop = spec.dpop ? { key, bound: boundTokens(() => authProvider.tokens()) } : undefined;
-  return async () => ({ authProvider, ...(dpop ? { dpop } : {}) });
+/**
+ * A backend signed in to with `auth login`: tokens in its file, and with `dpop` the grant's key in
+ * the same file. Refreshes and run-time sign-ins go through the sessions' fetch (guard, DPoP).
+ */
+function authorizationCode(name: string, spec: Extract<BackendAuthSpec, { type: "authorization_code" }>, options: BackendAuthOptions, guard: typeof fetch): BackendCredentials {
+  const file = new TokenFile<StoredAuth>(spec.tokenFile ?? defaultTokenFile(name));
+  const fetch = spec.dpop ? dpopFetch(guard, { key: keyInFile(file), bound: boundTokens(() => file.read().tokens) }) : guard;
+  const signIn = options.signIn;
+  const stored = storedTokenProvider(name, { ...spec, fetch, ...(signIn ? { signIn: (url: URL) => signIn(name, url) } : {}) });
+  // A configured secret stays with the issuer of the login (or the first one used).
+  const policy = spec.clientSecret ? pinned(spec.issuer, file.read().issuer) : { allowed: spec.issuer ? [spec.issuer] : undefined };
+  return { authProvider: guarded(stored, name, policy), fetch };
+}
+
+/** One provider for every session of the backend; with `dpop`, one key too, as long as the process. */
+function serviceAccount(spec: Dpop, authProvider: OAuthClientProvider, guardFor: GuardFor): ForSession {
+  const binding = { key: processKey(), bound: boundTokens(() => authProvider.tokens()) };
+  return async (_authInfo, backend) => (spec.dpop ? { authProvider, fetch: dpopFetch(guardFor(backend.connector.label), binding) } : { authProvider });
 }
 
 /** A compact JWS: what an ID token is. */

@@ -43,6 +43,8 @@ export interface StoredTokenOptions {
   signIn?: (url: URL) => void | Promise<void>;
   /** How long a run-time sign-in waits for the operator, ms. Default 5 min. */
   signInTimeoutMs?: number;
+  /** The fetch of the backend's sessions (an egress guard, DPoP): refreshes and run-time sign-ins go through it too. */
+  fetch?: typeof fetch;
 }
 
 /**
@@ -68,7 +70,7 @@ export function storedTokenProvider(backend: string, options: StoredTokenOptions
   const fresh = async (): Promise<OAuthTokens | undefined> => {
     const s = file.read();
     if (!refreshing) {
-      const due = refreshBeforeExpiry(s, preset ?? s.client);
+      const due = refreshBeforeExpiry(s, preset ?? s.client, options.fetch);
       if (!due) return s.tokens;
       refreshing = due
         .then(
@@ -113,6 +115,7 @@ export function storedTokenProvider(backend: string, options: StoredTokenOptions
       codeVerifier: before.codeVerifier,
       redirectUri: redirectUrl,
       ...(resource ? { resource: new URL(resource) } : {}),
+      ...(options.fetch ? { fetchFn: options.fetch } : {}),
     });
     file.update((f) => ({ ...f, tokens: { ...tokens, issuer: s.discovery!.authorizationServerUrl }, expiresAt: Date.now() + (tokens.expires_in ?? 3600) * 1000 }));
   };

@@ -117,7 +117,7 @@ export class UserAuthorization {
     const fresh = async (): Promise<Grant> => {
       const g = grant();
       if (!refreshing) {
-        const due = refreshBeforeExpiry(g, preset ?? g.client);
+        const due = refreshBeforeExpiry(g, preset ?? g.client, fetchFn);
         if (!due) return g;
         refreshing = due.then((tokens) => save({ ...tokens, issuer: g.discovery!.authorizationServerUrl }), () => {}).finally(() => (refreshing = undefined));
       }
