@@ -89,7 +89,7 @@ export class UserAuthorization {
 
   /** The DPoP key of one principal's grant at one backend, kept with the grant (a new grant, a new key). */
   dpopKey(backend: string, identity: string): () => Promise<DPoPKey> {
-    const key = `${backend}\n${identity}`;
+    const key = grantKey(backend, identity);
     return storedKey({ read: () => this.#grants.read(key).dpopKey, write: (dpopKey) => this.#grants.write(key, { ...this.#grants.read(key), dpopKey }) });
   }
 
@@ -98,7 +98,7 @@ export class UserAuthorization {
    * (an egress guard, DPoP), which also redeems the code when the user's browser comes back.
    */
   provider(backend: string, identity: string, serverUrl: string, fetchFn?: typeof fetch): OAuthClientProvider {
-    const key = `${backend}\n${identity}`;
+    const key = grantKey(backend, identity);
     const grant = (): Grant => this.#grants.read(key);
     const update = (change: (g: Grant) => Grant) => this.#grants.write(key, change(grant()));
     const o = this.options;
@@ -232,6 +232,11 @@ export class UserAuthorization {
     });
     if (result !== "AUTHORIZED") throw new Error("the code was not accepted");
   }
+}
+
+/** Where one principal's grant at one backend is kept. */
+function grantKey(backend: string, identity: string): string {
+  return `${backend}\n${identity}`;
 }
 
 function causeOf(error: unknown): UserAuthorizationRequired | undefined {
