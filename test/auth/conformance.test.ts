@@ -66,6 +66,10 @@ const SCENARIOS = [
   "auth/client-credentials-jwt",
   // SEP-990 under its 0.2 name (an extension): the same flow as 0.1.16's cross-app-access-complete-flow.
   "auth/enterprise-managed-authorization",
+  // The extensions for DPoP (SEP-1932), with and without nonces, and for workload identity (SEP-1933).
+  "auth/dpop",
+  "auth/dpop-nonce",
+  "auth/wif-jwt-bearer",
 ];
 /** Run with the 0.1.16 runner (XAA). */
 const XAA_SCENARIOS = ["auth/cross-app-access-complete-flow"];
@@ -79,7 +83,8 @@ async function browser(url: URL): Promise<void> {
 }
 
 /** The backend's `auth` section, from what the scenario gives. */
-function authFor(scenario: string, context: Record<string, string>, tokenFile: string): Record<string, unknown> {
+function authFor(scenario: string, context: Record<string, string>, dir: string): Record<string, unknown> {
+  const tokenFile = join(dir, "tokens.json");
   const client = { ...(context.client_id ? { clientId: context.client_id } : {}), ...(context.client_secret ? { clientSecret: context.client_secret } : {}) };
   switch (scenario) {
     case "auth/client-credentials-basic":
@@ -90,6 +95,15 @@ function authFor(scenario: string, context: Record<string, string>, tokenFile: s
     case "auth/enterprise-managed-authorization":
       // One user's ID token for every caller: the operator's, as from an SSO login.
       return { type: "id_jag", idpTokenEndpoint: context.idp_token_endpoint, idpClientId: context.idp_client_id, idToken: context.idp_id_token, ...client };
+    case "auth/dpop":
+    case "auth/dpop-nonce":
+      return { type: "authorization_code", tokenFile, clientMetadataUrl: CIMD_URL, dpop: true };
+    case "auth/wif-jwt-bearer": {
+      // The workload's JWT where a platform would put it: a file.
+      const jwt = join(dir, "workload.jwt");
+      writeFileSync(jwt, context.valid_jwt ?? "");
+      return { type: "workload_identity", clientId: context.client_id, tokenFile: jwt };
+    }
     default:
       return { type: "authorization_code", tokenFile, clientMetadataUrl: CIMD_URL, ...client };
   }
@@ -135,7 +149,7 @@ async function drive(serverUrl: string, scenario: string, context: Record<string
   const log: string[] = [];
   const dir = mkdtempSync(join(tmpdir(), "conformance-auth-"));
   try {
-    const auth = authFor(scenario, context, join(dir, "tokens.json"));
+    const auth = authFor(scenario, context, dir);
     // The backend is spoken to in the scenario's protocol era.
     const protocol = protocolVersion === "2026-07-28" ? { protocol: "2026-07-28" } : {};
     const config = join(dir, "config.json");

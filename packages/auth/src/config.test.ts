@@ -2,6 +2,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
 import { authSectionFromFlags, backendAuthFromConfig, frontAuthFromConfig } from "./config.js";
+import { UserAuthorization } from "./user-authorization.js";
 
 /** The front's RFC 9728 document, served by its route on loopback. */
 async function metadataOf(auth: ReturnType<typeof frontAuthFromConfig>): Promise<Record<string, unknown>> {
@@ -85,9 +86,33 @@ describe("backendAuthFromConfig", () => {
   });
 
   it("refuses unknown types and missing fields, naming the server", () => {
-    expect(() => backendAuthFromConfig({ gh: { auth: { type: "magic" } } })).toThrow(/^mcpServers\.gh\.auth\.type: "magic" is not one; use one of bearer, headers, client_credentials, private_key_jwt, authorization_code, token_exchange, id_jag, passthrough, per_user$/);
+    expect(() => backendAuthFromConfig({ gh: { auth: { type: "magic" } } })).toThrow(/^mcpServers\.gh\.auth\.type: "magic" is not one; use one of bearer, headers, client_credentials, private_key_jwt, authorization_code, workload_identity, token_exchange, id_jag, passthrough, per_user$/);
     expect(() => backendAuthFromConfig({ gh: { auth: { token: "t" } } })).toThrow(/^mcpServers\.gh\.auth\.type: missing; use one of bearer, /);
     expect(() => backendAuthFromConfig({ gh: { auth: { type: "client_credentials", clientId: "x" } } })).toThrow(/^mcpServers\.gh\.auth/);
+  });
+});
+
+describe("backendAuthFromConfig: DPoP and workload identity", () => {
+  it("takes dpop on the grants the proxy gets tokens for, and names them when it is put elsewhere", () => {
+    for (const auth of [
+      { type: "client_credentials", clientId: "svc", clientSecret: "s", dpop: true },
+      { type: "authorization_code", dpop: true },
+      { type: "per_user", dpop: true },
+      { type: "workload_identity", clientId: "wl", tokenEnv: "WL_JWT", dpop: true },
+    ]) {
+      expect(backendAuthFromConfig({ a: { auth } }, { users: new UserAuthorization({ callbackUrl: "https://mcp.example.com/oauth/callback" }) }), auth.type).toBeDefined();
+    }
+    expect(() => backendAuthFromConfig({ a: { auth: { type: "bearer", token: "t", dpop: true } } })).toThrow(
+      /^mcpServers\.a\.auth\.dpop: DPoP binds the tokens the proxy gets from an authorization server; use it with type client_credentials, private_key_jwt, authorization_code, workload_identity, per_user, not bearer$/,
+    );
+    expect(() => backendAuthFromConfig({ a: { auth: { type: "client_credentials", clientId: "svc", clientSecret: "s", dpop: "yes" } } })).toThrow(/^mcpServers\.a\.auth\.dpop: /);
+  });
+
+  it("a workload_identity backend names where its JWT is: tokenFile or tokenEnv, one of them", () => {
+    const fix = /^backend "a" \(workload_identity\): give tokenFile \(the JWT's path\) or tokenEnv \(the name of the variable holding it\), one of them$/;
+    expect(() => backendAuthFromConfig({ a: { auth: { type: "workload_identity", clientId: "wl" } } })).toThrow(fix);
+    expect(() => backendAuthFromConfig({ a: { auth: { type: "workload_identity", clientId: "wl", tokenFile: "/run/wl.jwt", tokenEnv: "WL_JWT" } } })).toThrow(fix);
+    expect(() => backendAuthFromConfig({ a: { auth: { type: "workload_identity", tokenFile: "/run/wl.jwt" } } })).toThrow(/^mcpServers\.a\.auth\.clientId: /);
   });
 });
 

@@ -61,10 +61,12 @@ const tokenExchange = {
   resource: z.string().optional(),
   scope: z.string().optional(),
 };
+/** RFC 9449: bind the tokens of a grant to a key of the proxy's. */
+const dpop = z.boolean().optional();
 const simpleBackendSchema = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("bearer"), token: z.string().min(1) }),
   z.strictObject({ type: z.literal("headers"), headers: z.record(z.string(), z.string()) }),
-  z.strictObject({ type: z.literal("client_credentials"), clientId: z.string().min(1), clientSecret: z.string().min(1), scope: z.string().optional(), issuer: z.url().optional() }),
+  z.strictObject({ type: z.literal("client_credentials"), clientId: z.string().min(1), clientSecret: z.string().min(1), scope: z.string().optional(), issuer: z.url().optional(), dpop }),
   z.strictObject({
     type: z.literal("private_key_jwt"),
     clientId: z.string().min(1),
@@ -72,6 +74,7 @@ const simpleBackendSchema = z.discriminatedUnion("type", [
     algorithm: z.string().optional(),
     scope: z.string().optional(),
     issuer: z.url().optional(),
+    dpop,
   }),
   z.strictObject({
     type: z.literal("authorization_code"),
@@ -82,6 +85,17 @@ const simpleBackendSchema = z.discriminatedUnion("type", [
     clientSecret: z.string().optional(),
     /** A Client ID Metadata Document (an https URL) used as client_id where the server supports it. */
     clientMetadataUrl: z.url().optional(),
+    dpop,
+  }),
+  z.strictObject({
+    type: z.literal("workload_identity"),
+    clientId: z.string().min(1),
+    /** Where the workload's JWT is: a file, or an environment variable's name (one of them). */
+    tokenFile: z.string().min(1).optional(),
+    tokenEnv: z.string().min(1).optional(),
+    scope: z.string().optional(),
+    issuer: z.url().optional(),
+    dpop,
   }),
 ]);
 /** A server's `auth` object in a config file: how the proxy authenticates to that backend. */
@@ -102,13 +116,18 @@ export const backendAuthSchema = z.union([
     primary: simpleBackendSchema.optional(),
   }),
   z.strictObject({ type: z.literal("passthrough"), primary: simpleBackendSchema.optional() }),
-  z.strictObject({ type: z.literal("per_user"), serverUrl: z.url().optional(), primary: simpleBackendSchema.optional() }),
+  z.strictObject({ type: z.literal("per_user"), serverUrl: z.url().optional(), primary: simpleBackendSchema.optional(), dpop }),
 ]);
 
-/** The `type`s a server's `auth` can have, read off the schema (one list, the schema's). */
-const BACKEND_AUTH_TYPES: readonly string[] = backendAuthSchema.options.flatMap((option) =>
-  "shape" in option ? [option.shape.type.value] : option.options.map((simple) => simple.shape.type.value),
+/** Each `type` a server's `auth` can have, with its schema (read off the union: one list, the schema's). */
+const BACKEND_AUTH_BY_TYPE = new Map<string, z.ZodObject<{ type: z.ZodLiteral<string> }>>(
+  backendAuthSchema.options
+    .flatMap((option): readonly z.ZodObject<{ type: z.ZodLiteral<string> }>[] => ("shape" in option ? [option] : option.options))
+    .map((option) => [option.shape.type.value, option]),
 );
+const BACKEND_AUTH_TYPES = [...BACKEND_AUTH_BY_TYPE.keys()];
+/** The types whose grant can be bound with DPoP. */
+const DPOP_TYPES = BACKEND_AUTH_TYPES.filter((type) => "dpop" in (BACKEND_AUTH_BY_TYPE.get(type)?.shape ?? {}));
 
 function check<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
   const parsed = schema.safeParse(value);
@@ -189,10 +208,15 @@ export function backendAuthFromConfig(servers: Readonly<Record<string, object | 
     const auth = (server as { auth?: unknown } | undefined)?.auth;
     if (auth === undefined) continue;
     const type = (auth as { type?: unknown } | null)?.type;
-    if (typeof type !== "string" || !BACKEND_AUTH_TYPES.includes(type)) {
+    const schema = typeof type === "string" ? BACKEND_AUTH_BY_TYPE.get(type) : undefined;
+    if (!schema) {
       throw new TypeError(`mcpServers.${name}.auth.type: ${type === undefined ? "missing" : `"${String(type)}" is not one`}; use one of ${BACKEND_AUTH_TYPES.join(", ")}`);
     }
-    specs[name] = check(backendAuthSchema, auth, `mcpServers.${name}.auth`) as BackendAuthSpec;
+    if ((auth as { dpop?: unknown }).dpop !== undefined && !DPOP_TYPES.includes(type as string)) {
+      throw new TypeError(`mcpServers.${name}.auth.dpop: DPoP binds the tokens the proxy gets from an authorization server; use it with type ${DPOP_TYPES.join(", ")}, not ${type}`);
+    }
+    // Checked against its own type's schema: the error names the field, not the union.
+    specs[name] = check(schema, auth, `mcpServers.${name}.auth`) as BackendAuthSpec;
   }
   return Object.keys(specs).length ? backendAuth(specs, options) : undefined;
 }

@@ -1,6 +1,10 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { parseErrorResponse } from "@modelcontextprotocol/sdk/client/auth.js";
+import { InvalidGrantError } from "@modelcontextprotocol/sdk/server/auth/errors.js";
 import { describe, expect, it } from "vitest";
 import { checkDiscovery, guarded } from "./egress.js";
-import { addressRefusal } from "./guarded-fetch.js";
+import { addressRefusal, guardedFetch } from "./guarded-fetch.js";
 
 const discovery = (issuer: string, token = `${issuer}/token`) => ({
   authorizationServerUrl: issuer,
@@ -53,5 +57,23 @@ describe("egress rules for advertised URLs", () => {
     expect(saved).toHaveLength(1);
     expect(() => wrapped.saveDiscoveryState(discovery("http://idp.example.com"))).toThrow();
     expect(saved).toHaveLength(1);
+  });
+});
+
+describe("guardedFetch's responses", () => {
+  it("are Node's own Response, so that the SDK reads an OAuth error's code from them (not \"[object Response]\")", async () => {
+    const server = createServer((_req, res) => void res.writeHead(400, { "content-type": "application/json" }).end(JSON.stringify({ error: "invalid_grant", error_description: "expired assertion" })));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/token`;
+      const response = await guardedFetch(url)(url, { method: "POST" });
+      expect(response).toBeInstanceOf(Response);
+      expect(response.url).toBe(url);
+      const error = await parseErrorResponse(response);
+      expect(error).toBeInstanceOf(InvalidGrantError);
+      expect(error.message).toBe("expired assertion");
+    } finally {
+      server.close();
+    }
   });
 });

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import type { OAuthDiscoveryState } from "@modelcontextprotocol/sdk/client/auth.js";
 import type { OAuthClientInformationMixed, OAuthTokens } from "@modelcontextprotocol/sdk/shared/auth.js";
+import type { JWK } from "jose";
 import { sha256 } from "./hash.js";
 import { TokenFile } from "./token-file.js";
 
@@ -12,6 +13,8 @@ export interface Grant {
   /** ms since the epoch. */
   expiresAt?: number;
   discovery?: OAuthDiscoveryState;
+  /** With DPoP: the private key this user's tokens are bound to, made with the grant. */
+  dpopKey?: JWK;
 }
 
 /**

@@ -100,7 +100,7 @@ export function guardedFetch(backendUrl: string, options: EgressOptions = {}): t
         throw cause instanceof EgressRefusedError ? cause : error;
       }
       const location = response.headers.get("location");
-      if (!follow || !location || response.status < 300 || response.status > 399) return response;
+      if (!follow || !location || response.status < 300 || response.status > 399) return native(response);
       if (request.redirect === "error" || hop === 4) throw new EgressRefusedError(`too many redirects from ${url.origin}`);
       // 301, 302 and 303 turn a request with a body into a GET; 307 and 308 keep it.
       const method = (request.method ?? "GET").toUpperCase();
@@ -109,4 +109,17 @@ export function guardedFetch(backendUrl: string, options: EgressOptions = {}): t
       url = new URL(location, url);
     }
   }) as typeof fetch;
+}
+
+/** Statuses whose responses have no body. */
+const BODYLESS = new Set([101, 204, 205, 304]);
+
+/**
+ * undici's Response as Node's own: the SDK reads an OAuth error body only from an `instanceof
+ * Response` (else its error codes, and the retries they decide, are lost to "[object Response]").
+ */
+function native(response: Pick<Response, "status" | "statusText" | "headers" | "body" | "url">): Response {
+  if (response instanceof Response) return response;
+  const copy = new Response(BODYLESS.has(response.status) ? null : response.body, { status: response.status, statusText: response.statusText, headers: response.headers });
+  return Object.defineProperty(copy, "url", { value: response.url });
 }

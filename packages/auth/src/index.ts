@@ -14,6 +14,8 @@ export { TokenCache } from "./token-cache.js";
 export { backendAuth, type BackendAuthSpec, type BackendAuthOptions, type CredentialsFn } from "./backend-auth.js";
 export { TokenExchange, type TokenExchangeOptions } from "./token-exchange.js";
 export { exchangeProvider } from "./exchange-provider.js";
+export { DPoPKey, dpopFetch, storedKey, type DPoPBinding, type KeySlot } from "./dpop.js";
+export { workloadIdentityProvider, workloadJwt, type WorkloadIdentityOptions } from "./workload-identity.js";
 export { idJagProvider, requestIdJag, type IdJagOptions, type IdJagTarget } from "./id-jag.js";
 export { storedTokenProvider, type StoredAuth, type StoredTokenOptions } from "./stored-tokens.js";
 export { login, type LoginOptions } from "./login.js";

@@ -1,6 +1,7 @@
 import { auth, extractWWWAuthenticateParams } from "@modelcontextprotocol/sdk/client/auth.js";
 import { guarded } from "./egress.js";
 import { guardedFetch, type EgressOptions } from "./guarded-fetch.js";
+import { boundTokens, dpopFetch, keyInFile } from "./dpop.js";
 import { LoopbackCallback } from "./loopback.js";
 import { storedTokenProvider, type StoredTokenOptions } from "./stored-tokens.js";
 
@@ -15,6 +16,8 @@ export interface LoginOptions extends Omit<StoredTokenOptions, "redirectUrl" | "
   timeoutMs?: number;
   /** What the OAuth discovery may reach beyond the public internet (see guardedFetch). */
   egress?: EgressOptions;
+  /** Bind the tokens to a key of the proxy's (RFC 9449 DPoP), kept in the token file. */
+  dpop?: boolean;
 }
 
 /**
@@ -33,7 +36,9 @@ export async function login(backend: string, options: LoginOptions): Promise<{ t
   const stored = storedTokenProvider(backend, { ...options, redirectUrl: callback.url, onAuthorizationUrl: options.open });
   const pin = options.clientSecret ? { issuer: stored.file.read().issuer } : undefined;
   const provider = guarded(stored, backend, { allowed: options.issuer ? [options.issuer] : undefined, pin });
-  const fetchFn = guardedFetch(options.serverUrl, options.egress);
+  const guard = guardedFetch(options.serverUrl, options.egress);
+  // With DPoP the grant's key is made now and kept in the token file, with the tokens bound to it.
+  const fetchFn = options.dpop ? dpopFetch(guard, { key: keyInFile(stored.file), bound: boundTokens(() => stored.file.read().tokens) }) : guard;
   try {
     // Ask the server first: its 401 may name the metadata (and the scope) that well-known paths would miss.
     const challenge = await probe(options.serverUrl);

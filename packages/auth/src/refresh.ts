@@ -13,7 +13,7 @@ export interface Refreshable {
  * Refreshes tokens a minute (at most half their lifetime) before they expire, rather than after a
  * 401. Undefined when they are not due yet, or cannot be refreshed (no refresh token, discovery or client).
  */
-export function refreshBeforeExpiry(s: Refreshable, client: OAuthClientInformationMixed | undefined): Promise<OAuthTokens> | undefined {
+export function refreshBeforeExpiry(s: Refreshable, client: OAuthClientInformationMixed | undefined, fetchFn?: typeof fetch): Promise<OAuthTokens> | undefined {
   const margin = Math.min(60_000, ((s.tokens?.expires_in ?? 3600) * 1000) / 2);
   if (!s.tokens?.refresh_token || !s.expiresAt || Date.now() < s.expiresAt - margin || !s.discovery || !client) return undefined;
   const resource = (s.discovery.resourceMetadata as { resource?: string } | undefined)?.resource;
@@ -22,5 +22,6 @@ export function refreshBeforeExpiry(s: Refreshable, client: OAuthClientInformati
     clientInformation: client,
     refreshToken: s.tokens.refresh_token,
     ...(resource ? { resource } : {}),
+    ...(fetchFn ? { fetchFn } : {}),
   });
 }

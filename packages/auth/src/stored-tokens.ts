@@ -1,5 +1,6 @@
 import { exchangeAuthorization, type OAuthClientProvider, type OAuthDiscoveryState } from "@modelcontextprotocol/sdk/client/auth.js";
 import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from "@modelcontextprotocol/sdk/shared/auth.js";
+import type { JWK } from "jose";
 import { LoopbackCallback } from "./loopback.js";
 import { refreshBeforeExpiry } from "./refresh.js";
 import { unionScope } from "./scopes.js";
@@ -17,6 +18,8 @@ export interface StoredAuth {
   state: string;
   /** The loopback callback the login registered: a sign-in at run time comes back to it. */
   redirectUrl: string;
+  /** With `dpop`: the private key the tokens are bound to (RFC 9449), made with the grant. */
+  dpopKey: JWK;
 }
 
 export interface StoredTokenOptions {
@@ -40,6 +43,8 @@ export interface StoredTokenOptions {
   signIn?: (url: URL) => void | Promise<void>;
   /** How long a run-time sign-in waits for the operator, ms. Default 5 min. */
   signInTimeoutMs?: number;
+  /** The fetch of the backend's sessions (an egress guard, DPoP): refreshes and run-time sign-ins go through it too. */
+  fetch?: typeof fetch;
 }
 
 /**
@@ -65,7 +70,7 @@ export function storedTokenProvider(backend: string, options: StoredTokenOptions
   const fresh = async (): Promise<OAuthTokens | undefined> => {
     const s = file.read();
     if (!refreshing) {
-      const due = refreshBeforeExpiry(s, preset ?? s.client);
+      const due = refreshBeforeExpiry(s, preset ?? s.client, options.fetch);
       if (!due) return s.tokens;
       refreshing = due
         .then(
@@ -110,6 +115,7 @@ export function storedTokenProvider(backend: string, options: StoredTokenOptions
       codeVerifier: before.codeVerifier,
       redirectUri: redirectUrl,
       ...(resource ? { resource: new URL(resource) } : {}),
+      ...(options.fetch ? { fetchFn: options.fetch } : {}),
     });
     file.update((f) => ({ ...f, tokens: { ...tokens, issuer: s.discovery!.authorizationServerUrl }, expiresAt: Date.now() + (tokens.expires_in ?? 3600) * 1000 }));
   };

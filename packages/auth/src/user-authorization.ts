@@ -7,6 +7,7 @@ import type { Logger, Next, ProxyContext, ProxyMethod, ResultOf } from "@fastmcp
 import { memoryGrants, type Grant, type GrantStore } from "./grant-store.js";
 import { refreshBeforeExpiry } from "./refresh.js";
 import { SignInLinks } from "./sign-in-links.js";
+import { storedKey, type DPoPKey } from "./dpop.js";
 import { unionScope } from "./scopes.js";
 
 /** A backend session needs its user to sign in at the backend's authorization server first. */
@@ -26,6 +27,7 @@ interface Redeem {
   key: string;
   provider: OAuthClientProvider;
   serverUrl: string;
+  fetchFn: typeof fetch | undefined;
 }
 
 export interface UserAuthorizationOptions {
@@ -85,9 +87,18 @@ export class UserAuthorization {
     return this.#links.size;
   }
 
-  /** The SDK OAuthClientProvider for one backend and one principal. */
-  provider(backend: string, identity: string, serverUrl: string): OAuthClientProvider {
-    const key = `${backend}\n${identity}`;
+  /** The DPoP key of one principal's grant at one backend, kept with the grant (a new grant, a new key). */
+  dpopKey(backend: string, identity: string): () => Promise<DPoPKey> {
+    const key = grantKey(backend, identity);
+    return storedKey({ read: () => this.#grants.read(key).dpopKey, write: (dpopKey) => this.#grants.write(key, { ...this.#grants.read(key), dpopKey }) });
+  }
+
+  /**
+   * The SDK OAuthClientProvider for one backend and one principal. `fetchFn`: the session's fetch
+   * (an egress guard, DPoP), which also redeems the code when the user's browser comes back.
+   */
+  provider(backend: string, identity: string, serverUrl: string, fetchFn?: typeof fetch): OAuthClientProvider {
+    const key = grantKey(backend, identity);
     const grant = (): Grant => this.#grants.read(key);
     const update = (change: (g: Grant) => Grant) => this.#grants.write(key, change(grant()));
     const o = this.options;
@@ -106,7 +117,7 @@ export class UserAuthorization {
     const fresh = async (): Promise<Grant> => {
       const g = grant();
       if (!refreshing) {
-        const due = refreshBeforeExpiry(g, preset ?? g.client);
+        const due = refreshBeforeExpiry(g, preset ?? g.client, fetchFn);
         if (!due) return g;
         refreshing = due.then((tokens) => save({ ...tokens, issuer: g.discovery!.authorizationServerUrl }), () => {}).finally(() => (refreshing = undefined));
       }
@@ -141,7 +152,7 @@ export class UserAuthorization {
         const scope = unionScope(grant().tokens?.scope, url.searchParams.get("scope"));
         if (scope) url.searchParams.set("scope", scope);
         // The client gets the proxy's own start link, bound to this principal, never the authorization URL.
-        const link = this.#links.issue(key, { identity, authorizationUrl: url, verifier, data: { key, provider, serverUrl } });
+        const link = this.#links.issue(key, { identity, authorizationUrl: url, verifier, data: { key, provider, serverUrl, fetchFn } });
         throw new UserAuthorizationRequired(backend, link, randomUUID());
       },
       // One verifier per link (kept with it), so a second link does not break the first.
@@ -149,7 +160,7 @@ export class UserAuthorization {
       codeVerifier: () => verifier,
       saveDiscoveryState: (discovery) => {
         const issuer = discovery.authorizationServerMetadata?.issuer ?? discovery.authorizationServerUrl;
-        // Another authorization server than before: nothing of the old one is kept, let alone sent to the new one.
+        // Another authorization server than before: nothing of the old one is kept (its DPoP key neither), let alone sent to the new one.
         update((g) => (g.issuer === undefined || g.issuer === issuer ? { ...g, issuer, discovery } : { issuer, discovery }));
       },
       discoveryState: () => grant().discovery,
@@ -213,9 +224,19 @@ export class UserAuthorization {
     // Redeemed with the same provider, so the tokens land under the principal that started the flow,
     // with this link's own verifier.
     const provider = Object.assign(Object.create(pending.provider) as OAuthClientProvider, { codeVerifier: () => verifier });
-    const result = await auth(provider, { serverUrl: pending.serverUrl, authorizationCode: code, ...(resourceMetadataUrl ? { resourceMetadataUrl: new URL(resourceMetadataUrl) } : {}) });
+    const result = await auth(provider, {
+      serverUrl: pending.serverUrl,
+      authorizationCode: code,
+      ...(resourceMetadataUrl ? { resourceMetadataUrl: new URL(resourceMetadataUrl) } : {}),
+      ...(pending.fetchFn ? { fetchFn: pending.fetchFn } : {}),
+    });
     if (result !== "AUTHORIZED") throw new Error("the code was not accepted");
   }
+}
+
+/** Where one principal's grant at one backend is kept. */
+function grantKey(backend: string, identity: string): string {
+  return `${backend}\n${identity}`;
 }
 
 function causeOf(error: unknown): UserAuthorizationRequired | undefined {

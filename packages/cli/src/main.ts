@@ -91,6 +91,7 @@ async function signIn(server: string, configPath: string, err: (text: string) =>
     const done = await login(server, {
       serverUrl: entry.url,
       ...text("tokenFile"), ...text("scope"), ...text("issuer"), ...text("clientId"), ...text("clientSecret"), ...text("clientMetadataUrl"),
+      ...(entry.auth.dpop === true ? { dpop: true } : {}),
       open: (url) => err(`fastmcp-proxy: open this URL in your browser to sign in to "${server}":\n  ${url.href}\n`),
     });
     err(`fastmcp-proxy: signed in to "${server}"${done.issuer ? ` at ${done.issuer}` : ""}; tokens in ${done.tokenFile}\n`);
