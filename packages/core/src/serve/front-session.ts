@@ -23,7 +23,7 @@ import { passthrough } from "../wire/message.js";
 import { plainMessage } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { HostedSession } from "../pipeline/session-host.js";
-import { tenantOf, type Call, type Channel, type Tenant } from "../tenant.js";
+import { tenantOf, type Call, type Channel, type Listener, type Tenant } from "../tenant.js";
 
 export type FrontExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
@@ -107,13 +107,7 @@ export class FrontSession implements HostedSession {
   #call(requestId: RequestId, signal: AbortSignal, authInfo: AuthInfo | undefined): Call {
     // The HTTP front lets only the identity that opened the session use it: this is the same caller.
     if (authInfo) this.#authInfo = authInfo;
-    const related = { relatedRequestId: requestId };
-    const channel: Channel = {
-      capabilities: this.capabilities,
-      notify: (notification) => this.server.notification(notification as ServerNotification, related),
-      request: this.#stateless ? undefined : (request, signal) => this.server.request(request as ServerRequest, passthrough, { signal, ...related }),
-    };
-    return { tenant: this.tenant, authInfo: this.#authInfo, channel, listener: this, signal, requestId, sessionId: this.server.transport?.sessionId ?? this.sessionKey };
+    return new FrontCall(this, requestId, signal, this.#stateless);
   }
 
   /** Takes a request the pipeline answers (or a cancellation of one) off the transport; false for anything else. */
@@ -192,7 +186,11 @@ export class FrontSession implements HostedSession {
     }
     if (signal.aborted) return;
     this.#inFlight.delete(id);
-    await transport.send(reply, { relatedRequestId: id }).catch((error: unknown) => this.#host.logger.debug(`could not answer ${method}: ${plainMessage(error)}`));
+    try {
+      await transport.send(reply, { relatedRequestId: id });
+    } catch (error) {
+      this.#host.logger.debug(`could not answer ${method}: ${plainMessage(error)}`);
+    }
   }
 
   async connect(transport: Transport): Promise<void> {
@@ -237,5 +235,43 @@ export class FrontSession implements HostedSession {
     this.#onClosed();
     await this.#host.detach(this);
     await this.server.close().catch(() => {});
+  }
+}
+
+/** One request of a front session: the call the pipeline takes, and its own stream back to the client (its channel). */
+class FrontCall implements Call, Channel {
+  readonly tenant: Tenant;
+  readonly authInfo: AuthInfo | undefined;
+  readonly capabilities: ClientCapabilities | undefined;
+  readonly sessionId: string;
+  readonly channel: Channel = this;
+  /** Absent on a stateless request: nothing but its answer reaches the client. */
+  readonly request: Channel["request"];
+  readonly #session: FrontSession;
+
+  constructor(
+    session: FrontSession,
+    readonly requestId: RequestId,
+    readonly signal: AbortSignal,
+    stateless: boolean,
+  ) {
+    this.#session = session;
+    this.tenant = session.tenant;
+    this.authInfo = session.authInfo;
+    this.capabilities = session.capabilities;
+    this.sessionId = session.server.transport?.sessionId ?? session.sessionKey;
+    this.request = stateless ? undefined : this.#ask;
+  }
+
+  get listener(): Listener {
+    return this.#session;
+  }
+
+  notify(notification: Notification): Promise<void> {
+    return this.#session.server.notification(notification as ServerNotification, { relatedRequestId: this.requestId });
+  }
+
+  #ask(request: Request, signal: AbortSignal): Promise<Result> {
+    return this.#session.server.request(request as ServerRequest, passthrough, { signal, relatedRequestId: this.requestId });
   }
 }
