@@ -65,9 +65,8 @@ export class Dispatcher {
       const ctx = new RequestContext(method as ProxyMethod, params ?? {}, spec.target?.(view, params ?? {}), call, this.#host.router);
       const before = this.#host.beforeForward(ctx as AnyProxyContext);
       if (before) await before;
-      const answer = () => this.#answer(spec.answer, ctx, view);
       const chain = this.#chain(ctx.method);
-      ctx.result = await (chain ? chain(ctx as AnyProxyContext, answer) : answer());
+      ctx.result = await (chain ? chain(ctx as AnyProxyContext, () => this.#answer(spec.answer, ctx, view)) : this.#answer(spec.answer, ctx, view));
       return await this.#host.afterForward(ctx as unknown as AnsweredContext);
     } catch (error) {
       throw toMcpError(error);
