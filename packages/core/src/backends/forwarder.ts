@@ -9,9 +9,10 @@
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { ErrorCode, McpError, type JSONRPCMessage, type Result } from "@modelcontextprotocol/sdk/types.js";
+import type { Cancellable } from "../tenant.js";
 
 export interface ForwardOptions {
-  signal: AbortSignal;
+  signal: Cancellable;
   /** Without an answer or progress for this long, the request fails (RequestTimeout) and is cancelled. */
   timeout: number;
   /** The hard maximum, progress or not. */
@@ -27,7 +28,7 @@ class Pending {
   readonly onprogress: ForwardOptions["onprogress"];
   readonly timeout: number;
   readonly maxTotalTimeout: number;
-  readonly signal: AbortSignal;
+  readonly signal: Cancellable;
   readonly endsAt: number;
   /** When it times out unless progress comes first. */
   deadline: number;

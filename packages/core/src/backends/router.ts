@@ -7,7 +7,7 @@ import { ErrorCode, McpError, type ClientCapabilities, type Notification, type R
 import { HttpError, ProxyError, ProxyErrorCode, forwardedError, plainMessage } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { LIST_CHANGED, METHODS, isProxyMethod, type MethodSpec } from "../methods.js";
-import { profileKey, type Call, type Channel, type Listener, type Tenant } from "../tenant.js";
+import { profileKey, type Call, type Cancellable, type Channel, type Listener, type Tenant } from "../tenant.js";
 import { describe, type Backend } from "./backend.js";
 import { passthrough } from "../wire/message.js";
 import { RELAY_CAPABILITIES, attributesAsks, removed, type BackendPool, type BackendSink, type SessionOwner } from "./pool.js";
@@ -189,9 +189,9 @@ export class BackendRouter {
         const timeout = methodSpec(method)?.timeout === "task" ? maxTotalMs : (backend.timeoutMs ?? requestMs);
         let result: Result;
         try {
-          result = await forwarder(client).request(method, params as Record<string, unknown>, { signal: call.signal, timeout, maxTotalTimeout: maxTotalMs, onprogress: progress.onprogress, relatedRequestId: asker });
+          result = await forwarder(client).request(method, params as Record<string, unknown>, { signal: call.cancellation ?? call.signal, timeout, maxTotalTimeout: maxTotalMs, onprogress: progress.onprogress, relatedRequestId: asker });
         } catch (error) {
-          throw this.#deps.pool.isRetired(backend) ? removed(backend) : backendFailure(backend, method, error, call.signal);
+          throw this.#deps.pool.isRetired(backend) ? removed(backend) : backendFailure(backend, method, error, call.cancellation ?? call.signal);
         }
         // The last progress relayed goes before the result.
         if (progress.relayed) await progress.relayed;
@@ -487,7 +487,7 @@ function idOf(backend: Backend): number {
 }
 
 /** A failed backend request as the client should see it. */
-function backendFailure(backend: Backend, method: string, error: unknown, signal: AbortSignal): McpError {
+function backendFailure(backend: Backend, method: string, error: unknown, signal: Cancellable): McpError {
   if (signal.aborted && error instanceof McpError && error.code === ErrorCode.RequestTimeout) return error;
   if (error instanceof McpError) {
     if (error.code === ErrorCode.ConnectionClosed) {

@@ -10,7 +10,7 @@ import { toMcpError } from "../errors.js";
 import { METHODS, isProxyMethod, type Answer, type ProxyMethod, type ResultOf } from "../methods.js";
 import { compose, type Middleware, type ProxyMiddleware } from "../middleware/compose.js";
 import type { AnsweredContext, AnyComponent, AnyProxyContext, ProxyContext, ProxyState } from "../middleware/context.js";
-import type { Call, Channel, Listener, Tenant } from "../tenant.js";
+import type { Call, Cancellable, Channel, Listener, Tenant } from "../tenant.js";
 import { forwardTask, listTasks } from "./tasks.js";
 
 /** What the request path needs from the proxy. */
@@ -128,7 +128,6 @@ class RequestContext implements ProxyContext, Call {
   readonly requestId: RequestId;
   readonly authInfo: AuthInfo | undefined;
   readonly clientCapabilities: ClientCapabilities | undefined;
-  signal: AbortSignal;
   readonly state: ProxyState = {};
   /** The final result, once the chain has answered (what afterForward sees). */
   result: Result | undefined;
@@ -136,6 +135,9 @@ class RequestContext implements ProxyContext, Call {
   readonly listener: Listener | undefined;
   readonly exclusive: boolean | undefined;
   readonly #router: BackendRouter;
+  readonly #call: Call;
+  /** The call's signal once read, or the one middleware put in its place. */
+  #signal: AbortSignal | undefined;
   #hidden: Hidden | undefined;
 
   constructor(method: ProxyMethod, params: Record<string, unknown>, component: AnyComponent | undefined, call: Call, router: BackendRouter) {
@@ -148,11 +150,25 @@ class RequestContext implements ProxyContext, Call {
     this.requestId = call.requestId;
     this.authInfo = call.authInfo;
     this.clientCapabilities = call.channel.capabilities;
-    this.signal = call.signal;
     this.channel = call.channel;
     this.listener = call.listener;
     this.exclusive = call.exclusive;
     this.#router = router;
+    this.#call = call;
+  }
+
+  /** Made when first read (most requests never read it: their forward listens to `cancellation`). */
+  get signal(): AbortSignal {
+    return (this.#signal ??= this.#call.signal);
+  }
+
+  set signal(signal: AbortSignal) {
+    this.#signal = signal;
+  }
+
+  /** What a forward listens to: the signal once read or replaced, else the call's own cancellation. */
+  get cancellation(): Cancellable {
+    return this.#signal ?? this.#call.cancellation ?? this.#call.signal;
   }
 
   /** Computed when read: most requests never ask. */
