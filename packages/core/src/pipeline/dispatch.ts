@@ -67,7 +67,8 @@ export class Dispatcher {
       if (before) await before;
       const chain = this.#chain(ctx.method);
       ctx.result = await (chain ? chain(ctx as AnyProxyContext, () => this.#answer(spec.answer, ctx, view)) : this.#answer(spec.answer, ctx, view));
-      return await this.#host.afterForward(ctx as unknown as AnsweredContext);
+      const after = this.#host.afterForward(ctx as unknown as AnsweredContext);
+      return after instanceof Promise ? await after : after;
     } catch (error) {
       throw toMcpError(error);
     } finally {
@@ -84,19 +85,27 @@ export class Dispatcher {
     return this.#chains.get(method);
   }
 
-  /** The innermost step: what the method table says the method is answered with. */
-  async #answer(answer: Answer, ctx: RequestContext, view: ComponentRegistry): Promise<ResultOf<ProxyMethod>> {
-    if ("list" in answer) {
-      this.#host.assertListable();
-      const key = answer.list;
-      const list = ctx.hidesNothing ? view.list(key) : listOf(key, view.listed(key).filter((c) => !ctx.isHidden(c)));
-      return pageOf(ctx.method, list, key, (ctx.params as { cursor?: string }).cursor, this.#host.pageSize);
-    }
+  /**
+   * The innermost step: what the method table says the method is answered with. A component's
+   * answer is handed on as it is (no async frame around it); an unknown or hidden target throws.
+   */
+  #answer(answer: Answer, ctx: RequestContext, view: ComponentRegistry): Promise<ResultOf<ProxyMethod>> {
     if ("via" in answer) {
       const target = ctx.component;
       const answered = target && !ctx.isHidden(target) ? answerBy(answer.via, target, ctx) : undefined;
       if (!answered) throw answer.unknown(ctx.params as Record<string, unknown>);
       return answered as Promise<ResultOf<ProxyMethod>>;
+    }
+    return this.#answerByProxy(answer, ctx, view);
+  }
+
+  /** Lists, requests for every backend, and tasks: answered by the proxy itself. */
+  async #answerByProxy(answer: Exclude<Answer, { via: unknown }>, ctx: RequestContext, view: ComponentRegistry): Promise<ResultOf<ProxyMethod>> {
+    if ("list" in answer) {
+      this.#host.assertListable();
+      const key = answer.list;
+      const list = ctx.hidesNothing ? view.list(key) : listOf(key, view.listed(key).filter((c) => !ctx.isHidden(c)));
+      return pageOf(ctx.method, list, key, (ctx.params as { cursor?: string }).cursor, this.#host.pageSize);
     }
     if ("everyBackend" in answer) {
       const backends = this.#host.backendsWith((c) => !!c[answer.everyBackend]);
