@@ -106,6 +106,14 @@ export interface Listener extends Channel {
   readonly sessionKey: string;
 }
 
+/** What a forwarded request listens to for its cancellation: an AbortSignal, or a front's own that makes none. */
+export interface Cancellable {
+  readonly aborted: boolean;
+  readonly reason: unknown;
+  addEventListener(type: "abort", listener: { handleEvent(): void }, options?: { once?: boolean }): void;
+  removeEventListener(type: "abort", listener: { handleEvent(): void }): void;
+}
+
 /** One request, as every front hands it to the pipeline. */
 export interface Call {
   readonly tenant: Tenant;
@@ -116,6 +124,8 @@ export interface Call {
   /** Its front session, when it has one (legacy HTTP, SSE, stdio). */
   readonly listener?: Listener | undefined;
   readonly signal: AbortSignal;
+  /** Its cancellation without an AbortSignal, where the front keeps one (its `signal` is then made only when read). */
+  readonly cancellation?: Cancellable | undefined;
   readonly requestId: RequestId;
   /** The front session's id, when it has one. */
   readonly sessionId?: string | undefined;

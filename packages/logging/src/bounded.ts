@@ -219,14 +219,15 @@ export function jsonSize(value: unknown, maxNodes = 1_000_000): number {
         for (let i = 0; i < room; i++) stack.push(object[i]);
         continue;
       }
-      const keys = Object.keys(object);
-      size += 2 + Math.max(0, keys.length - 1);
-      const room = Math.min(keys.length, maxNodes - nodes);
-      for (let i = 0; i < room; i++) {
-        const key = keys[i]!;
+      // Keys walked in place (no array of them made): JSON's own enumerable ones.
+      let count = 0;
+      for (const key in object) {
+        if (!Object.hasOwn(object, key)) continue;
+        if (nodes + count++ >= maxNodes) continue;
         size += utf8Length(key) + 3;
         stack.push((object as Record<string, unknown>)[key]);
       }
+      size += 2 + Math.max(0, count - 1);
     } catch {
       // a throwing getter or Proxy: count what was read
     }

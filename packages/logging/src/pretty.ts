@@ -91,8 +91,10 @@ export function formatEntry(entry: Record<string, unknown>, colors = false): str
   } else {
     parts.push(String(entry.msg ?? ""));
   }
-  for (const [key, value] of Object.entries(entry)) {
-    if (!SHOWN.has(key)) parts.push(paint("2", `${key}=${typeof value === "string" ? value : JSON.stringify(value)}`));
+  for (const key in entry) {
+    if (SHOWN.has(key) || !Object.hasOwn(entry, key)) continue;
+    const value = entry[key];
+    parts.push(paint("2", `${key}=${typeof value === "string" ? value : JSON.stringify(value)}`));
   }
   let out = parts.join(" ");
   for (const key of ["params", "result"] as const) {

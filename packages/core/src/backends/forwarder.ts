@@ -9,9 +9,10 @@
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { ErrorCode, McpError, type JSONRPCMessage, type Result } from "@modelcontextprotocol/sdk/types.js";
+import type { Cancellable } from "../tenant.js";
 
 export interface ForwardOptions {
-  signal: AbortSignal;
+  signal: Cancellable;
   /** Without an answer or progress for this long, the request fails (RequestTimeout) and is cancelled. */
   timeout: number;
   /** The hard maximum, progress or not. */
@@ -19,21 +20,39 @@ export interface ForwardOptions {
   /** Each progress notification of the request, its token removed. */
   onprogress: (progress: Record<string, unknown>) => void;
   /** A call that may be asked for input: the transport tags the request with it, so an ask on its answer's stream is attributed (HTTP). */
-  relatedRequestId?: number;
+  relatedRequestId?: number | undefined;
 }
 
-interface Pending {
-  readonly method: string;
-  readonly resolve: (result: Result) => void;
-  readonly reject: (error: unknown) => void;
+/** A request in flight; it listens to its signal itself (no closure per request). */
+class Pending {
   readonly onprogress: ForwardOptions["onprogress"];
   readonly timeout: number;
   readonly maxTotalTimeout: number;
+  readonly signal: Cancellable;
   readonly endsAt: number;
   /** When it times out unless progress comes first. */
   deadline: number;
-  readonly signal: AbortSignal;
-  readonly onabort: () => void;
+
+  constructor(
+    readonly forwarder: Forwarder,
+    readonly id: string,
+    readonly resolve: (result: Result) => void,
+    readonly reject: (error: unknown) => void,
+    options: ForwardOptions,
+  ) {
+    const now = Date.now();
+    this.onprogress = options.onprogress;
+    this.timeout = options.timeout;
+    this.maxTotalTimeout = options.maxTotalTimeout;
+    this.signal = options.signal;
+    this.endsAt = now + options.maxTotalTimeout;
+    this.deadline = Math.min(now + options.timeout, this.endsAt);
+  }
+
+  /** Its signal aborted. */
+  handleEvent(): void {
+    this.forwarder.cancel(this.id, cancelledError(this.signal.reason), String(this.signal.reason));
+  }
 }
 
 /** A task's statuses after which no more progress comes for it. */
@@ -53,7 +72,7 @@ export function forwarder(client: Client): Forwarder {
 export class Forwarder {
   readonly #transport: Transport | undefined;
   readonly #pending = new Map<string, Pending>();
-  /** Progress handlers by token: a request's own, and a task's after its request was answered. */
+  /** Progress handlers of tasks by token, after their request was answered (a request's own is in #pending). */
   readonly #progress = new Map<string, ForwardOptions["onprogress"]>();
   /** The progress token of each task created through this forwarder, until the task ends. */
   readonly #taskTokens = new Map<string, string>();
@@ -91,13 +110,9 @@ export class Forwarder {
     const meta = params._meta as Record<string, unknown> | undefined;
     const message = { jsonrpc: "2.0" as const, id, method, params: { ...params, _meta: { ...meta, progressToken: id } } };
     return new Promise<Result>((resolve, reject) => {
-      const now = Date.now();
-      const endsAt = now + options.maxTotalTimeout;
-      const onabort = () => this.#cancel(id, cancelledError(signal.reason), String(signal.reason));
-      const pending: Pending = { method, resolve, reject, onprogress: options.onprogress, timeout: options.timeout, maxTotalTimeout: options.maxTotalTimeout, endsAt, deadline: Math.min(now + options.timeout, endsAt), signal, onabort };
+      const pending = new Pending(this, id, resolve, reject, options);
       this.#pending.set(id, pending);
-      this.#progress.set(id, options.onprogress);
-      signal.addEventListener("abort", onabort, { once: true });
+      signal.addEventListener("abort", pending, { once: true });
       this.#arm(pending.deadline);
       this.#transport!.send(message, options.relatedRequestId === undefined ? undefined : { relatedRequestId: options.relatedRequestId }).catch((error: unknown) => this.#settle(id)?.reject(error));
     });
@@ -131,9 +146,10 @@ export class Forwarder {
 
   #onprogress(params: Record<string, unknown> | undefined): boolean {
     const token = params?.progressToken;
-    const handler = typeof token === "string" ? this.#progress.get(token) : undefined;
+    if (typeof token !== "string") return false;
+    const pending = this.#pending.get(token);
+    const handler = pending?.onprogress ?? this.#progress.get(token);
     if (!handler) return false;
-    const pending = this.#pending.get(token as string);
     if (pending) pending.deadline = Math.min(Date.now() + pending.timeout, pending.endsAt);
     const { progressToken: _, ...progress } = params!;
     handler(progress);
@@ -154,13 +170,12 @@ export class Forwarder {
     const pending = this.#pending.get(id);
     if (!pending) return undefined;
     this.#pending.delete(id);
-    this.#progress.delete(id);
-    pending.signal.removeEventListener("abort", pending.onabort);
+    pending.signal.removeEventListener("abort", pending);
     return pending;
   }
 
   /** Fails a request and tells the backend to stop working on it. */
-  #cancel(id: string, error: unknown, reason: string): void {
+  cancel(id: string, error: unknown, reason: string): void {
     const pending = this.#settle(id);
     if (!pending) return;
     pending.reject(error);
@@ -190,7 +205,7 @@ export class Forwarder {
       const error = pending.deadline === pending.endsAt
         ? new McpError(ErrorCode.RequestTimeout, "Maximum total timeout exceeded", { maxTotalTimeout: pending.maxTotalTimeout })
         : new McpError(ErrorCode.RequestTimeout, "Request timed out", { timeout: pending.timeout });
-      this.#cancel(id, error, error.message);
+      this.cancel(id, error, error.message);
     }
     this.#arm(next);
   }

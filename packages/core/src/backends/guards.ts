@@ -40,18 +40,16 @@ export class InFlight {
     readonly backend: Backend,
   ) {}
 
-  enter(): () => void {
+  /** One more request in flight; each `enter()` is followed by one `leave()`. */
+  enter(): void {
     if (this.#count >= this.max) {
       throw new ProxyError(ProxyErrorCode.BackendUnavailable, `Too many requests in flight to backend "${this.backend.name}" (${this.#count}, at most ${this.max}): retry later`);
     }
     this.#count++;
-    let left = false;
-    return () => {
-      if (!left) {
-        left = true;
-        this.#count--;
-      }
-    };
+  }
+
+  leave(): void {
+    this.#count--;
   }
 }
 

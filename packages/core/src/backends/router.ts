@@ -7,7 +7,7 @@ import { ErrorCode, McpError, type ClientCapabilities, type Notification, type R
 import { HttpError, ProxyError, ProxyErrorCode, forwardedError, plainMessage } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { LIST_CHANGED, METHODS, isProxyMethod, type MethodSpec } from "../methods.js";
-import { profileKey, type Call, type Channel, type Listener, type Tenant } from "../tenant.js";
+import { profileKey, type Call, type Cancellable, type Channel, type Listener, type Tenant } from "../tenant.js";
 import { describe, type Backend } from "./backend.js";
 import { passthrough } from "../wire/message.js";
 import { RELAY_CAPABILITIES, attributesAsks, notACrash, removed, type BackendPool, type BackendSink, type SessionOwner } from "./pool.js";
@@ -179,7 +179,8 @@ export class BackendRouter {
   async send(backend: Backend, method: string, params: object, call: Call): Promise<Result> {
     const down = this.#deps.unavailable(backend) ?? this.#crashes.down(backend);
     if (down) throw new ProxyError(ProxyErrorCode.BackendUnavailable, down);
-    const leave = this.#inFlightOf(backend).enter();
+    const inFlight = this.#inFlightOf(backend);
+    inFlight.enter();
     const asker = call.exclusive ? ++this.#lastAsker : undefined;
     if (asker !== undefined) this.#askers.set(asker, call);
     try {
@@ -194,7 +195,19 @@ export class BackendRouter {
       if (call.authInfo) lane.authInfo = call.authInfo;
       try {
         // An open session is used at once: the request is written in the turn it came in.
-        const result = await this.#request(backend, lane.ready ?? (await lane.client()), method, params, call, asker);
+        const client = lane.ready ?? (await lane.client());
+        const progress = new ProgressRelay(call, params);
+        const { requestMs, maxTotalMs } = this.#deps.timeouts();
+        // tasks/result waits, by design, until the task ends: only the hard maximum bounds it.
+        const timeout = methodSpec(method)?.timeout === "task" ? maxTotalMs : (backend.timeoutMs ?? requestMs);
+        let result: Result;
+        try {
+          result = await forwarder(client).request(method, params as Record<string, unknown>, { signal: call.cancellation ?? call.signal, timeout, maxTotalTimeout: maxTotalMs, onprogress: progress.onprogress, relatedRequestId: asker });
+        } catch (error) {
+          throw this.#deps.pool.isRetired(backend) ? removed(backend) : backendFailure(backend, method, error, call.cancellation ?? call.signal);
+        }
+        // The last progress relayed goes before the result.
+        if (progress.relayed) await progress.relayed;
         this.#observe(lane, call, method, params, result);
         lane.timeouts = 0;
         return result;
@@ -206,40 +219,15 @@ export class BackendRouter {
         lane.busy--;
         if (lane.extra !== undefined) this.#wake(lane.extra);
         lane.lastUsed = Date.now();
-        const idleMs = this.#deps.limits().idleTimeoutMs;
-        if (reapable(lane) && lane.busy === 0 && Number.isFinite(idleMs) && idleMs > 0) this.#scheduleIdleCheck(lane, idleMs);
+        if (reapable(lane) && lane.busy === 0) {
+          const idleMs = this.#deps.limits().idleTimeoutMs;
+          if (Number.isFinite(idleMs) && idleMs > 0) this.#scheduleIdleCheck(lane, idleMs);
+        }
       }
     } finally {
       if (asker !== undefined) this.#askers.delete(asker);
-      leave();
+      inFlight.leave();
     }
-  }
-
-  async #request(backend: Backend, client: Client, method: string, params: object, call: Call, asker?: number): Promise<Result> {
-    const progressToken = (params as { _meta?: { progressToken?: string | number } })._meta?.progressToken;
-    // The last progress relayed: awaited before the result, so no progress arrives after it.
-    let relayed: Promise<void> | undefined;
-    // Always asked for (the forwarder sends its own token): a backend's progress extends the timeout
-    // whether or not the client asked; it is relayed only to a client that gave a token.
-    let onprogress = (_progress: object) => {};
-    if (progressToken !== undefined) {
-      onprogress = (progress) => {
-        const notification = { method: "notifications/progress", params: { ...progress, progressToken } };
-        // A task-augmented call's progress goes on after its answer, when its stream may be gone: then on the session's own.
-        relayed = call.channel.notify(notification).catch(() => call.listener?.notify(notification).catch(() => {}));
-      };
-    }
-    const { requestMs, maxTotalMs } = this.#deps.timeouts();
-    // tasks/result waits, by design, until the task ends: only the hard maximum bounds it.
-    const timeout = methodSpec(method)?.timeout === "task" ? maxTotalMs : (backend.timeoutMs ?? requestMs);
-    let result: Result;
-    try {
-      result = await forwarder(client).request(method, params as Record<string, unknown>, { signal: call.signal, timeout, maxTotalTimeout: maxTotalMs, onprogress, ...(asker !== undefined && { relatedRequestId: asker }) });
-    } catch (error) {
-      throw this.#deps.pool.isRetired(backend) ? removed(backend) : backendFailure(backend, method, error, call.signal);
-    }
-    if (relayed) await relayed;
-    return result;
   }
 
   /**
@@ -509,6 +497,29 @@ function methodSpec(method: string): MethodSpec | undefined {
   return isProxyMethod(method) ? METHODS[method] : undefined;
 }
 
+/**
+ * A forwarded request's progress, relayed under the client's own token. Always asked for (the
+ * forwarder sends its own token): a backend's progress extends the timeout whether or not the client
+ * asked; it is relayed only to a client that gave a token.
+ */
+class ProgressRelay {
+  readonly onprogress: (progress: object) => void = ignore;
+  /** The last progress relayed: awaited before the result, so no progress arrives after it. */
+  relayed: Promise<void> | undefined;
+
+  constructor(call: Call, params: object) {
+    const progressToken = (params as { _meta?: { progressToken?: string | number } })._meta?.progressToken;
+    if (progressToken === undefined) return;
+    this.onprogress = (progress) => {
+      const notification = { method: "notifications/progress", params: { ...progress, progressToken } };
+      // A task-augmented call's progress goes on after its answer, when its stream may be gone: then on the session's own.
+      this.relayed = call.channel.notify(notification).catch(() => call.listener?.notify(notification).catch(() => {}));
+    };
+  }
+}
+
+function ignore(): void {}
+
 /** Private lanes and extra ones close when idle; a shared one is the proxy's, kept and supervised. */
 function reapable(lane: Lane): boolean {
   return lane.owner !== undefined || lane.extra !== undefined;
@@ -528,7 +539,7 @@ function idOf(backend: Backend): number {
 }
 
 /** A failed backend request as the client should see it. */
-function backendFailure(backend: Backend, method: string, error: unknown, signal: AbortSignal): McpError {
+function backendFailure(backend: Backend, method: string, error: unknown, signal: Cancellable): McpError {
   if (signal.aborted && error instanceof McpError && error.code === ErrorCode.RequestTimeout) return error;
   if (error instanceof McpError) {
     if (error.code === ErrorCode.ConnectionClosed) {

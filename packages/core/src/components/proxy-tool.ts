@@ -32,7 +32,9 @@ export class ProxyTool extends ProxyComponent<Tool> {
    */
   async forward(ctx: ProxyContext<"tools/call">): Promise<ResultOf<"tools/call">> {
     const args = this.rule ? backendArguments(this.rule, ctx.params.arguments) : ctx.params.arguments;
-    const result = await ctx.forward(this.backend, "tools/call", { ...ctx.params, name: this.backendName, arguments: args });
+    // Forwarded as they came when the backend knows the tool by the same name (the forwarder copies them anyway).
+    const params = ctx.params.name === this.backendName && args === ctx.params.arguments ? ctx.params : { ...ctx.params, name: this.backendName, arguments: args };
+    const result = await ctx.forward(this.backend, "tools/call", params);
     // Resource links in the result name the backend's URIs: shown under its prefix, as its resources are.
     const content = (result as { content?: unknown }).content;
     const shown = clientContent(this.backend.prefix, content);

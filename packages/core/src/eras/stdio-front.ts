@@ -1,3 +1,4 @@
+import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { JSONRPCMessage, RequestId } from "@modelcontextprotocol/sdk/types.js";
 import type { Server, ServerNotifier } from "@modelcontextprotocol/server";
 import { serveStdio } from "@modelcontextprotocol/server/stdio";
@@ -21,7 +22,8 @@ export interface StdioFront {
  * The stdio front for both eras. The v2 SDK's `serveStdio` reads the opening message: `initialize`
  * (or any message without a 2026 `_meta` claim) pins the connection to a legacy front session, served
  * exactly as before; a 2026-07-28 request pins it to one 2026 server, whose requests go to the pipeline
- * as on HTTP, and the SDK serves `subscriptions/listen` on the connection. `modern: false` keeps it legacy.
+ * as on HTTP, and the SDK serves `subscriptions/listen` on the connection. Once a legacy connection is
+ * pinned, its messages bypass serveStdio (`LegacyLine`). `modern: false` keeps it legacy.
  */
 export function serveStdioFront(host: ModernFrontHost, transport: StdioFrontTransport, options: ModernFrontOptions | false = {}): StdioFront {
   if (options === false) {
@@ -31,6 +33,9 @@ export function serveStdioFront(host: ModernFrontHost, transport: StdioFrontTran
   }
   let era: StdioFront["era"];
   let pinned: Server | undefined;
+  let legacy: LegacyLine | undefined;
+  /** Messages handed to serveStdio. */
+  let handed = 0;
   const notifier = pinnedNotifier(() => pinned);
   const core = new ModernCore(host, options, () => notifier);
   // serveStdio connects whatever its factory makes with connect() and close() only: a legacy
@@ -40,17 +45,19 @@ export function serveStdioFront(host: ModernFrontHost, transport: StdioFrontTran
       era = context?.era === "modern" ? "modern" : "legacy";
       const mcp = era === "modern" ? core.server() : undefined;
       pinned = mcp?.server;
-      return mcp ?? (new LegacySession(host) as unknown as Server);
+      return mcp ?? (new LegacySession(host, transport, (line) => (legacy = line)) as unknown as Server);
     },
     { transport, onerror: (error) => host.logger.debug(`stdio front: ${error.message}`) },
   );
   const listens = new ListenWatch(core, () => era);
   const deliver = transport.onmessage!;
   transport.onmessage = (message, extra) => {
+    if (legacy?.relayed === handed) return legacy.deliver(message, extra);
     // Once pinned, the SDK checks each request's envelope but not the version it names: the proxy does.
     const refused = era === "modern" ? unsupportedVersion(message) : undefined;
     if (refused) return void transport.send(refused).catch(() => {});
     listens.observe(message);
+    handed++;
     deliver(message, extra);
   };
   const closed = transport.closed.then(async () => {
@@ -84,18 +91,71 @@ function unsupportedVersion(message: JSONRPCMessage): JSONRPCMessage | undefined
 /** A legacy stdio client's front session, made when serveStdio connects it. */
 class LegacySession {
   readonly #host: ModernFrontHost;
+  readonly #wire: StdioFrontTransport;
+  readonly #pinned: (line: LegacyLine) => void;
   #session: { close(): Promise<void> } | undefined;
 
-  constructor(host: ModernFrontHost) {
+  constructor(host: ModernFrontHost, wire: StdioFrontTransport, pinned: (line: LegacyLine) => void) {
     this.#host = host;
+    this.#wire = wire;
+    this.#pinned = pinned;
   }
 
-  async connect(transport: Parameters<ModernFrontHost["connectLegacy"]>[0]): Promise<void> {
-    this.#session = await this.#host.connectLegacy(transport);
+  async connect(channel: Transport): Promise<void> {
+    const line = new LegacyLine(channel, this.#wire);
+    this.#session = await this.#host.connectLegacy(line);
+    this.#pinned(line);
   }
 
   async close(): Promise<void> {
     await this.#session?.close();
+  }
+}
+
+/**
+ * A pinned legacy session's transport. serveStdio keeps classifying (zod) and queueing every message
+ * of a connection it has pinned; once all it was handed has come out of its channel, the messages
+ * that follow go straight from the wire to the session, and its answers straight to the wire.
+ */
+class LegacyLine implements Transport {
+  onclose?: (() => void) | undefined;
+  onerror?: ((error: Error) => void) | undefined;
+  onmessage?: Transport["onmessage"];
+  readonly #channel: Transport;
+  readonly #wire: StdioFrontTransport;
+  /** Messages serveStdio has relayed: once all it was handed, its queue is empty. */
+  relayed = 0;
+  #closed = false;
+
+  constructor(channel: Transport, wire: StdioFrontTransport) {
+    this.#channel = channel;
+    this.#wire = wire;
+    channel.onmessage = (message, extra) => {
+      this.relayed++;
+      this.onmessage?.(message, extra);
+    };
+    channel.onclose = () => {
+      this.#closed = true;
+      this.onclose?.();
+    };
+    channel.onerror = (error) => this.onerror?.(error);
+  }
+
+  /** A message straight from the wire. */
+  deliver(message: JSONRPCMessage, extra: Parameters<NonNullable<Transport["onmessage"]>>[1]): void {
+    if (!this.#closed) this.onmessage?.(message, extra);
+  }
+
+  start(): Promise<void> {
+    return this.#channel.start();
+  }
+
+  send(message: JSONRPCMessage): Promise<void> {
+    return this.#wire.send(message);
+  }
+
+  close(): Promise<void> {
+    return this.#channel.close();
   }
 }
 

@@ -10,7 +10,7 @@ import { toMcpError } from "../errors.js";
 import { METHODS, isProxyMethod, type Answer, type ProxyMethod, type ResultOf } from "../methods.js";
 import { compose, type Middleware, type ProxyMiddleware } from "../middleware/compose.js";
 import type { AnsweredContext, AnyComponent, AnyProxyContext, ProxyContext, ProxyState } from "../middleware/context.js";
-import type { Call, Channel, Listener, Tenant } from "../tenant.js";
+import type { Call, Cancellable, Channel, Listener, Tenant } from "../tenant.js";
 import { forwardTask, listTasks } from "./tasks.js";
 
 /** What the request path needs from the proxy. */
@@ -65,10 +65,10 @@ export class Dispatcher {
       const ctx = new RequestContext(method as ProxyMethod, params ?? {}, spec.target?.(view, params ?? {}), call, this.#host.router);
       const before = this.#host.beforeForward(ctx as AnyProxyContext);
       if (before) await before;
-      const answer = () => this.#answer(spec.answer, ctx, view);
       const chain = this.#chain(ctx.method);
-      ctx.result = await (chain ? chain(ctx as AnyProxyContext, answer) : answer());
-      return await this.#host.afterForward(ctx as unknown as AnsweredContext);
+      ctx.result = await (chain ? chain(ctx as AnyProxyContext, () => this.#answer(spec.answer, ctx, view)) : this.#answer(spec.answer, ctx, view));
+      const after = this.#host.afterForward(ctx as unknown as AnsweredContext);
+      return after instanceof Promise ? await after : after;
     } catch (error) {
       throw toMcpError(error);
     } finally {
@@ -85,19 +85,27 @@ export class Dispatcher {
     return this.#chains.get(method);
   }
 
-  /** The innermost step: what the method table says the method is answered with. */
-  async #answer(answer: Answer, ctx: RequestContext, view: ComponentRegistry): Promise<ResultOf<ProxyMethod>> {
-    if ("list" in answer) {
-      this.#host.assertListable();
-      const key = answer.list;
-      const list = ctx.hidesNothing ? view.list(key) : listOf(key, view.listed(key).filter((c) => !ctx.isHidden(c)));
-      return pageOf(ctx.method, list, key, (ctx.params as { cursor?: string }).cursor, this.#host.pageSize);
-    }
+  /**
+   * The innermost step: what the method table says the method is answered with. A component's
+   * answer is handed on as it is (no async frame around it); an unknown or hidden target throws.
+   */
+  #answer(answer: Answer, ctx: RequestContext, view: ComponentRegistry): Promise<ResultOf<ProxyMethod>> {
     if ("via" in answer) {
       const target = ctx.component;
       const answered = target && !ctx.isHidden(target) ? answerBy(answer.via, target, ctx) : undefined;
       if (!answered) throw answer.unknown(ctx.params as Record<string, unknown>);
       return answered as Promise<ResultOf<ProxyMethod>>;
+    }
+    return this.#answerByProxy(answer, ctx, view);
+  }
+
+  /** Lists, requests for every backend, and tasks: answered by the proxy itself. */
+  async #answerByProxy(answer: Exclude<Answer, { via: unknown }>, ctx: RequestContext, view: ComponentRegistry): Promise<ResultOf<ProxyMethod>> {
+    if ("list" in answer) {
+      this.#host.assertListable();
+      const key = answer.list;
+      const list = ctx.hidesNothing ? view.list(key) : listOf(key, view.listed(key).filter((c) => !ctx.isHidden(c)));
+      return pageOf(ctx.method, list, key, (ctx.params as { cursor?: string }).cursor, this.#host.pageSize);
     }
     if ("everyBackend" in answer) {
       const backends = this.#host.backendsWith((c) => !!c[answer.everyBackend]);
@@ -129,7 +137,6 @@ class RequestContext implements ProxyContext, Call {
   readonly requestId: RequestId;
   readonly authInfo: AuthInfo | undefined;
   readonly clientCapabilities: ClientCapabilities | undefined;
-  signal: AbortSignal;
   readonly state: ProxyState = {};
   /** The final result, once the chain has answered (what afterForward sees). */
   result: Result | undefined;
@@ -137,6 +144,9 @@ class RequestContext implements ProxyContext, Call {
   readonly listener: Listener | undefined;
   readonly exclusive: boolean | undefined;
   readonly #router: BackendRouter;
+  readonly #call: Call;
+  /** The call's signal once read, or the one middleware put in its place. */
+  #signal: AbortSignal | undefined;
   #hidden: Hidden | undefined;
 
   constructor(method: ProxyMethod, params: Record<string, unknown>, component: AnyComponent | undefined, call: Call, router: BackendRouter) {
@@ -149,11 +159,25 @@ class RequestContext implements ProxyContext, Call {
     this.requestId = call.requestId;
     this.authInfo = call.authInfo;
     this.clientCapabilities = call.channel.capabilities;
-    this.signal = call.signal;
     this.channel = call.channel;
     this.listener = call.listener;
     this.exclusive = call.exclusive;
     this.#router = router;
+    this.#call = call;
+  }
+
+  /** Made when first read (most requests never read it: their forward listens to `cancellation`). */
+  get signal(): AbortSignal {
+    return (this.#signal ??= this.#call.signal);
+  }
+
+  set signal(signal: AbortSignal) {
+    this.#signal = signal;
+  }
+
+  /** What a forward listens to: the signal once read or replaced, else the call's own cancellation. */
+  get cancellation(): Cancellable {
+    return this.#signal ?? this.#call.cancellation ?? this.#call.signal;
   }
 
   /** Computed when read: most requests never ask. */

@@ -23,7 +23,7 @@ import { passthrough } from "../wire/message.js";
 import { plainMessage } from "../errors.js";
 import type { Logger } from "../logger.js";
 import type { HostedSession } from "../pipeline/session-host.js";
-import { tenantOf, type Call, type Channel, type Tenant } from "../tenant.js";
+import { tenantOf, type Call, type Cancellable, type Channel, type Listener, type Tenant } from "../tenant.js";
 
 export type FrontExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
@@ -73,7 +73,7 @@ export class FrontSession implements HostedSession {
   readonly #host: FrontHost;
   readonly #stateless: boolean;
   /** Requests read and not answered yet, each with what aborts it. */
-  readonly #inFlight = new Map<RequestId, AbortController>();
+  readonly #inFlight = new Map<RequestId, Cancellation>();
   /** The caller's AuthInfo as of its latest request (a client that refreshes its token brings a new one). */
   #authInfo: AuthInfo | undefined;
   #tenant: Tenant | undefined;
@@ -90,7 +90,7 @@ export class FrontSession implements HostedSession {
     });
     // What reaches the SDK Server unanswered goes to the pipeline too (the methods it knows are its own).
     this.server.removeRequestHandler("logging/setLevel");
-    this.server.fallbackRequestHandler = async (request, extra) => host.handle(request.method, request.params, this.#call(extra.requestId, extra.signal, extra.authInfo));
+    this.server.fallbackRequestHandler = async (request, extra) => host.handle(request.method, request.params, this.#call(extra.requestId, Cancellation.following(extra.signal), extra.authInfo));
     this.server.fallbackNotificationHandler = async (notification) => {
       if (notification.method === "notifications/roots/list_changed") host.rootsChanged(this);
     };
@@ -104,16 +104,10 @@ export class FrontSession implements HostedSession {
   }
 
   /** One request as the pipeline takes it: this session's tenant, and the request's own stream back. */
-  #call(requestId: RequestId, signal: AbortSignal, authInfo: AuthInfo | undefined): Call {
+  #call(requestId: RequestId, cancellation: Cancellation, authInfo: AuthInfo | undefined): Call {
     // The HTTP front lets only the identity that opened the session use it: this is the same caller.
     if (authInfo) this.#authInfo = authInfo;
-    const related = { relatedRequestId: requestId };
-    const channel: Channel = {
-      capabilities: this.capabilities,
-      notify: (notification) => this.server.notification(notification as ServerNotification, related),
-      request: this.#stateless ? undefined : (request, signal) => this.server.request(request as ServerRequest, passthrough, { signal, ...related }),
-    };
-    return { tenant: this.tenant, authInfo: this.#authInfo, channel, listener: this, signal, requestId, sessionId: this.server.transport?.sessionId ?? this.sessionKey };
+    return new FrontCall(this, requestId, cancellation, this.#stateless);
   }
 
   /** Takes a request the pipeline answers (or a cancellation of one) off the transport; false for anything else. */
@@ -122,10 +116,10 @@ export class FrontSession implements HostedSession {
     if (!("id" in message)) {
       if (message.method === "notifications/cancelled") {
         const id = (message.params as { requestId?: RequestId } | undefined)?.requestId;
-        const controller = id === undefined ? undefined : this.#inFlight.get(id);
-        if (controller) {
+        const cancellation = id === undefined ? undefined : this.#inFlight.get(id);
+        if (cancellation) {
           this.#inFlight.delete(id!);
-          controller.abort((message.params as { reason?: unknown }).reason);
+          cancellation.abort((message.params as { reason?: unknown }).reason);
         }
       }
       return false;
@@ -137,9 +131,9 @@ export class FrontSession implements HostedSession {
       void transport.send({ jsonrpc: "2.0", id, error: { code: ErrorCode.InvalidRequest, message: `Invalid Request: a request with id ${JSON.stringify(id)} is already in flight` } }).catch(() => {});
       return true;
     }
-    const controller = new AbortController();
-    this.#inFlight.set(id, controller);
-    void this.#serve(id, method, params, controller.signal, extra?.authInfo, transport);
+    const cancellation = new Cancellation();
+    this.#inFlight.set(id, cancellation);
+    void this.#serve(id, method, params, cancellation, extra?.authInfo, transport);
     return true;
   }
 
@@ -180,19 +174,23 @@ export class FrontSession implements HostedSession {
   }
 
   /** Answers one request from the pipeline, unless it was cancelled meanwhile (the spec: no answer then). */
-  async #serve(id: RequestId, method: string, params: Record<string, unknown> | undefined, signal: AbortSignal, authInfo: AuthInfo | undefined, transport: Transport): Promise<void> {
+  async #serve(id: RequestId, method: string, params: Record<string, unknown> | undefined, cancellation: Cancellation, authInfo: AuthInfo | undefined, transport: Transport): Promise<void> {
     let reply: JSONRPCMessage;
     try {
-      reply = { jsonrpc: "2.0", id, result: await this.#host.handle(method, params, this.#call(id, signal, authInfo)) };
+      reply = { jsonrpc: "2.0", id, result: await this.#host.handle(method, params, this.#call(id, cancellation, authInfo)) };
     } catch (caught) {
       const error = caught as { code?: unknown; message?: unknown; data?: unknown };
       const code = Number.isSafeInteger(error.code) ? (error.code as number) : ErrorCode.InternalError;
       const message = typeof error.message === "string" ? error.message : "Internal error";
       reply = { jsonrpc: "2.0", id, error: { code, message, ...(error.data !== undefined && { data: error.data }) } };
     }
-    if (signal.aborted) return;
+    if (cancellation.aborted) return;
     this.#inFlight.delete(id);
-    await transport.send(reply, { relatedRequestId: id }).catch((error: unknown) => this.#host.logger.debug(`could not answer ${method}: ${plainMessage(error)}`));
+    try {
+      await transport.send(reply, { relatedRequestId: id });
+    } catch (error) {
+      this.#host.logger.debug(`could not answer ${method}: ${plainMessage(error)}`);
+    }
   }
 
   async connect(transport: Transport): Promise<void> {
@@ -232,10 +230,104 @@ export class FrontSession implements HostedSession {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const controller of this.#inFlight.values()) controller.abort();
+    for (const cancellation of this.#inFlight.values()) cancellation.abort(undefined);
     this.#inFlight.clear();
     this.#onClosed();
     await this.#host.detach(this);
     await this.server.close().catch(() => {});
+  }
+}
+
+/** One request of a front session: the call the pipeline takes, and its own stream back to the client (its channel). */
+class FrontCall implements Call, Channel {
+  readonly tenant: Tenant;
+  readonly authInfo: AuthInfo | undefined;
+  readonly capabilities: ClientCapabilities | undefined;
+  readonly sessionId: string;
+  readonly channel: Channel = this;
+  /** Absent on a stateless request: nothing but its answer reaches the client. */
+  readonly request: Channel["request"];
+  readonly #session: FrontSession;
+
+  constructor(
+    session: FrontSession,
+    readonly requestId: RequestId,
+    readonly cancellation: Cancellation,
+    stateless: boolean,
+  ) {
+    this.#session = session;
+    this.tenant = session.tenant;
+    this.authInfo = session.authInfo;
+    this.capabilities = session.capabilities;
+    this.sessionId = session.server.transport?.sessionId ?? session.sessionKey;
+    this.request = stateless ? undefined : this.#ask;
+  }
+
+  get listener(): Listener {
+    return this.#session;
+  }
+
+  get signal(): AbortSignal {
+    return this.cancellation.signal;
+  }
+
+  notify(notification: Notification): Promise<void> {
+    return this.#session.server.notification(notification as ServerNotification, { relatedRequestId: this.requestId });
+  }
+
+  #ask(request: Request, signal: AbortSignal): Promise<Result> {
+    return this.#session.server.request(request as ServerRequest, passthrough, { signal, relatedRequestId: this.requestId });
+  }
+}
+
+type AbortListener = { handleEvent(): void };
+
+/**
+ * A request's cancellation. Its AbortSignal is made only when someone reads `signal` (middleware,
+ * a component): a forwarded request listens here without one.
+ */
+class Cancellation implements Cancellable {
+  aborted = false;
+  reason: unknown;
+  #signal: AbortSignal | undefined;
+  #controller: AbortController | undefined;
+  #listeners: AbortListener[] | undefined;
+
+  /** One that aborts with `signal` (a request the SDK Server handed on, with its own). */
+  static following(signal: AbortSignal): Cancellation {
+    const cancellation = new Cancellation();
+    cancellation.#signal = signal;
+    if (signal.aborted) cancellation.abort(signal.reason);
+    else signal.addEventListener("abort", () => cancellation.abort(signal.reason), { once: true });
+    return cancellation;
+  }
+
+  get signal(): AbortSignal {
+    if (!this.#signal) {
+      this.#controller = new AbortController();
+      this.#signal = this.#controller.signal;
+      if (this.aborted) this.#controller.abort(this.reason);
+    }
+    return this.#signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    // AbortController's default reason, for whoever reads it.
+    this.reason = reason === undefined ? new DOMException("This operation was aborted", "AbortError") : reason;
+    this.#controller?.abort(this.reason);
+    const listeners = this.#listeners;
+    this.#listeners = undefined;
+    for (const listener of listeners ?? []) listener.handleEvent();
+  }
+
+  addEventListener(_type: "abort", listener: AbortListener): void {
+    if (!this.aborted) (this.#listeners ??= []).push(listener);
+  }
+
+  removeEventListener(_type: "abort", listener: AbortListener): void {
+    const at = this.#listeners?.indexOf(listener) ?? -1;
+    if (at >= 0) this.#listeners!.splice(at, 1);
   }
 }

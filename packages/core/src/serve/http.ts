@@ -320,7 +320,7 @@ export function createHttpHandler(host: HttpFrontHost, options: HttpFrontOptions
       if (!mcp && !(options.sse && (pathname === "/sse" || pathname === "/messages"))) {
         return reply(res, 404, -32000, `Not found: the MCP endpoint is ${path}`);
       }
-      const authInfo = await caller(req, res);
+      const authInfo = options.authenticate ? await caller(req, res) : undefined;
       if (authInfo === false) return;
       // Started once: later requests do not wait a turn for it.
       if (!started) {

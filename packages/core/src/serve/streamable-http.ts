@@ -211,22 +211,24 @@ export class StreamableHttpTransport implements Transport {
       if (refused) return this.#fail(res, { status: 400, code: refused.error.code, message: refused.error.message });
     }
     const messages = (Array.isArray(body) ? body : [body]) as JSONRPCMessage[];
-    const ids = new Set<RequestId>();
+    // The ids of a batch, to refuse one that comes twice (a lone message needs no set).
+    const ids = messages.length > 1 ? new Set<RequestId>() : undefined;
     for (const m of messages) {
       // JSON that is not a message: -32600 (or -32602 for bad params), never -32700, which is for bytes that are not JSON.
       const invalid = checkMessage(m).error;
       if (invalid) return this.#fail(res, { status: 400, code: invalid.error.code, message: invalid.error.message });
       // An id already in flight in this session (or twice in one batch) is refused: two answers with one id could not be told apart.
       if ("method" in m && "id" in m) {
-        if (this.#byRequest.has(m.id) || ids.has(m.id)) {
+        if (this.#byRequest.has(m.id) || ids?.has(m.id)) {
           return this.#fail(res, { status: 400, code: -32600, message: `Invalid Request: a request with id ${JSON.stringify(m.id)} is already in flight in this session` });
         }
-        ids.add(m.id);
+        ids?.add(m.id);
       }
     }
     if (this.#closed) return this.#fail(res, { status: 404, code: -32001, message: "Session not found" });
 
-    const init = messages.find((m) => "method" in m && m.method === "initialize" && isInitializeRequest(m)) as InitializeRequest | undefined;
+    let init: InitializeRequest | undefined;
+    for (const m of messages) if ("method" in m && m.method === "initialize" && isInitializeRequest(m)) init ??= m as InitializeRequest;
     if (init) {
       if (this.#initialized && this.sessionId !== undefined) {
         return this.#fail(res, { status: 400, code: -32600, message: "Invalid Request: Server already initialized" });

@@ -148,20 +148,32 @@ function excerpt(line: Buffer): string {
   return line.length > 200 ? `${text}…` : text;
 }
 
-type Settle = { resolve: () => void; reject: (error: Error) => void };
+/** The sends of one write share one promise: settled when the stream takes the write, or on its 'drain'. */
+type Batch = { readonly promise: Promise<void>; resolve: () => void; reject: (error: Error) => void };
+
+function newBatch(): Batch {
+  const batch = {} as Batch;
+  (batch as { promise: Promise<void> }).promise = new Promise<void>((resolve, reject) => {
+    batch.resolve = resolve;
+    batch.reject = reject;
+  });
+  return batch;
+}
 
 /**
  * Writes newline-delimited messages, the messages of one turn of the event loop in one `write`
  * (flushed from setImmediate, after the I/O callbacks of the turn and the work they started). A
  * send resolves once its bytes are handed to the stream, or, when the stream is full, on 'drain';
- * while it is full, later messages wait here and go in one write after the drain.
+ * while it is full, later messages wait here and go in one write after the drain. The sends of one
+ * write share one promise.
  */
 export class LineWriter {
   readonly #stream: Writable;
   #queue: string[] = [];
-  #settle: Settle[] = [];
+  /** The sends queued for the next write. */
+  #batch: Batch | undefined;
   /** The sends of a write the stream took while full: they settle on 'drain'. */
-  #draining: Settle[] = [];
+  #draining: Batch | undefined;
   #scheduled = false;
   #blocked = false;
   #closed = false;
@@ -181,14 +193,13 @@ export class LineWriter {
       const why = `Internal error: the result could not be serialised (${(error as Error).message})`;
       line = `${JSON.stringify(errorReply(message.id ?? null, ErrorCode.InternalError, why))}\n`;
     }
-    return new Promise<void>((resolve, reject) => {
-      this.#queue.push(line);
-      this.#settle.push({ resolve, reject });
-      if (!this.#scheduled && !this.#blocked) {
-        this.#scheduled = true;
-        setImmediate(this.#flush);
-      }
-    });
+    this.#queue.push(line);
+    const batch = (this.#batch ??= newBatch());
+    if (!this.#scheduled && !this.#blocked) {
+      this.#scheduled = true;
+      setImmediate(this.#flush);
+    }
+    return batch.promise;
   }
 
   /** Writes what is queued now (a close writes the last answers before it ends the stream). */
@@ -199,37 +210,34 @@ export class LineWriter {
   /** No more sends; the ones still waiting for a drain fail with "Not connected". */
   close(): void {
     this.#closed = true;
-    const settle = [...this.#draining, ...this.#settle];
+    const unsettled = [this.#draining, this.#batch];
     this.#queue = [];
-    this.#settle = [];
-    this.#draining = [];
-    for (const { reject } of settle) reject(new Error("Not connected"));
+    this.#batch = undefined;
+    this.#draining = undefined;
+    for (const batch of unsettled) batch?.reject(new Error("Not connected"));
   }
 
   readonly #flush = (): void => {
     this.#scheduled = false;
     if (this.#queue.length === 0 || this.#blocked || this.#closed) return;
     const data = this.#queue.length === 1 ? this.#queue[0]! : this.#queue.join("");
-    const settle = this.#settle;
+    const batch = this.#batch!;
     this.#queue = [];
-    this.#settle = [];
+    this.#batch = undefined;
     let ready: boolean;
     try {
       ready = this.#stream.write(data);
     } catch (error) {
-      for (const { reject } of settle) reject(error as Error);
+      batch.reject(error as Error);
       return;
     }
-    if (ready) {
-      for (const { resolve } of settle) resolve();
-      return;
-    }
+    if (ready) return batch.resolve();
     this.#blocked = true;
-    this.#draining = settle;
+    this.#draining = batch;
     this.#stream.once("drain", () => {
       this.#blocked = false;
-      this.#draining = [];
-      for (const { resolve } of settle) resolve();
+      this.#draining = undefined;
+      batch.resolve();
       if (this.#queue.length > 0 && !this.#scheduled) this.#flush();
     });
   };

@@ -127,7 +127,8 @@ const LEVELS = new Set(["debug", "info", "notice", "warning", "error", "critical
  */
 export function checkParams(method: string, shape: ParamShape | undefined, params: Record<string, unknown> | undefined): ErrorReply["error"] | undefined {
   if (!shape) return undefined;
-  for (const [key, want] of Object.entries(shape)) {
+  for (const key in shape) {
+    const want = shape[key]!;
     const value = params?.[key];
     const optional = want.endsWith("?");
     if (optional && value === undefined) continue;
