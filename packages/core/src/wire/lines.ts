@@ -4,6 +4,7 @@
 import type { Writable } from "node:stream";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import { WireErrorCode as ErrorCode } from "./codes.js";
+import { encodeMessage, type Encoded } from "./raw.js";
 import { DEFAULT_MAX_DEPTH, checkMessage, errorReply, isObject, isRequestId, parseJson, type ErrorReply } from "./message.js";
 
 /** The SDK's limit on a message being read (STDIO_DEFAULT_MAX_BUFFER_SIZE). */
@@ -101,7 +102,7 @@ export class LineReader {
       const reply = errorReply(null, ErrorCode.InvalidRequest, "Invalid Request: JSON-RPC batches are not supported on stdio");
       return this.#onInvalid(reply, parsed.value, excerpt(line));
     }
-    const checked = checkMessage(parsed.value, this.#maxDepth);
+    const checked = checkMessage(parsed.value, parsed.depthChecked ? Infinity : this.#maxDepth);
     if (checked.error) return this.#onInvalid(checked.error, parsed.value, excerpt(line));
     this.#onMessage(checked.message);
   }
@@ -158,7 +159,9 @@ type Settle = { resolve: () => void; reject: (error: Error) => void };
  */
 export class LineWriter {
   readonly #stream: Writable;
-  #queue: string[] = [];
+  #queue: Array<string | Buffer> = [];
+  /** The queue holds bytes (a result written through), not text alone. */
+  #withBytes = false;
   #settle: Settle[] = [];
   /** The sends of a write the stream took while full: they settle on 'drain'. */
   #draining: Settle[] = [];
@@ -172,17 +175,22 @@ export class LineWriter {
 
   send(message: JSONRPCMessage): Promise<void> {
     if (this.#closed) return Promise.reject(new Error("Not connected"));
-    let line: string;
+    let encoded: Encoded;
     try {
-      line = `${JSON.stringify(message)}\n`;
+      encoded = encodeMessage(message);
     } catch (error) {
       // A result JSON cannot represent (a cycle a middleware made, a BigInt): its request still gets an answer.
       if (!("id" in message) || "method" in message) return Promise.reject(error);
       const why = `Internal error: the result could not be serialised (${(error as Error).message})`;
-      line = `${JSON.stringify(errorReply(message.id ?? null, ErrorCode.InternalError, why))}\n`;
+      encoded = JSON.stringify(errorReply(message.id ?? null, ErrorCode.InternalError, why));
     }
     return new Promise<void>((resolve, reject) => {
-      this.#queue.push(line);
+      if (typeof encoded === "string") this.#queue.push(`${encoded}\n`);
+      else {
+        // A result written as the bytes it came in: no copy of them here.
+        this.#queue.push(encoded.head, encoded.body, `${encoded.tail}\n`);
+        this.#withBytes = true;
+      }
       this.#settle.push({ resolve, reject });
       if (!this.#scheduled && !this.#blocked) {
         this.#scheduled = true;
@@ -209,13 +217,24 @@ export class LineWriter {
   readonly #flush = (): void => {
     this.#scheduled = false;
     if (this.#queue.length === 0 || this.#blocked || this.#closed) return;
-    const data = this.#queue.length === 1 ? this.#queue[0]! : this.#queue.join("");
+    const queue = this.#queue;
     const settle = this.#settle;
+    const withBytes = this.#withBytes;
     this.#queue = [];
     this.#settle = [];
-    let ready: boolean;
+    this.#withBytes = false;
+    let ready = true;
     try {
-      ready = this.#stream.write(data);
+      if (!withBytes) ready = this.#stream.write(queue.length === 1 ? queue[0]! : queue.join(""));
+      else {
+        // One writev for the turn, the bytes as they are.
+        this.#stream.cork();
+        try {
+          for (const chunk of queue) ready = this.#stream.write(chunk);
+        } finally {
+          this.#stream.uncork();
+        }
+      }
     } catch (error) {
       for (const { reject } of settle) reject(error as Error);
       return;
