@@ -33,9 +33,12 @@ export class ProxyTool extends ProxyComponent<Tool> {
   async forward(ctx: ProxyContext<"tools/call">): Promise<ResultOf<"tools/call">> {
     const args = this.rule ? backendArguments(this.rule, ctx.params.arguments) : ctx.params.arguments;
     const result = await ctx.forward(this.backend, "tools/call", { ...ctx.params, name: this.backendName, arguments: args });
+    const prefix = this.backend.prefix;
+    // Unprefixed, the result is not read at all (a large one is then never parsed: wire/raw.ts).
+    if (prefix === undefined) return result;
     // Resource links in the result name the backend's URIs: shown under its prefix, as its resources are.
     const content = (result as { content?: unknown }).content;
-    const shown = clientContent(this.backend.prefix, content);
+    const shown = clientContent(prefix, content);
     return shown === content ? result : { ...result, content: shown } as ResultOf<"tools/call">;
   }
 }
