@@ -17,7 +17,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { FastMCPProxy } from "@fastmcp-proxy/core";
 import { makeEchoServer } from "./lib/echo.mjs";
-import { ECHO_CALL, FULL_CAPABILITIES, deleteSession, keepAliveAgent, raw2026Caller, rawPoster, passthrough, rawSession, runLoad, sdkCall, summarise } from "./lib/load.mjs";
+import { ECHO_CALL, FULL_CAPABILITIES, MEGABYTE_CALL, deleteSession, keepAliveAgent, raw2026Caller, rawPoster, passthrough, rawSession, runLoad, sdkCall, summarise } from "./lib/load.mjs";
 import {
   CHILD_ENV,
   adopt,
@@ -326,6 +326,28 @@ async function stdioScenario() {
   });
 }
 
+/**
+ * A 1 MiB tools/call result, stdio → stdio, one call at a time: time per call through the proxy
+ * beside the byte relay (the floor: bytes piped, nothing parsed).
+ */
+async function megabyteScenario() {
+  await compare({
+    key: "megabyte",
+    scenario: "stdio → stdio, 1 MiB result",
+    loads: ["SDK client"],
+    concurrencies: [1],
+    request: MEGABYTE_CALL,
+    variants: [
+      { name: "byte relay (floor)", setup: () => stdioEndpoint("byte relay (1 MB)", [RELAY, ...echoStdio()]) },
+      { name: "fastmcp-proxy", setup: () => stdioEndpoint("fastmcp-proxy stdio (1 MB)", [PROXY, "--front", "stdio", "--backend", JSON.stringify(echoStdio())]) },
+    ],
+    after: ({ stats: [relay, proxy] }) => {
+      findings["megabyte.vsRelay"] = relay.rps / proxy.rps;
+      rows[rows.length - 1].vs += `; ${fmt(1000 / proxy.rps, 1)} ms a call against ${fmt(1000 / relay.rps, 1)} ms (${(relay.rps / proxy.rps).toFixed(2)}× the relay's time; goal ≤ 3×)`;
+    },
+  });
+}
+
 async function httpScenario() {
   let echo;
   let proxy;
@@ -370,6 +392,7 @@ async function httpStdioScenario() {
     key: "mcp-proxy",
     scenario: "HTTP front → stdio backend",
     loads: ["raw POST", "SDK client"],
+    concurrencies: [1, 16, 64],
     variants: [
       {
         name: "mcp-proxy",
@@ -1000,6 +1023,10 @@ function targets() {
   const peerCli = findings["vsPeer.cli.raw POST.c16"];
   check("HTTP front → stdio backend ≥ 3× mcp-proxy at c=16 (raw POST load)", peer, peer >= 3,
     `${peer?.toFixed(2)}× (SDK client load: ${peerSdk?.toFixed(2)}×${peerCli ? `; the CLI with default flags: ${peerCli.toFixed(2)}×` : ""})`);
+  const peer64 = findings["vsPeer.raw POST.c64"];
+  check("HTTP front → stdio backend ≥ 3.3× mcp-proxy at c=64 (raw POST)", peer64, peer64 >= 3.3, `${peer64?.toFixed(2)}× (SDK client load: ${findings["vsPeer.SDK client.c64"]?.toFixed(2)}×)`);
+  const megabyte = findings["megabyte.vsRelay"];
+  check("a 1 MiB tools/call result (stdio → stdio, c=1) in ≤ 3× the byte relay's time", megabyte, megabyte <= 3, `${megabyte?.toFixed(2)}× the relay's time per call`);
   // Round 2 (issue 13).
   const relay = findings["stdio.vsRelay.c16"];
   check("stdio→stdio ≥ 0.9× the byte relay's throughput at c=16", relay, relay >= 0.9, `${relay?.toFixed(2)}× (c=1 ${findings["stdio.vsRelay.c1"]?.toFixed(2)}×)`);
@@ -1047,6 +1074,7 @@ async function main() {
   log(`bench: rounds ${cfg.rounds} × ${cfg.durationMs} ms per variant, warm-up ${cfg.warmup} calls, idle sessions ${cfg.idleSessions.join(", ")}`);
   await inProcessScenario();
   await stdioScenario();
+  await megabyteScenario();
   await httpScenario();
   await httpStdioScenario();
   await erasScenario();

@@ -1,6 +1,6 @@
-// The benchmark backend: a low-level SDK Server with one `echo` tool (and optional filler tools,
-// so tools/list has something to carry). Kept minimal so the figures measure transports and the
-// proxy, not the tool.
+// The benchmark backend: a low-level SDK Server with an `echo` tool, a `bytes` tool (a text of
+// `size` bytes: big results) and optional filler tools, so tools/list has something to carry. Kept
+// minimal so the figures measure transports and the proxy, not the tool.
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { CallToolRequestSchema, ListToolsRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 
@@ -12,7 +12,19 @@ export function makeEchoServer({ extraTools = 0, name = "bench-echo" } = {}) {
       description: "Returns its text argument.",
       inputSchema: { type: "object", properties: { text: { type: "string" } }, required: ["text"] },
     },
+    {
+      name: "bytes",
+      description: "Returns a text of `size` bytes.",
+      inputSchema: { type: "object", properties: { size: { type: "integer", minimum: 0, maximum: 16777216 } }, required: ["size"] },
+    },
   ];
+  // Made once per size, so a call costs the transports, not the tool.
+  const texts = new Map();
+  const textOf = (size) => {
+    const n = Math.min(Math.max(0, Math.trunc(Number(size) || 0)), 16 * 1024 * 1024);
+    if (!texts.has(n)) texts.set(n, "x".repeat(n));
+    return texts.get(n);
+  };
   for (let i = 0; i < extraTools; i++) {
     tools.push({
       name: `filler_${i}`,
@@ -22,8 +34,10 @@ export function makeEchoServer({ extraTools = 0, name = "bench-echo" } = {}) {
   }
   const list = { tools };
   server.setRequestHandler(ListToolsRequestSchema, async () => list);
-  server.setRequestHandler(CallToolRequestSchema, async (request) => ({
-    content: [{ type: "text", text: String(request.params.arguments?.text ?? "") }],
-  }));
+  server.setRequestHandler(CallToolRequestSchema, async (request) => {
+    const args = request.params.arguments;
+    if (request.params.name === "bytes") return { content: [{ type: "text", text: textOf(args?.size) }] };
+    return { content: [{ type: "text", text: String(args?.text ?? "") }] };
+  });
   return server;
 }

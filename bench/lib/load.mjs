@@ -6,6 +6,8 @@ import { cpuMicros } from "./procs.mjs";
 export const passthrough = { safeParse: (data) => ({ success: true, data }) };
 
 export const ECHO_CALL = { method: "tools/call", params: { name: "echo", arguments: { text: "hello, proxy" } } };
+/** A call whose result carries a text of 1 MiB (the echo backend's `bytes` tool). */
+export const MEGABYTE_CALL = { method: "tools/call", params: { name: "bytes", arguments: { size: 1024 * 1024 } } };
 
 /**
  * Runs `call()` from `concurrency` workers: first `warmup` calls (not measured), then until

@@ -5,7 +5,14 @@ import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { ErrorCode, McpError, ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { FastMCPProxy } from "@fastmcp-proxy/core";
-import { messageJson, pageOf, shareable } from "../../packages/core/src/components/pages.js";
+import { pageOf, shareable } from "../../packages/core/src/components/pages.js";
+import { encodeMessage } from "../../packages/core/src/wire/raw.js";
+
+/** A message as the front writes it, as one text. */
+function messageJson(message: object): string {
+  const encoded = encodeMessage(message);
+  return typeof encoded === "string" ? encoded : encoded.head + encoded.body.toString("utf8") + encoded.tail;
+}
 import { connectClient, raw, rejection } from "../helpers.js";
 
 /** A low-level server answering every list in pages of 2, with its own cursors ("2", "4", ...). */
@@ -139,9 +146,9 @@ describe("list answers made once", () => {
     const tools = list();
     for (const id of [1, "a \"quoted\" id", 0, "é ✓ 𝄞"]) {
       const message = { result: tools, jsonrpc: "2.0", id };
-      const bytes = messageJson(message);
-      expect(Buffer.isBuffer(bytes)).toBe(true);
-      expect(JSON.parse(String(bytes))).toEqual(JSON.parse(JSON.stringify(message)));
+      const encoded = encodeMessage(message);
+      expect(typeof encoded).toBe("object"); // the list's bytes, not a new text
+      expect(JSON.parse(messageJson(message))).toEqual(JSON.parse(JSON.stringify(message)));
     }
     expect(JSON.parse(String(messageJson({ result: tools })))).toEqual({ result: tools });
     // Anything not marked shareable is serialized as it is, each time.

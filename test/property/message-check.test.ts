@@ -6,7 +6,8 @@ import { readFileSync } from "node:fs";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { LineReader } from "../../packages/core/src/wire/lines.js";
-import { checkMessage, checkParams as checkShape, deeperThan, parseJson, readMessage, scanDepth } from "../../packages/core/src/wire/message.js";
+import { checkMessage, checkParams as checkShape, deeperThan, parseJson, readMessage } from "../../packages/core/src/wire/message.js";
+import { INVALID, TOO_DEEP, scanJson } from "../../packages/core/src/wire/scan.js";
 import { paramsShapeOf } from "../../packages/core/src/methods.js";
 
 /** The fronts' check: a request's params against its method's shape in the method table. */
@@ -142,10 +143,55 @@ describe("depth", () => {
     fc.assert(
       fc.property(fc.jsonValue({ maxDepth: 12 }), fc.integer({ min: 0, max: 14 }), (value, max) => {
         expect(deeperThan(value, max)).toBe(depth(value) > max);
-        expect(scanDepth(Buffer.from(JSON.stringify(value)), max)).toBe(depth(value) > max);
+        expect(scanJson(Buffer.from(JSON.stringify(value)), max) === TOO_DEEP).toBe(depth(value) > max);
       }),
       { numRuns: 10_000 },
     );
+  });
+});
+
+describe("the one scan of a large message (wire/scan.ts)", () => {
+  /** JSON text, often broken: a valid text with a character cut, doubled or swapped. */
+  const text = fc.oneof(
+    fc.jsonValue({ maxDepth: 6 }).map((v) => JSON.stringify(v, null, Math.random() < 0.3 ? 1 : 0)),
+    fc.tuple(fc.jsonValue({ maxDepth: 6 }), fc.nat(), fc.constantFrom("", "\\", '"', ",", ":", "}", "]", "{", "[", "-", "0", ".", "e", "t", "\\u00", "\\t", "\t", "\x01", " ")).map(([v, at, insert]) => {
+      const json = JSON.stringify(v);
+      const i = at % (json.length + 1);
+      return json.slice(0, i) + insert + json.slice(i + (at % 3 === 0 ? 1 : 0));
+    }),
+  );
+
+  it("accepts exactly what JSON.parse accepts", () => {
+    fc.assert(
+      fc.property(text, (json) => {
+        let valid = true;
+        try {
+          JSON.parse(json);
+        } catch {
+          valid = false;
+        }
+        expect(scanJson(Buffer.from(json), 1000) !== INVALID, json).toBe(valid);
+      }),
+      { numRuns: 20_000 },
+    );
+  });
+
+  it("reads a large response's result lazily, as JSON.parse reads it, keys repeated or not", () => {
+    const pad = "x".repeat(20_000);
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), fc.jsonValue({ maxDepth: 5 })), fc.oneof(fc.string(), fc.integer()), (members, id) => {
+        const result = { ...members, pad };
+        const line = `{"result":${JSON.stringify(result)},"jsonrpc":"2.0","id":${JSON.stringify(id)}}`;
+        const parsed = parseJson(Buffer.from(line));
+        expect(parsed.value).toEqual(JSON.parse(line));
+        expect(Object.isFrozen((parsed.value as { result: object }).result)).toBe(true);
+      }),
+      { numRuns: 500 },
+    );
+    const repeated = `{"jsonrpc":"2.0","id":1,"result":{"a":1,"pad":"${pad}","a":2}}`;
+    expect(parseJson(Buffer.from(repeated)).value).toEqual(JSON.parse(repeated));
+    const twoResults = `{"jsonrpc":"2.0","id":1,"result":{"pad":"${pad}"},"result":{"b":2}}`;
+    expect(parseJson(Buffer.from(twoResults)).value).toEqual(JSON.parse(twoResults));
   });
 });
 

@@ -17,7 +17,8 @@ import https from "node:https";
 import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { Transport, TransportSendOptions } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { ErrorCode, type JSONRPCMessage, type RequestId } from "@modelcontextprotocol/sdk/types.js";
-import { isJsonRpcMessage } from "../wire/message.js";
+import { DEFAULT_MAX_DEPTH, isJsonRpcMessage } from "../wire/message.js";
+import { freezeResult } from "../wire/raw.js";
 import { readResponseText } from "../wire/body.js";
 import { SseParser } from "../wire/sse.js";
 
@@ -190,6 +191,7 @@ export class HttpBackendTransport implements Transport {
       const parsed = JSON.parse(await readResponseText(res, this.#maxBytes)) as unknown;
       for (const item of Array.isArray(parsed) ? parsed : [parsed]) {
         if (!isJsonRpcMessage(item)) throw new Error(`not a JSON-RPC message: ${JSON.stringify(item).slice(0, 200)}`);
+        freezeResult(item, DEFAULT_MAX_DEPTH);
         this.onmessage?.(item);
       }
     } catch (error) {
@@ -363,6 +365,7 @@ export class HttpBackendTransport implements Transport {
           return this.onerror?.(error as Error);
         }
         if (!isJsonRpcMessage(message)) return this.onerror?.(new Error(`not a JSON-RPC message: ${data.slice(0, 200)}`));
+        freezeResult(message, DEFAULT_MAX_DEPTH);
         if (!("method" in message)) {
           const answered = state.replayId ?? message.id;
           if (answered !== undefined) {

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { encodeOnce, isKept } from "../wire/raw.js";
 
 /** A cursor the proxy mints: base64url of a small JSON object, opaque to clients. */
 export function encodeCursor(value: Record<string, unknown>): string {
@@ -28,37 +29,17 @@ function versionOf(items: readonly unknown[]): string {
   return version;
 }
 
-/**
- * The JSON of list answers, made and UTF-8 encoded once per list and reused for every response
- * that carries it: a mirrored list is deep-frozen and shared by every client, and serializing
- * 5,000 tools costs milliseconds a call. Only lists marked here are kept (weakly: a rebuilt list
- * drops its bytes).
- */
-const encoded = new WeakMap<object, Buffer | undefined>();
 /** The pages made of each shared list, by offset and page size. */
 const pages = new WeakMap<object, Map<string, object>>();
 
-/** Marks a deep-frozen list answer whose JSON may be kept. */
-export function shareable<R extends object>(list: R): R {
-  if (!encoded.has(list)) encoded.set(list, undefined);
-  return list;
-}
-
 /**
- * A message as the bytes to send: `JSON.stringify(message)`, or, when its result is shareable,
- * a Buffer of the message around the result's bytes, made once.
+ * Marks a deep-frozen list answer whose JSON is made and UTF-8 encoded once, and reused for every
+ * response that carries it (wire/raw.ts): a mirrored list is shared by every client, and
+ * serializing 5,000 tools costs milliseconds a call.
  */
-export function messageJson(message: object): string | Buffer {
-  const result = (message as { result?: unknown }).result;
-  if (typeof result !== "object" || result === null || !encoded.has(result)) return JSON.stringify(message);
-  let bytes = encoded.get(result);
-  if (bytes === undefined) encoded.set(result, (bytes = Buffer.from(JSON.stringify(result), "utf8")));
-  const { result: _, ...rest } = message as Record<string, unknown>;
-  const head = JSON.stringify(rest);
-  return Buffer.concat([Buffer.from(head === "{}" ? `{"result":` : `${head.slice(0, -1)},"result":`), bytes, CLOSE]);
+export function shareable<R extends object>(list: R): R {
+  return encodeOnce(list);
 }
-
-const CLOSE = Buffer.from("}");
 
 /**
  * One page of a mirrored list (`key` is `tools`, `resources`, `resourceTemplates` or `prompts`).
@@ -83,7 +64,7 @@ export function pageOf<R extends object>(method: string, list: R, key: keyof R &
     offset = decoded.o;
   }
   // A page of a shared list is made once per offset, so its JSON text is made once too.
-  const shared = encoded.has(list);
+  const shared = isKept(list);
   const at = `${offset}:${pageSize}`;
   const made = shared ? pages.get(list)?.get(at) : undefined;
   if (made) return made as R;

@@ -35,9 +35,12 @@ export class ProxyTool extends ProxyComponent<Tool> {
     // Forwarded as they came when the backend knows the tool by the same name (the forwarder copies them anyway).
     const params = ctx.params.name === this.backendName && args === ctx.params.arguments ? ctx.params : { ...ctx.params, name: this.backendName, arguments: args };
     const result = await ctx.forward(this.backend, "tools/call", params);
+    const prefix = this.backend.prefix;
+    // Unprefixed, the result is not read at all (a large one is then never parsed: wire/raw.ts).
+    if (prefix === undefined) return result;
     // Resource links in the result name the backend's URIs: shown under its prefix, as its resources are.
     const content = (result as { content?: unknown }).content;
-    const shown = clientContent(this.backend.prefix, content);
+    const shown = clientContent(prefix, content);
     return shown === content ? result : { ...result, content: shown } as ResultOf<"tools/call">;
   }
 }

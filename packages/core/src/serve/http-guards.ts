@@ -161,14 +161,17 @@ export interface WriteLimits {
  * the reader has not taken within `sendTimeoutMs`, destroys that connection (and only it). So a
  * connection holds at most the limit plus one message. False when the stream is (now) closed.
  */
-export function writeBounded(res: ServerResponse, chunk: string, limits: WriteLimits = {}): boolean {
+export function writeBounded(res: ServerResponse, chunk: string | ReadonlyArray<string | Buffer>, limits: WriteLimits = {}): boolean {
   if (res.destroyed || res.writableEnded) return false;
   const maxBuffered = limits.maxBufferedBytes ?? HTTP_LIMITS.maxStreamBufferBytes;
   if (res.writableLength > maxBuffered) {
     res.destroy(new Error(`SSE reader too slow: more than ${maxBuffered} bytes waiting`));
     return false;
   }
-  if (!res.write(chunk)) watchDrain(res, limits.sendTimeoutMs ?? HTTP_LIMITS.sendTimeoutMs);
+  let ready = true;
+  if (typeof chunk === "string") ready = res.write(chunk);
+  else for (const part of chunk) ready = res.write(part);
+  if (!ready) watchDrain(res, limits.sendTimeoutMs ?? HTTP_LIMITS.sendTimeoutMs);
   return true;
 }
 

@@ -33,8 +33,8 @@ import { checkBatch, checkMessage, checkParams } from "../wire/message.js";
 import { paramsShapeOf } from "../methods.js";
 import { SSE_KEEPALIVE, formatSseEvent } from "../wire/sse.js";
 import { endBounded, writeBounded, type WriteLimits } from "./http-guards.js";
+import { encodeMessage, encodedLength } from "../wire/raw.js";
 import { httpStatusOf } from "../errors.js";
-import { messageJson } from "../components/pages.js";
 
 export interface StreamableHttpTransportOptions {
   /** Issues the session id on initialize, given its params. Absent: stateless (no session id; one transport per request). */
@@ -440,14 +440,16 @@ export class StreamableHttpTransport implements Transport {
   }
 
   #writeJson(stream: Stream, messages: JSONRPCMessage[]): void {
-    // A shared list's JSON is made once (components/pages.ts); anything else is serialized here.
-    const data = messages.length === 1 ? messageJson(messages[0]!) : JSON.stringify(messages);
-    const headers = ["content-type", "application/json", "content-length", String(Buffer.byteLength(data))];
+    // A result whose JSON is known (a shared list, a large result as a backend sent it) is written as those bytes (wire/raw.ts).
+    const data = messages.length === 1 ? encodeMessage(messages[0]!) : JSON.stringify(messages);
+    const headers = ["content-type", "application/json", "content-length", String(encodedLength(data))];
     if (this.sessionId !== undefined) headers.push("mcp-session-id", this.sessionId);
     // A lone error that asks for an HTTP status (an HttpError: 403 insufficient_scope, say) gets it.
     const refusal = messages.length === 1 ? httpStatusOf(messages[0]) : undefined;
     if (refusal) for (const [name, value] of Object.entries(refusal.headers)) headers.push(name, value);
-    stream.res!.writeHead(refusal?.status ?? 200, headers).end(data);
+    const res = stream.res!.writeHead(refusal?.status ?? 200, headers);
+    if (typeof data === "string") res.end(data);
+    else res.write(data.head), res.write(data.body), res.end(data.tail);
     endBounded(stream.res!, this.#options.writeLimits);
     stream.res = undefined;
     this.#streams.delete(stream.id);
@@ -476,7 +478,7 @@ export class StreamableHttpTransport implements Transport {
   #emit(stream: Stream, message: JSONRPCMessage, response: boolean): Promise<void> {
     const store = this.#store;
     if (!store) {
-      if (live(stream)) writeBounded(stream.res!, sseEvent(JSON.stringify(message)), this.#options.writeLimits);
+      if (live(stream)) writeBounded(stream.res!, sseMessage(message), this.#options.writeLimits);
       else if (response) throw new Error(`No connection established for request ID: ${String((message as { id?: RequestId }).id)}`);
       if (response && --stream.open === 0) this.#endStream(stream);
       return Promise.resolve();
@@ -485,7 +487,7 @@ export class StreamableHttpTransport implements Transport {
       try {
         const eventId = await store.storeEvent(stream.id, message);
         // Stored even when the client is away: it is replayed when the client comes back.
-        if (live(stream) && !stream.replayed?.has(eventId)) writeBounded(stream.res!, sseEvent(JSON.stringify(message), eventId), this.#options.writeLimits);
+        if (live(stream) && !stream.replayed?.has(eventId)) writeBounded(stream.res!, sseMessage(message, eventId), this.#options.writeLimits);
       } finally {
         if (response && --stream.open === 0) this.#endStream(stream);
       }
@@ -592,6 +594,14 @@ function live(stream: Stream | undefined): boolean {
 
 function sseEvent(data: string, eventId?: string): string {
   return formatSseEvent({ event: "message", id: eventId || undefined, data });
+}
+
+/** A message as an SSE event: its text, or the text around a result's known bytes (one line of JSON). */
+function sseMessage(message: JSONRPCMessage, eventId?: string): string | Array<string | Buffer> {
+  const json = encodeMessage(message);
+  if (typeof json === "string") return sseEvent(json, eventId);
+  const fields = sseEvent("", eventId).slice(0, -2); // "event: message\n…data: "
+  return [fields + json.head, json.body, `${json.tail}\n\n`];
 }
 
 /** `extra.requestInfo`: the headers as Node parsed them; the URL built only if a handler asks. */

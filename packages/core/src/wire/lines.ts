@@ -4,6 +4,7 @@
 import type { Writable } from "node:stream";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import { WireErrorCode as ErrorCode } from "./codes.js";
+import { encodeMessage, type Encoded } from "./raw.js";
 import { DEFAULT_MAX_DEPTH, checkMessage, errorReply, isObject, isRequestId, parseJson, type ErrorReply } from "./message.js";
 
 /** The SDK's limit on a message being read (STDIO_DEFAULT_MAX_BUFFER_SIZE). */
@@ -101,7 +102,7 @@ export class LineReader {
       const reply = errorReply(null, ErrorCode.InvalidRequest, "Invalid Request: JSON-RPC batches are not supported on stdio");
       return this.#onInvalid(reply, parsed.value, excerpt(line));
     }
-    const checked = checkMessage(parsed.value, this.#maxDepth);
+    const checked = checkMessage(parsed.value, parsed.depthChecked ? Infinity : this.#maxDepth);
     if (checked.error) return this.#onInvalid(checked.error, parsed.value, excerpt(line));
     this.#onMessage(checked.message);
   }
@@ -169,7 +170,9 @@ function newBatch(): Batch {
  */
 export class LineWriter {
   readonly #stream: Writable;
-  #queue: string[] = [];
+  #queue: Array<string | Buffer> = [];
+  /** The queue holds bytes (a result written through), not text alone. */
+  #withBytes = false;
   /** The sends queued for the next write. */
   #batch: Batch | undefined;
   /** The sends of a write the stream took while full: they settle on 'drain'. */
@@ -184,16 +187,21 @@ export class LineWriter {
 
   send(message: JSONRPCMessage): Promise<void> {
     if (this.#closed) return Promise.reject(new Error("Not connected"));
-    let line: string;
+    let encoded: Encoded;
     try {
-      line = `${JSON.stringify(message)}\n`;
+      encoded = encodeMessage(message);
     } catch (error) {
       // A result JSON cannot represent (a cycle a middleware made, a BigInt): its request still gets an answer.
       if (!("id" in message) || "method" in message) return Promise.reject(error);
       const why = `Internal error: the result could not be serialised (${(error as Error).message})`;
-      line = `${JSON.stringify(errorReply(message.id ?? null, ErrorCode.InternalError, why))}\n`;
+      encoded = JSON.stringify(errorReply(message.id ?? null, ErrorCode.InternalError, why));
     }
-    this.#queue.push(line);
+    if (typeof encoded === "string") this.#queue.push(`${encoded}\n`);
+    else {
+      // A result written as the bytes it came in: no copy of them here.
+      this.#queue.push(encoded.head, encoded.body, `${encoded.tail}\n`);
+      this.#withBytes = true;
+    }
     const batch = (this.#batch ??= newBatch());
     if (!this.#scheduled && !this.#blocked) {
       this.#scheduled = true;
@@ -220,13 +228,24 @@ export class LineWriter {
   readonly #flush = (): void => {
     this.#scheduled = false;
     if (this.#queue.length === 0 || this.#blocked || this.#closed) return;
-    const data = this.#queue.length === 1 ? this.#queue[0]! : this.#queue.join("");
+    const queue = this.#queue;
+    const withBytes = this.#withBytes;
     const batch = this.#batch!;
     this.#queue = [];
+    this.#withBytes = false;
     this.#batch = undefined;
-    let ready: boolean;
+    let ready = true;
     try {
-      ready = this.#stream.write(data);
+      if (!withBytes) ready = this.#stream.write(queue.length === 1 ? queue[0]! : queue.join(""));
+      else {
+        // One writev for the turn, the bytes as they are.
+        this.#stream.cork();
+        try {
+          for (const chunk of queue) ready = this.#stream.write(chunk);
+        } finally {
+          this.#stream.uncork();
+        }
+      }
     } catch (error) {
       batch.reject(error as Error);
       return;

@@ -9,6 +9,8 @@
 import { isUtf8 } from "node:buffer";
 import type { JSONRPCMessage, RequestId, ResultSchema } from "@modelcontextprotocol/sdk/types.js";
 import { WireErrorCode as ErrorCode } from "./codes.js";
+import { freezeResult, keepJson } from "./raw.js";
+import { INVALID, TOO_DEEP, lazyResult, scanJson, type Scanned } from "./scan.js";
 
 /** Deepest nesting of objects and arrays accepted in a message (the envelope is level 1). */
 export const DEFAULT_MAX_DEPTH = 64;
@@ -24,7 +26,7 @@ export interface ErrorReply {
 
 export type Checked = { message: JSONRPCMessage; error?: undefined } | { message?: undefined; error: ErrorReply };
 
-/** Above this size, the bytes are scanned for depth before JSON.parse (parsing deep input is slow). */
+/** Above this size, the bytes are scanned for validity and depth before anything is parsed (parsing deep input is slow). */
 const SCAN_FROM_BYTES = 16 * 1024;
 const REQUEST_KEYS = new Set(["jsonrpc", "id", "method", "params"]);
 const RESULT_KEYS = new Set(["jsonrpc", "id", "result"]);
@@ -34,15 +36,48 @@ export function errorReply(id: RequestId | null, code: number, message: string):
   return { jsonrpc: "2.0", id, error: { code, message } };
 }
 
-/** One message's bytes (a stdio line, an HTTP body) to a JSON value, or the -32700/-32600 reply. */
-export function parseJson(bytes: Buffer, maxDepth = DEFAULT_MAX_DEPTH): { value: unknown; error?: undefined } | { value?: undefined; error: ErrorReply } {
+export type Parsed = { value: unknown; depthChecked: boolean; error?: undefined } | { value?: undefined; error: ErrorReply };
+
+/**
+ * One message's bytes (a stdio line, an HTTP body) to a JSON value, or the -32700/-32600 reply. A
+ * response's result is frozen (wire/raw.ts). Above SCAN_FROM_BYTES the bytes are scanned once
+ * (wire/scan.ts) for validity and depth (`depthChecked`: checkMessage need not walk the value
+ * again); a response's result is then read lazily, member by member, and kept with its bytes.
+ */
+export function parseJson(bytes: Buffer, maxDepth = DEFAULT_MAX_DEPTH): Parsed {
   if (!isUtf8(bytes)) return { error: errorReply(null, ErrorCode.ParseError, "Parse error: invalid UTF-8") };
-  if (bytes.length > SCAN_FROM_BYTES && scanDepth(bytes, maxDepth)) return { error: tooDeep(null, maxDepth) };
+  if (bytes.length > SCAN_FROM_BYTES) return parseLarge(bytes, maxDepth);
+  let value: unknown;
   try {
-    return { value: JSON.parse(bytes.toString("utf8")) };
+    value = JSON.parse(bytes.toString("utf8"));
   } catch {
     return { error: errorReply(null, ErrorCode.ParseError, "Parse error: invalid JSON") };
   }
+  freezeResult(value, maxDepth);
+  return { value, depthChecked: false };
+}
+
+function parseLarge(bytes: Buffer, maxDepth: number): Parsed {
+  const scanned = scanJson(bytes, maxDepth);
+  if (scanned === TOO_DEEP) return { error: tooDeep(null, maxDepth) };
+  if (scanned === INVALID) return { error: errorReply(null, ErrorCode.ParseError, "Parse error: invalid JSON") };
+  const value = (scanned && lazyResponse(bytes, scanned)) ?? JSON.parse(bytes.toString("utf8"));
+  freezeResult(value);
+  return { value, depthChecked: true };
+}
+
+/**
+ * A response whose result is read when someone reads it: the envelope is parsed with the result
+ * left out, and the result, frozen, keeps its bytes to be written through (unless they span lines).
+ */
+function lazyResponse(bytes: Buffer, scanned: Scanned): Record<string, unknown> | undefined {
+  if (!scanned.members) return undefined;
+  const envelope = JSON.parse(`${bytes.toString("utf8", 0, scanned.start)}0${bytes.toString("utf8", scanned.end)}`) as Record<string, unknown>;
+  if (envelope.result !== 0 || "method" in envelope || Object.keys(envelope).length !== scanned.keys) return undefined;
+  const result = lazyResult(bytes, scanned.members);
+  if (!scanned.multiline) keepJson(result, bytes.subarray(scanned.start, scanned.end));
+  envelope.result = result;
+  return envelope;
 }
 
 /** Bytes to a checked message (see `checkMessage`); a batch (array) is refused: callers that allow one use `checkBatch`. */
@@ -50,7 +85,7 @@ export function readMessage(bytes: Buffer, maxDepth = DEFAULT_MAX_DEPTH): Checke
   const parsed = parseJson(bytes, maxDepth);
   if (parsed.error) return parsed;
   if (Array.isArray(parsed.value)) return { error: errorReply(null, ErrorCode.InvalidRequest, "Invalid Request: JSON-RPC batches are not supported here") };
-  return checkMessage(parsed.value, maxDepth);
+  return checkMessage(parsed.value, parsed.depthChecked ? Infinity : maxDepth);
 }
 
 /**
@@ -159,23 +194,6 @@ export function deeperThan(value: unknown, max: number): boolean {
     for (const item of value) if (deeperThan(item, max - 1)) return true;
   } else {
     for (const key in value) if (deeperThan((value as Record<string, unknown>)[key], max - 1)) return true;
-  }
-  return false;
-}
-
-/** Whether JSON text nests deeper than `max` levels, strings skipped; stops as soon as it does. */
-export function scanDepth(bytes: Uint8Array, max: number): boolean {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < bytes.length; i++) {
-    const c = bytes[i]!;
-    if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped byte
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x7b || c === 0x5b) {
-      if (++depth > max) return true;
-    } else if (c === 0x7d || c === 0x5d) depth--;
   }
   return false;
 }
