@@ -679,7 +679,7 @@ async function startupScenario() {
         const { request } = await rawSession(proxy.url, agent, { capabilities: FULL_CAPABILITIES });
         const { tools } = await request("tools/list");
         times.push(performance.now() - t0);
-        if (tools.length !== n) throw new Error(`start-up with ${n} backends listed ${tools.length} tools`);
+        if (tools.length !== 2 * n) throw new Error(`start-up with ${n} backends listed ${tools.length} tools, not ${2 * n} (echo and bytes each)`);
         if (n <= 5 && i === 0) {
           const t1 = performance.now();
           await (await rawSession(proxy.url, agent)).request("tools/list");
@@ -721,7 +721,7 @@ async function toolsListScaleScenario() {
   for (const n of quick ? [1, 10] : [1, 10, 50]) {
     let proxy;
     try {
-      proxy = await ourProxyHttp(echoConfig(n, 99), { nodeFlags: ["--expose-gc"], listenMs: 90_000 });
+      proxy = await ourProxyHttp(echoConfig(n, 98), { nodeFlags: ["--expose-gc"], listenMs: 90_000 });
       remember();
       const agent = keepAliveAgent(1);
       // A client of the full profile: the list comes from the mirror made at start (no child spawned).
