@@ -1,6 +1,7 @@
 import * as oauth from "oauth4webapi";
 import type { OAuthClientProvider, OAuthDiscoveryState } from "@modelcontextprotocol/sdk/client/auth.js";
-import type { OAuthClientMetadata, OAuthTokens } from "@modelcontextprotocol/sdk/shared/auth.js";
+import type { OAuthTokens } from "@modelcontextprotocol/sdk/shared/auth.js";
+import { JWT_BEARER, jwtBearerMetadata } from "./jwt-bearer.js";
 import { safeUrl } from "./jwt.js";
 
 /** Enterprise-managed authorization (SEP-990): the IdP vouches for the user to the backend's authorization server. */
@@ -20,7 +21,6 @@ export interface IdJagOptions {
 }
 
 const TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange";
-const JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 const ID_TOKEN = "urn:ietf:params:oauth:token-type:id_token";
 const ID_JAG = "urn:ietf:params:oauth:token-type:id-jag";
 
@@ -69,13 +69,7 @@ export async function requestIdJag(options: IdJagOptions, idToken: string, targe
 export function idJagProvider(backend: string, options: IdJagOptions, idToken: () => string, serverUrl: string): OAuthClientProvider {
   let tokens: OAuthTokens | undefined;
   let target: IdJagTarget | undefined;
-  const metadata: OAuthClientMetadata = {
-    client_name: "fastmcp-proxy",
-    redirect_uris: [],
-    grant_types: [JWT_BEARER],
-    token_endpoint_auth_method: "client_secret_basic",
-    ...(options.scope ? { scope: options.scope } : {}),
-  };
+  const metadata = jwtBearerMetadata("client_secret_basic", options.scope);
   return {
     redirectUrl: undefined,
     clientMetadata: metadata,

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.js";
-import type { OAuthClientMetadata, OAuthTokens } from "@modelcontextprotocol/sdk/shared/auth.js";
+import type { OAuthTokens } from "@modelcontextprotocol/sdk/shared/auth.js";
+import { JWT_BEARER, jwtBearerMetadata } from "./jwt-bearer.js";
 
 /** Workload identity federation (SEP-1933): the platform's JWT for this workload is the grant. */
 export interface WorkloadIdentityOptions {
@@ -15,7 +16,6 @@ export interface WorkloadIdentityOptions {
   issuer?: string;
 }
 
-const JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
 /** The workload's JWT as it is now: platforms rotate it in place. */
 export function workloadJwt(backend: string, options: Pick<WorkloadIdentityOptions, "tokenFile" | "tokenEnv">): string {
@@ -40,13 +40,7 @@ export function workloadIdentityProvider(backend: string, options: WorkloadIdent
   /** The JWT of the last token request, and whether the authorization server refused it. */
   let sent: string | undefined;
   let refused: string | undefined;
-  const metadata: OAuthClientMetadata = {
-    client_name: "fastmcp-proxy",
-    redirect_uris: [],
-    grant_types: [JWT_BEARER],
-    token_endpoint_auth_method: "none",
-    ...(options.scope ? { scope: options.scope } : {}),
-  };
+  const metadata = jwtBearerMetadata("none", options.scope);
   return {
     redirectUrl: undefined,
     clientMetadata: metadata,
