@@ -72,12 +72,22 @@ interface StreamState {
 
 const noop = () => {};
 
+interface Target {
+  client: typeof http | typeof https;
+  protocol: string;
+  hostname: string;
+  port: string;
+  path: string;
+}
+
 export class HttpBackendTransport implements Transport {
   onclose?: (() => void) | undefined;
   onerror?: ((error: Error) => void) | undefined;
   onmessage?: ((message: JSONRPCMessage) => void) | undefined;
 
   #url: URL;
+  /** Where requests go, as node:http takes it: worked out once per URL, not per request. */
+  #target: Target;
   readonly #headers: Record<string, string>;
   readonly #agent: http.Agent;
   readonly #ownAgent: boolean;
@@ -102,6 +112,7 @@ export class HttpBackendTransport implements Transport {
 
   constructor(url: URL | string, options: HttpBackendTransportOptions = {}) {
     this.#url = new URL(url);
+    this.#target = targetOf(this.#url);
     this.#headers = Object.fromEntries(Object.entries(options.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
     this.#ownAgent = !options.agent;
     this.#agent = options.agent ?? keepAliveAgent(this.#url);
@@ -255,16 +266,8 @@ export class HttpBackendTransport implements Transport {
   }
 
   #request(method: string, headers: OutgoingHttpHeaders, body?: string): ClientRequest {
-    const url = this.#url;
-    const req = (url.protocol === "https:" ? https : http).request({
-      protocol: url.protocol,
-      hostname: url.hostname.replace(/^\[(.*)\]$/, "$1"),
-      port: url.port,
-      path: url.pathname + url.search,
-      method,
-      headers,
-      agent: this.#agent,
-    });
+    const { client, protocol, hostname, port, path } = this.#target;
+    const req = client.request({ protocol, hostname, port, path, method, headers, agent: this.#agent });
     req.on("error", noop); // reported through #response; never an uncaught 'error'
     this.#open.add(req);
     req.once("close", () => this.#open.delete(req));
@@ -275,14 +278,15 @@ export class HttpBackendTransport implements Transport {
   /** The response to `req` once its headers are in, following redirects within the origin (and keeping the new URL). */
   async #response(req: ClientRequest, method: string, headers: OutgoingHttpHeaders, body?: string, hops = 0): Promise<IncomingMessage> {
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
-      // Removed once answered: every request closes, and an Error made for nothing costs a stack trace.
-      const onClose = () => reject(new Error("the request was closed before an answer came"));
-      req.once("response", (answer: IncomingMessage) => {
-        req.off("close", onClose).off("error", reject);
+      // Plain listeners (no once() wrappers to make and remove): each event comes at most once, and a
+      // reject after the answer does nothing; no Error is made for the close that follows every answer.
+      let answered = false;
+      req.on("response", (answer: IncomingMessage) => {
+        answered = true;
         resolve(answer);
       });
-      req.once("error", reject);
-      req.once("close", onClose);
+      req.on("error", reject);
+      req.on("close", () => answered || reject(new Error("the request was closed before an answer came")));
     });
     const location = res.headers.location;
     if ((res.statusCode === 307 || res.statusCode === 308) && location && hops < MAX_REDIRECTS) {
@@ -290,6 +294,7 @@ export class HttpBackendTransport implements Transport {
       if (sameOrigin(this.#url, target)) {
         discard(res);
         this.#url = target;
+        this.#target = targetOf(target);
         const next = this.#request(method, headers, body);
         for (const [id, carrier] of this.#carrier) if (carrier === req) this.#carrier.set(id, next);
         return this.#response(next, method, headers, body, hops + 1);
@@ -419,6 +424,11 @@ export class HttpBackendTransport implements Transport {
     }, delay);
     this.#timers.add(timer);
   }
+}
+
+function targetOf(url: URL): Target {
+  const hostname = url.hostname.replace(/^\[(.*)\]$/, "$1");
+  return { client: url.protocol === "https:" ? https : http, protocol: url.protocol, hostname, port: url.port, path: url.pathname + url.search };
 }
 
 function mediaType(value: string | undefined): string {
