@@ -65,7 +65,7 @@ function makeServer(seen: { headers: IncomingHttpHeaders[] }) {
 interface TestServer {
   url: string;
   /** Every HTTP request the server received: method, headers. */
-  requests: { method: string; headers: IncomingHttpHeaders }[];
+  requests: { method: string; headers: IncomingHttpHeaders; rawHeaders: string[] }[];
   seen: { headers: IncomingHttpHeaders[] };
   sessions: Map<string, StreamableHTTPServerTransport>;
   closedSessions: string[];
@@ -90,7 +90,7 @@ async function sdkServer(
   const sessions = new Map<string, StreamableHTTPServerTransport>();
   const closedSessions: string[] = [];
   const http = createServer(async (req, res) => {
-    requests.push({ method: req.method!, headers: req.headers });
+    requests.push({ method: req.method!, headers: req.headers, rawHeaders: req.rawHeaders });
     if (options.intercept?.(req, res)) return;
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -185,6 +185,8 @@ describe("HttpBackendTransport against the SDK's streamable HTTP server", () => 
     for (const post of posts) {
       expect(post.headers["x-api-key"]).toBe("k1");
       expect(post.headers.accept).toBe("application/json, text/event-stream");
+      expect(post.rawHeaders.filter((name, i) => i % 2 === 0 && name.toLowerCase() === "host")).toHaveLength(1);
+      expect(post.headers.host).toBe(new URL(server.url).host);
     }
   });
 

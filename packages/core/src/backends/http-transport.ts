@@ -12,7 +12,7 @@
 // all; there is no long-lived signal for listeners to pile up on); a request whose SSE answer
 // was cut for good fails at once with ConnectionClosed instead of waiting for its timeout; and a 404
 // to the session id (the server restarted) closes the transport, so a new session is opened.
-import http, { type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders } from "node:http";
+import http, { type ClientRequest, type IncomingMessage } from "node:http";
 import https from "node:https";
 import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { Transport, TransportSendOptions } from "@modelcontextprotocol/sdk/shared/transport.js";
@@ -72,12 +72,27 @@ interface StreamState {
 
 const noop = () => {};
 
+/** Header names (lower case) and values, alternating. */
+type Headers = string[];
+
+interface Target {
+  client: typeof http | typeof https;
+  protocol: string;
+  hostname: string;
+  /** The Host header: hostname (IPv6 in brackets) and port unless the default. */
+  host: string;
+  port: string;
+  path: string;
+}
+
 export class HttpBackendTransport implements Transport {
   onclose?: (() => void) | undefined;
   onerror?: ((error: Error) => void) | undefined;
   onmessage?: ((message: JSONRPCMessage) => void) | undefined;
 
   #url: URL;
+  /** Where requests go, as node:http takes it: worked out once per URL, not per request. */
+  #target: Target;
   readonly #headers: Record<string, string>;
   readonly #agent: http.Agent;
   readonly #ownAgent: boolean;
@@ -102,6 +117,7 @@ export class HttpBackendTransport implements Transport {
 
   constructor(url: URL | string, options: HttpBackendTransportOptions = {}) {
     this.#url = new URL(url);
+    this.#target = targetOf(this.#url);
     this.#headers = Object.fromEntries(Object.entries(options.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
     this.#ownAgent = !options.agent;
     this.#agent = options.agent ?? keepAliveAgent(this.#url);
@@ -159,7 +175,7 @@ export class HttpBackendTransport implements Transport {
     }
     if (method === "notifications/cancelled") this.#letGo((message as { params?: { requestId?: unknown } }).params?.requestId);
     const body = JSON.stringify(message);
-    const headers = this.#requestHeaders("application/json, text/event-stream", { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+    const headers = this.#requestHeaders("application/json, text/event-stream", ["content-type", "application/json", "content-length", String(Buffer.byteLength(body))]);
     const req = this.#request("POST", headers, body);
     if (id !== undefined) this.#carrier.set(id, req);
     let streamed = false;
@@ -205,7 +221,7 @@ export class HttpBackendTransport implements Transport {
   /** Ends the session on the server (a 405 means the server keeps sessions until they expire). */
   async terminateSession(): Promise<void> {
     if (!this.#sessionId) return;
-    const headers = this.#requestHeaders(undefined, {});
+    const headers = this.#requestHeaders(undefined, []);
     const req = this.#request("DELETE", headers);
     const timer = setTimeout(() => req.destroy(new Error(`DELETE took over ${this.#closeTimeoutMs} ms`)), this.#closeTimeoutMs);
     try {
@@ -237,34 +253,34 @@ export class HttpBackendTransport implements Transport {
    * A 404 to a request that carried the session id: the server no longer knows the session (it
    * restarted, or ended it). The transport closes, so its owner notices and opens a new session.
    */
-  #checkSession(status: number, sent: OutgoingHttpHeaders): void {
-    if (status !== 404 || sent["mcp-session-id"] === undefined || this.#closed) return;
+  #checkSession(status: number, sent: Headers): void {
+    if (status !== 404 || !named(sent, "mcp-session-id") || this.#closed) return;
     this.#sessionId = undefined; // nothing to DELETE
     void this.close();
   }
 
   // ── HTTP ────────────────────────────────────────────────────────────────────────────────────
 
-  #requestHeaders(accept: string | undefined, extra: OutgoingHttpHeaders): OutgoingHttpHeaders {
-    const headers: OutgoingHttpHeaders = {};
-    if (this.#sessionId) headers["mcp-session-id"] = this.#sessionId;
-    if (this.#protocolVersion) headers["mcp-protocol-version"] = this.#protocolVersion;
-    Object.assign(headers, this.#headers, extra);
-    if (accept) headers.accept = accept;
+  /**
+   * A request's headers as a flat list (node:http writes it as it is: no header map is built and
+   * checked per request, and no Host is added, so it is here). The custom headers win over the
+   * transport's own, except Accept and those in `extra`.
+   */
+  #requestHeaders(accept: string | undefined, extra: Headers): Headers {
+    const own = this.#headers;
+    const headers: Headers = [];
+    if (own.host === undefined) headers.push("host", this.#target.host);
+    if (this.#sessionId && own["mcp-session-id"] === undefined) headers.push("mcp-session-id", this.#sessionId);
+    if (this.#protocolVersion && own["mcp-protocol-version"] === undefined) headers.push("mcp-protocol-version", this.#protocolVersion);
+    for (const name in own) if (!(accept && name === "accept") && !named(extra, name)) headers.push(name, own[name]!);
+    headers.push(...extra);
+    if (accept) headers.push("accept", accept);
     return headers;
   }
 
-  #request(method: string, headers: OutgoingHttpHeaders, body?: string): ClientRequest {
-    const url = this.#url;
-    const req = (url.protocol === "https:" ? https : http).request({
-      protocol: url.protocol,
-      hostname: url.hostname.replace(/^\[(.*)\]$/, "$1"),
-      port: url.port,
-      path: url.pathname + url.search,
-      method,
-      headers,
-      agent: this.#agent,
-    });
+  #request(method: string, headers: Headers, body?: string): ClientRequest {
+    const { client, protocol, hostname, port, path } = this.#target;
+    const req = client.request({ protocol, hostname, port, path, method, headers, agent: this.#agent });
     req.on("error", noop); // reported through #response; never an uncaught 'error'
     this.#open.add(req);
     req.once("close", () => this.#open.delete(req));
@@ -273,16 +289,17 @@ export class HttpBackendTransport implements Transport {
   }
 
   /** The response to `req` once its headers are in, following redirects within the origin (and keeping the new URL). */
-  async #response(req: ClientRequest, method: string, headers: OutgoingHttpHeaders, body?: string, hops = 0): Promise<IncomingMessage> {
+  async #response(req: ClientRequest, method: string, headers: Headers, body?: string, hops = 0): Promise<IncomingMessage> {
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
-      // Removed once answered: every request closes, and an Error made for nothing costs a stack trace.
-      const onClose = () => reject(new Error("the request was closed before an answer came"));
-      req.once("response", (answer: IncomingMessage) => {
-        req.off("close", onClose).off("error", reject);
+      // Plain listeners (no once() wrappers to make and remove): each event comes at most once, and a
+      // reject after the answer does nothing; no Error is made for the close that follows every answer.
+      let answered = false;
+      req.on("response", (answer: IncomingMessage) => {
+        answered = true;
         resolve(answer);
       });
-      req.once("error", reject);
-      req.once("close", onClose);
+      req.on("error", reject);
+      req.on("close", () => answered || reject(new Error("the request was closed before an answer came")));
     });
     const location = res.headers.location;
     if ((res.statusCode === 307 || res.statusCode === 308) && location && hops < MAX_REDIRECTS) {
@@ -290,6 +307,7 @@ export class HttpBackendTransport implements Transport {
       if (sameOrigin(this.#url, target)) {
         discard(res);
         this.#url = target;
+        this.#target = targetOf(target);
         const next = this.#request(method, headers, body);
         for (const [id, carrier] of this.#carrier) if (carrier === req) this.#carrier.set(id, next);
         return this.#response(next, method, headers, body, hops + 1);
@@ -316,7 +334,7 @@ export class HttpBackendTransport implements Transport {
 
   /** Opens a GET stream: the standalone one, or a resumption from Last-Event-ID. */
   async #openStream(state: StreamState): Promise<void> {
-    const headers = this.#requestHeaders("text/event-stream", state.lastEventId ? { "last-event-id": state.lastEventId } : {});
+    const headers = this.#requestHeaders("text/event-stream", state.lastEventId ? ["last-event-id", state.lastEventId] : []);
     const req = this.#request("GET", headers);
     for (const id of state.ids) this.#carrier.set(id, req);
     let res: IncomingMessage;
@@ -419,6 +437,17 @@ export class HttpBackendTransport implements Transport {
     }, delay);
     this.#timers.add(timer);
   }
+}
+
+function targetOf(url: URL): Target {
+  const hostname = url.hostname.replace(/^\[(.*)\]$/, "$1");
+  return { client: url.protocol === "https:" ? https : http, protocol: url.protocol, hostname, host: url.host, port: url.port, path: url.pathname + url.search };
+}
+
+/** Whether `headers` has one called `name`. */
+function named(headers: Headers, name: string): boolean {
+  for (let i = 0; i < headers.length; i += 2) if (headers[i] === name) return true;
+  return false;
 }
 
 function mediaType(value: string | undefined): string {
