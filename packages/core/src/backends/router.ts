@@ -525,8 +525,16 @@ function reapable(lane: Lane): boolean {
   return lane.owner !== undefined || lane.extra !== undefined;
 }
 
+/** Each backend's shared-session keys by profile, built once: routing a call builds (and hashes) no new string. */
+const sharedKeys = new WeakMap<Backend, Map<string, string>>();
+const MAX_SHARED_KEYS = 256;
+
 function sharedKey(backend: Backend, profile: string): string {
-  return `${idOf(backend)}\0shared\0${profile}`;
+  let keys = sharedKeys.get(backend);
+  if (!keys || keys.size >= MAX_SHARED_KEYS) sharedKeys.set(backend, (keys = new Map()));
+  let key = keys.get(profile);
+  if (key === undefined) keys.set(profile, (key = `${idOf(backend)}\0shared\0${profile}`));
+  return key;
 }
 
 /** Each mounted backend's own number: a server a reload replaced keeps its name, never its sessions. */
