@@ -79,7 +79,9 @@ export class StdioFrontTransport implements Transport {
   }
 
   send(message: JSONRPCMessage): Promise<void> {
-    if ("id" in message && !("method" in message) && this.#unanswered.delete(message.id!) && this.#ended) {
+    // An answer that cannot be sent has nobody to tell: only a request's failure comes back (`unsent`).
+    if (!("method" in message)) {
+      if (!(this.#unanswered.delete(message.id!) && this.#ended)) return this.#writer.send(message);
       const sent = this.#writer.send(message);
       if (this.#unanswered.size === 0) void this.close();
       return sent;
