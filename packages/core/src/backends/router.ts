@@ -196,7 +196,7 @@ export class BackendRouter {
       try {
         // An open session is used at once: the request is written in the turn it came in.
         const client = lane.ready ?? (await lane.client());
-        const progress = new ProgressRelay(call, params);
+        const progress = ProgressRelay.of(call, params);
         const { requestMs, maxTotalMs } = this.#deps.timeouts();
         // tasks/result waits, by design, until the task ends: only the hard maximum bounds it.
         const timeout = methodSpec(method)?.timeout === "task" ? maxTotalMs : (backend.timeoutMs ?? requestMs);
@@ -503,13 +503,19 @@ function methodSpec(method: string): MethodSpec | undefined {
  * asked; it is relayed only to a client that gave a token.
  */
 class ProgressRelay {
+  /** A call whose client gave no token: nothing is relayed (one for all of them). */
+  static readonly #none = new ProgressRelay(undefined, undefined);
   readonly onprogress: (progress: object) => void = ignore;
   /** The last progress relayed: awaited before the result, so no progress arrives after it. */
   relayed: Promise<void> | undefined;
 
-  constructor(call: Call, params: object) {
+  static of(call: Call, params: object): ProgressRelay {
     const progressToken = (params as { _meta?: { progressToken?: string | number } })._meta?.progressToken;
-    if (progressToken === undefined) return;
+    return progressToken === undefined ? ProgressRelay.#none : new ProgressRelay(call, progressToken);
+  }
+
+  private constructor(call: Call | undefined, progressToken: string | number | undefined) {
+    if (call === undefined) return;
     this.onprogress = (progress) => {
       const notification = { method: "notifications/progress", params: { ...progress, progressToken } };
       // A task-augmented call's progress goes on after its answer, when its stream may be gone: then on the session's own.
@@ -525,8 +531,16 @@ function reapable(lane: Lane): boolean {
   return lane.owner !== undefined || lane.extra !== undefined;
 }
 
+/** Each backend's shared-session keys by profile, built once: routing a call builds (and hashes) no new string. */
+const sharedKeys = new WeakMap<Backend, Map<string, string>>();
+const MAX_SHARED_KEYS = 256;
+
 function sharedKey(backend: Backend, profile: string): string {
-  return `${idOf(backend)}\0shared\0${profile}`;
+  let keys = sharedKeys.get(backend);
+  if (!keys || keys.size >= MAX_SHARED_KEYS) sharedKeys.set(backend, (keys = new Map()));
+  let key = keys.get(profile);
+  if (key === undefined) keys.set(profile, (key = `${idOf(backend)}\0shared\0${profile}`));
+  return key;
 }
 
 /** Each mounted backend's own number: a server a reload replaced keeps its name, never its sessions. */

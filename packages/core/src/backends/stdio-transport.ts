@@ -88,7 +88,9 @@ export class StdioBackendTransport implements Transport {
         ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
       });
       this.#child = child;
-      const writer = new LineWriter(child.stdin!);
+      const writer = new LineWriter(child.stdin!, (message, error) => {
+        if (this.#child) unsent(message, error, (m) => this.onmessage?.(m));
+      });
       this.#writer = writer;
       const reader = new LineReader({
         maxLineBytes: options.maxLineBytes,
@@ -141,10 +143,7 @@ export class StdioBackendTransport implements Transport {
 
   send(message: JSONRPCMessage): Promise<void> {
     if (!this.#child || !this.#writer) return Promise.reject(new Error("Not connected"));
-    return this.#writer.send(message).catch((error: unknown) => {
-      if (this.#child) unsent(message, error, (m) => this.onmessage?.(m));
-      throw error;
-    });
+    return this.#writer.send(message);
   }
 
   /**

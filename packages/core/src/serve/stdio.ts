@@ -46,7 +46,9 @@ export class StdioFrontTransport implements Transport {
   constructor(stdin: Readable = process.stdin, stdout: Writable = process.stdout, options: StdioServerTransportOptions = {}) {
     this.#stdin = stdin;
     this.#stdout = stdout;
-    this.#writer = new LineWriter(stdout);
+    this.#writer = new LineWriter(stdout, (message, error) => {
+      if (!this.#closed) unsent(message, error, (m) => this.onmessage?.(m));
+    });
     this.#endGraceMs = options.endGraceMs ?? 10_000;
     const sink: InvalidSink = {
       answer: (reply) => void this.#writer.send(reply as JSONRPCMessage).catch(() => {}),
@@ -79,15 +81,9 @@ export class StdioFrontTransport implements Transport {
   }
 
   send(message: JSONRPCMessage): Promise<void> {
-    if ("id" in message && !("method" in message) && this.#unanswered.delete(message.id!) && this.#ended) {
-      const sent = this.#writer.send(message);
-      if (this.#unanswered.size === 0) void this.close();
-      return sent;
-    }
-    return this.#writer.send(message).catch((error: unknown) => {
-      if (!this.#closed) unsent(message, error, (m) => this.onmessage?.(m));
-      throw error;
-    });
+    const sent = this.#writer.send(message);
+    if (!("method" in message) && this.#unanswered.delete(message.id!) && this.#ended && this.#unanswered.size === 0) void this.close();
+    return sent;
   }
 
   async close(): Promise<void> {

@@ -94,4 +94,24 @@ describe("LineWriter", () => {
     await new LineWriter(stream).send({ jsonrpc: "2.0", id: 7, result: cycle });
     expect(JSON.parse(writes[0]!)).toMatchObject({ id: 7, error: { code: -32603 } });
   });
+
+  it("tells onUnsent of each request it could not write, and of nothing else", async () => {
+    const stream = new PassThrough();
+    const unsent: unknown[] = [];
+    const writer = new LineWriter(stream, (message) => unsent.push("id" in message ? message.id : undefined));
+    const big = { jsonrpc: "2.0", id: 1, method: "tools/call", params: { n: 1n } } as unknown as JSONRPCMessage;
+    await expect(writer.send(big)).rejects.toThrow(/BigInt/);
+    stream.write = () => {
+      throw new Error("EPIPE");
+    };
+    const sends = [
+      writer.send({ jsonrpc: "2.0", id: 2, method: "ping" }),
+      writer.send({ jsonrpc: "2.0", method: "notifications/initialized" }),
+      writer.send({ jsonrpc: "2.0", id: 3, result: {} }),
+    ];
+    for (const sent of sends) await expect(sent).rejects.toThrow("EPIPE");
+    writer.close();
+    await expect(writer.send({ jsonrpc: "2.0", id: 4, method: "ping" })).rejects.toThrow("Not connected");
+    expect(unsent).toEqual([1, 2, 4]);
+  });
 });

@@ -150,7 +150,7 @@ function excerpt(line: Buffer): string {
 }
 
 /** The sends of one write share one promise: settled when the stream takes the write, or on its 'drain'. */
-type Batch = { readonly promise: Promise<void>; resolve: () => void; reject: (error: Error) => void };
+type Batch = { readonly promise: Promise<void>; resolve: () => void; reject: (error: Error) => void; requests?: JSONRPCMessage[] };
 
 function newBatch(): Batch {
   const batch = {} as Batch;
@@ -181,18 +181,22 @@ export class LineWriter {
   #blocked = false;
   #closed = false;
 
-  constructor(stream: Writable) {
+  /** Told of each request that could not be written (see `unsent`), so no sender needs a `.catch` per message. */
+  readonly #onUnsent: ((message: JSONRPCMessage, error: Error) => void) | undefined;
+
+  constructor(stream: Writable, onUnsent?: (message: JSONRPCMessage, error: Error) => void) {
     this.#stream = stream;
+    this.#onUnsent = onUnsent;
   }
 
   send(message: JSONRPCMessage): Promise<void> {
-    if (this.#closed) return Promise.reject(new Error("Not connected"));
+    if (this.#closed) return this.#unsent([message], new Error("Not connected"));
     let encoded: Encoded;
     try {
       encoded = encodeMessage(message);
     } catch (error) {
       // A result JSON cannot represent (a cycle a middleware made, a BigInt): its request still gets an answer.
-      if (!("id" in message) || "method" in message) return Promise.reject(error);
+      if (!("id" in message) || "method" in message) return this.#unsent([message], error as Error);
       const why = `Internal error: the result could not be serialised (${(error as Error).message})`;
       encoded = JSON.stringify(errorReply(message.id ?? null, ErrorCode.InternalError, why));
     }
@@ -203,6 +207,7 @@ export class LineWriter {
       this.#withBytes = true;
     }
     const batch = (this.#batch ??= newBatch());
+    if (this.#onUnsent && "method" in message && "id" in message) (batch.requests ??= []).push(message);
     if (!this.#scheduled && !this.#blocked) {
       this.#scheduled = true;
       setImmediate(this.#flush);
@@ -223,6 +228,12 @@ export class LineWriter {
     this.#batch = undefined;
     this.#draining = undefined;
     for (const batch of unsettled) batch?.reject(new Error("Not connected"));
+  }
+
+  /** Tells of the requests among `messages` that could not be written; a promise rejected with why. */
+  #unsent(messages: JSONRPCMessage[] | undefined, error: Error): Promise<never> {
+    for (const message of messages ?? []) if ("method" in message && "id" in message) this.#onUnsent?.(message, error);
+    return Promise.reject(error);
   }
 
   readonly #flush = (): void => {
@@ -247,6 +258,7 @@ export class LineWriter {
         }
       }
     } catch (error) {
+      this.#unsent(batch.requests, error as Error).catch(() => {});
       batch.reject(error as Error);
       return;
     }
