@@ -3,10 +3,14 @@ import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { McpError } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { FastMCPProxy, ProxyError, ProxyErrorCode } from "@fastmcp-proxy/core";
+import { fileURLToPath } from "node:url";
 import { createFixtureServer } from "../fixtures/fixture-server.mjs";
+import { resultJson } from "../fixtures/raw-bytes-server.mjs";
 import { connectClient, raw, rejection } from "../helpers.js";
 import { createLogger, logging, proxyLogger } from "../../packages/logging/src/index.js";
 import { capture, connectAs } from "./helpers.js";
+
+const RAW_SERVER = fileURLToPath(new URL("../fixtures/raw-bytes-server.mjs", import.meta.url));
 
 const proxies: FastMCPProxy[] = [];
 afterEach(async () => {
@@ -164,6 +168,17 @@ describe("hostile payloads through a real proxy", () => {
     expect(JSON.stringify(entry!.params.arguments.deep)).toContain('"[Object]"');
     expect(entry!.params.arguments.wide["…"]).toMatch(/more keys|Truncated/);
     expect(entry!.result.content[0].text).toMatch(/…\[\+\d+ chars\]$/);
+  });
+
+  it("sizes a large backend result by the bytes it came in, without parsing it", async () => {
+    const out = capture();
+    const backend = { command: process.execPath, args: [RAW_SERVER] };
+    const proxy = track(FastMCPProxy.asProxy(backend, { logLevel: "error" }).use(logging({ destination: out.destination })));
+    const client = await connectClient(proxy);
+    const args = { size: 100_000, unicode: true };
+    await raw(client, "tools/call", { name: "big", arguments: args });
+    // Exact: the backend's own spaces and escapes, which a size of the parsed result cannot know.
+    expect(out.entries()[0]!.responseBytes).toBe(Buffer.byteLength(resultJson(args)));
   });
 
   it("logs a cyclic result made by an inner middleware without a crash", async () => {

@@ -23,6 +23,7 @@ export type { CredentialsProvider, SessionOwner } from "./backends/pool.js";
 export { loadConfigFile, type MCPConfig } from "./backends/config.js";
 export type { BackendSpec } from "./backends/resolve.js";
 export { globMatcher } from "./components/glob.js";
+export { knownJsonLength } from "./wire/raw.js";
 export type { EventStore } from "./serve/event-store.js";
 export type { Authenticate, HttpRoute } from "./serve/http.js";
 // The logger, and the redaction every package's log lines go through (one table of sensitive keys).

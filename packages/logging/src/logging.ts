@@ -1,4 +1,4 @@
-import type { Logger as ProxyLogger, Next, ProxyContext, ProxyMethod, ResultOf } from "@fastmcp-proxy/core";
+import { knownJsonLength, type Logger as ProxyLogger, type Next, type ProxyContext, type ProxyMethod, type ResultOf } from "@fastmcp-proxy/core";
 import { pino, type DestinationStream, type Level, type LevelWithSilent, type Logger, type LoggerOptions } from "pino";
 import { DEFAULT_LIMITS, boundedCopy, boundedString, jsonSize, type Limits } from "./bounded.js";
 import { errorCode, errorData, errorMessage, isToolError, type Outcome } from "./outcome.js";
@@ -136,7 +136,8 @@ export function logging<L extends RequestLogger = Logger>(options: LoggingOption
       if (code !== undefined) entry.code = code;
       if (withSizes) {
         entry.requestBytes = jsonSize(params);
-        if (outcome !== "error") entry.responseBytes = jsonSize(result);
+        // A large backend result is held as its bytes: its size is known without parsing it.
+        if (outcome !== "error") entry.responseBytes = knownJsonLength(result) ?? jsonSize(result);
       }
       if (withParams) entry.params = boundedCopy(params, ["params"], scrubber(), limits);
       if (withResult && outcome !== "error") entry.result = boundedCopy(result, ["result"], scrubber(), limits);

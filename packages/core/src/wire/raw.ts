@@ -21,6 +21,14 @@ export function encodeOnce<R extends object>(result: R): R {
   return result;
 }
 
+/**
+ * The length in bytes of `result`'s JSON when the proxy holds it as the bytes a backend sent (a
+ * large result), else undefined: its size without parsing it (a request log needs no more).
+ */
+export function knownJsonLength(result: unknown): number | undefined {
+  return typeof result === "object" && result !== null ? known.get(result)?.length : undefined;
+}
+
 /** Whether `result`'s JSON is (or may be) kept. */
 export function isKept(result: object): boolean {
   return known.has(result);
