@@ -9,7 +9,9 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { Readable } from "node:stream";
-import { FIXTURE, ROOT, SERVING_HTTP, startCli, type CliProcess } from "../cli/process.js";
+import { afterAll, beforeAll } from "vitest";
+import { freePort, testRedis, type RedisServer } from "../caching/redis-server.js";
+import { FIXTURE, ROOT, SERVING_HTTP, startCli, stopAll, type CliProcess } from "../cli/process.js";
 
 /** The name clients use, as the load balancer forwards it in Host (the replicas' --allowed-host). */
 export const PUBLIC_HOST = "mcp.example.com";
@@ -217,4 +219,27 @@ export function publicFetch(log: Exchange[] = []): (url: string | URL, init?: Re
       req.once("error", reject);
       req.end(typeof init.body === "string" ? init.body : undefined);
     });
+}
+
+/**
+ * The fleet every balancer test runs, set up once per file: a Redis, one HTTP backend and three
+ * replicas behind the balancer `start` runs; torn down after the file. Its fields are set in beforeAll.
+ */
+export function fleetBehind(start: (replicas: Replica[], port: number) => Promise<Balancer>): { replicas: Replica[]; balancer: Balancer } {
+  const fleet = {} as { replicas: Replica[]; balancer: Balancer };
+  let redis: RedisServer | undefined;
+  let backend: { stop(): Promise<void> } | undefined;
+  beforeAll(async () => {
+    redis = await testRedis();
+    const fixture = (backend = await startHttpFixture());
+    fleet.replicas = await startReplicas(3, { redisUrl: redis.url, backend: [fixture.url] });
+    fleet.balancer = await start(fleet.replicas, await freePort());
+  }, 30_000);
+  afterAll(async () => {
+    await fleet.balancer?.stop();
+    await stopAll();
+    await backend?.stop();
+    await redis?.stop();
+  });
+  return fleet;
 }

@@ -1,42 +1,23 @@
 // The fleet of issue 22 behind a real nginx: three CLI replicas (sharing --fleet-key-env, the Redis
 // event store and --allowed-host; one HTTP backend) under plain round robin, with the config
 // docs/deployment.md shows, and real SDK clients of both eras. Skipped only where nginx is not installed.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, testRedis, type RedisServer } from "../caching/redis-server.js";
-import { stopAll } from "../cli/process.js";
-import { findBinary, startHttpFixture, publicFetch, startNginx, startReplicas, type Balancer, type Exchange, type Replica } from "./balancer.js";
+import { describe, expect, it } from "vitest";
+import { findBinary, publicFetch, startNginx, fleetBehind, type Exchange } from "./balancer.js";
 import { CALL_TIMEOUT_MS, callRepeatedly, legacyClient, modernClient, text, times } from "./clients.js";
 
 const NGINX = findBinary("nginx");
 
 describe.skipIf(!NGINX)(`3 replicas behind nginx, round robin${NGINX ? "" : " (skipped: nginx is not installed; apt-get install -y nginx)"}`, () => {
-  let redis: RedisServer;
-  let replicas: Replica[];
-  let nginx: Balancer;
-  let backend: { url: string; stop(): Promise<void> };
-
-  beforeAll(async () => {
-    redis = await testRedis();
-    backend = await startHttpFixture();
-    replicas = await startReplicas(3, { redisUrl: redis.url, backend: [backend.url] });
-    nginx = await startNginx(NGINX!, replicas, await freePort());
-  }, 30_000);
-
-  afterAll(async () => {
-    await nginx?.stop();
-    await stopAll();
-    await backend?.stop();
-    await redis?.stop();
-  });
+  const fleet = fleetBehind((replicas, port) => startNginx(NGINX!, replicas, port));
 
   it("every session connects, legacy and 2026-07-28, and every call succeeds", async () => {
     const log: Exchange[] = [];
-    const clients = await Promise.all([...times(10, () => legacyClient(nginx.url, log)), ...times(5, () => modernClient(nginx.url, log))]);
+    const clients = await Promise.all([...times(10, () => legacyClient(fleet.balancer.url, log)), ...times(5, () => modernClient(fleet.balancer.url, log))]);
     try {
       const outcomes = await Promise.all(clients.map((client, i) => callRepeatedly(client, `client ${i}`, 6)));
       expect(outcomes.flatMap((o) => o.failures)).toEqual([]);
       expect(outcomes.map((o) => o.succeeded)).toEqual(clients.map(() => 6));
-      expect(new Set(log.map((e) => e.servedBy))).toEqual(new Set(replicas.map((r) => r.address))); // round robin spread them
+      expect(new Set(log.map((e) => e.servedBy))).toEqual(new Set(fleet.replicas.map((r) => r.address))); // round robin spread them
     } finally {
       await Promise.all(clients.map((c) => c.close()));
     }
@@ -44,14 +25,14 @@ describe.skipIf(!NGINX)(`3 replicas behind nginx, round robin${NGINX ? "" : " (s
 
   it("a replica killed mid-run: its clients carry on on the others, losing at most the call in flight, and its stream resumes elsewhere", async () => {
     const log: Exchange[] = [];
-    const clients = await Promise.all([...times(6, () => legacyClient(nginx.url, log)), ...times(3, () => modernClient(nginx.url, log))]);
+    const clients = await Promise.all([...times(6, () => legacyClient(fleet.balancer.url, log)), ...times(3, () => modernClient(fleet.balancer.url, log))]);
     const progress = { calls: 0 };
     const running = clients.map((client, i) => callRepeatedly(client, `client ${i}`, 12, progress));
     try {
       // A stream whose events went to Redis, on the replica about to die.
-      const stream = await rawSession(nginx.url);
+      const stream = await rawSession(fleet.balancer.url);
       const call = await stream.post({ jsonrpc: "2.0", id: 7, method: "tools/call", params: { name: "echo", arguments: { text: "before the loss" } } });
-      const victim = replicas.find((r) => r.address === call.servedBy)!;
+      const victim = fleet.replicas.find((r) => r.address === call.servedBy)!;
       expect(victim, `X-Served-By ${call.servedBy}`).toBeDefined();
       await until(() => progress.calls >= 30, 20_000, "30 calls before the kill");
       victim.cli.child.kill("SIGKILL");
@@ -76,7 +57,7 @@ describe.skipIf(!NGINX)(`3 replicas behind nginx, round robin${NGINX ? "" : " (s
 
   it("a 2026-07-28 client's call to a legacy tool that asks for sampling completes across replicas", async () => {
     const log: Exchange[] = [];
-    const client = await modernClient(nginx.url, log);
+    const client = await modernClient(fleet.balancer.url, log);
     try {
       let crossed = 0;
       for (let i = 0; i < 4; i++) {
