@@ -6,6 +6,7 @@ import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import { McpServer, PerRequestHTTPServerTransport, classifyInboundRequest, isJsonContentType } from "@modelcontextprotocol/server";
 import { httpStatusOf } from "../errors.js";
 import { METHODS, isProxyMethod } from "../methods.js";
+import { formatSseEvent, SSE_KEEPALIVE } from "../wire/sse.js";
 import { paramHeadersOf } from "./param-headers.js";
 import type { Front } from "./requests.js";
 import { MODERN_VERSION, isObject } from "./wire.js";
@@ -147,16 +148,15 @@ class Lane extends PerRequestHTTPServerTransport {
     const exchange = id === undefined ? undefined : this.#exchanges.get(id);
     if (!exchange || exchange.done) return;
     const { res } = exchange;
-    const frame = `event: message\ndata: ${JSON.stringify(message)}\n\n`;
+    const text = JSON.stringify(message);
     if (!isResponse) {
       if (exchange.keepAlive === undefined) this.#stream(exchange);
-      res.write(frame);
+      res.write(formatSseEvent({ event: "message", data: text }));
       return;
     }
     exchange.done = true;
     clearInterval(exchange.keepAlive);
-    if (exchange.keepAlive !== undefined) return void res.end(frame);
-    const text = JSON.stringify(message);
+    if (exchange.keepAlive !== undefined) return void res.end(formatSseEvent({ event: "message", data: text }));
     const code = "error" in message ? message.error.code : undefined;
     const ladder = code !== undefined && (this.#inDispatch || code === MISSING_CAPABILITY) ? LADDER_STATUS[code] : undefined;
     // As the front answers the SDK's JSON: a refusal with an HTTP status (401, 403) is sent with it.
@@ -166,7 +166,7 @@ class Lane extends PerRequestHTTPServerTransport {
 
   #stream(exchange: Exchange): void {
     exchange.res.writeHead(200, SSE_HEADERS);
-    exchange.keepAlive = setInterval(() => exchange.res.write(": keepalive\n\n"), KEEP_ALIVE_MS);
+    exchange.keepAlive = setInterval(() => exchange.res.write(SSE_KEEPALIVE), KEEP_ALIVE_MS);
     exchange.keepAlive.unref();
   }
 
