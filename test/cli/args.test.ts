@@ -72,7 +72,7 @@ describe("parseCliArgs: options", () => {
     expect(
       run("x.json", "--transport", "http", "--host", "0.0.0.0", "--port", "0", "--path", "/api/mcp", "--name", "Gateway", "--stateless", "--resumable", "--log-level", "debug", "--log-format", "json", "--metrics",
         "--allow-origin", "https://a.example", "--allow-origin=https://b.example", "--timeout", "5000", "--init-timeout=7000", "--idle-timeout", "0", "--max-sessions", "3", "--max-body", "1024",
-        "--tls-cert", "c.pem", "--tls-key=k.pem", "--ready-when", "all", "--sessions", "tenant", "--spare-sessions", "2"),
+        "--tls-cert", "c.pem", "--tls-key=k.pem", "--ready-when", "all", "--sessions", "tenant", "--spare-sessions", "2", "--asking-sessions", "8"),
     ).toEqual({
       backend: { kind: "config", path: "x.json" },
       transport: "http",
@@ -90,7 +90,7 @@ describe("parseCliArgs: options", () => {
       tls: { certFile: "c.pem", keyFile: "k.pem" },
       readyWhen: "all",
       sessions: "tenant",
-      limits: { timeoutMs: 5000, connectTimeoutMs: 7000, idleTimeoutMs: 0, maxSessions: 3, spareSessions: 2, maxBodyBytes: 1024 },
+      limits: { timeoutMs: 5000, connectTimeoutMs: 7000, idleTimeoutMs: 0, maxSessions: 3, spareSessions: 2, askingSessions: 8, maxBodyBytes: 1024 },
       cache: {},
     });
     expect(run("x.json", "--transport=sse", "--port=65535", "--host=::1", "--log-level=warn")).toMatchObject({
@@ -104,6 +104,7 @@ describe("parseCliArgs: options", () => {
   it("refuses limits that are not whole numbers, naming the option", () => {
     expect(() => run("x.json", "--timeout", "soon")).toThrow('--timeout must be a whole number from 1, got "soon"');
     expect(() => run("x.json", "--max-sessions", "0")).toThrow("--max-sessions must be a whole number from 1");
+    expect(() => run("x.json", "--asking-sessions", "0")).toThrow("--asking-sessions must be a whole number from 1");
     expect(() => run("x.json", "--allow-origin", "https://a.example")).toThrow("--allow-origin applies only to an HTTP front");
   });
 

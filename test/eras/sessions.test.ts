@@ -66,6 +66,31 @@ describe("backend sessions of 2026 calls", () => {
   }, 30_000);
 });
 
+// askingSessions bounds the children such calls take: with 1, calls that may be asked take turns on one.
+describe("askingSessions", () => {
+  let proxy: FastMCPProxy;
+  let url: string;
+  beforeAll(async () => {
+    proxy = FastMCPProxy.asProxy({ command: process.execPath, args: [FIXTURE, "stdio"] }, { logLevel: "error", askingSessions: 1 });
+    url = (await proxy.run({ transport: "http", port: 0 })).url!;
+  }, 30_000);
+  afterAll(async () => {
+    await proxy?.close();
+  });
+
+  it("with askingSessions: 1, six calls that may be asked, sent at once, are all served by one backend session in turn", async () => {
+    const whoami = () => post2026(url, "tools/call", { name: "whoami", arguments: {}, _meta: { "io.modelcontextprotocol/clientCapabilities": { sampling: {} } } });
+    const answers = await Promise.all(Array.from({ length: 6 }, whoami));
+    const pids = answers.map((answer) => (JSON.parse(answer.message.result.content[0].text) as { pid: number }).pid);
+    expect(pids.every((pid) => Number.isInteger(pid))).toBe(true);
+    expect(new Set(pids).size).toBe(1);
+  }, 30_000);
+
+  it("is checked: 0 is a configuration error that names the option", () => {
+    expect(() => FastMCPProxy.asProxy({ command: process.execPath, args: [FIXTURE, "stdio"] }, { askingSessions: 0 })).toThrow(/askingSessions must be a whole number ≥ 1/);
+  });
+});
+
 // On an HTTP backend an ask comes on the stream of the request it belongs to: calls that may be asked
 // share one backend session, and each ask still reaches its own caller.
 describe("backend sessions of 2026 calls to an HTTP backend", () => {

@@ -82,6 +82,8 @@ export interface CliOptions {
 export interface CliLimits {
   /** Backend sessions (stdio children) kept open ahead per backend, for a new client's first call. The CLI's default: none. */
   spareSessions?: number;
+  /** 2026-07-28 calls that may be asked for input, each alone on a stdio backend session: how many run at once per backend. */
+  askingSessions?: number;
   timeoutMs?: number;
   connectTimeoutMs?: number;
   idleTimeoutMs?: number;
@@ -154,6 +156,7 @@ const OPTIONS = {
   "max-sessions": { type: "string" },
   sessions: { type: "string" },
   "spare-sessions": { type: "string" },
+  "asking-sessions": { type: "string" },
   "max-body": { type: "string" },
   "drain-timeout": { type: "string" },
   "max-clients": { type: "string" },
@@ -250,6 +253,9 @@ Options:
                          (one per principal: one child per user, not per client), or one for all
   --spare-sessions <n>   backend sessions (stdio children) kept open ahead per backend, so a new
                          client's first call does not wait for a child to start (default: 0)
+  --asking-sessions <n>  2026-07-28 calls that may be asked for input (elicitation, sampling, roots)
+                         each run alone on a stdio backend session: at most this many at once per
+                         backend, more wait their turn (default: 4)
   --max-sessions <n>     backend sessions per backend for isolated clients (default: 100)
   --max-body <bytes>     largest HTTP request body (default: 4194304)
   --drain-timeout <ms>   on SIGTERM, how long calls in flight may finish; /readyz fails and new
@@ -370,6 +376,7 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
         ...count("--idle-timeout", values["idle-timeout"], "idleTimeoutMs", 0),
         ...count("--max-sessions", values["max-sessions"], "maxSessions", 1),
         ...count("--spare-sessions", values["spare-sessions"], "spareSessions", 0),
+        ...count("--asking-sessions", values["asking-sessions"], "askingSessions", 1),
         ...count("--max-body", values["max-body"], "maxBodyBytes", 1),
         ...count("--drain-timeout", values["drain-timeout"], "drainTimeoutMs", 0),
         ...count("--max-in-flight-per-backend", values["max-in-flight-per-backend"], "maxInFlightPerBackend", 1),

@@ -56,6 +56,13 @@ export interface ProxyOptions {
    */
   spareSessions?: number;
   /**
+   * A 2026-07-28 call whose client declared elicitation, sampling or roots, to a backend whose asks do
+   * not say whose they are (stdio), runs alone on a backend session (a child) so that an ask reaches its
+   * own caller: at most this many such sessions per route run a call at once; one more call waits its
+   * turn (a call waiting for its client's input does not count). Default 4.
+   */
+  askingSessions?: number;
+  /**
    * Serve tools/resources/templates/prompts lists in pages of this many, with cursors the proxy
    * mints (a changed list makes old cursors InvalidParams). Default: no paging, the whole list.
    */
@@ -95,6 +102,7 @@ export interface ResolvedOptions {
   idleTimeoutMs: number;
   pageSize: number | undefined;
   spareSessions: number;
+  askingSessions: number;
   restart: RestartOptions | false;
   failMode: "open" | "closed";
   rules: ComponentRules | undefined;
@@ -115,6 +123,7 @@ export function resolveOptions(options: ProxyOptions): ResolvedOptions {
     idleTimeoutMs: options.idleTimeoutMs ?? 600_000,
     pageSize: positive("pageSize", options.pageSize),
     spareSessions: options.spareSessions === 0 ? 0 : (positive("spareSessions", options.spareSessions) ?? 1),
+    askingSessions: positive("askingSessions", options.askingSessions) ?? 4,
     restart: options.restart ?? {},
     failMode: options.failMode ?? "open",
     rules: options.rules,

@@ -24,7 +24,8 @@ export interface RouterDeps {
   logger: Logger;
   mode: () => SessionMode;
   timeouts: () => { requestMs: number; maxTotalMs: number };
-  limits: () => { maxSessions: number; idleTimeoutMs: number; maxInFlightPerBackend: number };
+  /** askingSessions: extra sessions of one route that run an exclusive call at once (one more waits for one of them). */
+  limits: () => { maxSessions: number; idleTimeoutMs: number; maxInFlightPerBackend: number; askingSessions: number };
   /** Why calls to a backend fail fast right now, if they do. */
   unavailable: (backend: Backend) => string | undefined;
   /** A shared session closed (supervision restarts it). */
@@ -63,11 +64,6 @@ const FULL_PROFILE = profileKey(RELAY_CAPABILITIES);
 /** Calls in a row that time out on a session of its own before it is closed and replaced. */
 const EVICT_AFTER_TIMEOUTS = 3;
 const PING_TIMEOUT_MS = 5000;
-/**
- * Extra sessions of one route running an exclusive call at once; one more such call waits for one of
- * them. A session whose call waits for its client's input does not count (that may take a minute).
- */
-const RUNNING_ASKERS = 4;
 
 export class BackendRouter {
   readonly tasks = new TaskBook();
@@ -284,7 +280,7 @@ export class BackendRouter {
     return lane ?? this.#openLane(route.key, backend, route.owner!, call);
   }
 
-  /** An idle extra session of the route, or a new one; none while RUNNING_ASKERS of them run a call. */
+  /** An idle extra session of the route, or a new one; none while `askingSessions` of them run a call (one waiting for its client's input does not count). */
   #extraLane(backend: Backend, route: { key: string; owner: Lane["owner"] }, call: Pick<Call, "tenant" | "listener" | "authInfo">): Lane | undefined {
     let n = 1;
     let running = 0;
@@ -292,7 +288,7 @@ export class BackendRouter {
       if (lane.waiting.size === 0) return lane;
       if (lane.asking === 0) running++;
     }
-    if (running >= RUNNING_ASKERS) return undefined;
+    if (running >= this.#deps.limits().askingSessions) return undefined;
     return this.#openLane(`${route.key}#${n}`, backend, route.owner, call, route.key);
   }
 
