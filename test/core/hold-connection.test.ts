@@ -2,12 +2,13 @@
 // front's authenticate, the keep-alive connection is not read until its holder resumes it; what the
 // client sent meanwhile is then served in order. Real HTTP on 127.0.0.1, the proxy's own handler.
 import http from "node:http";
-import { connect, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { FastMCPProxy, HttpError } from "@fastmcp-proxy/core";
 import { createFixtureServer } from "../fixtures/fixture-server.mjs";
 import { until } from "../helpers.js";
+import { RawConnection } from "../raw-connection.js";
 
 /** A token "hold" is refused and its connection held (or closed, for "close"); any other token is its caller. */
 function holdingFront() {
@@ -26,9 +27,9 @@ function holdingFront() {
 
 let server: http.Server | undefined;
 let proxy: FastMCPProxy | undefined;
-const clients: Socket[] = [];
+const clients: RawConnection[] = [];
 afterEach(async () => {
-  for (const client of clients.splice(0)) client.destroy();
+  for (const client of clients.splice(0)) client.close();
   server?.closeAllConnections();
   await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
   await proxy?.close();
@@ -36,51 +37,17 @@ afterEach(async () => {
 });
 
 /** The proxy's handler (stateless) on a server of our own with this keep-alive timeout; a raw connection to it. */
-async function listen(authenticate: (req: http.IncomingMessage) => AuthInfo, keepAliveTimeout: number): Promise<RawConnection> {
+async function listen(authenticate: (req: http.IncomingMessage) => AuthInfo, keepAliveTimeout: number): Promise<RawConnection & { echo(token: string, id: number): void }> {
   proxy = FastMCPProxy.asProxy(createFixtureServer());
   server = http.createServer(proxy.httpHandler({ stateless: true, authenticate }));
   server.keepAliveTimeout = keepAliveTimeout;
   await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
-  const socket = connect((server.address() as { port: number }).port, "127.0.0.1");
-  clients.push(socket);
-  return new RawConnection(socket);
+  const connection = new RawConnection(`http://127.0.0.1:${(server.address() as { port: number }).port}/mcp`);
+  clients.push(connection);
+  return Object.assign(connection, { echo: (token: string, id: number) => connection.post({ authorization: `Bearer ${token}`, "mcp-protocol-version": "2025-06-18" }, echoCall(id)) });
 }
 
-type Answer = { status: number; head: string; body: string };
-
-/** One HTTP/1.1 keep-alive connection, written and read by hand (answers with a Content-Length). */
-class RawConnection {
-  #buffered = "";
-  #waiting: (() => void) | undefined;
-  closed = false;
-  constructor(readonly socket: Socket) {
-    socket.setEncoding("latin1");
-    socket.on("data", (chunk: string) => ((this.#buffered += chunk), this.#waiting?.()));
-    socket.on("close", () => ((this.closed = true), this.#waiting?.()));
-  }
-
-  /** Sends a tools/call echo as `token`. */
-  echo(token: string, id: number): void {
-    const body = JSON.stringify({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "echo", arguments: { text: `call ${id}` } } });
-    const head = ["POST /mcp HTTP/1.1", "host: 127.0.0.1", `authorization: Bearer ${token}`, "content-type: application/json", "accept: application/json, text/event-stream"];
-    this.socket.write([...head, "mcp-protocol-version: 2025-06-18", `content-length: ${Buffer.byteLength(body)}`, "", body].join("\r\n"));
-  }
-
-  /** The next answer on the connection. */
-  async answer(): Promise<Answer> {
-    for (;;) {
-      const end = this.#buffered.indexOf("\r\n\r\n");
-      const length = Number(/\r\ncontent-length: (\d+)/i.exec(this.#buffered.slice(0, end))?.[1]);
-      if (end >= 0 && this.#buffered.length >= end + 4 + length) {
-        const answer = { status: Number(this.#buffered.slice(9, 12)), head: this.#buffered.slice(0, end).toLowerCase(), body: this.#buffered.slice(end + 4, end + 4 + length) };
-        this.#buffered = this.#buffered.slice(end + 4 + length);
-        return answer;
-      }
-      if (this.closed) throw new Error(`closed before a whole answer: ${JSON.stringify(this.#buffered)}`);
-      await new Promise<void>((resolve) => (this.#waiting = resolve));
-    }
-  }
-}
+const echoCall = (id: number) => ({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "echo", arguments: { text: `call ${id}` } } });
 
 describe("holding a refused connection (HttpError.hold)", () => {
   it("reads nothing more from it until resumed, past the keep-alive timeout; then serves what came meanwhile, in order", async () => {
