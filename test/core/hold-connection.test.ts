@@ -101,4 +101,16 @@ describe("holding a refused connection (HttpError.hold)", () => {
     resume();
     expect(front.judged()).toBe(1);
   });
+
+  it("a held connection is idle to node:http: the server's close() closes it", async () => {
+    const front = holdingFront();
+    const connection = await listen(front.authenticate, 5000);
+    connection.echo("hold", 1);
+    expect((await connection.answer()).status).toBe(429);
+    connection.echo("alice", 2); // waiting unread
+    const closed = new Promise((resolve) => server!.close(resolve));
+    await until(() => connection.closed, "the held connection closed");
+    await closed;
+    server = undefined;
+  });
 });
