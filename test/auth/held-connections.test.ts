@@ -185,6 +185,11 @@ describe("rateLimit({ holdConnections }): a flooding principal's connections hel
     await until(() => limit.heldConnections === 0, "the held connection forgotten");
   });
 
+  it("refuses bounds that could hold nothing", () => {
+    expect(() => rateLimit({ capacity: 1, perSecond: 1, holdConnections: { perCaller: 0 } })).toThrow(/holdConnections.perCaller must be at least 1/);
+    expect(() => rateLimit({ capacity: 1, perSecond: 1, holdConnections: { maxHoldMs: Number.NaN } })).toThrow(/holdConnections.maxHoldMs must be at least 1/);
+  });
+
   it("the 2026-07-28 front holds the same way", async () => {
     const { url, principal, limit } = await limitedFront({ capacity: 1, perSecond: 0.01, holdConnections: true });
     const bob = await principal("bob");
