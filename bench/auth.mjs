@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// node bench/auth.mjs [--rounds 3] [--duration 1200] [--concurrency 16] [--flood-rate 5000] [--no-pin] [--no-front] [--quick] [--json]
+// node bench/auth.mjs [--rounds 3] [--duration 1200] [--concurrency 16] [--flood-rate 5000] [--no-pin] [--no-front] [--no-hold] [--quick] [--json]
 //
 // What bearer authentication adds to a tools/call: the proxy (HTTP front, in-process echo backend)
 // with and without bearerAuth + a JWT verifier, raw JSON-RPC POSTs on keep-alive sockets, variants
@@ -7,7 +7,9 @@
 // in production. Everything runs in this process, so "CPU µs/call" is client + proxy: the
 // difference between the two rows is what auth costs. Also: bearerAuth.verify() alone, cached and not.
 // And a noisy principal under per-principal rate limits: bob floods from a process of his own
-// (lib/flood.mjs) while alice's p99 is measured here, with and without the flood.
+// (lib/flood.mjs) while alice's p99 is measured here, with and without the flood; the limit holds
+// the connections it refuses at the front (holdConnections), and a second proxy without that shows
+// the flood as it was.
 import { spawnSync } from "node:child_process";
 import http from "node:http";
 import { availableParallelism } from "node:os";
@@ -100,9 +102,15 @@ const FLOOD_RATE = opt("--flood-rate", LIMIT.perSecond * 10);
 const FLOOD = fileURLToPath(new URL("./lib/flood.mjs", import.meta.url));
 const PIN = !args.includes("--no-pin") && pinnable();
 const AT_FRONT = !args.includes("--no-front");
-const guarded = await start(true, LIMIT, AT_FRONT);
-const aliceCall = await session({ ...guarded, headers: { authorization: `Bearer ${await guarded.tokenOf("alice")}` } }, keepAliveAgent(1));
-const bobToken = await guarded.tokenOf("bob");
+const HOLD = AT_FRONT && !args.includes("--no-hold");
+/** A limited proxy, alice's session on it and bob's token. */
+async function guardedProxy(holdConnections) {
+  const guarded = await start(true, { ...LIMIT, holdConnections }, AT_FRONT);
+  const aliceCall = await session({ ...guarded, headers: { authorization: `Bearer ${await guarded.tokenOf("alice")}` } }, keepAliveAgent(1));
+  return { ...guarded, aliceCall, bobToken: await guarded.tokenOf("bob") };
+}
+const held = await guardedProxy(HOLD);
+const notHeld = HOLD ? await guardedProxy(false) : undefined;
 
 /** Whether processes can be pinned to CPUs 0 and 1 (taskset from util-linux, at least 2 CPUs). */
 function pinnable() {
@@ -140,7 +148,7 @@ async function paced(call, perSecond, durationMs) {
 }
 
 /** Bob in his own process for `durationMs` from when it says FLOODING (`how`: { rate } or { concurrency }); `counts` resolves with what he got. */
-async function flood(how, durationMs) {
+async function flood(guarded, how, durationMs) {
   const child = PIN ? startChild("flood", "taskset", ["-c", "1", process.execPath, FLOOD]) : startChild("flood", process.execPath, [FLOOD]);
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const line = () => {
@@ -149,7 +157,7 @@ async function flood(how, durationMs) {
     return Promise.race([lines.next(), late]).then(({ value }) => value).finally(() => clearTimeout(timer));
   };
   try {
-    child.stdin.write(`${JSON.stringify({ endpoint: guarded.resource, token: bobToken, durationMs, ...how })}\n`);
+    child.stdin.write(`${JSON.stringify({ endpoint: guarded.resource, token: guarded.bobToken, durationMs, ...how })}\n`);
     if ((await line()) !== "FLOODING") throw new Error(`flood: did not start: ${child.stderrTail.join(" | ")}`);
     const counts = line().then((text) => {
       if (!text) throw new Error(`flood: ended without its counts: ${child.stderrTail.join(" | ")}`);
@@ -162,11 +170,11 @@ async function flood(how, durationMs) {
   }
 }
 
-/** Alice's calls for DURATION, alone or beside bob (`how`), summed into `phase`. */
-async function measure(phase, how) {
-  const noisy = how && (await flood(how, LEAD_IN_MS + DURATION + 500));
+/** Alice's calls to `on` for DURATION, alone or beside bob (`how`), summed into `phase`. */
+async function measure(phase, { on, how }) {
+  const noisy = how && (await flood(on, how, LEAD_IN_MS + DURATION + 500));
   if (noisy) await new Promise((resolve) => setTimeout(resolve, LEAD_IN_MS));
-  const alice = await paced(aliceCall, ALICE_RATE, DURATION);
+  const alice = await paced(on.aliceCall, ALICE_RATE, DURATION);
   phase.samples.push(...alice.samples);
   phase.errors += alice.errors;
   phase.cpuMicros += alice.cpuMicros;
@@ -177,18 +185,23 @@ async function measure(phase, how) {
   for (const k of Object.keys(phase.bob)) phase.bob[k] += counts[k];
 }
 
+// Each phase: the proxy alice and bob call, and how bob calls. "flood, not held": the same flood on a
+// proxy whose limit does not hold connections (the figure before holdConnections).
 const phases = {
-  alone: undefined,
-  allowance: { rate: ALLOWANCE_RATE },
-  flood: { rate: FLOOD_RATE },
-  "closed loop": { concurrency: CONCURRENCY },
+  alone: { on: held },
+  allowance: { on: held, how: { rate: ALLOWANCE_RATE } },
+  flood: { on: held, how: { rate: FLOOD_RATE } },
+  ...(notHeld && { "flood, not held": { on: notHeld, how: { rate: FLOOD_RATE } } }),
+  "closed loop": { on: held, how: { concurrency: CONCURRENCY } },
 };
 const emptyPhase = () => ({ samples: [], errors: 0, cpuMicros: 0, seconds: 0, bob: { offered: 0, answered: 0, refused: 0, skipped: 0, errors: 0, seconds: 0 } });
 const measured = Object.fromEntries(Object.keys(phases).map((name) => [name, emptyPhase()]));
 try {
   if (PIN) pin(process.pid, "0");
-  await paced(aliceCall, ALICE_RATE, DURATION / 2); // warm-up, not counted
-  await measure(emptyPhase(), phases.flood); // the refusal paths JIT-compiled
+  for (const on of [held, notHeld].filter(Boolean)) {
+    await paced(on.aliceCall, ALICE_RATE, DURATION / 2); // warm-up, not counted
+    await measure(emptyPhase(), { on, how: phases.flood.how }); // the refusal paths JIT-compiled
+  }
   for (let round = 0; round < ROUNDS; round++) {
     for (const [name, how] of Object.entries(phases)) await measure(measured[name], how);
   }
@@ -196,14 +209,14 @@ try {
   if (PIN) pin(process.pid, `0-${availableParallelism() - 1}`);
   await stopAll();
 }
-await guarded.proxy.close();
+for (const on of [held, notHeld].filter(Boolean)) await on.proxy.close();
 const p99 = (samples) => percentile(Float64Array.from(samples).sort(), 99);
 const noisy = Object.fromEntries(
   Object.entries(measured).map(([name, m]) => [name, { aliceP99: p99(m.samples), aliceCalls: m.samples.length + m.errors, aliceErrors: m.errors, cpuMsPerSecond: m.cpuMicros / 1000 / m.seconds, bob: m.bob }]),
 );
 // What one of bob's refused calls costs this process (proxy and alice): the CPU per second beside his flood over that beside his allowance, per refusal.
 const perSecond = (name) => ({ cpu: measured[name].cpuMicros / measured[name].seconds, refused: measured[name].bob.refused / measured[name].bob.seconds });
-const cpuPerRefused = (perSecond("flood").cpu - perSecond("allowance").cpu) / (perSecond("flood").refused - perSecond("allowance").refused);
+const cpuPerRefused = (flood) => (perSecond(flood).cpu - perSecond("allowance").cpu) / (perSecond(flood).refused - perSecond("allowance").refused);
 
 const rows = Object.entries(runs).map(([name, r]) => {
   const s = summarise(r);
@@ -219,19 +232,27 @@ if (args.includes("--json")) {
   for (const r of rows) console.log(`| ${r.name} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(0)} | ${r.p99.toFixed(0)} | ${r.cpuPerCall.toFixed(1)} |`);
   console.log(`\nadded by auth: ${added.toFixed(1)} µs CPU per call end to end (noisy: compare rounds); authenticate(req) alone on a cached token: ${cachedAuthenticate.toFixed(2)} µs (target < 10 µs)`);
   console.log(`bearerAuth.verify(): ${cachedVerify.toFixed(2)} µs cached, ${fullVerify.toFixed(1)} µs with a full jwtVerify`);
-  const label = { alone: "alone", allowance: `bob at his allowance (${ALLOWANCE_RATE}/s)`, flood: `bob flooding (${FLOOD_RATE}/s offered)`, "closed loop": `bob in a closed loop (c=${CONCURRENCY}, the old row)` };
-  console.log(`\nrateLimit ${LIMIT.perSecond}/s per principal, ${AT_FRONT ? "judged at the front (limit.front) and in the pipeline" : "judged in the pipeline only (--no-front)"}; alice at ${ALICE_RATE}/s, bob in a process of his own${PIN ? " (taskset: this process on CPU 0, bob on CPU 1)" : " (not pinned)"}\n`);
-  console.log("| phase | alice's p99 µs | ÷ alone | ÷ bob at allowance | bob offered/s | answered | refused (429) | proxy + alice CPU ms/s |");
-  console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+  const label = {
+    alone: "alone",
+    allowance: `bob at his allowance (${ALLOWANCE_RATE}/s)`,
+    flood: `bob flooding (${FLOOD_RATE}/s offered)${HOLD ? ", his connections held" : ""}`,
+    "flood, not held": `bob flooding (${FLOOD_RATE}/s offered), connections not held (before holdConnections)`,
+    "closed loop": `bob in a closed loop (c=${CONCURRENCY}, the old row)`,
+  };
+  const judged = AT_FRONT ? `judged at the front (limit.front${HOLD ? ", holdConnections" : ""}) and in the pipeline` : "judged in the pipeline only (--no-front)";
+  console.log(`\nrateLimit ${LIMIT.perSecond}/s per principal, ${judged}; alice at ${ALICE_RATE}/s, bob in a process of his own${PIN ? " (taskset: this process on CPU 0, bob on CPU 1)" : " (not pinned)"}\n`);
+  console.log("| phase | alice's p99 µs | ÷ alone | ÷ bob at allowance | bob offered/s | answered | refused (429) | skipped (64 unanswered) | proxy + alice CPU ms/s |");
+  console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
   for (const [name, n] of Object.entries(noisy)) {
-    const bob = name === "alone" ? ["", "", ""] : [(n.bob.offered / n.bob.seconds).toFixed(0), n.bob.answered, n.bob.refused];
+    const bob = name === "alone" ? ["", "", "", ""] : [((n.bob.offered + n.bob.skipped) / n.bob.seconds).toFixed(0), n.bob.answered, n.bob.refused, n.bob.skipped];
     console.log(`| ${label[name]} | ${n.aliceP99.toFixed(0)} | ${(n.aliceP99 / noisy.alone.aliceP99).toFixed(2)}× | ${(n.aliceP99 / noisy.allowance.aliceP99).toFixed(2)}× | ${bob.join(" | ")} | ${n.cpuMsPerSecond.toFixed(0)} |`);
   }
   const failed = Object.values(noisy).reduce((sum, n) => sum + n.aliceErrors, 0);
   const calls = Object.values(noisy).reduce((sum, n) => sum + n.aliceCalls, 0);
-  console.log(`\ntarget: flooding ÷ at allowance ≤ 1.20× (${(noisy.flood.aliceP99 / noisy.allowance.aliceP99).toFixed(2)}×); the old definition, closed loop ÷ alone: ${(noisy["closed loop"].aliceP99 / noisy.alone.aliceP99).toFixed(2)}×`);
-  const refusalCost = Number.isFinite(cpuPerRefused) && cpuPerRefused > 0 ? `${cpuPerRefused.toFixed(1)} µs CPU` : "n/a";
-  console.log(`one refused call costs this process ${refusalCost}; alice's calls failed ${failed} of ${calls}; bob's sends skipped (64 unanswered) ${noisy.flood.bob.skipped}`);
+  const ratio = (name) => `${(noisy[name].aliceP99 / noisy.allowance.aliceP99).toFixed(2)}×`;
+  console.log(`\ntarget: flooding ÷ at allowance ≤ 1.20× (${ratio("flood")}${notHeld ? `; not held: ${ratio("flood, not held")}` : ""}); the old definition, closed loop ÷ alone: ${(noisy["closed loop"].aliceP99 / noisy.alone.aliceP99).toFixed(2)}×`);
+  const refusalCost = (flood) => (Number.isFinite(cpuPerRefused(flood)) && cpuPerRefused(flood) > 0 ? `${cpuPerRefused(flood).toFixed(1)} µs CPU` : "n/a");
+  console.log(`one refused call costs this process ${refusalCost(notHeld ? "flood, not held" : "flood")}${notHeld ? ` not held, ${refusalCost("flood")} held` : ""}; alice's calls failed ${failed} of ${calls}`);
   if (noisy.flood.bob.refused === 0) console.log("bob was never refused: this machine could not carry his flood, and the row means nothing");
 }
 for (const target of Object.values(variants)) await target.proxy.close();

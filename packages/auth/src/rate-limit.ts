@@ -1,5 +1,6 @@
 import { HttpError, identityOf, partitionOf, type Authenticate, type Next, type ProxyContext, type ProxyMethod, type ResultOf } from "@fastmcp-proxy/core";
 import { sha256 } from "./hash.js";
+import { HeldConnections, type HoldLimits } from "./held-connections.js";
 
 /** A token bucket: `capacity` requests at once, refilled at `perSecond`. */
 export interface BucketSpec {
@@ -15,6 +16,13 @@ export interface RateLimitOptions extends BucketSpec {
    * queued. A bucket limits how often a caller starts requests, not how many slow ones it holds open.
    */
   maxInFlight?: number;
+  /**
+   * With `front`: a connection refused for a principal over its limit is not read again until that
+   * principal's next token is due (its connections one per token, in order), so a flood waits in TCP
+   * back-pressure instead of costing a refusal per request. Past the bounds, the 429 closes the
+   * connection. Off by default: not behind a proxy that reuses connections for many callers (docs/auth.md).
+   */
+  holdConnections?: boolean | HoldLimits;
   /** Where the buckets are. Default: `memoryBuckets()`, each replica on its own; `redisBuckets(redis)` shares them. */
   store?: BucketStore;
 }
@@ -62,6 +70,8 @@ export type RateLimit = (<M extends ProxyMethod>(ctx: ProxyContext<M>, next: Nex
    * session looked up, until its next token is due. Use it as `authenticate` beside `use(limit)`.
    */
   front(authenticate: Authenticate): Authenticate;
+  /** Connections held now (`holdConnections`). */
+  readonly heldConnections: number;
 };
 
 /**
@@ -79,9 +89,10 @@ export function rateLimit(options: RateLimitOptions): RateLimit {
   const inFlight = new Map<string, number>();
   // Principals found over their limit, and when their next token is due: what the front refuses early.
   const empty = new EmptyUntil(1000 / options.perSecond);
-  const tooMany = (wait: number, tool?: unknown): HttpError => {
+  const held = options.holdConnections ? new HeldConnections(1000 / options.perSecond, options.holdConnections === true ? {} : options.holdConnections) : undefined;
+  const tooMany = (wait: number, tool?: unknown, hold?: HttpError["hold"]): HttpError => {
     const seconds = Math.ceil(wait / 1000);
-    return new HttpError(429, `Too many requests${tool === undefined ? "" : ` to ${String(tool)}`}: retry in ${seconds} s`, { "retry-after": String(seconds) });
+    return new HttpError(429, `Too many requests${tool === undefined ? "" : ` to ${String(tool)}`}: retry in ${seconds} s`, { "retry-after": String(seconds) }, { hold });
   };
   async function rateLimited<M extends ProxyMethod>(ctx: ProxyContext<M>, next: Next<M>): Promise<ResultOf<M>> {
     const caller = ctx.tenant.ephemeral ? "anonymous" : partitionOf(ctx.tenant);
@@ -113,20 +124,25 @@ export function rateLimit(options: RateLimitOptions): RateLimit {
     }
     return next();
   }
-  return Object.assign(rateLimited, {
+  const limiter = Object.assign(rateLimited, {
     front(authenticate: Authenticate): Authenticate {
       // A flood is refused with the same error while its Retry-After is the same: no Error (and stack) built per request.
       let refusal = tooMany(1000);
       return async function rateLimitedAuthenticate(req) {
         const authInfo = await authenticate(req);
         const identity = identityOf(authInfo);
-        const wait = identity === undefined ? 0 : empty.waitFor(identity, Date.now());
+        if (identity === undefined) return authInfo;
+        const now = Date.now();
+        const wait = empty.waitFor(identity, now);
         if (wait <= 0) return authInfo;
+        // Held until its next token: an error of its own, for this principal's connection.
+        if (held) throw tooMany(wait, undefined, (socket, resume) => held.hold(identity, socket, resume, now + wait));
         if (refusal.headers["retry-after"] !== String(Math.ceil(wait / 1000))) refusal = tooMany(wait);
         throw refusal;
       };
     },
   });
+  return Object.defineProperty(limiter, "heldConnections", { get: () => held?.size ?? 0 }) as RateLimit;
 }
 
 /**

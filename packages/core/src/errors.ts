@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import type { Socket } from "node:net";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import { McpError } from "@modelcontextprotocol/sdk/types.js";
 import { WireErrorCode } from "./wire/codes.js";
@@ -42,8 +43,15 @@ export class ProxyError extends McpError {
 export class HttpError extends ProxyError {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
+  /**
+   * A refusal from a front's `authenticate` only: whether to stop reading this connection after the
+   * answer. Called as the refusal is answered; return true to hold the connection (not read again
+   * until `resume()`, or until it closes), false to close it after the answer (see
+   * docs/extension-points.md, "Holding a refused connection").
+   */
+  readonly hold: ((socket: Socket, resume: () => void) => boolean) | undefined;
 
-  constructor(status: number, message: string, headers: Record<string, string> = {}) {
+  constructor(status: number, message: string, headers: Record<string, string> = {}, options: { hold?: HttpError["hold"] } = {}) {
     const code =
       status === 401 ? ProxyErrorCode.Unauthorized
       : status === 403 ? ProxyErrorCode.Forbidden
@@ -53,6 +61,7 @@ export class HttpError extends ProxyError {
     this.name = "HttpError";
     this.status = status;
     this.headers = headers;
+    this.hold = options.hold;
   }
 }
 

@@ -9,6 +9,7 @@ import { corsHeaders, type Cors } from "./cors.js";
 import type { FrontSession, FrontSessionOptions } from "./front-session.js";
 import type { EventStore } from "./event-store.js";
 import { header } from "./http-io.js";
+import { holdConnection } from "./hold.js";
 import { HTTP_LIMITS, SessionBudget, hostGuard, type HttpLimits } from "./http-guards.js";
 import { DEFAULT_MAX_BODY, readBody, refuse, replyError } from "../wire/body.js";
 import { StreamableHttpTransport } from "./streamable-http.js";
@@ -288,8 +289,11 @@ export function createHttpHandler(host: HttpFrontHost, options: HttpFrontOptions
     } catch (error) {
       // Refused unread (a rate limit's 429 too): the body is dropped as it comes, within the body
       // limit and for a few seconds, so a keep-alive connection stays usable; past that it is closed.
-      if (error instanceof HttpError) refuse(res, error.status, { jsonrpc: "2.0", id: null, error: { code: error.code, message: plainMessage(error) } }, true, { ...error.headers }, maxBody);
-      else {
+      if (error instanceof HttpError) {
+        // A refusal that holds its connection, or closes it when the holder will not.
+        const close = error.hold !== undefined && !holdConnection(res, error.hold);
+        refuse(res, error.status, { jsonrpc: "2.0", id: null, error: { code: error.code, message: plainMessage(error) } }, true, close ? { ...error.headers, connection: "close" } : { ...error.headers }, maxBody);
+      } else {
         req.resume();
         host.logger.error(`HTTP front: authenticate failed: ${plainMessage(error)}`);
         reply(res, 500, -32603, "Internal error while authenticating the request");

@@ -1,0 +1,119 @@
+import type { Socket } from "node:net";
+
+/** Bounds on the connections `rateLimit({ holdConnections })` holds. */
+export interface HoldLimits {
+  /** Held connections per principal; past it, a refusal closes its connection. Default 64. */
+  perCaller?: number;
+  /** Held connections in all; past it, a refusal closes its connection. Default 4,096. */
+  total?: number;
+  /** The longest a connection is held, in ms. Default 30,000. */
+  maxHoldMs?: number;
+}
+
+interface Held {
+  readonly socket: Socket;
+  readonly identity: string;
+  readonly since: number;
+  resume: () => void;
+  readonly forget: () => void;
+}
+
+/** One principal's held connections, oldest first, and when the next may be read. */
+interface Queue {
+  readonly held: Held[];
+  nextAt: number;
+}
+
+/**
+ * Connections of principals over their limit, held unread (core's `HttpError.hold`) and resumed in
+ * order, one per token interval per principal, by one timer: a flood over N connections reaches the
+ * proxy about once per token instead of once per request.
+ */
+export class HeldConnections {
+  readonly #queues = new Map<string, Queue>();
+  readonly #bySocket = new Map<Socket, Held>();
+  readonly #perCaller: number;
+  readonly #total: number;
+  readonly #maxHoldMs: number;
+  #timer: NodeJS.Timeout | undefined;
+  #wakeAt = Infinity;
+
+  constructor(
+    readonly intervalMs: number,
+    limits: HoldLimits = {},
+  ) {
+    this.#perCaller = limits.perCaller ?? 64;
+    this.#total = limits.total ?? 4096;
+    this.#maxHoldMs = limits.maxHoldMs ?? 30_000;
+    for (const [name, value] of Object.entries({ perCaller: this.#perCaller, total: this.#total, maxHoldMs: this.#maxHoldMs })) {
+      if (!(value >= 1)) throw new TypeError(`rateLimit: holdConnections.${name} must be at least 1`);
+    }
+  }
+
+  /** Connections held now. */
+  get size(): number {
+    return this.#bySocket.size;
+  }
+
+  /**
+   * Holds `socket` of `identity` until its turn: the first of a principal's at `dueAt` (its next
+   * token), each next one an interval later. False when the bounds say to close it instead.
+   */
+  hold(identity: string, socket: Socket, resume: () => void, dueAt: number): boolean {
+    const known = this.#bySocket.get(socket);
+    if (known) {
+      // Refused again before its hold began (pipelined): one place in the queue.
+      known.resume = resume;
+      return true;
+    }
+    const queue = this.#queues.get(identity) ?? { held: [], nextAt: dueAt };
+    if (queue.held.length >= this.#perCaller || this.#bySocket.size >= this.#total) return false;
+    const held: Held = { socket, identity, since: Date.now(), resume, forget: () => this.#forget(held) };
+    queue.held.push(held);
+    this.#queues.set(identity, queue);
+    this.#bySocket.set(socket, held);
+    socket.once("close", held.forget);
+    this.#wake(Math.min(queue.nextAt, held.since + this.#maxHoldMs));
+    return true;
+  }
+
+  /** Resumes what is due: each principal's oldest at its turn, and any held for the longest allowed. */
+  #tick(): void {
+    this.#timer = undefined;
+    this.#wakeAt = Infinity;
+    const now = Date.now();
+    let next = Infinity;
+    for (const [identity, queue] of this.#queues) {
+      for (; queue.held.length > 0 && queue.nextAt <= now; queue.nextAt += this.intervalMs) this.#release(queue.held[0]!);
+      while (queue.held.length > 0 && queue.held[0]!.since + this.#maxHoldMs <= now) this.#release(queue.held[0]!);
+      if (queue.held.length === 0) this.#queues.delete(identity);
+      else next = Math.min(next, queue.nextAt, queue.held[0]!.since + this.#maxHoldMs);
+    }
+    this.#wake(next);
+  }
+
+  /** The one timer, set for `at` unless it will fire sooner; it never keeps the process alive. */
+  #wake(at: number): void {
+    if (at === Infinity || at >= this.#wakeAt) return;
+    clearTimeout(this.#timer);
+    this.#wakeAt = at;
+    this.#timer = setTimeout(() => this.#tick(), Math.max(0, at - Date.now()));
+    this.#timer.unref();
+  }
+
+  #release(held: Held): void {
+    this.#forget(held);
+    held.resume();
+  }
+
+  /** Drops a held connection: resumed, or closed. */
+  #forget(held: Held): void {
+    if (this.#bySocket.get(held.socket) !== held) return;
+    this.#bySocket.delete(held.socket);
+    held.socket.off("close", held.forget);
+    const queue = this.#queues.get(held.identity);
+    if (!queue) return;
+    queue.held.splice(queue.held.indexOf(held), 1);
+    if (queue.held.length === 0) this.#queues.delete(held.identity);
+  }
+}
