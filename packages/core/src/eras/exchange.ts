@@ -30,8 +30,8 @@ export class Exchange {
    * replica) starts with those given before: the nth ask with a digest gets the nth answer with it.
    */
   readonly answers: Array<[digest: string, response: JsonObject]>;
-  /** How often each digest was asked in this run. */
-  readonly #asked = new Map<string, number>();
+  /** How often each digest was asked in this run (made at the first ask: most calls never ask). */
+  #asked: Map<string, number> | undefined;
   #pending: Ask[] = [];
   #wake: (() => void) | undefined;
   #ended: Promise<Outcome> | undefined;
@@ -51,6 +51,7 @@ export class Exchange {
   /** The backend asks: answered at once when the client answered this ask before, else waits for a round. */
   ask(method: string, params: JsonObject): Promise<JsonObject> {
     const digest = digestOf(method, params);
+    this.#asked ??= new Map();
     const nth = this.#asked.get(digest) ?? 0;
     this.#asked.set(digest, nth + 1);
     const known = this.answers.filter(([d]) => d === digest)[nth];
