@@ -75,7 +75,7 @@ export function createModernFront(host: ModernFrontHost, options: ModernFrontOpt
     onerror: (error) => host.logger.debug(`2026-07-28 front: ${error.message}`),
   });
   // The proxied methods, plainly well-formed, skip the SDK's per-request server (same answers: lanes.ts).
-  const lanes = new Lanes(() => core.server([...SUPPORTED_PROTOCOL_VERSIONS, MODERN_VERSION]));
+  const lanes = new Lanes(core.front, () => core.server([...SUPPORTED_PROTOCOL_VERSIONS, MODERN_VERSION]));
   return {
     async handle(req, res, body, authInfo) {
       // A listen stream that names resources: they are subscribed to while it is open.

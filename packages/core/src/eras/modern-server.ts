@@ -114,7 +114,6 @@ function contextOf(ctx: ServerContext): RequestContext {
     id: mcpReq.id,
     authInfo: ctx.http?.authInfo,
     envelope: mcpReq.envelope as JsonObject | undefined,
-    meta: mcpReq._meta as JsonObject | undefined,
     signal: mcpReq.signal,
     requestState: mcpReq.requestState(),
     inputResponses: mcpReq.inputResponses,
@@ -130,7 +129,7 @@ function contextOf(ctx: ServerContext): RequestContext {
  */
 function forwardParams(params: JsonObject | undefined, ctx: RequestContext): JsonObject {
   const { inputResponses: _r, requestState: _s, ...rest } = params ?? {};
-  const meta: JsonObject = { ...(isObject(rest._meta) ? rest._meta : {}), ...(ctx.meta ?? {}) };
+  const meta: JsonObject = { ...(isObject(rest._meta) ? rest._meta : {}) };
   for (const key of Object.values(META)) delete meta[key];
   const declared = ctx.envelope?.[META.clientCapabilities];
   if (isObject(declared)) meta[FRONT_CAPABILITIES_META] = declared;

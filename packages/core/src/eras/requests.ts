@@ -30,10 +30,8 @@ export interface Front {
 export interface RequestContext {
   readonly id: string | number;
   readonly authInfo: AuthInfo | undefined;
-  /** The reserved `_meta` keys (protocol version, client info and capabilities, log level), lifted out. */
+  /** Where the reserved `_meta` keys are (protocol version, client info and capabilities, log level). */
   readonly envelope: JsonObject | undefined;
-  /** The rest of the request's `_meta`. */
-  readonly meta: JsonObject | undefined;
   /** Aborted when the client cancels the request or goes away. */
   readonly signal: AbortSignal;
   /** The request's requestState: the payload of one the proxy minted (verified), or a backend's string. */
