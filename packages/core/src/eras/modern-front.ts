@@ -84,7 +84,7 @@ export function createModernFront(host: ModernFrontHost, options: ModernFrontOpt
       try {
         await core.knowTool(body);
         if (options.fastPath !== false && isFastRequest(core.front, req, body)) return await lanes.serve(res, body, authInfo);
-        const response = await handler.fetch(toRequest(req), { parsedBody: body, ...(authInfo ? { authInfo } : {}) });
+        const response = await handler.fetch(toRequest(req, res), { parsedBody: body, ...(authInfo ? { authInfo } : {}) });
         await sendAnswer(response, res);
       } finally {
         release?.();
