@@ -35,6 +35,7 @@ export class Exchange {
   #pending: Ask[] = [];
   #wake: (() => void) | undefined;
   #ended: Promise<Outcome> | undefined;
+  #over = false;
 
   constructor(answers: Array<[string, JsonObject]> = []) {
     this.answers = answers;
@@ -42,9 +43,13 @@ export class Exchange {
 
   /** Starts the call; asks that arrive through `push` are collected from now on. */
   start(call: Promise<JsonObject>): void {
+    const over = (outcome: Outcome): Outcome => {
+      this.#over = true;
+      return outcome;
+    };
     this.#ended = call.then(
-      (result): Outcome => ({ kind: "done", result }),
-      (error: unknown): Outcome => ({ kind: "failed", error }),
+      (result) => over({ kind: "done", result }),
+      (error: unknown) => over({ kind: "failed", error }),
     );
   }
 
@@ -82,7 +87,8 @@ export class Exchange {
   }
 
   async close(): Promise<void> {
-    this.controller.abort();
+    // A call that ended has nothing to cancel (and an abort is not free: its reason is an exception).
+    if (!this.#over) this.controller.abort();
     for (const ask of this.#pending.splice(0)) ask.reject(new Error("the request was abandoned"));
     await this.#ended;
   }
