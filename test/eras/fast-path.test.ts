@@ -6,7 +6,8 @@ import { request as httpRequest, type IncomingMessage } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FastMCPProxy, HttpError, type Middleware } from "@fastmcp-proxy/core";
 import { createFixtureServer, observed } from "../fixtures/fixture-server.mjs";
-import { serveBothEras } from "./harness.js";
+import { startDualEraServer } from "../fixtures/dual-era-server.mjs";
+import { modernProxy, serveBothEras } from "./harness.js";
 
 const VERSION = "2026-07-28";
 const meta = (extra: Record<string, unknown> = {}) => ({
@@ -291,4 +292,46 @@ describe("every kind of answer the fast path makes itself is the SDK's", () => {
       expect(observed.cancelled.length, `${url === fast ? "fast" : "sdk"} ${JSON.stringify(extra)}`).toBe(before + 1);
     }
   }, 20_000);
+});
+
+describe("a 2026 backend's own input_required, on the fast path as on the SDK's", () => {
+  let backend: { url: string; close(): Promise<void> };
+  const fronts: Array<{ url: string; close(): Promise<void> }> = [];
+  const proxies: FastMCPProxy[] = [];
+  beforeAll(async () => {
+    backend = await startDualEraServer({ modernOnly: true });
+    for (const fastPath of [true, false]) {
+      const proxy = modernProxy(backend.url);
+      proxies.push(proxy);
+      fronts.push(await serveBothEras(proxy, { fastPath }));
+    }
+  }, 30_000);
+  afterAll(async () => {
+    await Promise.all(fronts.map((front) => front.close()));
+    await Promise.all(proxies.map((proxy) => proxy.close()));
+    await backend?.close();
+  });
+
+  /** The answer, its requestState (the backend's sealed state, fresh each time) left out. */
+  const answered = async (url: string, body: unknown) => {
+    const { status, type, text } = await post(url, body, headersFor(body));
+    const message = JSON.parse(text);
+    if (message.result) delete message.result.requestState;
+    return { status, type, message };
+  };
+
+  const CASES: Case[] = [
+    { name: "asks for what was declared", body: call(80, "tools/call", { name: "test_input_required_result_elicitation", arguments: {} }, caps(ASKING)) },
+    { name: "asks with a state of its own", body: call(81, "tools/call", { name: "test_input_required_result_multiple_inputs", arguments: {} }, caps(ASKING)) },
+    { name: "asks only for what one request declared", body: call(82, "tools/call", { name: "test_input_required_result_capabilities", arguments: {} }, caps({ roots: {} })) },
+    { name: "asks for what was not declared", body: call(83, "tools/call", { name: "test_input_required_result_elicitation", arguments: {} }, caps({ sampling: {} })) },
+    { name: "declares nothing", body: call(84, "tools/call", { name: "test_input_required_result_capabilities", arguments: {} }) },
+    { name: "a prompt that asks", body: call(85, "prompts/get", { name: "test_input_required_result_prompt" }, caps(ASKING)) },
+  ];
+  for (const { name, body } of CASES) {
+    it(name, async () => {
+      const [a, b] = [await answered(fronts[0]!.url, body), await answered(fronts[1]!.url, body)];
+      expect(a).toEqual(b);
+    }, 20_000);
+  }
 });
