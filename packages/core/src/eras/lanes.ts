@@ -45,7 +45,7 @@ export function isFastRequest(front: Front, req: IncomingMessage, body: unknown)
 /**
  * The SDK classifier's verdict on a request whose headers name 2026-07-28 and its method. A client
  * sends the same envelope on every call, so the verdict is remembered by the envelope's text, when
- * that is all the verdict could depend on; a bounded number of envelopes, so no caller grows it.
+ * that is all the verdict could depend on; a bounded number of short envelopes, so no caller grows it.
  */
 function classifiedModern(body: JsonObject): boolean {
   const key = envelopeKey(body);
@@ -53,12 +53,14 @@ function classifiedModern(body: JsonObject): boolean {
   if (verdict !== undefined) return verdict;
   const route = classifyInboundRequest({ httpMethod: "POST", protocolVersionHeader: MODERN_VERSION, mcpMethodHeader: body.method as string, body });
   verdict = route.kind === "modern" && route.messageKind === "request" && route.classification.revision === MODERN_VERSION;
-  if (key !== undefined && verdicts.size < KEPT_VERDICTS) verdicts.set(key, verdict);
+  if (key !== undefined && key.length <= KEPT_KEY_LENGTH && verdicts.size < KEPT_VERDICTS) verdicts.set(key, verdict);
   return verdict;
 }
 
 const verdicts = new Map<string, boolean>();
+/** At most this many envelopes of at most this much text (a few hundred characters is usual): ≤ 4 MiB. */
 const KEPT_VERDICTS = 1024;
+const KEPT_KEY_LENGTH = 4096;
 const REQUEST_KEYS = new Set(["jsonrpc", "id", "method", "params"]);
 const ENVELOPE_KEYS = [META.protocolVersion, META.clientInfo, META.clientCapabilities, META.logLevel];
 const RESERVED_PREFIX = "io.modelcontextprotocol/";
