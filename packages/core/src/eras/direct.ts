@@ -8,6 +8,7 @@ import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import type { ClientCapabilities, JSONRPCMessage, Notification } from "@modelcontextprotocol/sdk/types.js";
 import { MissingRequiredClientCapabilityError, ProtocolError, isInputRequiredResult } from "@modelcontextprotocol/server";
 import type { ProxyMethod } from "../methods.js";
+import { WireErrorCode } from "../wire/codes.js";
 import { answer } from "./modern-server.js";
 import { sendReply, type Reply } from "./reply.js";
 import { declared, type Front, type RequestContext } from "./requests.js";
@@ -18,6 +19,10 @@ export type FastRequest = { id: string | number; method: string; params: JsonObj
 
 /** The reason a call is cancelled with when its client goes away. */
 export const CLIENT_GONE = "The client went away";
+
+const { InternalError: INTERNAL_ERROR, InvalidParams: INVALID_PARAMS, UrlElicitationRequired: URL_ELICITATION_REQUIRED } = WireErrorCode;
+/** The methods whose result may be input_required on this revision. */
+const INPUT_CAPABLE = new Set(["tools/call", "prompts/get", "resources/read"]);
 
 /** The SDK's codec of the revision, as its dispatch uses it. */
 export interface WireCodec {
@@ -87,11 +92,6 @@ async function respond(front: Front, codec: WireCodec, { id, method, params }: F
   }
 }
 
-const INTERNAL_ERROR = -32603;
-const URL_ELICITATION_REQUIRED = -32042;
-/** The methods whose result may be input_required on this revision. */
-const INPUT_CAPABLE = new Set(["tools/call", "prompts/get", "resources/read"]);
-
 /** The handler's result, held to what the SDK's server holds a handler's result to on this revision. */
 async function resultOf(front: Front, codec: WireCodec, method: ProxyMethod, params: JsonObject, ctx: RequestContext): Promise<JsonObject> {
   let result: JsonObject;
@@ -117,7 +117,7 @@ async function resultOf(front: Front, codec: WireCodec, method: ProxyMethod, par
   const validated = codec.validateResult(method, withContent(result));
   if (validated.ok) return validated.value as JsonObject;
   const inEra = validated.reason !== "not-in-era";
-  throw new ProtocolError(inEra ? -32602 : INTERNAL_ERROR, inEra ? `Invalid tools/call result: ${validated.message}` : "No wire schema for tools/call in the resolved era");
+  throw new ProtocolError(inEra ? INVALID_PARAMS : INTERNAL_ERROR, inEra ? `Invalid tools/call result: ${validated.message}` : "No wire schema for tools/call in the resolved era");
 }
 
 /** A tool result without `content` (and none of another result family's keys) gets `content: []`. */
