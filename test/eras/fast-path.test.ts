@@ -1,10 +1,13 @@
-// The 2026-07-28 fast path (eras/lanes.ts) answers exactly as the v2 SDK's per-request entry does: the
-// same requests, well-formed and not, go to a proxy with it and to one without it (`fastPath: false`),
-// and the status, content type and body of every answer must be the same, byte for byte.
-import { request as httpRequest } from "node:http";
+// The 2026-07-28 fast path (eras/lanes.ts, eras/direct.ts) answers exactly as the v2 SDK's per-request
+// entry does: the same requests, well-formed and not, go to a proxy with it and to one without it
+// (`fastPath: false`), and the status, content type and body of every answer must be the same, byte
+// for byte (field by field where the proxy mints a fresh requestState).
+import { request as httpRequest, type IncomingMessage } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FastMCPProxy } from "@fastmcp-proxy/core";
-import { createFixtureServer } from "../fixtures/fixture-server.mjs";
+import { FastMCPProxy, HttpError, type Middleware } from "@fastmcp-proxy/core";
+import { createFixtureServer, observed } from "../fixtures/fixture-server.mjs";
+import { startDualEraServer } from "../fixtures/dual-era-server.mjs";
+import { modernProxy, serveBothEras } from "./harness.js";
 
 const VERSION = "2026-07-28";
 const meta = (extra: Record<string, unknown> = {}) => ({
@@ -142,4 +145,193 @@ describe("the 2026-07-28 fast path answers as the SDK does", () => {
     );
     answers.forEach((answer, i) => expect(answer.text).toContain(`"n${i}"`));
   }, 20_000);
+});
+
+/** The fixture, plus a tool that logs at four levels during the call. */
+function fixtureWithLogs() {
+  const server = createFixtureServer();
+  const base = server.fallbackRequestHandler!;
+  const LOG_TOOL = { name: "log", description: "Logs at four levels, then answers", inputSchema: { type: "object" } };
+  server.fallbackRequestHandler = async (request, extra) => {
+    if (request.method === "tools/list") {
+      const listed = (await base(request, extra)) as { tools: unknown[] };
+      return { ...listed, tools: [...listed.tools, LOG_TOOL] };
+    }
+    if (request.method !== "tools/call" || request.params?.name !== "log") return base(request, extra);
+    for (const level of ["debug", "info", "warning", "error"]) {
+      await extra.sendNotification({ method: "notifications/message", params: { level, logger: "fixture", data: `at ${level}` } });
+    }
+    return { content: [{ type: "text", text: "logged" }] };
+  };
+  return server;
+}
+
+/** Refuses a tools/call whose text argument asks for it, as an authorizer would: 401 with a challenge, or 403. */
+const refuse: Middleware = async function refuse(ctx, next) {
+  const text = (ctx.params as { arguments?: { text?: unknown } } | undefined)?.arguments?.text;
+  if (text === "deny-401") throw new HttpError(401, "Sign in first", { "WWW-Authenticate": 'Bearer resource_metadata="http://127.0.0.1/.well-known/oauth-protected-resource"' });
+  if (text === "deny-403") throw new HttpError(403, "Not allowed", { "WWW-Authenticate": 'Bearer error="insufficient_scope", scope="tools:write"' });
+  return next();
+};
+
+const ASKING = { sampling: {}, elicitation: { form: {} }, roots: {} };
+const caps = (capabilities: unknown) => ({ "io.modelcontextprotocol/clientCapabilities": capabilities });
+const logLevel = (level: string) => ({ "io.modelcontextprotocol/logLevel": level });
+
+describe("every kind of answer the fast path makes itself is the SDK's", () => {
+  const proxies: FastMCPProxy[] = [];
+  let fast: string;
+  let sdk: string;
+  beforeAll(async () => {
+    const serve = async (fastPath: boolean) => {
+      const proxy = FastMCPProxy.asProxy(fixtureWithLogs(), { name: "fast-path", version: "1.0.0", logLevel: "error" }).use(refuse);
+      proxies.push(proxy);
+      return (await proxy.run({ transport: "http", port: 0, modern: { fastPath } })).url!;
+    };
+    [fast, sdk] = [await serve(true), await serve(false)];
+  }, 30_000);
+  afterAll(async () => {
+    await Promise.all(proxies.map((proxy) => proxy.close()));
+  });
+
+  const both = async (body: unknown) => {
+    const sent = headersFor(body);
+    return [await post(fast, body, sent), await post(sdk, body, sent)] as const;
+  };
+
+  const SAME: Case[] = [
+    { name: "logs at and above the _meta level, as SSE", body: call(50, "tools/call", { name: "log", arguments: {} }, logLevel("warning")) },
+    { name: "logs at every level", body: call(51, "tools/call", { name: "log", arguments: {} }, logLevel("debug")) },
+    { name: "no logs without a _meta level", body: call(52, "tools/call", { name: "log", arguments: {} }) },
+    { name: "logs and progress on one stream", body: call(53, "tools/call", { name: "log", arguments: {} }, { ...logLevel("info"), progressToken: 9 }) },
+    { name: "a refusal: 401 with WWW-Authenticate", body: call(54, "tools/call", { name: "echo", arguments: { text: "deny-401" } }) },
+    { name: "a refusal: 403 with WWW-Authenticate", body: call(55, "tools/call", { name: "echo", arguments: { text: "deny-403" } }) },
+    { name: "a plain tool result (nothing for the SDK to strip)", body: call(56, "tools/call", { name: "fail", arguments: {} }) },
+    { name: "a result the SDK's check trims", body: call(57, "tools/call", { name: "echo", arguments: { text: "t" } }) },
+    { name: "declaring input, a call that never asks", body: call(58, "tools/call", { name: "echo", arguments: { text: "q" } }, caps(ASKING)) },
+    { name: "declaring input, the backend's JSON-RPC error", body: call(59, "tools/call", { name: "explode", arguments: {} }, caps(ASKING)) },
+    { name: "declaring input, progress", body: call(60, "tools/call", { name: "slow", arguments: { ms: 40 } }, { ...caps(ASKING), progressToken: "p" }) },
+    { name: "declaring input, a refusal", body: call(61, "tools/call", { name: "echo", arguments: { text: "deny-401" } }, caps(ASKING)) },
+    { name: "declaring input, prompts/get", body: call(62, "prompts/get", { name: "greet", arguments: { who: "Bo" } }, caps(ASKING)) },
+    { name: "declaring input, resources/read not found", body: call(63, "resources/read", { uri: "fixture://nope" }, caps(ASKING)) },
+    { name: "a list with its cache fields", body: call(64, "tools/list", {}, caps(ASKING)) },
+    { name: "an invalid log level in _meta", body: call(65, "tools/call", { name: "log", arguments: {} }, logLevel("loud")) },
+    { name: "a progress token that is not a token", body: call(66, "tools/call", { name: "echo", arguments: { text: "x" } }, { progressToken: { a: 1 } }) },
+    { name: "prompts/get, an argument not a string", body: call(67, "prompts/get", { name: "greet", arguments: { who: 5 } }) },
+    { name: "a cursor not a string", body: call(68, "tools/list", { cursor: 5 }) },
+  ];
+  for (const { name, body } of SAME) {
+    it(name, async () => {
+      const [a, b] = await both(body);
+      expect(a).toEqual(b);
+    }, 20_000);
+  }
+
+  it("an asking call: the same input_required (but its state), and each retry completes the same", async () => {
+    const first = call(70, "tools/call", { name: "ask", arguments: { what: "elicitation" } }, caps(ASKING));
+    const [a, b] = await both(first);
+    expect(a.status).toBe(b.status);
+    expect(a.type).toBe(b.type);
+    const [ra, rb] = [JSON.parse(a.text), JSON.parse(b.text)];
+    expect(ra.result.resultType).toBe("input_required");
+    expect(typeof ra.result.requestState).toBe("string");
+    const withoutState = ({ result: { requestState: _, ...rest }, ...message }: any) => ({ ...message, result: rest });
+    expect(withoutState(ra)).toEqual(withoutState(rb));
+    const retry = (state: string) => {
+      const key = Object.keys(ra.result.inputRequests)[0]!;
+      return call(71, "tools/call", { name: "ask", arguments: { what: "elicitation" }, inputResponses: { [key]: { action: "accept", content: { name: "Ann" } } }, requestState: state }, caps(ASKING));
+    };
+    const [da, db] = [await post(fast, retry(ra.result.requestState), headersFor(retry(""))), await post(sdk, retry(rb.result.requestState), headersFor(retry("")))];
+    expect(da).toEqual(db);
+    expect(da.text).toContain("Ann");
+  }, 20_000);
+
+  it("another caller's retry with a state minted on the fast path is refused, as on the SDK's", async () => {
+    // Fronts that know who calls: the bearer token names the caller.
+    const authenticate = (req: IncomingMessage) => {
+      const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
+      return token ? { token, clientId: token, scopes: [], extra: { identity: `user:${token}` } } : undefined;
+    };
+    const fronts = await Promise.all(
+      [true, false].map(async (fastPath) => {
+        const proxy = FastMCPProxy.asProxy(fixtureWithLogs(), { name: "fast-path", version: "1.0.0", logLevel: "error" });
+        proxies.push(proxy);
+        return serveBothEras(proxy, { fastPath, authenticate });
+      }),
+    );
+    try {
+      const answers = [];
+      for (const { url } of fronts) {
+        const first = call(72, "tools/call", { name: "ask", arguments: { what: "roots" } }, caps(ASKING));
+        const round = JSON.parse((await post(url, first, { ...headersFor(first), authorization: "Bearer alice" })).text);
+        const key = Object.keys(round.result.inputRequests)[0]!;
+        const retry = call(73, "tools/call", { name: "ask", arguments: { what: "roots" }, inputResponses: { [key]: { roots: [] } }, requestState: round.result.requestState }, caps(ASKING));
+        answers.push(await post(url, retry, { ...headersFor(retry), authorization: "Bearer mallory" }));
+        answers.push(await post(url, retry, headersFor(retry)));
+        answers.push(await post(url, retry, { ...headersFor(retry), authorization: "Bearer alice" }));
+      }
+      expect(answers.slice(0, 3)).toEqual(answers.slice(3));
+      expect(JSON.parse(answers[0]!.text).error.code).toBe(-32602);
+      expect(JSON.parse(answers[1]!.text).error.code).toBe(-32602);
+      expect(JSON.parse(answers[2]!.text).result.content[0].text).toContain("roots");
+    } finally {
+      await Promise.all(fronts.map((front) => front.close()));
+    }
+  }, 20_000);
+
+  it("a client that goes away cancels its call at the backend, on either way", async () => {
+    for (const [url, extra] of [[fast, {}], [fast, { future: 1 }], [sdk, {}]] as const) {
+      const before = observed.cancelled.length;
+      const body = call(74, "tools/call", { name: "slow", arguments: { ms: 4000 }, ...extra });
+      await new Promise<void>((resolve) => {
+        const req = httpRequest(url, { method: "POST", headers: headersFor(body) }, () => resolve());
+        req.on("error", () => resolve());
+        req.end(JSON.stringify(body), () => setTimeout(() => (req.destroy(), resolve()), 200));
+      });
+      for (let i = 0; i < 100 && observed.cancelled.length === before; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(observed.cancelled.length, `${url === fast ? "fast" : "sdk"} ${JSON.stringify(extra)}`).toBe(before + 1);
+    }
+  }, 20_000);
+});
+
+describe("a 2026 backend's own input_required, on the fast path as on the SDK's", () => {
+  let backend: { url: string; close(): Promise<void> };
+  const fronts: Array<{ url: string; close(): Promise<void> }> = [];
+  const proxies: FastMCPProxy[] = [];
+  beforeAll(async () => {
+    backend = await startDualEraServer({ modernOnly: true });
+    for (const fastPath of [true, false]) {
+      const proxy = modernProxy(backend.url);
+      proxies.push(proxy);
+      fronts.push(await serveBothEras(proxy, { fastPath }));
+    }
+  }, 30_000);
+  afterAll(async () => {
+    await Promise.all(fronts.map((front) => front.close()));
+    await Promise.all(proxies.map((proxy) => proxy.close()));
+    await backend?.close();
+  });
+
+  /** The answer, its requestState (the backend's sealed state, fresh each time) left out. */
+  const answered = async (url: string, body: unknown) => {
+    const { status, type, text } = await post(url, body, headersFor(body));
+    const message = JSON.parse(text);
+    if (message.result) delete message.result.requestState;
+    return { status, type, message };
+  };
+
+  const CASES: Case[] = [
+    { name: "asks for what was declared", body: call(80, "tools/call", { name: "test_input_required_result_elicitation", arguments: {} }, caps(ASKING)) },
+    { name: "asks with a state of its own", body: call(81, "tools/call", { name: "test_input_required_result_multiple_inputs", arguments: {} }, caps(ASKING)) },
+    { name: "asks only for what one request declared", body: call(82, "tools/call", { name: "test_input_required_result_capabilities", arguments: {} }, caps({ roots: {} })) },
+    { name: "asks for what was not declared", body: call(83, "tools/call", { name: "test_input_required_result_elicitation", arguments: {} }, caps({ sampling: {} })) },
+    { name: "declares nothing", body: call(84, "tools/call", { name: "test_input_required_result_capabilities", arguments: {} }) },
+    { name: "a prompt that asks", body: call(85, "prompts/get", { name: "test_input_required_result_prompt" }, caps(ASKING)) },
+  ];
+  for (const { name, body } of CASES) {
+    it(name, async () => {
+      const [a, b] = [await answered(fronts[0]!.url, body), await answered(fronts[1]!.url, body)];
+      expect(a).toEqual(b);
+    }, 20_000);
+  }
 });

@@ -1,10 +1,13 @@
 // The small pieces of the eras work on their own: the era classifier (against the v2 SDK's own),
-// the requestState codec, and the x-mcp-header rules.
+// the requestState codec, the x-mcp-header rules, and the fast path's checks.
 import type { IncomingMessage } from "node:http";
-import { isLegacyRequest } from "@modelcontextprotocol/server";
+import { classifyInboundRequest, isLegacyRequest } from "@modelcontextprotocol/server";
 import { describe, expect, it } from "vitest";
 import { isModernRequest, RequestStateCodec, RequestStateError } from "../../packages/core/src/eras/index.js";
-import { paramHeadersOf, paramHeaderValues } from "../../packages/core/src/eras/param-headers.js";
+import { isPlainRequest } from "../../packages/core/src/eras/direct.js";
+import { isFastRequest } from "../../packages/core/src/eras/lanes.js";
+import { ListedSchemas, paramHeadersOf, paramHeaderValues } from "../../packages/core/src/eras/param-headers.js";
+import type { Front } from "../../packages/core/src/eras/requests.js";
 import { ENVELOPE } from "./harness.js";
 
 const req = (method: string, headers: Record<string, string> = {}) => ({ method, headers }) as unknown as IncomingMessage;
@@ -91,5 +94,53 @@ describe("x-mcp-header", () => {
     ]) {
       expect(paramHeadersOf(tool(bad)), JSON.stringify(bad)).toBeUndefined();
     }
+  });
+});
+
+describe("the fast path's checks", () => {
+  const front = { host: { capabilities: { tools: {}, prompts: {}, resources: {} } }, schemas: new ListedSchemas() } as unknown as Front;
+  const headers = (method: string) => ({ "content-type": "application/json", "mcp-protocol-version": "2026-07-28", "mcp-method": method });
+  const list = (meta: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ jsonrpc: "2.0", id: 1, method: "tools/list", params: { _meta: meta }, ...extra });
+  const bodies: Array<[string, Record<string, unknown>]> = [
+    ["the envelope", list(ENVELOPE)],
+    ["a progress token that is not one", list({ ...ENVELOPE, progressToken: {} })],
+    ["a progress token", list({ ...ENVELOPE, progressToken: 7 })],
+    ["clientInfo null", list({ ...ENVELOPE, "io.modelcontextprotocol/clientInfo": null })],
+    ["no clientInfo", list({ ...ENVELOPE, "io.modelcontextprotocol/clientInfo": undefined })],
+    ["a log level that is not one", list({ ...ENVELOPE, "io.modelcontextprotocol/logLevel": "loud" })],
+    ["a log level", list({ ...ENVELOPE, "io.modelcontextprotocol/logLevel": "info" })],
+    ["capabilities not an object", list({ ...ENVELOPE, "io.modelcontextprotocol/clientCapabilities": 5 })],
+    ["another reserved key", list({ ...ENVELOPE, "io.modelcontextprotocol/related-task": 5 })],
+    ["a fractional id", list(ENVELOPE, { id: 1.5 })],
+    ["a member JSON-RPC does not have", list(ENVELOPE, { extra: true })],
+    ["jsonrpc 1.0", list(ENVELOPE, { jsonrpc: "1.0" })],
+  ];
+  // Twice: the second time the verdicts remembered per envelope answer, and must still agree.
+  for (const round of [1, 2]) {
+    for (const [label, body] of bodies) {
+      it(`${label} (round ${round}): fast only when the SDK's classifier says 2026-07-28`, () => {
+        const sent = JSON.parse(JSON.stringify(body));
+        const route = classifyInboundRequest({ httpMethod: "POST", protocolVersionHeader: "2026-07-28", mcpMethodHeader: "tools/list", body: sent });
+        const modern = route.kind === "modern" && route.messageKind === "request" && route.classification.revision === "2026-07-28";
+        expect(isFastRequest(front, req("POST", headers("tools/list")), sent)).toBe(modern);
+      });
+    }
+  }
+
+  const request = (method: string, params: Record<string, unknown>) => ({ id: 1, method, params: { _meta: ENVELOPE, ...params } });
+  it("plain params are answered directly; anything the SDK would check, strip or carry over goes its way", () => {
+    expect(isPlainRequest(request("tools/call", { name: "echo", arguments: { a: 1 } }))).toBe(true);
+    expect(isPlainRequest(request("tools/call", { name: "echo" }))).toBe(true);
+    expect(isPlainRequest(request("prompts/get", { name: "greet", arguments: { who: "Ann" } }))).toBe(true);
+    expect(isPlainRequest(request("resources/read", { uri: "fixture://x" }))).toBe(true);
+    expect(isPlainRequest(request("tools/list", { cursor: "c" }))).toBe(true);
+    expect(isPlainRequest(request("tools/call", { name: "echo", arguments: [] }))).toBe(false);
+    expect(isPlainRequest(request("tools/call", { name: "echo", future: 1 }))).toBe(false);
+    expect(isPlainRequest(request("tools/call", { name: "echo", requestState: "s" }))).toBe(false);
+    expect(isPlainRequest(request("tools/call", { name: "echo", inputResponses: {} }))).toBe(false);
+    expect(isPlainRequest(request("tools/call", JSON.parse('{"name":"echo","__proto__":{}}')))).toBe(false);
+    expect(isPlainRequest(request("prompts/get", { name: "greet", arguments: { who: 5 } }))).toBe(false);
+    expect(isPlainRequest(request("tools/list", { cursor: 5 }))).toBe(false);
+    expect(isPlainRequest(request("completion/complete", { ref: { type: "ref/prompt", name: "greet" }, argument: { name: "who", value: "" } }))).toBe(false);
   });
 });

@@ -30,11 +30,12 @@ export class Exchange {
    * replica) starts with those given before: the nth ask with a digest gets the nth answer with it.
    */
   readonly answers: Array<[digest: string, response: JsonObject]>;
-  /** How often each digest was asked in this run. */
-  readonly #asked = new Map<string, number>();
+  /** How often each digest was asked in this run (made at the first ask: most calls never ask). */
+  #asked: Map<string, number> | undefined;
   #pending: Ask[] = [];
   #wake: (() => void) | undefined;
   #ended: Promise<Outcome> | undefined;
+  #over = false;
 
   constructor(answers: Array<[string, JsonObject]> = []) {
     this.answers = answers;
@@ -42,15 +43,20 @@ export class Exchange {
 
   /** Starts the call; asks that arrive through `push` are collected from now on. */
   start(call: Promise<JsonObject>): void {
+    const over = (outcome: Outcome): Outcome => {
+      this.#over = true;
+      return outcome;
+    };
     this.#ended = call.then(
-      (result): Outcome => ({ kind: "done", result }),
-      (error: unknown): Outcome => ({ kind: "failed", error }),
+      (result) => over({ kind: "done", result }),
+      (error: unknown) => over({ kind: "failed", error }),
     );
   }
 
   /** The backend asks: answered at once when the client answered this ask before, else waits for a round. */
   ask(method: string, params: JsonObject): Promise<JsonObject> {
     const digest = digestOf(method, params);
+    this.#asked ??= new Map();
     const nth = this.#asked.get(digest) ?? 0;
     this.#asked.set(digest, nth + 1);
     const known = this.answers.filter(([d]) => d === digest)[nth];
@@ -81,7 +87,8 @@ export class Exchange {
   }
 
   async close(): Promise<void> {
-    this.controller.abort();
+    // A call that ended has nothing to cancel (and an abort is not free: its reason is an exception).
+    if (!this.#over) this.controller.abort();
     for (const ask of this.#pending.splice(0)) ask.reject(new Error("the request was abandoned"));
     await this.#ended;
   }

@@ -75,7 +75,7 @@ export function createModernFront(host: ModernFrontHost, options: ModernFrontOpt
     onerror: (error) => host.logger.debug(`2026-07-28 front: ${error.message}`),
   });
   // The proxied methods, plainly well-formed, skip the SDK's per-request server (same answers: lanes.ts).
-  const lanes = new Lanes(() => core.server([...SUPPORTED_PROTOCOL_VERSIONS, MODERN_VERSION]));
+  const lanes = new Lanes(core.front, () => core.server([...SUPPORTED_PROTOCOL_VERSIONS, MODERN_VERSION]));
   return {
     async handle(req, res, body, authInfo) {
       // A listen stream that names resources: they are subscribed to while it is open.
@@ -84,7 +84,7 @@ export function createModernFront(host: ModernFrontHost, options: ModernFrontOpt
       try {
         await core.knowTool(body);
         if (options.fastPath !== false && isFastRequest(core.front, req, body)) return await lanes.serve(res, body, authInfo);
-        const response = await handler.fetch(toRequest(req), { parsedBody: body, ...(authInfo ? { authInfo } : {}) });
+        const response = await handler.fetch(toRequest(req, res), { parsedBody: body, ...(authInfo ? { authInfo } : {}) });
         await sendAnswer(response, res);
       } finally {
         release?.();

@@ -8,7 +8,7 @@ import { HeldCalls } from "./exchange.js";
 import type { ModernFrontHost, ModernFrontOptions } from "./modern-front.js";
 import { ListedSchemas } from "./param-headers.js";
 import { RequestStateCodec } from "./request-state.js";
-import { declaresInput, once, rounds, type Front } from "./requests.js";
+import { declaresInput, once, rounds, type Front, type RequestContext } from "./requests.js";
 import { Watcher } from "./watcher.js";
 import { FRONT_CAPABILITIES_META, META, isObject, type JsonObject } from "./wire.js";
 
@@ -74,7 +74,7 @@ class ProxyMcpServer extends McpServer {
 }
 
 function modernServer(front: Front, versions?: string[]): McpServer {
-  const { codec, options, host } = front;
+  const { codec, host } = front;
   const { tasks: _tasks, ...capabilities } = host.capabilities as ServerCapabilities & { tasks?: unknown };
   // The capabilities are registered after construction: given to McpServer, they would add listChanged.
   const mcp = new ProxyMcpServer(front.schemas, host.serverInfo, {
@@ -88,20 +88,38 @@ function modernServer(front: Front, versions?: string[]): McpServer {
   const server = mcp.server;
   server.registerCapabilities(capabilities as never);
   for (const method of MODERN_METHODS) {
-    const spec = METHODS[method];
-    if (!spec.supported(host.capabilities)) continue;
-    server.setRequestHandler(method as "tools/list", (async (request: { params?: JsonObject }, ctx: ServerContext) => {
-      const params = forwardParams(request.params, ctx);
-      // A call that may ask for input is held between rounds; the rest are answered at once.
-      if (spec.era === "multiRound" && declaresInput(ctx)) return rounds(front, method, params, ctx);
-      const result = await once(front, method, params, ctx);
-      if (method === "tools/list") front.schemas.learn(result);
-      if (!("list" in spec.answer)) return result;
-      const scope = options.listCacheScope === "public" && !ctx.http?.authInfo ? "public" : "private";
-      return { ...result, ttlMs: options.listTtlMs ?? 0, cacheScope: scope };
-    }) as never);
+    if (!METHODS[method].supported(host.capabilities)) continue;
+    server.setRequestHandler(method as "tools/list", ((request: { params?: JsonObject }, ctx: ServerContext) => answer(front, method, request.params, contextOf(ctx))) as never);
   }
   return mcp;
+}
+
+/** The proxy's answer to one 2026 request, whichever way it came (the SDK's dispatch or the fast path). */
+export async function answer(front: Front, method: ProxyMethod, params: JsonObject | undefined, ctx: RequestContext): Promise<JsonObject> {
+  const spec = METHODS[method];
+  const forwarded = forwardParams(params, ctx);
+  // A call that may ask for input is held between rounds; the rest are answered at once.
+  if (spec.era === "multiRound" && declaresInput(ctx)) return rounds(front, method, forwarded, ctx) as Promise<JsonObject>;
+  const result = await once(front, method, forwarded, ctx);
+  if (method === "tools/list") front.schemas.learn(result);
+  if (!("list" in spec.answer)) return result;
+  const scope = front.options.listCacheScope === "public" && !ctx.authInfo ? "public" : "private";
+  return { ...result, ttlMs: front.options.listTtlMs ?? 0, cacheScope: scope };
+}
+
+/** What the handlers read, from the SDK's context of a request it dispatched. */
+function contextOf(ctx: ServerContext): RequestContext {
+  const { mcpReq } = ctx;
+  return {
+    id: mcpReq.id,
+    authInfo: ctx.http?.authInfo,
+    envelope: mcpReq.envelope as JsonObject | undefined,
+    signal: mcpReq.signal,
+    requestState: mcpReq.requestState(),
+    inputResponses: mcpReq.inputResponses,
+    notify: (notification) => mcpReq.notify(notification as never),
+    log: (level, data, logger) => mcpReq.log(level as never, data, logger),
+  };
 }
 
 /**
@@ -109,18 +127,18 @@ function modernServer(front: Front, versions?: string[]): McpServer {
  * them), and its inputResponses and requestState unless the state is the proxy's own (those answer a
  * held call here): a 2026 backend's multi-round state passes through untouched.
  */
-function forwardParams(params: JsonObject | undefined, ctx: ServerContext): JsonObject {
+function forwardParams(params: JsonObject | undefined, ctx: RequestContext): JsonObject {
   const { inputResponses: _r, requestState: _s, ...rest } = params ?? {};
-  const meta: JsonObject = { ...(isObject(rest._meta) ? rest._meta : {}), ...(ctx.mcpReq._meta ?? {}) };
+  const meta: JsonObject = { ...(isObject(rest._meta) ? rest._meta : {}) };
   for (const key of Object.values(META)) delete meta[key];
-  const declared = (ctx.mcpReq.envelope as JsonObject | undefined)?.[META.clientCapabilities];
+  const declared = ctx.envelope?.[META.clientCapabilities];
   if (isObject(declared)) meta[FRONT_CAPABILITIES_META] = declared;
-  const state = ctx.mcpReq.requestState();
+  const state = ctx.requestState;
   const ours = state !== undefined && typeof state !== "string";
   return {
     ...rest,
     _meta: meta,
-    ...(!ours && ctx.mcpReq.inputResponses ? { inputResponses: ctx.mcpReq.inputResponses } : {}),
+    ...(!ours && ctx.inputResponses ? { inputResponses: ctx.inputResponses } : {}),
     ...(typeof state === "string" ? { requestState: state } : {}),
   };
 }

@@ -2,16 +2,18 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 
 /**
  * A web Request for a Node request whose JSON body was already read: headers and signal only. The
- * body is handed to the SDK parsed (`parsedBody`), which then never reads the Request's own.
+ * body is handed to the SDK parsed (`parsedBody`), which then never reads the Request's own. Its
+ * signal aborts when the client goes away before the answer is written (the request's own "close"
+ * has fired by then: its body was read).
  */
-export function toRequest(req: IncomingMessage): Request {
+export function toRequest(req: IncomingMessage, res: ServerResponse): Request {
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined || name === "content-length" || name === "transfer-encoding") continue;
     for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
   }
   const controller = new AbortController();
-  req.once("close", () => controller.abort());
+  res.once("close", () => res.writableFinished || controller.abort());
   return new Request(`http://${req.headers.host ?? "localhost"}${req.url ?? "/"}`, { method: req.method ?? "GET", headers, signal: controller.signal });
 }
 

@@ -1,7 +1,8 @@
 // How one 2026-07-28 request is served: handed to the pipeline with a channel that parks server→client
 // requests, answered at once, or in rounds of input_required while the call is held.
+import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import { McpError, type ClientCapabilities, type Notification, type Result } from "@modelcontextprotocol/sdk/types.js";
-import { ProtocolError, inputRequired, type ServerContext } from "@modelcontextprotocol/server";
+import { ProtocolError, inputRequired } from "@modelcontextprotocol/server";
 import { randomUUID } from "node:crypto";
 import { identityOf } from "../errors.js";
 import { tenantOf, type Call, type Channel } from "../tenant.js";
@@ -22,38 +23,58 @@ export interface Front {
   schemas: ListedSchemas;
 }
 
-/** The call a 2026 request is, as the pipeline takes it: its tenant (from its token and `_meta`), and a way back. */
-function callOf(ctx: ServerContext, channel: Omit<Channel, "capabilities">, signal: AbortSignal, exclusive = false): Call {
-  const authInfo = ctx.http?.authInfo;
-  const capabilities = declared(ctx);
-  return { tenant: tenantOf({ authInfo, capabilities }), authInfo, channel: { capabilities, ...channel }, signal, requestId: ctx.mcpReq.id, exclusive };
+/**
+ * What the handlers read of one 2026 request: made from the SDK's context (modern-server.ts), or by
+ * the fast path itself (direct.ts), so both run the same handler logic.
+ */
+export interface RequestContext {
+  readonly id: string | number;
+  readonly authInfo: AuthInfo | undefined;
+  /** Where the reserved `_meta` keys are (protocol version, client info and capabilities, log level). */
+  readonly envelope: JsonObject | undefined;
+  /** Aborted when the client cancels the request or goes away. */
+  readonly signal: AbortSignal;
+  /** The request's requestState: the payload of one the proxy minted (verified), or a backend's string. */
+  readonly requestState: unknown;
+  readonly inputResponses: Record<string, unknown> | undefined;
+  /** A notification to the client, on this request's stream. */
+  notify(notification: Notification): Promise<void>;
+  /** A log message to the client, if the request's `_meta` log level lets it through. */
+  log(level: string, data: unknown, logger: string | undefined): Promise<void>;
 }
 
-function declared(ctx: ServerContext): ClientCapabilities | undefined {
-  const capabilities = (ctx.mcpReq.envelope as JsonObject | undefined)?.[META.clientCapabilities];
+/** The call a 2026 request is, as the pipeline takes it: its tenant (from its token and `_meta`), and a way back. */
+function callOf(ctx: RequestContext, channel: Omit<Channel, "capabilities">, signal: AbortSignal, exclusive = false): Call {
+  const { authInfo } = ctx;
+  const capabilities = declared(ctx);
+  return { tenant: tenantOf({ authInfo, capabilities }), authInfo, channel: { capabilities, ...channel }, signal, requestId: ctx.id, exclusive };
+}
+
+export function declared(ctx: RequestContext): ClientCapabilities | undefined {
+  const capabilities = ctx.envelope?.[META.clientCapabilities];
   return isObject(capabilities) ? (capabilities as ClientCapabilities) : undefined;
 }
 
 /** Whether a client declared a capability a backend could ask it for (elicitation, sampling, roots). */
-export function declaresInput(ctx: ServerContext): boolean {
+export function declaresInput(ctx: RequestContext): boolean {
   const capabilities = declared(ctx);
   return capabilities !== undefined && (isObject(capabilities.elicitation) || isObject(capabilities.sampling) || isObject(capabilities.roots));
 }
 
 /** Progress and log messages of a call, to the 2026 request now waiting on it. */
-function relay(ctx: ServerContext, notification: Notification): Promise<void> {
+function relay(ctx: RequestContext, notification: Notification): Promise<void> {
   const params = (notification.params ?? {}) as JsonObject;
   if (notification.method === "notifications/message") {
-    return ctx.mcpReq.log(params.level as never, params.data, typeof params.logger === "string" ? params.logger : undefined);
+    return ctx.log(params.level as string, params.data, typeof params.logger === "string" ? params.logger : undefined);
   }
-  return ctx.mcpReq.notify(notification as never);
+  return ctx.notify(notification);
 }
 
 const noInput = () => Promise.reject(new Error("no call is waiting for input"));
 
 /** A request that cannot ask for input: one answer. */
-export async function once(front: Front, method: string, params: JsonObject, ctx: ServerContext): Promise<JsonObject> {
-  const call = callOf(ctx, { notify: (n) => relay(ctx, n), request: noInput }, ctx.mcpReq.signal);
+export async function once(front: Front, method: string, params: JsonObject, ctx: RequestContext): Promise<JsonObject> {
+  const call = callOf(ctx, { notify: (n) => relay(ctx, n), request: noInput }, ctx.signal);
   try {
     return clean(await front.host.handle(method, params, call));
   } catch (error) {
@@ -62,7 +83,7 @@ export async function once(front: Front, method: string, params: JsonObject, ctx
 }
 
 /** Where a held call's progress and logs go: the round now waiting on it. */
-const rounds_ = new WeakMap<Exchange, ServerContext>();
+const rounds_ = new WeakMap<Exchange, RequestContext>();
 
 /**
  * What a requestState the proxy minted carries, sealed: the held call's id and round, the request it
@@ -80,18 +101,31 @@ interface Sealed {
 const spentState = () => new ProtocolError(-32602, "Invalid or expired requestState: this input round was already answered, abandoned, or is not yours");
 
 /**
+ * A round of a call that may be asked for input. Most calls never ask: the held call's id and the
+ * request's digest are made only when it is held.
+ */
+interface Round {
+  id?: string;
+  round: number;
+  identity: string | undefined;
+  request?: string;
+  method: string;
+  params: JsonObject;
+}
+
+/**
  * A request that may need input: a new call, the retry of a call held here, or the retry of a call
  * held elsewhere (another replica, or abandoned here): that one runs again, its asks answered from the
  * client's inputResponses and the answers sealed in the state. Then the call's next outcome.
  */
-export async function rounds(front: Front, method: string, params: JsonObject, ctx: ServerContext) {
+export async function rounds(front: Front, method: string, params: JsonObject, ctx: RequestContext) {
   const { held } = front;
-  const identity = identityOf(ctx.http?.authInfo);
-  const request = digestOf(method, params);
+  const identity = identityOf(ctx.authInfo);
   // A string is a backend's state (passed through); the proxy's own were opened into their payload.
-  const raw = ctx.mcpReq.requestState<Sealed | string>();
+  const raw = ctx.requestState as Sealed | string | undefined;
   const state = typeof raw === "string" ? undefined : raw;
-  if (state === undefined) return next(front, start(front, method, params, ctx, []), { id: randomUUID(), round: 1, identity, request });
+  if (state === undefined) return next(front, start(front, method, params, ctx, []), { round: 1, identity, method, params });
+  const request = digestOf(method, params);
   if (state.request !== request) throw new ProtocolError(-32602, "requestState belongs to another request (another method, target or arguments)");
   const found = held.take(state.id);
   if (found && (found.round !== state.round || found.identity !== identity)) {
@@ -103,20 +137,20 @@ export async function rounds(front: Front, method: string, params: JsonObject, c
     // Held on another replica (or abandoned here): run it again; the first one is abandoned after holdMs.
     const answers = [...state.answers];
     for (const [key, digest] of state.asks) {
-      const response = ctx.mcpReq.inputResponses?.[key];
+      const response = ctx.inputResponses?.[key];
       if (isObject(response)) answers.push([digest, response]);
     }
-    return next(front, start(front, method, params, ctx, answers), { id: randomUUID(), round: state.round + 1, identity, request });
+    return next(front, start(front, method, params, ctx, answers), { round: state.round + 1, identity, request, method, params });
   }
   rounds_.set(found.exchange, ctx);
   const call = { ...found, round: found.round + 1 };
-  const missing = answer(found.exchange, found.asks, ctx.mcpReq.inputResponses);
+  const missing = answer(found.exchange, found.asks, ctx.inputResponses);
   if (missing.size > 0) return park(front, { ...call, asks: missing }, state.id);
-  return next(front, found.exchange, { ...call, id: state.id });
+  return next(front, found.exchange, { ...call, id: state.id, method, params });
 }
 
 /** Starts a call through the pipeline whose backend's asks come back to the 2026 client in rounds. */
-function start(front: Front, method: string, params: JsonObject, ctx: ServerContext, answers: Array<[string, JsonObject]>): Exchange {
+function start(front: Front, method: string, params: JsonObject, ctx: RequestContext, answers: Array<[string, JsonObject]>): Exchange {
   const exchange = new Exchange(answers);
   rounds_.set(exchange, ctx);
   const call = callOf(
@@ -134,13 +168,13 @@ function start(front: Front, method: string, params: JsonObject, ctx: ServerCont
 }
 
 /** What the call does next: it asks (the call is held, the client asked), fails, or ends. */
-async function next(front: Front, exchange: Exchange, call: Omit<Held, "exchange" | "asks" | "timer"> & { id: string }) {
+async function next(front: Front, exchange: Exchange, round: Round) {
   const outcome = await exchange.next();
   if (outcome.kind === "asks") {
     const asks = new Map<string, Ask>();
     for (const ask of outcome.asks) asks.set(keyFor(ask, asks), ask);
-    const { id, ...rest } = call;
-    return park(front, { ...rest, exchange, asks }, id);
+    const { id = randomUUID(), request = digestOf(round.method, round.params), method: _m, params: _p, ...rest } = round;
+    return park(front, { ...rest, request, exchange, asks }, id);
   }
   await exchange.close();
   if (outcome.kind === "failed") throw toProtocolError(outcome.error);
