@@ -585,25 +585,34 @@ async function closeWithin(proxy: FastMCPProxy, logger: Logger, settled?: Promis
   }
 }
 
+/** How long a line may wait for others before stderr is written, and how much text may wait. */
+const STDERR_BATCH_MS = 20;
+const STDERR_BATCH_CHARS = 8192;
+
 /**
- * stderr written once per turn of the event loop, and what is left at exit. A pipe on Linux is
- * written synchronously: with one request line per call, a syscall per line was a visible share of
- * the CLI's cost (docs/performance.md, "The CLI's own cost").
+ * stderr written in batches: at most STDERR_BATCH_MS after a line, sooner once STDERR_BATCH_CHARS
+ * wait, and what is left at exit. A pipe on Linux is written synchronously and each write wakes its
+ * reader: with one request line per call, a write per turn of the event loop was still a visible
+ * share of the CLI's cost (docs/performance.md, "The CLI's own cost").
  */
 function batchedStderr(): (text: string) => void {
   // A stderr whose reader went away drops the lines (never an uncaught EPIPE looping through the
   // error handler); with stdout gone too, nobody is left: shut down as on SIGTERM.
   const write = safeStderr(process.stderr, () => process.kill(process.pid, "SIGTERM"));
   let queued = "";
+  let timer: NodeJS.Timeout | undefined;
   const flush = () => {
+    clearTimeout(timer);
+    timer = undefined;
     const text = queued;
     queued = "";
-    write(text);
+    if (text) write(text);
   };
-  process.once("exit", () => queued && write(queued));
+  process.once("exit", flush);
   return (text) => {
-    if (queued === "") setImmediate(flush);
     queued += text;
+    if (queued.length >= STDERR_BATCH_CHARS) flush();
+    else timer ??= setTimeout(flush, STDERR_BATCH_MS);
   };
 }
 
