@@ -70,6 +70,26 @@ describe("fastmcp-proxy -- <command> on stdio", () => {
     expectOnlyProtocolOnStdout(cli);
   });
 
+  it("writes every request line, in order, before it exits (stderr is written in batches)", async () => {
+    const requestLines = (stderr: string) => stderr.split("\n").filter((line) => /^\[fastmcp-proxy\] info: tools\/call echo ← backend ok /.test(line));
+    // More lines than one batch holds, then stdin closed at once.
+    const many = startCli(["--", ...FIXTURE_STDIO]);
+    const client = await many.connectStdio();
+    await withTimeout(Promise.all(Array.from({ length: 200 }, (_, i) => client.callTool({ name: "echo", arguments: { text: `call ${i}` } }))), 20_000, "200 calls");
+    many.child.stdin.end();
+    expect(await many.exited(10_000)).toEqual({ code: 0, signal: null });
+    expect(requestLines(many.stderr())).toHaveLength(200);
+    expect(many.stderr().lastIndexOf("tools/call echo")).toBeLessThan(many.stderr().indexOf("shutting down (stdin closed)"));
+
+    // A few lines still waiting for their batch when SIGTERM comes.
+    const few = startCli(["--", ...FIXTURE_STDIO]);
+    const other = await few.connectStdio();
+    for (let i = 0; i < 3; i++) await withTimeout(other.callTool({ name: "echo", arguments: { text: `call ${i}` } }), 10_000, "echo");
+    few.child.kill("SIGTERM");
+    expect(await few.exited(10_000)).toEqual({ code: 0, signal: null });
+    expect(requestLines(few.stderr())).toHaveLength(3);
+  });
+
   it("quotes a failing backend's own error and exits 1", async () => {
     const cli = startCli(["--", process.execPath, "-e", "console.error('Error: no database configured'); process.exit(4)"]);
     cli.child.stdin.end();

@@ -17,7 +17,7 @@ import {
   type MetricsMiddleware,
   type OtlpTracer,
 } from "@fastmcp-proxy/logging";
-import { authSectionFromFlags, backendAuthFromConfig, frontAuthFromConfig, login, type BearerAuth } from "@fastmcp-proxy/auth";
+import type { BearerAuth } from "@fastmcp-proxy/auth";
 import { RedisEventStores, cacheFromConfig, cacheSectionFromFlags, caching, type CacheConfig, type CachingMiddleware } from "@fastmcp-proxy/caching";
 import { HEALTH_PATHS, METRICS_PATH, USAGE, UsageError, parseCliArgs, type ChildEnv, type CliBackend, type CliOptions } from "./args.js";
 import { cliLogs, type CliLogs, type SayLevel } from "./logs.js";
@@ -88,6 +88,7 @@ async function signIn(server: string, configPath: string, err: (text: string) =>
     if (!entry) throw new Error(`${configPath} has no server "${server}"`);
     if (!entry.url || entry.auth?.type !== "authorization_code") throw new Error(`server "${server}" needs a url and auth: { "type": "authorization_code" } to sign in`);
     const text = (key: string) => (typeof entry.auth?.[key] === "string" ? { [key]: entry.auth[key] as string } : {});
+    const { login } = await import("@fastmcp-proxy/auth");
     const done = await login(server, {
       serverUrl: entry.url,
       ...text("tokenFile"), ...text("scope"), ...text("issuer"), ...text("clientId"), ...text("clientSecret"), ...text("clientMetadataUrl"),
@@ -208,13 +209,15 @@ async function serve(options: CliOptions, logs: CliLogs, tls?: { cert: Buffer; k
   let authenticate: BearerAuth | undefined;
   try {
     const config = options.backend.kind === "config" ? loadConfigFile(options.backend.path) : undefined;
-    const section = { ...(config?.auth as object | undefined), ...authSectionFromFlags(options.auth ?? {}) };
-    if (Object.keys(section).length > 0) {
-      const front = frontAuthFromConfig(section, { servedUrl: `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${options.port}${options.path}` });
+    // Loaded only when asked for: its HTTP client and JOSE stack cost start-up time and heap (docs/performance.md).
+    const auth = usesAuth(options, config) ? await import("@fastmcp-proxy/auth") : undefined;
+    const section = { ...(config?.auth as object | undefined), ...auth?.authSectionFromFlags(options.auth ?? {}) };
+    if (auth && Object.keys(section).length > 0) {
+      const front = auth.frontAuthFromConfig(section, { servedUrl: `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${options.port}${options.path}` });
       if (front.authorize) proxy.use(front.authorize);
       if (front.bearer && options.transport !== "stdio") httpRoutes.push((authenticate = front.bearer).route);
     }
-    const credentials = config ? backendAuthFromConfig(config.mcpServers, {
+    const credentials = auth && config ? auth.backendAuthFromConfig(config.mcpServers, {
           logger,
           // A backend that asks for a new sign-in while serving (step-up, another authorization server): the operator is told where.
           signIn: (backend, url) => logger.warn(`backend "${backend}" asks you to sign in again: open ${url.href}`),
@@ -399,6 +402,12 @@ function watchFile(path: string, onChange: () => void, logger: Logger): () => vo
   };
 }
 
+/** Auth flags, or a config file with an auth section or a server with its own auth object. */
+function usesAuth(options: CliOptions, config: { auth?: unknown; mcpServers: Record<string, unknown> } | undefined): boolean {
+  if (options.auth !== undefined || config?.auth !== undefined) return true;
+  return config !== undefined && Object.values(config.mcpServers).some((server) => (server as { auth?: unknown } | undefined)?.auth !== undefined);
+}
+
 /** The backend spec core understands, from what the command line named. */
 function backendSpec(backend: CliBackend, logger: Logger): BackendSpec {
   switch (backend.kind) {
@@ -576,25 +585,34 @@ async function closeWithin(proxy: FastMCPProxy, logger: Logger, settled?: Promis
   }
 }
 
+/** How long a line may wait for others before stderr is written, and how much text may wait. */
+const STDERR_BATCH_MS = 20;
+const STDERR_BATCH_CHARS = 8192;
+
 /**
- * stderr written once per turn of the event loop, and what is left at exit. A pipe on Linux is
- * written synchronously: with one request line per call, a syscall per line was a visible share of
- * the CLI's cost (docs/performance.md, "The CLI's own cost").
+ * stderr written in batches: at most STDERR_BATCH_MS after a line, sooner once STDERR_BATCH_CHARS
+ * wait, and what is left at exit. A pipe on Linux is written synchronously and each write wakes its
+ * reader: with one request line per call, a write per turn of the event loop was still a visible
+ * share of the CLI's cost (docs/performance.md, "The CLI's own cost").
  */
 function batchedStderr(): (text: string) => void {
   // A stderr whose reader went away drops the lines (never an uncaught EPIPE looping through the
   // error handler); with stdout gone too, nobody is left: shut down as on SIGTERM.
   const write = safeStderr(process.stderr, () => process.kill(process.pid, "SIGTERM"));
   let queued = "";
+  let timer: NodeJS.Timeout | undefined;
   const flush = () => {
+    clearTimeout(timer);
+    timer = undefined;
     const text = queued;
     queued = "";
-    write(text);
+    if (text) write(text);
   };
-  process.once("exit", () => queued && write(queued));
+  process.once("exit", flush);
   return (text) => {
-    if (queued === "") setImmediate(flush);
     queued += text;
+    if (queued.length >= STDERR_BATCH_CHARS) flush();
+    else timer ??= setTimeout(flush, STDERR_BATCH_MS);
   };
 }
 

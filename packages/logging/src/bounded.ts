@@ -170,36 +170,17 @@ function redactedHere(path: readonly string[], key: string, state: CopyState): b
  * common small payload cheap. Stops after `maxNodes` values (the result is then a lower bound).
  */
 export function jsonSize(value: unknown, maxNodes = 1_000_000): number {
+  const scalar = scalarSize(value);
+  if (scalar !== undefined) return scalar;
   let size = 0;
   let nodes = 0;
-  const stack: unknown[] = [value];
+  // Only objects and arrays are stacked, scalars counted where they are found: a small payload
+  // then never grows the stack.
+  const stack: object[] = [value as object];
   let seen: WeakSet<object> | undefined;
   while (stack.length > 0 && nodes < maxNodes) {
-    const v = stack.pop();
+    const object = stack.pop()!;
     nodes++;
-    switch (typeof v) {
-      case "string":
-        size += utf8Length(v) + 2;
-        continue;
-      case "number":
-        size += Number.isFinite(v) ? String(v).length : 4;
-        continue;
-      case "boolean":
-        size += v ? 4 : 5;
-        continue;
-      case "bigint":
-        size += String(v).length;
-        continue;
-      case "object":
-        break;
-      default:
-        continue;
-    }
-    if (v === null) {
-      size += 4;
-      continue;
-    }
-    const object = v as object;
     if (nodes > 256) {
       seen ??= new WeakSet();
       if (seen.has(object)) {
@@ -216,16 +197,27 @@ export function jsonSize(value: unknown, maxNodes = 1_000_000): number {
       if (Array.isArray(object)) {
         size += 2 + Math.max(0, object.length - 1);
         const room = Math.min(object.length, maxNodes - nodes);
-        for (let i = 0; i < room; i++) stack.push(object[i]);
+        for (let i = 0; i < room; i++) {
+          const child = scalarSize(object[i]);
+          if (child === undefined) stack.push(object[i] as object);
+          else {
+            size += child;
+            nodes++;
+          }
+        }
         continue;
       }
       // Keys walked in place (no array of them made): JSON's own enumerable ones.
       let count = 0;
       for (const key in object) {
         if (!Object.hasOwn(object, key)) continue;
-        if (nodes + count++ >= maxNodes) continue;
-        size += utf8Length(key) + 3;
-        stack.push((object as Record<string, unknown>)[key]);
+        count++;
+        if (nodes + stack.length >= maxNodes) continue;
+        const value = (object as Record<string, unknown>)[key];
+        const child = scalarSize(value);
+        size += utf8Length(key) + 3 + (child ?? 0);
+        if (child === undefined) stack.push(value as object);
+        else nodes++;
       }
       size += 2 + Math.max(0, count - 1);
     } catch {
@@ -233,6 +225,24 @@ export function jsonSize(value: unknown, maxNodes = 1_000_000): number {
     }
   }
   return size;
+}
+
+/** A scalar's JSON size (what JSON leaves out counts 0); undefined for an object or an array. */
+function scalarSize(value: unknown): number | undefined {
+  switch (typeof value) {
+    case "string":
+      return utf8Length(value) + 2;
+    case "number":
+      return Number.isFinite(value) ? String(value).length : 4;
+    case "boolean":
+      return value ? 4 : 5;
+    case "bigint":
+      return String(value).length;
+    case "object":
+      return value === null ? 4 : undefined;
+    default:
+      return 0;
+  }
 }
 
 /** UTF-8 length of a string: counted here for short strings (a native call costs more than the loop). */

@@ -63,45 +63,45 @@ export function formatLine(line: string, colors = false): string {
   return `${paint("2", clock(entry.time))} ${paint(levelColor, levelName)} ${formatEntry(entry, colors)}`;
 }
 
-const painter = (colors: boolean) => (code: string, text: string) => (colors ? `\x1b[${code}m${text}\x1b[0m` : text);
+type Paint = (code: string, text: string) => string;
+const colored: Paint = (code, text) => `\x1b[${code}m${text}\x1b[0m`;
+const uncolored: Paint = (_code, text) => text;
+const painter = (colors: boolean): Paint => (colors ? colored : uncolored);
 
 /**
  * A log entry (a request line's fields, or `msg` and fields) as the readable line formatLine
  * shows after the time and level: for a logger that formats objects and never parses JSON.
+ * Built by concatenation: it runs once per request at the CLI's default level.
  */
 export function formatEntry(entry: Record<string, unknown>, colors = false): string {
   const paint = painter(colors);
-  const parts: string[] = [];
-
-  if (typeof entry.outcome === "string" && typeof entry.method === "string") {
-    let target = entry.method;
-    if (typeof entry.component === "string") target += ` ${entry.component}`;
-    if (typeof entry.backend === "string") target += paint("2", ` ← ${entry.backend}`);
-    parts.push(target);
-    const outcome = entry.outcome === "error" ? `error ${String(entry.code ?? "")}`.trim() : entry.outcome;
-    parts.push(paint(OUTCOME_COLOR[entry.outcome] ?? "0", outcome));
-    if (typeof entry.durationMs === "number") parts.push(`${entry.durationMs}ms`);
-    if (typeof entry.requestBytes === "number") {
-      parts.push(paint("2", `${bytes(entry.requestBytes)}${typeof entry.responseBytes === "number" ? `→${bytes(entry.responseBytes)}` : ""}`));
-    }
-    const error = entry.error as { message?: unknown } | undefined;
-    if (error && typeof error.message === "string") parts.push(paint("31", JSON.stringify(error.message)));
-    if (typeof entry.sessionId === "string") parts.push(paint("2", `session=${short(entry.sessionId)}`));
-    if (entry.principal !== undefined) parts.push(`principal=${String(entry.principal)}`);
-  } else {
-    parts.push(String(entry.msg ?? ""));
-  }
+  let out = typeof entry.outcome === "string" && typeof entry.method === "string" ? requestLine(entry, entry.method, entry.outcome, paint) : String(entry.msg ?? "");
   for (const key in entry) {
     if (SHOWN.has(key) || !Object.hasOwn(entry, key)) continue;
     const value = entry[key];
-    parts.push(paint("2", `${key}=${typeof value === "string" ? value : JSON.stringify(value)}`));
+    out += ` ${paint("2", `${key}=${typeof value === "string" ? value : JSON.stringify(value)}`)}`;
   }
-  let out = parts.join(" ");
-  for (const key of ["params", "result"] as const) {
-    if (entry[key] !== undefined) out += `\n    ${paint("2", `${key}:`)} ${JSON.stringify(entry[key])}`;
-  }
+  if (entry.params !== undefined) out += `\n    ${paint("2", "params:")} ${JSON.stringify(entry.params)}`;
+  if (entry.result !== undefined) out += `\n    ${paint("2", "result:")} ${JSON.stringify(entry.result)}`;
   const data = (entry.error as { data?: unknown } | undefined)?.data;
   if (data !== undefined) out += `\n    ${paint("2", "data:")} ${JSON.stringify(data)}`;
+  return out;
+}
+
+/** `tools/call echo ← backend ok 1.2ms 58B→1.2kB session=3f2a… principal=alice` */
+function requestLine(entry: Record<string, unknown>, method: string, outcome: string, paint: Paint): string {
+  let out = method;
+  if (typeof entry.component === "string") out += ` ${entry.component}`;
+  if (typeof entry.backend === "string") out += paint("2", ` ← ${entry.backend}`);
+  out += ` ${paint(OUTCOME_COLOR[outcome] ?? "0", outcome === "error" ? `error ${String(entry.code ?? "")}`.trim() : outcome)}`;
+  if (typeof entry.durationMs === "number") out += ` ${entry.durationMs}ms`;
+  if (typeof entry.requestBytes === "number") {
+    out += ` ${paint("2", typeof entry.responseBytes === "number" ? `${bytes(entry.requestBytes)}→${bytes(entry.responseBytes)}` : bytes(entry.requestBytes))}`;
+  }
+  const error = entry.error as { message?: unknown } | undefined;
+  if (error && typeof error.message === "string") out += ` ${paint("31", JSON.stringify(error.message))}`;
+  if (typeof entry.sessionId === "string") out += ` ${paint("2", `session=${short(entry.sessionId)}`)}`;
+  if (entry.principal !== undefined) out += ` principal=${String(entry.principal)}`;
   return out;
 }
 
