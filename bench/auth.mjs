@@ -17,8 +17,8 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { FastMCPProxy } from "@fastmcp-proxy/core";
 import { bearerAuth, jwtVerifier, rateLimit } from "@fastmcp-proxy/auth";
-import { SignJWT, exportJWK, generateKeyPair } from "jose";
 import { makeEchoServer } from "./lib/echo.mjs";
+import { startIdp } from "./lib/idp.mjs";
 import { keepAliveAgent, percentile, runLoad, summarise } from "./lib/load.mjs";
 import { session } from "./lib/auth-session.mjs";
 import { start as startChild, stop, stopAll } from "./lib/procs.mjs";
@@ -31,11 +31,8 @@ const DURATION = opt("--duration", QUICK ? 600 : 1200);
 const CONCURRENCY = opt("--concurrency", 16);
 
 // Keys and a JWKS served on loopback, as an identity provider would.
-const { privateKey, publicKey } = await generateKeyPair("ES256");
-const jwk = { ...(await exportJWK(publicKey)), kid: "bench", alg: "ES256" };
-const idp = http.createServer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: [jwk] })));
-await new Promise((resolve) => idp.listen(0, "127.0.0.1", resolve));
-const issuer = `http://127.0.0.1:${idp.address().port}`;
+const idp = await startIdp();
+const { issuer, jwksUri } = idp;
 
 async function start(withAuth, limit, atFront = false) {
   const proxy = FastMCPProxy.asProxy(makeEchoServer(), { logLevel: "error" });
@@ -43,9 +40,9 @@ async function start(withAuth, limit, atFront = false) {
   if (limiter) proxy.use(limiter);
   const port = await freePort();
   const resource = `http://127.0.0.1:${port}/mcp`;
-  const auth = withAuth ? bearerAuth({ resource, authorizationServers: [issuer], verifier: jwtVerifier({ issuer, jwksUri: `${issuer}/jwks` }) }) : undefined;
+  const auth = withAuth ? bearerAuth({ resource, authorizationServers: [issuer], verifier: jwtVerifier({ issuer, jwksUri }) }) : undefined;
   await proxy.run({ transport: "http", port, ...(auth ? { authenticate: atFront ? limiter.front(auth) : auth, routes: [auth.route] } : {}) });
-  const tokenOf = (sub) => new SignJWT({ scope: "mcp" }).setProtectedHeader({ alg: "ES256", kid: "bench" }).setIssuer(issuer).setSubject(sub).setAudience(resource).setExpirationTime("1h").sign(privateKey);
+  const tokenOf = (sub) => idp.tokenFor(sub, resource);
   const token = await tokenOf("bench");
   return { proxy, resource, auth, headers: withAuth ? { authorization: `Bearer ${token}` } : {}, token, tokenOf };
 }
@@ -81,7 +78,7 @@ const cachedVerify = await perCall(() => authed.auth.verify(authed.token), 20_00
 // What the HTTP front adds per request on a cached token: the whole authenticate(req).
 const req = { url: "/mcp", headers: { authorization: `Bearer ${authed.token}` } };
 const cachedAuthenticate = await perCall(() => authed.auth(req), 20_000);
-const uncached = bearerAuth({ resource: authed.resource, verifier: jwtVerifier({ issuer, jwksUri: `${issuer}/jwks` }), cache: { maxEntries: 0 } });
+const uncached = bearerAuth({ resource: authed.resource, verifier: jwtVerifier({ issuer, jwksUri }), cache: { maxEntries: 0 } });
 const fullVerify = await perCall(() => uncached.verify(authed.token), 2_000);
 
 // A noisy principal under rateLimit (LIMIT per principal, judged at the front too: limit.front).

@@ -6,14 +6,13 @@
 // reached `authenticate`. Medians of the windows; a figure that holds on a busy machine, unlike latency.
 //
 //   node bench/experiments/held-flood.mjs [--windows 8] [--warmup 4000] [--only allowance|flood|held]
-import http from "node:http";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { spawnSync } from "node:child_process";
 import { FastMCPProxy } from "@fastmcp-proxy/core";
 import { bearerAuth, jwtVerifier, rateLimit } from "@fastmcp-proxy/auth";
-import { SignJWT, exportJWK, generateKeyPair } from "jose";
 import { makeEchoServer } from "../lib/echo.mjs";
+import { startIdp } from "../lib/idp.mjs";
 import { start as startChild, stop, stopAll } from "../lib/procs.mjs";
 
 const argv = process.argv.slice(2);
@@ -27,11 +26,8 @@ const pinned = spawnSync("taskset", ["-V"]).status === 0;
 if (pinned) spawnSync("taskset", ["-a", "-cp", "0", String(process.pid)]);
 setTimeout(() => (process.stderr.write("held-flood: watchdog\n"), process.exit(1)), 300_000).unref();
 
-const { publicKey, privateKey } = await generateKeyPair("ES256");
-const jwk = { ...(await exportJWK(publicKey)), kid: "bench", alg: "ES256" };
-const idp = http.createServer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: [jwk] })));
-await new Promise((resolve) => idp.listen(0, "127.0.0.1", resolve));
-const issuer = `http://127.0.0.1:${idp.address().port}`;
+const idp = await startIdp();
+const { issuer, jwksUri } = idp;
 
 /** Medians of CPU ms/s and authenticate reaches/s while bob offers `rate` calls a second. */
 async function measure(holdConnections, rate) {
@@ -44,11 +40,11 @@ async function measure(holdConnections, rate) {
     let auth;
     return async (req) => {
       reaches++;
-      auth ??= bearerAuth({ resource: url, authorizationServers: [issuer], verifier: jwtVerifier({ issuer, jwksUri: `${issuer}/jwks` }) });
+      auth ??= bearerAuth({ resource: url, authorizationServers: [issuer], verifier: jwtVerifier({ issuer, jwksUri }) });
       return auth(req);
     };
   }
-  const token = await new SignJWT({ scope: "mcp" }).setProtectedHeader({ alg: "ES256", kid: "bench" }).setIssuer(issuer).setSubject("bob").setAudience(url).setExpirationTime("1h").sign(privateKey);
+  const token = await idp.tokenFor("bob", url);
   const child = pinned ? startChild("flood", "taskset", ["-c", "1", process.execPath, FLOOD]) : startChild("flood", process.execPath, [FLOOD]);
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   child.stdin.write(`${JSON.stringify({ endpoint: url, token, durationMs: WARMUP_MS + WINDOWS * 1000 + 500, rate })}\n`);

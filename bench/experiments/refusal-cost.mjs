@@ -13,8 +13,8 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { FastMCPProxy } from "@fastmcp-proxy/core";
 import { bearerAuth, jwtVerifier, rateLimit } from "@fastmcp-proxy/auth";
-import { SignJWT, exportJWK, generateKeyPair } from "jose";
 import { makeEchoServer } from "../lib/echo.mjs";
+import { startIdp } from "../lib/idp.mjs";
 import { start as startChild, stop, stopAll } from "../lib/procs.mjs";
 
 const argv = process.argv.slice(2);
@@ -24,11 +24,8 @@ const DURATION = opt("--duration", 2000);
 const FLOOD = fileURLToPath(new URL("../lib/flood.mjs", import.meta.url));
 setTimeout(() => (process.stderr.write("refusal-cost: watchdog\n"), process.exit(1)), 170_000).unref();
 
-const { privateKey, publicKey } = await generateKeyPair("ES256");
-const jwk = { ...(await exportJWK(publicKey)), kid: "bench", alg: "ES256" };
-const idp = http.createServer((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: [jwk] })));
-await new Promise((resolve) => idp.listen(0, "127.0.0.1", resolve));
-const issuer = `http://127.0.0.1:${idp.address().port}`;
+const idp = await startIdp();
+const { issuer, jwksUri } = idp;
 
 async function proxyFor(atFront) {
   const limit = rateLimit({ capacity: 1, perSecond: 1 });
@@ -36,11 +33,11 @@ async function proxyFor(atFront) {
   const server = http.createServer();
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   const resource = `http://127.0.0.1:${server.address().port}/mcp`;
-  const auth = bearerAuth({ resource, verifier: jwtVerifier({ issuer, jwksUri: `${issuer}/jwks` }) });
+  const auth = bearerAuth({ resource, verifier: jwtVerifier({ issuer, jwksUri }) });
   await proxy.start();
   const handler = proxy.httpHandler({ authenticate: atFront ? limit.front(auth) : auth });
   server.on("request", (req, res) => void handler(req, res));
-  const token = await new SignJWT({ scope: "mcp" }).setProtectedHeader({ alg: "ES256", kid: "bench" }).setIssuer(issuer).setSubject("bob").setAudience(resource).setExpirationTime("1h").sign(privateKey);
+  const token = await idp.tokenFor("bob", resource);
   return { proxy, server, resource, token };
 }
 
