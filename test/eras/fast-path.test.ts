@@ -102,32 +102,38 @@ const CASES: Case[] = [
   { name: "server/discover", body: call(38, "server/discover", {}) },
 ];
 
-describe("the 2026-07-28 fast path answers as the SDK does", () => {
-  const proxies: FastMCPProxy[] = [];
-  let fast: string;
-  let sdk: string;
+/**
+ * The proxy `make` returns, served twice over HTTP for the enclosing describe block: with the fast
+ * path (`fast`) and without it (`sdk`). Proxies pushed to `proxies` are closed with them.
+ */
+function servedBothWays(make: () => FastMCPProxy): { fast: string; sdk: string; proxies: FastMCPProxy[] } {
+  const served = { fast: "", sdk: "", proxies: [] as FastMCPProxy[] };
   beforeAll(async () => {
-    const serve = async (fastPath: boolean) => {
-      const proxy = FastMCPProxy.asProxy(createFixtureServer(), { name: "fast-path", version: "1.0.0", logLevel: "error" });
-      proxies.push(proxy);
-      return (await proxy.run({ transport: "http", port: 0, modern: { fastPath } })).url!;
-    };
-    [fast, sdk] = [await serve(true), await serve(false)];
+    for (const fastPath of [true, false]) {
+      const proxy = make();
+      served.proxies.push(proxy);
+      served[fastPath ? "fast" : "sdk"] = (await proxy.run({ transport: "http", port: 0, modern: { fastPath } })).url!;
+    }
   }, 30_000);
   afterAll(async () => {
-    await Promise.all(proxies.map((proxy) => proxy.close()));
+    await Promise.all(served.proxies.map((proxy) => proxy.close()));
   });
+  return served;
+}
+
+describe("the 2026-07-28 fast path answers as the SDK does", () => {
+  const served = servedBothWays(() => FastMCPProxy.asProxy(createFixtureServer(), { name: "fast-path", version: "1.0.0", logLevel: "error" }));
 
   for (const { name, body, headers } of CASES) {
     it(name, async () => {
       const sent = headersFor(body, headers);
-      const [a, b] = [await post(fast, body, sent), await post(sdk, body, sent)];
+      const [a, b] = [await post(served.fast, body, sent), await post(served.sdk, body, sent)];
       expect(a).toEqual(b);
     }, 20_000);
   }
 
   it("a client that goes away mid-call is answered by neither; the proxy serves the next call", async () => {
-    for (const url of [fast, sdk]) {
+    for (const url of [served.fast, served.sdk]) {
       const body = call(40, "tools/call", { name: "slow", arguments: { ms: 2000 } });
       await new Promise<void>((resolve) => {
         const req = httpRequest(url, { method: "POST", headers: headersFor(body) }, () => resolve());
@@ -141,7 +147,7 @@ describe("the 2026-07-28 fast path answers as the SDK does", () => {
 
   it("concurrent requests with the same id are each answered", async () => {
     const answers = await Promise.all(
-      Array.from({ length: 6 }, (_, i) => post(fast, call(7, "tools/call", { name: "echo", arguments: { text: `n${i}` } }), headersFor(call(7, "tools/call", { name: "echo" })))),
+      Array.from({ length: 6 }, (_, i) => post(served.fast, call(7, "tools/call", { name: "echo", arguments: { text: `n${i}` } }), headersFor(call(7, "tools/call", { name: "echo" })))),
     );
     answers.forEach((answer, i) => expect(answer.text).toContain(`"n${i}"`));
   }, 20_000);
@@ -179,24 +185,12 @@ const caps = (capabilities: unknown) => ({ "io.modelcontextprotocol/clientCapabi
 const logLevel = (level: string) => ({ "io.modelcontextprotocol/logLevel": level });
 
 describe("every kind of answer the fast path makes itself is the SDK's", () => {
-  const proxies: FastMCPProxy[] = [];
-  let fast: string;
-  let sdk: string;
-  beforeAll(async () => {
-    const serve = async (fastPath: boolean) => {
-      const proxy = FastMCPProxy.asProxy(fixtureWithLogs(), { name: "fast-path", version: "1.0.0", logLevel: "error" }).use(refuse);
-      proxies.push(proxy);
-      return (await proxy.run({ transport: "http", port: 0, modern: { fastPath } })).url!;
-    };
-    [fast, sdk] = [await serve(true), await serve(false)];
-  }, 30_000);
-  afterAll(async () => {
-    await Promise.all(proxies.map((proxy) => proxy.close()));
-  });
+  const served = servedBothWays(() => FastMCPProxy.asProxy(fixtureWithLogs(), { name: "fast-path", version: "1.0.0", logLevel: "error" }).use(refuse));
+  const { proxies } = served;
 
   const both = async (body: unknown) => {
     const sent = headersFor(body);
-    return [await post(fast, body, sent), await post(sdk, body, sent)] as const;
+    return [await post(served.fast, body, sent), await post(served.sdk, body, sent)] as const;
   };
 
   const SAME: Case[] = [
@@ -241,7 +235,7 @@ describe("every kind of answer the fast path makes itself is the SDK's", () => {
       const key = Object.keys(ra.result.inputRequests)[0]!;
       return call(71, "tools/call", { name: "ask", arguments: { what: "elicitation" }, inputResponses: { [key]: { action: "accept", content: { name: "Ann" } } }, requestState: state }, caps(ASKING));
     };
-    const [da, db] = [await post(fast, retry(ra.result.requestState), headersFor(retry(""))), await post(sdk, retry(rb.result.requestState), headersFor(retry("")))];
+    const [da, db] = [await post(served.fast, retry(ra.result.requestState), headersFor(retry(""))), await post(served.sdk, retry(rb.result.requestState), headersFor(retry("")))];
     expect(da).toEqual(db);
     expect(da.text).toContain("Ann");
   }, 20_000);
@@ -280,7 +274,7 @@ describe("every kind of answer the fast path makes itself is the SDK's", () => {
   }, 20_000);
 
   it("a client that goes away cancels its call at the backend, on either way", async () => {
-    for (const [url, extra] of [[fast, {}], [fast, { future: 1 }], [sdk, {}]] as const) {
+    for (const [url, extra] of [[served.fast, {}], [served.fast, { future: 1 }], [served.sdk, {}]] as const) {
       const before = observed.cancelled.length;
       const body = call(74, "tools/call", { name: "slow", arguments: { ms: 4000 }, ...extra });
       await new Promise<void>((resolve) => {
@@ -289,7 +283,7 @@ describe("every kind of answer the fast path makes itself is the SDK's", () => {
         req.end(JSON.stringify(body), () => setTimeout(() => (req.destroy(), resolve()), 200));
       });
       for (let i = 0; i < 100 && observed.cancelled.length === before; i++) await new Promise((r) => setTimeout(r, 20));
-      expect(observed.cancelled.length, `${url === fast ? "fast" : "sdk"} ${JSON.stringify(extra)}`).toBe(before + 1);
+      expect(observed.cancelled.length, `${url === served.fast ? "fast" : "sdk"} ${JSON.stringify(extra)}`).toBe(before + 1);
     }
   }, 20_000);
 });
