@@ -5,7 +5,7 @@ import http from "node:http";
 import type { Socket } from "node:net";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import { afterEach, describe, expect, it } from "vitest";
-import { FastMCPProxy, HttpError } from "@fastmcp-proxy/core";
+import { FastMCPProxy, HttpError, type Authenticate } from "@fastmcp-proxy/core";
 import { createFixtureServer } from "../fixtures/fixture-server.mjs";
 import { until } from "../helpers.js";
 import { RawConnection } from "../raw-connection.js";
@@ -37,7 +37,7 @@ afterEach(async () => {
 });
 
 /** The proxy's handler (stateless) on a server of our own with this keep-alive timeout; a raw connection to it. */
-async function listen(authenticate: (req: http.IncomingMessage) => AuthInfo, keepAliveTimeout: number): Promise<RawConnection & { echo(token: string, id: number): void }> {
+async function listen(authenticate: Authenticate, keepAliveTimeout: number): Promise<RawConnection & { echo(token: string, id: number): void }> {
   proxy = FastMCPProxy.asProxy(createFixtureServer());
   server = http.createServer(proxy.httpHandler({ stateless: true, authenticate }));
   server.keepAliveTimeout = keepAliveTimeout;
@@ -112,5 +112,32 @@ describe("holding a refused connection (HttpError.hold)", () => {
     await until(() => connection.closed, "the held connection closed");
     await closed;
     server = undefined;
+  });
+});
+
+describe("holding an admitted caller's connection after its answer (front.holdAfterAnswer)", () => {
+  it("answers the request, then reads nothing more from the connection until resumed", async () => {
+    const held: Array<() => void> = [];
+    let judged = 0;
+    const authenticate: Authenticate = (req, front) => {
+      judged++;
+      const token = (req.headers.authorization ?? "").replace(/^Bearer /, "");
+      if (token === "slow") front?.holdAfterAnswer((_socket, resume) => held.push(resume) > 0);
+      return { token, clientId: token, scopes: [], extra: { identity: token } };
+    };
+    const connection = await listen(authenticate, 5_000);
+    connection.echo("slow", 1);
+    const first = await connection.answer();
+    expect(first.status).toBe(200);
+    expect(JSON.parse(first.body)).toMatchObject({ id: 1 });
+    connection.echo("alice", 2);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(judged).toBe(1);
+    expect(held).toHaveLength(1);
+    held[0]!();
+    const second = await connection.answer();
+    expect(second.status).toBe(200);
+    expect(JSON.parse(second.body)).toMatchObject({ id: 2 });
+    expect(judged).toBe(2);
   });
 });

@@ -18,8 +18,9 @@ export interface RateLimitOptions extends BucketSpec {
   maxInFlight?: number;
   /**
    * With `front`: a connection refused for a principal over its limit is not read again until that
-   * principal's next token is due (its connections one per token, in order), so a flood waits in TCP
-   * back-pressure instead of costing a refusal per request. Past the bounds, the 429 closes the
+   * principal's next token is due (its connections one per token, in order), nor one let through on a
+   * token while it keeps sending, once answered; so a flood waits in TCP back-pressure and reaches the
+   * proxy about once per token instead of costing a refusal per request. Past the bounds, the 429 closes the
    * connection. Off by default: not behind a proxy that reuses connections for many callers (docs/auth.md).
    */
   holdConnections?: boolean | HoldLimits;
@@ -128,13 +129,19 @@ export function rateLimit(options: RateLimitOptions): RateLimit {
     front(authenticate: Authenticate): Authenticate {
       // A flood is refused with the same error while its Retry-After is the same: no Error (and stack) built per request.
       let refusal = tooMany(1000);
-      return async function rateLimitedAuthenticate(req) {
-        const authInfo = await authenticate(req);
+      return async function rateLimitedAuthenticate(req, front) {
+        const authInfo = await authenticate(req, front);
         const identity = identityOf(authInfo);
         if (identity === undefined) return authInfo;
         const now = Date.now();
         const wait = empty.waitFor(identity, now);
-        if (wait <= 0) return authInfo;
+        if (wait <= 0) {
+          // Let through on its token while flooding: its connection waits for the next one once answered,
+          // rather than bringing its next request only to be refused.
+          const next = held && empty.dueAt(identity);
+          if (next) front?.holdAfterAnswer((socket, resume) => held.hold(identity, socket, resume, next));
+          return authInfo;
+        }
         // Held until its next token: an error of its own, for this principal's connection.
         if (held) throw tooMany(wait, undefined, (socket, resume) => held.hold(identity, socket, resume, now + wait));
         if (refusal.headers["retry-after"] !== String(Math.ceil(wait / 1000))) refusal = tooMany(wait);
@@ -162,6 +169,11 @@ class EmptyUntil {
     this.#until.delete(identity);
     this.#until.set(identity, until);
     if (this.#until.size > this.max) this.#until.delete(this.#until.keys().next().value as string);
+  }
+
+  /** When `identity`'s next token is due, while it is known to be empty (it keeps sending). */
+  dueAt(identity: string): number | undefined {
+    return this.#until.get(identity);
   }
 
   /** The ms until `identity`'s next token, 0 when it may have one. */

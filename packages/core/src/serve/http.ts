@@ -64,7 +64,12 @@ export interface HttpFrontOptions {
   fleetKey?: FleetKey;
 }
 
-export type Authenticate = (req: IncomingMessage) => AuthInfo | undefined | Promise<AuthInfo | undefined>;
+/**
+ * Who is calling. `front.holdAfterAnswer(hold)`: an admitted caller that should send nothing more
+ * before its next turn has its connection offered to `hold` once this request is answered (the same
+ * hold as `HttpError.hold`; `false` leaves the connection as it is). See docs/extension-points.md.
+ */
+export type Authenticate = (req: IncomingMessage, front?: { holdAfterAnswer(hold: NonNullable<HttpError["hold"]>): void }) => AuthInfo | undefined | Promise<AuthInfo | undefined>;
 
 export type HttpRoute = (req: IncomingMessage, res: ServerResponse) => boolean;
 
@@ -282,7 +287,9 @@ export function createHttpHandler(host: HttpFrontHost, options: HttpFrontOptions
   async function caller(req: IncomingMessage, res: ServerResponse): Promise<AuthInfo | undefined | false> {
     if (!options.authenticate) return undefined;
     try {
-      const authInfo = await options.authenticate(req);
+      let holdAfter: NonNullable<HttpError["hold"]> | undefined;
+      const authInfo = await options.authenticate(req, { holdAfterAnswer: (hold) => void (holdAfter = hold) });
+      if (holdAfter) holdConnection(res, holdAfter);
       // Where the transports (ours and the SDK's SSE one) read it from.
       if (authInfo) (req as { auth?: AuthInfo }).auth = authInfo;
       return authInfo;
