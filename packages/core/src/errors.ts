@@ -40,6 +40,12 @@ export class ProxyError extends McpError {
  * front's `authenticate`, or by middleware: where the answer is still plain JSON, the HTTP front
  * answers with this status and these headers; elsewhere the JSON-RPC error alone is sent.
  */
+/**
+ * Offered a keep-alive connection of a caller to slow down (`HttpError.hold`, `holdAfterAnswer`):
+ * return true to hold it (not read again until `resume()`, or until it closes), false not to.
+ */
+export type ConnectionHold = (socket: Socket, resume: () => void) => boolean;
+
 export class HttpError extends ProxyError {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
@@ -49,9 +55,9 @@ export class HttpError extends ProxyError {
    * until `resume()`, or until it closes), false to close it after the answer (see
    * docs/extension-points.md, "Holding a refused connection").
    */
-  readonly hold: ((socket: Socket, resume: () => void) => boolean) | undefined;
+  readonly hold: ConnectionHold | undefined;
 
-  constructor(status: number, message: string, headers: Record<string, string> = {}, options: { hold?: HttpError["hold"] } = {}) {
+  constructor(status: number, message: string, headers: Record<string, string> = {}, options: { hold?: ConnectionHold } = {}) {
     const code =
       status === 401 ? ProxyErrorCode.Unauthorized
       : status === 403 ? ProxyErrorCode.Forbidden

@@ -1,12 +1,13 @@
-// Holding a refused connection (HttpError.hold): once the refusal is answered and the refused request
-// read in full, the keep-alive connection is not read until its holder resumes it. Whatever the
+// Holding a connection (a refusal's HttpError.hold, or an admitted caller's holdAfterAnswer): once the
+// answer is sent and the request read in full, the keep-alive connection is not read until its holder
+// resumes it. Whatever the
 // client sends meanwhile waits in the kernel (TCP back-pressure), and node:http parses it as usual
 // once resumed: nothing is lost or reordered.
 import type { ServerResponse } from "node:http";
-import type { HttpError } from "../errors.js";
+import type { ConnectionHold } from "../errors.js";
 
-/** Offers `res`'s connection to `hold` as its refusal is answered; whether it is held (false: close it after the answer). */
-export function holdConnection(res: ServerResponse, hold: NonNullable<HttpError["hold"]>): boolean {
+/** Offers `res`'s connection to `hold` now; whether it is held once `res` is sent (false: a refusal closes it after the answer). */
+export function holdConnection(res: ServerResponse, hold: ConnectionHold): boolean {
   const req = res.req;
   const socket = req.socket;
   let resumed = false;

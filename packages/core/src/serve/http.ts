@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import { SSEServerTransport } from "@modelcontextprotocol/sdk/server/sse.js";
 import { isInitializeRequest, type InitializeRequest } from "@modelcontextprotocol/sdk/types.js";
-import { HttpError, identityOf, plainMessage } from "../errors.js";
+import { HttpError, identityOf, plainMessage, type ConnectionHold } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { corsHeaders, type Cors } from "./cors.js";
 import type { FrontSession, FrontSessionOptions } from "./front-session.js";
@@ -69,7 +69,7 @@ export interface HttpFrontOptions {
  * before its next turn has its connection offered to `hold` once this request is answered (the same
  * hold as `HttpError.hold`; `false` leaves the connection as it is). See docs/extension-points.md.
  */
-export type Authenticate = (req: IncomingMessage, front?: { holdAfterAnswer(hold: NonNullable<HttpError["hold"]>): void }) => AuthInfo | undefined | Promise<AuthInfo | undefined>;
+export type Authenticate = (req: IncomingMessage, front?: { holdAfterAnswer(hold: ConnectionHold): void }) => AuthInfo | undefined | Promise<AuthInfo | undefined>;
 
 export type HttpRoute = (req: IncomingMessage, res: ServerResponse) => boolean;
 
@@ -287,7 +287,7 @@ export function createHttpHandler(host: HttpFrontHost, options: HttpFrontOptions
   async function caller(req: IncomingMessage, res: ServerResponse): Promise<AuthInfo | undefined | false> {
     if (!options.authenticate) return undefined;
     try {
-      let holdAfter: NonNullable<HttpError["hold"]> | undefined;
+      let holdAfter: ConnectionHold | undefined;
       const authInfo = await options.authenticate(req, { holdAfterAnswer: (hold) => void (holdAfter = hold) });
       if (holdAfter) holdConnection(res, holdAfter);
       // Where the transports (ours and the SDK's SSE one) read it from.
