@@ -418,16 +418,21 @@ setInterval(() => (existsSync(dir + "/done") || Date.now() > deadline) && proces
     expect(checks.filter((line) => /FAILURE/.test(line) || (/WARNING/.test(line) && !/sse-retry-timing/.test(line))), output).toEqual([]);
   };
 
+  // sse-retry once more when it fails: on a loaded machine the standalone GET stream (opened once
+  // notifications/initialized is accepted) can reach the scenario's server after the tools/call POST,
+  // and the scenario then takes it for the reconnection, which carries no Last-Event-ID (a WARNING).
+  const retry = (name: string) => (name === "sse-retry" ? 1 : 0);
+
   for (const name of ["initialize", "tools_call", "sse-retry"]) {
-    it(`passes the ${name} scenario`, async () => {
+    it(`passes the ${name} scenario`, { timeout: 60_000, retry: retry(name) }, async () => {
       passes(await scenario(name, name === "initialize" ? async (url) => void (await connect(url)).client.close() : callEveryTool));
-    }, 60_000);
+    });
   }
 
   for (const name of ["tools_call", "sse-retry"]) {
-    it(`passes the ${name} scenario with the proxy as the client (its HTTP backend leg)`, async () => {
+    it(`passes the ${name} scenario with the proxy as the client (its HTTP backend leg)`, { timeout: 60_000, retry: retry(name) }, async () => {
       passes(await scenario(name, callEveryToolThroughTheProxy));
-    }, 60_000);
+    });
   }
 });
 
