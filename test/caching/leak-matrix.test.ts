@@ -49,7 +49,9 @@ async function deployment(name: string, prefix: string): Promise<{ proxy: FastMC
       local: { command: process.execPath, args: [FIXTURE, "stdio"], env: { FIXTURE_GREETING: name } },
     },
   });
-  const cache = caching({ store: redisStore({ url: redis!.url, prefix }), tools: { data_lookup: true, local_whoami: { force: true } } });
+  // A store slower than storeTimeoutMs counts as a miss (fail open): on a loaded CI machine 100 ms was
+  // sometimes too short for Redis, and a missed write read as a leak-matrix failure.
+  const cache = caching({ store: redisStore({ url: redis!.url, prefix }), storeTimeoutMs: 5_000, tools: { data_lookup: true, local_whoami: { force: true } } });
   await cache.install(proxy);
   proxies.push(proxy);
   caches.push(cache);
