@@ -2,6 +2,7 @@
 // client declared something it could be asked for (elicitation, sampling, roots) waits alone on a
 // stdio backend session, so that a backend's ask is attributed to it without doubt; that session is kept
 // for the next such call, so none is opened per call. Others use the shared session, as a list does.
+import type { IncomingMessage } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FastMCPProxy } from "@fastmcp-proxy/core";
 import { FIXTURE } from "../helpers.js";
@@ -63,6 +64,80 @@ describe("backend sessions of 2026 calls", () => {
     expect(answer.status).toBe(200);
     expect(answer.message.result).toBeUndefined();
     expect(answer.message.error?.message).toMatch(/elicitation\/create .*did not declare the capability/);
+  }, 30_000);
+});
+
+// A caller the proxy knows (a bearer token names it) has a backend session of its own: its calls that
+// may be asked share it, as its legacy session's calls do. No stdio message says which of them an ask
+// is for, so the oldest carries it: any of them may, they are the same caller's. Another caller's
+// calls never wait on that session.
+describe("2026 calls of one known caller", () => {
+  let proxy: FastMCPProxy;
+  let url: string;
+  const authenticate = (req: IncomingMessage) => {
+    const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
+    return token ? { token, clientId: token, scopes: [], extra: { identity: `user:${token}` } } : undefined;
+  };
+  beforeAll(async () => {
+    proxy = FastMCPProxy.asProxy({ command: process.execPath, args: [FIXTURE, "stdio"] }, { logLevel: "error" });
+    url = (await proxy.run({ transport: "http", port: 0, authenticate })).url!;
+  }, 30_000);
+  afterAll(async () => {
+    await proxy?.close();
+  });
+
+  const asking = { "io.modelcontextprotocol/clientCapabilities": { elicitation: {}, roots: {} } };
+  const as = (who: string) => ({ authorization: `Bearer ${who}` });
+  const pidIn = (answer: { message: { result?: any } }) => (JSON.parse(answer.message.result.content[0].text) as { pid: number }).pid;
+
+  /** Calls `name` as `who` and answers every round of input until it ends (at most 5 rounds). */
+  async function callThrough(who: string, name: string, args: object, answerFor: (method: string) => object) {
+    let answer = await post2026(url, "tools/call", { name, arguments: args, _meta: asking }, as(who));
+    for (let round = 0; round < 5 && answer.message.result?.resultType === "input_required"; round++) {
+      const requests = answer.message.result.inputRequests as Record<string, { method: string }>;
+      const inputResponses = Object.fromEntries(Object.entries(requests).map(([key, request]) => [key, answerFor(request.method)]));
+      answer = await post2026(url, "tools/call", { name, arguments: args, inputResponses, requestState: answer.message.result.requestState, _meta: asking }, as(who));
+    }
+    return answer;
+  }
+
+  it("calls that may be asked, sent at once, share the caller's one backend session: one child, not one per call", async () => {
+    const answers = await Promise.all(Array.from({ length: 6 }, () => post2026(url, "tools/call", { name: "whoami", arguments: {}, _meta: asking }, as("alice"))));
+    expect(new Set(answers.map(pidIn)).size).toBe(1);
+  }, 30_000);
+
+  it("every ask of such calls reaches their caller, and each call ends with its own result", async () => {
+    const answerFor = (method: string) => (method === "roots/list" ? { roots: [{ uri: "file:///alice", name: "alice" }] } : { action: "accept", content: { name: "Alice" } });
+    const ends = await Promise.all([
+      callThrough("alice", "ask", { what: "elicitation" }, answerFor),
+      callThrough("alice", "ask", { what: "roots" }, answerFor),
+      callThrough("alice", "whoami", {}, answerFor),
+      callThrough("alice", "ask", { what: "elicitation" }, answerFor),
+    ]);
+    const texts = ends.map((end) => end.message.result?.content?.[0]?.text as string);
+    expect(texts[0]).toContain("Alice");
+    expect(texts[1]).toContain("file:///alice");
+    expect(JSON.parse(texts[2]!)).toHaveProperty("pid");
+    expect(texts[3]).toContain("Alice");
+  }, 30_000);
+
+  it("another caller's calls never wait on that session: bob is not asked alice's questions and runs on a child of his own", async () => {
+    const alice = Promise.all([
+      post2026(url, "tools/call", { name: "ask", arguments: { what: "elicitation" }, _meta: asking }, as("alice")),
+      post2026(url, "tools/call", { name: "whoami", arguments: {}, _meta: asking }, as("alice")),
+    ]);
+    const bob = await Promise.all(Array.from({ length: 3 }, () => post2026(url, "tools/call", { name: "whoami", arguments: {}, _meta: asking }, as("bob"))));
+    for (const answer of bob) expect(answer.message.result?.resultType, JSON.stringify(answer.message)).not.toBe("input_required");
+    const [asked, aliceWhoami] = await alice;
+    expect(asked.message.result?.resultType).toBe("input_required");
+    expect(new Set(bob.map(pidIn)).size).toBe(1);
+    expect(bob.map(pidIn)).not.toContain(pidIn(aliceWhoami));
+  }, 30_000);
+
+  it("an anonymous caller's calls that may be asked still wait alone: nothing ties one to another", async () => {
+    const answers = await Promise.all(Array.from({ length: 3 }, () => post2026(url, "tools/call", { name: "ask", arguments: { what: "roots" }, _meta: asking })));
+    for (const answer of answers) expect(answer.message.result?.resultType, JSON.stringify(answer.message)).toBe("input_required");
+    expect(new Set(answers.map((answer) => answer.message.result.requestState)).size).toBe(3);
   }, 30_000);
 });
 

@@ -130,9 +130,9 @@ export interface Call {
   /** The front session's id, when it has one. */
   readonly sessionId?: string | undefined;
   /**
-   * Server→client requests during this call must be attributed to it without doubt (a 2026-07-28
-   * call held between rounds of input, whose channel is its alone): it never shares a backend
-   * session with another waiting call.
+   * Server→client requests during this call must reach its caller and no other (a 2026-07-28 call
+   * held between rounds of input, whose channel is its alone): it shares a backend session only with
+   * its own caller's calls, or with calls whose asks that session tells apart.
    */
   readonly exclusive?: boolean | undefined;
 }

@@ -273,9 +273,10 @@ export class BackendRouter {
   #lane(backend: Backend, call: Pick<Call, "tenant" | "listener" | "authInfo" | "exclusive">): Lane | undefined {
     const route = this.#route(backend, call.tenant, call.listener);
     const lane = route.owner ? this.#lanes.get(route.key) : this.#sharedLane(backend, backend.connector.isolatable ? call.tenant.profile : RELAY_CAPABILITIES);
-    // An exclusive call (it may be asked) shares its route's session only when that session says whose
-    // each ask is; else it gets an extra session no other call is waiting on (kept for the next one).
-    const shares = backend.connector.attributesAsks && (lane?.ready === undefined || attributesAsks(lane.ready));
+    // An exclusive call (it may be asked) shares its route's session when that session is its own
+    // caller's (an ask it cannot be told apart by goes to that caller's oldest call: see `ownerOf`), or
+    // says whose each ask is; else it gets an extra session no other call is waiting on (kept for the next one).
+    const shares = route.owner !== undefined || (backend.connector.attributesAsks && (lane?.ready === undefined || attributesAsks(lane.ready)));
     if (call.exclusive && backend.connector.isolatable && !shares) return this.#extraLane(backend, route, call);
     return lane ?? this.#openLane(route.key, backend, route.owner!, call);
   }

@@ -7,8 +7,10 @@ import { describe, type Backend } from "./backend.js";
 /**
  * Who a message from a backend session belongs to, among the calls waiting on it and the front
  * sessions using it: the tenant that created the task it is about (`owns`, when it is about one),
- * else the one call waiting, else the one front session with calls waiting, else the one front
- * session there is. Anything else is ambiguous (undefined).
+ * else the one call waiting, else the one front session with calls waiting, else the oldest call
+ * when all those waiting are one known caller's (no stdio message says which of them it is for, and
+ * any of them may carry it: they are the same caller's), else the one front session there is.
+ * Anything else is ambiguous (undefined).
  */
 export function ownerOf(calls: readonly Call[], listeners: readonly Listener[], owns?: (tenant: Tenant) => boolean): Channel | undefined {
   if (owns) {
@@ -18,8 +20,11 @@ export function ownerOf(calls: readonly Call[], listeners: readonly Listener[], 
     if (listener) return listener;
   }
   if (calls.length === 1) return calls[0]!.channel;
-  const sessions = new Set(calls.map((call) => call.listener));
-  if (calls.length > 1) return sessions.size === 1 ? [...sessions][0] : undefined;
+  if (calls.length > 1) {
+    const first = calls[0]!;
+    if (first.listener && calls.every((call) => call.listener === first.listener)) return first.listener;
+    return !first.tenant.ephemeral && calls.every((call) => call.tenant.id === first.tenant.id) ? first.channel : undefined;
+  }
   return listeners.length === 1 ? listeners[0] : undefined;
 }
 
