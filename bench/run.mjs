@@ -477,10 +477,11 @@ async function inProcessScenario() {
 /**
  * The same proxy (HTTP front → an echo backend) called by a legacy client on its session and by
  * 2026-07-28 clients: one that declares elicitation, sampling and roots (its calls may be asked for
- * input: on a stdio backend each waits alone on a backend session the proxy keeps; on an HTTP one
- * they share the session, an ask saying whose it is), and one that declares none.
+ * input: on a stdio backend an anonymous one's each wait alone on a backend session the proxy keeps,
+ * a known caller's share its own; on an HTTP one they share the session, an ask saying whose it is),
+ * and one that declares none. With `identity`, every caller is that one principal.
  */
-async function erasScenario({ key = "eras", over = "stdio" } = {}) {
+async function erasScenario({ key = "eras", over = "stdio", identity } = {}) {
   let proxy;
   let wide;
   let echo;
@@ -496,14 +497,14 @@ async function erasScenario({ key = "eras", over = "stdio" } = {}) {
   });
   await compare({
     key,
-    scenario: `HTTP front → ${over} backend, by era`,
+    scenario: `HTTP front → ${over} backend, by era${identity ? ", one known caller" : ""}`,
     loads: ["raw POST"],
     variants: [
       {
         name: "legacy session",
         setup: async () => {
           if (over === "http") echo = await echoHttp();
-          proxy = await ourProxyHttp(over === "http" ? echo.url : echoStdio());
+          proxy = await ourProxyHttp(over === "http" ? echo.url : echoStdio(), { extraArgs: identity ? ["--identity", identity] : [] });
           const legacy = httpEndpoint(proxy.url, proxy.child.pid);
           return { ...legacy, close: async () => (await legacy.close(), await stop(proxy.child), echo && (await stop(echo.child))) };
         },
@@ -512,7 +513,7 @@ async function erasScenario({ key = "eras", over = "stdio" } = {}) {
       { name: "2026-07-28, declares none", setup: async () => endpoint({}) },
       // Over stdio such calls run at most askingSessions (default 4) at once, each alone on a child:
       // the same calls on a proxy that lets 64 run at once show what a call costs without that bound.
-      ...(over === "stdio"
+      ...(over === "stdio" && !identity
         ? [{
             name: "2026-07-28, declares input, askingSessions 64",
             setup: async () => {
@@ -1067,6 +1068,9 @@ function targets() {
   const erasHttp = findings["eras-http.declared.c16"];
   check("the same over an HTTP backend (asking calls share its session)", erasHttp, erasHttp >= 0.9,
     `${erasHttp?.toFixed(2)}× the legacy session's calls/s, ${findings["eras-http.declaredCpu.c16"]?.toFixed(2)}× its proxy CPU per call (c=1 ${findings["eras-http.declared.c1"]?.toFixed(2)}×; declaring none: ${findings["eras-http.none.c16"]?.toFixed(2)}×)`);
+  const erasKnown = findings["eras-known.declared.c16"];
+  check("the same over a stdio backend, every call made as one known caller (its asking calls share its session)", erasKnown, erasKnown >= 0.9,
+    `${erasKnown?.toFixed(2)}× the legacy session's calls/s, ${findings["eras-known.declaredCpu.c16"]?.toFixed(2)}× its proxy CPU per call (c=1 ${findings["eras-known.declared.c1"]?.toFixed(2)}×; declaring none: ${findings["eras-known.none.c16"]?.toFixed(2)}×)`);
   // Issue 20: the lean hot path.
   const alloc = findings.allocPerCall;
   check("≤ 12 KB allocated per forwarded call (v8.GCProfiler, stdio → stdio, c=16)", alloc, alloc <= 12, `${alloc?.toFixed(1)} KB`);
@@ -1096,6 +1100,8 @@ async function main() {
   await httpStdioScenario();
   await erasScenario();
   await erasScenario({ key: "eras-http", over: "http" });
+  // Every call made as one principal: a known caller's calls that may be asked share its own session.
+  await erasScenario({ key: "eras-known", over: "stdio", identity: "bench-user" });
   await toolsListScenario();
   await memoryScenario();
   await concurrencyScenario();

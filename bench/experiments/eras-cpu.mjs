@@ -2,7 +2,8 @@
 // Proxy CPU per call (from /proc, not wall clock), bytes it allocates per call (v8.GCProfiler, whatever
 // the machine's load) and its backend children, HTTP front → stdio (or HTTP) echo backend:
 // a legacy session's calls against 2026-07-28 calls declaring input, and declaring none.
-//   node bench/experiments/eras-cpu.mjs [--calls N] [--concurrency C] [--over stdio|http]
+//   node bench/experiments/eras-cpu.mjs [--calls N] [--concurrency C] [--over stdio|http] [--identity NAME]
+// (--identity: every caller is that one principal, as in the bench's "one known caller" rows)
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { FULL_CAPABILITIES, keepAliveAgent, raw2026Caller, rawSession, runLoad } from "../lib/load.mjs";
@@ -24,7 +25,7 @@ if (over === "http") {
   echo.url = await listening(echo);
 }
 const backend = over === "http" ? echo.url : [process.execPath, ECHO, "stdio"];
-const proxy = start("proxy", process.execPath, ["--import", join(HERE, "..", "lib", "alloc-window.mjs"), join(HERE, "..", "proxy-server.mjs"), "--front", "http", "--backend", JSON.stringify(backend)]);
+const proxy = start("proxy", process.execPath, ["--import", join(HERE, "..", "lib", "alloc-window.mjs"), join(HERE, "..", "proxy-server.mjs"), "--front", "http", "--backend", JSON.stringify(backend), ...(opt("--identity") ? ["--identity", opt("--identity")] : [])]);
 const url = await listening(proxy);
 const measure = async (label, call) => {
   await Promise.all(Array.from({ length: c }, () => call()));
