@@ -10,7 +10,7 @@ import { FastMCPProxy } from "@fastmcp-proxy/core";
 import { serveStdioFront, type StdioFront } from "../../packages/core/src/eras/index.js";
 import { StdioFrontTransport } from "../../packages/core/src/serve/stdio.js";
 import { startDualEraServer } from "../fixtures/dual-era-server.mjs";
-import { PipeTransport, until } from "../helpers.js";
+import { FIXTURE, PipeTransport, until } from "../helpers.js";
 import { ENVELOPE, expectFixtureServed, modernProxy } from "./harness.js";
 
 type Fixture = Awaited<ReturnType<typeof startDualEraServer>>;
@@ -183,5 +183,33 @@ describe("the stdio front, both eras", () => {
       await client.close();
     }
     await front.closed;
+  }, 30_000);
+});
+
+// A stdio front has one client: its 2026 requests are one caller's, as a legacy client's are. Its
+// calls that may be asked share that caller's backend session (one child of a stdio backend), and
+// every ask still reaches it.
+describe("the stdio front's 2026 client is one caller", () => {
+  let proxy: FastMCPProxy;
+  const fronts: StdioFront[] = [];
+  beforeAll(async () => {
+    proxy = FastMCPProxy.asProxy({ command: process.execPath, args: [FIXTURE, "stdio"] }, { logLevel: "error" });
+    await proxy.start();
+  }, 30_000);
+  afterAll(async () => {
+    await Promise.all(fronts.map((f) => f.close()));
+    await proxy?.close();
+  });
+
+  it("its calls that may be asked, sent at once, run on one backend child, and each ask is answered by it", async () => {
+    const { front, pipe } = stdioFront(proxy);
+    fronts.push(front);
+    const client = await v2Client(pipe, { pin: "2026-07-28" });
+    const pids = await Promise.all(Array.from({ length: 6 }, async () => JSON.parse(text(await client.callTool({ name: "whoami", arguments: {} }))).pid as number));
+    expect(new Set(pids).size).toBe(1);
+    const asked = await Promise.all(["elicitation", "roots", "sampling"].map(async (what) => text(await client.callTool({ name: "ask", arguments: { what } }))));
+    expect(asked[0]).toContain("Alice");
+    expect(asked[1]).toContain("file:///work");
+    expect(asked[2]).toContain("Paris");
   }, 30_000);
 });

@@ -23,8 +23,9 @@ export class ModernCore {
   readonly front: Front;
   readonly #watcher: Watcher;
 
-  constructor(host: ModernFrontHost, options: ModernFrontOptions, notify: () => ServerNotifier) {
-    this.front = { host, options, codec: new RequestStateCodec(options.requestState), held: new HeldCalls(options.held), schemas: new ListedSchemas() };
+  /** `caller`: the one client of a stdio front (see `Front.caller`). */
+  constructor(host: ModernFrontHost, options: ModernFrontOptions, notify: () => ServerNotifier, caller?: string) {
+    this.front = { host, options, codec: new RequestStateCodec(options.requestState), held: new HeldCalls(options.held), schemas: new ListedSchemas(), caller };
     this.#watcher = new Watcher(host, notify);
   }
 

@@ -21,6 +21,12 @@ export interface Front {
   held: HeldCalls;
   /** The tools' input schemas as listed, for the Mcp-Param-* check. */
   schemas: ListedSchemas;
+  /**
+   * The one client of a stdio front: its requests are one caller's, known again from one to the next
+   * (as a legacy session's are). Undefined on HTTP, where an anonymous request is nobody the proxy can
+   * recognise again.
+   */
+  caller?: string | undefined;
 }
 
 /**
@@ -44,10 +50,10 @@ export interface RequestContext {
 }
 
 /** The call a 2026 request is, as the pipeline takes it: its tenant (from its token and `_meta`), and a way back. */
-function callOf(ctx: RequestContext, channel: Omit<Channel, "capabilities">, signal: AbortSignal, exclusive = false): Call {
+function callOf(front: Front, ctx: RequestContext, channel: Omit<Channel, "capabilities">, signal: AbortSignal, exclusive = false): Call {
   const { authInfo } = ctx;
   const capabilities = declared(ctx);
-  return { tenant: tenantOf({ authInfo, capabilities }), authInfo, channel: { capabilities, ...channel }, signal, requestId: ctx.id, exclusive };
+  return { tenant: tenantOf({ authInfo, sessionId: front.caller, capabilities }), authInfo, channel: { capabilities, ...channel }, signal, requestId: ctx.id, exclusive };
 }
 
 export function declared(ctx: RequestContext): ClientCapabilities | undefined {
@@ -74,7 +80,7 @@ const noInput = () => Promise.reject(new Error("no call is waiting for input"));
 
 /** A request that cannot ask for input: one answer. */
 export async function once(front: Front, method: string, params: JsonObject, ctx: RequestContext): Promise<JsonObject> {
-  const call = callOf(ctx, { notify: (n) => relay(ctx, n), request: noInput }, ctx.signal);
+  const call = callOf(front, ctx, { notify: (n) => relay(ctx, n), request: noInput }, ctx.signal);
   try {
     return clean(await front.host.handle(method, params, call));
   } catch (error) {
@@ -154,13 +160,14 @@ function start(front: Front, method: string, params: JsonObject, ctx: RequestCon
   const exchange = new Exchange(answers);
   rounds_.set(exchange, ctx);
   const call = callOf(
+    front,
     ctx,
     {
       notify: (n) => relay(rounds_.get(exchange)!, n),
       request: (request) => exchange.ask(request.method, (request.params ?? {}) as JsonObject) as Promise<Result>,
     },
     exchange.controller.signal,
-    // Its backend's asks must be its own without doubt: no other call waits on its backend session.
+    // Its backend's asks must reach its caller: it waits only with that caller's own calls.
     true,
   );
   exchange.start(front.host.handle(method, params, call) as Promise<JsonObject>);

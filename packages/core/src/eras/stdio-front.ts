@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { JSONRPCMessage, RequestId } from "@modelcontextprotocol/sdk/types.js";
 import type { Server, ServerNotifier } from "@modelcontextprotocol/server";
@@ -37,7 +38,8 @@ export function serveStdioFront(host: ModernFrontHost, transport: StdioFrontTran
   /** Messages handed to serveStdio. */
   let handed = 0;
   const notifier = pinnedNotifier(() => pinned);
-  const core = new ModernCore(host, options, () => notifier);
+  // One client on the pipe: its 2026 requests are one caller's (a session's, as a legacy client's are).
+  const core = new ModernCore(host, options, () => notifier, randomUUID());
   // serveStdio connects whatever its factory makes with connect() and close() only: a legacy
   // connection gets the proxy's own front session behind that pair.
   const handle = serveStdio(
