@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// What one stdio → stdio call costs the proxy process: CPU µs per call (from /proc) and KB allocated
-// per call (v8.GCProfiler, bench/lib/alloc-window.mjs), at each concurrency, variants alternated in
-// rounds so they share the machine's load. Both figures hold on a busy machine; throughput does not.
+// What one stdio → stdio call costs the proxy process: CPU µs per call (from /proc), KB allocated per
+// call, bytes promoted by the scavenges and GC time per call (v8.GCProfiler, bench/lib/alloc-window.mjs),
+// at each concurrency, variants alternated in rounds so they share the machine's load. These figures
+// hold on a busy machine (CPU as a range); throughput does not.
 //
 //   node bench/experiments/stdio-cost.mjs [--rounds N] [--calls N] [--concurrency 16,64] [--proxy LABEL=PATH ...] [--relay]
 //
@@ -53,8 +54,8 @@ async function window(endpoint, concurrency) {
   const run = await runLoad(call, { concurrency, maxCalls: calls, durationMs: 30_000, warmup: 0, cpuPids: [endpoint.pid] });
   process.kill(endpoint.pid, "SIGUSR2");
   for (let i = 0; i < 100 && !/ALLOCATED \d+/.test(endpoint.stderr); i++) await new Promise((r) => setTimeout(r, 20));
-  const bytes = Number(/ALLOCATED (\d+)/.exec(endpoint.stderr)?.[1]);
-  return { kb: bytes / run.calls / 1024, cpu: run.cpuMicros / run.calls, errors: run.errors };
+  const [, bytes, promoted, gc] = (/ALLOCATED (\d+) PROMOTED (\d+) GC_US (\d+)/.exec(endpoint.stderr) ?? []).map(Number);
+  return { kb: bytes / run.calls / 1024, cpu: run.cpuMicros / run.calls, promoted: promoted / run.calls, gc: gc / run.calls, errors: run.errors };
 }
 
 const endpoints = [];
@@ -66,8 +67,12 @@ try {
     endpoints.forEach((e, i) => {
       const kb = runs[i].map((w) => w.kb.toFixed(2)).join(" ");
       const cpu = runs[i].map((w) => w.cpu.toFixed(1)).join(" ");
+      const promoted = runs[i].map((w) => w.promoted.toFixed(0)).join(" ");
+      const gc = runs[i].map((w) => w.gc.toFixed(1)).join(" ");
       const errors = runs[i].reduce((n, w) => n + w.errors, 0);
-      process.stdout.write(`c=${String(concurrency).padEnd(3)} ${e.label.padEnd(22)} KB/call ${kb.padEnd(24)} CPU µs/call ${cpu}${errors ? `  (${errors} errors)` : ""}\n`);
+      process.stdout.write(
+        `c=${String(concurrency).padEnd(3)} ${e.label.padEnd(14)} KB/call ${kb.padEnd(16)} CPU µs/call ${cpu.padEnd(16)} promoted B/call ${promoted.padEnd(12)} GC µs/call ${gc}${errors ? `  (${errors} errors)` : ""}\n`,
+      );
     });
   }
 } finally {
