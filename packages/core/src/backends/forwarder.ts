@@ -9,6 +9,7 @@
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { ErrorCode, McpError, type JSONRPCMessage, type Result } from "@modelcontextprotocol/sdk/types.js";
+import { InFlightMap } from "../in-flight.js";
 import type { Cancellable } from "../tenant.js";
 
 export interface ForwardOptions {
@@ -23,24 +24,32 @@ export interface ForwardOptions {
   relatedRequestId?: number | undefined;
 }
 
-/** A request in flight; it listens to its signal itself (no closure per request). */
+/**
+ * A request in flight; it listens to its signal itself (no closure per request). Once settled it lets
+ * go of its promise, progress handler and signal: a hash table its forwarder's Map has outgrown may
+ * still point here until a full GC (see `InFlightMap`), and would keep the whole call alive.
+ */
 class Pending {
-  readonly onprogress: ForwardOptions["onprogress"];
   readonly timeout: number;
   readonly maxTotalTimeout: number;
-  readonly signal: Cancellable;
   readonly endsAt: number;
   /** When it times out unless progress comes first. */
   deadline: number;
+  onprogress: ForwardOptions["onprogress"] | undefined;
+  signal: Cancellable | undefined;
+  #resolve: ((result: Result) => void) | undefined;
+  #reject: ((error: unknown) => void) | undefined;
 
   constructor(
     readonly forwarder: Forwarder,
     readonly id: string,
-    readonly resolve: (result: Result) => void,
-    readonly reject: (error: unknown) => void,
+    resolve: (result: Result) => void,
+    reject: (error: unknown) => void,
     options: ForwardOptions,
   ) {
     const now = Date.now();
+    this.#resolve = resolve;
+    this.#reject = reject;
     this.onprogress = options.onprogress;
     this.timeout = options.timeout;
     this.maxTotalTimeout = options.maxTotalTimeout;
@@ -49,9 +58,27 @@ class Pending {
     this.deadline = Math.min(now + options.timeout, this.endsAt);
   }
 
+  resolve(result: Result): void {
+    const resolve = this.#resolve;
+    this.#release();
+    resolve?.(result);
+  }
+
+  reject(error: unknown): void {
+    const reject = this.#reject;
+    this.#release();
+    reject?.(error);
+  }
+
   /** Its signal aborted. */
   handleEvent(): void {
-    this.forwarder.cancel(this.id, cancelledError(this.signal.reason), String(this.signal.reason));
+    const reason = this.signal?.reason;
+    this.forwarder.cancel(this.id, cancelledError(reason), String(reason));
+  }
+
+  #release(): void {
+    this.signal?.removeEventListener("abort", this);
+    this.#resolve = this.#reject = this.onprogress = this.signal = undefined;
   }
 }
 
@@ -71,7 +98,7 @@ export function forwarder(client: Client): Forwarder {
 
 export class Forwarder {
   readonly #transport: Transport | undefined;
-  readonly #pending = new Map<string, Pending>();
+  readonly #pending = new InFlightMap<string, Pending>();
   /** Progress handlers of tasks by token, after their request was answered (a request's own is in #pending). */
   readonly #progress = new Map<string, ForwardOptions["onprogress"]>();
   /** The progress token of each task created through this forwarder, until the task ends. */
@@ -133,7 +160,7 @@ export class Forwarder {
       const task = (message.result as { task?: { taskId?: unknown } }).task;
       // A task's progress goes on after this answer, under the same token.
       if (typeof task?.taskId === "string") {
-        this.#progress.set(id, pending.onprogress);
+        this.#progress.set(id, pending.onprogress!);
         this.#taskTokens.set(task.taskId, id);
       }
       pending.resolve(message.result as Result);
@@ -170,7 +197,6 @@ export class Forwarder {
     const pending = this.#pending.get(id);
     if (!pending) return undefined;
     this.#pending.delete(id);
-    pending.signal.removeEventListener("abort", pending);
     return pending;
   }
 

@@ -6,6 +6,7 @@ import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import { ErrorCode, McpError, type ClientCapabilities, type Notification, type Result } from "@modelcontextprotocol/sdk/types.js";
 import { HttpError, ProxyError, ProxyErrorCode, forwardedError, plainMessage } from "../errors.js";
 import type { Logger } from "../logger.js";
+import { InFlightSet } from "../in-flight.js";
 import { LIST_CHANGED, METHODS, isProxyMethod, type MethodSpec } from "../methods.js";
 import { profileKey, type Call, type Cancellable, type Channel, type Listener, type Tenant } from "../tenant.js";
 import { describe, type Backend } from "./backend.js";
@@ -49,7 +50,7 @@ interface Lane {
   client: () => Promise<Client>;
   /** The session, once open (until it closes). */
   ready: Client | undefined;
-  readonly waiting: Set<Call>;
+  readonly waiting: InFlightSet<Call>;
   busy: number;
   lastUsed: number;
   idleTimer: NodeJS.Timeout | undefined;
@@ -388,7 +389,7 @@ export class BackendRouter {
   }
 
   #newLane(key: string, backend: Backend, owner: Lane["owner"], profile: ClientCapabilities, extra?: string): Lane {
-    return { key, backend, owner, extra, asking: 0, profile, client: () => Promise.reject(new Error("not open")), ready: undefined, waiting: new Set(), busy: 0, lastUsed: Date.now(), idleTimer: undefined, subscriptions: new Set(), authInfo: undefined, timeouts: 0 };
+    return { key, backend, owner, extra, asking: 0, profile, client: () => Promise.reject(new Error("not open")), ready: undefined, waiting: new InFlightSet(), busy: 0, lastUsed: Date.now(), idleTimer: undefined, subscriptions: new Set(), authInfo: undefined, timeouts: 0 };
   }
 
   /** A private lane's session closed (or never opened): forget it, and the tasks its tenant held there. */

@@ -21,6 +21,7 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { passthrough } from "../wire/message.js";
 import { plainMessage } from "../errors.js";
+import { InFlightMap } from "../in-flight.js";
 import type { Logger } from "../logger.js";
 import type { HostedSession } from "../pipeline/session-host.js";
 import { tenantOf, type Call, type Cancellable, type Channel, type Listener, type Tenant } from "../tenant.js";
@@ -73,7 +74,7 @@ export class FrontSession implements HostedSession {
   readonly #host: FrontHost;
   readonly #stateless: boolean;
   /** Requests read and not answered yet, each with what aborts it. */
-  readonly #inFlight = new Map<RequestId, Cancellation>();
+  readonly #inFlight = new InFlightMap<RequestId, Cancellation>();
   /** The caller's AuthInfo as of its latest request (a client that refreshes its token brings a new one). */
   #authInfo: AuthInfo | undefined;
   #tenant: Tenant | undefined;

@@ -12,6 +12,7 @@ import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { ErrorCode, type JSONRPCMessage, type RequestId } from "@modelcontextprotocol/sdk/types.js";
 import { LineReader, LineWriter, onInvalidMessage, unsent, type InvalidSink } from "../wire/lines.js";
 import { checkParams } from "../wire/message.js";
+import { InFlightSet } from "../in-flight.js";
 import { paramsShapeOf } from "../methods.js";
 
 export interface StdioServerTransportOptions {
@@ -34,7 +35,7 @@ export class StdioFrontTransport implements Transport {
   readonly #reader: LineReader;
   readonly #endGraceMs: number;
   /** Requests read and not yet answered: after stdin's end, the close waits for them. */
-  readonly #unanswered = new Set<RequestId>();
+  readonly #unanswered = new InFlightSet<RequestId>();
   #started = false;
   #ended = false;
   #closed = false;
