@@ -21,6 +21,7 @@ import { DEFAULT_MAX_DEPTH, isJsonRpcMessage } from "../wire/message.js";
 import { freezeResult } from "../wire/raw.js";
 import { readResponseText } from "../wire/body.js";
 import { SseParser } from "../wire/sse.js";
+import { InFlightMap, InFlightSet } from "../in-flight.js";
 
 export { StreamableHTTPError };
 
@@ -104,14 +105,14 @@ export class HttpBackendTransport implements Transport {
   /** A server's `retry:` value, used for every later reconnection. */
   #retryMs: number | undefined;
   /** Every HTTP request not finished yet: close() ends them. */
-  readonly #open = new Set<ClientRequest>();
+  readonly #open = new InFlightSet<ClientRequest>();
   /** The HTTP request carrying the answer to a JSON-RPC request still due: cancelling that request lets it go. */
-  readonly #carrier = new Map<RequestId, ClientRequest>();
+  readonly #carrier = new InFlightMap<RequestId, ClientRequest>();
   /** Requests ended on purpose: their end is neither a failure nor a disconnection. */
   readonly #dropped = new WeakSet<ClientRequest>();
-  readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #timers = new InFlightSet<NodeJS.Timeout>();
   /** Requests from the server that came on a request's own stream, by their id: whose they are. */
-  readonly #askers = new Map<RequestId, RequestId>();
+  readonly #askers = new InFlightMap<RequestId, RequestId>();
   #started = false;
   #closed = false;
 

@@ -11,6 +11,7 @@ import { CLIENT_GONE, isPlainRequest, serveDirectly, type FastRequest, type Wire
 import { sendReply, type Reply } from "./reply.js";
 import type { Front } from "./requests.js";
 import { META, MODERN_VERSION, isObject, type JsonObject } from "./wire.js";
+import { InFlightMap } from "../in-flight.js";
 
 /** The methods the fast path serves; everything else (server/discover, listen, notifications, anything odd) goes the SDK's way. */
 const FAST_METHODS = new Set(["tools/call", "resources/read", "prompts/get", "tools/list", "resources/list", "resources/templates/list", "prompts/list", "completion/complete"]);
@@ -129,7 +130,7 @@ export class Lanes {
 
 class Lane extends PerRequestHTTPServerTransport {
   readonly #server: McpServer;
-  readonly #replies = new Map<Id, Reply>();
+  readonly #replies = new InFlightMap<Id, Reply>();
   #inDispatch = false;
   #closed = false;
 

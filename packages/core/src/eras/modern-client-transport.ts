@@ -5,6 +5,7 @@ import type { JSONRPCMessage, RequestId } from "@modelcontextprotocol/sdk/types.
 import { ToolHeaderBook } from "./param-headers.js";
 import { sseMessages } from "../wire/sse.js";
 import { FRONT_CAPABILITIES_META, INPUT_KEY_META, TASKS_EXTENSION, META, MODERN_VERSION, MODERN_VERSIONS, MULTI_ROUND_METHODS, UNSUPPORTED_PROTOCOL_VERSION, headerValue, isObject, nameOf, type JsonObject } from "./wire.js";
+import { InFlightMap } from "../in-flight.js";
 
 export interface ModernClientOptions {
   /** The backend's streamable HTTP endpoint. */
@@ -60,8 +61,8 @@ export class ModernClientTransport implements Transport {
   #serverCapabilities: JsonObject = {};
   #logLevel: string | undefined;
   readonly #subscriptions = new Set<string>();
-  readonly #inFlight = new Map<RequestId, AbortController>();
-  readonly #asks = new Map<RequestId, { resolve: (result: unknown) => void; reject: (error: Error) => void }>();
+  readonly #inFlight = new InFlightMap<RequestId, AbortController>();
+  readonly #asks = new InFlightMap<RequestId, { resolve: (result: unknown) => void; reject: (error: Error) => void }>();
   #askSeq = 0;
   #wireSeq = 0;
   #listen: AbortController | undefined;

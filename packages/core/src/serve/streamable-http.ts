@@ -35,6 +35,7 @@ import { SSE_KEEPALIVE, formatSseEvent } from "../wire/sse.js";
 import { endBounded, writeBounded, type WriteLimits } from "./http-guards.js";
 import { encodeMessage, encodedLength } from "../wire/raw.js";
 import { httpStatusOf } from "../errors.js";
+import { InFlightMap } from "../in-flight.js";
 
 export interface StreamableHttpTransportOptions {
   /** Issues the session id on initialize, given its params. Absent: stateless (no session id; one transport per request). */
@@ -105,7 +106,7 @@ export class StreamableHttpTransport implements Transport {
   readonly #keepAliveMs: number;
   readonly #standalone: Stream;
   /** Unanswered request id → the stream its response goes to. */
-  readonly #byRequest = new Map<RequestId, Stream>();
+  readonly #byRequest = new InFlightMap<RequestId, Stream>();
   /** Open POST streams by id, for resumption (kept only with an event store). */
   readonly #streams = new Map<string, Stream>();
   #timer: NodeJS.Timeout | undefined;
