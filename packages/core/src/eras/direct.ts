@@ -13,6 +13,7 @@ import { answer } from "./modern-server.js";
 import { sendReply, type Reply } from "./reply.js";
 import { declared, type Front, type RequestContext } from "./requests.js";
 import { META, MODERN_VERSION, isObject, type JsonObject } from "./wire.js";
+import { Cancellation } from "../cancellation.js";
 
 /** A request the fast path takes (lanes.ts `isFastRequest`). */
 export type FastRequest = { id: string | number; method: string; params: JsonObject };
@@ -176,8 +177,8 @@ class DirectContext implements RequestContext {
   readonly inputResponses = undefined;
   readonly #reply: Reply;
   readonly #logging: boolean;
-  #controller: AbortController | undefined;
-  #gone = false;
+  /** Aborted when the client goes away; its AbortSignal made only when read. */
+  readonly cancellation = new Cancellation();
 
   constructor(message: FastRequest, authInfo: AuthInfo | undefined, reply: Reply, logging: boolean) {
     this.id = message.id;
@@ -188,18 +189,12 @@ class DirectContext implements RequestContext {
     this.#logging = logging;
   }
 
-  /** Made when first read: a call that may be asked runs on a signal of its own. */
   get signal(): AbortSignal {
-    if (this.#controller === undefined) {
-      this.#controller = new AbortController();
-      if (this.#gone) this.#controller.abort(CLIENT_GONE);
-    }
-    return this.#controller.signal;
+    return this.cancellation.signal;
   }
 
   cancel(): void {
-    this.#gone = true;
-    this.#controller?.abort(CLIENT_GONE);
+    this.cancellation.abort(CLIENT_GONE);
   }
 
   notify(notification: Notification): Promise<void> {

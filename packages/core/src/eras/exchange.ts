@@ -1,3 +1,5 @@
+import type { Notification } from "@modelcontextprotocol/sdk/types.js";
+import { Cancellation } from "../cancellation.js";
 import { digestOf } from "./digest.js";
 import type { JsonObject } from "./wire.js";
 
@@ -21,36 +23,44 @@ const SETTLE_MS = 15;
  * A call in flight through the pipeline, with the server→client requests it is waiting on. `next()`
  * says what happened first: the call ended, or the backend asked for input (which the 2026 client is
  * then asked for with `input_required`; its answers come back through `Ask.resolve` on the retry).
- * The call outlives each round's request: it is cancelled through `controller`, not a round's signal.
+ * The call outlives each round's request: it is cancelled through `cancellation`, not a round's signal.
  */
 export class Exchange {
-  readonly controller = new AbortController();
+  /** The call's own cancellation (no AbortSignal unless someone reads one: most calls never need it). */
+  readonly cancellation = new Cancellation();
   /**
    * The client's answers given to the backend, in order, by ask digest. A call run again (on another
    * replica) starts with those given before: the nth ask with a digest gets the nth answer with it.
    */
   readonly answers: Array<[digest: string, response: JsonObject]>;
+  /** The call's progress and log messages, to the round now waiting on it. */
+  relay: (notification: Notification) => Promise<void> = () => Promise.resolve();
   /** How often each digest was asked in this run (made at the first ask: most calls never ask). */
   #asked: Map<string, number> | undefined;
   #pending: Ask[] = [];
-  #wake: (() => void) | undefined;
-  #ended: Promise<Outcome> | undefined;
-  #over = false;
+  #outcome: Outcome | undefined;
+  /** Wake the round waiting in `next()`: when the call asks, and when it ends. */
+  #onAsk: (() => void) | undefined;
+  #onEnd: (() => void) | undefined;
+  /** Those waiting in `close()` for the call to end. */
+  #closing: Array<() => void> | undefined;
 
   constructor(answers: Array<[string, JsonObject]> = []) {
     this.answers = answers;
   }
 
-  /** Starts the call; asks that arrive through `push` are collected from now on. */
+  /** Starts the call; asks that arrive through `ask` are collected from now on. */
   start(call: Promise<JsonObject>): void {
-    const over = (outcome: Outcome): Outcome => {
-      this.#over = true;
-      return outcome;
-    };
-    this.#ended = call.then(
-      (result) => over({ kind: "done", result }),
-      (error: unknown) => over({ kind: "failed", error }),
+    call.then(
+      (result) => this.#end({ kind: "done", result }),
+      (error: unknown) => this.#end({ kind: "failed", error }),
     );
+  }
+
+  #end(outcome: Outcome): void {
+    this.#outcome = outcome;
+    this.#onEnd?.();
+    for (const closed of this.#closing ?? []) closed();
   }
 
   /** The backend asks: answered at once when the client answered this ask before, else waits for a round. */
@@ -63,7 +73,7 @@ export class Exchange {
     if (known) return Promise.resolve(known[1]);
     return new Promise((resolve, reject) => {
       this.#pending.push({ method, params, digest, resolve, reject });
-      this.#wake?.();
+      this.#onAsk?.();
     });
   }
 
@@ -74,23 +84,28 @@ export class Exchange {
   }
 
   async next(): Promise<Outcome> {
-    const asked = new Promise<"asked">((resolve) => {
-      this.#wake = () => resolve("asked");
-      if (this.#pending.length > 0) resolve("asked");
-    });
-    const first = await Promise.race([this.#ended!, asked]);
-    if (first !== "asked") return first;
-    const settled = await Promise.race([this.#ended!, new Promise<"settled">((r) => setTimeout(() => r("settled"), SETTLE_MS))]);
+    if (this.#outcome === undefined && this.#pending.length === 0) {
+      await new Promise<void>((resolve) => (this.#onAsk = this.#onEnd = resolve));
+    }
+    if (this.#outcome === undefined) {
+      // Asked: more asks may follow at once; one round carries them all (unless the call ends first).
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, SETTLE_MS);
+        this.#onAsk = undefined;
+        this.#onEnd = () => (clearTimeout(timer), resolve());
+      });
+    }
+    this.#onAsk = this.#onEnd = undefined;
     // Answered or failed meanwhile (the backend gave up on its request): that is the outcome.
-    if (settled !== "settled" && settled.kind !== "asks") return settled;
-    return { kind: "asks", asks: this.#pending.splice(0) };
+    return this.#outcome ?? { kind: "asks", asks: this.#pending.splice(0) };
   }
 
   async close(): Promise<void> {
-    // A call that ended has nothing to cancel (and an abort is not free: its reason is an exception).
-    if (!this.#over) this.controller.abort();
     for (const ask of this.#pending.splice(0)) ask.reject(new Error("the request was abandoned"));
-    await this.#ended;
+    // A call that ended has nothing to cancel (and an abort is not free: its reason is an exception).
+    if (this.#outcome !== undefined) return;
+    this.cancellation.abort(undefined);
+    await new Promise<void>((resolve) => (this.#closing ??= []).push(resolve));
   }
 }
 

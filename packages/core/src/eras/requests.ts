@@ -1,11 +1,12 @@
 // How one 2026-07-28 request is served: handed to the pipeline with a channel that parks server→client
 // requests, answered at once, or in rounds of input_required while the call is held.
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
-import { McpError, type ClientCapabilities, type Notification, type Result } from "@modelcontextprotocol/sdk/types.js";
+import { McpError, type ClientCapabilities, type Notification, type RequestId, type Result } from "@modelcontextprotocol/sdk/types.js";
 import { ProtocolError, inputRequired } from "@modelcontextprotocol/server";
 import { randomUUID } from "node:crypto";
 import { identityOf } from "../errors.js";
-import { tenantOf, type Call, type Channel } from "../tenant.js";
+import { Cancellation } from "../cancellation.js";
+import { tenantOf, type Call, type Channel, type Tenant } from "../tenant.js";
 import { digestOf } from "./digest.js";
 import { Exchange, type Ask, type HeldCalls, type Held } from "./exchange.js";
 import type { ModernFrontHost, ModernFrontOptions } from "./modern-front.js";
@@ -40,6 +41,8 @@ export interface RequestContext {
   readonly envelope: JsonObject | undefined;
   /** Aborted when the client cancels the request or goes away. */
   readonly signal: AbortSignal;
+  /** The same without an AbortSignal, where the front keeps one (a forward listens to it instead). */
+  readonly cancellation?: Cancellation | undefined;
   /** The request's requestState: the payload of one the proxy minted (verified), or a backend's string. */
   readonly requestState: unknown;
   readonly inputResponses: Record<string, unknown> | undefined;
@@ -50,10 +53,26 @@ export interface RequestContext {
 }
 
 /** The call a 2026 request is, as the pipeline takes it: its tenant (from its token and `_meta`), and a way back. */
-function callOf(front: Front, ctx: RequestContext, channel: Omit<Channel, "capabilities">, signal: AbortSignal, exclusive = false): Call {
+function callOf(front: Front, ctx: RequestContext, channel: Omit<Channel, "capabilities">, cancellation: AbortSignal | Cancellation, exclusive = false): Call {
   const { authInfo } = ctx;
   const capabilities = declared(ctx);
-  return { tenant: tenantOf({ authInfo, sessionId: front.caller, capabilities }), authInfo, channel: { capabilities, ...channel }, signal, requestId: ctx.id, exclusive };
+  return new ModernCall(tenantOf({ authInfo, sessionId: front.caller, capabilities }), authInfo, { capabilities, ...channel }, ctx.id, exclusive, cancellation);
+}
+
+/** A 2026 request as the pipeline takes it: a forward listens to its `cancellation`, no AbortSignal made unless read. */
+class ModernCall implements Call {
+  constructor(
+    readonly tenant: Tenant,
+    readonly authInfo: AuthInfo | undefined,
+    readonly channel: Channel,
+    readonly requestId: RequestId,
+    readonly exclusive: boolean,
+    readonly cancellation: AbortSignal | Cancellation,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.cancellation instanceof Cancellation ? this.cancellation.signal : this.cancellation;
+  }
 }
 
 export function declared(ctx: RequestContext): ClientCapabilities | undefined {
@@ -80,16 +99,13 @@ const noInput = () => Promise.reject(new Error("no call is waiting for input"));
 
 /** A request that cannot ask for input: one answer. */
 export async function once(front: Front, method: string, params: JsonObject, ctx: RequestContext): Promise<JsonObject> {
-  const call = callOf(front, ctx, { notify: (n) => relay(ctx, n), request: noInput }, ctx.signal);
+  const call = callOf(front, ctx, { notify: (n) => relay(ctx, n), request: noInput }, ctx.cancellation ?? ctx.signal);
   try {
     return clean(await front.host.handle(method, params, call));
   } catch (error) {
     throw toProtocolError(error);
   }
 }
-
-/** Where a held call's progress and logs go: the round now waiting on it. */
-const rounds_ = new WeakMap<Exchange, RequestContext>();
 
 /**
  * What a requestState the proxy minted carries, sealed: the held call's id and round, the request it
@@ -148,7 +164,7 @@ export async function rounds(front: Front, method: string, params: JsonObject, c
     }
     return next(front, start(front, method, params, ctx, answers), { round: state.round + 1, identity, request, method, params });
   }
-  rounds_.set(found.exchange, ctx);
+  found.exchange.relay = (n) => relay(ctx, n);
   const call = { ...found, round: found.round + 1 };
   const missing = answer(found.exchange, found.asks, ctx.inputResponses);
   if (missing.size > 0) return park(front, { ...call, asks: missing }, state.id);
@@ -158,15 +174,15 @@ export async function rounds(front: Front, method: string, params: JsonObject, c
 /** Starts a call through the pipeline whose backend's asks come back to the 2026 client in rounds. */
 function start(front: Front, method: string, params: JsonObject, ctx: RequestContext, answers: Array<[string, JsonObject]>): Exchange {
   const exchange = new Exchange(answers);
-  rounds_.set(exchange, ctx);
+  exchange.relay = (n) => relay(ctx, n);
   const call = callOf(
     front,
     ctx,
     {
-      notify: (n) => relay(rounds_.get(exchange)!, n),
+      notify: (n) => exchange.relay(n),
       request: (request) => exchange.ask(request.method, (request.params ?? {}) as JsonObject) as Promise<Result>,
     },
-    exchange.controller.signal,
+    exchange.cancellation,
     // Its backend's asks must reach its caller: it waits only with that caller's own calls.
     true,
   );
