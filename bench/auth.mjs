@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// node bench/auth.mjs [--rounds 3] [--noisy-rounds 8] [--duration 1200] [--concurrency 16] [--flood-rate 5000] [--no-pin] [--no-front] [--no-hold] [--quick] [--json]
+// node bench/auth.mjs [--rounds 3] [--noisy-rounds 8] [--lead-in 300] [--duration 1200] [--concurrency 16] [--flood-rate 5000] [--no-pin] [--no-front] [--no-hold] [--quick] [--json]
 //
 // What bearer authentication adds to a tools/call: the proxy (HTTP front, in-process echo backend)
 // with and without bearerAuth + a JWT verifier, raw JSON-RPC POSTs on keep-alive sockets, variants
@@ -97,7 +97,7 @@ const LIMIT = { capacity: 500, perSecond: 500 };
 const ALICE_RATE = 250;
 const ALLOWANCE_RATE = LIMIT.perSecond;
 // Alice is measured once bob has run this long: his bucket (500 at once) is spent, and what is measured is a flood, not the burst his capacity allows.
-const LEAD_IN_MS = 300;
+const LEAD_IN_MS = opt("--lead-in", 300);
 const FLOOD_RATE = opt("--flood-rate", LIMIT.perSecond * 10);
 const FLOOD = fileURLToPath(new URL("./lib/flood.mjs", import.meta.url));
 const PIN = !args.includes("--no-pin") && pinnable();
