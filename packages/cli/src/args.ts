@@ -253,9 +253,9 @@ Options:
                          (one per principal: one child per user, not per client), or one for all
   --spare-sessions <n>   backend sessions (stdio children) kept open ahead per backend, so a new
                          client's first call does not wait for a child to start (default: 0)
-  --asking-sessions <n>  2026-07-28 calls that may be asked for input (elicitation, sampling, roots)
-                         each run alone on a stdio backend session: at most this many at once per
-                         backend, more wait their turn (default: 4)
+  --asking-sessions <n>  anonymous 2026-07-28 calls that may be asked for input (elicitation,
+                         sampling, roots) each run alone on a stdio backend session: at most this
+                         many at once per backend, more wait their turn (default: 4)
   --max-sessions <n>     backend sessions per backend for isolated clients (default: 100)
   --max-body <bytes>     largest HTTP request body (default: 4194304)
   --drain-timeout <ms>   on SIGTERM, how long calls in flight may finish; /readyz fails and new

@@ -56,10 +56,11 @@ export interface ProxyOptions {
    */
   spareSessions?: number;
   /**
-   * A 2026-07-28 call whose client declared elicitation, sampling or roots, to a backend whose asks do
-   * not say whose they are (stdio), runs alone on a backend session (a child) so that an ask reaches its
-   * own caller: at most this many such sessions per route run a call at once; one more call waits its
-   * turn (a call waiting for its client's input does not count). Default 4.
+   * An anonymous 2026-07-28 call whose client declared elicitation, sampling or roots, to a backend
+   * whose asks do not say whose they are (stdio), runs alone on a backend session (a child) so that an
+   * ask reaches its own caller (a known caller's such calls share its own session): at most this many
+   * such sessions per route run a call at once; one more call waits its turn (a call waiting for its
+   * client's input does not count). Default 4.
    */
   askingSessions?: number;
   /**
