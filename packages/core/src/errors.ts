@@ -36,16 +36,16 @@ export class ProxyError extends McpError {
 }
 
 /**
- * A refusal with an HTTP status and headers (401 with `WWW-Authenticate`, 403, 503). Thrown by a
- * front's `authenticate`, or by middleware: where the answer is still plain JSON, the HTTP front
- * answers with this status and these headers; elsewhere the JSON-RPC error alone is sent.
- */
-/**
  * Offered a keep-alive connection of a caller to slow down (`HttpError.hold`, `holdAfterAnswer`):
  * return true to hold it (not read again until `resume()`, or until it closes), false not to.
  */
 export type ConnectionHold = (socket: Socket, resume: () => void) => boolean;
 
+/**
+ * A refusal with an HTTP status and headers (401 with `WWW-Authenticate`, 403, 503). Thrown by a
+ * front's `authenticate`, or by middleware: where the answer is still plain JSON, the HTTP front
+ * answers with this status and these headers; elsewhere the JSON-RPC error alone is sent.
+ */
 export class HttpError extends ProxyError {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;

@@ -33,8 +33,8 @@ export class Exchange {
    * replica) starts with those given before: the nth ask with a digest gets the nth answer with it.
    */
   readonly answers: Array<[digest: string, response: JsonObject]>;
-  /** The call's progress and log messages, to the round now waiting on it. */
-  relay: (notification: Notification) => Promise<void> = () => Promise.resolve();
+  /** The call's progress and log messages, to the round now waiting on it (each retry points it at itself). */
+  relay: (notification: Notification) => Promise<void>;
   /** How often each digest was asked in this run (made at the first ask: most calls never ask). */
   #asked: Map<string, number> | undefined;
   #pending: Ask[] = [];
@@ -45,7 +45,8 @@ export class Exchange {
   /** Those waiting in `close()` for the call to end. */
   #closing: Array<() => void> | undefined;
 
-  constructor(answers: Array<[string, JsonObject]> = []) {
+  constructor(relay: Exchange["relay"], answers: Array<[string, JsonObject]> = []) {
+    this.relay = relay;
     this.answers = answers;
   }
 

@@ -173,8 +173,7 @@ export async function rounds(front: Front, method: string, params: JsonObject, c
 
 /** Starts a call through the pipeline whose backend's asks come back to the 2026 client in rounds. */
 function start(front: Front, method: string, params: JsonObject, ctx: RequestContext, answers: Array<[string, JsonObject]>): Exchange {
-  const exchange = new Exchange(answers);
-  exchange.relay = (n) => relay(ctx, n);
+  const exchange = new Exchange((n) => relay(ctx, n), answers);
   const call = callOf(
     front,
     ctx,

@@ -1,8 +1,7 @@
 // Holding a connection (a refusal's HttpError.hold, or an admitted caller's holdAfterAnswer): once the
 // answer is sent and the request read in full, the keep-alive connection is not read until its holder
-// resumes it. Whatever the
-// client sends meanwhile waits in the kernel (TCP back-pressure), and node:http parses it as usual
-// once resumed: nothing is lost or reordered.
+// resumes it. Whatever the client sends meanwhile waits in the kernel (TCP back-pressure), and
+// node:http parses it as usual once resumed: nothing is lost or reordered.
 import type { ServerResponse } from "node:http";
 import type { ConnectionHold } from "../errors.js";
 
