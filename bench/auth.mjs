@@ -14,6 +14,7 @@ import { spawnSync } from "node:child_process";
 import http from "node:http";
 import { availableParallelism } from "node:os";
 import { createInterface } from "node:readline";
+import { PerformanceObserver } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { FastMCPProxy } from "@fastmcp-proxy/core";
 import { bearerAuth, jwtVerifier, rateLimit } from "@fastmcp-proxy/auth";
@@ -98,6 +99,8 @@ const ALICE_RATE = 250;
 const ALLOWANCE_RATE = LIMIT.perSecond;
 // Alice is measured once bob has run this long: his bucket (500 at once) is spent, and what is measured is a flood, not the burst his capacity allows.
 const LEAD_IN_MS = opt("--lead-in", 300);
+// Alice's calls over this long are counted, with those a GC pause overlapped: her p99 is one of them.
+const SLOW_MS = 2;
 const FLOOD_RATE = opt("--flood-rate", LIMIT.perSecond * 10);
 const FLOOD = fileURLToPath(new URL("./lib/flood.mjs", import.meta.url));
 const PIN = !args.includes("--no-pin") && pinnable();
@@ -123,9 +126,22 @@ function pin(pid, cpus) {
   if (done.status !== 0) throw new Error(`taskset: ${done.stderr}`);
 }
 
-/** `call()` at c=1, started every 1/perSecond s (at once when the last one took longer); latencies in µs, and this process's CPU µs. */
+/** This process's GC pauses as [start, end] (performance.now() ms), kept while alice is measured. */
+const gcPauses = [];
+const gcObserver = new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) gcPauses.push([entry.startTime, entry.startTime + entry.duration]);
+});
+
+/**
+ * `call()` at c=1, started every 1/perSecond s (at once when the last one took longer); latencies in µs,
+ * this process's CPU µs, and what explains the tail: calls over SLOW_MS, how many of them a GC pause of
+ * this process overlapped, and the pauses' ms.
+ */
 async function paced(call, perSecond, durationMs) {
   const samples = [];
+  const slow = { calls: 0, inGc: 0, gcMs: 0 };
+  gcPauses.length = 0;
+  gcObserver.observe({ entryTypes: ["gc"] });
   let errors = 0;
   const gap = 1000 / perSecond;
   const cpu = process.cpuUsage();
@@ -136,15 +152,23 @@ async function paced(call, perSecond, durationMs) {
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     next += gap;
     const t = process.hrtime.bigint();
+    const started = performance.now();
     try {
       await call();
       samples.push(Number(process.hrtime.bigint() - t) / 1e3);
+      const ended = performance.now();
+      if (ended - started > SLOW_MS) {
+        slow.calls++;
+        if (gcPauses.some(([from, to]) => from < ended && to > started)) slow.inGc++;
+      }
     } catch {
       errors++;
     }
   }
   const used = process.cpuUsage(cpu);
-  return { samples, errors, cpuMicros: used.user + used.system };
+  gcObserver.disconnect();
+  for (const [from, to] of gcPauses) slow.gcMs += to - from;
+  return { samples, errors, cpuMicros: used.user + used.system, slow };
 }
 
 /** Bob in his own process for `durationMs` from when it says FLOODING (`how`: { rate } or { concurrency }); `counts` resolves with what he got. */
@@ -183,6 +207,7 @@ async function measure(phase, { on, how }) {
   phase.roundP99s.push(p99(alice.samples));
   phase.errors += alice.errors;
   phase.cpuMicros += alice.cpuMicros;
+  for (const k of Object.keys(phase.slow)) phase.slow[k] += alice.slow[k];
   phase.seconds += DURATION / 1000;
   if (!noisy) return;
   const counts = await noisy.counts;
@@ -199,7 +224,7 @@ const phases = {
   ...(notHeld && { "flood, not held": { on: notHeld, how: { rate: FLOOD_RATE } } }),
   "closed loop": { on: held, how: { concurrency: CONCURRENCY } },
 };
-const emptyPhase = () => ({ samples: [], roundP99s: [], errors: 0, cpuMicros: 0, seconds: 0, bob: { offered: 0, answered: 0, refused: 0, skipped: 0, errors: 0, seconds: 0 } });
+const emptyPhase = () => ({ samples: [], roundP99s: [], errors: 0, cpuMicros: 0, seconds: 0, slow: { calls: 0, inGc: 0, gcMs: 0 }, bob: { offered: 0, answered: 0, refused: 0, skipped: 0, errors: 0, seconds: 0 } });
 const measured = Object.fromEntries(Object.keys(phases).map((name) => [name, emptyPhase()]));
 try {
   if (PIN) pin(process.pid, "0");
@@ -216,7 +241,7 @@ try {
 }
 for (const on of [held, notHeld].filter(Boolean)) await on.proxy.close();
 const noisy = Object.fromEntries(
-  Object.entries(measured).map(([name, m]) => [name, { aliceP99: p99(m.samples), aliceCalls: m.samples.length + m.errors, aliceErrors: m.errors, cpuMsPerSecond: m.cpuMicros / 1000 / m.seconds, bob: m.bob }]),
+  Object.entries(measured).map(([name, m]) => [name, { aliceP99: p99(m.samples), aliceCalls: m.samples.length + m.errors, aliceErrors: m.errors, cpuMsPerSecond: m.cpuMicros / 1000 / m.seconds, slow: m.slow, gcMsPerSecond: m.slow.gcMs / m.seconds, bob: m.bob }]),
 );
 // What one of bob's refused calls costs this process (proxy and alice): the CPU per second beside his flood over that beside his allowance, per refusal.
 const perSecond = (name) => ({ cpu: measured[name].cpuMicros / measured[name].seconds, refused: measured[name].bob.refused / measured[name].bob.seconds });
@@ -245,11 +270,11 @@ if (args.includes("--json")) {
   };
   const judged = AT_FRONT ? `judged at the front (limit.front${HOLD ? ", holdConnections" : ""}) and in the pipeline` : "judged in the pipeline only (--no-front)";
   console.log(`\nrateLimit ${LIMIT.perSecond}/s per principal, ${judged}; alice at ${ALICE_RATE}/s, bob in a process of his own${PIN ? " (taskset: this process on CPU 0, bob on CPU 1)" : " (not pinned)"}\n`);
-  console.log("| phase | alice's p99 µs | ÷ alone | ÷ bob at allowance | bob offered/s | answered | refused (429) | skipped (64 unanswered) | proxy + alice CPU ms/s |");
-  console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+  console.log(`| phase | alice's p99 µs | ÷ alone | ÷ bob at allowance | bob offered/s | answered | refused (429) | skipped (64 unanswered) | proxy + alice CPU ms/s | alice's calls over ${SLOW_MS} ms (in a GC pause) | GC pauses ms/s |`);
+  console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
   for (const [name, n] of Object.entries(noisy)) {
     const bob = name === "alone" ? ["", "", "", ""] : [((n.bob.offered + n.bob.skipped) / n.bob.seconds).toFixed(0), n.bob.answered, n.bob.refused, n.bob.skipped];
-    console.log(`| ${label[name]} | ${n.aliceP99.toFixed(0)} | ${(n.aliceP99 / noisy.alone.aliceP99).toFixed(2)}× | ${(n.aliceP99 / noisy.allowance.aliceP99).toFixed(2)}× | ${bob.join(" | ")} | ${n.cpuMsPerSecond.toFixed(0)} |`);
+    console.log(`| ${label[name]} | ${n.aliceP99.toFixed(0)} | ${(n.aliceP99 / noisy.alone.aliceP99).toFixed(2)}× | ${(n.aliceP99 / noisy.allowance.aliceP99).toFixed(2)}× | ${bob.join(" | ")} | ${n.cpuMsPerSecond.toFixed(0)} | ${n.slow.calls} of ${n.aliceCalls} (${n.slow.inGc}) | ${n.gcMsPerSecond.toFixed(0)} |`);
   }
   const failed = Object.values(noisy).reduce((sum, n) => sum + n.aliceErrors, 0);
   const calls = Object.values(noisy).reduce((sum, n) => sum + n.aliceCalls, 0);
