@@ -42,6 +42,7 @@ const ECHO = join(HERE, "echo-server.mjs");
 const PROXY = join(HERE, "proxy-server.mjs");
 const RELAY = join(HERE, "relay.mjs");
 const HTTP_RELAY = join(HERE, "http-relay.mjs");
+const TCP_RELAY = join(HERE, "tcp-relay.mjs");
 const LEAN_PROXY = join(HERE, "experiments", "lean-proxy.mjs");
 const JSON_FORWARDER = join(HERE, "experiments", "json-forwarder.mjs");
 const GUARD = join(HERE, "lib", "child-guard.mjs");
@@ -382,6 +383,14 @@ async function httpScenario() {
           return { ...endpoint, close: async () => (await endpoint.close(), await stop(child)) };
         },
       },
+      {
+        name: "TCP relay (floor, no HTTP)",
+        setup: async () => {
+          const child = start("tcp relay", NODE, [TCP_RELAY, echo.url], { cwd: HERE });
+          const endpoint = httpEndpoint(await listening(child), child.pid);
+          return { ...endpoint, close: async () => (await endpoint.close(), await stop(child)) };
+        },
+      },
       ...experiment({
         name: "fastmcp-proxy, lean HTTP front + client (prototype)",
         setup: async () => {
@@ -391,9 +400,10 @@ async function httpScenario() {
         },
       }),
     ],
-    after: ({ load, c, stats: [direct, proxy, relay] }) => {
+    after: ({ load, c, stats: [direct, proxy, relay, tcp] }) => {
       findings[`http.${load}.c${c}`] = proxy.rps / direct.rps;
       findings[`http.relay.${load}.c${c}`] = relay.rps / direct.rps;
+      findings[`http.tcp.${load}.c${c}`] = tcp.rps / direct.rps;
       findings[`http.cpu.${load}.c${c}`] = proxy.cpuPerCall / direct.cpuPerCall;
     },
   });
@@ -1062,7 +1072,7 @@ function targets() {
   const http16 = findings["http.raw POST.c16"];
   const httpCpu = findings["http.cpu.raw POST.c16"];
   check("HTTP front → HTTP backend ≥ 0.8× direct (raw POST, c=16)", http16, http16 >= 0.8,
-    `${http16?.toFixed(2)}× (floor: an HTTP relay that parses nothing, ${findings["http.relay.raw POST.c16"]?.toFixed(2)}×); proxy CPU ${httpCpu?.toFixed(2)}× the echo backend's (SDK client load: ${findings["http.SDK client.c16"]?.toFixed(2)}×)`);
+    `${http16?.toFixed(2)}× (floors: an HTTP relay that parses nothing else, ${findings["http.relay.raw POST.c16"]?.toFixed(2)}×; a TCP relay, ${findings["http.tcp.raw POST.c16"]?.toFixed(2)}×); proxy CPU ${httpCpu?.toFixed(2)}× the echo backend's (SDK client load: ${findings["http.SDK client.c16"]?.toFixed(2)}×)`);
   check("HTTP front → stdio backend ≥ 3.5× mcp-proxy at c=16 (raw POST, echo backend)", peer, peer >= 3.5, `${peer?.toFixed(2)}×`);
   const cliCpu = findings["stdio.cliCpu.c16"];
   check("the CLI with default flags within 10% of the library's CPU per call (stdio, c=16)", cliCpu, cliCpu <= 1.1, `${cliCpu === undefined ? "" : `+${((cliCpu - 1) * 100).toFixed(0)}%`} (c=1: ${findings["stdio.cliCpu.c1"] === undefined ? "—" : `+${((findings["stdio.cliCpu.c1"] - 1) * 100).toFixed(0)}%`})`);
