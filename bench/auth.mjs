@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// node bench/auth.mjs [--rounds 3] [--noisy-rounds 8] [--lead-in 300] [--duration 1200] [--concurrency 16] [--flood-rate 5000] [--no-pin] [--no-front] [--no-hold] [--quick] [--json]
+// node bench/auth.mjs [--rounds 3] [--noisy-rounds 8] [--lead-in 300] [--duration 1200] [--concurrency 16] [--flood-rate 5000] [--no-pin] [--no-front] [--no-hold] [--bare-backend] [--poisson] [--quick] [--json]
 //
 // What bearer authentication adds to a tools/call: the proxy (HTTP front, in-process echo backend)
 // with and without bearerAuth + a JWT verifier, raw JSON-RPC POSTs on keep-alive sockets, variants
@@ -18,7 +18,7 @@ import { PerformanceObserver } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { FastMCPProxy } from "@fastmcp-proxy/core";
 import { bearerAuth, jwtVerifier, rateLimit } from "@fastmcp-proxy/auth";
-import { makeEchoServer } from "./lib/echo.mjs";
+import { bareEchoClient, makeEchoServer } from "./lib/echo.mjs";
 import { startIdp } from "./lib/idp.mjs";
 import { keepAliveAgent, percentile, runLoad, summarise } from "./lib/load.mjs";
 import { session } from "./lib/auth-session.mjs";
@@ -39,7 +39,9 @@ const idp = await startIdp();
 const { issuer, jwksUri } = idp;
 
 async function start(withAuth, limit, atFront = false) {
-  const proxy = FastMCPProxy.asProxy(makeEchoServer(), { logLevel: "error" });
+  // --bare-backend: the noisy principal's proxies front an echo with no SDK Protocol (lib/echo.mjs).
+  const backend = limit && args.includes("--bare-backend") ? await bareEchoClient() : makeEchoServer();
+  const proxy = FastMCPProxy.asProxy(backend, { logLevel: "error" });
   const limiter = limit && rateLimit(limit);
   if (limiter) proxy.use(limiter);
   const port = await freePort();
@@ -96,6 +98,7 @@ const fullVerify = await perCall(() => uncached.verify(authed.token), 2_000);
 // proxy's CPU (see bench/README.md).
 const LIMIT = { capacity: 500, perSecond: 500 };
 const ALICE_RATE = 250;
+const POISSON = args.includes("--poisson");
 const ALLOWANCE_RATE = LIMIT.perSecond;
 // Alice is measured once bob has run this long: his bucket (500 at once) is spent, and what is measured is a flood, not the burst his capacity allows.
 const LEAD_IN_MS = opt("--lead-in", 300);
@@ -150,7 +153,9 @@ async function paced(call, perSecond, durationMs) {
   while (performance.now() < end && samples.length + errors < perSecond * 60) {
     const wait = next - performance.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    next += gap;
+    // --poisson: exponential gaps of the same mean (independent arrivals), rather than a fixed beat
+    // that may keep step with the limiter's own timer in this process.
+    next += POISSON ? -Math.log(1 - Math.random()) * gap : gap;
     const t = process.hrtime.bigint();
     const started = performance.now();
     try {
@@ -269,7 +274,7 @@ if (args.includes("--json")) {
     "closed loop": `bob in a closed loop (c=${CONCURRENCY}, the old row)`,
   };
   const judged = AT_FRONT ? `judged at the front (limit.front${HOLD ? ", holdConnections" : ""}) and in the pipeline` : "judged in the pipeline only (--no-front)";
-  console.log(`\nrateLimit ${LIMIT.perSecond}/s per principal, ${judged}; alice at ${ALICE_RATE}/s, bob in a process of his own${PIN ? " (taskset: this process on CPU 0, bob on CPU 1)" : " (not pinned)"}\n`);
+  console.log(`\nrateLimit ${LIMIT.perSecond}/s per principal, ${judged}; alice at ${ALICE_RATE}/s${POISSON ? " (Poisson arrivals)" : ""}${args.includes("--bare-backend") ? ", a bare in-process echo behind the proxy" : ""}, bob in a process of his own${PIN ? " (taskset: this process on CPU 0, bob on CPU 1)" : " (not pinned)"}\n`);
   console.log(`| phase | alice's p99 µs | ÷ alone | ÷ bob at allowance | bob offered/s | answered | refused (429) | skipped (64 unanswered) | proxy + alice CPU ms/s | alice's calls over ${SLOW_MS} ms (in a GC pause) | GC pauses ms/s |`);
   console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
   for (const [name, n] of Object.entries(noisy)) {
