@@ -27,6 +27,9 @@ import { start as startChild, stop, stopAll } from "./lib/procs.mjs";
 const args = process.argv.slice(2);
 const opt = (name, fallback) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : fallback);
 const QUICK = args.includes("--quick"); // pnpm bench --quick: a smoke test
+// The noisy principal's proxies front an echo with no SDK Protocol (lib/echo.mjs); alice's arrivals are Poisson.
+const BARE_BACKEND = args.includes("--bare-backend");
+const POISSON = args.includes("--poisson");
 const ROUNDS = opt("--rounds", QUICK ? 1 : 3);
 const DURATION = opt("--duration", QUICK ? 600 : 1200);
 const CONCURRENCY = opt("--concurrency", 16);
@@ -39,8 +42,7 @@ const idp = await startIdp();
 const { issuer, jwksUri } = idp;
 
 async function start(withAuth, limit, atFront = false) {
-  // --bare-backend: the noisy principal's proxies front an echo with no SDK Protocol (lib/echo.mjs).
-  const backend = limit && args.includes("--bare-backend") ? await bareEchoClient() : makeEchoServer();
+  const backend = limit && BARE_BACKEND ? await bareEchoClient() : makeEchoServer();
   const proxy = FastMCPProxy.asProxy(backend, { logLevel: "error" });
   const limiter = limit && rateLimit(limit);
   if (limiter) proxy.use(limiter);
@@ -98,7 +100,6 @@ const fullVerify = await perCall(() => uncached.verify(authed.token), 2_000);
 // proxy's CPU (see bench/README.md).
 const LIMIT = { capacity: 500, perSecond: 500 };
 const ALICE_RATE = 250;
-const POISSON = args.includes("--poisson");
 const ALLOWANCE_RATE = LIMIT.perSecond;
 // Alice is measured once bob has run this long: his bucket (500 at once) is spent and answered, and what
 // is measured is a flood, not the burst his capacity allows. At 300 ms, her slow calls still crowded into
@@ -162,10 +163,11 @@ async function paced(call, perSecond, durationMs) {
     const started = performance.now();
     try {
       await call();
-      samples.push(Number(process.hrtime.bigint() - t) / 1e3);
-      const ended = performance.now();
-      if (ended - started > SLOW_MS) {
+      const micros = Number(process.hrtime.bigint() - t) / 1e3;
+      samples.push(micros);
+      if (micros > SLOW_MS * 1000) {
         slow.calls++;
+        const ended = started + micros / 1000;
         if (gcPauses.some(([from, to]) => from < ended && to > started)) slow.inGc++;
       }
     } catch {
@@ -276,7 +278,7 @@ if (args.includes("--json")) {
     "closed loop": `bob in a closed loop (c=${CONCURRENCY}, the old row)`,
   };
   const judged = AT_FRONT ? `judged at the front (limit.front${HOLD ? ", holdConnections" : ""}) and in the pipeline` : "judged in the pipeline only (--no-front)";
-  console.log(`\nrateLimit ${LIMIT.perSecond}/s per principal, ${judged}; alice at ${ALICE_RATE}/s${POISSON ? " (Poisson arrivals)" : ""}${args.includes("--bare-backend") ? ", a bare in-process echo behind the proxy" : ""}, bob in a process of his own${PIN ? " (taskset: this process on CPU 0, bob on CPU 1)" : " (not pinned)"}\n`);
+  console.log(`\nrateLimit ${LIMIT.perSecond}/s per principal, ${judged}; alice at ${ALICE_RATE}/s${POISSON ? " (Poisson arrivals)" : ""}${BARE_BACKEND ? ", a bare in-process echo behind the proxy" : ""}, bob in a process of his own${PIN ? " (taskset: this process on CPU 0, bob on CPU 1)" : " (not pinned)"}\n`);
   console.log(`| phase | alice's p99 µs | ÷ alone | ÷ bob at allowance | bob offered/s | answered | refused (429) | skipped (64 unanswered) | proxy + alice CPU ms/s | alice's calls over ${SLOW_MS} ms (in a GC pause) | GC pauses ms/s |`);
   console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
   for (const [name, n] of Object.entries(noisy)) {
