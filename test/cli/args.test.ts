@@ -71,7 +71,7 @@ describe("parseCliArgs: options", () => {
   it("parses every option, in both --opt value and --opt=value forms", () => {
     expect(
       run("x.json", "--transport", "http", "--host", "0.0.0.0", "--port", "0", "--path", "/api/mcp", "--name", "Gateway", "--stateless", "--resumable", "--log-level", "debug", "--log-format", "json", "--metrics",
-        "--allow-origin", "https://a.example", "--allow-origin=https://b.example", "--timeout", "5000", "--init-timeout=7000", "--idle-timeout", "0", "--max-sessions", "3", "--max-body", "1024",
+        "--allow-origin", "https://a.example", "--allow-origin=https://b.example", "--timeout", "5000", "--always-ask-progress", "--init-timeout=7000", "--idle-timeout", "0", "--max-sessions", "3", "--max-body", "1024",
         "--tls-cert", "c.pem", "--tls-key=k.pem", "--ready-when", "all", "--sessions", "tenant", "--spare-sessions", "2", "--asking-sessions", "8"),
     ).toEqual({
       backend: { kind: "config", path: "x.json" },
@@ -90,7 +90,7 @@ describe("parseCliArgs: options", () => {
       tls: { certFile: "c.pem", keyFile: "k.pem" },
       readyWhen: "all",
       sessions: "tenant",
-      limits: { timeoutMs: 5000, connectTimeoutMs: 7000, idleTimeoutMs: 0, maxSessions: 3, spareSessions: 2, askingSessions: 8, maxBodyBytes: 1024 },
+      limits: { timeoutMs: 5000, alwaysAskProgress: true, connectTimeoutMs: 7000, idleTimeoutMs: 0, maxSessions: 3, spareSessions: 2, askingSessions: 8, maxBodyBytes: 1024 },
       cache: {},
     });
     expect(run("x.json", "--transport=sse", "--port=65535", "--host=::1", "--log-level=warn")).toMatchObject({

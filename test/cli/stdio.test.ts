@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { rejection } from "../helpers.js";
 import { FIXTURE, FIXTURE_STDIO, SERVING_STDIO, alive, gone, marker, killTagged, noneLeft, startCli, stopAll, withTimeout, type CliProcess } from "./process.js";
 
 afterEach(stopAll);
@@ -49,6 +50,15 @@ describe("fastmcp-proxy -- <command> on stdio", () => {
     expect(ready).toContain(': 7 tools, 2 resources, 1 prompt');
     expectOnlyProtocolOnStdout(cli);
     await client.close();
+  });
+
+  it("--always-ask-progress: a backend's progress keeps a call alive past --timeout though the client gave no token", async () => {
+    const slow = (client: Client) => withTimeout(client.callTool({ name: "slow", arguments: { ms: 800 } }), 10_000, "tools/call slow");
+    const asking = startCli(["--timeout", "300", "--always-ask-progress", "--", ...FIXTURE_STDIO]);
+    expect(await slow(await asking.connectStdio())).toMatchObject({ content: [{ type: "text", text: "slept 800" }] });
+    // Without the flag the backend is asked for no progress, and the call times out.
+    const plain = startCli(["--timeout", "300", "--", ...FIXTURE_STDIO]);
+    expect((await rejection(slow(await plain.connectStdio()))).message).toMatch(/timed out|Timeout/i);
   });
 
   it("exits 0 when stdin ends, answering requests already in flight, and ends its backend", async () => {

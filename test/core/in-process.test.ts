@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { FastMCPProxy } from "@fastmcp-proxy/core";
+import { FastMCPProxy, ProxyErrorCode } from "@fastmcp-proxy/core";
+import { ResultSchema } from "@modelcontextprotocol/sdk/types.js";
 import { PROMPTS, RESOURCES, TEMPLATES, TOOLS, createFixtureServer } from "../fixtures/fixture-server.mjs";
 import { connectClient, connectDirect, raw, rejection } from "../helpers.js";
 
@@ -28,18 +29,37 @@ describe("an in-process backend", () => {
     expect(result).toEqual({
       content: [{ type: "text", text: "hi", annotations: { audience: ["user"] }, futureContentField: "x" }],
       structuredContent: { echoed: "hi" },
-      // The client's _meta reaches the backend; the proxy adds its own progress token (progress keeps a call alive).
-      _meta: { "example.com/result": "kept", seenMeta: { "example.com/trace": "t1", progressToken: expect.any(String) } },
+      // The client's _meta reaches the backend as it is: a client that asked for no progress has none asked for.
+      _meta: { "example.com/result": "kept", seenMeta: { "example.com/trace": "t1" } },
       futureResultField: 42,
     });
   });
 
-  it("a backend's progress keeps a call alive past the timeout even when the client gave no progress token", async () => {
+  it("a backend's progress keeps a call alive past the timeout when the client asked for progress", async () => {
     proxy = FastMCPProxy.asProxy(createFixtureServer(), { timeoutMs: 300 });
     const client = await connectClient(proxy);
+    const progress: unknown[] = [];
     // 800 ms in all, progress every 200 ms: each resets the 300 ms timeout.
+    const result = await client.request({ method: "tools/call", params: { name: "slow", arguments: { ms: 800 } } }, ResultSchema.passthrough(), { onprogress: (p) => progress.push(p), timeout: 5_000 });
+    expect(result.isError).toBeUndefined();
+    expect(progress).toHaveLength(4);
+  });
+
+  it("asks the backend for no progress the client did not ask for, so the timeout is not extended", async () => {
+    proxy = FastMCPProxy.asProxy(createFixtureServer(), { timeoutMs: 300 });
+    const client = await connectClient(proxy);
+    const error = await rejection(raw(client, "tools/call", { name: "slow", arguments: { ms: 800 } }));
+    expect(error.code).toBe(ProxyErrorCode.Timeout);
+  });
+
+  it("with alwaysAskProgress, a backend's progress keeps a call alive even when the client gave no progress token", async () => {
+    proxy = FastMCPProxy.asProxy(createFixtureServer(), { timeoutMs: 300, alwaysAskProgress: true });
+    const client = await connectClient(proxy);
     const result = await raw(client, "tools/call", { name: "slow", arguments: { ms: 800 } });
     expect(result.isError).toBeUndefined();
+    // The backend saw the proxy's own token beside the client's _meta.
+    const seen = await raw(client, "tools/call", { name: "echo", arguments: { text: "hi" }, _meta: { "example.com/trace": "t1" } });
+    expect(seen._meta.seenMeta).toEqual({ "example.com/trace": "t1", progressToken: expect.any(String) });
   });
 
   it("passes an isError result through as a result", async () => {

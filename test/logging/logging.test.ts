@@ -294,8 +294,8 @@ describe("redaction: a planted secret never reaches the log", () => {
     });
     expect(denied).toMatchObject({ code: ProxyErrorCode.Unauthorized, error: { message: "token [REDACTED] is not accepted", data: { token: "[REDACTED]", header: "[REDACTED]" } } });
     expect(reveal!.result.content[0].text).toContain("your key is [REDACTED]");
-    // The backend saw the client's _meta and the proxy's own progress token.
-    expect(reveal!.result._meta).toEqual({ seen: { "example.com/token": "[REDACTED]", progressToken: expect.any(String) }, leaked: "[REDACTED]" });
+    // The backend saw the client's _meta (no progress token: the client asked for none).
+    expect(reveal!.result._meta).toEqual({ seen: { "example.com/token": "[REDACTED]" }, leaked: "[REDACTED]" });
     expect(reject).toMatchObject({ code: -32050, error: { message: expect.stringMatching(/^upstream rejected key \[REDACTED\] \(Authorization: (Bearer )?\[REDACTED\]\)$/), data: { apiKey: "[REDACTED]", detail: "sent [REDACTED]", cookie: "[REDACTED]" } } });
   });
 });

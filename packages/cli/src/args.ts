@@ -85,6 +85,8 @@ export interface CliLimits {
   /** 2026-07-28 calls that may be asked for input, each alone on a stdio backend session: how many run at once per backend. */
   askingSessions?: number;
   timeoutMs?: number;
+  /** --always-ask-progress: every request asks its backend for progress, which extends its timeout. */
+  alwaysAskProgress?: boolean;
   connectTimeoutMs?: number;
   idleTimeoutMs?: number;
   maxSessions?: number;
@@ -151,6 +153,7 @@ const OPTIONS = {
   "fleet-key-env": { type: "string" },
   "allowed-host": { type: "string", multiple: true },
   timeout: { type: "string" },
+  "always-ask-progress": { type: "boolean" },
   "init-timeout": { type: "string" },
   "idle-timeout": { type: "string" },
   "max-sessions": { type: "string" },
@@ -246,6 +249,8 @@ Options:
                          replica then serves any session (docs/deployment.md)
   --tls-key <file>       the certificate's PEM private key; needs --tls-cert
   --timeout <ms>         a request's timeout, reset by progress (default: 60000)
+  --always-ask-progress  ask the backend for progress on every request, not only when the client
+                         does, so its progress extends any call's timeout (costs the backend work)
   --init-timeout <ms>    connecting to a backend and its initialize (default: 30000)
   --idle-timeout <ms>    close a client's unused backend session after this long; 0 never (default: 600000)
   --sessions isolated|tenant|shared
@@ -372,6 +377,7 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
       }),
       limits: {
         ...count("--timeout", values.timeout, "timeoutMs", 1),
+        ...(values["always-ask-progress"] && { alwaysAskProgress: true }),
         ...count("--init-timeout", values["init-timeout"], "connectTimeoutMs", 1),
         ...count("--idle-timeout", values["idle-timeout"], "idleTimeoutMs", 0),
         ...count("--max-sessions", values["max-sessions"], "maxSessions", 1),

@@ -32,6 +32,13 @@ export interface ProxyOptions {
   sessions?: "isolated" | "tenant" | "shared";
   /** Per-request timeout, reset by progress. Default 60 s. */
   timeoutMs?: number;
+  /**
+   * Ask the backend for progress on every request (the proxy's own progressToken), so that a
+   * backend's progress extends the timeout of a call whose client gave no token. Default false: a
+   * request carries a token only when its client's did; asking makes a backend do more for every
+   * call (about 12% of an SDK server's CPU for a small tool call) for progress nobody reads.
+   */
+  alwaysAskProgress?: boolean;
   /** Hard limit for one request, whatever its progress. Default 10 min. */
   maxTimeoutMs?: number;
   /** Limit for connecting to a backend and its initialize handshake. Default 30 s. */
@@ -98,6 +105,7 @@ export interface ResolvedOptions {
   sessions: "isolated" | "tenant" | "shared" | undefined;
   timeoutMs: number;
   maxTimeoutMs: number;
+  alwaysAskProgress: boolean;
   connectTimeoutMs: number;
   maxSessions: number;
   idleTimeoutMs: number;
@@ -119,6 +127,7 @@ export function resolveOptions(options: ProxyOptions): ResolvedOptions {
     sessions: options.sessions,
     timeoutMs: options.timeoutMs ?? 60_000,
     maxTimeoutMs: options.maxTimeoutMs ?? 600_000,
+    alwaysAskProgress: options.alwaysAskProgress ?? false,
     connectTimeoutMs: options.connectTimeoutMs ?? 30_000,
     maxSessions: positive("maxSessions", options.maxSessions) ?? 100,
     idleTimeoutMs: options.idleTimeoutMs ?? 600_000,

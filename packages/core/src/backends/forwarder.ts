@@ -18,8 +18,8 @@ export interface ForwardOptions {
   timeout: number;
   /** The hard maximum, progress or not. */
   maxTotalTimeout: number;
-  /** Each progress notification of the request, its token removed. */
-  onprogress: (progress: Record<string, unknown>) => void;
+  /** Each progress notification of the request, its token removed. Without one, the backend is not asked for progress. */
+  onprogress: ((progress: Record<string, unknown>) => void) | undefined;
   /** A call that may be asked for input: the transport tags the request with it, so an ask on its answer's stream is attributed (HTTP). */
   relatedRequestId?: number | undefined;
 }
@@ -134,8 +134,9 @@ export class Forwarder {
     const { signal } = options;
     if (signal.aborted) return Promise.reject(cancelledError(signal.reason));
     const id = ID_PREFIX + ++this.#nextId;
+    // Progress is asked for under the forwarder's own token (clients' tokens may collide on a shared session).
     const meta = params._meta as Record<string, unknown> | undefined;
-    const message = { jsonrpc: "2.0" as const, id, method, params: { ...params, _meta: { ...meta, progressToken: id } } };
+    const message = { jsonrpc: "2.0" as const, id, method, params: options.onprogress ? { ...params, _meta: { ...meta, progressToken: id } } : params };
     return new Promise<Result>((resolve, reject) => {
       const pending = new Pending(this, id, resolve, reject, options);
       this.#pending.set(id, pending);
@@ -159,7 +160,7 @@ export class Forwarder {
     if ("result" in message) {
       const task = (message.result as { task?: { taskId?: unknown } }).task;
       // A task's progress goes on after this answer, under the same token.
-      if (typeof task?.taskId === "string") {
+      if (typeof task?.taskId === "string" && pending.onprogress) {
         this.#progress.set(id, pending.onprogress!);
         this.#taskTokens.set(task.taskId, id);
       }

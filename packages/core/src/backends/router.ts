@@ -24,7 +24,8 @@ export interface RouterDeps {
   pool: BackendPool;
   logger: Logger;
   mode: () => SessionMode;
-  timeouts: () => { requestMs: number; maxTotalMs: number };
+  /** alwaysAskProgress: every request asks for progress, to extend its timeout (else only a client's that did). */
+  timeouts: () => { requestMs: number; maxTotalMs: number; alwaysAskProgress: boolean };
   /** askingSessions: extra sessions of one route that run an exclusive call at once (one more waits for one of them). */
   limits: () => { maxSessions: number; idleTimeoutMs: number; maxInFlightPerBackend: number; askingSessions: number };
   /** Why calls to a backend fail fast right now, if they do. */
@@ -193,8 +194,8 @@ export class BackendRouter {
       try {
         // An open session is used at once: the request is written in the turn it came in.
         const client = lane.ready ?? (await lane.client());
-        const progress = ProgressRelay.of(call, params);
-        const { requestMs, maxTotalMs } = this.#deps.timeouts();
+        const { requestMs, maxTotalMs, alwaysAskProgress } = this.#deps.timeouts();
+        const progress = ProgressRelay.of(call, params, alwaysAskProgress);
         // tasks/result waits, by design, until the task ends: only the hard maximum bounds it.
         const timeout = methodSpec(method)?.timeout === "task" ? maxTotalMs : (backend.timeoutMs ?? requestMs);
         let result: Result;
@@ -496,23 +497,28 @@ function methodSpec(method: string): MethodSpec | undefined {
 }
 
 /**
- * A forwarded request's progress, relayed under the client's own token. Always asked for (the
- * forwarder sends its own token): a backend's progress extends the timeout whether or not the client
- * asked; it is relayed only to a client that gave a token.
+ * A forwarded request's progress, relayed under the client's own token. The backend is asked for
+ * progress (the forwarder's own token) when the client asked, or for every request with
+ * `alwaysAskProgress`, so that a backend's progress extends the timeout of any call; it is relayed
+ * only to a client that gave a token.
  */
 class ProgressRelay {
-  /** A call whose client gave no token: nothing is relayed (one for all of them). */
+  /** A call whose client gave no token: the backend is not asked (one for all of them). */
   static readonly #none = new ProgressRelay(undefined, undefined);
-  readonly onprogress: (progress: object) => void = ignore;
+  /** The same with `alwaysAskProgress`: asked, and nothing relayed. */
+  static readonly #keepAlive = new ProgressRelay(undefined, undefined, ignore);
+  readonly onprogress: ((progress: object) => void) | undefined;
   /** The last progress relayed: awaited before the result, so no progress arrives after it. */
   relayed: Promise<void> | undefined;
 
-  static of(call: Call, params: object): ProgressRelay {
+  static of(call: Call, params: object, alwaysAsk: boolean): ProgressRelay {
     const progressToken = (params as { _meta?: { progressToken?: string | number } })._meta?.progressToken;
-    return progressToken === undefined ? ProgressRelay.#none : new ProgressRelay(call, progressToken);
+    if (progressToken === undefined) return alwaysAsk ? ProgressRelay.#keepAlive : ProgressRelay.#none;
+    return new ProgressRelay(call, progressToken);
   }
 
-  private constructor(call: Call | undefined, progressToken: string | number | undefined) {
+  private constructor(call: Call | undefined, progressToken: string | number | undefined, onprogress?: (progress: object) => void) {
+    this.onprogress = onprogress;
     if (call === undefined) return;
     this.onprogress = (progress) => {
       const notification = { method: "notifications/progress", params: { ...progress, progressToken } };

@@ -71,7 +71,7 @@ export class SessionHost implements DispatchHost {
       pool: deps.pool,
       logger: deps.logger,
       mode: (): SessionMode => options.sessions ?? (this.singleFront ? "shared" : "isolated"),
-      timeouts: () => ({ requestMs: options.timeoutMs, maxTotalMs: options.maxTimeoutMs }),
+      timeouts: () => ({ requestMs: options.timeoutMs, maxTotalMs: options.maxTimeoutMs, alwaysAskProgress: options.alwaysAskProgress }),
       limits: () => ({ maxSessions: options.maxSessions, idleTimeoutMs: options.idleTimeoutMs, maxInFlightPerBackend: options.maxInFlightPerBackend, askingSessions: options.askingSessions }),
       unavailable: deps.unavailable,
       sharedLost: deps.sharedLost,
