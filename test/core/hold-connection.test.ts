@@ -2,6 +2,8 @@
 // front's authenticate, the keep-alive connection is not read until its holder resumes it; what the
 // client sent meanwhile is then served in order. Real HTTP on 127.0.0.1, the proxy's own handler.
 import http from "node:http";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import type { Socket } from "node:net";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import { afterEach, describe, expect, it } from "vitest";
@@ -139,5 +141,28 @@ describe("holding an admitted caller's connection after its answer (front.holdAf
     expect(second.status).toBe(200);
     expect(JSON.parse(second.body)).toMatchObject({ id: 2 });
     expect(judged).toBe(2);
+  });
+});
+
+describe("what a held connection keeps alive", () => {
+  it("not the request it answered, nor its answer: a holder keeps only what resumes the connection", async () => {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    const held: Array<() => void> = [];
+    let request: WeakRef<http.IncomingMessage> | undefined;
+    const authenticate: Authenticate = (req, front) => {
+      request = new WeakRef(req);
+      front?.holdAfterAnswer((_socket, resume) => held.push(resume) > 0);
+      return { token: "slow", clientId: "slow", scopes: [], extra: { identity: "slow" } };
+    };
+    const connection = await listen(authenticate, 5_000);
+    connection.echo("slow", 1);
+    expect((await connection.answer()).status).toBe(200);
+    await until(() => held.length === 1);
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the answer's own callbacks done
+    for (let i = 0; i < 3; i++) gc();
+    // Held for many ms under a flood, the request (its headers, body, answer) would be promoted with the hold.
+    expect(request!.deref()).toBeUndefined();
+    held[0]!();
   });
 });

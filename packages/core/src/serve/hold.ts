@@ -3,34 +3,47 @@
 // resumes it. Whatever the client sends meanwhile waits in the kernel (TCP back-pressure), and
 // node:http parses it as usual once resumed: nothing is lost or reordered.
 import type { ServerResponse } from "node:http";
+import type { Socket } from "node:net";
 import type { ConnectionHold } from "../errors.js";
 
 /** Offers `res`'s connection to `hold` now; whether it is held once `res` is sent (false: a refusal closes it after the answer). */
 export function holdConnection(res: ServerResponse, hold: ConnectionHold): boolean {
   const req = res.req;
-  const socket = req.socket;
-  let resumed = false;
-  let paused = false;
-  let timeout = 0;
-  const resume = () => {
-    if (resumed) return;
-    resumed = true;
-    if (!paused || socket.destroyed) return;
-    socket.setTimeout(timeout);
-    socket.resume();
+  const held = new HeldSocket(req.socket);
+  if (!hold(req.socket, held.resume)) return false;
+  // After node:http's own handling of the finished answer (which arms the keep-alive timeout).
+  res.once("finish", () => (req.complete ? held.pause() : req.once("end", held.pause)));
+  return true;
+}
+
+/**
+ * One hold of a connection. What the holder keeps (`resume`) reaches the socket and no more: the
+ * request and its answer, which a held connection may outlive by many ms, are left to the scavenger
+ * rather than promoted with it.
+ */
+class HeldSocket {
+  #resumed = false;
+  #paused = false;
+  #timeout = 0;
+
+  constructor(readonly socket: Socket) {}
+
+  readonly resume = (): void => {
+    if (this.#resumed) return;
+    this.#resumed = true;
+    if (!this.#paused || this.socket.destroyed) return;
+    this.socket.setTimeout(this.#timeout);
+    this.socket.resume();
   };
-  if (!hold(socket, resume)) return false;
-  const pause = () => {
+
+  readonly pause = (): void => {
     // Resumed already, or answered with Connection: close (the body did not come in time).
-    if (resumed || !socket.writable) return;
-    paused = true;
+    if (this.#resumed || !this.socket.writable) return;
+    this.#paused = true;
     // Node's keep-alive timeout runs on reads: left on, it would close the connection under a request
     // waiting unread. It is restored on resume.
-    timeout = socket.timeout ?? 0;
-    socket.setTimeout(0);
-    socket.pause();
+    this.#timeout = this.socket.timeout ?? 0;
+    this.socket.setTimeout(0);
+    this.socket.pause();
   };
-  // After node:http's own handling of the finished answer (which arms the keep-alive timeout).
-  res.once("finish", () => (req.complete ? pause() : req.once("end", pause)));
-  return true;
 }
