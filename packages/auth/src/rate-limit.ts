@@ -1,6 +1,7 @@
 import { HttpError, identityOf, partitionOf, type Authenticate, type Next, type ProxyContext, type ProxyMethod, type ResultOf } from "@fastmcp-proxy/core";
 import { sha256 } from "./hash.js";
 import { HeldConnections, type HoldLimits } from "./held-connections.js";
+import { RecentMap } from "./recent.js";
 
 /** A token bucket: `capacity` requests at once, refilled at `perSecond`. */
 export interface BucketSpec {
@@ -40,21 +41,18 @@ export function memoryBuckets(maxBuckets = 10_000): BucketStore {
 
 /** Token buckets by key, in memory, refilled lazily when taken from. */
 class TokenBuckets implements BucketStore {
-  readonly #buckets = new Map<string, { tokens: number; at: number }>();
-  constructor(readonly maxBuckets: number) {}
+  readonly #buckets: RecentMap<string, { tokens: number; at: number }>;
+  constructor(readonly maxBuckets: number) {
+    this.#buckets = new RecentMap(maxBuckets);
+  }
 
   /** Takes a token: 0 when there was one, else the ms until there will be. */
   take(key: string, spec: BucketSpec): number {
     const now = Date.now();
-    const bucket = this.#buckets.get(key) ?? { tokens: spec.capacity, at: now };
-    this.#buckets.delete(key); // re-inserted last: the map's order is the least recently used first
+    let bucket = this.#buckets.get(key);
+    if (!bucket) this.#buckets.set(key, (bucket = { tokens: spec.capacity, at: now }));
     bucket.tokens = Math.min(spec.capacity, bucket.tokens + ((now - bucket.at) / 1000) * spec.perSecond);
     bucket.at = now;
-    this.#buckets.set(key, bucket);
-    for (const oldest of this.#buckets.keys()) {
-      if (this.#buckets.size <= this.maxBuckets) break;
-      this.#buckets.delete(oldest);
-    }
     if (bucket.tokens >= 1) {
       bucket.tokens -= 1;
       return 0;
