@@ -1,2 +1,0 @@
-process.env.NO_PT = "1";
-await import("./proxy-server.mjs");
