@@ -488,7 +488,8 @@ async function everythingScenarios() {
     key: "everything-stdio",
     scenario: "stdio → stdio, server-everything",
     loads: ["SDK client"],
-    concurrencies: [16, 64],
+    // c=1 first, as in the echo server's row: the processes are warm when c=16 is measured.
+    concurrencies: [1, 16, 64],
     request,
     variants: [
       { name: "direct stdio", setup: () => stdioEndpoint("server-everything stdio", [EVERYTHING, "stdio"]) },
