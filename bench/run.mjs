@@ -368,9 +368,32 @@ async function megabyteScenario() {
   });
 }
 
+/** The proxy's HTTP front over the HTTP backend at `url()` (known once an earlier variant has started it). */
+function proxyOverHttp(url) {
+  return {
+    name: "fastmcp-proxy",
+    setup: async () => {
+      const proxy = await ourProxyHttp(url());
+      const endpoint = httpEndpoint(proxy.url, proxy.child.pid);
+      return { ...endpoint, close: async () => (await endpoint.close(), await stop(proxy.child)) };
+    },
+  };
+}
+
+/** The floor of HTTP → HTTP: a relay that parses nothing but HTTP, over the backend at `url()`. */
+function httpRelayOver(label, url) {
+  return {
+    name: "HTTP relay (floor)",
+    setup: async () => {
+      const child = start(label, NODE, [HTTP_RELAY, url()], { cwd: HERE });
+      const endpoint = httpEndpoint(await listening(child), child.pid);
+      return { ...endpoint, close: async () => (await endpoint.close(), await stop(child)) };
+    },
+  };
+}
+
 async function httpScenario() {
   let echo;
-  let proxy;
   await compare({
     key: "http",
     scenario: "HTTP → HTTP",
@@ -383,22 +406,8 @@ async function httpScenario() {
           return { ...httpEndpoint(echo.url, echo.child.pid), close: () => stop(echo.child) };
         },
       },
-      {
-        name: "fastmcp-proxy",
-        setup: async () => {
-          proxy = await ourProxyHttp(echo.url);
-          const endpoint = httpEndpoint(proxy.url, proxy.child.pid);
-          return { ...endpoint, close: async () => (await endpoint.close(), await stop(proxy.child)) };
-        },
-      },
-      {
-        name: "HTTP relay (floor)",
-        setup: async () => {
-          const child = start("http relay", NODE, [HTTP_RELAY, echo.url], { cwd: HERE });
-          const endpoint = httpEndpoint(await listening(child), child.pid);
-          return { ...endpoint, close: async () => (await endpoint.close(), await stop(child)) };
-        },
-      },
+      proxyOverHttp(() => echo.url),
+      httpRelayOver("http relay", () => echo.url),
       {
         name: "TCP relay (floor, no HTTP)",
         setup: async () => {
@@ -544,22 +553,8 @@ async function everythingScenarios() {
           return { ...httpEndpoint(backend.url, child.pid), close: () => stop(child) };
         },
       },
-      {
-        name: "fastmcp-proxy",
-        setup: async () => {
-          const proxy = await ourProxyHttp(backend.url);
-          const endpoint = httpEndpoint(proxy.url, proxy.child.pid);
-          return { ...endpoint, close: async () => (await endpoint.close(), await stop(proxy.child)) };
-        },
-      },
-      {
-        name: "HTTP relay (floor)",
-        setup: async () => {
-          const child = start("http relay (server-everything)", NODE, [HTTP_RELAY, backend.url], { cwd: HERE });
-          const endpoint = httpEndpoint(await listening(child), child.pid);
-          return { ...endpoint, close: async () => (await endpoint.close(), await stop(child)) };
-        },
-      },
+      proxyOverHttp(() => backend.url),
+      httpRelayOver("http relay (server-everything)", () => backend.url),
     ],
     after: ({ c, stats: [direct, proxy, relay] }) => {
       findings[`everything.http.c${c}`] = proxy.rps / direct.rps;
