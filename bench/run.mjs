@@ -368,24 +368,36 @@ async function megabyteScenario() {
   });
 }
 
-/** The proxy's HTTP front over the HTTP backend at `url()` (known once an earlier variant has started it). */
-function proxyOverHttp(url) {
+/** The proxy's HTTP front over `backend()`: a URL, or a command (known once an earlier variant has started it). */
+function ourHttpFront(backend) {
   return {
     name: "fastmcp-proxy",
     setup: async () => {
-      const proxy = await ourProxyHttp(url());
+      const proxy = await ourProxyHttp(backend());
       const endpoint = httpEndpoint(proxy.url, proxy.child.pid);
       return { ...endpoint, close: async () => (await endpoint.close(), await stop(proxy.child)) };
     },
   };
 }
 
-/** The floor of HTTP → HTTP: a relay that parses nothing but HTTP, over the backend at `url()`. */
-function httpRelayOver(label, url) {
+/** mcp-proxy's HTTP front over a stdio `command`. */
+function mcpProxyFront(command) {
   return {
-    name: "HTTP relay (floor)",
+    name: "mcp-proxy",
     setup: async () => {
-      const child = start(label, NODE, [HTTP_RELAY, url()], { cwd: HERE });
+      const peer = await mcpProxyHttp(command);
+      const endpoint = httpEndpoint(peer.url, peer.child.pid);
+      return { ...endpoint, close: async () => (await endpoint.close(), await stop(peer.child)) };
+    },
+  };
+}
+
+/** A floor of HTTP → HTTP: `script` (the HTTP relay, or the TCP relay under it) over the backend at `url()`. */
+function relayOver(name, label, script, url) {
+  return {
+    name,
+    setup: async () => {
+      const child = start(label, NODE, [script, url()], { cwd: HERE });
       const endpoint = httpEndpoint(await listening(child), child.pid);
       return { ...endpoint, close: async () => (await endpoint.close(), await stop(child)) };
     },
@@ -406,16 +418,9 @@ async function httpScenario() {
           return { ...httpEndpoint(echo.url, echo.child.pid), close: () => stop(echo.child) };
         },
       },
-      proxyOverHttp(() => echo.url),
-      httpRelayOver("http relay", () => echo.url),
-      {
-        name: "TCP relay (floor, no HTTP)",
-        setup: async () => {
-          const child = start("tcp relay", NODE, [TCP_RELAY, echo.url], { cwd: HERE });
-          const endpoint = httpEndpoint(await listening(child), child.pid);
-          return { ...endpoint, close: async () => (await endpoint.close(), await stop(child)) };
-        },
-      },
+      ourHttpFront(() => echo.url),
+      relayOver("HTTP relay (floor)", "http relay", HTTP_RELAY, () => echo.url),
+      relayOver("TCP relay (floor, no HTTP)", "tcp relay", TCP_RELAY, () => echo.url),
       ...experiment({
         name: "fastmcp-proxy, lean HTTP front + client (prototype)",
         setup: async () => {
@@ -441,22 +446,8 @@ async function httpStdioScenario() {
     loads: ["raw POST", "SDK client"],
     concurrencies: [1, 16, 64],
     variants: [
-      {
-        name: "mcp-proxy",
-        setup: async () => {
-          const peer = await mcpProxyHttp(echoStdio());
-          const endpoint = httpEndpoint(peer.url, peer.child.pid);
-          return { ...endpoint, close: async () => (await endpoint.close(), await stop(peer.child)) };
-        },
-      },
-      {
-        name: "fastmcp-proxy",
-        setup: async () => {
-          const ours = await ourProxyHttp(echoStdio());
-          const endpoint = httpEndpoint(ours.url, ours.child.pid);
-          return { ...endpoint, close: async () => (await endpoint.close(), await stop(ours.child)) };
-        },
-      },
+      mcpProxyFront(echoStdio()),
+      ourHttpFront(() => echoStdio()),
       ...cli({
         name: "fastmcp-proxy CLI (default flags)",
         setup: async () => {
@@ -515,24 +506,7 @@ async function everythingScenarios() {
     loads: ["raw POST"],
     concurrencies: [16, 64],
     request,
-    variants: [
-      {
-        name: "mcp-proxy",
-        setup: async () => {
-          const peer = await mcpProxyHttp(everythingStdio);
-          const endpoint = httpEndpoint(peer.url, peer.child.pid);
-          return { ...endpoint, close: async () => (await endpoint.close(), await stop(peer.child)) };
-        },
-      },
-      {
-        name: "fastmcp-proxy",
-        setup: async () => {
-          const ours = await ourProxyHttp(everythingStdio);
-          const endpoint = httpEndpoint(ours.url, ours.child.pid);
-          return { ...endpoint, close: async () => (await endpoint.close(), await stop(ours.child)) };
-        },
-      },
-    ],
+    variants: [mcpProxyFront(everythingStdio), ourHttpFront(() => everythingStdio)],
     after: ({ c, stats: [peer, ours] }) => {
       findings[`everything.vsPeer.c${c}`] = ours.rps / peer.rps;
     },
@@ -553,8 +527,8 @@ async function everythingScenarios() {
           return { ...httpEndpoint(backend.url, child.pid), close: () => stop(child) };
         },
       },
-      proxyOverHttp(() => backend.url),
-      httpRelayOver("http relay (server-everything)", () => backend.url),
+      ourHttpFront(() => backend.url),
+      relayOver("HTTP relay (floor)", "http relay (server-everything)", HTTP_RELAY, () => backend.url),
     ],
     after: ({ c, stats: [direct, proxy, relay] }) => {
       findings[`everything.http.c${c}`] = proxy.rps / direct.rps;

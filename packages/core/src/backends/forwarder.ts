@@ -161,7 +161,7 @@ export class Forwarder {
       const task = (message.result as { task?: { taskId?: unknown } }).task;
       // A task's progress goes on after this answer, under the same token.
       if (typeof task?.taskId === "string" && pending.onprogress) {
-        this.#progress.set(id, pending.onprogress!);
+        this.#progress.set(id, pending.onprogress);
         this.#taskTokens.set(task.taskId, id);
       }
       pending.resolve(message.result as Result);

@@ -504,28 +504,24 @@ function methodSpec(method: string): MethodSpec | undefined {
  */
 class ProgressRelay {
   /** A call whose client gave no token: the backend is not asked (one for all of them). */
-  static readonly #none = new ProgressRelay(undefined, undefined);
+  static readonly #none = new ProgressRelay(undefined);
   /** The same with `alwaysAskProgress`: asked, and nothing relayed. */
-  static readonly #keepAlive = new ProgressRelay(undefined, undefined, ignore);
-  readonly onprogress: ((progress: object) => void) | undefined;
+  static readonly #keepAlive = new ProgressRelay(ignore);
   /** The last progress relayed: awaited before the result, so no progress arrives after it. */
   relayed: Promise<void> | undefined;
 
   static of(call: Call, params: object, alwaysAsk: boolean): ProgressRelay {
     const progressToken = (params as { _meta?: { progressToken?: string | number } })._meta?.progressToken;
     if (progressToken === undefined) return alwaysAsk ? ProgressRelay.#keepAlive : ProgressRelay.#none;
-    return new ProgressRelay(call, progressToken);
-  }
-
-  private constructor(call: Call | undefined, progressToken: string | number | undefined, onprogress?: (progress: object) => void) {
-    this.onprogress = onprogress;
-    if (call === undefined) return;
-    this.onprogress = (progress) => {
+    const relay: ProgressRelay = new ProgressRelay((progress) => {
       const notification = { method: "notifications/progress", params: { ...progress, progressToken } };
       // A task-augmented call's progress goes on after its answer, when its stream may be gone: then on the session's own.
-      this.relayed = call.channel.notify(notification).catch(() => call.listener?.notify(notification).catch(() => {}));
-    };
+      relay.relayed = call.channel.notify(notification).catch(() => call.listener?.notify(notification).catch(() => {}));
+    });
+    return relay;
   }
+
+  private constructor(readonly onprogress: ((progress: object) => void) | undefined) {}
 }
 
 function ignore(): void {}
