@@ -1,82 +1,89 @@
 #!/usr/bin/env node
-// What bob's flood costs the proxy once it is steady, with and without rateLimit({ holdConnections }):
-// the proxy (HTTP front, bearerAuth with a JWT verifier, limit.front, in-process echo backend) runs
-// here on CPU 0; bob offers calls from bench/lib/flood.mjs on CPU 1, at his allowance or at 10× it.
-// After a warm-up, each second: this process's CPU (the proxy's alone) and how many of bob's requests
-// reached `authenticate`. Medians of the windows; a figure that holds on a busy machine, unlike latency.
+// What bob's flood costs the proxy once it is steady, with and without rateLimit({ holdConnections }).
+// Two identical proxies (bench/lib/limited-proxy.mjs: HTTP front, bearerAuth with a JWT verifier,
+// limit.front, in-process echo backend) run side by side in processes of their own on CPU 0; two bobs
+// (bench/lib/flood.mjs) run on CPU 1, one at his allowance against the first proxy and one flooding
+// the second. Each second, both proxies' CPU (every thread's, from /proc/<pid>/task/*/schedstat) and
+// how many of bob's requests reached authenticate. Both are measured over the same seconds, so what
+// the machine does to one it does to the other: the ratio holds where figures taken one after the
+// other do not (this machine's CPU cost for the same work moves by 2× from one minute to the next).
 //
-//   node bench/experiments/held-flood.mjs [--windows 8] [--warmup 4000] [--only allowance|flood|held]
+//   node bench/experiments/held-flood.mjs [--windows 10] [--warmup 3000] [--flood held|unheld]
+import { readFileSync, readdirSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { spawnSync } from "node:child_process";
-import { FastMCPProxy } from "@fastmcp-proxy/core";
-import { bearerAuth, jwtVerifier, rateLimit } from "@fastmcp-proxy/auth";
-import { makeEchoServer } from "../lib/echo.mjs";
 import { startIdp } from "../lib/idp.mjs";
-import { start as startChild, stop, stopAll } from "../lib/procs.mjs";
+import { start as startChild, stopAll } from "../lib/procs.mjs";
 
 const argv = process.argv.slice(2);
 const opt = (name, fallback) => (argv.includes(name) ? Number(argv[argv.indexOf(name) + 1]) : fallback);
-const WINDOWS = Math.min(opt("--windows", 8), 30);
-const WARMUP_MS = Math.min(opt("--warmup", 4000), 20_000);
-const ONLY = argv.includes("--only") ? argv[argv.indexOf("--only") + 1] : undefined;
+const WINDOWS = Math.min(opt("--windows", 10), 60);
+const WARMUP_MS = Math.min(opt("--warmup", 3000), 20_000);
+const FLOOD_MODE = argv.includes("--flood") ? argv[argv.indexOf("--flood") + 1] : "held";
+if (FLOOD_MODE !== "held" && FLOOD_MODE !== "unheld") throw new Error("--flood: held or unheld");
 const LIMIT = { capacity: 500, perSecond: 500 };
-const FLOOD = fileURLToPath(new URL("../lib/flood.mjs", import.meta.url));
+const here = (path) => fileURLToPath(new URL(path, import.meta.url));
 const pinned = spawnSync("taskset", ["-V"]).status === 0;
-if (pinned) spawnSync("taskset", ["-a", "-cp", "0", String(process.pid)]);
+const onCpu = (cpu, script) => (pinned ? ["taskset", ["-c", cpu, process.execPath, script]] : [process.execPath, [script]]);
 setTimeout(() => (process.stderr.write("held-flood: watchdog\n"), process.exit(1)), 300_000).unref();
 
 const idp = await startIdp();
-const { issuer, jwksUri } = idp;
 
-/** Medians of CPU ms/s and authenticate reaches/s while bob offers `rate` calls a second. */
-async function measure(holdConnections, rate) {
-  const proxy = FastMCPProxy.asProxy(makeEchoServer(), { logLevel: "error" });
-  const limiter = rateLimit({ ...LIMIT, holdConnections });
-  proxy.use(limiter);
-  let reaches = 0;
-  const { url } = await proxy.run({ transport: "http", host: "127.0.0.1", port: 0, authenticate: limiter.front(counting()) });
-  function counting() {
-    let auth;
-    return async (req) => {
-      reaches++;
-      auth ??= bearerAuth({ resource: url, authorizationServers: [issuer], verifier: jwtVerifier({ issuer, jwksUri }) });
-      return auth(req);
-    };
-  }
-  const token = await idp.tokenFor("bob", url);
-  const child = pinned ? startChild("flood", "taskset", ["-c", "1", process.execPath, FLOOD]) : startChild("flood", process.execPath, [FLOOD]);
+/** A limited proxy in a child on CPU 0: its pid, url, and how many requests have reached authenticate. */
+async function proxyProcess(holdConnections) {
+  const child = startChild("limited-proxy", ...onCpu("0", here("../lib/limited-proxy.mjs")));
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  child.stdin.write(`${JSON.stringify({ endpoint: url, token, durationMs: WARMUP_MS + WINDOWS * 1000 + 500, rate })}\n`);
-  if ((await lines.next()).value !== "FLOODING") throw new Error("flood did not start");
-  await new Promise((resolve) => setTimeout(resolve, WARMUP_MS));
-  const cpu = [];
-  const seen = [];
-  for (let i = 0; i < WINDOWS; i++) {
-    const used0 = process.cpuUsage();
-    const reached = reaches;
-    const t = performance.now();
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    const used = process.cpuUsage(used0);
-    const seconds = (performance.now() - t) / 1000;
-    cpu.push((used.user + used.system) / 1000 / seconds);
-    seen.push((reaches - reached) / seconds);
-  }
-  const counts = JSON.parse((await lines.next()).value ?? "{}");
-  await stop(child);
-  await proxy.close();
-  return { cpu: median(cpu), reaches: median(seen), answeredPerSecond: counts.answered / counts.seconds };
+  child.stdin.write(`${JSON.stringify({ issuer: idp.issuer, jwksUri: idp.jwksUri, ...LIMIT, holdConnections })}\n`);
+  const listening = (await lines.next()).value ?? "";
+  if (!listening.startsWith("LISTENING ")) throw new Error(`limited-proxy did not start: ${child.stderrTail.join(" | ")}`);
+  const reached = async () => {
+    child.stdin.write("\n");
+    return Number((await lines.next()).value);
+  };
+  return { pid: child.pid, url: listening.slice("LISTENING ".length), reached };
 }
 
-const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+/** Bob on CPU 1 offering `rate` calls a second to `url` for `durationMs`; resolves with his counts. */
+async function bob(url, rate, durationMs) {
+  const child = startChild("flood", ...onCpu("1", here("../lib/flood.mjs")));
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  child.stdin.write(`${JSON.stringify({ endpoint: url, token: await idp.tokenFor("bob", url), durationMs, rate })}\n`);
+  if ((await lines.next()).value !== "FLOODING") throw new Error(`flood did not start: ${child.stderrTail.join(" | ")}`);
+  return lines.next().then(({ value }) => JSON.parse(value ?? "{}"));
+}
+
+/** ns on CPU of every thread of `pid` so far. */
+function cpuNs(pid) {
+  let sum = 0;
+  for (const task of readdirSync(`/proc/${pid}/task`)) sum += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8").split(" ")[0]);
+  return sum;
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 try {
-  console.log(`rateLimit ${LIMIT.perSecond}/s; ${WINDOWS} windows of 1 s after ${WARMUP_MS} ms of warm-up; medians${pinned ? "; proxy on CPU 0, bob on CPU 1" : ""}\n`);
-  console.log("| bob | proxy CPU ms/s | bob's requests reaching authenticate /s | bob's calls answered /s (whole run) |\n| --- | ---: | ---: | ---: |");
-  const modes = { allowance: ["at his allowance (500/s)", false, 500], flood: ["flooding (5000/s), not held", false, 5000], held: ["flooding (5000/s), connections held", true, 5000] };
-  for (const [label, hold, rate] of Object.entries(modes).filter(([name]) => !ONLY || name === ONLY).map(([, mode]) => mode)) {
-    const m = await measure(hold, rate);
-    console.log(`| ${label} | ${m.cpu.toFixed(0)} | ${m.reaches.toFixed(0)} | ${m.answeredPerSecond.toFixed(0)} |`);
+  const [calm, flooded] = [await proxyProcess(true), await proxyProcess(FLOOD_MODE === "held")];
+  const duration = WARMUP_MS + WINDOWS * 1000 + 500;
+  const counts = Promise.all([bob(calm.url, LIMIT.perSecond, duration), bob(flooded.url, LIMIT.perSecond * 10, duration)]);
+  await new Promise((resolve) => setTimeout(resolve, WARMUP_MS));
+  const rows = [];
+  for (let i = 0; i < WINDOWS; i++) {
+    const before = { t: performance.now(), calm: cpuNs(calm.pid), flooded: cpuNs(flooded.pid), reached: await flooded.reached() };
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const seconds = (performance.now() - before.t) / 1000;
+    rows.push({
+      calm: (cpuNs(calm.pid) - before.calm) / 1e6 / seconds,
+      flooded: (cpuNs(flooded.pid) - before.flooded) / 1e6 / seconds,
+      reached: ((await flooded.reached()) - before.reached) / seconds,
+    });
   }
+  const [calmBob, floodBob] = await counts;
+  const ratios = rows.map((r) => r.flooded / r.calm);
+  console.log(`rateLimit ${LIMIT.perSecond}/s; two proxies side by side${pinned ? " on CPU 0, the bobs on CPU 1" : ""}; ${WINDOWS} windows of 1 s after ${WARMUP_MS} ms; medians\n`);
+  console.log("| proxy | bob | CPU ms/s | bob's requests reaching authenticate /s | bob's calls answered /s (whole run) |\n| --- | --- | ---: | ---: | ---: |");
+  console.log(`| holdConnections | at his allowance (500/s) | ${median(rows.map((r) => r.calm)).toFixed(0)} | | ${(calmBob.answered / calmBob.seconds).toFixed(0)} |`);
+  console.log(`| ${FLOOD_MODE === "held" ? "holdConnections" : "not held"} | flooding (5000/s) | ${median(rows.map((r) => r.flooded)).toFixed(0)} | ${median(rows.map((r) => r.reached)).toFixed(0)} | ${(floodBob.answered / floodBob.seconds).toFixed(0)} |`);
+  console.log(`\nflooded ÷ calm, per window: ${Math.min(...ratios).toFixed(2)}–${median(ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}× (min–median–max)`);
 } finally {
   await stopAll();
   idp.close();

@@ -29,8 +29,10 @@ const counted = {};
 const target = { resource: config.endpoint, headers: { authorization: `Bearer ${config.token}` } };
 const call = await session(target, keepAliveAgent(config.rate ? SOCKETS : config.concurrency), counted);
 process.stdout.write("FLOODING\n");
+const cpuAtStart = process.cpuUsage();
 const result = config.rate ? await offer(call, config.rate, config.durationMs) : await closedLoop(call, config.concurrency, config.durationMs);
-process.stdout.write(`${JSON.stringify(result)}\n`);
+const cpu = process.cpuUsage(cpuAtStart);
+process.stdout.write(`${JSON.stringify({ ...result, cpuMs: (cpu.user + cpu.system) / 1000 })}\n`);
 process.exit(0);
 
 async function closedLoop(call, concurrency, durationMs) {

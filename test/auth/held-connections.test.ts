@@ -57,8 +57,10 @@ function send(on: RawConnection, who: Principal, id: number): void {
  * `who` floods over `sockets` keep-alive connections for `ms`: each sends again as soon as it is
  * answered. Every answer is checked: 200 with its own id and result, or 429; none lost or mixed up.
  */
-async function flood(url: string, who: Principal, sockets: number, ms: number) {
-  const counts = { sent: 0, served: 0, refused: 0 };
+async function flood(url: string, who: Principal, sockets: number, ms: number, steadyFromMs = ms) {
+  // refusedSteady: refusals answered from steadyFromMs on, once every connection has been held.
+  const counts = { sent: 0, served: 0, refused: 0, refusedSteady: 0 };
+  const steadyFrom = Date.now() + steadyFromMs;
   const end = Date.now() + ms;
   let id = 1000;
   await Promise.all(
@@ -71,6 +73,7 @@ async function flood(url: string, who: Principal, sockets: number, ms: number) {
         const answer = await on.answer();
         if (answer.status === 429) {
           counts.refused++;
+          if (Date.now() >= steadyFrom) counts.refusedSteady++;
           expect(JSON.parse(answer.body).error.message).toMatch(/Too many requests/);
           continue;
         }
@@ -122,6 +125,29 @@ describe("rateLimit({ holdConnections }): a flooding principal's connections hel
     expect(bobCounts.refused).toBeLessThanOrEqual(2 * sockets);
     expect(bob.reached()).toBeLessThanOrEqual(allowance + 2 * sockets);
     // Nothing stays held once he stops.
+    await until(() => limit.heldConnections === 0, "no connection held");
+  });
+
+  it("turns that come late (the event loop blocked, as by a GC pause) are each admitted and held again: a steady flood is never refused", async () => {
+    // A turn every 20 ms; a capacity the stalls do not fill (a full bucket restarts its clock when taken from).
+    const perSecond = 50;
+    const capacity = 10;
+    const { url, principal, limit } = await limitedFront({ capacity, perSecond, holdConnections: true });
+    const bob = await principal("bob");
+    const started = Date.now();
+    const flooding = flood(url, bob, 4, 1600, 500);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Five stalls of 70 ms, each 3.5 turns long: the timer then resumes 3 or 4 connections at once.
+    for (let i = 0; i < 5; i++) {
+      const until = Date.now() + 70;
+      while (Date.now() < until);
+      await new Promise((resolve) => setTimeout(resolve, 120));
+    }
+    const counts = await flooding;
+    expect(counts.refusedSteady).toBe(0);
+    // Still one request per token: the stalls gave no one more than the bucket held.
+    expect(counts.served).toBeLessThanOrEqual(capacity + (perSecond * (Date.now() - started)) / 1000 + 1);
+    expect(counts.served).toBeGreaterThan((perSecond * 1.6) / 2);
     await until(() => limit.heldConnections === 0, "no connection held");
   });
 

@@ -32,6 +32,8 @@ interface Queue {
 export class HeldConnections {
   readonly #queues = new Map<string, Queue>();
   readonly #bySocket = new Map<Socket, Held>();
+  // Connections resumed on their principal's turn, until they bring the request it is for.
+  readonly #onTurn = new WeakMap<Socket, string>();
   readonly #perCaller: number;
   readonly #total: number;
   readonly #maxHoldMs: number;
@@ -40,6 +42,8 @@ export class HeldConnections {
 
   constructor(
     readonly intervalMs: number,
+    /** The bucket's capacity: how many turns a late timer may give at once. */
+    readonly burst: number,
     limits: HoldLimits = {},
   ) {
     this.#perCaller = limits.perCaller ?? 64;
@@ -77,6 +81,22 @@ export class HeldConnections {
     return true;
   }
 
+  /**
+   * Whether `socket` was resumed on `identity`'s turn and brings its first request since: that
+   * request has its token, even when the timer came late and resumed several at once.
+   */
+  onTurn(socket: Socket, identity: string): boolean {
+    if (this.#onTurn.get(socket) !== identity) return false;
+    this.#onTurn.delete(socket);
+    return true;
+  }
+
+  /** `identity`'s bucket was found empty until `at`: its turns come no sooner (they had run ahead of it). */
+  notBefore(identity: string, at: number): void {
+    const queue = this.#queues.get(identity);
+    if (queue && queue.nextAt < at) queue.nextAt = at;
+  }
+
   /** Resumes what is due: each principal's oldest at its turn, and any held for the longest allowed. */
   #tick(): void {
     this.#timer = undefined;
@@ -84,8 +104,10 @@ export class HeldConnections {
     const now = Date.now();
     let next = Infinity;
     for (const [identity, queue] of this.#queues) {
-      for (; queue.held.length > 0 && queue.nextAt <= now; queue.nextAt += this.intervalMs) this.#release(queue.held[0]!);
-      while (queue.held.length > 0 && queue.held[0]!.since + this.#maxHoldMs <= now) this.#release(queue.held[0]!);
+      // A late tick gives the turns it missed, as the bucket gives the tokens it filled: burst at most.
+      queue.nextAt = Math.max(queue.nextAt, now - (this.burst - 1) * this.intervalMs);
+      for (; queue.held.length > 0 && queue.nextAt <= now; queue.nextAt += this.intervalMs) this.#release(queue.held[0]!, true);
+      while (queue.held.length > 0 && queue.held[0]!.since + this.#maxHoldMs <= now) this.#release(queue.held[0]!, false);
       if (queue.held.length === 0) this.#queues.delete(identity);
       else next = Math.min(next, queue.nextAt, queue.held[0]!.since + this.#maxHoldMs);
     }
@@ -101,8 +123,9 @@ export class HeldConnections {
     this.#timer.unref();
   }
 
-  #release(held: Held): void {
+  #release(held: Held, onTurn: boolean): void {
     this.#forget(held);
+    if (onTurn) this.#onTurn.set(held.socket, held.identity);
     held.resume();
   }
 

@@ -1,3 +1,4 @@
+import { Socket } from "node:net";
 import { getHeapSpaceStatistics, setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
@@ -5,6 +6,7 @@ import { anyOf, apiKeys } from "./api-keys.js";
 import { formatChallenge } from "./challenge.js";
 import { InvalidTokenError, VerifierUnavailableError } from "./errors.js";
 import { sha256 } from "./hash.js";
+import { HeldConnections } from "./held-connections.js";
 import { canonicalResource, resourceMetadata, resourceMetadataUrl } from "./metadata.js";
 import { expandScopes, scopesFromClaims, unionScope } from "./scopes.js";
 import { TokenCache } from "./token-cache.js";
@@ -145,5 +147,44 @@ describe("TokenCache", () => {
     const c2 = new TokenCache<string>();
     c2.set("b", "B", Date.now() / 1000 - 1);
     expect(c2.size).toBe(0);
+  });
+});
+
+describe("HeldConnections", () => {
+  const stall = (ms: number) => {
+    const until = Date.now() + ms;
+    while (Date.now() < until);
+  };
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  /** `count` sockets of bob's held from now, a turn every 20 ms, and how many of them were resumed. */
+  function holdMany(held: HeldConnections, count: number) {
+    const resumed: number[] = [];
+    const sockets = Array.from({ length: count }, () => new Socket());
+    sockets.forEach((socket, i) => held.hold("bob", socket, () => resumed.push(i), Date.now() + 20));
+    return { sockets, resumed };
+  }
+
+  it("a timer late by many turns resumes at most the bucket's capacity at once, each on its turn", async () => {
+    const held = new HeldConnections(20, 2);
+    const { sockets, resumed } = holdMany(held, 6);
+    stall(130); // six turns late: the bucket filled to its 2
+    await sleep(5);
+    expect(resumed).toEqual([0, 1]);
+    expect(sockets.map((socket) => held.onTurn(socket, "bob"))).toEqual([true, true, false, false, false, false]);
+    expect(held.onTurn(sockets[0]!, "bob")).toBe(false); // once per turn
+    await sleep(30);
+    expect(resumed).toEqual([0, 1, 2]);
+    expect(held.onTurn(sockets[2]!, "carol")).toBe(false); // the turn was bob's
+  });
+
+  it("a bucket found empty holds the turns back: none comes before it says", async () => {
+    const held = new HeldConnections(100, 100);
+    const resumed: number[] = [];
+    for (const i of [0, 1]) held.hold("bob", new Socket(), () => resumed.push(i), Date.now() + 20);
+    held.notBefore("bob", Date.now() + 200); // then 300, 400
+    await sleep(150);
+    expect(resumed).toEqual([]);
+    await sleep(100);
+    expect(resumed).toEqual([0]);
   });
 });

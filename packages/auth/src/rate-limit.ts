@@ -88,7 +88,7 @@ export function rateLimit(options: RateLimitOptions): RateLimit {
   const inFlight = new Map<string, number>();
   // Principals found over their limit, and when their next token is due: what the front refuses early.
   const empty = new EmptyUntil(1000 / options.perSecond);
-  const held = options.holdConnections ? new HeldConnections(1000 / options.perSecond, options.holdConnections === true ? {} : options.holdConnections) : undefined;
+  const held = options.holdConnections ? new HeldConnections(1000 / options.perSecond, options.capacity, options.holdConnections === true ? {} : options.holdConnections) : undefined;
   const tooMany = (wait: number, tool?: unknown, hold?: HttpError["hold"]): HttpError => {
     const seconds = Math.ceil(wait / 1000);
     return new HttpError(429, `Too many requests${tool === undefined ? "" : ` to ${String(tool)}`}: retry in ${seconds} s`, { "retry-after": String(seconds) }, { hold });
@@ -113,7 +113,10 @@ export function rateLimit(options: RateLimitOptions): RateLimit {
   async function admitted<M extends ProxyMethod>(ctx: ProxyContext<M>, next: Next<M>, caller: string): Promise<ResultOf<M>> {
     const wait = await buckets.take(caller, options);
     if (wait > 0) {
-      if (ctx.tenant.principal !== undefined) empty.set(ctx.tenant.principal, Date.now() + wait);
+      if (ctx.tenant.principal !== undefined) {
+        empty.set(ctx.tenant.principal, Date.now() + wait);
+        held?.notBefore(ctx.tenant.principal, Date.now() + wait);
+      }
       throw tooMany(wait);
     }
     const tool = ctx.method === "tools/call" ? (ctx.params as { name?: unknown }).name : undefined;
@@ -132,7 +135,7 @@ export function rateLimit(options: RateLimitOptions): RateLimit {
         const identity = identityOf(authInfo);
         if (identity === undefined) return authInfo;
         const now = Date.now();
-        const wait = empty.waitFor(identity, now);
+        const wait = held?.onTurn(req.socket, identity) ? empty.turnTaken(identity, now) : empty.waitFor(identity, now);
         if (wait <= 0) {
           // Let through on its token while flooding: its connection waits for the next one once answered,
           // rather than bringing its next request only to be refused.
@@ -172,6 +175,17 @@ class EmptyUntil {
   /** When `identity`'s next token is due, while it is known to be empty (it keeps sending). */
   dueAt(identity: string): number | undefined {
     return this.#until.get(identity);
+  }
+
+  /**
+   * A held connection brought the request its turn was for (it was resumed when a token was due):
+   * 0, and the next is due an interval from now at the latest. Unlike `waitFor`, this neither
+   * refuses nor forgets a principal whose turns came late, as they do when the timer fires late (a GC
+   * pause): each would cost a refusal and a connection let go unheld.
+   */
+  turnTaken(identity: string, now: number): 0 {
+    this.set(identity, Math.max(this.#until.get(identity) ?? 0, now + this.intervalMs));
+    return 0;
   }
 
   /** The ms until `identity`'s next token, 0 when it may have one. */
