@@ -8,6 +8,7 @@ import { FastMCPProxy } from "@fastmcp-proxy/core";
 import { bearerAuth, jwtVerifier, rateLimit } from "@fastmcp-proxy/auth";
 import { makeEchoServer } from "./echo.mjs";
 
+process.on("SIGTERM", () => process.exit(0));
 const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
 const config = JSON.parse((await lines.next()).value);
 const proxy = FastMCPProxy.asProxy(makeEchoServer(), { logLevel: "error" });
