@@ -242,7 +242,9 @@ try {
     await measure(emptyPhase(), { on, how: phases.flood.how }); // the refusal paths JIT-compiled
   }
   for (let round = 0; round < NOISY_ROUNDS; round++) {
-    for (const [name, how] of Object.entries(phases)) await measure(measured[name], how);
+    // Every other round in reverse order: no phase always follows the same one.
+    const order = Object.entries(phases);
+    for (const [name, how] of round % 2 ? order.reverse() : order) await measure(measured[name], how);
   }
 } finally {
   if (PIN) pin(process.pid, `0-${availableParallelism() - 1}`);
