@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// node bench/auth.mjs [--rounds 3] [--noisy-rounds 8] [--lead-in 1000] [--duration 1200] [--concurrency 16] [--flood-rate 5000] [--no-pin] [--no-front] [--no-hold] [--bare-backend] [--poisson] [--quick] [--json]
+// node bench/auth.mjs [--rounds 3] [--noisy-rounds 12] [--lead-in 1000] [--duration 1200] [--concurrency 16] [--flood-rate 5000] [--no-pin] [--no-front] [--no-hold] [--bare-backend] [--poisson] [--quick] [--json]
 //
 // What bearer authentication adds to a tools/call: the proxy (HTTP front, in-process echo backend)
 // with and without bearerAuth + a JWT verifier, raw JSON-RPC POSTs on keep-alive sockets, variants
@@ -34,8 +34,8 @@ const ROUNDS = opt("--rounds", QUICK ? 1 : 3);
 const DURATION = opt("--duration", QUICK ? 600 : 1200);
 const CONCURRENCY = opt("--concurrency", 16);
 // The noisy principal's phases take more rounds: a p99 of alice's 300 calls a round is her 3rd
-// slowest, and one scheduler hiccup moves it; pooled over 8 rounds it is her 24th of 2,400.
-const NOISY_ROUNDS = opt("--noisy-rounds", QUICK ? 1 : 8);
+// slowest, and one scheduler hiccup moves it; pooled over 12 rounds it is her 36th of 3,600.
+const NOISY_ROUNDS = opt("--noisy-rounds", QUICK ? 1 : 12);
 
 // Keys and a JWKS served on loopback, as an identity provider would.
 const idp = await startIdp();
