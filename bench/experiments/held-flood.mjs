@@ -56,8 +56,19 @@ async function bob(url, rate, durationMs) {
 /** ns on CPU of every thread of `pid` so far. */
 function cpuNs(pid) {
   let sum = 0;
-  for (const task of readdirSync(`/proc/${pid}/task`)) sum += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8").split(" ")[0]);
+  for (const task of readdirSync(`/proc/${pid}/task`)) sum += mainNs(pid, task);
   return sum;
+}
+
+/** ns on CPU of thread `task` of `pid` (the main thread's is `pid`'s own) so far. */
+function mainNs(pid, task = pid) {
+  return Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8").split(" ")[0]);
+}
+
+/** User and kernel ms of `pid` so far (/proc/<pid>/stat, in clock ticks of 10 ms: read over the whole run). */
+function userSystemMs(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return { user: Number(fields[11]) * 10, system: Number(fields[12]) * 10 };
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -67,15 +78,22 @@ try {
   const counts = Promise.all([bob(calm.url, LIMIT.perSecond, duration), bob(flooded.url, LIMIT.perSecond * 10, duration)]);
   await new Promise((resolve) => setTimeout(resolve, WARMUP_MS));
   const rows = [];
+  const split = { calm: userSystemMs(calm.pid), flooded: userSystemMs(flooded.pid) };
   for (let i = 0; i < WINDOWS; i++) {
-    const before = { t: performance.now(), calm: cpuNs(calm.pid), flooded: cpuNs(flooded.pid), reached: await flooded.reached() };
+    const before = { t: performance.now(), calm: cpuNs(calm.pid), flooded: cpuNs(flooded.pid), calmMain: mainNs(calm.pid), floodedMain: mainNs(flooded.pid), reached: await flooded.reached() };
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const seconds = (performance.now() - before.t) / 1000;
     rows.push({
       calm: (cpuNs(calm.pid) - before.calm) / 1e6 / seconds,
       flooded: (cpuNs(flooded.pid) - before.flooded) / 1e6 / seconds,
+      calmMain: (mainNs(calm.pid) - before.calmMain) / 1e6 / seconds,
+      floodedMain: (mainNs(flooded.pid) - before.floodedMain) / 1e6 / seconds,
       reached: ((await flooded.reached()) - before.reached) / seconds,
     });
+  }
+  for (const name of ["calm", "flooded"]) {
+    const now = userSystemMs((name === "calm" ? calm : flooded).pid);
+    split[name] = { user: now.user - split[name].user, system: now.system - split[name].system };
   }
   const [calmBob, floodBob] = await counts;
   const ratios = rows.map((r) => r.flooded / r.calm);
@@ -83,7 +101,10 @@ try {
   console.log("| proxy | bob | CPU ms/s | bob's requests reaching authenticate /s | bob's calls answered /s (whole run) |\n| --- | --- | ---: | ---: | ---: |");
   console.log(`| holdConnections | at his allowance (500/s) | ${median(rows.map((r) => r.calm)).toFixed(0)} | | ${(calmBob.answered / calmBob.seconds).toFixed(0)} |`);
   console.log(`| ${FLOOD_MODE === "held" ? "holdConnections" : "not held"} | flooding (5000/s) | ${median(rows.map((r) => r.flooded)).toFixed(0)} | ${median(rows.map((r) => r.reached)).toFixed(0)} | ${(floodBob.answered / floodBob.seconds).toFixed(0)} |`);
-  console.log(`\nflooded ÷ calm, per window: ${Math.min(...ratios).toFixed(2)}–${median(ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}× (min–median–max)`);
+  const kernel = ({ user, system }) => `${((100 * system) / (user + system)).toFixed(0)}% of ${((user + system) / WINDOWS).toFixed(0)} ms/s`;
+  console.log(`\nin the kernel (/proc/<pid>/stat over the windows): calm ${kernel(split.calm)}, flooded ${kernel(split.flooded)}`);
+  console.log(`their main threads: calm ${median(rows.map((r) => r.calmMain)).toFixed(0)} ms/s, flooded ${median(rows.map((r) => r.floodedMain)).toFixed(0)} ms/s`);
+  console.log(`flooded ÷ calm, per window: ${Math.min(...ratios).toFixed(2)}–${median(ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}× (min–median–max)`);
 } finally {
   await stopAll();
   idp.close();
