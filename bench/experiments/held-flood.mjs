@@ -8,7 +8,7 @@
 // the machine does to one it does to the other: the ratio holds where figures taken one after the
 // other do not (this machine's CPU cost for the same work moves by 2× from one minute to the next).
 //
-//   node bench/experiments/held-flood.mjs [--windows 10] [--warmup 3000] [--flood held|unheld]
+//   node bench/experiments/held-flood.mjs [--windows 10] [--warmup 3000] [--flood held|unheld] [--tick-ms N]
 import { readFileSync, readdirSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -23,6 +23,8 @@ const WARMUP_MS = Math.min(opt("--warmup", 3000), 20_000);
 const FLOOD_MODE = argv.includes("--flood") ? argv[argv.indexOf("--flood") + 1] : "held";
 if (FLOOD_MODE !== "held" && FLOOD_MODE !== "unheld") throw new Error("--flood: held or unheld");
 const LIMIT = { capacity: 500, perSecond: 500 };
+// --tick-ms N: holdConnections.tickMs of both proxies (default: the library's).
+const HOLD = argv.includes("--tick-ms") ? { tickMs: opt("--tick-ms", 10) } : true;
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
 const pinned = spawnSync("taskset", ["-V"]).status === 0;
 const onCpu = (cpu, script) => (pinned ? ["taskset", ["-c", cpu, process.execPath, script]] : [process.execPath, [script]]);
@@ -73,7 +75,7 @@ function userSystemMs(pid) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 try {
-  const [calm, flooded] = [await proxyProcess(true), await proxyProcess(FLOOD_MODE === "held")];
+  const [calm, flooded] = [await proxyProcess(HOLD), await proxyProcess(FLOOD_MODE === "held" && HOLD)];
   const duration = WARMUP_MS + WINDOWS * 1000 + 500;
   const counts = Promise.all([bob(calm.url, LIMIT.perSecond, duration), bob(flooded.url, LIMIT.perSecond * 10, duration)]);
   await new Promise((resolve) => setTimeout(resolve, WARMUP_MS));

@@ -8,6 +8,13 @@ export interface HoldLimits {
   total?: number;
   /** The longest a connection is held, in ms. Default 30,000. */
   maxHoldMs?: number;
+  /**
+   * Held connections are resumed on ticks this many ms apart, each tick resuming every turn that came
+   * since: a flood costs the process a wake per tick rather than one per token. Default 10; 0 resumes
+   * each at its own turn. Never longer than the bucket takes to fill (`capacity / perSecond`), so no
+   * token is lost waiting for a tick.
+   */
+  tickMs?: number;
 }
 
 interface Held {
@@ -37,6 +44,7 @@ export class HeldConnections {
   readonly #perCaller: number;
   readonly #total: number;
   readonly #maxHoldMs: number;
+  readonly #tickMs: number;
   #timer: NodeJS.Timeout | undefined;
   #wakeAt = Infinity;
 
@@ -52,6 +60,9 @@ export class HeldConnections {
     for (const [name, value] of Object.entries({ perCaller: this.#perCaller, total: this.#total, maxHoldMs: this.#maxHoldMs })) {
       if (!(value >= 1)) throw new TypeError(`rateLimit: holdConnections.${name} must be at least 1`);
     }
+    const tickMs = limits.tickMs ?? 10;
+    if (!(tickMs >= 0)) throw new TypeError("rateLimit: holdConnections.tickMs must be 0 or more");
+    this.#tickMs = Math.min(tickMs, burst * intervalMs);
   }
 
   /** Connections held now. */
@@ -114,8 +125,9 @@ export class HeldConnections {
     this.#wake(next);
   }
 
-  /** The one timer, set for `at` unless it will fire sooner; it never keeps the process alive. */
+  /** The one timer, set for `at` (on the tick after it) unless it will fire sooner; it never keeps the process alive. */
   #wake(at: number): void {
+    if (this.#tickMs > 0) at = Math.ceil(at / this.#tickMs) * this.#tickMs;
     if (at === Infinity || at >= this.#wakeAt) return;
     clearTimeout(this.#timer);
     this.#wakeAt = at;

@@ -165,7 +165,7 @@ describe("HeldConnections", () => {
   }
 
   it("a timer late by many turns resumes at most the bucket's capacity at once, each on its turn", async () => {
-    const held = new HeldConnections(20, 2);
+    const held = new HeldConnections(20, 2, { tickMs: 0 });
     const { sockets, resumed } = holdMany(held, 6);
     stall(130); // six turns late: the bucket filled to its 2
     await sleep(5);
@@ -178,7 +178,7 @@ describe("HeldConnections", () => {
   });
 
   it("a bucket found empty holds the turns back: none comes before it says", async () => {
-    const held = new HeldConnections(100, 100);
+    const held = new HeldConnections(100, 100, { tickMs: 0 });
     const resumed: number[] = [];
     for (const i of [0, 1]) held.hold("bob", new Socket(), () => resumed.push(i), Date.now() + 20);
     held.notBefore("bob", Date.now() + 200); // then 300, 400
@@ -186,5 +186,28 @@ describe("HeldConnections", () => {
     expect(resumed).toEqual([]);
     await sleep(100);
     expect(resumed).toEqual([0]);
+  });
+
+  it("resumes the turns that came due together, on a tick: one wake of the process for several", async () => {
+    const held = new HeldConnections(20, 100, { tickMs: 200 });
+    const at: number[] = [];
+    for (let i = 0; i < 3; i++) held.hold("bob", new Socket(), () => at.push(Date.now()), Date.now() + 1);
+    const tick = Math.ceil((Date.now() + 1) / 200) * 200;
+    await sleep(tick + 60 - Date.now());
+    expect(at).toHaveLength(3); // due at +1, +21, +41: all by the tick
+    expect(Math.min(...at)).toBeGreaterThanOrEqual(tick);
+    expect(Math.max(...at) - Math.min(...at)).toBeLessThan(5);
+  });
+
+  it("never waits for a tick longer than the bucket takes to fill: no token lost", async () => {
+    // capacity 2 at a turn every 20 ms fills in 40 ms: ticks of 40, not 1,000
+    const held = new HeldConnections(20, 2, { tickMs: 1000 });
+    const at: number[] = [];
+    const start = Date.now();
+    for (let i = 0; i < 2; i++) held.hold("bob", new Socket(), () => at.push(Date.now() - start), start + 1);
+    await sleep(150);
+    expect(at).toHaveLength(2);
+    expect(Math.max(...at)).toBeLessThan(100);
+    expect(() => new HeldConnections(20, 2, { tickMs: -1 })).toThrow(/tickMs must be 0 or more/);
   });
 });
