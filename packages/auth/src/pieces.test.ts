@@ -190,12 +190,13 @@ describe("HeldConnections", () => {
 
   it("resumes the turns that came due together, on a tick: one wake of the process for several", async () => {
     const held = new HeldConnections(20, 100, { tickMs: 200 });
+    await sleep(200 - (Date.now() % 200) + 5); // just past a tick: the next is about 195 ms away
     const at: number[] = [];
     for (let i = 0; i < 3; i++) held.hold("bob", new Socket(), () => at.push(Date.now()), Date.now() + 1);
     const tick = Math.ceil((Date.now() + 1) / 200) * 200;
     await sleep(tick + 60 - Date.now());
     expect(at).toHaveLength(3); // due at +1, +21, +41: all by the tick
-    expect(Math.min(...at)).toBeGreaterThanOrEqual(tick);
+    expect(Math.min(...at)).toBeGreaterThanOrEqual(tick - 2); // a timer may fire a ms before Date.now() says
     expect(Math.max(...at) - Math.min(...at)).toBeLessThan(5);
   });
 
