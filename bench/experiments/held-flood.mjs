@@ -9,12 +9,11 @@
 // other do not (this machine's CPU cost for the same work moves by 2× from one minute to the next).
 //
 //   node bench/experiments/held-flood.mjs [--windows 10] [--warmup 3000] [--flood held|unheld] [--tick-ms N]
-import { readFileSync, readdirSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { spawnSync } from "node:child_process";
 import { startIdp } from "../lib/idp.mjs";
-import { start as startChild, stopAll } from "../lib/procs.mjs";
+import { cpuSplitMicros, start as startChild, stopAll, threadsCpuNs } from "../lib/procs.mjs";
 
 const argv = process.argv.slice(2);
 const opt = (name, fallback) => (argv.includes(name) ? Number(argv[argv.indexOf(name) + 1]) : fallback);
@@ -55,24 +54,6 @@ async function bob(url, rate, durationMs) {
   return lines.next().then(({ value }) => JSON.parse(value ?? "{}"));
 }
 
-/** ns on CPU of every thread of `pid` so far. */
-function cpuNs(pid) {
-  let sum = 0;
-  for (const task of readdirSync(`/proc/${pid}/task`)) sum += mainNs(pid, task);
-  return sum;
-}
-
-/** ns on CPU of thread `task` of `pid` (the main thread's is `pid`'s own) so far. */
-function mainNs(pid, task = pid) {
-  return Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8").split(" ")[0]);
-}
-
-/** User and kernel ms of `pid` so far (/proc/<pid>/stat, in clock ticks of 10 ms: read over the whole run). */
-function userSystemMs(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-  return { user: Number(fields[11]) * 10, system: Number(fields[12]) * 10 };
-}
-
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 try {
   const [calm, flooded] = [await proxyProcess(HOLD), await proxyProcess(FLOOD_MODE === "held" && HOLD)];
@@ -80,22 +61,25 @@ try {
   const counts = Promise.all([bob(calm.url, LIMIT.perSecond, duration), bob(flooded.url, LIMIT.perSecond * 10, duration)]);
   await new Promise((resolve) => setTimeout(resolve, WARMUP_MS));
   const rows = [];
-  const split = { calm: userSystemMs(calm.pid), flooded: userSystemMs(flooded.pid) };
+  const pids = { calm: calm.pid, flooded: flooded.pid };
+  const split = { calm: cpuSplitMicros(calm.pid), flooded: cpuSplitMicros(flooded.pid) };
+  const perSecond = (now, before, seconds) => (now - before) / 1e6 / seconds; // ns to ms a second
   for (let i = 0; i < WINDOWS; i++) {
-    const before = { t: performance.now(), calm: cpuNs(calm.pid), flooded: cpuNs(flooded.pid), calmMain: mainNs(calm.pid), floodedMain: mainNs(flooded.pid), reached: await flooded.reached() };
+    const before = { t: performance.now(), calm: threadsCpuNs(calm.pid), flooded: threadsCpuNs(flooded.pid), reached: await flooded.reached() };
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const seconds = (performance.now() - before.t) / 1000;
+    const [calmNow, floodedNow] = [threadsCpuNs(calm.pid), threadsCpuNs(flooded.pid)];
     rows.push({
-      calm: (cpuNs(calm.pid) - before.calm) / 1e6 / seconds,
-      flooded: (cpuNs(flooded.pid) - before.flooded) / 1e6 / seconds,
-      calmMain: (mainNs(calm.pid) - before.calmMain) / 1e6 / seconds,
-      floodedMain: (mainNs(flooded.pid) - before.floodedMain) / 1e6 / seconds,
+      calm: perSecond(calmNow.all, before.calm.all, seconds),
+      flooded: perSecond(floodedNow.all, before.flooded.all, seconds),
+      calmMain: perSecond(calmNow.main, before.calm.main, seconds),
+      floodedMain: perSecond(floodedNow.main, before.flooded.main, seconds),
       reached: ((await flooded.reached()) - before.reached) / seconds,
     });
   }
   for (const name of ["calm", "flooded"]) {
-    const now = userSystemMs((name === "calm" ? calm : flooded).pid);
-    split[name] = { user: now.user - split[name].user, system: now.system - split[name].system };
+    const now = cpuSplitMicros(pids[name]);
+    split[name] = { user: (now.user - split[name].user) / 1000, system: (now.system - split[name].system) / 1000 };
   }
   const [calmBob, floodBob] = await counts;
   const ratios = rows.map((r) => r.flooded / r.calm);

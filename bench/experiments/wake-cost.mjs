@@ -9,9 +9,9 @@
 //
 //   node bench/experiments/wake-cost.mjs [--gap 8] [--seconds 4]
 import { fork, spawnSync } from "node:child_process";
-import { readFileSync, readdirSync } from "node:fs";
 import http from "node:http";
 import { fileURLToPath } from "node:url";
+import { threadsCpuNs } from "../lib/procs.mjs";
 
 const argv = process.argv.slice(2);
 const opt = (name, fallback) => (argv.includes(name) ? Number(argv[argv.indexOf(name) + 1]) : fallback);
@@ -45,18 +45,6 @@ async function client(port, rate, seconds) {
   process.exit(0);
 }
 
-/** ns on CPU so far: this process's main thread, and its other threads. */
-function threadsNs() {
-  let main = 0;
-  let other = 0;
-  for (const task of readdirSync("/proc/self/task")) {
-    const ns = Number(readFileSync(`/proc/self/task/${task}/schedstat`, "utf8").split(" ")[0]);
-    if (Number(task) === process.pid) main += ns;
-    else other += ns;
-  }
-  return { main, other };
-}
-
 /** The server answering every request, holding its connection `holdMs` after each answer (0: not held); the client at `rate` (0: closed loop). */
 async function measure(rate, holdMs, seconds) {
   let served = 0;
@@ -75,14 +63,14 @@ async function measure(rate, holdMs, seconds) {
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   const child = fork(fileURLToPath(import.meta.url), ["--client", String(server.address().port), String(rate), String(seconds + 1.5)]);
   await new Promise((resolve) => setTimeout(resolve, 1000)); // warm-up
-  const [before, servedBefore, t] = [threadsNs(), served, performance.now()];
+  const [before, servedBefore, t] = [threadsCpuNs(process.pid), served, performance.now()];
   await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
-  const after = threadsNs();
+  const after = threadsCpuNs(process.pid);
   const n = served - servedBefore;
   child.kill();
   server.closeAllConnections();
   await new Promise((resolve) => server.close(resolve));
-  return { rps: n / ((performance.now() - t) / 1000), main: (after.main - before.main) / 1000 / n, other: (after.other - before.other) / 1000 / n };
+  return { rps: n / ((performance.now() - t) / 1000), main: (after.main - before.main) / 1000 / n, other: (after.all - after.main - (before.all - before.main)) / 1000 / n };
 }
 
 async function main() {

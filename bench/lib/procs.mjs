@@ -230,13 +230,31 @@ const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
 /** CPU time (user + system) a process has used, in microseconds. */
 export function cpuMicros(pid) {
+  const { user, system } = cpuSplitMicros(pid);
+  return user + system;
+}
+
+/** CPU time a process has used in user space and in the kernel, in microseconds (clock ticks of 10 ms: read over seconds). */
+export function cpuSplitMicros(pid) {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / TICKS_PER_SECOND;
+    return { user: (Number(fields[11]) * 1e6) / TICKS_PER_SECOND, system: (Number(fields[12]) * 1e6) / TICKS_PER_SECOND };
   } catch {
-    return NaN;
+    return { user: NaN, system: NaN };
   }
+}
+
+/** ns on CPU of a process's threads so far (each /proc/<pid>/task/<tid>/schedstat, exact): its main thread's, and all of them. */
+export function threadsCpuNs(pid) {
+  let all = 0;
+  let main = 0;
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    const ns = Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8").split(" ")[0]);
+    all += ns;
+    if (Number(task) === pid) main = ns;
+  }
+  return { main, all };
 }
 
 /** A free TCP port on 127.0.0.1 (for programs that cannot report the port they picked). */

@@ -114,8 +114,9 @@ export function rateLimit(options: RateLimitOptions): RateLimit {
     const wait = await buckets.take(caller, options);
     if (wait > 0) {
       if (ctx.tenant.principal !== undefined) {
-        empty.set(ctx.tenant.principal, Date.now() + wait);
-        held?.notBefore(ctx.tenant.principal, Date.now() + wait);
+        const due = Date.now() + wait;
+        empty.set(ctx.tenant.principal, due);
+        held?.notBefore(ctx.tenant.principal, due);
       }
       throw tooMany(wait);
     }
