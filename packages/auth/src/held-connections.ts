@@ -10,12 +10,17 @@ export interface HoldLimits {
   maxHoldMs?: number;
   /**
    * Held connections are resumed on ticks this many ms apart, each tick resuming every turn that came
-   * since: a flood costs the process a wake per tick rather than one per token. Default 10; 0 resumes
-   * each at its own turn. Never longer than the bucket takes to fill (`capacity / perSecond`), so no
-   * token is lost waiting for a tick.
+   * since: one wake of the process for the turns of every principal held. Default: the token interval
+   * (`1000 / perSecond`), at most 10, so one principal gets one turn a tick and his requests come
+   * spread as his allowance would bring them; a longer tick saves wakes but brings his turns in bursts
+   * that others' requests wait behind. 0 resumes each at its own turn. Never longer than the bucket
+   * takes to fill (`capacity / perSecond`), so no token is lost waiting for a tick.
    */
   tickMs?: number;
 }
+
+/** The longest default tick: a held turn waits at most this long past its token. */
+const MAX_DEFAULT_TICK_MS = 10;
 
 interface Held {
   readonly socket: Socket;
@@ -44,7 +49,8 @@ export class HeldConnections {
   readonly #perCaller: number;
   readonly #total: number;
   readonly #maxHoldMs: number;
-  readonly #tickMs: number;
+  /** The tick held connections are resumed on (`HoldLimits.tickMs`, with its default and bound applied). */
+  readonly tickMs: number;
   #timer: NodeJS.Timeout | undefined;
   #wakeAt = Infinity;
 
@@ -60,9 +66,9 @@ export class HeldConnections {
     for (const [name, value] of Object.entries({ perCaller: this.#perCaller, total: this.#total, maxHoldMs: this.#maxHoldMs })) {
       if (!(value >= 1)) throw new TypeError(`rateLimit: holdConnections.${name} must be at least 1`);
     }
-    const tickMs = limits.tickMs ?? 10;
+    const tickMs = limits.tickMs ?? Math.min(MAX_DEFAULT_TICK_MS, intervalMs);
     if (!(tickMs >= 0)) throw new TypeError("rateLimit: holdConnections.tickMs must be 0 or more");
-    this.#tickMs = Math.min(tickMs, burst * intervalMs);
+    this.tickMs = Math.min(tickMs, burst * intervalMs);
   }
 
   /** Connections held now. */
@@ -127,7 +133,7 @@ export class HeldConnections {
 
   /** The one timer, set for `at` (on the tick after it) unless it will fire sooner; it never keeps the process alive. */
   #wake(at: number): void {
-    if (this.#tickMs > 0) at = Math.ceil(at / this.#tickMs) * this.#tickMs;
+    if (this.tickMs > 0) at = Math.ceil(at / this.tickMs) * this.tickMs;
     if (at === Infinity || at >= this.#wakeAt) return;
     clearTimeout(this.#timer);
     this.#wakeAt = at;

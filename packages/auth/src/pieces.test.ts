@@ -200,6 +200,14 @@ describe("HeldConnections", () => {
     expect(Math.max(...at) - Math.min(...at)).toBeLessThan(5);
   });
 
+  it("by default ticks once a token, at most 10 ms: a principal's turns come one a tick, spread as his allowance brings them", () => {
+    expect(new HeldConnections(2, 500).tickMs).toBe(2); // 500/s: a burst of five a tick let others wait behind it
+    expect(new HeldConnections(0.5, 500).tickMs).toBe(0.5);
+    expect(new HeldConnections(50, 500).tickMs).toBe(10);
+    expect(new HeldConnections(2, 500, { tickMs: 10 }).tickMs).toBe(10);
+    expect(new HeldConnections(20, 2, { tickMs: 1000 }).tickMs).toBe(40);
+  });
+
   it("never waits for a tick longer than the bucket takes to fill: no token lost", async () => {
     // capacity 2 at a turn every 20 ms fills in 40 ms: ticks of 40, not 1,000
     const held = new HeldConnections(20, 2, { tickMs: 1000 });
