@@ -28,6 +28,12 @@ describe("the envelope check", () => {
     expect(parseJson(large).error?.error.message).toMatch(/deeper than 64/);
   });
 
+  it("walks for depth only what could nest too deep: d levels take at least 2d bytes", () => {
+    expect(parseJson(Buffer.from("[[[]]]"), 3)).toMatchObject({ depthChecked: true });
+    expect(parseJson(Buffer.from("[[[[]]]]"), 3)).toMatchObject({ depthChecked: false }); // 4 levels in 8 bytes: walked
+    expect(readMessage(Buffer.from('{"jsonrpc":"2.0","id":1,"method":"x","params":{"a":{"b":{}}}}'), 3).error?.error.code).toBe(-32602);
+  });
+
   it("refuses invalid UTF-8 and invalid JSON with -32700", () => {
     expect(parseJson(Buffer.from([0x7b, 0xff, 0x7d])).error?.error.message).toBe("Parse error: invalid UTF-8");
     expect(parseJson(Buffer.from("{")).error?.error.message).toBe("Parse error: invalid JSON");

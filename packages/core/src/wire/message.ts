@@ -54,7 +54,8 @@ export function parseJson(bytes: Buffer, maxDepth = DEFAULT_MAX_DEPTH): Parsed {
     return { error: errorReply(null, ErrorCode.ParseError, "Parse error: invalid JSON") };
   }
   freezeResult(value, maxDepth);
-  return { value, depthChecked: false };
+  // A value nesting d levels takes at least 2d bytes (its brackets): a short one needs no walk.
+  return { value, depthChecked: bytes.length < 2 * (maxDepth + 1) };
 }
 
 function parseLarge(bytes: Buffer, maxDepth: number): Parsed {
