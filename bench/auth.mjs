@@ -124,7 +124,9 @@ const notHeld = HOLD ? await guardedProxy(false) : undefined;
 // ticks this many ms apart (holdConnections.tickMs), measured in the same rounds as the default's.
 const FLOOD_TICKS = args.includes("--flood-ticks") ? args[args.indexOf("--flood-ticks") + 1].split(",").map(Number) : [];
 const ticked = [];
-for (const tickMs of FLOOD_TICKS) ticked.push([`flood, tick ${tickMs} ms`, await guardedProxy({ tickMs })]);
+for (const tickMs of FLOOD_TICKS) ticked.push([`flood, ${tickMs} ms ticks`, await guardedProxy({ tickMs })]);
+const tickOf = (name) => name.slice("flood, ".length);
+const guardedProxies = [held, notHeld, ...ticked.map(([, on]) => on)].filter(Boolean);
 
 /** Whether processes can be pinned to CPUs 0 and 1 (taskset from util-linux, at least 2 CPUs). */
 function pinnable() {
@@ -243,7 +245,7 @@ const emptyPhase = () => ({ samples: [], roundP99s: [], errors: 0, cpuMicros: 0,
 const measured = Object.fromEntries(Object.keys(phases).map((name) => [name, emptyPhase()]));
 try {
   if (PIN) pin(process.pid, "0");
-  for (const on of [held, notHeld, ...ticked.map(([, on]) => on)].filter(Boolean)) {
+  for (const on of guardedProxies) {
     await paced(on.aliceCall, ALICE_RATE, DURATION / 2); // warm-up, not counted
     await measure(emptyPhase(), { on, how: phases.flood.how }); // the refusal paths JIT-compiled
   }
@@ -256,7 +258,7 @@ try {
   if (PIN) pin(process.pid, `0-${availableParallelism() - 1}`);
   await stopAll();
 }
-for (const on of [held, notHeld, ...ticked.map(([, on]) => on)].filter(Boolean)) await on.proxy.close();
+for (const on of guardedProxies) await on.proxy.close();
 const noisy = Object.fromEntries(
   Object.entries(measured).map(([name, m]) => [name, { aliceP99: p99(m.samples), aliceCalls: m.samples.length + m.errors, aliceErrors: m.errors, cpuMsPerSecond: m.cpuMicros / 1000 / m.seconds, slow: m.slow, gcMsPerSecond: m.slow.gcMs / m.seconds, bob: m.bob }]),
 );
@@ -284,7 +286,7 @@ if (args.includes("--json")) {
     flood: `bob flooding (${FLOOD_RATE}/s offered)${HOLD ? ", his connections held" : ""}`,
     "flood, not held": `bob flooding (${FLOOD_RATE}/s offered), connections not held (before holdConnections)`,
     "closed loop": `bob in a closed loop (c=${CONCURRENCY}, the old row)`,
-    ...Object.fromEntries(ticked.map(([name]) => [name, `bob flooding (${FLOOD_RATE}/s offered), held, resumed on ${name.slice("flood, ".length)} ticks`])),
+    ...Object.fromEntries(ticked.map(([name]) => [name, `bob flooding (${FLOOD_RATE}/s offered), held, resumed on ${tickOf(name)}`])),
   };
   const judged = AT_FRONT ? `judged at the front (limit.front${HOLD ? ", holdConnections" : ""}) and in the pipeline` : "judged in the pipeline only (--no-front)";
   console.log(`\nrateLimit ${LIMIT.perSecond}/s per principal, ${judged}; alice at ${ALICE_RATE}/s${POISSON ? " (Poisson arrivals)" : ""}${BARE_BACKEND ? ", a bare in-process echo behind the proxy" : ""}, bob in a process of his own${PIN ? " (taskset: this process on CPU 0, bob on CPU 1)" : " (not pinned)"}\n`);
@@ -302,7 +304,7 @@ if (args.includes("--json")) {
     return `per round ${r[0].toFixed(2)}–${r[r.length >> 1].toFixed(2)}–${r[r.length - 1].toFixed(2)}×`;
   };
   const ratio = (name) => `${(noisy[name].aliceP99 / noisy.allowance.aliceP99).toFixed(2)}×, ${perRound(name)}`;
-  console.log(`\ntarget: flooding ÷ at allowance ≤ 1.20× (${ratio("flood")}${notHeld ? `; not held: ${ratio("flood, not held")}` : ""}${ticked.map(([name]) => `; ${name.slice("flood, ".length)}: ${ratio(name)}`).join("")}); the old definition, closed loop ÷ alone: ${(noisy["closed loop"].aliceP99 / noisy.alone.aliceP99).toFixed(2)}×`);
+  console.log(`\ntarget: flooding ÷ at allowance ≤ 1.20× (${ratio("flood")}${notHeld ? `; not held: ${ratio("flood, not held")}` : ""}${ticked.map(([name]) => `; ${tickOf(name)}: ${ratio(name)}`).join("")}); the old definition, closed loop ÷ alone: ${(noisy["closed loop"].aliceP99 / noisy.alone.aliceP99).toFixed(2)}×`);
   const refusalCost = (flood) => (Number.isFinite(cpuPerRefused(flood)) && cpuPerRefused(flood) > 0 ? `${cpuPerRefused(flood).toFixed(1)} µs CPU` : "n/a");
   console.log(`one refused call costs this process ${refusalCost(notHeld ? "flood, not held" : "flood")}${notHeld ? ` not held, ${refusalCost("flood")} held` : ""}; alice's calls failed ${failed} of ${calls}`);
   if (noisy.flood.bob.refused === 0) console.log("bob was never refused: this machine could not carry his flood, and the row means nothing");

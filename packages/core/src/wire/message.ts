@@ -41,8 +41,9 @@ export type Parsed = { value: unknown; depthChecked: boolean; error?: undefined 
 /**
  * One message's bytes (a stdio line, an HTTP body) to a JSON value, or the -32700/-32600 reply. A
  * response's result is frozen (wire/raw.ts). Above SCAN_FROM_BYTES the bytes are scanned once
- * (wire/scan.ts) for validity and depth (`depthChecked`: checkMessage need not walk the value
- * again); a response's result is then read lazily, member by member, and kept with its bytes.
+ * (wire/scan.ts) for validity and depth; a response's result is then read lazily, member by member,
+ * and kept with its bytes. `depthChecked`: checkMessage need not walk the value (it was scanned, or
+ * is too short to nest too deep).
  */
 export function parseJson(bytes: Buffer, maxDepth = DEFAULT_MAX_DEPTH): Parsed {
   if (!isUtf8(bytes)) return { error: errorReply(null, ErrorCode.ParseError, "Parse error: invalid UTF-8") };
