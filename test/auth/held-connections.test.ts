@@ -184,6 +184,47 @@ describe("rateLimit({ holdConnections }): a flooding principal's connections hel
     expect(await on.answer()).toMatchObject({ status: 200 });
   });
 
+  it("a connection that has carried another caller's requests (a balancer's pooled upstream) is never held: the next request on it, whoever's, is read at once", async () => {
+    // Two tokens each, then one every 100 s: once empty, bob stays refused at the front.
+    const { url, principal, limit } = await limitedFront({ capacity: 2, perSecond: 0.01, holdConnections: true });
+    const [bob, alice] = [await principal("bob"), await principal("alice")];
+    // One connection, as a balancer that pools its upstream connections uses it: alice's request, then bob's.
+    const pooled = connection(url);
+    const statuses = [];
+    for (const [who, id] of [[alice, 2], [bob, 3], [bob, 4], [bob, 5], [bob, 6]] as const) {
+      send(pooled, who, id);
+      statuses.push((await pooled.answer()).status);
+    }
+    expect(statuses).toEqual([200, 200, 200, 429, 429]); // his tokens, the pipeline's refusal, the front's
+    expect(limit.heldConnections).toBe(0);
+    // Alice's next request on it is read and answered, not left waiting for bob's next token.
+    send(pooled, alice, 7);
+    expect(await pooled.answer()).toMatchObject({ status: 200 });
+    // Bob on a connection of his own is still held.
+    const own = connection(url);
+    send(own, bob, 8);
+    expect((await own.answer()).status).toBe(429);
+    expect(limit.heldConnections).toBe(1);
+  });
+
+  it("a request that came through an HTTP proxy (Forwarded, X-Forwarded-For, Via) is refused without holding its connection: the proxy may send anyone's next request on it", async () => {
+    const { url, principal, limit } = await limitedFront({ capacity: 1, perSecond: 0.01, holdConnections: true });
+    const bob = await principal("bob");
+    await call(url, bob.token, bob.session, "read_notes", {}, 2);
+    await call(url, bob.token, bob.session, "read_notes", {}, 3); // refused in the pipeline: the front knows him now
+    let id = 10;
+    for (const forwarded of [{ "x-forwarded-for": "203.0.113.7" }, { forwarded: "for=203.0.113.7" }, { via: "1.1 lb" }]) {
+      const on = connection(url);
+      for (let i = 0; i < 2; i++) {
+        on.post({ authorization: `Bearer ${bob.token}`, "mcp-session-id": bob.session, "mcp-protocol-version": "2025-06-18", ...forwarded }, { jsonrpc: "2.0", id: id++, method: "tools/call", params: { name: "read_notes", arguments: {} } });
+        const answer = await on.answer();
+        expect(answer.status).toBe(429);
+        expect(answer.head).not.toContain("connection: close");
+        expect(limit.heldConnections).toBe(0);
+      }
+    }
+  });
+
   it("a held connection is read again after maxHoldMs at most, and the request waiting on it is answered", async () => {
     const { url, principal, limit } = await limitedFront({ capacity: 1, perSecond: 0.01, holdConnections: { maxHoldMs: 200 } });
     const bob = await principal("bob");

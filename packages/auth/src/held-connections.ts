@@ -19,6 +19,9 @@ export interface HoldLimits {
   tickMs?: number;
 }
 
+/** What `HeldConnections` notes of a connection that is no one caller's (no identity is empty). */
+const SHARED = "";
+
 /** The longest default tick: a held turn waits at most this long past its token. */
 const MAX_DEFAULT_TICK_MS = 10;
 
@@ -43,6 +46,8 @@ interface Queue {
  */
 export class HeldConnections {
   readonly #queues = new Map<string, Queue>();
+  // Whose requests each connection has carried: one caller's, or (SHARED) more than one's.
+  readonly #carried = new WeakMap<Socket, string>();
   readonly #bySocket = new Map<Socket, Held>();
   // Connections resumed on their principal's turn, until they bring the request it is for.
   readonly #onTurn = new WeakMap<Socket, string>();
@@ -69,6 +74,19 @@ export class HeldConnections {
     const tickMs = limits.tickMs ?? Math.min(MAX_DEFAULT_TICK_MS, intervalMs);
     if (!(tickMs >= 0)) throw new TypeError("rateLimit: holdConnections.tickMs must be 0 or more");
     this.tickMs = Math.min(tickMs, burst * intervalMs);
+  }
+
+  /**
+   * Notes that `socket` carried a request of `caller` (undefined: anonymous); whether it is that
+   * caller's own, having carried no one else's. Only such a connection is held: one that has carried
+   * two callers' requests (a balancer's pooled upstream connection) may carry anyone's next, which a
+   * hold would keep waiting for this caller's turn.
+   */
+  carries(socket: Socket, caller: string | undefined): boolean {
+    const seen = this.#carried.get(socket);
+    if (seen === undefined) this.#carried.set(socket, caller ?? SHARED);
+    else if (seen !== caller) this.#carried.set(socket, SHARED);
+    return caller !== undefined && (seen === undefined || seen === caller);
   }
 
   /** Connections held now. */

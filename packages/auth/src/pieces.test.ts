@@ -200,6 +200,16 @@ describe("HeldConnections", () => {
     expect(Math.max(...at) - Math.min(...at)).toBeLessThan(5);
   });
 
+  it("holds only a caller's own connection: one that has carried another caller's requests, or an anonymous one, is no one's from then on", () => {
+    const held = new HeldConnections(20, 2);
+    const [own, pooled, anonymousFirst] = [new Socket(), new Socket(), new Socket()];
+    expect([held.carries(own, "bob"), held.carries(own, "bob")]).toEqual([true, true]);
+    expect([held.carries(pooled, "alice"), held.carries(pooled, "bob"), held.carries(pooled, "alice"), held.carries(pooled, "bob")]).toEqual([true, false, false, false]);
+    expect([held.carries(anonymousFirst, undefined), held.carries(anonymousFirst, "bob")]).toEqual([false, false]);
+    expect(held.carries(own, undefined)).toBe(false);
+    expect(held.carries(own, "bob")).toBe(false);
+  });
+
   it("by default ticks once a token, at most 10 ms: a principal's turns come one a tick, spread as his allowance brings them", () => {
     expect(new HeldConnections(2, 500).tickMs).toBe(2); // 500/s: a burst of five a tick let others wait behind it
     expect(new HeldConnections(0.5, 500).tickMs).toBe(0.5);

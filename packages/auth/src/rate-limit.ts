@@ -1,3 +1,4 @@
+import type { IncomingMessage } from "node:http";
 import { HttpError, identityOf, partitionOf, type Authenticate, type Next, type ProxyContext, type ProxyMethod, type ResultOf } from "@fastmcp-proxy/core";
 import { sha256 } from "./hash.js";
 import { HeldConnections, type HoldLimits } from "./held-connections.js";
@@ -22,7 +23,9 @@ export interface RateLimitOptions extends BucketSpec {
    * principal's next token is due (its connections one per token, in order), nor one let through on a
    * token while it keeps sending, once answered; so a flood waits in TCP back-pressure and reaches the
    * proxy about once per token instead of costing a refusal per request. Past the bounds, the 429 closes the
-   * connection. Off by default: not behind a proxy that reuses connections for many callers (docs/auth.md).
+   * connection. Only a caller's own connection is held: not one a request came on through an HTTP proxy
+   * (Forwarded, X-Forwarded-For, Via), nor one that has carried another caller's requests. Off by
+   * default: not behind a proxy that reuses connections for many callers (docs/auth.md).
    */
   holdConnections?: boolean | HoldLimits;
   /** Where the buckets are. Default: `memoryBuckets()`, each replica on its own; `redisBuckets(redis)` shares them. */
@@ -134,24 +137,33 @@ export function rateLimit(options: RateLimitOptions): RateLimit {
       return async function rateLimitedAuthenticate(req, front) {
         const authInfo = await authenticate(req, front);
         const identity = identityOf(authInfo);
+        // Only a caller's own connection is held: not one an HTTP proxy sends on, nor one that has carried
+        // another caller's requests. Either may carry anyone's next request.
+        const holdable = held !== undefined && held.carries(req.socket, identity) && !throughProxy(req);
         if (identity === undefined) return authInfo;
         const now = Date.now();
         const wait = held?.onTurn(req.socket, identity) ? empty.turnTaken(identity, now) : empty.waitFor(identity, now);
         if (wait <= 0) {
           // Let through on its token while flooding: its connection waits for the next one once answered,
           // rather than bringing its next request only to be refused.
-          const next = held && empty.dueAt(identity);
+          const next = holdable && empty.dueAt(identity);
           if (next) front?.holdAfterAnswer((socket, resume) => held.hold(identity, socket, resume, next));
           return authInfo;
         }
         // Held until its next token: an error of its own, for this principal's connection.
-        if (held) throw tooMany(wait, undefined, (socket, resume) => held.hold(identity, socket, resume, now + wait));
+        if (holdable) throw tooMany(wait, undefined, (socket, resume) => held.hold(identity, socket, resume, now + wait));
         if (refusal.headers["retry-after"] !== String(Math.ceil(wait / 1000))) refusal = tooMany(wait);
         throw refusal;
       };
     },
   });
   return Object.defineProperty(limiter, "heldConnections", { get: () => held?.size ?? 0 }) as RateLimit;
+}
+
+/** Whether `req` came through an HTTP proxy, which may send anyone's next request on the same connection. */
+function throughProxy(req: IncomingMessage): boolean {
+  const headers = req.headers;
+  return headers.forwarded !== undefined || headers["x-forwarded-for"] !== undefined || headers.via !== undefined;
 }
 
 /**
