@@ -213,7 +213,7 @@ describe("rateLimit({ holdConnections }): a flooding principal's connections hel
     await call(url, bob.token, bob.session, "read_notes", {}, 2);
     await call(url, bob.token, bob.session, "read_notes", {}, 3); // refused in the pipeline: the front knows him now
     let id = 10;
-    for (const forwarded of [{ "x-forwarded-for": "203.0.113.7" }, { forwarded: "for=203.0.113.7" }, { via: "1.1 lb" }]) {
+    for (const forwarded of [{ "x-forwarded-for": "203.0.113.7" }, { forwarded: "for=203.0.113.7" }, { via: "1.1 lb" }] as Record<string, string>[]) {
       const on = connection(url);
       for (let i = 0; i < 2; i++) {
         on.post({ authorization: `Bearer ${bob.token}`, "mcp-session-id": bob.session, "mcp-protocol-version": "2025-06-18", ...forwarded }, { jsonrpc: "2.0", id: id++, method: "tools/call", params: { name: "read_notes", arguments: {} } });

@@ -5,7 +5,7 @@ import { connect } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { FastMCPProxy } from "@fastmcp-proxy/core";
 import { Redis } from "ioredis";
-import { rateLimit, redisBuckets } from "@fastmcp-proxy/auth";
+import { apiKeys, rateLimit, redisBuckets } from "@fastmcp-proxy/auth";
 import { TestAuthServer } from "../fixtures/auth-server.js";
 import { redisAvailable, startRedis, testRedis } from "../caching/redis-server.js";
 import { connectClient, rejection } from "../helpers.js";
@@ -170,7 +170,7 @@ describe.runIf(redisAvailable)("rate limits shared by replicas (Redis)", () => {
     const fronts: Front[] = [];
     try {
       for (const redis of clients) {
-        const limit = rateLimit({ capacity: 3, perSecond: 0.01, store: redisBuckets(redis, { prefix: `test:${process.pid}:` }) });
+        const limit = rateLimit({ capacity: 3, perSecond: 0.01, store: redisBuckets(redis, { namespace: `test-${process.pid}` }) });
         fronts.push(await startFront({ as, rules: false, configure: (p) => void p.use(limit), authenticate: limit.front }));
       }
       const [a, b] = fronts as [Front, Front];
@@ -195,12 +195,41 @@ describe.runIf(redisAvailable)("rate limits shared by replicas (Redis)", () => {
     }
   });
 
+  it("two deployments on one Redis keep their buckets apart, though their callers share an identity (an API key's subject); a deployment must name itself", async () => {
+    const server = await testRedis();
+    const redis = new Redis(server.url);
+    const as = await TestAuthServer.start();
+    const fronts: Front[] = [];
+    try {
+      expect(() => redisBuckets(redis, {} as never)).toThrow(/give this deployment's name as \{ namespace \}/);
+      expect(() => redisBuckets(redis, { namespace: "a b" })).toThrow(/1-64 letters/);
+      // Each deployment has a caller "alice" of its own: one API key each, one subject.
+      for (const [namespace, key] of [[`east-${process.pid}`, "key-of-east-alice"], [`west-${process.pid}`, "key-of-west-alice"]] as [string, string][]) {
+        const limit = rateLimit({ capacity: 2, perSecond: 0.01, store: redisBuckets(redis, { namespace }) });
+        fronts.push(await startFront({ as, rules: false, bearer: { verifier: apiKeys([{ subject: "alice", key }]) }, configure: (p) => void p.use(limit), authenticate: limit.front }));
+      }
+      const [east, west] = fronts as [Front, Front];
+      const westSession = await openSession(west.url, "key-of-west-alice");
+      const westStatuses = [];
+      for (let i = 0; i < 3; i++) westStatuses.push((await call(west.url, "key-of-west-alice", westSession, "read_notes", {}, 10 + i)).status);
+      expect(westStatuses).toEqual([200, 200, 429]);
+      // East's alice is another caller: her bucket is untouched.
+      const eastSession = await openSession(east.url, "key-of-east-alice");
+      expect((await call(east.url, "key-of-east-alice", eastSession, "read_notes", {}, 20)).status).toBe(200);
+    } finally {
+      for (const front of fronts) await front.close();
+      await as.close();
+      redis.disconnect();
+      await server.stop();
+    }
+  });
+
   it("with Redis unreachable, a take lets the call through and reports why", async () => {
     const server = await startRedis();
     await server.stop();
     const redis = new Redis(server.url, { maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null, lazyConnect: true });
     const errors: string[] = [];
-    proxy = FastMCPProxy.asProxy(notesServer()).use(rateLimit({ capacity: 1, perSecond: 0.01, store: redisBuckets(redis, { timeoutMs: 200, onError: (e) => void errors.push(e.message) }) }));
+    proxy = FastMCPProxy.asProxy(notesServer()).use(rateLimit({ capacity: 1, perSecond: 0.01, store: redisBuckets(redis, { namespace: "unreachable", timeoutMs: 200, onError: (e) => void errors.push(e.message) }) }));
     const client = await connectClient(proxy);
     await client.callTool({ name: "read_notes" });
     await client.callTool({ name: "read_notes" });

@@ -4,7 +4,7 @@ export { introspectionVerifier, type IntrospectionOptions } from "./introspectio
 export { apiKeys, anyOf, type ApiKey } from "./api-keys.js";
 export { InvalidTokenError, VerifierUnavailableError } from "./errors.js";
 export { authorize, ruleScopes, type AuthorizeOptions } from "./authorize.js";
-export { rateLimit, memoryBuckets, redisBuckets, type RateLimit, type RateLimitOptions, type BucketSpec, type BucketStore, type RedisEval } from "./rate-limit.js";
+export { rateLimit, memoryBuckets, redisBuckets, type RateLimit, type RateLimitOptions, type BucketSpec, type BucketStore, type RedisEval, type RedisBucketsOptions } from "./rate-limit.js";
 export type { HoldLimits } from "./held-connections.js";
 export { decide, claimAt, type Rule, type RuleTarget, type Decision, type PolicyOptions } from "./rules.js";
 export { principalOf, staticPrincipal, identityString, type Principal, type Verified, type Verifier, type VerifyContext } from "./principal.js";

@@ -231,13 +231,32 @@ redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
 redis.call('PEXPIRE', KEYS[1], math.ceil(capacity / rate * 1000) + 1000)
 return wait`;
 
+export interface RedisBucketsOptions {
+  /**
+   * This deployment's name in the keys (1-64 letters, digits, "_", "-" or "."), the same on all its
+   * replicas. Required: deployments sharing one Redis under one name would share their callers'
+   * buckets, and callers of two deployments can have one identity (an API key's subject, the
+   * anonymous callers' bucket) without being one caller.
+   */
+  namespace: string;
+  /** The longest a take may wait for Redis, in ms. Default 250. */
+  timeoutMs?: number;
+  onError?: (error: Error) => void;
+}
+
+const NAMESPACE = /^[A-Za-z0-9_.-]{1,64}$/;
+
 /**
- * Buckets in Redis, shared by every replica: one atomic script per take. A take that fails or takes
- * longer than `timeoutMs` (default 250) lets the request through and is reported to `onError`: a
+ * Buckets in Redis, shared by every replica of a deployment: one atomic script per take. A take that
+ * fails or takes longer than `timeoutMs` lets the request through and is reported to `onError`: a
  * Redis outage does not stop the service (the limit is then not enforced).
  */
-export function redisBuckets(redis: RedisEval, options: { prefix?: string; timeoutMs?: number; onError?: (error: Error) => void } = {}): BucketStore {
-  const prefix = options.prefix ?? "fastmcp-proxy:rate:";
+export function redisBuckets(redis: RedisEval, options: RedisBucketsOptions): BucketStore {
+  const namespace = (options as Partial<RedisBucketsOptions> | undefined)?.namespace;
+  if (typeof namespace !== "string" || !NAMESPACE.test(namespace)) {
+    throw new TypeError(`redisBuckets: give this deployment's name as { namespace } (1-64 letters, digits, "_", "-" or "."; the same on every replica): deployments sharing one Redis under one name share their callers' buckets`);
+  }
+  const prefix = `fastmcp-proxy:rate:${namespace}:`;
   return {
     async take(key, spec) {
       let timer: NodeJS.Timeout | undefined;
