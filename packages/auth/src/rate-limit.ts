@@ -1,4 +1,3 @@
-import type { IncomingMessage } from "node:http";
 import { HttpError, identityOf, partitionOf, type Authenticate, type Next, type ProxyContext, type ProxyMethod, type ResultOf } from "@fastmcp-proxy/core";
 import { sha256 } from "./hash.js";
 import { HeldConnections, type HoldLimits } from "./held-connections.js";
@@ -23,9 +22,8 @@ export interface RateLimitOptions extends BucketSpec {
    * principal's next token is due (its connections one per token, in order), nor one let through on a
    * token while it keeps sending, once answered; so a flood waits in TCP back-pressure and reaches the
    * proxy about once per token instead of costing a refusal per request. Past the bounds, the 429 closes the
-   * connection. Only a caller's own connection is held: not one a request came on through an HTTP proxy
-   * (Forwarded, X-Forwarded-For, Via), nor one that has carried another caller's requests. Off by
-   * default: not behind a proxy that reuses connections for many callers (docs/auth.md).
+   * connection. Only a caller's own connection is held, never one that has carried another caller's
+   * requests. Off by default: not behind a proxy that reuses connections for many callers (docs/auth.md).
    */
   holdConnections?: boolean | HoldLimits;
   /** Where the buckets are. Default: `memoryBuckets()`, each replica on its own; `redisBuckets(redis)` shares them. */
@@ -137,9 +135,10 @@ export function rateLimit(options: RateLimitOptions): RateLimit {
       return async function rateLimitedAuthenticate(req, front) {
         const authInfo = await authenticate(req, front);
         const identity = identityOf(authInfo);
-        // Only a caller's own connection is held: not one an HTTP proxy sends on, nor one that has carried
-        // another caller's requests. Either may carry anyone's next request.
-        const holdable = held !== undefined && held.carries(req.socket, identity) && !throughProxy(req);
+        // Only a caller's own connection is held: one that has carried another caller's requests (a
+        // balancer's pooled upstream connection) may carry anyone's next. Forwarding headers are not
+        // trusted for this: a client could send one to escape the hold.
+        const holdable = held !== undefined && held.carries(req.socket, identity);
         if (identity === undefined) return authInfo;
         const now = Date.now();
         const wait = held?.onTurn(req.socket, identity) ? empty.turnTaken(identity, now) : empty.waitFor(identity, now);
@@ -158,12 +157,6 @@ export function rateLimit(options: RateLimitOptions): RateLimit {
     },
   });
   return Object.defineProperty(limiter, "heldConnections", { get: () => held?.size ?? 0 }) as RateLimit;
-}
-
-/** Whether `req` came through an HTTP proxy, which may send anyone's next request on the same connection. */
-function throughProxy(req: IncomingMessage): boolean {
-  const headers = req.headers;
-  return headers.forwarded !== undefined || headers["x-forwarded-for"] !== undefined || headers.via !== undefined;
 }
 
 /**
