@@ -20,6 +20,19 @@ describe("the envelope check", () => {
     expect(checkMessage({ jsonrpc: "1.0", id: 3, method: "x" }).error).toMatchObject({ id: 3, error: { code: -32600 } });
   });
 
+  it("refuses what the SDK's schema would drop unanswered: ids past 2^53, and a _meta with a progress token or related task of the wrong type", () => {
+    expect(checkMessage({ jsonrpc: "2.0", id: 2 ** 53 + 2, method: "ping" }).error).toEqual({ jsonrpc: "2.0", id: null, error: { code: -32600, message: "Invalid Request: id must be a string or a safe integer" } });
+    expect(checkMessage({ jsonrpc: "2.0", id: 2 ** 53 - 1, method: "ping" }).message).toBeDefined();
+    for (const progressToken of [true, 1.5, null, {}, []]) {
+      expect(checkMessage({ jsonrpc: "2.0", id: 7, method: "ping", params: { _meta: { progressToken } } }).error).toEqual({ jsonrpc: "2.0", id: 7, error: { code: -32602, message: "Invalid params: _meta.progressToken must be a string or an integer" } });
+    }
+    for (const task of [5, {}, { taskId: 1 }]) {
+      expect(checkMessage({ jsonrpc: "2.0", method: "notifications/progress", params: { _meta: { "io.modelcontextprotocol/related-task": task } } }).error?.error.code).toBe(-32602);
+    }
+    expect(checkMessage({ jsonrpc: "2.0", id: 8, method: "ping", params: { _meta: { progressToken: "p", "io.modelcontextprotocol/related-task": { taskId: "t" }, other: true } } }).message).toBeDefined();
+    expect(checkMessage({ jsonrpc: "2.0", id: 9, method: "ping", params: { _meta: { progressToken: 0 } } }).message).toBeDefined();
+  });
+
   it("bounds the depth of params (-32602) and of a whole message (-32600), scanning large text before parsing", () => {
     expect(readMessage(Buffer.from(`{"jsonrpc":"2.0","id":1,"method":"x","params":${nest(63)}}`)).message).toBeDefined();
     expect(readMessage(Buffer.from(`{"jsonrpc":"2.0","id":1,"method":"x","params":${nest(64)}}`)).error?.error.code).toBe(-32602);

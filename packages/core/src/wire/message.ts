@@ -3,7 +3,8 @@
 // other work: UTF-8, JSON, nesting depth and the envelope. Each failure is the error reply the
 // sender gets, with the right code: -32700 for bytes that are not JSON (invalid UTF-8 included:
 // decoding never silently substitutes U+FFFD), -32600 for JSON that is not a JSON-RPC message,
-// -32602 for a request whose params are not an object or nest too deeply. Depth is bounded because
+// -32602 for a request whose params are not an object, nest too deeply or carry a `_meta` the SDK's
+// schema refuses. Depth is bounded because
 // deeply nested values make JSON.stringify (and every recursive walk on the way: logging, cache
 // keys, schema checks) throw a RangeError or stall the event loop.
 import { isUtf8 } from "node:buffer";
@@ -102,7 +103,7 @@ export function checkMessage(value: unknown, maxDepth = DEFAULT_MAX_DEPTH): Chec
   let keys: Set<string>;
   if ("method" in value) {
     if (typeof value.method !== "string") return invalid(id, "method must be a string");
-    if ("id" in value && !isRequestId(value.id)) return invalid(null, "id must be a string or an integer");
+    if ("id" in value && !isRequestId(value.id)) return invalid(null, "id must be a string or a safe integer");
     keys = REQUEST_KEYS;
   } else if ("result" in value) {
     if (!isRequestId(value.id)) return invalid(null, "a response needs an id");
@@ -110,7 +111,7 @@ export function checkMessage(value: unknown, maxDepth = DEFAULT_MAX_DEPTH): Chec
     keys = RESULT_KEYS;
   } else if ("error" in value) {
     const error = value.error;
-    if (value.id !== undefined && value.id !== null && !isRequestId(value.id)) return invalid(null, "id must be a string or an integer");
+    if (value.id !== undefined && value.id !== null && !isRequestId(value.id)) return invalid(null, "id must be a string or a safe integer");
     if (!isObject(error) || !Number.isInteger(error.code) || typeof error.message !== "string") return invalid(id, "error needs an integer code and a string message");
     keys = ERROR_KEYS;
   } else {
@@ -122,6 +123,8 @@ export function checkMessage(value: unknown, maxDepth = DEFAULT_MAX_DEPTH): Chec
     if (!isObject(params) || (params._meta !== undefined && !isObject(params._meta))) {
       return { error: errorReply(id, ErrorCode.InvalidParams, "Invalid params: params must be an object") };
     }
+    const wrong = params._meta === undefined ? undefined : wrongMeta(params._meta);
+    if (wrong) return { error: errorReply(id, ErrorCode.InvalidParams, `Invalid params: ${wrong}`) };
     if (deeperThan(params, maxDepth - 1)) return { error: tooDeep(id, maxDepth, id === null ? ErrorCode.InvalidRequest : ErrorCode.InvalidParams) };
   } else if (keys !== REQUEST_KEYS && deeperThan(value, maxDepth)) {
     return { error: tooDeep(id, maxDepth) };
@@ -204,8 +207,23 @@ export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+/** A string, or an integer JSON can carry exactly (the SDK's schema refuses larger ones). */
 export function isRequestId(value: unknown): value is RequestId {
-  return typeof value === "string" || Number.isInteger(value);
+  return typeof value === "string" || Number.isSafeInteger(value);
+}
+
+const RELATED_TASK = "io.modelcontextprotocol/related-task";
+
+/**
+ * What is wrong with a request's or notification's `_meta` by the SDK's schema, if anything. Its
+ * `Protocol` drops such a message without an answer: a ping or initialize the proxy hands it would
+ * leave the client waiting.
+ */
+function wrongMeta(meta: Record<string, unknown>): string | undefined {
+  if (meta.progressToken !== undefined && !isRequestId(meta.progressToken)) return "_meta.progressToken must be a string or an integer";
+  const task = meta[RELATED_TASK];
+  if (task !== undefined && !(isObject(task) && typeof task.taskId === "string")) return `_meta["${RELATED_TASK}"] must be an object with a string taskId`;
+  return undefined;
 }
 
 function invalid(id: RequestId | null, why: string): { error: ErrorReply } {
