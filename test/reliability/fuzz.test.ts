@@ -1,8 +1,9 @@
 // Seeded random input at the built command's fronts: JSON-RPC lines of every method with params of
-// every wrong shape on stdio, and hostile raw requests on streamable HTTP. The process stays up,
-// every request with an id of its own is answered exactly once with a well-formed reply, and a real
-// client is served afterwards. The seeds are fixed, so a failure reproduces.
+// every wrong shape on stdio, hostile raw requests on streamable HTTP, and a hostile backend. The
+// process stays up, every request with an id of its own is answered exactly once with a well-formed
+// reply, and a real client is served afterwards. The seeds are fixed, so a failure reproduces.
 import { connect } from "node:net";
+import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { FIXTURE_STDIO, SERVING_HTTP, SERVING_STDIO, startCli, stopAll } from "../cli/process.js";
 import { until } from "../helpers.js";
@@ -27,6 +28,7 @@ const METHODS = [
   "prompts/get", "prompts/list", "completion/complete", "logging/setLevel", "ping", "tasks/get", "tasks/result", "tasks/cancel", "tasks/list",
   "initialize", "notifications/cancelled", "notifications/progress", "notifications/roots/list_changed", "x/unknown", "", "tools/call\u0000",
 ];
+const HOSTILE = fileURLToPath(new URL("./fixtures/hostile-server.mjs", import.meta.url));
 // The fixture's tools that answer on their own ("ask" would wait for the client, "crash" ends the backend).
 const TOOLS = ["echo", "fail", "explode", "whoami", "slow", "nope"];
 
@@ -104,6 +106,48 @@ describe("fuzzing the command's fronts", () => {
     }
     expect([...ids].filter((id) => counts.get(id) !== 1).slice(0, 5)).toEqual([]);
     expect([...counts].filter(([id, n]) => !sent.has(id) || n > 1).slice(0, 5)).toEqual([]);
+    cli.child.stdin.end();
+    expect(await cli.exited(15_000)).toEqual({ code: 0, signal: null });
+  }, 120_000);
+
+  it("a hostile backend (no answers, two, wrong shapes and ids, foreign progress, asks of its own): 200 calls at c=8 each answered once; no undeclared ask or foreign progress reaches the client", async () => {
+    const cli = startCli(["--log-level", "error", "--timeout", "500", "-e", "SEED=20261207", "--", process.execPath, HOSTILE]);
+    await cli.waitForStderr(SERVING_STDIO);
+    const write = (message: unknown) => cli.child.stdin.write(`${JSON.stringify(message)}\n`);
+    const messages = () =>
+      cli
+        .stdout()
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Record<string, any>);
+    const answered = () => new Set(messages().filter((m) => !("method" in m)).map((m) => m.id)).size;
+    write({ jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "fuzz", version: "1" } } });
+    write({ jsonrpc: "2.0", method: "notifications/initialized" });
+    const calls = 200;
+    for (let id = 1; id <= calls; id++) {
+      // Every third call asks for progress under a token of its own.
+      write({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "echo", arguments: { text: `call ${id}` }, ...(id % 3 === 0 && { _meta: { progressToken: `client-${id}` } }) } });
+      await until(() => id - (answered() - 1) <= 8, "at most 8 calls waiting", 10_000);
+    }
+    await until(() => answered() === calls + 1, "every call answered", 15_000);
+    write({ jsonrpc: "2.0", id: "final", method: "ping" }); // the proxy pings the backend: a result, or an error if it misbehaves
+    await until(() => messages().some((m) => m.id === "final"), "the ping answered", 10_000);
+    const all = messages();
+    const answers = all.filter((m) => !("method" in m));
+    for (let id = 1; id <= calls; id++) {
+      const mine = answers.filter((m) => m.id === id);
+      expect(mine).toHaveLength(1);
+      expect(("result" in mine[0]!) !== ("error" in mine[0]!)).toBe(true);
+      if ("error" in mine[0]!) expect(Number.isInteger(mine[0].error.code)).toBe(true);
+      else expect(mine[0]!.result).toEqual(expect.any(Object));
+    }
+    expect(answers.map((m) => m.id).filter((id) => id !== 0 && id !== "final" && !(id >= 1 && id <= calls))).toEqual([]);
+    // The client declared nothing: the backend's asks (sampling, elicitation, roots) never reach it; a
+    // method the protocol does not define is passed on for the client to answer. Progress comes only
+    // under the client's own tokens.
+    expect(all.filter((m) => "id" in m && ["sampling/createMessage", "elicitation/create", "roots/list"].includes(m.method))).toEqual([]);
+    const tokens = all.filter((m) => m.method === "notifications/progress").map((m) => m.params.progressToken);
+    expect(tokens.filter((token) => !/^client-\d+$/.test(String(token)))).toEqual([]);
     cli.child.stdin.end();
     expect(await cli.exited(15_000)).toEqual({ code: 0, signal: null });
   }, 120_000);
