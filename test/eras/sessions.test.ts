@@ -115,10 +115,12 @@ describe("2026 calls of one known caller", () => {
       callThrough("alice", "ask", { what: "elicitation" }, answerFor),
     ]);
     const texts = ends.map((end) => end.message.result?.content?.[0]?.text as string);
-    expect(texts[0]).toContain("Alice");
-    expect(texts[1]).toContain("file:///alice");
-    expect(JSON.parse(texts[2]!)).toHaveProperty("pid");
-    expect(texts[3]).toContain("Alice");
+    // The last answers whole, should one be wrong (seen once in CI, not reproduced in 450 runs since).
+    const why = JSON.stringify(ends.map((end) => end.message)).slice(0, 4000);
+    expect(texts[0], why).toContain("Alice");
+    expect(texts[1], why).toContain("file:///alice");
+    expect(JSON.parse(texts[2]!), why).toHaveProperty("pid");
+    expect(texts[3], why).toContain("Alice");
   }, 30_000);
 
   it("another caller's calls never wait on that session: bob is not asked alice's questions and runs on a child of his own", async () => {
