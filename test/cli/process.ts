@@ -22,6 +22,8 @@ export interface CliProcess {
   readonly child: ChildProcessWithoutNullStreams;
   readonly pid: number;
   stdout(): string;
+  /** Each line written on stdout so far, parsed: a stdio front's JSON-RPC messages. */
+  messages(): Record<string, any>[];
   stderr(): string;
   /** Resolves with the first match of `pattern` in stderr; rejects after `ms` (or if the process exits first). */
   waitForStderr(pattern: RegExp, ms?: number): Promise<RegExpMatchArray>;
@@ -49,6 +51,11 @@ export function startCli(args: string[], options: { env?: NodeJS.ProcessEnv } = 
     child,
     pid: child.pid!,
     stdout: () => out,
+    messages: () =>
+      out
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Record<string, any>),
     stderr: () => err,
     waitForStderr(pattern, ms = 15_000) {
       return new Promise((resolve, reject) => {

@@ -17,9 +17,9 @@ async function backendPid(client: Client): Promise<number> {
 
 /** Every line the CLI wrote to stdout must be a JSON-RPC message: stdout is the protocol. */
 function expectOnlyProtocolOnStdout(cli: CliProcess): void {
-  const lines = cli.stdout().split("\n").filter((line) => line !== "");
-  expect(lines.length).toBeGreaterThan(0);
-  for (const line of lines) expect(JSON.parse(line)).toMatchObject({ jsonrpc: "2.0" });
+  const messages = cli.messages();
+  expect(messages.length).toBeGreaterThan(0);
+  for (const message of messages) expect(message).toMatchObject({ jsonrpc: "2.0" });
 }
 
 describe("fastmcp-proxy -- <command> on stdio", () => {

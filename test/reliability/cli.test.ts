@@ -10,12 +10,7 @@ afterEach(stopAll);
 async function stdioCli() {
   const cli = startCli(["--", ...FIXTURE_STDIO]);
   await cli.waitForStderr(/serving stdio/);
-  const answers = () =>
-    cli
-      .stdout()
-      .split("\n")
-      .filter(Boolean)
-      .map((line) => JSON.parse(line) as Record<string, any>);
+  const answers = () => cli.messages();
   const send = (text: string | Buffer) => cli.child.stdin.write(text);
   send(`${JSON.stringify({ jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } } })}\n`);
   await until(() => answers().length === 1, "initialize");

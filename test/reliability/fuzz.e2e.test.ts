@@ -7,21 +7,9 @@ import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { FIXTURE_STDIO, SERVING_HTTP, SERVING_STDIO, startCli, stopAll } from "../cli/process.js";
 import { until } from "../helpers.js";
+import { seeded } from "./fixtures/seeded.mjs";
 
 afterEach(stopAll);
-
-/** mulberry32: a small seeded generator, so that a run can be repeated exactly. */
-function seeded(seed: number) {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return { next, int: (n: number) => Math.floor(next() * n), pick: <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]! };
-}
 
 const METHODS = [
   "tools/call", "tools/list", "resources/read", "resources/list", "resources/templates/list", "resources/subscribe", "resources/unsubscribe",
@@ -83,12 +71,7 @@ describe("fuzzing the command's fronts", () => {
       if (i % 200 === 199) await new Promise((resolve) => setTimeout(resolve, 5));
     }
     write(JSON.stringify({ jsonrpc: "2.0", id: "final", method: "ping" }));
-    const answers = () =>
-      cli
-        .stdout()
-        .split("\n")
-        .filter(Boolean)
-        .map((line) => JSON.parse(line) as Record<string, any>);
+    const answers = () => cli.messages();
     await until(() => answers().some((a) => a.id === "final"), "the final ping answered", 60_000);
     await until(() => answers().filter((a) => ids.has(JSON.stringify(a.id))).length >= ids.size, "an answer to every request", 10_000).catch(() => {});
     const counts = new Map<string, number>();
@@ -114,12 +97,7 @@ describe("fuzzing the command's fronts", () => {
     const cli = startCli(["--log-level", "error", "--timeout", "500", "-e", "SEED=20261207", "--", process.execPath, HOSTILE]);
     await cli.waitForStderr(SERVING_STDIO);
     const write = (message: unknown) => cli.child.stdin.write(`${JSON.stringify(message)}\n`);
-    const messages = () =>
-      cli
-        .stdout()
-        .split("\n")
-        .filter(Boolean)
-        .map((line) => JSON.parse(line) as Record<string, any>);
+    const messages = () => cli.messages();
     const answered = () => new Set(messages().filter((m) => !("method" in m)).map((m) => m.id)).size;
     write({ jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "fuzz", version: "1" } } });
     write({ jsonrpc: "2.0", method: "notifications/initialized" });
