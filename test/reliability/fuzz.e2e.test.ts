@@ -4,6 +4,7 @@
 // reply, and a real client is served afterwards. The seeds are fixed, so a failure reproduces.
 import { connect } from "node:net";
 import { fileURLToPath } from "node:url";
+import { JSONRPCMessageSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { FIXTURE_STDIO, SERVING_HTTP, SERVING_STDIO, startCli, stopAll } from "../cli/process.js";
 import { until } from "../helpers.js";
@@ -78,6 +79,8 @@ describe("fuzzing the command's fronts", () => {
     // Notifications come too (the backend's log lines); a request to this client, which declared nothing, never does.
     const messages = answers();
     expect(messages.filter((m) => "method" in m && "id" in m)).toEqual([]);
+    // Every message would be taken by the client's SDK (an error about no request in particular has id null, as JSON-RPC says).
+    expect(messages.filter((m) => m.id !== null && !JSONRPCMessageSchema.safeParse(m).success).slice(0, 3)).toEqual([]);
     for (const answer of messages.filter((m) => !("method" in m))) {
       expect(answer.jsonrpc).toBe("2.0");
       expect(("result" in answer) !== ("error" in answer)).toBe(true);
@@ -111,6 +114,8 @@ describe("fuzzing the command's fronts", () => {
     write({ jsonrpc: "2.0", id: "final", method: "ping" }); // the proxy pings the backend: a result, or an error if it misbehaves
     await until(() => messages().some((m) => m.id === "final"), "the ping answered", 10_000);
     const all = messages();
+    // Every message would be taken by the client's SDK: a result it would drop would leave its call waiting for ever.
+    expect(all.filter((m) => !JSONRPCMessageSchema.safeParse(m).success).slice(0, 3)).toEqual([]);
     const answers = all.filter((m) => !("method" in m));
     for (let id = 1; id <= calls; id++) {
       const mine = answers.filter((m) => m.id === id);

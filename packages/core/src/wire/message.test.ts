@@ -31,6 +31,10 @@ describe("the envelope check", () => {
     }
     expect(checkMessage({ jsonrpc: "2.0", id: 8, method: "ping", params: { _meta: { progressToken: "p", "io.modelcontextprotocol/related-task": { taskId: "t" }, other: true } } }).message).toBeDefined();
     expect(checkMessage({ jsonrpc: "2.0", id: 9, method: "ping", params: { _meta: { progressToken: 0 } } }).message).toBeDefined();
+    // A result too: a client's SDK would drop it and wait for ever.
+    expect(checkMessage({ jsonrpc: "2.0", id: 3, result: { content: [], _meta: { progressToken: true } } }).error).toEqual({ jsonrpc: "2.0", id: 3, error: { code: -32600, message: "Invalid Request: result._meta.progressToken must be a string or an integer" } });
+    expect(checkMessage({ jsonrpc: "2.0", id: 3, result: { _meta: 5 } }).error?.error.message).toBe("Invalid Request: result._meta must be an object");
+    expect(checkMessage({ jsonrpc: "2.0", id: 3, result: { _meta: { "example.com/x": 1 } } }).message).toBeDefined();
   });
 
   it("bounds the depth of params (-32602) and of a whole message (-32600), scanning large text before parsing", () => {

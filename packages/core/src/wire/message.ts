@@ -108,6 +108,9 @@ export function checkMessage(value: unknown, maxDepth = DEFAULT_MAX_DEPTH): Chec
   } else if ("result" in value) {
     if (!isRequestId(value.id)) return invalid(null, "a response needs an id");
     if (!isObject(value.result)) return invalid(id, "result must be an object");
+    const meta = value.result._meta;
+    const wrong = meta === undefined ? undefined : isObject(meta) ? wrongMeta(meta) : "_meta must be an object";
+    if (wrong) return invalid(id, `result.${wrong}`);
     keys = RESULT_KEYS;
   } else if ("error" in value) {
     const error = value.error;
@@ -215,9 +218,9 @@ export function isRequestId(value: unknown): value is RequestId {
 const RELATED_TASK = "io.modelcontextprotocol/related-task";
 
 /**
- * What is wrong with a request's or notification's `_meta` by the SDK's schema, if anything. Its
- * `Protocol` drops such a message without an answer: a ping or initialize the proxy hands it would
- * leave the client waiting.
+ * What is wrong with a message's `_meta` (a request's, a notification's, a result's) by the SDK's
+ * schema, if anything. Its `Protocol` drops such a message: a ping or initialize the proxy handed it
+ * would go unanswered, and a client's SDK would drop such a result and wait for ever.
  */
 function wrongMeta(meta: Record<string, unknown>): string | undefined {
   if (meta.progressToken !== undefined && !isRequestId(meta.progressToken)) return "_meta.progressToken must be a string or an integer";
