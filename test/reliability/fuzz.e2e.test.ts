@@ -8,6 +8,7 @@ import { JSONRPCMessageSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { FIXTURE_STDIO, SERVING_HTTP, SERVING_STDIO, startCli, stopAll } from "../cli/process.js";
 import { until } from "../helpers.js";
+import { startHostileHttpServer } from "./fixtures/hostile-http-server.mjs";
 import { seeded } from "./fixtures/seeded.mjs";
 
 afterEach(stopAll);
@@ -96,43 +97,17 @@ describe("fuzzing the command's fronts", () => {
     expect(await cli.exited(15_000)).toEqual({ code: 0, signal: null });
   }, 120_000);
 
-  it("a hostile backend (no answers, two, wrong shapes and ids, foreign progress, asks of its own): 200 calls at c=8 each answered once; no undeclared ask or foreign progress reaches the client", async () => {
-    const cli = startCli(["--log-level", "error", "--timeout", "500", "-e", "SEED=20261207", "--", process.execPath, HOSTILE]);
-    await cli.waitForStderr(SERVING_STDIO);
-    const write = (message: unknown) => cli.child.stdin.write(`${JSON.stringify(message)}\n`);
-    const messages = () => cli.messages();
-    const answered = () => new Set(messages().filter((m) => !("method" in m)).map((m) => m.id)).size;
-    write({ jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "fuzz", version: "1" } } });
-    write({ jsonrpc: "2.0", method: "notifications/initialized" });
-    const calls = 200;
-    for (let id = 1; id <= calls; id++) {
-      // Every third call asks for progress under a token of its own.
-      write({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "echo", arguments: { text: `call ${id}` }, ...(id % 3 === 0 && { _meta: { progressToken: `client-${id}` } }) } });
-      await until(() => id - (answered() - 1) <= 8, "at most 8 calls waiting", 10_000);
+  it("a hostile stdio backend (no answers, two, wrong shapes and ids, foreign progress, asks of its own): 200 calls at c=8 each answered once; no undeclared ask or foreign progress reaches the client", async () => {
+    await callsThroughHostile(["-e", "SEED=20261207", "--", process.execPath, HOSTILE], 200);
+  }, 120_000);
+
+  it("a hostile streamable HTTP backend (no answers, 404 and 500, wrong content types, broken and endless streams, foreign progress): 150 calls at c=8 each answered once, the same way", async () => {
+    const backend = await startHostileHttpServer(20261207);
+    try {
+      await callsThroughHostile([backend.url], 150);
+    } finally {
+      await backend.close();
     }
-    await until(() => answered() === calls + 1, "every call answered", 15_000);
-    write({ jsonrpc: "2.0", id: "final", method: "ping" }); // the proxy pings the backend: a result, or an error if it misbehaves
-    await until(() => messages().some((m) => m.id === "final"), "the ping answered", 10_000);
-    const all = messages();
-    // Every message would be taken by the client's SDK: a result it would drop would leave its call waiting for ever.
-    expect(all.filter((m) => !JSONRPCMessageSchema.safeParse(m).success).slice(0, 3)).toEqual([]);
-    const answers = all.filter((m) => !("method" in m));
-    for (let id = 1; id <= calls; id++) {
-      const mine = answers.filter((m) => m.id === id);
-      expect(mine).toHaveLength(1);
-      expect(("result" in mine[0]!) !== ("error" in mine[0]!)).toBe(true);
-      if ("error" in mine[0]!) expect(Number.isInteger(mine[0].error.code)).toBe(true);
-      else expect(mine[0]!.result).toEqual(expect.any(Object));
-    }
-    expect(answers.map((m) => m.id).filter((id) => id !== 0 && id !== "final" && !(id >= 1 && id <= calls))).toEqual([]);
-    // The client declared nothing: the backend's asks (sampling, elicitation, roots) never reach it; a
-    // method the protocol does not define is passed on for the client to answer. Progress comes only
-    // under the client's own tokens.
-    expect(all.filter((m) => "id" in m && ["sampling/createMessage", "elicitation/create", "roots/list"].includes(m.method))).toEqual([]);
-    const tokens = all.filter((m) => m.method === "notifications/progress").map((m) => m.params.progressToken);
-    expect(tokens.filter((token) => !/^client-\d+$/.test(String(token)))).toEqual([]);
-    cli.child.stdin.end();
-    expect(await cli.exited(15_000)).toEqual({ code: 0, signal: null });
   }, 120_000);
 
   it("streamable HTTP: 600 seeded hostile requests (methods, paths, hosts, lengths, bodies, cut connections); each is answered or closed, and a client is served after", async () => {
@@ -194,3 +169,37 @@ describe("fuzzing the command's fronts", () => {
     expect(await echoed.text()).toContain("still serving");
   }, 120_000);
 });
+
+/**
+ * `calls` tools/call through the command on stdio (`backendArgs` name its backend) at c=8, every third
+ * asking for progress under a token of its own; then a ping. Each call must be answered exactly once,
+ * every message must pass the SDK's own schema (a result it would drop leaves a call waiting for
+ * ever), no ask the client did not declare may reach it, and progress only under its own tokens.
+ */
+async function callsThroughHostile(backendArgs: string[], calls: number): Promise<void> {
+  const cli = startCli(["--log-level", "error", "--timeout", "500", ...backendArgs]);
+  await cli.waitForStderr(SERVING_STDIO);
+  const write = (message: unknown) => cli.child.stdin.write(`${JSON.stringify(message)}\n`);
+  const answered = () => new Set(cli.messages().filter((m) => !("method" in m)).map((m) => m.id)).size;
+  write({ jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "fuzz", version: "1" } } });
+  write({ jsonrpc: "2.0", method: "notifications/initialized" });
+  for (let id = 1; id <= calls; id++) {
+    write({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "echo", arguments: { text: `call ${id}` }, ...(id % 3 === 0 && { _meta: { progressToken: `client-${id}` } }) } });
+    await until(() => id - (answered() - 1) <= 8, "at most 8 calls waiting", 10_000);
+  }
+  await until(() => answered() === calls + 1, "every call answered", 15_000);
+  write({ jsonrpc: "2.0", id: "final", method: "ping" }); // the proxy pings the backend: a result, or an error if it misbehaves
+  await until(() => cli.messages().some((m) => m.id === "final"), "the ping answered", 10_000);
+  const all = cli.messages();
+  expect(all.filter((m) => !JSONRPCMessageSchema.safeParse(m).success).slice(0, 3)).toEqual([]);
+  const answers = all.filter((m) => !("method" in m));
+  for (let id = 1; id <= calls; id++) expect(answers.filter((m) => m.id === id)).toHaveLength(1);
+  expect(answers.map((m) => m.id).filter((id) => id !== 0 && id !== "final" && !(id >= 1 && id <= calls))).toEqual([]);
+  // The client declared nothing: the backend's asks never reach it; a method the protocol does not
+  // define is passed on for the client to answer.
+  expect(all.filter((m) => "id" in m && ["sampling/createMessage", "elicitation/create", "roots/list"].includes(m.method))).toEqual([]);
+  const tokens = all.filter((m) => m.method === "notifications/progress").map((m) => m.params.progressToken);
+  expect(tokens.filter((token) => !/^client-\d+$/.test(String(token)))).toEqual([]);
+  cli.child.stdin.end();
+  expect(await cli.exited(15_000)).toEqual({ code: 0, signal: null });
+}
