@@ -3,11 +3,14 @@
 // stdio backend session, so that a backend's ask is attributed to it without doubt; that session is kept
 // for the next such call, so none is opened per call. Others use the shared session, as a list does.
 import type { IncomingMessage } from "node:http";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FastMCPProxy } from "@fastmcp-proxy/core";
 import { FIXTURE } from "../helpers.js";
 import { startDualEraServer } from "../fixtures/dual-era-server.mjs";
 import { post2026 } from "./harness.js";
+
+const ASK_RACE = fileURLToPath(new URL("../fixtures/ask-race-server.mjs", import.meta.url));
 
 describe("backend sessions of 2026 calls", () => {
   let proxy: FastMCPProxy;
@@ -199,5 +202,33 @@ describe("backend sessions of 2026 calls to an HTTP backend", () => {
     );
     expect(finals.map((f) => f.message.result?.content?.[0]?.text)).toEqual(names.map((name) => `Hello, ${name}!`));
     expect(shim.initializes - before).toBe(0); // no backend session opened for them
+  }, 30_000);
+});
+
+describe("an ask in the same read as another call's answer", () => {
+  let proxy: FastMCPProxy;
+  let url: string;
+  beforeAll(async () => {
+    proxy = FastMCPProxy.asProxy({ command: process.execPath, args: [ASK_RACE, "stdio"] }, { logLevel: "error" });
+    const authenticate = (req: IncomingMessage) => (req.headers.authorization ? { token: "alice", clientId: "alice", scopes: [], extra: { identity: "user:alice" } } : undefined);
+    url = (await proxy.run({ transport: "http", port: 0, authenticate })).url!;
+  }, 30_000);
+  afterAll(async () => {
+    await proxy?.close();
+  });
+
+  it("goes to a call still waiting, not to the one just answered (a known caller's 2026 calls share a stdio session)", async () => {
+    const asking = { "io.modelcontextprotocol/clientCapabilities": { elicitation: {} } };
+    const alice = { authorization: "Bearer alice" };
+    // "plain" is the older call: an ask that no message ties to a call goes to the oldest still waiting.
+    const plain = post2026(url, "tools/call", { name: "plain", arguments: {}, _meta: asking }, alice);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const asked = post2026(url, "tools/call", { name: "ask", arguments: {}, _meta: asking }, alice);
+    expect((await plain).message.result).toMatchObject({ content: [{ text: "plain done" }] });
+    let answer = await asked;
+    expect(answer.message.result, JSON.stringify(answer.message)).toMatchObject({ resultType: "input_required" });
+    const [key] = Object.keys(answer.message.result.inputRequests);
+    answer = await post2026(url, "tools/call", { name: "ask", arguments: {}, inputResponses: { [key!]: { action: "accept", content: { name: "Alice" } } }, requestState: answer.message.result.requestState, _meta: asking }, alice);
+    expect(answer.message.result.content[0].text).toBe('asked: {"name":"Alice"}');
   }, 30_000);
 });
