@@ -217,11 +217,14 @@ describe("an ask in the same read as another call's answer", () => {
     await proxy?.close();
   });
 
-  it("goes to a call still waiting, not to the one just answered (a known caller's 2026 calls share a stdio session)", async () => {
-    const asking = { "io.modelcontextprotocol/clientCapabilities": { elicitation: {} } };
-    const alice = { authorization: "Bearer alice" };
+  const asking = { "io.modelcontextprotocol/clientCapabilities": { elicitation: {} } };
+  const alice = { authorization: "Bearer alice" };
+  it.each([
+    ["goes to a call still waiting, not to the one just answered", "plain"],
+    ["given to a call that then ends before carrying it, goes on to one still waiting", "plain-after"],
+  ])("an ask %s (a known caller's 2026 calls share a stdio session)", async (_, plainTool) => {
     // "plain" is the older call: an ask that no message ties to a call goes to the oldest still waiting.
-    const plain = post2026(url, "tools/call", { name: "plain", arguments: {}, _meta: asking }, alice);
+    const plain = post2026(url, "tools/call", { name: plainTool, arguments: {}, _meta: asking }, alice);
     await new Promise((resolve) => setTimeout(resolve, 100));
     const asked = post2026(url, "tools/call", { name: "ask", arguments: {}, _meta: asking }, alice);
     expect((await plain).message.result).toMatchObject({ content: [{ text: "plain done" }] });

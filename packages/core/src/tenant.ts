@@ -89,6 +89,14 @@ export function partitionOf(tenant: Tenant): string {
   return tenant.id;
 }
 
+/**
+ * How `Channel.request` fails when the channel ended before its client was shown the request (a call
+ * that was handed another call's ask, and then ended): whoever routed it may hand it to another.
+ */
+export class Undelivered extends Error {
+  override readonly name = "Undelivered";
+}
+
 /** How server→client traffic reaches one caller: a request's own stream, or a client's session. */
 export interface Channel {
   /** What the client declared: a server→client request it did not declare never reaches it. */

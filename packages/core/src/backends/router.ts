@@ -3,12 +3,12 @@
 // server→client traffic goes back to the one caller it can be attributed to (routing.ts).
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
-import { ErrorCode, McpError, type ClientCapabilities, type Notification, type Result } from "@modelcontextprotocol/sdk/types.js";
+import { ErrorCode, McpError, type ClientCapabilities, type JSONRPCRequest, type Notification, type Result } from "@modelcontextprotocol/sdk/types.js";
 import { HttpError, ProxyError, ProxyErrorCode, forwardedError, plainMessage } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { InFlightSet } from "../in-flight.js";
 import { LIST_CHANGED, METHODS, isProxyMethod, type MethodSpec } from "../methods.js";
-import { profileKey, type Call, type Cancellable, type Channel, type Listener, type Tenant } from "../tenant.js";
+import { Undelivered, profileKey, type Call, type Cancellable, type Channel, type Listener, type Tenant } from "../tenant.js";
 import { describe, type Backend } from "./backend.js";
 import { passthrough } from "../wire/message.js";
 import { RELAY_CAPABILITIES, attributesAsks, notACrash, removed, type BackendPool, type BackendSink, type SessionOwner } from "./pool.js";
@@ -454,6 +454,18 @@ export class BackendRouter {
     return ownerOf([...lane.waiting], this.#listenersOf(lane), owns);
   }
 
+  /** A server→client request to `owner`; while it waits for its client, a call queued for an extra session need not wait for it. */
+  async #ask(lane: Lane, backend: Backend, owner: Channel, request: JSONRPCRequest, signal: AbortSignal): Promise<Result> {
+    if (lane.extra === undefined) return deliver(backend, owner, request, signal);
+    lane.asking++;
+    this.#wake(lane.extra);
+    try {
+      return await deliver(backend, owner, request, signal);
+    } finally {
+      lane.asking--;
+    }
+  }
+
   #sink(lane: Lane): BackendSink {
     const touch = () => void (lane.lastUsed = Date.now());
     return {
@@ -474,23 +486,28 @@ export class BackendRouter {
         touch();
         // Asked during a request of a call that may be asked: its own, without doubt.
         const call = asker === undefined ? undefined : this.#askers.get(Number(asker));
-        const owner = call && lane.waiting.has(call) ? call.channel : this.#ownerOf(lane, taskOf(request));
-        if (!owner) {
-          throw new McpError(ErrorCode.InvalidRequest, `${request.method} from ${describe(backend)} cannot be routed: no single client is waiting on that backend session`);
-        }
-        if (lane.extra === undefined) return deliver(backend, owner, request, signal);
-        // Its call now waits for its client: a call queued for an extra session need not wait for it.
-        lane.asking++;
-        this.#wake(lane.extra);
-        try {
-          return await deliver(backend, owner, request, signal);
-        } finally {
-          lane.asking--;
+        // A call handed an ask it cannot be told apart by may end before its client sees it: the ask goes
+        // on to whoever owns the session then (that call has stopped waiting), a few times at most.
+        for (let handed = 0; ; handed++) {
+          const owner = call && lane.waiting.has(call) ? call.channel : this.#ownerOf(lane, taskOf(request));
+          if (!owner) {
+            throw new McpError(ErrorCode.InvalidRequest, `${request.method} from ${describe(backend)} cannot be routed: no single client is waiting on that backend session`);
+          }
+          try {
+            return await this.#ask(lane, backend, owner, request, signal);
+          } catch (error) {
+            if (!(error instanceof Undelivered) || handed >= MAX_HANDED_ON) throw error;
+          }
+          // A call being cancelled leaves `waiting` once its cancellation has run.
+          await new Promise((resolve) => setImmediate(resolve));
         }
       },
     };
   }
 }
+
+/** How many times an ask goes on to another call after the one it was given to ended without showing it. */
+const MAX_HANDED_ON = 3;
 
 function methodSpec(method: string): MethodSpec | undefined {
   return isProxyMethod(method) ? METHODS[method] : undefined;

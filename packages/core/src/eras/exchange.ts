@@ -1,5 +1,6 @@
 import type { Notification } from "@modelcontextprotocol/sdk/types.js";
 import { Cancellation } from "../cancellation.js";
+import { Undelivered } from "../tenant.js";
 import { digestOf } from "./digest.js";
 import type { JsonObject } from "./wire.js";
 
@@ -44,6 +45,7 @@ export class Exchange {
   #onEnd: (() => void) | undefined;
   /** Those waiting in `close()` for the call to end. */
   #closing: Array<() => void> | undefined;
+  #closed = false;
 
   constructor(relay: Exchange["relay"], answers: Array<[string, JsonObject]> = []) {
     this.relay = relay;
@@ -66,6 +68,7 @@ export class Exchange {
 
   /** The backend asks: answered at once when the client answered this ask before, else waits for a round. */
   ask(method: string, params: JsonObject): Promise<JsonObject> {
+    if (this.#closed) return Promise.reject(new Undelivered("the call it was given to has ended"));
     const digest = digestOf(method, params);
     this.#asked ??= new Map();
     const nth = this.#asked.get(digest) ?? 0;
@@ -102,7 +105,9 @@ export class Exchange {
   }
 
   async close(): Promise<void> {
-    for (const ask of this.#pending.splice(0)) ask.reject(new Error("the request was abandoned"));
+    this.#closed = true;
+    // Never shown to the client: perhaps another call's (an ask no message ties to its call), which the router gives on.
+    for (const ask of this.#pending.splice(0)) ask.reject(new Undelivered("the call it was given to ended before its client saw it"));
     // A call that ended has nothing to cancel (and an abort is not free: its reason is an exception).
     if (this.#outcome !== undefined) return;
     this.cancellation.abort(undefined);
