@@ -1,7 +1,8 @@
 // Seeded random input at the built command's fronts: JSON-RPC lines of every method with params of
 // every wrong shape on stdio, hostile raw requests on streamable HTTP, and a hostile backend. The
 // process stays up, every request with an id of its own is answered exactly once with a well-formed
-// reply, and a real client is served afterwards. The seeds are fixed, so a failure reproduces.
+// reply, and a real client is served afterwards. The seed is fixed, so a failure reproduces; FUZZ_SEED=n
+// runs it with another.
 import { connect } from "node:net";
 import { fileURLToPath } from "node:url";
 import { JSONRPCMessageSchema } from "@modelcontextprotocol/sdk/types.js";
@@ -18,13 +19,14 @@ const METHODS = [
   "prompts/get", "prompts/list", "completion/complete", "logging/setLevel", "ping", "tasks/get", "tasks/result", "tasks/cancel", "tasks/list",
   "initialize", "notifications/cancelled", "notifications/progress", "notifications/roots/list_changed", "x/unknown", "", "tools/call\u0000",
 ];
+const SEED = Number(process.env.FUZZ_SEED ?? 20261207);
 const HOSTILE = fileURLToPath(new URL("./fixtures/hostile-server.mjs", import.meta.url));
 // The fixture's tools that answer on their own ("ask" would wait for the client, "crash" ends the backend).
 const TOOLS = ["echo", "fail", "explode", "whoami", "slow", "nope"];
 
 describe("fuzzing the command's fronts", () => {
   it("stdio: 3,000 seeded messages of every method with params of every shape; each request answered once, well formed; then a ping", async () => {
-    const random = seeded(20261207);
+    const random = seeded(SEED);
     const value = (depth = 0): unknown => {
       const kind = random.int(depth > 2 ? 9 : 12);
       if (kind === 0) return null;
@@ -98,11 +100,11 @@ describe("fuzzing the command's fronts", () => {
   }, 120_000);
 
   it("a hostile stdio backend (no answers, two, wrong shapes and ids, foreign progress, asks of its own): 200 calls at c=8 each answered once; no undeclared ask or foreign progress reaches the client", async () => {
-    await callsThroughHostile(["-e", "SEED=20261207", "--", process.execPath, HOSTILE], 200);
+    await callsThroughHostile(["-e", `SEED=${SEED}`, "--", process.execPath, HOSTILE], 200);
   }, 120_000);
 
   it("a hostile streamable HTTP backend (no answers, 404 and 500, wrong content types, broken and endless streams, foreign progress): 150 calls at c=8 each answered once, the same way", async () => {
-    const backend = await startHostileHttpServer(20261207);
+    const backend = await startHostileHttpServer(SEED);
     try {
       await callsThroughHostile([backend.url], 150);
     } finally {
@@ -111,7 +113,7 @@ describe("fuzzing the command's fronts", () => {
   }, 120_000);
 
   it("streamable HTTP: 600 seeded hostile requests (methods, paths, hosts, lengths, bodies, cut connections); each is answered or closed, and a client is served after", async () => {
-    const random = seeded(7122026);
+    const random = seeded(SEED + 1);
     const cli = startCli(["--transport", "http", "--port", "0", "--log-level", "error", "--", ...FIXTURE_STDIO]);
     const [, url] = await cli.waitForStderr(SERVING_HTTP);
     const { port, host } = new URL(url!);
