@@ -3,7 +3,10 @@
 // process stays up, every request with an id of its own is answered exactly once with a well-formed
 // reply, and a real client is served afterwards. The seed is fixed, so a failure reproduces; FUZZ_SEED=n
 // runs it with another.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { JSONRPCMessageSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, it } from "vitest";
@@ -109,6 +112,33 @@ describe("fuzzing the command's fronts", () => {
       await callsThroughHostile([backend.url], 150);
     } finally {
       await backend.close();
+    }
+  }, 120_000);
+
+  it("a gateway of a good backend and a hostile one: every call to the good one succeeds, whatever the hostile one does beside it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "fuzz-gateway-"));
+    const config = join(dir, "gateway.json");
+    writeFileSync(config, JSON.stringify({ mcpServers: { good: { command: FIXTURE_STDIO[0], args: FIXTURE_STDIO.slice(1) }, bad: { command: process.execPath, args: [HOSTILE], env: { SEED: String(SEED) } } } }));
+    try {
+      const cli = startCli([config, "--log-level", "error", "--timeout", "500"]);
+      await cli.waitForStderr(SERVING_STDIO);
+      const write = (message: unknown) => cli.child.stdin.write(`${JSON.stringify(message)}\n`);
+      const answered = () => new Set(cli.messages().filter((m) => !("method" in m)).map((m) => m.id)).size;
+      write({ jsonrpc: "2.0", id: 0, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "fuzz", version: "1" } } });
+      write({ jsonrpc: "2.0", method: "notifications/initialized" });
+      const calls = 200;
+      for (let id = 1; id <= calls; id++) {
+        write({ jsonrpc: "2.0", id, method: "tools/call", params: { name: id % 2 ? "bad_echo" : "good_echo", arguments: { text: `call ${id}` }, ...(id % 3 === 0 && { _meta: { progressToken: `client-${id}` } }) } });
+        await until(() => id - (answered() - 1) <= 8, "at most 8 calls waiting", 10_000);
+      }
+      await until(() => answered() === calls + 1, "every call answered", 15_000);
+      const answers = new Map(cli.messages().filter((m) => !("method" in m)).map((m) => [m.id, m]));
+      const good = Array.from({ length: calls / 2 }, (_, i) => 2 * (i + 1));
+      expect(good.filter((id) => answers.get(id)?.result?.content?.[0]?.text !== `call ${id}`)).toEqual([]);
+      const tokens = cli.messages().filter((m) => m.method === "notifications/progress").map((m) => m.params.progressToken);
+      expect(tokens.filter((token) => !/^client-\d+$/.test(String(token)))).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);
 
