@@ -104,6 +104,17 @@ describe("malformed bodies and batches", () => {
     expect([parse.status, json(parse).error.code]).toEqual([400, -32700]);
   });
 
+  it("what the SDK would drop unanswered is refused and says why, in a session and as an initialize (a wrong _meta, an id past 2^53)", async () => {
+    const url = await serve();
+    const headers = await openSession(url);
+    const ping = await post(url, { jsonrpc: "2.0", id: 1, method: "ping", params: { _meta: { progressToken: true } } }, headers);
+    expect([ping.status, json(ping).error]).toEqual([400, { code: -32602, message: "Invalid params: _meta.progressToken must be a string or an integer" }]);
+    const bigId = await post(url, '{"jsonrpc":"2.0","id":9007199254740993,"method":"ping"}', headers);
+    expect([bigId.status, json(bigId).error.code]).toEqual([400, -32600]);
+    const init = await post(url, { jsonrpc: "2.0", id: 2, method: "initialize", params: { _meta: { progressToken: 1.5 }, protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } } });
+    expect([init.status, json(init).error.message]).toEqual([400, "Invalid params: _meta.progressToken must be a string or an integer"]);
+  });
+
   it("refuses batches from 2025-06-18 on with -32600, and answers them before", async () => {
     const url = await serve();
     for (const version of ["2025-06-18", "2025-11-25"]) {

@@ -12,6 +12,7 @@ import { header } from "./http-io.js";
 import { holdConnection } from "./hold.js";
 import { HTTP_LIMITS, SessionBudget, hostGuard, type HttpLimits } from "./http-guards.js";
 import { DEFAULT_MAX_BODY, readBody, refuse, replyError } from "../wire/body.js";
+import { checkMessage } from "../wire/message.js";
 import { StreamableHttpTransport } from "./streamable-http.js";
 import { fleetSubkey, type FleetKey } from "./fleet-key.js";
 import { SessionIds, boundTo, newSessionKey, type SessionClaims } from "./session-ids.js";
@@ -243,6 +244,9 @@ export function createHttpHandler(host: HttpFrontHost, options: HttpFrontOptions
       return found.transport.handleRequest(req, res, body);
     }
     if (req.method !== "POST" || !isInitializeRequest(body)) {
+      // An initialize the envelope check refuses (a wrong `_meta`, say) is told why.
+      const invalid = req.method === "POST" && (body as { method?: unknown } | undefined)?.method === "initialize" ? checkMessage(body).error : undefined;
+      if (invalid) return reply(res, 400, invalid.error.code, invalid.error.message);
       return reply(res, 400, -32000, "Bad request: no Mcp-Session-Id header, and the request is not initialize");
     }
     // A place among the open sessions (overall and this caller's), refused fast when there is none.
