@@ -26,7 +26,7 @@ export interface RateLimitOptions extends BucketSpec {
    * requests. Off by default: not behind a proxy that reuses connections for many callers (docs/auth.md).
    */
   holdConnections?: boolean | HoldLimits;
-  /** Where the buckets are. Default: `memoryBuckets()`, each replica on its own; `redisBuckets(redis)` shares them. */
+  /** Where the buckets are. Default: `memoryBuckets()`, each replica on its own; `redisBuckets(redis, { namespace })` shares them across a deployment's replicas. */
   store?: BucketStore;
 }
 
@@ -78,7 +78,7 @@ export type RateLimit = (<M extends ProxyMethod>(ctx: ProxyContext<M>, next: Nex
  * Rate limits per caller: a token bucket per tenant (`partitionOf(ctx.tenant)`), and optionally per
  * tenant and tool. Anonymous callers the proxy cannot recognise again (`tenant.ephemeral`) share one
  * bucket. Past the limit: HTTP 429 with Retry-After on HTTP fronts, a JSON-RPC error on stdio.
- * In memory by default (each replica limits on its own); `store: redisBuckets(redis)` shares them.
+ * In memory by default (each replica limits on its own); `store: redisBuckets(redis, { namespace })` shares them.
  */
 export function rateLimit(options: RateLimitOptions): RateLimit {
   for (const spec of [options, options.perTool]) {

@@ -4,9 +4,9 @@
 // sender gets, with the right code: -32700 for bytes that are not JSON (invalid UTF-8 included:
 // decoding never silently substitutes U+FFFD), -32600 for JSON that is not a JSON-RPC message,
 // -32602 for a request whose params are not an object, nest too deeply or carry a `_meta` the SDK's
-// schema refuses. Depth is bounded because
-// deeply nested values make JSON.stringify (and every recursive walk on the way: logging, cache
-// keys, schema checks) throw a RangeError or stall the event loop.
+// schema refuses. Depth is bounded because deeply nested values make JSON.stringify (and every
+// recursive walk on the way: logging, cache keys, schema checks) throw a RangeError or stall the
+// event loop.
 import { isUtf8 } from "node:buffer";
 import type { JSONRPCMessage, RequestId, ResultSchema } from "@modelcontextprotocol/sdk/types.js";
 import { WireErrorCode as ErrorCode } from "./codes.js";
@@ -108,8 +108,7 @@ export function checkMessage(value: unknown, maxDepth = DEFAULT_MAX_DEPTH): Chec
   } else if ("result" in value) {
     if (!isRequestId(value.id)) return invalid(null, "a response needs an id");
     if (!isObject(value.result)) return invalid(id, "result must be an object");
-    const meta = value.result._meta;
-    const wrong = meta === undefined ? undefined : isObject(meta) ? wrongMeta(meta) : "_meta must be an object";
+    const wrong = wrongMeta(value.result._meta);
     if (wrong) return invalid(id, `result.${wrong}`);
     keys = RESULT_KEYS;
   } else if ("error" in value) {
@@ -126,7 +125,7 @@ export function checkMessage(value: unknown, maxDepth = DEFAULT_MAX_DEPTH): Chec
     if (!isObject(params) || (params._meta !== undefined && !isObject(params._meta))) {
       return { error: errorReply(id, ErrorCode.InvalidParams, "Invalid params: params must be an object") };
     }
-    const wrong = params._meta === undefined ? undefined : wrongMeta(params._meta);
+    const wrong = wrongMeta(params._meta);
     if (wrong) return { error: errorReply(id, ErrorCode.InvalidParams, `Invalid params: ${wrong}`) };
     if (deeperThan(params, maxDepth - 1)) return { error: tooDeep(id, maxDepth, id === null ? ErrorCode.InvalidRequest : ErrorCode.InvalidParams) };
   } else if (keys !== REQUEST_KEYS && deeperThan(value, maxDepth)) {
@@ -222,7 +221,9 @@ const RELATED_TASK = "io.modelcontextprotocol/related-task";
  * schema, if anything. Its `Protocol` drops such a message: a ping or initialize the proxy handed it
  * would go unanswered, and a client's SDK would drop such a result and wait for ever.
  */
-function wrongMeta(meta: Record<string, unknown>): string | undefined {
+function wrongMeta(meta: unknown): string | undefined {
+  if (meta === undefined) return undefined;
+  if (!isObject(meta)) return "_meta must be an object";
   if (meta.progressToken !== undefined && !isRequestId(meta.progressToken)) return "_meta.progressToken must be a string or an integer";
   const task = meta[RELATED_TASK];
   if (task !== undefined && !(isObject(task) && typeof task.taskId === "string")) return `_meta["${RELATED_TASK}"] must be an object with a string taskId`;
