@@ -76,8 +76,8 @@ async function stdioFront(made: FastMCPProxy) {
 describe("a large result on the stdio front", () => {
   it("is the backend's bytes under the client's id: numbers, strings, and ids of the proxy's own form", async () => {
     const front = await stdioFront(FastMCPProxy.asProxy(BACKEND, { logLevel: "error" }));
-    // The proxy's own first id upstream is "p1": a client id of the same form must still be the one answered.
-    for (const id of ["p1", 7, 0, "p2", "é \"id\""]) {
+    // The proxy's own first id upstream is 2^30: a client id of the same value must still be the one answered.
+    for (const id of [2 ** 30, 7, 0, 2 ** 30 + 1, "p1", "é \"id\""]) {
       front.send(call(id, { size: MIB }));
       expect((await front.next(1))[0]).toBe(expected(id, { size: MIB }));
     }
@@ -93,11 +93,12 @@ describe("a large result on the stdio front", () => {
 
   it("relays the progress that came before it, with the client's token, and then the result", async () => {
     const front = await stdioFront(FastMCPProxy.asProxy(BACKEND, { logLevel: "error" }));
-    front.send(call("p1", { size: MIB }, { progressToken: "p1" }));
+    // The client's id and token are the proxy's own first id upstream: still the client's in what it gets.
+    front.send(call(2 ** 30, { size: MIB }, { progressToken: 2 ** 30 }));
     const [first, second, result] = await front.next(3);
-    expect(JSON.parse(first!)).toEqual({ jsonrpc: "2.0", method: "notifications/progress", params: { progressToken: "p1", progress: 1, total: 2 } });
+    expect(JSON.parse(first!)).toEqual({ jsonrpc: "2.0", method: "notifications/progress", params: { progressToken: 2 ** 30, progress: 1, total: 2 } });
     expect(JSON.parse(second!).params.progress).toBe(2);
-    expect(result).toBe(expected("p1", { size: MIB }));
+    expect(result).toBe(expected(2 ** 30, { size: MIB }));
   });
 
   it("is read, untouched, by a middleware that only looks at it, and still written as its bytes", async () => {

@@ -59,7 +59,7 @@ describe("an in-process backend", () => {
     expect(result.isError).toBeUndefined();
     // The backend saw the proxy's own token beside the client's _meta.
     const seen = await raw(client, "tools/call", { name: "echo", arguments: { text: "hi" }, _meta: { "example.com/trace": "t1" } });
-    expect(seen._meta.seenMeta).toEqual({ "example.com/trace": "t1", progressToken: expect.any(String) });
+    expect(seen._meta.seenMeta).toEqual({ "example.com/trace": "t1", progressToken: expect.any(Number) });
   });
 
   it("passes an isError result through as a result", async () => {

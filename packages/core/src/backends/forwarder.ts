@@ -42,7 +42,7 @@ class Pending {
 
   constructor(
     readonly forwarder: Forwarder,
-    readonly id: string,
+    readonly id: number,
     resolve: (result: Result) => void,
     reject: (error: unknown) => void,
     options: ForwardOptions,
@@ -84,8 +84,15 @@ class Pending {
 
 /** A task's statuses after which no more progress comes for it. */
 const TERMINAL = new Set(["completed", "failed", "cancelled"]);
-/** The forwarder's ids are strings (the SDK Client's are numbers), so the two never meet. */
-const ID_PREFIX = "p";
+/**
+ * The forwarder's ids are integers from 2^30 up, wrapping below 2^31; the SDK Client's count up from
+ * 0, so the two never meet. Integers, not strings: a backend's answer then carries no new string for
+ * JSON.parse to intern (V8 interns short string values), and every id fits a 32-bit integer, signed
+ * or not, whatever the backend's language reads ids into.
+ */
+const FIRST_ID = 2 ** 30;
+const ID_SPAN = 2 ** 30;
+const isForwarded = (id: unknown): id is number => typeof id === "number" && id >= FIRST_ID && id < FIRST_ID + ID_SPAN;
 
 const forwarders = new WeakMap<Client, Forwarder>();
 
@@ -98,11 +105,11 @@ export function forwarder(client: Client): Forwarder {
 
 export class Forwarder {
   readonly #transport: Transport | undefined;
-  readonly #pending = new InFlightMap<string, Pending>();
+  readonly #pending = new InFlightMap<number, Pending>();
   /** Progress handlers of tasks by token, after their request was answered (a request's own is in #pending). */
-  readonly #progress = new Map<string, ForwardOptions["onprogress"]>();
+  readonly #progress = new Map<number, ForwardOptions["onprogress"]>();
   /** The progress token of each task created through this forwarder, until the task ends. */
-  readonly #taskTokens = new Map<string, string>();
+  readonly #taskTokens = new Map<string, number>();
   #nextId = 0;
   #closed: boolean;
   #sweep: NodeJS.Timeout | undefined;
@@ -133,7 +140,8 @@ export class Forwarder {
     if (this.#closed) return Promise.reject(new McpError(ErrorCode.ConnectionClosed, "Connection closed"));
     const { signal } = options;
     if (signal.aborted) return Promise.reject(cancelledError(signal.reason));
-    const id = ID_PREFIX + ++this.#nextId;
+    let id = FIRST_ID + (this.#nextId++ % ID_SPAN);
+    while (this.#pending.has(id)) id = FIRST_ID + (this.#nextId++ % ID_SPAN); // wrapped onto a request still waiting
     // Progress is asked for under the forwarder's own token (clients' tokens may collide on a shared session).
     const meta = params._meta as Record<string, unknown> | undefined;
     const message = { jsonrpc: "2.0" as const, id, method, params: options.onprogress ? { ...params, _meta: { ...meta, progressToken: id } } : params };
@@ -154,7 +162,7 @@ export class Forwarder {
       return false;
     }
     const id = (message as { id?: unknown }).id;
-    if (typeof id !== "string" || !id.startsWith(ID_PREFIX)) return false;
+    if (!isForwarded(id)) return false;
     const pending = this.#settle(id);
     if (!pending) return true; // answered after it timed out or was cancelled: nobody waits for it
     if ("result" in message) {
@@ -174,7 +182,7 @@ export class Forwarder {
 
   #onprogress(params: Record<string, unknown> | undefined): boolean {
     const token = params?.progressToken;
-    if (typeof token !== "string") return false;
+    if (!isForwarded(token)) return false;
     const pending = this.#pending.get(token);
     const handler = pending?.onprogress ?? this.#progress.get(token);
     if (!handler) return false;
@@ -194,7 +202,7 @@ export class Forwarder {
   }
 
   /** Takes a request out of the table: it is answered, failed or cancelled, once. */
-  #settle(id: string): Pending | undefined {
+  #settle(id: number): Pending | undefined {
     const pending = this.#pending.get(id);
     if (!pending) return undefined;
     this.#pending.delete(id);
@@ -202,7 +210,7 @@ export class Forwarder {
   }
 
   /** Fails a request and tells the backend to stop working on it. */
-  cancel(id: string, error: unknown, reason: string): void {
+  cancel(id: number, error: unknown, reason: string): void {
     const pending = this.#settle(id);
     if (!pending) return;
     pending.reject(error);
