@@ -15,6 +15,7 @@ import { RELAY_CAPABILITIES, attributesAsks, notACrash, removed, type BackendPoo
 import { CrashLoop, InFlight } from "./guards.js";
 import { deliver, ownerOf } from "./routing.js";
 import { forwarder } from "./forwarder.js";
+import { Subscriptions } from "./subscriptions.js";
 import { TaskBook, taskOf } from "./tasks.js";
 
 /** How backend sessions are shared: per front session, per tenant, or one per capability profile. */
@@ -55,8 +56,8 @@ interface Lane {
   busy: number;
   lastUsed: number;
   idleTimer: NodeJS.Timeout | undefined;
-  /** URIs subscribed through it: a lane with subscriptions is never idle. */
-  readonly subscriptions: Set<string>;
+  /** Who subscribed to what through it: a lane with subscriptions is never idle. */
+  readonly subscriptions: Subscriptions;
   /** Calls on it that timed out in a row. */
   timeouts: number;
   authInfo: AuthInfo | undefined;
@@ -92,10 +93,19 @@ export class BackendRouter {
     this.#listeners.add(listener);
   }
 
-  /** A front session closed: its own backend sessions close with it. */
+  /**
+   * A front session closed: its own backend sessions close with it, and on the others its
+   * subscriptions end (at the backend too, where nobody else wants them).
+   */
   async detach(listener: Listener): Promise<void> {
     this.#listeners.delete(listener);
     const own = [...this.#lanes.values()].filter((lane) => lane.owner?.sessionKey === listener.sessionKey);
+    for (const lane of this.#lanes.values()) {
+      if (own.includes(lane)) continue;
+      for (const uri of lane.subscriptions.forget(listener)) {
+        void lane.ready?.unsubscribeResource({ uri }).catch((error) => this.#deps.logger.debug(`could not unsubscribe from ${uri} at ${describe(lane.backend)}: ${plainMessage(error)}`));
+      }
+    }
     await Promise.all(own.map((lane) => this.#close(lane)));
   }
 
@@ -187,6 +197,13 @@ export class BackendRouter {
         await this.#extraFreed(backend, call);
         lane = this.#lane(backend, call);
       }
+      // Subscriptions are each client's: noted before the subscribe goes (an update may follow it at
+      // once) and undone if it fails; an unsubscribe goes only when nobody else here still wants the URI.
+      const uri = (params as { uri?: unknown }).uri;
+      const subscriber = call.listener ?? call.channel;
+      const leaves = typeof uri === "string" ? methodSpec(method)?.leaves : undefined;
+      if (leaves === "unsubscription" && !lane.subscriptions.remove(uri as string, subscriber)) return {};
+      const subscribed = leaves === "subscription" && lane.subscriptions.add(uri as string, subscriber);
       lane.busy++;
       lane.waiting.add(call);
       clearTimeout(lane.idleTimer);
@@ -210,6 +227,7 @@ export class BackendRouter {
         lane.timeouts = 0;
         return result;
       } catch (error) {
+        if (subscribed) lane.subscriptions.remove(uri as string, subscriber);
         if (error instanceof ProxyError && error.code === ProxyErrorCode.Timeout) this.#timedOut(lane);
         throw error;
       } finally {
@@ -238,13 +256,11 @@ export class BackendRouter {
     void this.#close(lane);
   }
 
-  /** What a forwarded request leaves on its backend session (the method table says): a subscription, the log level, a task. */
+  /** What a forwarded request leaves on its backend session (the method table says): the log level, a task. */
   #observe(lane: Lane, call: Call, method: string, params: object, result: Result): void {
     const leaves = methodSpec(method)?.leaves;
     if (!leaves) return;
-    const { uri, level, task } = params as { uri?: string; level?: unknown; task?: unknown };
-    if (leaves === "subscription" && uri !== undefined) lane.subscriptions.add(uri);
-    if (leaves === "unsubscription" && uri !== undefined) lane.subscriptions.delete(uri);
+    const { level, task } = params as { level?: unknown; task?: unknown };
     if (leaves === "logLevel" && lane.owner) this.#levels.set(lane.key, { level });
     if (leaves === "task" && task !== undefined) this.tasks.of(call.tenant.id).created(lane.backend, result);
   }
@@ -390,7 +406,7 @@ export class BackendRouter {
   }
 
   #newLane(key: string, backend: Backend, owner: Lane["owner"], profile: ClientCapabilities, extra?: string): Lane {
-    return { key, backend, owner, extra, asking: 0, profile, client: () => Promise.reject(new Error("not open")), ready: undefined, waiting: new InFlightSet(), busy: 0, lastUsed: Date.now(), idleTimer: undefined, subscriptions: new Set(), authInfo: undefined, timeouts: 0 };
+    return { key, backend, owner, extra, asking: 0, profile, client: () => Promise.reject(new Error("not open")), ready: undefined, waiting: new InFlightSet(), busy: 0, lastUsed: Date.now(), idleTimer: undefined, subscriptions: new Subscriptions(), authInfo: undefined, timeouts: 0 };
   }
 
   /** A private lane's session closed (or never opened): forget it, and the tasks its tenant held there. */
@@ -454,6 +470,14 @@ export class BackendRouter {
     return ownerOf([...lane.waiting], this.#listenersOf(lane), owns);
   }
 
+  /** A resource changed: its subscribers on this session are told, and no one else. */
+  #updated(lane: Lane, backend: Backend, notification: Notification): void {
+    const subscribers = lane.subscriptions.of((notification.params as { uri?: unknown } | undefined)?.uri);
+    notification = this.#deps.resourceUpdated(backend, notification);
+    if (subscribers.length === 0) this.#deps.logger.debug(`dropped ${notification.method} from ${describe(backend)}: nobody subscribed to that resource through that backend session`);
+    for (const who of subscribers) void who.notify(notification).catch((error) => this.#deps.logger.debug(`could not deliver ${notification.method}: ${plainMessage(error)}`));
+  }
+
   /** A server→client request to `owner`; while it waits for its client, a call queued for an extra session need not wait for it. */
   async #ask(lane: Lane, backend: Backend, owner: Channel, request: JSONRPCRequest, signal: AbortSignal): Promise<Result> {
     if (lane.extra === undefined) return deliver(backend, owner, request, signal);
@@ -472,7 +496,7 @@ export class BackendRouter {
       notification: (backend, notification) => {
         touch();
         if (LIST_CHANGED[notification.method]) return this.#deps.listChanged(backend, notification.method);
-        if (notification.method === "notifications/resources/updated") notification = this.#deps.resourceUpdated(backend, notification);
+        if (notification.method === "notifications/resources/updated") return this.#updated(lane, backend, notification);
         const taskId = taskOf(notification);
         const owner = this.#ownerOf(lane, taskId);
         if (!owner) return this.#deps.logger.debug(`dropped ${notification.method} from ${describe(backend)}: no single client owns that backend session now`);

@@ -19,6 +19,7 @@ export class Watcher {
   readonly #host: ModernFrontHost;
   readonly #uris = new Map<string, number>();
   readonly #stop: Array<() => void>;
+  readonly #channel = { capabilities: undefined, notify: async () => {} };
 
   constructor(host: ModernFrontHost, notify: () => ServerNotifier) {
     this.#host = host;
@@ -59,7 +60,8 @@ export class Watcher {
     const call: Call = {
       tenant: tenantOf({}),
       authInfo: undefined,
-      channel: { capabilities: undefined, notify: async () => {} },
+      // One channel for all its requests: its subscriptions are its own (it hears updates as events).
+      channel: this.#channel,
       signal: AbortSignal.timeout(10_000),
       requestId: `watch-${method}`,
     };
