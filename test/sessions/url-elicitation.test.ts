@@ -13,7 +13,20 @@ function urlElicitingServer(): Server {
   server.fallbackRequestHandler = async (request, extra) => {
     const params = request.params as { name?: string };
     if (request.method === "tools/list") {
-      return { tools: [{ name: "connect", inputSchema: { type: "object" } }, { name: "needs_auth", inputSchema: { type: "object" } }] };
+      return { tools: ["connect", "needs_auth", "sign_in", "wait"].map((name) => ({ name, inputSchema: { type: "object" } })) };
+    }
+    const args = (request.params as { arguments?: { id?: string; ms?: number } }).arguments ?? {};
+    // sign_in: a URL elicitation of the given id (accepted: completed later, out of band); wait: a call that takes ms.
+    if (request.method === "tools/call" && params.name === "sign_in") {
+      const answer = (await extra.sendRequest({ method: "elicitation/create", params: { mode: "url", message: "Sign in", url: "https://example.invalid/auth", elicitationId: args.id } }, passthrough)) as ElicitResult;
+      return { content: [{ type: "text", text: `action=${answer.action}` }] };
+    }
+    if (request.method === "tools/call" && params.name === "wait") {
+      await new Promise((resolve) => setTimeout(resolve, args.ms ?? 0));
+      return { content: [{ type: "text", text: "waited" }] };
+    }
+    if (request.method === "tools/call" && params.name === "needs_auth" && args.id) {
+      throw new McpError(-32042, "This request requires more information.", { elicitations: [{ mode: "url", message: "Authorize", url: "https://example.invalid/oauth", elicitationId: args.id }] });
     }
     if (request.method === "tools/call" && params.name === "connect") {
       const answer = (await extra.sendRequest(
@@ -70,5 +83,40 @@ describe("URL-mode elicitation", () => {
     expect(error.data).toEqual(direct.data);
     // The backend's own message, with the SDK's "MCP error <code>: " once (a direct client sees it twice).
     expect(error.message).toBe(`MCP error -32042: ${direct.message.replace(/^(MCP error -32042: )+/, "")}`);
+  });
+});
+
+describe("URL-mode elicitation on a backend session several clients share", () => {
+  /** A client in memory that accepts URL elicitations; `completions`: the ids it was told completed. */
+  async function urlClient(p: FastMCPProxy) {
+    const completions: string[] = [];
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    await p.connect(serverSide);
+    const client = new Client({ name: "url-client", version: "1" }, { capabilities: { elicitation: { url: {} } } });
+    client.setRequestHandler(ElicitRequestSchema, async () => ({ action: "accept" }));
+    client.fallbackNotificationHandler = async (n) => {
+      if (n.method === "notifications/elicitation/complete") completions.push(String((n.params as { elicitationId: string }).elicitationId));
+    };
+    await client.connect(clientSide);
+    return { client, completions };
+  }
+
+  it("the completion of A's elicitation (asked, or in a -32042 error) reaches A, never B, even while B's call is the only one waiting", async () => {
+    const backend = urlElicitingServer();
+    proxy = FastMCPProxy.asProxy(backend, { logLevel: "error" });
+    const [a, b] = [await urlClient(proxy), await urlClient(proxy)];
+    expect((await raw(a.client, "tools/call", { name: "sign_in", arguments: { id: "asked-of-a" } })).content[0].text).toBe("action=accept");
+    expect((await rejection(raw(a.client, "tools/call", { name: "needs_auth", arguments: { id: "required-of-a" } }))).code).toBe(-32042);
+
+    // A completes both in a browser while B's call waits on the shared session.
+    const busy = raw(b.client, "tools/call", { name: "wait", arguments: { ms: 300 } });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    for (const elicitationId of ["asked-of-a", "required-of-a", "nobody-was-given-this"]) {
+      await backend.notification({ method: "notifications/elicitation/complete", params: { elicitationId } });
+    }
+    await busy;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(a.completions).toEqual(["asked-of-a", "required-of-a"]);
+    expect(b.completions).toEqual([]);
   });
 });

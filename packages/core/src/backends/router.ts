@@ -10,6 +10,7 @@ import { InFlightSet } from "../in-flight.js";
 import { LIST_CHANGED, METHODS, isProxyMethod, type MethodSpec } from "../methods.js";
 import { Undelivered, profileKey, type Call, type Cancellable, type Channel, type Listener, type Tenant } from "../tenant.js";
 import { describe, type Backend } from "./backend.js";
+import { WireErrorCode } from "../wire/codes.js";
 import { passthrough } from "../wire/message.js";
 import { RELAY_CAPABILITIES, attributesAsks, notACrash, removed, type BackendPool, type BackendSink, type SessionOwner } from "./pool.js";
 import { CrashLoop, InFlight } from "./guards.js";
@@ -58,6 +59,8 @@ interface Lane {
   idleTimer: NodeJS.Timeout | undefined;
   /** Who subscribed to what through it: a lane with subscriptions is never idle. */
   readonly subscriptions: Subscriptions;
+  /** URL-mode elicitations by id, and the client each was given: its completion goes there alone (the newest MAX_ELICITATIONS). */
+  readonly elicitations: Map<string, Channel>;
   /** Calls on it that timed out in a row. */
   timeouts: number;
   authInfo: AuthInfo | undefined;
@@ -219,6 +222,8 @@ export class BackendRouter {
         try {
           result = await forwarder(client).request(method, params as Record<string, unknown>, { signal: call.cancellation ?? call.signal, timeout, maxTotalTimeout: maxTotalMs, onprogress: progress.onprogress, relatedRequestId: asker });
         } catch (error) {
+          // A URL elicitation the caller must complete (-32042): its completion notice is this caller's.
+          if ((error as { code?: unknown }).code === WireErrorCode.UrlElicitationRequired) this.#noteElicitations(lane, (error as { data?: { elicitations?: unknown } }).data?.elicitations, call.listener ?? call.channel);
           throw this.#deps.pool.isRetired(backend) ? removed(backend) : backendFailure(backend, method, error, call.cancellation ?? call.signal);
         }
         // The last progress relayed goes before the result.
@@ -406,7 +411,7 @@ export class BackendRouter {
   }
 
   #newLane(key: string, backend: Backend, owner: Lane["owner"], profile: ClientCapabilities, extra?: string): Lane {
-    return { key, backend, owner, extra, asking: 0, profile, client: () => Promise.reject(new Error("not open")), ready: undefined, waiting: new InFlightSet(), busy: 0, lastUsed: Date.now(), idleTimer: undefined, subscriptions: new Subscriptions(), authInfo: undefined, timeouts: 0 };
+    return { key, backend, owner, extra, asking: 0, profile, client: () => Promise.reject(new Error("not open")), ready: undefined, waiting: new InFlightSet(), busy: 0, lastUsed: Date.now(), idleTimer: undefined, subscriptions: new Subscriptions(), elicitations: new Map(), authInfo: undefined, timeouts: 0 };
   }
 
   /** A private lane's session closed (or never opened): forget it, and the tasks its tenant held there. */
@@ -478,6 +483,30 @@ export class BackendRouter {
     for (const who of subscribers) void who.notify(notification).catch((error) => this.#deps.logger.debug(`could not deliver ${notification.method}: ${plainMessage(error)}`));
   }
 
+  /** Notes whose the URL-mode elicitations among `elicitations` are. */
+  #noteElicitations(lane: Lane, elicitations: unknown, who: Channel): void {
+    if (!Array.isArray(elicitations)) return;
+    for (const elicitation of elicitations as Array<{ mode?: unknown; elicitationId?: unknown } | undefined>) {
+      if (elicitation?.mode !== "url" || typeof elicitation.elicitationId !== "string") continue;
+      lane.elicitations.delete(elicitation.elicitationId);
+      lane.elicitations.set(elicitation.elicitationId, who);
+      if (lane.elicitations.size > MAX_ELICITATIONS) lane.elicitations.delete(lane.elicitations.keys().next().value!);
+    }
+  }
+
+  /**
+   * A URL elicitation completed: the client it was given is told. One the proxy did not see given is
+   * routed as any notification on a session of one caller's, and dropped on a shared one.
+   */
+  #elicitationComplete(lane: Lane, backend: Backend, notification: Notification): void {
+    const id = (notification.params as { elicitationId?: unknown } | undefined)?.elicitationId;
+    const given = typeof id === "string" ? lane.elicitations.get(id) : undefined;
+    if (given) lane.elicitations.delete(id as string);
+    const owner = given ?? (lane.owner ? this.#ownerOf(lane, undefined) : undefined);
+    if (!owner) return this.#deps.logger.debug(`dropped ${notification.method} from ${describe(backend)}: no client was given that elicitation through that backend session`);
+    void owner.notify(notification).catch((error) => this.#deps.logger.debug(`could not deliver ${notification.method}: ${plainMessage(error)}`));
+  }
+
   /** A server→client request to `owner`; while it waits for its client, a call queued for an extra session need not wait for it. */
   async #ask(lane: Lane, backend: Backend, owner: Channel, request: JSONRPCRequest, signal: AbortSignal): Promise<Result> {
     if (lane.extra === undefined) return deliver(backend, owner, request, signal);
@@ -497,6 +526,7 @@ export class BackendRouter {
         touch();
         if (LIST_CHANGED[notification.method]) return this.#deps.listChanged(backend, notification.method);
         if (notification.method === "notifications/resources/updated") return this.#updated(lane, backend, notification);
+        if (notification.method === "notifications/elicitation/complete") return this.#elicitationComplete(lane, backend, notification);
         const taskId = taskOf(notification);
         const owner = this.#ownerOf(lane, taskId);
         if (!owner) return this.#deps.logger.debug(`dropped ${notification.method} from ${describe(backend)}: no single client owns that backend session now`);
@@ -517,6 +547,7 @@ export class BackendRouter {
           if (!owner) {
             throw new McpError(ErrorCode.InvalidRequest, `${request.method} from ${describe(backend)} cannot be routed: no single client is waiting on that backend session`);
           }
+          if (request.method === "elicitation/create") this.#noteElicitations(lane, [request.params], owner);
           try {
             return await this.#ask(lane, backend, owner, request, signal);
           } catch (error) {
@@ -529,6 +560,9 @@ export class BackendRouter {
     };
   }
 }
+
+/** The URL elicitations a backend session remembers the client of (the oldest forgotten first). */
+const MAX_ELICITATIONS = 1000;
 
 /** How many times an ask goes on to another call after the one it was given to ended without showing it. */
 const MAX_HANDED_ON = 3;
