@@ -3,7 +3,7 @@
 // server→client traffic goes back to the one caller it can be attributed to (routing.ts).
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
-import { ErrorCode, McpError, type ClientCapabilities, type JSONRPCRequest, type Notification, type Result } from "@modelcontextprotocol/sdk/types.js";
+import { ErrorCode, McpError, type ClientCapabilities, type JSONRPCRequest, type LoggingLevel, type Notification, type Result } from "@modelcontextprotocol/sdk/types.js";
 import { HttpError, ProxyError, ProxyErrorCode, forwardedError, plainMessage } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { InFlightSet } from "../in-flight.js";
@@ -16,6 +16,7 @@ import { RELAY_CAPABILITIES, attributesAsks, notACrash, removed, type BackendPoo
 import { CrashLoop, InFlight } from "./guards.js";
 import { deliver, ownerOf } from "./routing.js";
 import { forwarder } from "./forwarder.js";
+import { LogLevels } from "./log-levels.js";
 import { Subscriptions } from "./subscriptions.js";
 import { TaskBook, taskOf } from "./tasks.js";
 
@@ -59,6 +60,8 @@ interface Lane {
   idleTimer: NodeJS.Timeout | undefined;
   /** Who subscribed to what through it: a lane with subscriptions is never idle. */
   readonly subscriptions: Subscriptions;
+  /** The log level each client set through it. */
+  readonly logLevels: LogLevels;
   /** URL-mode elicitations by id, and the client each was given: its completion goes there alone (the newest MAX_ELICITATIONS). */
   readonly elicitations: Map<string, Channel>;
   /** Calls on it that timed out in a row. */
@@ -105,8 +108,12 @@ export class BackendRouter {
     const own = [...this.#lanes.values()].filter((lane) => lane.owner?.sessionKey === listener.sessionKey);
     for (const lane of this.#lanes.values()) {
       if (own.includes(lane)) continue;
-      for (const uri of lane.subscriptions.forget(listener)) {
-        void lane.ready?.unsubscribeResource({ uri }).catch((error) => this.#deps.logger.debug(`could not unsubscribe from ${uri} at ${describe(lane.backend)}: ${plainMessage(error)}`));
+      const failed = (what: string) => (error: unknown) => this.#deps.logger.debug(`could not ${what} at ${describe(lane.backend)}: ${plainMessage(error)}`);
+      for (const uri of lane.subscriptions.forget(listener)) void lane.ready?.unsubscribeResource({ uri }).catch(failed(`unsubscribe from ${uri}`));
+      const level = lane.logLevels.forget(listener);
+      if (level !== undefined && level !== lane.logLevels.sent && lane.ready) {
+        lane.logLevels.sent = level;
+        void lane.ready.setLoggingLevel(level as LoggingLevel).catch(failed(`set the log level ${level}`));
       }
     }
     await Promise.all(own.map((lane) => this.#close(lane)));
@@ -200,13 +207,19 @@ export class BackendRouter {
         await this.#extraFreed(backend, call);
         lane = this.#lane(backend, call);
       }
-      // Subscriptions are each client's: noted before the subscribe goes (an update may follow it at
-      // once) and undone if it fails; an unsubscribe goes only when nobody else here still wants the URI.
+      // Subscriptions and log levels are each client's. A subscribe is noted before it goes (an update
+      // may follow it at once) and undone if it fails; an unsubscribe goes only when nobody else here
+      // still wants the URI; the backend's log level is the most verbose any client here set.
+      const leaves = methodSpec(method)?.leaves;
       const uri = (params as { uri?: unknown }).uri;
-      const subscriber = call.listener ?? call.channel;
-      const leaves = typeof uri === "string" ? methodSpec(method)?.leaves : undefined;
-      if (leaves === "unsubscription" && !lane.subscriptions.remove(uri as string, subscriber)) return {};
-      const subscribed = leaves === "subscription" && lane.subscriptions.add(uri as string, subscriber);
+      const who = call.listener ?? call.channel;
+      if (leaves === "unsubscription" && typeof uri === "string" && !lane.subscriptions.remove(uri, who)) return {};
+      const subscribed = leaves === "subscription" && typeof uri === "string" && lane.subscriptions.add(uri, who);
+      if (leaves === "logLevel") {
+        const wanted = lane.logLevels.set(who, (params as { level: string }).level);
+        if (wanted === lane.logLevels.sent) return {};
+        params = { ...params, level: wanted };
+      }
       lane.busy++;
       lane.waiting.add(call);
       clearTimeout(lane.idleTimer);
@@ -232,7 +245,7 @@ export class BackendRouter {
         lane.timeouts = 0;
         return result;
       } catch (error) {
-        if (subscribed) lane.subscriptions.remove(uri as string, subscriber);
+        if (subscribed) lane.subscriptions.remove(uri as string, who);
         if (error instanceof ProxyError && error.code === ProxyErrorCode.Timeout) this.#timedOut(lane);
         throw error;
       } finally {
@@ -266,6 +279,7 @@ export class BackendRouter {
     const leaves = methodSpec(method)?.leaves;
     if (!leaves) return;
     const { level, task } = params as { level?: unknown; task?: unknown };
+    if (leaves === "logLevel") lane.logLevels.sent = level as string;
     if (leaves === "logLevel" && lane.owner) this.#levels.set(lane.key, { level });
     if (leaves === "task" && task !== undefined) this.tasks.of(call.tenant.id).created(lane.backend, result);
   }
@@ -411,7 +425,7 @@ export class BackendRouter {
   }
 
   #newLane(key: string, backend: Backend, owner: Lane["owner"], profile: ClientCapabilities, extra?: string): Lane {
-    return { key, backend, owner, extra, asking: 0, profile, client: () => Promise.reject(new Error("not open")), ready: undefined, waiting: new InFlightSet(), busy: 0, lastUsed: Date.now(), idleTimer: undefined, subscriptions: new Subscriptions(), elicitations: new Map(), authInfo: undefined, timeouts: 0 };
+    return { key, backend, owner, extra, asking: 0, profile, client: () => Promise.reject(new Error("not open")), ready: undefined, waiting: new InFlightSet(), busy: 0, lastUsed: Date.now(), idleTimer: undefined, subscriptions: new Subscriptions(), logLevels: new LogLevels(), elicitations: new Map(), authInfo: undefined, timeouts: 0 };
   }
 
   /** A private lane's session closed (or never opened): forget it, and the tasks its tenant held there. */
@@ -530,6 +544,8 @@ export class BackendRouter {
         const taskId = taskOf(notification);
         const owner = this.#ownerOf(lane, taskId);
         if (!owner) return this.#deps.logger.debug(`dropped ${notification.method} from ${describe(backend)}: no single client owns that backend session now`);
+        // A log message below the level its client set is not for it (another client here asked for it).
+        if (notification.method === "notifications/message" && !lane.logLevels.wants([...lane.waiting].find((c) => c.channel === owner)?.listener ?? owner, (notification.params as { level?: unknown } | undefined)?.level)) return;
         if (notification.method === "notifications/tasks/status") {
           const tenant = [...lane.waiting].find((c) => c.channel === owner)?.tenant ?? (owner as Partial<Listener>).tenant;
           if (tenant) this.tasks.of(tenant.id).observe(backend, notification.params);

@@ -159,7 +159,9 @@ export function checkBatch(value: unknown[], protocolVersion: string | undefined
 export type Shape = "string" | "string?" | "object" | "object?" | "strings?" | "level";
 /** The params of one method, member by member (more members may come). */
 export type ParamShape = Readonly<Record<string, Shape>>;
-const LEVELS = new Set(["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"]);
+/** MCP's log levels, least severe first (RFC 5424's, in reverse). */
+export const LOG_LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"] as const;
+const LEVELS = new Set<string>(LOG_LEVELS);
 
 /**
  * A request's params against the shape of its method (the method table's), so that a wrong type

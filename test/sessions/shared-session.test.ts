@@ -1,10 +1,11 @@
-// Resource subscriptions through a backend session that several clients share (an in-process
-// backend, or `sessions: "shared"`): a backend's resources/updated reaches the clients that
-// subscribed to that resource and no one else, and one client's unsubscribe (or its going away)
-// does not end another's subscription. Real HTTP on 127.0.0.1, real SDK clients.
+// What one client does on a backend session several clients share (an in-process backend, or
+// `sessions: "shared"`) does not reach another: a backend's resources/updated reaches the clients
+// that subscribed to that resource and no one else; one client's unsubscribe (or its going away)
+// does not end another's subscription; one client's log level neither silences nor floods another.
+// Real HTTP on 127.0.0.1, real SDK clients.
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { ResourceUpdatedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
+import { LoggingMessageNotificationSchema, ResourceUpdatedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { FastMCPProxy } from "@fastmcp-proxy/core";
 import { createFixtureServer, observed } from "../fixtures/fixture-server.mjs";
@@ -22,10 +23,12 @@ const HELLO = "fixture://static/hello";
 const ITEM = "fixture://items/7"; // served by a template
 
 /** A client over streamable HTTP; `updated`: the URIs of the resources/updated it was sent. */
-async function clientAt(url: string): Promise<{ client: Client; updated: string[]; leave: () => Promise<void> }> {
+async function clientAt(url: string): Promise<{ client: Client; updated: string[]; logged: string[]; leave: () => Promise<void> }> {
   const updated: string[] = [];
+  const logged: string[] = [];
   const client = new Client({ name: "subscriber", version: "1" });
   client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void updated.push(n.params.uri));
+  client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => void logged.push(`${n.params.level}:${String(n.params.data)}`));
   const transport = new StreamableHTTPClientTransport(new URL(url));
   await client.connect(transport);
   clients.push(client);
@@ -34,7 +37,7 @@ async function clientAt(url: string): Promise<{ client: Client; updated: string[
     await transport.terminateSession();
     await client.close();
   };
-  return { client, updated, leave };
+  return { client, updated, logged, leave };
 }
 
 /** Room for a notification sent to the wrong client to arrive. */
@@ -108,5 +111,42 @@ describe("a backend session several clients share: resources/updated goes to its
     await busy;
     await settle();
     expect(b.updated).toEqual([]);
+  });
+});
+
+describe("a backend session several clients share: each client's log level is its own", () => {
+  it("B's logging/setLevel neither silences A nor sends A what A did not ask for", async () => {
+    const backend = createFixtureServer();
+    proxy = FastMCPProxy.asProxy(backend, { logLevel: "error" });
+    const { url } = await proxy.run({ transport: "http", host: "127.0.0.1", port: 0 });
+    const [a, b] = [await clientAt(url!), await clientAt(url!)];
+    observed.levels = [];
+
+    // The backend is set to the most verbose level asked for: B's "emergency" does not silence A.
+    await raw(a.client, "logging/setLevel", { level: "info" });
+    await raw(b.client, "logging/setLevel", { level: "emergency" });
+    expect(observed.levels).toEqual(["info"]);
+    await raw(b.client, "logging/setLevel", { level: "debug" });
+    expect(observed.levels).toEqual(["info", "debug"]);
+
+    // A log message goes to the one client waiting (the session's routing), at or above its own level.
+    const tell = async (who: typeof a, level: "debug" | "warning") => {
+      const calls = observed.calls;
+      const busy = raw(who.client, "tools/call", { name: "slow", arguments: { ms: 200 } });
+      await until(() => observed.calls === calls + 1, "the call to reach the backend");
+      await backend.notification({ method: "notifications/message", params: { level, data: "tick" } });
+      await busy;
+    };
+    await tell(a, "debug"); // below A's "info": B asked for debug, A did not
+    await tell(a, "warning");
+    await tell(b, "debug");
+    await settle();
+    const ticks = (who: typeof a) => who.logged.filter((line) => line.endsWith(":tick"));
+    expect(ticks(a)).toEqual(["warning:tick"]);
+    expect(ticks(b)).toEqual(["debug:tick"]);
+
+    // B goes away: the backend goes back to the level A asked for.
+    await b.leave();
+    await until(() => observed.levels.at(-1) === "info", "the backend set back to A's level");
   });
 });
