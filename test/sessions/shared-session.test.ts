@@ -40,15 +40,21 @@ async function clientAt(url: string): Promise<{ client: Client; updated: string[
   return { client, updated, logged, leave };
 }
 
+/** The proxy on HTTP over an in-process fixture server: one backend session, every client's. */
+async function sharedBackend() {
+  const backend = createFixtureServer();
+  proxy = FastMCPProxy.asProxy(backend, { logLevel: "error" });
+  const { url } = await proxy.run({ transport: "http", host: "127.0.0.1", port: 0 });
+  return { backend, client: () => clientAt(url!) };
+}
+
 /** Room for a notification sent to the wrong client to arrive. */
 const settle = () => new Promise((resolve) => setTimeout(resolve, 150));
 
 describe("a backend session several clients share: resources/updated goes to its subscribers alone", () => {
   it("an update of A's subscription never reaches B, even while B's call is the only one waiting", async () => {
-    const backend = createFixtureServer();
-    proxy = FastMCPProxy.asProxy(backend, { logLevel: "error" });
-    const { url } = await proxy.run({ transport: "http", host: "127.0.0.1", port: 0 });
-    const [a, b] = [await clientAt(url!), await clientAt(url!)];
+    const { backend, client } = await sharedBackend();
+    const [a, b] = [await client(), await client()];
 
     // B waits on the shared session while A subscribes (the fixture tells of a change 20 ms after).
     const calls = observed.calls;
@@ -69,10 +75,8 @@ describe("a backend session several clients share: resources/updated goes to its
   });
 
   it("B's unsubscribe, or B going away, does not end A's subscription; the last one out ends it at the backend", async () => {
-    const backend = createFixtureServer();
-    proxy = FastMCPProxy.asProxy(backend, { logLevel: "error" });
-    const { url } = await proxy.run({ transport: "http", host: "127.0.0.1", port: 0 });
-    const [a, b, c] = [await clientAt(url!), await clientAt(url!), await clientAt(url!)];
+    const { backend, client } = await sharedBackend();
+    const [a, b, c] = [await client(), await client(), await client()];
     observed.subscribed = [];
 
     for (const { client } of [a, b, c]) await raw(client, "resources/subscribe", { uri: ITEM });
@@ -116,10 +120,8 @@ describe("a backend session several clients share: resources/updated goes to its
 
 describe("a backend session several clients share: each client's log level is its own", () => {
   it("B's logging/setLevel neither silences A nor sends A what A did not ask for", async () => {
-    const backend = createFixtureServer();
-    proxy = FastMCPProxy.asProxy(backend, { logLevel: "error" });
-    const { url } = await proxy.run({ transport: "http", host: "127.0.0.1", port: 0 });
-    const [a, b] = [await clientAt(url!), await clientAt(url!)];
+    const { backend, client } = await sharedBackend();
+    const [a, b] = [await client(), await client()];
     observed.levels = [];
 
     // The backend is set to the most verbose level asked for: B's "emergency" does not silence A.
