@@ -1,4 +1,5 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { ElicitRequestSchema, McpError, type ElicitResult } from "@modelcontextprotocol/sdk/types.js";
@@ -87,24 +88,27 @@ describe("URL-mode elicitation", () => {
 });
 
 describe("URL-mode elicitation on a backend session several clients share", () => {
-  /** A client in memory that accepts URL elicitations; `completions`: the ids it was told completed. */
-  async function urlClient(p: FastMCPProxy) {
+  const clients: Client[] = [];
+  afterEach(async () => void (await Promise.all(clients.splice(0).map((c) => c.close().catch(() => {})))));
+
+  /** A client over streamable HTTP that accepts URL elicitations; `completions`: the ids it was told completed. */
+  async function urlClient(url: string) {
     const completions: string[] = [];
-    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-    await p.connect(serverSide);
     const client = new Client({ name: "url-client", version: "1" }, { capabilities: { elicitation: { url: {} } } });
     client.setRequestHandler(ElicitRequestSchema, async () => ({ action: "accept" }));
     client.fallbackNotificationHandler = async (n) => {
       if (n.method === "notifications/elicitation/complete") completions.push(String((n.params as { elicitationId: string }).elicitationId));
     };
-    await client.connect(clientSide);
+    await client.connect(new StreamableHTTPClientTransport(new URL(url)));
+    clients.push(client);
     return { client, completions };
   }
 
   it("the completion of A's elicitation (asked, or in a -32042 error) reaches A, never B, even while B's call is the only one waiting", async () => {
     const backend = urlElicitingServer();
     proxy = FastMCPProxy.asProxy(backend, { logLevel: "error" });
-    const [a, b] = [await urlClient(proxy), await urlClient(proxy)];
+    const { url } = await proxy.run({ transport: "http", host: "127.0.0.1", port: 0 });
+    const [a, b] = [await urlClient(url!), await urlClient(url!)];
     expect((await raw(a.client, "tools/call", { name: "sign_in", arguments: { id: "asked-of-a" } })).content[0].text).toBe("action=accept");
     expect((await rejection(raw(a.client, "tools/call", { name: "needs_auth", arguments: { id: "required-of-a" } }))).code).toBe(-32042);
 

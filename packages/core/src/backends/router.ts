@@ -497,6 +497,12 @@ export class BackendRouter {
     for (const who of subscribers) void who.notify(notification).catch((error) => this.#deps.logger.debug(`could not deliver ${notification.method}: ${plainMessage(error)}`));
   }
 
+  /** The client behind `channel`: its front session when it is a waiting call's (whose own stream ends with it). */
+  #clientOf(lane: Lane, channel: Channel): Channel {
+    for (const call of lane.waiting) if (call.channel === channel) return call.listener ?? channel;
+    return channel;
+  }
+
   /** Notes whose the URL-mode elicitations among `elicitations` are. */
   #noteElicitations(lane: Lane, elicitations: unknown, who: Channel): void {
     if (!Array.isArray(elicitations)) return;
@@ -545,7 +551,7 @@ export class BackendRouter {
         const owner = this.#ownerOf(lane, taskId);
         if (!owner) return this.#deps.logger.debug(`dropped ${notification.method} from ${describe(backend)}: no single client owns that backend session now`);
         // A log message below the level its client set is not for it (another client here asked for it).
-        if (notification.method === "notifications/message" && !lane.logLevels.wants([...lane.waiting].find((c) => c.channel === owner)?.listener ?? owner, (notification.params as { level?: unknown } | undefined)?.level)) return;
+        if (notification.method === "notifications/message" && !lane.logLevels.wants(this.#clientOf(lane, owner), (notification.params as { level?: unknown } | undefined)?.level)) return;
         if (notification.method === "notifications/tasks/status") {
           const tenant = [...lane.waiting].find((c) => c.channel === owner)?.tenant ?? (owner as Partial<Listener>).tenant;
           if (tenant) this.tasks.of(tenant.id).observe(backend, notification.params);
@@ -563,7 +569,7 @@ export class BackendRouter {
           if (!owner) {
             throw new McpError(ErrorCode.InvalidRequest, `${request.method} from ${describe(backend)} cannot be routed: no single client is waiting on that backend session`);
           }
-          if (request.method === "elicitation/create") this.#noteElicitations(lane, [request.params], owner);
+          if (request.method === "elicitation/create") this.#noteElicitations(lane, [request.params], this.#clientOf(lane, owner));
           try {
             return await this.#ask(lane, backend, owner, request, signal);
           } catch (error) {
