@@ -503,6 +503,12 @@ export class BackendRouter {
     return channel;
   }
 
+  /** A call of `client`'s waiting on the session (its stream is the one the client surely reads), else `client`. */
+  #callOf(lane: Lane, client: Channel): Channel {
+    for (const call of lane.waiting) if ((call.listener ?? call.channel) === client) return call.channel;
+    return client;
+  }
+
   /** Notes whose the URL-mode elicitations among `elicitations` are. */
   #noteElicitations(lane: Lane, elicitations: unknown, who: Channel): void {
     if (!Array.isArray(elicitations)) return;
@@ -522,7 +528,7 @@ export class BackendRouter {
     const id = (notification.params as { elicitationId?: unknown } | undefined)?.elicitationId;
     const given = typeof id === "string" ? lane.elicitations.get(id) : undefined;
     if (given) lane.elicitations.delete(id as string);
-    const owner = given ?? (lane.owner ? this.#ownerOf(lane, undefined) : undefined);
+    const owner = given ? this.#callOf(lane, given) : lane.owner ? this.#ownerOf(lane, undefined) : undefined;
     if (!owner) return this.#deps.logger.debug(`dropped ${notification.method} from ${describe(backend)}: no client was given that elicitation through that backend session`);
     void owner.notify(notification).catch((error) => this.#deps.logger.debug(`could not deliver ${notification.method}: ${plainMessage(error)}`));
   }
