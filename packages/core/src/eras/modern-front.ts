@@ -9,7 +9,8 @@ import type { Logger } from "../logger.js";
 import type { Call } from "../tenant.js";
 import { Lanes, isFastRequest } from "./lanes.js";
 import { ModernCore } from "./modern-server.js";
-import { listenedUris } from "./watcher.js";
+import { ListenBus } from "./listen-bus.js";
+import { listenedUris, listenerCapabilities } from "./watcher.js";
 import { headersOf, sendResponse, toRequest } from "./node-fetch.js";
 import type { RequestStateOptions } from "./request-state.js";
 import { MODERN_VERSION } from "./wire.js";
@@ -70,22 +71,24 @@ export interface ModernFront {
  */
 export function createModernFront(host: ModernFrontHost, options: ModernFrontOptions = {}): ModernFront {
   const core = new ModernCore(host, options, () => handler.notify);
-  const handler: McpHttpHandler = createMcpHandler(async () => core.server(), {
-    legacy: "reject",
-    onerror: (error) => host.logger.debug(`2026-07-28 front: ${error.message}`),
-  });
+  const onerror = (error: Error) => host.logger.debug(`2026-07-28 front: ${error.message}`);
+  const bus = new ListenBus(onerror);
+  const handler: McpHttpHandler = createMcpHandler(async () => core.server(), { legacy: "reject", onerror, bus });
   // The proxied methods, plainly well-formed, skip the SDK's per-request server (same answers: lanes.ts).
   const lanes = new Lanes(core.front, () => core.server([...SUPPORTED_PROTOCOL_VERSIONS, MODERN_VERSION]));
   return {
     async handle(req, res, body, authInfo) {
-      // A listen stream that names resources: they are subscribed to while it is open.
+      // A listen stream that names resources: they are subscribed to as its caller while it is open,
+      // and their updates go to this stream (the owner of what it subscribed) alone.
       const uris = listenedUris(body);
-      const release = uris.length > 0 ? await core.watching().watch(uris).catch(() => undefined) : undefined;
+      const stream = {};
+      const tell = (uri: string) => bus.publishTo(stream, { kind: "resource_updated", uri });
+      const release = uris.length > 0 ? await core.watching().watch(uris, { authInfo, capabilities: listenerCapabilities(body), tell }).catch(() => undefined) : undefined;
       try {
         await core.knowTool(body);
         if (options.fastPath !== false && isFastRequest(core.front, req, body)) return await lanes.serve(res, body, authInfo);
-        const response = await handler.fetch(toRequest(req, res), { parsedBody: body, ...(authInfo ? { authInfo } : {}) });
-        await sendAnswer(response, res);
+        const serve = async () => sendAnswer(await handler.fetch(toRequest(req, res), { parsedBody: body, ...(authInfo ? { authInfo } : {}) }), res);
+        await (release ? bus.as(stream, serve) : serve());
       } finally {
         release?.();
       }

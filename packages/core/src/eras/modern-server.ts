@@ -24,7 +24,13 @@ export class ModernCore {
   readonly #watcher: Watcher;
 
   /** `caller`: the one client of a stdio front (see `Front.caller`). */
-  constructor(host: ModernFrontHost, options: ModernFrontOptions, notify: () => ServerNotifier, caller?: string) {
+  constructor(
+    host: ModernFrontHost,
+    options: ModernFrontOptions,
+    /** What the front's listen streams are told through. */
+    readonly notify: () => ServerNotifier,
+    caller?: string,
+  ) {
     this.front = { host, options, codec: new RequestStateCodec(options.requestState), held: new HeldCalls(options.held), schemas: new ListedSchemas(), caller };
     this.#watcher = new Watcher(host, notify);
   }

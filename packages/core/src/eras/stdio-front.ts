@@ -6,7 +6,7 @@ import { serveStdio } from "@modelcontextprotocol/server/stdio";
 import type { StdioFrontTransport } from "../serve/stdio.js";
 import type { ModernFrontHost, ModernFrontOptions } from "./modern-front.js";
 import { ModernCore } from "./modern-server.js";
-import { listenedUris } from "./watcher.js";
+import { listenedUris, listenerCapabilities } from "./watcher.js";
 import { META, MODERN_VERSIONS, UNSUPPORTED_PROTOCOL_VERSION, isObject } from "./wire.js";
 
 export interface StdioFront {
@@ -188,7 +188,9 @@ class ListenWatch {
     const id = message.id as RequestId | undefined;
     const uris = listenedUris(message);
     if (uris.length > 0 && id !== undefined && !this.#released.has(id)) {
-      this.#released.set(id, this.#core.watching().watch(uris).catch(() => undefined));
+      // The front's one client: its updates go to it.
+      const caller = { authInfo: undefined, capabilities: listenerCapabilities(message), sessionId: this.#core.front.caller, tell: (uri: string) => this.#core.notify().resourceUpdated(uri) };
+      this.#released.set(id, this.#core.watching().watch(uris, caller).catch(() => undefined));
     }
     if (message.method === "notifications/cancelled" && isObject(message.params)) this.#release(message.params.requestId as RequestId);
   }

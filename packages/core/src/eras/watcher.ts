@@ -1,8 +1,10 @@
+import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
+import type { ClientCapabilities } from "@modelcontextprotocol/sdk/types.js";
 import type { ServerNotifier } from "@modelcontextprotocol/server";
 import type { ComponentKind } from "../components/registry.js";
-import { tenantOf, type Call } from "../tenant.js";
+import { tenantOf, type Call, type Channel } from "../tenant.js";
 import type { ModernFrontHost } from "./modern-front.js";
-import { isObject, type JsonObject } from "./wire.js";
+import { META, isObject, type JsonObject } from "./wire.js";
 
 const PUBLISHED: Record<ComponentKind, "toolsChanged" | "promptsChanged" | "resourcesChanged"> = {
   tools: "toolsChanged",
@@ -10,38 +12,46 @@ const PUBLISHED: Record<ComponentKind, "toolsChanged" | "promptsChanged" | "reso
   resources: "resourcesChanged",
 };
 
+/** Who opened a listen stream, and how its updates reach it. */
+export interface ListenCaller {
+  readonly authInfo: AuthInfo | undefined;
+  readonly capabilities: ClientCapabilities | undefined;
+  /** The one client of a stdio front (see `Front.caller`). */
+  readonly sessionId?: string | undefined;
+  /** Tells this caller's listen streams that `uri` changed. */
+  tell(uri: string): void;
+}
+
 /**
  * What the open `subscriptions/listen` streams hear: the proxy's list changes (after its mirror was
- * refreshed) and updates of the resources those streams ask about, subscribed to once per URI
- * however many streams do, through the pipeline as an anonymous caller.
+ * refreshed), and updates of the resources a stream names. Those are subscribed to as the stream's
+ * caller, through the pipeline (its rules judge that caller), while the stream is open; an update
+ * comes back through that subscription, to that caller's streams alone.
  */
 export class Watcher {
   readonly #host: ModernFrontHost;
-  readonly #uris = new Map<string, number>();
   readonly #stop: Array<() => void>;
-  readonly #channel = { capabilities: undefined, notify: async () => {} };
 
   constructor(host: ModernFrontHost, notify: () => ServerNotifier) {
     this.#host = host;
-    this.#stop = [
-      host.on("listChanged", ({ kind }) => notify()[PUBLISHED[kind]]()),
-      host.on("resourceUpdated", ({ uri }) => notify().resourceUpdated(uri)),
-    ];
+    this.#stop = [host.on("listChanged", ({ kind }) => notify()[PUBLISHED[kind]]())];
   }
 
-  /** Subscribes to `uris` for as long as a listen stream wants them; the function it returns lets go. */
-  async watch(uris: string[]): Promise<() => void> {
-    await Promise.all(uris.map((uri) => this.#count(uri, +1)));
-    return () => void Promise.all(uris.map((uri) => this.#count(uri, -1)));
-  }
-
-  async #count(uri: string, by: 1 | -1): Promise<void> {
-    const n = (this.#uris.get(uri) ?? 0) + by;
-    if (n > 0) this.#uris.set(uri, n);
-    else this.#uris.delete(uri);
-    const method = by > 0 && n === 1 ? "resources/subscribe" : by < 0 && n === 0 ? "resources/unsubscribe" : undefined;
-    // A URI that cannot be subscribed to (unknown, hidden, no backend support) simply sends no updates.
-    if (method) await this.#request(method, { uri }).catch(() => {});
+  /** Subscribes to `uris` as `caller` (those it may); the function it returns lets go of them. */
+  async watch(uris: string[], caller: ListenCaller): Promise<() => void> {
+    // One channel for the stream: its subscriptions are its own, and their updates come to it.
+    const channel: Channel = {
+      capabilities: caller.capabilities,
+      notify: async (notification) => {
+        const uri = (notification.params as { uri?: unknown } | undefined)?.uri;
+        if (notification.method === "notifications/resources/updated" && typeof uri === "string") caller.tell(uri);
+      },
+    };
+    const tenant = tenantOf({ authInfo: caller.authInfo, sessionId: caller.sessionId, capabilities: caller.capabilities });
+    const request = (method: string, uri: string) => this.#host.handle(method, { uri }, { tenant, authInfo: caller.authInfo, channel, signal: AbortSignal.timeout(10_000), requestId: `watch-${method}` });
+    // A URI that cannot be subscribed to (unknown, hidden, refused, no backend support) simply sends no updates.
+    const subscribed = (await Promise.all(uris.map((uri) => request("resources/subscribe", uri).then(() => uri, () => undefined)))).filter((uri) => uri !== undefined);
+    return () => void Promise.all(subscribed.map((uri) => request("resources/unsubscribe", uri).catch(() => {})));
   }
 
   /** Every page of a list, as an anonymous caller sees it (at most 100 pages). */
@@ -60,8 +70,7 @@ export class Watcher {
     const call: Call = {
       tenant: tenantOf({}),
       authInfo: undefined,
-      // One channel for all its requests: its subscriptions are its own (it hears updates as events).
-      channel: this.#channel,
+      channel: { capabilities: undefined, notify: async () => {} },
       signal: AbortSignal.timeout(10_000),
       requestId: `watch-${method}`,
     };
@@ -71,6 +80,12 @@ export class Watcher {
   async close(): Promise<void> {
     for (const stop of this.#stop) stop();
   }
+}
+
+/** What the client of a `subscriptions/listen` request declared (in its `_meta`). */
+export function listenerCapabilities(body: unknown): ClientCapabilities | undefined {
+  const meta = isObject(body) && isObject(body.params) && isObject(body.params._meta) ? body.params._meta : undefined;
+  return isObject(meta?.[META.clientCapabilities]) ? (meta[META.clientCapabilities] as ClientCapabilities) : undefined;
 }
 
 /** The resource URIs a `subscriptions/listen` request asks to be told about. */
