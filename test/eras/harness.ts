@@ -196,3 +196,37 @@ export async function post2026(url: string, method: string, params: Record<strin
   const json = text.startsWith("{") ? text : [...text.matchAll(/^data: ?(.*)$/gm)].map((m) => m[1]!).find((d) => d.includes(`"id":${id}`));
   return { status: response.status, message: JSON.parse(json ?? "{}") as { result?: any; error?: { code: number; message: string; data?: any } } };
 }
+
+/**
+ * A `subscriptions/listen` stream over HTTP: `frames` fills with the messages it is sent (each SSE
+ * `data:` line); `close()` ends it. The request is `params` with the 2026 envelope.
+ */
+export async function openListen(url: string, id: string, params: Record<string, unknown>, headers: Record<string, string> = {}) {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), 30_000);
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-protocol-version": "2026-07-28", "mcp-method": "subscriptions/listen", ...headers },
+    body: JSON.stringify({ jsonrpc: "2.0", id, method: "subscriptions/listen", params: { ...params, _meta: ENVELOPE } }),
+    signal: controller.signal,
+  });
+  const frames: any[] = [];
+  const read = (async () => {
+    const reader = response.body!.getReader();
+    let buffer = "";
+    for (;;) {
+      const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
+      if (done) return;
+      buffer += new TextDecoder().decode(value);
+      const lines = buffer.split("\n");
+      buffer = lines.pop() ?? "";
+      for (const line of lines) if (line.startsWith("data:")) frames.push(JSON.parse(line.slice(5)));
+    }
+  })();
+  const close = async () => {
+    clearTimeout(timer);
+    controller.abort();
+    await read;
+  };
+  return { response, frames, close };
+}

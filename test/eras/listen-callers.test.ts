@@ -5,41 +5,22 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { FastMCPProxy, ProxyErrorCode } from "@fastmcp-proxy/core";
 import { createFixtureServer, observed } from "../fixtures/fixture-server.mjs";
-import { ENVELOPE } from "./harness.js";
+import { openListen } from "./harness.js";
 
 const HELLO = "fixture://static/hello";
 
 let proxy: FastMCPProxy | undefined;
-const streams: AbortController[] = [];
+const streams: Array<() => Promise<void>> = [];
 afterEach(async () => {
-  for (const stream of streams.splice(0)) stream.abort();
+  for (const close of streams.splice(0)) await close();
   await proxy?.close();
   proxy = undefined;
 });
 
-/** A listen stream of `user`'s naming `uris`; `updated`: the URIs of the resources/updated it was sent. */
+/** A listen stream of `user`'s naming `uris`; `updated()`: the URIs of the resources/updated it was sent. */
 async function listen(url: string, user: string, uris: string[]) {
-  const controller = new AbortController();
-  streams.push(controller);
-  const response = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-protocol-version": "2026-07-28", "mcp-method": "subscriptions/listen", "x-user": user },
-    body: JSON.stringify({ jsonrpc: "2.0", id: `listen-${user}`, method: "subscriptions/listen", params: { _meta: ENVELOPE, notifications: { resourceSubscriptions: uris } } }),
-    signal: controller.signal,
-  });
-  const frames: Array<{ method?: string; params?: { uri?: string } }> = [];
-  void (async () => {
-    const reader = response.body!.getReader();
-    let buffer = "";
-    for (;;) {
-      const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
-      if (done) return;
-      buffer += new TextDecoder().decode(value);
-      const lines = buffer.split("\n");
-      buffer = lines.pop() ?? "";
-      for (const line of lines) if (line.startsWith("data:")) frames.push(JSON.parse(line.slice(5)));
-    }
-  })();
+  const { frames, close } = await openListen(url, `listen-${user}`, { notifications: { resourceSubscriptions: uris } }, { "x-user": user });
+  streams.push(close);
   return { updated: () => frames.filter((f) => f.method === "notifications/resources/updated").map((f) => f.params?.uri) };
 }
 

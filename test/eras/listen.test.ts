@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FastMCPProxy } from "@fastmcp-proxy/core";
 import { startDualEraServer } from "../fixtures/dual-era-server.mjs";
-import { ENVELOPE, modernProxy, post2026 } from "./harness.js";
+import { ENVELOPE, modernProxy, openListen, post2026 } from "./harness.js";
 
 describe("subscriptions/listen through the proxy", () => {
   let fixture: Awaited<ReturnType<typeof startDualEraServer>>;
@@ -57,42 +57,14 @@ describe("subscriptions/listen through the proxy", () => {
   }, 30_000);
 
   it("relays resources/updated for a resource a listen stream names (subscribed upstream while it is open)", async () => {
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), 10_000);
-    const response = await fetch(url, {
-      method: "POST",
-      headers: { "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-protocol-version": "2026-07-28", "mcp-method": "subscriptions/listen" },
-      body: JSON.stringify({
-        jsonrpc: "2.0",
-        id: "listen-2",
-        method: "subscriptions/listen",
-        params: { _meta: ENVELOPE, notifications: { resourceSubscriptions: ["test://watched-resource"] } },
-      }),
-      signal: controller.signal,
-    });
-    const frames: any[] = [];
-    const reader = response.body!.getReader();
-    let buffer = "";
-    const read = (async () => {
-      for (;;) {
-        const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
-        if (done) return;
-        buffer += new TextDecoder().decode(value);
-        const lines = buffer.split("\n");
-        buffer = lines.pop() ?? "";
-        for (const line of lines) if (line.startsWith("data:")) frames.push(JSON.parse(line.slice(5)));
-        if (frames.some((f) => f.method === "notifications/resources/updated")) return;
-      }
-    })();
+    const { frames, close } = await openListen(url, "listen-2", { notifications: { resourceSubscriptions: ["test://watched-resource"] } });
     // The subscription reaches the backend asynchronously: publish until an update arrives (bounded).
     const deadline = Date.now() + 8000;
     while (!frames.some((f) => f.method === "notifications/resources/updated") && Date.now() < deadline) {
       await post2026(url, "tools/call", { name: "test_update_watched_resource", arguments: {} });
       await new Promise((r) => setTimeout(r, 200));
     }
-    await Promise.race([read, new Promise((r) => setTimeout(r, 100))]);
-    clearTimeout(timer);
-    controller.abort();
+    await close();
     const updated = frames.find((f) => f.method === "notifications/resources/updated");
     expect(updated?.params?.uri).toBe("test://watched-resource");
     expect(updated?.params?._meta?.["io.modelcontextprotocol/subscriptionId"]).toBe("listen-2");
