@@ -236,7 +236,7 @@ export class BackendRouter {
           result = await forwarder(client).request(method, params as Record<string, unknown>, { signal: call.cancellation ?? call.signal, timeout, maxTotalTimeout: maxTotalMs, onprogress: progress.onprogress, relatedRequestId: asker });
         } catch (error) {
           // A URL elicitation the caller must complete (-32042): its completion notice is this caller's.
-          if ((error as { code?: unknown }).code === WireErrorCode.UrlElicitationRequired) this.#noteElicitations(lane, (error as { data?: { elicitations?: unknown } }).data?.elicitations, call.listener ?? call.channel);
+          if ((error as { code?: unknown }).code === WireErrorCode.UrlElicitationRequired) this.#noteElicitations(lane, (error as { data?: { elicitations?: unknown } }).data?.elicitations, who);
           throw this.#deps.pool.isRetired(backend) ? removed(backend) : backendFailure(backend, method, error, call.cancellation ?? call.signal);
         }
         // The last progress relayed goes before the result.
@@ -279,8 +279,10 @@ export class BackendRouter {
     const leaves = methodSpec(method)?.leaves;
     if (!leaves) return;
     const { level, task } = params as { level?: unknown; task?: unknown };
-    if (leaves === "logLevel") lane.logLevels.sent = level as string;
-    if (leaves === "logLevel" && lane.owner) this.#levels.set(lane.key, { level });
+    if (leaves === "logLevel") {
+      lane.logLevels.sent = level as string;
+      if (lane.owner) this.#levels.set(lane.key, { level });
+    }
     if (leaves === "task" && task !== undefined) this.tasks.of(call.tenant.id).created(lane.backend, result);
   }
 

@@ -111,7 +111,7 @@ async function resultOf(front: Front, codec: WireCodec, method: ProxyMethod, par
     if (!INPUT_CAPABLE.has(method)) {
       throw new ProtocolError(INTERNAL_ERROR, `Handler for ${method} returned an input-required result, but only tools/call, prompts/get and resources/read support input_required (protocol revision ${MODERN_VERSION})`);
     }
-    checkInputRequests(method, result, declared(ctx));
+    checkInputRequests(method, result, declared(ctx.envelope));
     return result;
   }
   if (method !== "tools/call") return result;

@@ -55,7 +55,7 @@ export interface RequestContext {
 /** The call a 2026 request is, as the pipeline takes it: its tenant (from its token and `_meta`), and a way back. */
 function callOf(front: Front, ctx: RequestContext, channel: Omit<Channel, "capabilities">, cancellation: AbortSignal | Cancellation, exclusive = false): Call {
   const { authInfo } = ctx;
-  const capabilities = declared(ctx);
+  const capabilities = declared(ctx.envelope);
   return new ModernCall(tenantOf({ authInfo, sessionId: front.caller, capabilities }), authInfo, { capabilities, ...channel }, ctx.id, exclusive, cancellation);
 }
 
@@ -75,14 +75,15 @@ class ModernCall implements Call {
   }
 }
 
-export function declared(ctx: RequestContext): ClientCapabilities | undefined {
-  const capabilities = ctx.envelope?.[META.clientCapabilities];
+/** What a 2026 request's client declared, from its envelope (its `_meta`). */
+export function declared(envelope: JsonObject | undefined): ClientCapabilities | undefined {
+  const capabilities = envelope?.[META.clientCapabilities];
   return isObject(capabilities) ? (capabilities as ClientCapabilities) : undefined;
 }
 
 /** Whether a client declared a capability a backend could ask it for (elicitation, sampling, roots). */
 export function declaresInput(ctx: RequestContext): boolean {
-  const capabilities = declared(ctx);
+  const capabilities = declared(ctx.envelope);
   return capabilities !== undefined && (isObject(capabilities.elicitation) || isObject(capabilities.sampling) || isObject(capabilities.roots));
 }
 

@@ -4,7 +4,8 @@ import type { ServerNotifier } from "@modelcontextprotocol/server";
 import type { ComponentKind } from "../components/registry.js";
 import { tenantOf, type Call, type Channel } from "../tenant.js";
 import type { ModernFrontHost } from "./modern-front.js";
-import { META, isObject, type JsonObject } from "./wire.js";
+import { declared } from "./requests.js";
+import { isObject, type JsonObject } from "./wire.js";
 
 const PUBLISHED: Record<ComponentKind, "toolsChanged" | "promptsChanged" | "resourcesChanged"> = {
   tools: "toolsChanged",
@@ -30,11 +31,11 @@ export interface ListenCaller {
  */
 export class Watcher {
   readonly #host: ModernFrontHost;
-  readonly #stop: Array<() => void>;
+  readonly #stop: () => void;
 
   constructor(host: ModernFrontHost, notify: () => ServerNotifier) {
     this.#host = host;
-    this.#stop = [host.on("listChanged", ({ kind }) => notify()[PUBLISHED[kind]]())];
+    this.#stop = host.on("listChanged", ({ kind }) => notify()[PUBLISHED[kind]]());
   }
 
   /** Subscribes to `uris` as `caller` (those it may); the function it returns lets go of them. */
@@ -78,14 +79,13 @@ export class Watcher {
   }
 
   async close(): Promise<void> {
-    for (const stop of this.#stop) stop();
+    this.#stop();
   }
 }
 
 /** What the client of a `subscriptions/listen` request declared (in its `_meta`). */
 export function listenerCapabilities(body: unknown): ClientCapabilities | undefined {
-  const meta = isObject(body) && isObject(body.params) && isObject(body.params._meta) ? body.params._meta : undefined;
-  return isObject(meta?.[META.clientCapabilities]) ? (meta[META.clientCapabilities] as ClientCapabilities) : undefined;
+  return isObject(body) && isObject(body.params) && isObject(body.params._meta) ? declared(body.params._meta) : undefined;
 }
 
 /** The resource URIs a `subscriptions/listen` request asks to be told about. */
