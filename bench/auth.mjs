@@ -7,7 +7,8 @@
 // in production. Everything runs in this process, so "CPU µs/call" is client + proxy: the
 // difference between the two rows is what auth costs. Also: bearerAuth.verify() alone, cached and not.
 // And a noisy principal under per-principal rate limits: bob floods from a process of his own
-// (lib/flood.mjs) while alice's p99 is measured here, with and without the flood; the limit holds
+// (lib/flood.mjs) while alice's p99 is measured, with and without the flood, from this process and
+// from one of her own (lib/paced.mjs), where the target is judged; the limit holds
 // the connections it refuses at the front (holdConnections), and a second proxy without that shows
 // the flood as it was.
 import { spawnSync } from "node:child_process";
@@ -112,13 +113,40 @@ const FLOOD = fileURLToPath(new URL("./lib/flood.mjs", import.meta.url));
 const PIN = !args.includes("--no-pin") && pinnable();
 const AT_FRONT = !args.includes("--no-front");
 const HOLD = AT_FRONT && !args.includes("--no-hold");
-/** A limited proxy, alice's session on it and bob's token. */
-async function guardedProxy(holdConnections) {
+// Alice calls from this process (her client shares the proxy's event loop) and, in the phases the
+// target is judged on, from a process of her own (lib/paced.mjs) pinned beside the proxy on CPU 0:
+// there she shares the proxy's CPU, as a client on the same machine would, but not its event loop.
+const PACED = fileURLToPath(new URL("./lib/paced.mjs", import.meta.url));
+/** A limited proxy, alice's session on it (and, with `aliceOwn`, a second one from her own process) and bob's token. */
+async function guardedProxy(holdConnections, { aliceOwn = false } = {}) {
   const guarded = await start(true, { ...LIMIT, holdConnections }, AT_FRONT);
-  const aliceCall = await session({ ...guarded, headers: { authorization: `Bearer ${await guarded.tokenOf("alice")}` } }, keepAliveAgent(1));
-  return { ...guarded, aliceCall, bobToken: await guarded.tokenOf("bob") };
+  const aliceToken = await guarded.tokenOf("alice");
+  const alice = pacer(await session({ ...guarded, headers: { authorization: `Bearer ${aliceToken}` } }, keepAliveAgent(1)));
+  return { ...guarded, alice, ...(aliceOwn && { aliceOwn: await aliceProcess(guarded.resource, aliceToken) }), bobToken: await guarded.tokenOf("bob") };
 }
-const held = await guardedProxy(HOLD);
+
+/** Alice in her own process: `(perSecond, durationMs)` resolves as `paced` does, her slow calls matched against this process's GC pauses. */
+async function aliceProcess(endpoint, token) {
+  const { child, line } = caller("alice", PACED, 0);
+  child.stdin.write(`${JSON.stringify({ endpoint, token })}\n`);
+  if ((await line(20_000)) !== "READY") throw new Error(`alice: did not start: ${child.stderrTail.join(" | ")}`);
+  return async (perSecond, durationMs) => {
+    gcPauses.length = 0;
+    gcObserver.observe({ entryTypes: ["gc"] });
+    const cpu = process.cpuUsage();
+    child.stdin.write(`${JSON.stringify({ perSecond, durationMs, poisson: POISSON })}\n`);
+    const { samples, errors, slow: slowCalls } = JSON.parse(await line(durationMs + 20_000));
+    const used = process.cpuUsage(cpu);
+    gcObserver.disconnect();
+    // Her clock and this one's, both as epoch ms.
+    const slow = { calls: slowCalls.length, inGc: 0, gcMs: 0 };
+    const epoch = (t) => performance.timeOrigin + t;
+    for (const [start, micros] of slowCalls) if (gcPauses.some(([from, to]) => epoch(to) > start && epoch(from) < start + micros / 1000)) slow.inGc++;
+    for (const [from, to] of gcPauses) slow.gcMs += to - from;
+    return { samples, errors, cpuMicros: used.user + used.system, slow };
+  };
+}
+const held = await guardedProxy(HOLD, { aliceOwn: true });
 const notHeld = HOLD ? await guardedProxy(false) : undefined;
 // --flood-ticks 0,2: more flood phases, each on a proxy of its own whose held connections are resumed on
 // ticks this many ms apart (holdConnections.tickMs), measured in the same rounds as the default's.
@@ -150,6 +178,10 @@ const gcObserver = new PerformanceObserver((list) => {
  * this process's CPU µs, and what explains the tail: calls over SLOW_MS, how many of them a GC pause of
  * this process overlapped, and the pauses' ms.
  */
+function pacer(call) {
+  return (perSecond, durationMs) => paced(call, perSecond, durationMs);
+}
+
 async function paced(call, perSecond, durationMs) {
   const samples = [];
   const slow = { calls: 0, inGc: 0, gcMs: 0 };
@@ -187,22 +219,27 @@ async function paced(call, perSecond, durationMs) {
   return { samples, errors, cpuMicros: used.user + used.system, slow };
 }
 
+/** A caller's process (`script`, pinned to `cpu`) and `line(within)`: its next line of output, or an error if none comes within that many ms. */
+function caller(label, script, cpu) {
+  const child = PIN ? startChild(label, "taskset", ["-c", String(cpu), process.execPath, script]) : startChild(label, process.execPath, [script]);
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const line = async (within) => {
+    let timer;
+    const late = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${label}: no output in time: ${child.stderrTail.join(" | ")}`)), within)));
+    const { value } = await Promise.race([lines.next(), late]).finally(() => clearTimeout(timer));
+    if (value === undefined) throw new Error(`${label}: ended without its output: ${child.stderrTail.join(" | ")}`);
+    return value;
+  };
+  return { child, line };
+}
+
 /** Bob in his own process for `durationMs` from when it says FLOODING (`how`: { rate } or { concurrency }); `counts` resolves with what he got. */
 async function flood(guarded, how, durationMs) {
-  const child = PIN ? startChild("flood", "taskset", ["-c", "1", process.execPath, FLOOD]) : startChild("flood", process.execPath, [FLOOD]);
-  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  const line = () => {
-    let timer;
-    const late = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`flood: no output in time: ${child.stderrTail.join(" | ")}`)), durationMs + 20_000)));
-    return Promise.race([lines.next(), late]).then(({ value }) => value).finally(() => clearTimeout(timer));
-  };
+  const { child, line } = caller("flood", FLOOD, 1);
   try {
     child.stdin.write(`${JSON.stringify({ endpoint: guarded.resource, token: guarded.bobToken, durationMs, ...how })}\n`);
-    if ((await line()) !== "FLOODING") throw new Error(`flood: did not start: ${child.stderrTail.join(" | ")}`);
-    const counts = line().then((text) => {
-      if (!text) throw new Error(`flood: ended without its counts: ${child.stderrTail.join(" | ")}`);
-      return JSON.parse(text);
-    });
+    if ((await line(durationMs + 20_000)) !== "FLOODING") throw new Error(`flood: did not start: ${child.stderrTail.join(" | ")}`);
+    const counts = line(durationMs + 20_000).then(JSON.parse);
     return { counts, child };
   } catch (error) {
     await stop(child);
@@ -215,10 +252,10 @@ function p99(samples) {
 }
 
 /** Alice's calls to `on` for DURATION, alone or beside bob (`how`), summed into `phase`. */
-async function measure(phase, { on, how }) {
+async function measure(phase, { on, how, own }) {
   const noisy = how && (await flood(on, how, LEAD_IN_MS + DURATION + 500));
   if (noisy) await new Promise((resolve) => setTimeout(resolve, LEAD_IN_MS));
-  const alice = await paced(on.aliceCall, ALICE_RATE, DURATION);
+  const alice = await (own ? on.aliceOwn : on.alice)(ALICE_RATE, DURATION);
   phase.samples.push(...alice.samples);
   phase.roundP99s.push(p99(alice.samples));
   phase.errors += alice.errors;
@@ -231,12 +268,15 @@ async function measure(phase, { on, how }) {
   for (const k of Object.keys(phase.bob)) phase.bob[k] += counts[k];
 }
 
-// Each phase: the proxy alice and bob call, and how bob calls. "flood, not held": the same flood on a
-// proxy whose limit does not hold connections (the figure before holdConnections).
+// Each phase: the proxy alice and bob call, how bob calls, and whether alice calls from her own
+// process. "flood, not held": the same flood on a proxy whose limit does not hold connections (the
+// figure before holdConnections).
 const phases = {
   alone: { on: held },
   allowance: { on: held, how: { rate: ALLOWANCE_RATE } },
   flood: { on: held, how: { rate: FLOOD_RATE } },
+  "own: allowance": { on: held, how: { rate: ALLOWANCE_RATE }, own: true },
+  "own: flood": { on: held, how: { rate: FLOOD_RATE }, own: true },
   ...(notHeld && { "flood, not held": { on: notHeld, how: { rate: FLOOD_RATE } } }),
   ...Object.fromEntries(ticked.map(([name, on]) => [name, { on, how: { rate: FLOOD_RATE } }])),
   "closed loop": { on: held, how: { concurrency: CONCURRENCY } },
@@ -246,7 +286,7 @@ const measured = Object.fromEntries(Object.keys(phases).map((name) => [name, emp
 try {
   if (PIN) pin(process.pid, "0");
   for (const on of guardedProxies) {
-    await paced(on.aliceCall, ALICE_RATE, DURATION / 2); // warm-up, not counted
+    for (const alice of [on.alice, on.aliceOwn].filter(Boolean)) await alice(ALICE_RATE, DURATION / 2); // warm-up, not counted
     await measure(emptyPhase(), { on, how: phases.flood.how }); // the refusal paths JIT-compiled
   }
   for (let round = 0; round < NOISY_ROUNDS; round++) {
@@ -284,13 +324,15 @@ if (args.includes("--json")) {
     alone: "alone",
     allowance: `bob at his allowance (${ALLOWANCE_RATE}/s)`,
     flood: `bob flooding (${FLOOD_RATE}/s offered)${HOLD ? ", his connections held" : ""}`,
+    "own: allowance": `alice in her own process, bob at his allowance`,
+    "own: flood": `alice in her own process, bob flooding${HOLD ? ", held" : ""}`,
     "flood, not held": `bob flooding (${FLOOD_RATE}/s offered), connections not held (before holdConnections)`,
     "closed loop": `bob in a closed loop (c=${CONCURRENCY}, the old row)`,
     ...Object.fromEntries(ticked.map(([name]) => [name, `bob flooding (${FLOOD_RATE}/s offered), held, resumed on ${tickOf(name)}`])),
   };
   const judged = AT_FRONT ? `judged at the front (limit.front${HOLD ? ", holdConnections" : ""}) and in the pipeline` : "judged in the pipeline only (--no-front)";
-  console.log(`\nrateLimit ${LIMIT.perSecond}/s per principal, ${judged}; alice at ${ALICE_RATE}/s${POISSON ? " (Poisson arrivals)" : ""}${BARE_BACKEND ? ", a bare in-process echo behind the proxy" : ""}, bob in a process of his own${PIN ? " (taskset: this process on CPU 0, bob on CPU 1)" : " (not pinned)"}\n`);
-  console.log(`| phase | alice's p99 µs | ÷ alone | ÷ bob at allowance | bob offered/s | answered | refused (429) | skipped (64 unanswered) | bob's CPU ms/s | proxy + alice CPU ms/s | alice's calls over ${SLOW_MS} ms (in a GC pause) | GC pauses ms/s |`);
+  console.log(`\nrateLimit ${LIMIT.perSecond}/s per principal, ${judged}; alice at ${ALICE_RATE}/s${POISSON ? " (Poisson arrivals)" : ""}${BARE_BACKEND ? ", a bare in-process echo behind the proxy" : ""}, alice calls from this process (from her own where the phase says so), bob from a process of his own${PIN ? " (taskset: this process and alice's on CPU 0, bob's on CPU 1)" : " (not pinned)"}\n`);
+  console.log(`| phase | alice's p99 µs | ÷ alone | ÷ bob at allowance | bob offered/s | answered | refused (429) | skipped (64 unanswered) | bob's CPU ms/s | this process's CPU ms/s (proxy, alice unless in her own) | alice's calls over ${SLOW_MS} ms (in a GC pause) | GC pauses ms/s |`);
   console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
   for (const [name, n] of Object.entries(noisy)) {
     const bob = name === "alone" ? ["", "", "", "", ""] : [((n.bob.offered + n.bob.skipped) / n.bob.seconds).toFixed(0), n.bob.answered, n.bob.refused, n.bob.skipped, (n.bob.cpuMs / n.bob.seconds).toFixed(0)];
@@ -299,12 +341,13 @@ if (args.includes("--json")) {
   const failed = Object.values(noisy).reduce((sum, n) => sum + n.aliceErrors, 0);
   const calls = Object.values(noisy).reduce((sum, n) => sum + n.aliceCalls, 0);
   // Per round too: her p99 beside the flood over that beside the allowance in the same round (min, median, max).
-  const perRound = (name) => {
-    const r = measured[name].roundP99s.map((v, i) => v / measured.allowance.roundP99s[i]).sort((a, b) => a - b);
+  const perRound = (name, base) => {
+    const r = measured[name].roundP99s.map((v, i) => v / measured[base].roundP99s[i]).sort((a, b) => a - b);
     return `per round ${r[0].toFixed(2)}–${r[r.length >> 1].toFixed(2)}–${r[r.length - 1].toFixed(2)}×`;
   };
-  const ratio = (name) => `${(noisy[name].aliceP99 / noisy.allowance.aliceP99).toFixed(2)}×, ${perRound(name)}`;
-  console.log(`\ntarget: flooding ÷ at allowance ≤ 1.20× (${ratio("flood")}${notHeld ? `; not held: ${ratio("flood, not held")}` : ""}${ticked.map(([name]) => `; ${tickOf(name)}: ${ratio(name)}`).join("")}); the old definition, closed loop ÷ alone: ${(noisy["closed loop"].aliceP99 / noisy.alone.aliceP99).toFixed(2)}×`);
+  const ratio = (name, base = "allowance") => `${(noisy[name].aliceP99 / noisy[base].aliceP99).toFixed(2)}×, ${perRound(name, base)}`;
+  console.log(`\ntarget: flooding ÷ at allowance ≤ 1.20×, alice in her own process: ${ratio("own: flood", "own: allowance")}`);
+  console.log(`alice in this process (her client on the proxy's event loop): ${ratio("flood")}${notHeld ? `; not held: ${ratio("flood, not held")}` : ""}${ticked.map(([name]) => `; ${tickOf(name)}: ${ratio(name)}`).join("")}; the old definition, closed loop ÷ alone: ${(noisy["closed loop"].aliceP99 / noisy.alone.aliceP99).toFixed(2)}×`);
   const refusalCost = (flood) => (Number.isFinite(cpuPerRefused(flood)) && cpuPerRefused(flood) > 0 ? `${cpuPerRefused(flood).toFixed(1)} µs CPU` : "n/a");
   console.log(`one refused call costs this process ${refusalCost(notHeld ? "flood, not held" : "flood")}${notHeld ? ` not held, ${refusalCost("flood")} held` : ""}; alice's calls failed ${failed} of ${calls}`);
   if (noisy.flood.bob.refused === 0) console.log("bob was never refused: this machine could not carry his flood, and the row means nothing");

@@ -1093,7 +1093,7 @@ async function sideBenches() {
     const child = start(file.slice(HERE.length + 1), NODE, [file, ...(quick ? ["--quick"] : [])], { cwd: HERE });
     let out = "";
     child.stdout.on("data", (chunk) => (out += chunk));
-    const { code } = await Promise.race([child.exited, new Promise((r) => setTimeout(() => r({ code: "timeout" }), 300_000))]);
+    const { code } = await Promise.race([child.exited, new Promise((r) => setTimeout(() => r({ code: "timeout" }), 420_000))]);
     await stop(child);
     if (code !== 0) failures.push(`${file.slice(HERE.length + 1)} exited ${code}: ${child.stderrTail.slice(-3).join(" | ")}`);
     outputs.push(`### ${file.slice(HERE.length + 1)}\n\n${out.trim()}`);

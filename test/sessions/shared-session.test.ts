@@ -104,6 +104,20 @@ describe("a backend session several clients share: resources/updated goes to its
     await until(() => observed.subscribed.length === 0, "the backend's subscriptions ended");
   });
 
+  it("one client's subscriptions are bounded, and spending its own leaves another's room", async () => {
+    const { client } = await sharedBackend();
+    const [a, b] = [await client(), await client()];
+    observed.subscribed = [];
+    for (let i = 0; i < 1000; i++) await raw(a.client, "resources/subscribe", { uri: `fixture://items/${i}` });
+    await expect(raw(a.client, "resources/subscribe", { uri: "fixture://items/1000" })).rejects.toMatchObject({ code: -32600, message: expect.stringMatching(/Too many subscriptions/) });
+    await raw(b.client, "resources/subscribe", { uri: "fixture://items/1000" });
+    expect(observed.subscribed).toHaveLength(1001); // A's 1,000 and B's one; A's refused one never reached the backend
+    // A makes room by letting one go.
+    await raw(a.client, "resources/unsubscribe", { uri: "fixture://items/0" });
+    await raw(a.client, "resources/subscribe", { uri: "fixture://items/1000" });
+    expect(observed.subscribed).toHaveLength(1001); // A has room again
+  });
+
   it("with sessions: \"shared\" over a stdio backend, the same", async () => {
     proxy = FastMCPProxy.asProxy([process.execPath, FIXTURE, "stdio"], { sessions: "shared", logLevel: "error" });
     const { url } = await proxy.run({ transport: "http", host: "127.0.0.1", port: 0 });

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import type { Channel } from "../tenant.js";
 import { LogLevels } from "./log-levels.js";
-import { Subscriptions } from "./subscriptions.js";
+import { MAX_SUBSCRIBED_URI_CHARS, MAX_SUBSCRIPTIONS, Subscriptions } from "./subscriptions.js";
 
 const client = (): Channel => ({ capabilities: undefined, notify: async () => {} });
 
@@ -26,6 +26,21 @@ describe("Subscriptions", () => {
     table.add("ours", b);
     expect(table.forget(a)).toEqual(["mine"]);
     expect([table.of("ours"), table.of(42)]).toEqual([[b], []]);
+  });
+
+  it("bounds what one client holds, and only that client's", () => {
+    const [a, b] = [client(), client()];
+    const table = new Subscriptions();
+    for (let i = 0; i < MAX_SUBSCRIPTIONS; i++) table.add(`u${i}`, a);
+    expect(() => table.add("one more", a)).toThrow(/Too many subscriptions/);
+    expect(table.add("u0", a)).toBe(false); // one it holds already is no more
+    expect(table.add("one more", b)).toBe(true);
+    table.remove("u0", a);
+    expect(table.add("one more", a)).toBe(true);
+    // Its URIs' characters too.
+    expect(() => table.add("x".repeat(MAX_SUBSCRIBED_URI_CHARS + 1), b)).toThrow(/Too many subscriptions/);
+    expect(table.forget(a)).toHaveLength(MAX_SUBSCRIPTIONS - 1); // "one more" is b's too
+    expect(table.add("x".repeat(MAX_SUBSCRIBED_URI_CHARS - 8), a)).toBe(true);
   });
 });
 

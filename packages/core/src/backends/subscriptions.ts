@@ -1,4 +1,10 @@
+import { ProxyError } from "../errors.js";
+import { WireErrorCode } from "../wire/codes.js";
 import type { Channel } from "../tenant.js";
+
+/** What one client may hold on one backend session: the proxy keeps each subscription in memory. */
+export const MAX_SUBSCRIPTIONS = 1000;
+export const MAX_SUBSCRIBED_URI_CHARS = 1024 * 1024;
 
 /**
  * Who subscribed to which resource through one backend session. A backend's `resources/updated`
@@ -8,16 +14,26 @@ import type { Channel } from "../tenant.js";
  */
 export class Subscriptions {
   readonly #byUri = new Map<string, Set<Channel>>();
+  /** What each client holds here: its subscriptions, and their URIs' characters. */
+  readonly #held = new Map<Channel, { count: number; chars: number }>();
 
   /** URIs someone is subscribed to. */
   get size(): number {
     return this.#byUri.size;
   }
 
-  /** Adds `who`'s subscription; whether it is new. */
+  /**
+   * Adds `who`'s subscription; whether it is new. Past MAX_SUBSCRIPTIONS, or MAX_SUBSCRIBED_URI_CHARS
+   * of URIs, a client's new one is refused (-32600): its own, not another's, are what it spends.
+   */
   add(uri: string, who: Channel): boolean {
     const subscribers = this.#byUri.get(uri) ?? new Set();
     if (subscribers.has(who)) return false;
+    const held = this.#held.get(who) ?? { count: 0, chars: 0 };
+    if (held.count >= MAX_SUBSCRIPTIONS || held.chars + uri.length > MAX_SUBSCRIBED_URI_CHARS) {
+      throw new ProxyError(WireErrorCode.InvalidRequest, `Too many subscriptions: a client may hold ${MAX_SUBSCRIPTIONS} (and ${MAX_SUBSCRIBED_URI_CHARS} characters of URIs) on one backend session; unsubscribe from some first`);
+    }
+    this.#held.set(who, { count: held.count + 1, chars: held.chars + uri.length });
     this.#byUri.set(uri, subscribers.add(who));
     return true;
   }
@@ -25,7 +41,11 @@ export class Subscriptions {
   /** Removes `who`'s subscription; whether nobody is left subscribed to `uri` (the backend's may end). */
   remove(uri: string, who: Channel): boolean {
     const subscribers = this.#byUri.get(uri);
-    subscribers?.delete(who);
+    if (subscribers?.delete(who)) {
+      const held = this.#held.get(who)!;
+      if (--held.count === 0) this.#held.delete(who);
+      else held.chars -= uri.length;
+    }
     if (subscribers?.size) return false;
     this.#byUri.delete(uri);
     return true;
