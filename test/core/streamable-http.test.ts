@@ -460,6 +460,18 @@ describe("StreamableHttpTransport on its own (an SDK Server behind it)", () => {
     expect(replayed).toEqual(["m3", "m4"]);
   });
 
+  it("keeps the event store's bytes bounded: large results drop the oldest events, the newest is kept", async () => {
+    const store = new MemoryEventStore({ maxBytes: 10_000 });
+    const result = (id: number, size: number) => ({ jsonrpc: "2.0" as const, id, result: { content: [{ type: "text", text: "x".repeat(size) }] } });
+    const ids = [];
+    for (let i = 0; i < 5; i++) ids.push(await store.storeEvent("s", result(i, 3000)));
+    expect([store.size, store.bytes <= 10_000]).toEqual([3, true]);
+    expect(await store.getStreamIdForEventId(ids[1]!)).toBeUndefined();
+    expect(await store.getStreamIdForEventId(ids[2]!)).toBe("s");
+    await store.storeEvent("s", result(5, 50_000));
+    expect(store.size).toBe(1);
+  });
+
   it("on close, answers the requests still waiting with a ConnectionClosed error", async () => {
     const { url, transports } = await start();
     const { headers, sessionId } = await openSession(url);
