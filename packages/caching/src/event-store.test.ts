@@ -70,6 +70,26 @@ describe("redis event store across sessions", () => {
   });
 });
 
+describe("redis event store: one session's bytes", () => {
+  it.runIf(redisAvailable)("past its budget a session's events are sent unstored, and another session on the same Redis still stores", async () => {
+    const family = new RedisEventStores({ url: redis!.url, prefix: `test:${Math.random()}:`, maxBytes: 10_000 });
+    families.push(family);
+    await family.ready();
+    const big = (n: number) => ({ jsonrpc: "2.0" as const, id: n, result: { content: [{ type: "text", text: "x".repeat(3000) }] } });
+    const greedy = family.create();
+    const ids = [];
+    for (let i = 1; i <= 4; i++) ids.push(await greedy.storeEvent("s", big(i)));
+    expect(ids.map((id) => id.includes(".unstored-"))).toEqual([false, false, false, true]);
+    expect(family.unstored).toBe(1);
+    expect((await replay(greedy, ids[0]!)).got.map(([, m]) => (m as { id: number }).id)).toEqual([2, 3]);
+    // Another session has its own budget.
+    const other = family.create();
+    const first = await other.storeEvent("s", big(1));
+    await other.storeEvent("s", big(2));
+    expect((await replay(other, first)).got).toHaveLength(1);
+  });
+});
+
 describe("redis event store of one session on two replicas", () => {
   it.runIf(redisAvailable)("stores made with the same session key replay each other's events; a bad key is refused", async () => {
     const prefix = `test:${Math.random()}:`;

@@ -15,11 +15,31 @@ export interface RedisEventStoreOptions {
   maxEvents?: number;
   /** A stream is forgotten this long after its last event, in ms. Default 10 minutes. */
   ttlMs?: number;
+  /**
+   * Bytes of events (their JSON) one session may store in each `ttlMs` window. Past that its events
+   * are sent but not stored (not resumable) until the window ends, so no caller can fill the Redis
+   * other sessions and deployments share. Default 16 MiB.
+   */
+  maxBytes?: number;
   /** Per-command timeout of the client this creates, in ms. Default 1,000. */
   commandTimeoutMs?: number;
   /** Where a Redis that stops taking events (once per outage) or a failed replay is reported. */
   logger?: Pick<Logger, "warn">;
 }
+
+/**
+ * One event, in one round trip: counted against its session's bytes this window (KEYS[1], which
+ * expires ttl after the window's first event), and appended to its stream (KEYS[2]) unless that
+ * passes the budget. ARGV: bytes, ttl ms, budget, events kept per stream, the JSON.
+ */
+const APPEND = `
+local used = redis.call('INCRBY', KEYS[1], ARGV[1])
+if used == tonumber(ARGV[1]) or redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+if used > tonumber(ARGV[3]) then return false end
+local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'm', ARGV[5])
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+return id
+`;
 
 /**
  * Event stores for the streamable HTTP front, in Redis streams, so that a client resuming with
@@ -35,6 +55,7 @@ export class RedisEventStores {
   readonly #prefix: string;
   readonly #maxEvents: number;
   readonly #ttlMs: number;
+  readonly #maxBytes: number;
   readonly #owned: boolean;
   readonly #logger: Pick<Logger, "warn"> | undefined;
   #unstored = 0;
@@ -44,6 +65,7 @@ export class RedisEventStores {
     this.#prefix = options.prefix ?? "fastmcp-proxy:events:";
     this.#maxEvents = Math.max(1, options.maxEvents ?? 1000);
     this.#ttlMs = Math.max(1, options.ttlMs ?? 10 * 60_000);
+    this.#maxBytes = Math.max(0, options.maxBytes ?? 16 * 1024 * 1024);
     this.#owned = options.client === undefined;
     this.#logger = options.logger;
     if (options.client) this.client = options.client;
@@ -77,9 +99,11 @@ export class RedisEventStores {
       storeEvent: async (streamId, message) => {
         const stream = `${namespace}.${Buffer.from(streamId).toString("base64url")}`;
         try {
-          const xid = await this.#append(this.#key(namespace, streamId), message);
+          const xid = await this.#append(namespace, this.#key(namespace, streamId), message);
           this.#failing = false;
-          return `${stream}.${xid}`;
+          if (xid !== undefined) return `${stream}.${xid}`;
+          this.#unstored++; // over its session's budget: sent, not resumable
+          return `${stream}.unstored-${++unstored}`;
         } catch (error) {
           this.#lost(error);
           // Not a Redis stream id: resuming from it is a fresh stream, never someone else's events.
@@ -110,14 +134,11 @@ export class RedisEventStores {
     };
   }
 
-  async #append(key: string, message: Message): Promise<string> {
-    const [[error, xid] = [new Error("no reply")]] = (await this.client
-      .multi()
-      .xadd(key, "MAXLEN", "~", this.#maxEvents, "*", "m", JSON.stringify(message))
-      .pexpire(key, this.#ttlMs)
-      .exec()) ?? [];
-    if (error) throw error;
-    return xid as string;
+  /** Appends `message` to the stream at `key`, within its session's budget: the event's id, or undefined when over it. */
+  async #append(namespace: string, key: string, message: Message): Promise<string | undefined> {
+    const json = JSON.stringify(message);
+    const xid = await this.client.eval(APPEND, 2, `${this.#prefix}${namespace}!bytes`, key, Buffer.byteLength(json), this.#ttlMs, this.#maxBytes, this.#maxEvents, json);
+    return typeof xid === "string" ? xid : undefined;
   }
 
   #lost(error: unknown): void {
