@@ -138,7 +138,7 @@ describe("the proxy's requestState", () => {
     proxy = FastMCPProxy.asProxy(shim.url, { logLevel: "error" });
     front = await serveBothEras(proxy, {
       requestState: { ttlMs: 1500 },
-      held: { max: 2, holdMs: 3000 },
+      held: { max: 3, maxPerCaller: 2, holdMs: 3000 },
       // A stand-in for the front's authenticate hook: the bearer token names the caller.
       authenticate: (req) => {
         const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
@@ -195,15 +195,24 @@ describe("the proxy's requestState", () => {
     expect(front.modern.held).toBe(0);
   }, 30_000);
 
-  it("bounded: at most `max` calls are held; one more is refused, and none is left behind", async () => {
+  it("bounded: at most `max` calls are held, and `maxPerCaller` of one caller's; one more is refused, and none is left behind", async () => {
     const a = await round1();
     const b = await round1();
-    const { message } = await post2026(front.url, "tools/call", ASK, bearer("alice"));
-    expect(message.error?.message).toMatch(/Too many requests are waiting for input/);
-    expect(front.modern.held).toBe(2);
+    // Alice leaves hers unanswered: her third is refused, and bob still has room.
+    const { message: mine } = await post2026(front.url, "tools/call", ASK, bearer("alice"));
+    expect(mine.error?.message).toMatch(/Too many of your requests are waiting for input \(at most 2\)/);
+    const c = await round1(bearer("bob"));
+    expect(front.modern.held).toBe(3);
+    const { message } = await post2026(front.url, "tools/call", ASK, bearer("carol"));
+    expect(message.error?.message).toMatch(/Too many requests are waiting for input; try again later/);
+    expect(front.modern.held).toBe(3);
     await retry(a.key, a.state);
     await retry(b.key, b.state);
+    await retry(c.key, c.state, bearer("bob"));
     expect(front.modern.held).toBe(0);
+    // Answered, alice has her room again.
+    const d = await round1();
+    await retry(d.key, d.state);
   }, 30_000);
 
   it("an input response that is not a response object counts as missing: the client is asked again", async () => {

@@ -129,15 +129,25 @@ export interface Held {
 /** How many ids of calls taken out are remembered, so a state is not used twice on one replica. */
 const SPENT_KEPT = 10_000;
 
-/** The calls held open for a retry: at most `max`, each at most `holdMs`, then abandoned. */
+/** Why a call could not be held. */
+export type HoldRefusal = "full" | "caller-full";
+
+/**
+ * The calls held open for a retry: at most `max`, and `maxPerCaller` of one caller (identity; the
+ * anonymous are one caller), so that no caller leaving calls unanswered takes all the room; each at
+ * most `holdMs`, then abandoned.
+ */
 export class HeldCalls {
   readonly #held = new Map<string, Held>();
+  readonly #byCaller = new Map<string | undefined, number>();
   readonly #spent = new Set<string>();
   readonly #max: number;
+  readonly maxPerCaller: number;
   readonly #holdMs: number;
 
-  constructor(options: { max?: number; holdMs?: number } = {}) {
+  constructor(options: { max?: number; maxPerCaller?: number; holdMs?: number } = {}) {
     this.#max = options.max ?? 100;
+    this.maxPerCaller = options.maxPerCaller ?? Math.max(1, Math.ceil(this.#max / 4));
     this.#holdMs = options.holdMs ?? 60_000;
   }
 
@@ -145,12 +155,15 @@ export class HeldCalls {
     return this.#held.size;
   }
 
-  /** Holds a call under `id`; false when `max` are held already. */
-  hold(id: string, held: Omit<Held, "timer">): boolean {
-    if (this.#held.size >= this.#max) return false;
+  /** Holds a call under `id`; or why not: `max` are held already, or `maxPerCaller` of its caller's. */
+  hold(id: string, held: Omit<Held, "timer">): true | HoldRefusal {
+    if (this.#held.size >= this.#max) return "full";
+    const mine = this.#byCaller.get(held.identity) ?? 0;
+    if (mine >= this.maxPerCaller) return "caller-full";
     const timer = setTimeout(() => void this.drop(id), this.#holdMs);
     timer.unref();
     this.#held.set(id, { ...held, timer });
+    this.#byCaller.set(held.identity, mine + 1);
     return true;
   }
 
@@ -178,6 +191,9 @@ export class HeldCalls {
     if (!held) return undefined;
     clearTimeout(held.timer);
     this.#held.delete(id);
+    const left = this.#byCaller.get(held.identity)! - 1;
+    if (left === 0) this.#byCaller.delete(held.identity);
+    else this.#byCaller.set(held.identity, left);
     return held;
   }
 

@@ -35,8 +35,11 @@ export interface ModernFrontHost {
 export interface ModernFrontOptions {
   /** Signing of the requestState minted for bridged server→client requests. */
   requestState?: RequestStateOptions;
-  /** Calls held open awaiting a client's retry: at most `max` (default 100), each `holdMs` (default 60 s). */
-  held?: { max?: number; holdMs?: number };
+  /**
+   * Calls held open awaiting a client's retry: at most `max` (default 100), `maxPerCaller` of one
+   * caller's (default a quarter of `max`), each `holdMs` (default 60 s).
+   */
+  held?: { max?: number; maxPerCaller?: number; holdMs?: number };
   /** `ttlMs` on the lists the proxy answers from its mirror. Default 0 (revalidate). */
   listTtlMs?: number;
   /**

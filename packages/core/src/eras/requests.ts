@@ -208,9 +208,10 @@ async function next(front: Front, exchange: Exchange, round: Round) {
 
 /** Holds the call and tells the client what it must answer, in a state that lets any replica go on. */
 function park({ held, codec }: Front, call: Omit<Held, "timer">, id: string) {
-  if (!held.hold(id, call)) {
+  const refused = held.hold(id, call);
+  if (refused !== true) {
     void call.exchange.close();
-    throw new ProtocolError(-32603, "Too many requests are waiting for input; try again later");
+    throw new ProtocolError(-32603, refused === "full" ? "Too many requests are waiting for input; try again later" : `Too many of your requests are waiting for input (at most ${held.maxPerCaller}): answer or abandon them first`);
   }
   const inputRequests = Object.fromEntries([...call.asks].map(([key, ask]) => [key, { method: ask.method, params: stripKey(ask.params) }]));
   const sealed: Sealed = {
