@@ -90,5 +90,7 @@ describe("parseCliArgs: reload and the per-backend cap", () => {
     expect(() => run("--watch", "--", "node", "server.js")).toThrow(/--watch reloads a config file/);
     expect(run("servers.json", "--max-in-flight-per-backend", "8")).toMatchObject({ options: { limits: { maxInFlightPerBackend: 8 } } });
     expect(() => run("servers.json", "--max-in-flight-per-backend", "0")).toThrow(/--max-in-flight-per-backend must be a whole number from 1, got "0"/);
+    expect(run("servers.json", "--max-in-flight-per-caller", "3")).toMatchObject({ options: { limits: { maxInFlightPerCaller: 3 } } });
+    expect(() => run("servers.json", "--max-in-flight-per-caller", "x")).toThrow(/--max-in-flight-per-caller must be a whole number from 1, got "x"/);
   });
 });

@@ -31,7 +31,7 @@ describe("a stdio backend that closes stdout and stays alive", () => {
 });
 
 describe("requests in flight to one backend", () => {
-  it("past the cap (1024) a call fails at once with BackendUnavailable instead of queueing; the rest are answered", async () => {
+  it("past one caller's share of the cap (256 of 1024) a call fails at once with BackendUnavailable instead of queueing; the rest are answered", async () => {
     const { createFixtureServer } = await import("../fixtures/fixture-server.mjs");
     proxy = FastMCPProxy.asProxy(createFixtureServer(), { logLevel: "silent" });
     const client = await connectClient(proxy);
@@ -43,8 +43,8 @@ describe("requests in flight to one backend", () => {
     );
     const outcomes = await Promise.all(calls);
     const refused = outcomes.filter((o) => o !== "ok");
-    expect(refused.length).toBe(1100 - 1024);
-    expect(refused[0]).toMatch(/^-32010 .*Too many requests in flight to backend "backend" \(1024, at most 1024\)/);
+    expect(refused.length).toBe(1100 - 256);
+    expect(refused[0]).toMatch(/^-32010 .*Too many of your requests in flight to backend "backend" \(256, at most 256 of one caller's\)/);
     expect(await raw(client, "tools/call", { name: "echo", arguments: { text: "after" } })).toMatchObject({ content: [{ text: "after" }] });
   });
 });

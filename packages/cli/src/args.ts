@@ -95,6 +95,8 @@ export interface CliLimits {
   drainTimeoutMs?: number;
   /** Requests in flight to one backend from every client (any front), passed to run({ limits }). */
   maxInFlightPerBackend?: number;
+  /** Of those, one caller's, passed to run({ limits }). */
+  maxInFlightPerCaller?: number;
   /** The HTTP front's own bounds (docs/limits.md), passed to run({ limits }). */
   http?: { maxSessions?: number; maxInFlightPerSession?: number; sendTimeoutMs?: number; headersTimeoutMs?: number };
 }
@@ -167,6 +169,7 @@ const OPTIONS = {
   "send-timeout": { type: "string" },
   "headers-timeout": { type: "string" },
   "max-in-flight-per-backend": { type: "string" },
+  "max-in-flight-per-caller": { type: "string" },
   watch: { type: "boolean" },
   "auth-issuer": { type: "string" },
   "auth-jwks-uri": { type: "string" },
@@ -271,6 +274,8 @@ Options:
   --headers-timeout <ms> time to receive a request's headers (slowloris; default: 10000)
   --max-in-flight-per-backend <n>  requests in flight to one backend from all clients; past it
                          a call fails at once (default: 1024)
+  --max-in-flight-per-caller <n>  of those, one caller's (a principal; anonymous callers are one);
+                         past it that caller's call fails at once (default: a quarter of the above)
   --watch                reload the config file when it changes (SIGHUP always reloads it):
                          added, removed and changed servers only; the others are untouched
   --auth-issuer <url>    require OAuth access tokens (JWT) from this issuer, for http and sse (docs/auth.md)
@@ -386,6 +391,7 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
         ...count("--max-body", values["max-body"], "maxBodyBytes", 1),
         ...count("--drain-timeout", values["drain-timeout"], "drainTimeoutMs", 0),
         ...count("--max-in-flight-per-backend", values["max-in-flight-per-backend"], "maxInFlightPerBackend", 1),
+        ...count("--max-in-flight-per-caller", values["max-in-flight-per-caller"], "maxInFlightPerCaller", 1),
         ...httpLimits(values),
       },
       ...authOption(values),

@@ -143,7 +143,7 @@ async function serve(options: CliOptions, logs: CliLogs, tls?: { cert: Buffer; k
   let proxy: FastMCPProxy;
   try {
     const spec = backendSpec(options.backend, logger);
-    const { maxBodyBytes: _, drainTimeoutMs: __, http: ___, maxInFlightPerBackend: ____, ...limits } = options.limits;
+    const { maxBodyBytes: _, drainTimeoutMs: __, http: ___, maxInFlightPerBackend: ____, maxInFlightPerCaller: _____, ...limits } = options.limits;
     proxy = FastMCPProxy.asProxy(spec, {
       logger,
       version: VERSION,
@@ -283,8 +283,8 @@ async function serve(options: CliOptions, logs: CliLogs, tls?: { cert: Buffer; k
   // --event-store: resumable streams' events in Redis, under each session's key, so any replica replays them.
   const events = options.eventStore === undefined ? undefined : new RedisEventStores({ url: options.eventStore, logger });
 
-  const { maxInFlightPerBackend } = options.limits;
-  const runLimits = { ...options.limits.http, ...(maxInFlightPerBackend !== undefined && { maxInFlightPerBackend }) };
+  const { maxInFlightPerBackend, maxInFlightPerCaller } = options.limits;
+  const runLimits = { ...options.limits.http, ...(maxInFlightPerBackend !== undefined && { maxInFlightPerBackend }), ...(maxInFlightPerCaller !== undefined && { maxInFlightPerCaller }) };
   // The cache goes last in the chain; installing it refuses a named tool that is not read-only.
   const running = (cache ? cache.install(proxy) : Promise.resolve()).then(() => proxy.run({
     transport: options.transport,

@@ -117,6 +117,8 @@ export interface ResolvedOptions {
   rules: ComponentRules | undefined;
   /** Requests in flight to one backend from every front session (`run({ limits })`). */
   maxInFlightPerBackend: number;
+  /** Of those, one caller's (`run({ limits })`); undefined: a quarter of `maxInFlightPerBackend`. */
+  maxInFlightPerCaller: number | undefined;
 }
 
 export function resolveOptions(options: ProxyOptions): ResolvedOptions {
@@ -138,6 +140,7 @@ export function resolveOptions(options: ProxyOptions): ResolvedOptions {
     failMode: options.failMode ?? "open",
     rules: options.rules,
     maxInFlightPerBackend: 1024,
+    maxInFlightPerCaller: undefined,
   };
 }
 
@@ -173,8 +176,12 @@ export interface RunOptions {
   authenticate?: Authenticate;
   /** Largest accepted request body, in bytes. Default 4 MiB. */
   maxBodyBytes?: number;
-  /** Bounds on sessions, requests in flight, slow readers and slow clients (docs/limits.md); `maxInFlightPerBackend` applies to every transport. */
-  limits?: HttpLimits & { maxInFlightPerBackend?: number };
+  /**
+   * Bounds on sessions, requests in flight, slow readers and slow clients (docs/limits.md);
+   * `maxInFlightPerBackend` and `maxInFlightPerCaller` (one caller's share of it, default a quarter)
+   * apply to every transport.
+   */
+  limits?: HttpLimits & { maxInFlightPerBackend?: number; maxInFlightPerCaller?: number };
   /** 2026-07-28 clients (HTTP): options for their front and the input_required bridge, or false. */
   modern?: HttpFrontOptions["modern"];
   /** HTTPS on the front: a PEM certificate (chain) and its private key. */

@@ -218,8 +218,9 @@ export class FastMCPProxy {
   /** Starts and serves on stdio, streamable HTTP or SSE. */
   async run(options: RunOptions = {}): Promise<RunningProxy> {
     const transport = options.transport ?? "stdio";
-    const { maxInFlightPerBackend, ...limits } = options.limits ?? {};
+    const { maxInFlightPerBackend, maxInFlightPerCaller, ...limits } = options.limits ?? {};
     if (maxInFlightPerBackend !== undefined) this.#options.maxInFlightPerBackend = positive("limits.maxInFlightPerBackend", maxInFlightPerBackend)!;
+    if (maxInFlightPerCaller !== undefined) this.#options.maxInFlightPerCaller = positive("limits.maxInFlightPerCaller", maxInFlightPerCaller)!;
     await this.start();
     if (transport === "stdio") {
       this.#host.singleFront = true;

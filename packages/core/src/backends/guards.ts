@@ -32,24 +32,38 @@ export class CrashLoop {
   }
 }
 
-/** Requests in flight to one backend, from every caller: past the cap a call fails at once (never queued). */
+/**
+ * Requests in flight to one backend: at most `max` from every caller, and `maxPerCaller` of one
+ * caller's (an authenticated principal; the anonymous are one caller), so no caller's slow calls
+ * take the whole backend from the others. Past either a call fails at once (never queued).
+ */
 export class InFlight {
   #count = 0;
+  readonly #byCaller = new Map<string | undefined, number>();
   constructor(
     readonly max: number,
+    readonly maxPerCaller: number,
     readonly backend: Backend,
   ) {}
 
-  /** One more request in flight; each `enter()` is followed by one `leave()`. */
-  enter(): void {
+  /** One more request of `caller` in flight; each `enter(caller)` is followed by one `leave(caller)`. */
+  enter(caller: string | undefined): void {
     if (this.#count >= this.max) {
       throw new ProxyError(ProxyErrorCode.BackendUnavailable, `Too many requests in flight to backend "${this.backend.name}" (${this.#count}, at most ${this.max}): retry later`);
     }
+    const mine = this.#byCaller.get(caller) ?? 0;
+    if (mine >= this.maxPerCaller) {
+      throw new ProxyError(ProxyErrorCode.BackendUnavailable, `Too many of your requests in flight to backend "${this.backend.name}" (${mine}, at most ${this.maxPerCaller} of one caller's): retry later`);
+    }
     this.#count++;
+    this.#byCaller.set(caller, mine + 1);
   }
 
-  leave(): void {
+  leave(caller: string | undefined): void {
     this.#count--;
+    const left = this.#byCaller.get(caller)! - 1;
+    if (left === 0) this.#byCaller.delete(caller);
+    else this.#byCaller.set(caller, left);
   }
 }
 

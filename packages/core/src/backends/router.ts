@@ -30,7 +30,7 @@ export interface RouterDeps {
   /** alwaysAskProgress: every request asks for progress, to extend its timeout (else only a client's that did). */
   timeouts: () => { requestMs: number; maxTotalMs: number; alwaysAskProgress: boolean };
   /** askingSessions: extra sessions of one route that run an exclusive call at once (one more waits for one of them). */
-  limits: () => { maxSessions: number; idleTimeoutMs: number; maxInFlightPerBackend: number; askingSessions: number };
+  limits: () => { maxSessions: number; idleTimeoutMs: number; maxInFlightPerBackend: number; maxInFlightPerCaller: number; askingSessions: number };
   /** Why calls to a backend fail fast right now, if they do. */
   unavailable: (backend: Backend) => string | undefined;
   /** A shared session closed (supervision restarts it). */
@@ -198,7 +198,8 @@ export class BackendRouter {
     const down = this.#deps.unavailable(backend) ?? this.#crashes.down(backend);
     if (down) throw new ProxyError(ProxyErrorCode.BackendUnavailable, down);
     const inFlight = this.#inFlightOf(backend);
-    inFlight.enter();
+    const caller = call.tenant.principal;
+    inFlight.enter(caller);
     const asker = call.exclusive ? ++this.#lastAsker : undefined;
     if (asker !== undefined) this.#askers.set(asker, call);
     try {
@@ -260,7 +261,7 @@ export class BackendRouter {
       }
     } finally {
       if (asker !== undefined) this.#askers.delete(asker);
-      inFlight.leave();
+      inFlight.leave(caller);
     }
   }
 
@@ -466,7 +467,7 @@ export class BackendRouter {
 
   #inFlightOf(backend: Backend): InFlight {
     let limit = this.#inFlight.get(backend);
-    if (!limit) this.#inFlight.set(backend, (limit = new InFlight(this.#deps.limits().maxInFlightPerBackend, backend)));
+    if (!limit) this.#inFlight.set(backend, (limit = new InFlight(this.#deps.limits().maxInFlightPerBackend, this.#deps.limits().maxInFlightPerCaller, backend)));
     return limit;
   }
 
