@@ -69,7 +69,7 @@ describe("requests in flight to one backend: limits.maxInFlightPerBackend", () =
     const refused = await rejection(raw(alice, "tools/call", { name: "a_echo", arguments: { text: "third" } }));
     expect(refused.code).toBe(ProxyErrorCode.BackendUnavailable);
     expect(refused.message).toMatch(/Too many of your requests in flight to backend "a" \(2, at most 2 of one caller's\): retry later/);
-    // Bob, and the anonymous callers (together one caller), have room of their own on the same backend.
+    // Bob, and an anonymous client (its session is its own caller), have room of their own on the same backend.
     expect((await raw(bob, "tools/call", { name: "a_echo", arguments: { text: "bob" } })).content[0].text).toBe("bob");
     expect((await raw(anonymous, "tools/call", { name: "a_echo", arguments: { text: "anyone" } })).content[0].text).toBe("anyone");
     await Promise.all(slow);

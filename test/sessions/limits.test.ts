@@ -48,7 +48,7 @@ const whoami = async (client: Client): Promise<number> => JSON.parse((await raw(
 
 describe("maxSessions", () => {
   it("refuses one session too many with a clear BackendUnavailable error, and starts no child for it", async () => {
-    const p = await start({ maxSessions: 2 });
+    const p = await start({ maxSessions: 2, maxSessionsPerCaller: 2 });
     const baseline = children(); // the shared session's child
     const [a, b, c] = [await connect(p), await connect(p), await connect(p)];
     const [pidA, pidB] = [await whoami(a.client), await whoami(b.client)];
@@ -69,6 +69,37 @@ describe("maxSessions", () => {
     const pidC = await whoami(c.client);
     expect([pidA, pidB]).not.toContain(pidC);
     expect(children().sort()).toEqual([...baseline, pidB, pidC].sort());
+  });
+});
+
+describe("maxSessionsPerCaller", () => {
+  it("one caller opening sessions takes at most its share of a backend's; another caller still gets one", async () => {
+    const p = await start({ maxSessions: 4, maxSessionsPerCaller: 2 });
+    // A stand-in for the front's authenticate hook: the bearer token names the caller; none is anonymous.
+    const authenticate = (req: { headers: { authorization?: string } }) => {
+      const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
+      return token ? { token, clientId: token, scopes: [], extra: { identity: `user:${token}` } } : undefined;
+    };
+    const { url } = await p.run({ transport: "http", host: "127.0.0.1", port: 0, authenticate });
+    const as = async (token?: string) => {
+      const client = new Client({ name: "share-test", version: "1" });
+      await client.connect(new StreamableHTTPClientTransport(new URL(url!), token ? { requestInit: { headers: { authorization: `Bearer ${token}` } } } : {}));
+      clients.push(client);
+      return client;
+    };
+    const [a1, a2, a3] = [await as("alice"), await as("alice"), await as("alice")];
+    await whoami(a1);
+    await whoami(a2);
+    const refused = await rejection(whoami(a3));
+    expect(refused.code).toBe(ProxyErrorCode.BackendUnavailable);
+    expect(refused.message).toMatch(/too many sessions of yours \(2 open, at most 2 of one caller's\)/);
+    // Bob, and an anonymous client (its session is its own caller), still get sessions of their own.
+    const bob = await whoami(await as("bob"));
+    const anonymous = await whoami(await as());
+    expect(bob).not.toBe(anonymous);
+    // Alice closes one: her third is served.
+    await a1.close();
+    await until(async () => (await whoami(a3).then(() => true, () => false)), "alice's third session to be served", 5000);
   });
 });
 

@@ -1,4 +1,4 @@
-import { HttpError, identityOf, partitionOf, type Authenticate, type Next, type ProxyContext, type ProxyMethod, type ResultOf } from "@fastmcp-proxy/core";
+import { HttpError, identityOf, type Authenticate, type Next, type ProxyContext, type ProxyMethod, type ResultOf } from "@fastmcp-proxy/core";
 import { sha256 } from "./hash.js";
 import { HeldConnections, type HoldLimits } from "./held-connections.js";
 import { RecentMap } from "./recent.js";
@@ -75,7 +75,7 @@ export type RateLimit = (<M extends ProxyMethod>(ctx: ProxyContext<M>, next: Nex
 };
 
 /**
- * Rate limits per caller: a token bucket per tenant (`partitionOf(ctx.tenant)`), and optionally per
+ * Rate limits per caller: a token bucket per tenant (`ctx.tenant.share`), and optionally per
  * tenant and tool. Anonymous callers the proxy cannot recognise again (`tenant.ephemeral`) share one
  * bucket. Past the limit: HTTP 429 with Retry-After on HTTP fronts, a JSON-RPC error on stdio.
  * In memory by default (each replica limits on its own); `store: redisBuckets(redis, { namespace })` shares them.
@@ -95,7 +95,7 @@ export function rateLimit(options: RateLimitOptions): RateLimit {
     return new HttpError(429, `Too many requests${tool === undefined ? "" : ` to ${String(tool)}`}: retry in ${seconds} s`, { "retry-after": String(seconds) }, { hold });
   };
   async function rateLimited<M extends ProxyMethod>(ctx: ProxyContext<M>, next: Next<M>): Promise<ResultOf<M>> {
-    const caller = ctx.tenant.ephemeral ? "anonymous" : partitionOf(ctx.tenant);
+    const caller = ctx.tenant.share;
     if (options.maxInFlight === undefined) return admitted(ctx, next, caller);
     const open = inFlight.get(caller) ?? 0;
     if (open >= options.maxInFlight) {

@@ -90,6 +90,7 @@ export interface CliLimits {
   connectTimeoutMs?: number;
   idleTimeoutMs?: number;
   maxSessions?: number;
+  maxSessionsPerCaller?: number;
   maxBodyBytes?: number;
   /** On SIGTERM/SIGINT, how long calls in flight may finish before they get an error (HTTP fronts). */
   drainTimeoutMs?: number;
@@ -159,6 +160,7 @@ const OPTIONS = {
   "init-timeout": { type: "string" },
   "idle-timeout": { type: "string" },
   "max-sessions": { type: "string" },
+  "max-sessions-per-caller": { type: "string" },
   sessions: { type: "string" },
   "spare-sessions": { type: "string" },
   "asking-sessions": { type: "string" },
@@ -265,6 +267,8 @@ Options:
                          sampling, roots) each run alone on a stdio backend session: at most this
                          many at once per backend, more wait their turn (default: 4)
   --max-sessions <n>     backend sessions per backend for isolated clients (default: 100)
+  --max-sessions-per-caller <n>  of those, one caller's (a principal, or an anonymous session)
+                         (default: a quarter of --max-sessions)
   --max-body <bytes>     largest HTTP request body (default: 4194304)
   --drain-timeout <ms>   on SIGTERM, how long calls in flight may finish; /readyz fails and new
                          sessions get 503 meanwhile (default: 10000)
@@ -274,7 +278,8 @@ Options:
   --headers-timeout <ms> time to receive a request's headers (slowloris; default: 10000)
   --max-in-flight-per-backend <n>  requests in flight to one backend from all clients; past it
                          a call fails at once (default: 1024)
-  --max-in-flight-per-caller <n>  of those, one caller's (a principal; anonymous callers are one);
+  --max-in-flight-per-caller <n>  of those, one caller's (a principal, or an anonymous session;
+                         stateless and 2026 anonymous requests are one caller);
                          past it that caller's call fails at once (default: a quarter of the above)
   --watch                reload the config file when it changes (SIGHUP always reloads it):
                          added, removed and changed servers only; the others are untouched
@@ -386,6 +391,7 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
         ...count("--init-timeout", values["init-timeout"], "connectTimeoutMs", 1),
         ...count("--idle-timeout", values["idle-timeout"], "idleTimeoutMs", 0),
         ...count("--max-sessions", values["max-sessions"], "maxSessions", 1),
+        ...count("--max-sessions-per-caller", values["max-sessions-per-caller"], "maxSessionsPerCaller", 1),
         ...count("--spare-sessions", values["spare-sessions"], "spareSessions", 0),
         ...count("--asking-sessions", values["asking-sessions"], "askingSessions", 1),
         ...count("--max-body", values["max-body"], "maxBodyBytes", 1),

@@ -50,6 +50,11 @@ export interface ProxyOptions {
    */
   maxSessions?: number;
   /**
+   * Of those, one caller's (`tenant.share`: a principal, or an anonymous session), so no caller
+   * opening sessions takes a backend from the others. Default a quarter of `maxSessions`.
+   */
+  maxSessionsPerCaller?: number;
+  /**
    * Isolated sessions: a front session's backend session unused this long (no request, no
    * message, no subscription, no running task) is closed, and opened again on next use.
    * Default 10 min; 0 or Infinity: never.
@@ -108,6 +113,7 @@ export interface ResolvedOptions {
   alwaysAskProgress: boolean;
   connectTimeoutMs: number;
   maxSessions: number;
+  maxSessionsPerCaller: number;
   idleTimeoutMs: number;
   pageSize: number | undefined;
   spareSessions: number;
@@ -132,6 +138,7 @@ export function resolveOptions(options: ProxyOptions): ResolvedOptions {
     alwaysAskProgress: options.alwaysAskProgress ?? false,
     connectTimeoutMs: options.connectTimeoutMs ?? 30_000,
     maxSessions: positive("maxSessions", options.maxSessions) ?? 100,
+    maxSessionsPerCaller: positive("maxSessionsPerCaller", options.maxSessionsPerCaller) ?? Math.max(1, Math.ceil((positive("maxSessions", options.maxSessions) ?? 100) / 4)),
     idleTimeoutMs: options.idleTimeoutMs ?? 600_000,
     pageSize: positive("pageSize", options.pageSize),
     spareSessions: options.spareSessions === 0 ? 0 : (positive("spareSessions", options.spareSessions) ?? 1),

@@ -32,6 +32,13 @@ describe("tenantOf", () => {
     expect(partitionOf(a)).not.toBe(partitionOf(b));
   });
 
+  it("counts a request in shared pools as its tenant, every anonymous request alone as one", () => {
+    const authInfo = { token: "t", clientId: "c", scopes: [], extra: { identity: "iss alice" } };
+    expect(tenantOf({ authInfo }).share).toBe("principal:iss alice");
+    expect(tenantOf({ sessionId: "s1" }).share).toBe("session:s1");
+    expect([tenantOf({}).share, tenantOf({}).share]).toEqual(["anonymous", "anonymous"]);
+  });
+
   it("keys a tenant by its id and profile together, and partitions by the id alone", () => {
     const plain = tenantOf({ sessionId: "s" });
     const asking = tenantOf({ sessionId: "s", capabilities: { elicitation: {} } });

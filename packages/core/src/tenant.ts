@@ -63,6 +63,12 @@ export interface Tenant {
   readonly profileKey: string;
   /** `id` and profile together: what one backend session per tenant is keyed by. */
   readonly key: string;
+  /**
+   * Whom the request counts against in the proxy's shared pools (rate limits, requests in flight to
+   * a backend, backend sessions): `id`, but one "anonymous" for every ephemeral tenant, which would
+   * otherwise each be new.
+   */
+  readonly share: string;
 }
 
 /**
@@ -77,7 +83,8 @@ export function tenantOf(input: { authInfo?: AuthInfo | undefined; sessionId?: s
     : `request:${randomUUID()}`;
   const profile = relayable(input.capabilities);
   const key = profileKey(profile);
-  return Object.freeze({ id, principal, ephemeral: principal === undefined && input.sessionId === undefined, profile, profileKey: key, key: `${id}\0${key}` });
+  const ephemeral = principal === undefined && input.sessionId === undefined;
+  return Object.freeze({ id, principal, ephemeral, profile, profileKey: key, key: `${id}\0${key}`, share: ephemeral ? "anonymous" : id });
 }
 
 /**

@@ -34,12 +34,12 @@ export class CrashLoop {
 
 /**
  * Requests in flight to one backend: at most `max` from every caller, and `maxPerCaller` of one
- * caller's (an authenticated principal; the anonymous are one caller), so no caller's slow calls
- * take the whole backend from the others. Past either a call fails at once (never queued).
+ * caller's (`tenant.share`), so no caller's slow calls take the whole backend from the others.
+ * Past either a call fails at once (never queued).
  */
 export class InFlight {
   #count = 0;
-  readonly #byCaller = new Map<string | undefined, number>();
+  readonly #byCaller = new Map<string, number>();
   constructor(
     readonly max: number,
     readonly maxPerCaller: number,
@@ -47,7 +47,7 @@ export class InFlight {
   ) {}
 
   /** One more request of `caller` in flight; each `enter(caller)` is followed by one `leave(caller)`. */
-  enter(caller: string | undefined): void {
+  enter(caller: string): void {
     if (this.#count >= this.max) {
       throw new ProxyError(ProxyErrorCode.BackendUnavailable, `Too many requests in flight to backend "${this.backend.name}" (${this.#count}, at most ${this.max}): retry later`);
     }
@@ -59,7 +59,7 @@ export class InFlight {
     this.#byCaller.set(caller, mine + 1);
   }
 
-  leave(caller: string | undefined): void {
+  leave(caller: string): void {
     this.#count--;
     const left = this.#byCaller.get(caller)! - 1;
     if (left === 0) this.#byCaller.delete(caller);

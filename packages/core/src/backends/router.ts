@@ -30,7 +30,7 @@ export interface RouterDeps {
   /** alwaysAskProgress: every request asks for progress, to extend its timeout (else only a client's that did). */
   timeouts: () => { requestMs: number; maxTotalMs: number; alwaysAskProgress: boolean };
   /** askingSessions: extra sessions of one route that run an exclusive call at once (one more waits for one of them). */
-  limits: () => { maxSessions: number; idleTimeoutMs: number; maxInFlightPerBackend: number; maxInFlightPerCaller: number; askingSessions: number };
+  limits: () => { maxSessions: number; maxSessionsPerCaller: number; idleTimeoutMs: number; maxInFlightPerBackend: number; maxInFlightPerCaller: number; askingSessions: number };
   /** Why calls to a backend fail fast right now, if they do. */
   unavailable: (backend: Backend) => string | undefined;
   /** A shared session closed (supervision restarts it). */
@@ -198,7 +198,7 @@ export class BackendRouter {
     const down = this.#deps.unavailable(backend) ?? this.#crashes.down(backend);
     if (down) throw new ProxyError(ProxyErrorCode.BackendUnavailable, down);
     const inFlight = this.#inFlightOf(backend);
-    const caller = call.tenant.principal;
+    const caller = call.tenant.share;
     inFlight.enter(caller);
     const asker = call.exclusive ? ++this.#lastAsker : undefined;
     if (asker !== undefined) this.#askers.set(asker, call);
@@ -377,6 +377,7 @@ export class BackendRouter {
 
   /** A session of a tenant's own (its credentials), or an extra one of a shared route (the proxy's). */
   async #openPrivate(lane: Lane): Promise<Client> {
+    if (lane.owner) this.#withinShare(lane);
     const self = lane;
     // Read when used: credentials follow the caller's latest token.
     const owner: SessionOwner = {
@@ -403,6 +404,17 @@ export class BackendRouter {
       await client.request({ method: "logging/setLevel", params: level as Record<string, unknown> }, passthrough).catch(() => {});
     }
     return client;
+  }
+
+  /** A caller's sessions of their own with one backend are at most its share of `maxSessions` (`tenant.share`). */
+  #withinShare(lane: Lane): void {
+    const { maxSessionsPerCaller } = this.#deps.limits();
+    const caller = lane.owner!.tenant.share;
+    let mine = 0;
+    for (const other of this.#lanes.values()) if (other !== lane && other.backend === lane.backend && other.owner && other.owner.tenant.share === caller) mine++;
+    if (mine >= maxSessionsPerCaller) {
+      throw new ProxyError(ProxyErrorCode.BackendUnavailable, `Backend ${describe(lane.backend)}: too many sessions of yours (${mine} open, at most ${maxSessionsPerCaller} of one caller's); close one first`);
+    }
   }
 
   #sharedLane(backend: Backend, capabilities: ClientCapabilities): Lane {

@@ -72,7 +72,7 @@ export class SessionHost implements DispatchHost {
       logger: deps.logger,
       mode: (): SessionMode => options.sessions ?? (this.singleFront ? "shared" : "isolated"),
       timeouts: () => ({ requestMs: options.timeoutMs, maxTotalMs: options.maxTimeoutMs, alwaysAskProgress: options.alwaysAskProgress }),
-      limits: () => ({ maxSessions: options.maxSessions, idleTimeoutMs: options.idleTimeoutMs, maxInFlightPerBackend: options.maxInFlightPerBackend, maxInFlightPerCaller: options.maxInFlightPerCaller ?? Math.max(1, Math.ceil(options.maxInFlightPerBackend / 4)), askingSessions: options.askingSessions }),
+      limits: () => ({ maxSessions: options.maxSessions, maxSessionsPerCaller: options.maxSessionsPerCaller, idleTimeoutMs: options.idleTimeoutMs, maxInFlightPerBackend: options.maxInFlightPerBackend, maxInFlightPerCaller: options.maxInFlightPerCaller ?? Math.max(1, Math.ceil(options.maxInFlightPerBackend / 4)), askingSessions: options.askingSessions }),
       unavailable: deps.unavailable,
       sharedLost: deps.sharedLost,
       listChanged: (backend, method) => this.listChanged(backend, method),
