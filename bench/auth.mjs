@@ -23,6 +23,7 @@ import { bareEchoClient, makeEchoServer } from "./lib/echo.mjs";
 import { startIdp } from "./lib/idp.mjs";
 import { keepAliveAgent, percentile, runLoad, summarise } from "./lib/load.mjs";
 import { session } from "./lib/auth-session.mjs";
+import { SLOW_MICROS, pace } from "./lib/pace.mjs";
 import { start as startChild, stop, stopAll } from "./lib/procs.mjs";
 
 const args = process.argv.slice(2);
@@ -107,7 +108,7 @@ const ALLOWANCE_RATE = LIMIT.perSecond;
 // the first 100 ms of her window (docs/performance.md, round 3's seventh session).
 const LEAD_IN_MS = opt("--lead-in", QUICK ? 300 : 1000);
 // Alice's calls over this long are counted, with those a GC pause overlapped: her p99 is one of them.
-const SLOW_MS = 2;
+const SLOW_MS = SLOW_MICROS / 1000;
 const FLOOD_RATE = opt("--flood-rate", LIMIT.perSecond * 10);
 const FLOOD = fileURLToPath(new URL("./lib/flood.mjs", import.meta.url));
 const PIN = !args.includes("--no-pin") && pinnable();
@@ -125,26 +126,16 @@ async function guardedProxy(holdConnections, { aliceOwn = false } = {}) {
   return { ...guarded, alice, ...(aliceOwn && { aliceOwn: await aliceProcess(guarded.resource, aliceToken) }), bobToken: await guarded.tokenOf("bob") };
 }
 
-/** Alice in her own process: `(perSecond, durationMs)` resolves as `paced` does, her slow calls matched against this process's GC pauses. */
+/** Alice in her own process: `(perSecond, durationMs)` resolves as `paced` does. */
 async function aliceProcess(endpoint, token) {
   const { child, line } = caller("alice", PACED, 0);
   child.stdin.write(`${JSON.stringify({ endpoint, token })}\n`);
   if ((await line(20_000)) !== "READY") throw new Error(`alice: did not start: ${child.stderrTail.join(" | ")}`);
-  return async (perSecond, durationMs) => {
-    gcPauses.length = 0;
-    gcObserver.observe({ entryTypes: ["gc"] });
-    const cpu = process.cpuUsage();
-    child.stdin.write(`${JSON.stringify({ perSecond, durationMs, poisson: POISSON })}\n`);
-    const { samples, errors, slow: slowCalls } = JSON.parse(await line(durationMs + 20_000));
-    const used = process.cpuUsage(cpu);
-    gcObserver.disconnect();
-    // Her clock and this one's, both as epoch ms.
-    const slow = { calls: slowCalls.length, inGc: 0, gcMs: 0 };
-    const epoch = (t) => performance.timeOrigin + t;
-    for (const [start, micros] of slowCalls) if (gcPauses.some(([from, to]) => epoch(to) > start && epoch(from) < start + micros / 1000)) slow.inGc++;
-    for (const [from, to] of gcPauses) slow.gcMs += to - from;
-    return { samples, errors, cpuMicros: used.user + used.system, slow };
-  };
+  return (perSecond, durationMs) =>
+    watched(async () => {
+      child.stdin.write(`${JSON.stringify({ perSecond, durationMs, poisson: POISSON })}\n`);
+      return JSON.parse(await line(durationMs + 20_000));
+    });
 }
 const held = await guardedProxy(HOLD, { aliceOwn: true });
 const notHeld = HOLD ? await guardedProxy(false) : undefined;
@@ -174,47 +165,32 @@ const gcObserver = new PerformanceObserver((list) => {
 });
 
 /**
- * `call()` at c=1, started every 1/perSecond s (at once when the last one took longer); latencies in µs,
- * this process's CPU µs, and what explains the tail: calls over SLOW_MS, how many of them a GC pause of
- * this process overlapped, and the pauses' ms.
+ * `call()` paced (lib/pace.mjs) from this process: latencies in µs, this process's CPU µs, and what
+ * explains the tail: calls over SLOW_MS, how many of them a GC pause of this process overlapped, and
+ * the pauses' ms.
  */
 function pacer(call) {
   return (perSecond, durationMs) => paced(call, perSecond, durationMs);
 }
 
-async function paced(call, perSecond, durationMs) {
-  const samples = [];
-  const slow = { calls: 0, inGc: 0, gcMs: 0 };
+function paced(call, perSecond, durationMs) {
+  return watched(() => pace(call, { perSecond, durationMs, poisson: POISSON }));
+}
+
+/**
+ * Alice's figures from `run` (her calls, made here or in her own process), with this process's CPU
+ * and GC pauses over the same time: her slow calls are matched to the pauses by wall-clock time.
+ */
+async function watched(run) {
   gcPauses.length = 0;
   gcObserver.observe({ entryTypes: ["gc"] });
-  let errors = 0;
-  const gap = 1000 / perSecond;
   const cpu = process.cpuUsage();
-  const end = performance.now() + durationMs;
-  let next = performance.now();
-  while (performance.now() < end && samples.length + errors < perSecond * 60) {
-    const wait = next - performance.now();
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    // --poisson: exponential gaps of the same mean (independent arrivals), rather than a fixed beat
-    // that may keep step with the limiter's own timer in this process.
-    next += POISSON ? -Math.log(1 - Math.random()) * gap : gap;
-    const t = process.hrtime.bigint();
-    const started = performance.now();
-    try {
-      await call();
-      const micros = Number(process.hrtime.bigint() - t) / 1e3;
-      samples.push(micros);
-      if (micros > SLOW_MS * 1000) {
-        slow.calls++;
-        const ended = started + micros / 1000;
-        if (gcPauses.some(([from, to]) => from < ended && to > started)) slow.inGc++;
-      }
-    } catch {
-      errors++;
-    }
-  }
+  const { samples, errors, slow: slowCalls } = await run();
   const used = process.cpuUsage(cpu);
   gcObserver.disconnect();
+  const slow = { calls: slowCalls.length, inGc: 0, gcMs: 0 };
+  const epoch = (t) => performance.timeOrigin + t;
+  for (const [start, micros] of slowCalls) if (gcPauses.some(([from, to]) => epoch(to) > start && epoch(from) < start + micros / 1000)) slow.inGc++;
   for (const [from, to] of gcPauses) slow.gcMs += to - from;
   return { samples, errors, cpuMicros: used.user + used.system, slow };
 }
