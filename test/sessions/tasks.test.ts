@@ -225,6 +225,33 @@ describe("tasks with in-process backends (one shared backend session)", () => {
     await bob.experimental.tasks.cancelTask(idB);
   });
 
+  it("stateless HTTP: anonymous requests naming tasks (each a new caller) cannot push out a principal's own", async () => {
+    proxy = FastMCPProxy.asProxy(taskServer(), { logLevel: "error" });
+    const authenticate = (req: { headers: Record<string, string | string[] | undefined> }) => {
+      const user = String(req.headers["x-user"] ?? "");
+      return user ? { token: `t-${user}`, clientId: user, scopes: [], extra: { identity: user } } : undefined;
+    };
+    const { url } = await proxy.run({ transport: "http", host: "127.0.0.1", port: 0, stateless: true, authenticate });
+    const alice = new Client({ name: "alice", version: "1" });
+    await alice.connect(new StreamableHTTPClientTransport(new URL(url!), { requestInit: { headers: { "x-user": "alice" } } }));
+    clients.push(alice);
+    const id = (await alice.request({ method: "tools/call", params: { name: "wait", arguments: {}, task: {} } }, CreateTaskResultSchema)).task.taskId;
+    // More anonymous requests than the proxy keeps tenants' tables (10,000), each naming a task.
+    const headers = { "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-protocol-version": "2025-11-25" };
+    let answered = 0;
+    const anonymous = async (from: number) => {
+      for (let i = from; i < 10_001; i += 8) {
+        const body = JSON.stringify({ jsonrpc: "2.0", id: i, method: "tasks/get", params: { taskId: `nobody-${i}` } });
+        if ((await (await fetch(url!, { method: "POST", headers, body })).text()).includes("Task not found")) answered++;
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, (_, k) => anonymous(k)));
+    expect(answered).toBe(10_001);
+    expect(await alice.experimental.tasks.getTask(id)).toMatchObject({ taskId: id, status: "working" });
+    expect((await alice.experimental.tasks.listTasks()).tasks.map((t) => t.taskId)).toEqual([id]);
+    await alice.experimental.tasks.cancelTask(id);
+  }, 60_000);
+
   it("two task backends: tasks/* go to the backend that created the task; tasks/list pages through both", async () => {
     proxy = FastMCPProxy.asProxy(taskServer("one"), { logLevel: "error" }).mount(taskServer("two"), { namespace: "two" });
     const client = await connectClient(proxy);

@@ -100,11 +100,14 @@ export class BackendRouter {
   }
 
   /**
-   * A front session closed: its own backend sessions close with it, and on the others its
-   * subscriptions end (at the backend too, where nobody else wants them).
+   * A front session closed: its own backend sessions close with it, on the others its
+   * subscriptions end (at the backend too, where nobody else wants them), and an anonymous
+   * session's record of its tasks goes.
    */
   async detach(listener: Listener): Promise<void> {
     this.#listeners.delete(listener);
+    // An anonymous session's tasks are nobody's once it ends (a principal's outlive its sessions).
+    if (listener.tenant.principal === undefined) this.tasks.drop(listener.tenant.id);
     const own = [...this.#lanes.values()].filter((lane) => lane.owner?.sessionKey === listener.sessionKey);
     for (const lane of this.#lanes.values()) {
       if (own.includes(lane)) continue;
@@ -575,7 +578,7 @@ export class BackendRouter {
         if (notification.method === "notifications/message" && !lane.logLevels.wants(this.#clientOf(lane, owner), (notification.params as { level?: unknown } | undefined)?.level)) return;
         if (notification.method === "notifications/tasks/status") {
           const tenant = [...lane.waiting].find((c) => c.channel === owner)?.tenant ?? (owner as Partial<Listener>).tenant;
-          if (tenant) this.tasks.of(tenant.id).observe(backend, notification.params);
+          if (tenant) this.tasks.find(tenant.id)?.observe(backend, notification.params);
         }
         void owner.notify(notification).catch((error) => this.#deps.logger.debug(`could not deliver ${notification.method}: ${plainMessage(error)}`));
       },

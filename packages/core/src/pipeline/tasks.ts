@@ -16,13 +16,13 @@ type TaskMethod = "tasks/get" | "tasks/result" | "tasks/cancel";
  */
 export async function forwardTask<M extends TaskMethod>(router: BackendRouter, candidates: readonly Backend[], ctx: ProxyContext<M> & Call): Promise<ResultOf<M>> {
   const taskId = String(ctx.params.taskId);
-  const tasks = router.tasks.of(ctx.tenant.id);
-  let backend = tasks.backendOf(taskId);
+  const tasks = router.tasks.find(ctx.tenant.id);
+  let backend = tasks?.backendOf(taskId);
   if (!backend && candidates.length === 1 && router.isPrivate(candidates[0]!, ctx)) backend = candidates[0];
   if (!backend) throw new McpError(ErrorCode.InvalidParams, `Task not found: ${taskId}`);
   const result = await ctx.forward(backend, ctx.method, ctx.params);
-  if (ctx.method === "tasks/result") tasks.observe(backend, { taskId, status: "completed" });
-  else tasks.observe(backend, result);
+  if (ctx.method === "tasks/result") tasks?.observe(backend, { taskId, status: "completed" });
+  else tasks?.observe(backend, result);
   return result;
 }
 
@@ -55,9 +55,9 @@ export async function listTasks(router: BackendRouter, candidates: readonly Back
 
 async function listTasksOf(router: BackendRouter, backend: Backend, params: object, ctx: ProxyContext<"tasks/list"> & Call): Promise<ListTasksResult> {
   const page = await ctx.forward(backend, "tasks/list", params);
-  const tasks = router.tasks.of(ctx.tenant.id);
+  const tasks = router.tasks.find(ctx.tenant.id);
   const listed = Array.isArray(page.tasks) ? page.tasks : [];
-  for (const task of listed) if (tasks.owns(backend, task.taskId)) tasks.observe(backend, task);
+  for (const task of listed) if (tasks?.owns(backend, task.taskId)) tasks.observe(backend, task);
   if (router.isPrivate(backend, ctx)) return page;
-  return { ...page, tasks: listed.filter((task) => tasks.owns(backend, task.taskId)) };
+  return { ...page, tasks: listed.filter((task) => tasks?.owns(backend, task.taskId) === true) };
 }
