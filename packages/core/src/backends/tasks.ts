@@ -1,63 +1,110 @@
-// The tasks/* methods: each tenant addresses and lists only the tasks it created, on every front.
-import { ErrorCode, McpError, type ListTasksResult } from "@modelcontextprotocol/sdk/types.js";
+import { RELATED_TASK_META_KEY, type Notification, type Request } from "@modelcontextprotocol/sdk/types.js";
 import type { Backend } from "../backends/backend.js";
-import type { BackendRouter } from "../backends/router.js";
-import { decodeCursor, encodeCursor } from "../components/pages.js";
-import type { ProxyContext } from "../middleware/context.js";
-import type { ResultOf } from "../methods.js";
-import type { Call } from "../tenant.js";
 
-type TaskMethod = "tasks/get" | "tasks/result" | "tasks/cancel";
-
-/**
- * tasks/get, tasks/result and tasks/cancel, sent to the backend that created the task for this
- * tenant; a task it does not know goes to the one backend with tasks only when the tenant's backend
- * session there is its own (nobody else's task can be named through it).
- */
-export async function forwardTask<M extends TaskMethod>(router: BackendRouter, candidates: readonly Backend[], ctx: ProxyContext<M> & Call): Promise<ResultOf<M>> {
-  const taskId = String(ctx.params.taskId);
-  const tasks = router.tasks.find(ctx.tenant.id);
-  let backend = tasks?.backendOf(taskId);
-  if (!backend && candidates.length === 1 && router.isPrivate(candidates[0]!, ctx)) backend = candidates[0];
-  if (!backend) throw new McpError(ErrorCode.InvalidParams, `Task not found: ${taskId}`);
-  const result = await ctx.forward(backend, ctx.method, ctx.params);
-  if (ctx.method === "tasks/result") tasks?.observe(backend, { taskId, status: "completed" });
-  else tasks?.observe(backend, result);
-  return result;
+/** What the proxy keeps of one task a front session created. */
+interface TaskEntry {
+  backend: Backend;
+  /** The last status seen (CreateTaskResult, tasks/get, tasks/cancel, notifications/tasks/status). */
+  status: string;
+  /** When the backend may drop the task (createdAt + ttl), if it said. */
+  expiresAt: number | undefined;
 }
 
+const TERMINAL = new Set(["completed", "failed", "cancelled"]);
+/** How many tasks one tenant's table remembers; the oldest are forgotten first. */
+const MAX_TASKS = 10_000;
+/** How many tenants' tables are kept; the least recently used is forgotten first. */
+const MAX_TENANTS = 10_000;
+
 /**
- * tasks/list: one backend's pages as they are; with several, one backend at a time, under cursors
- * the proxy mints (`{ backend index, backend cursor }`). Where the backend session is shared with
- * other tenants, only this tenant's own tasks are listed.
+ * The tasks one tenant created (task-augmented `tools/call`), and which backend holds each:
+ * `tasks/get`, `tasks/result` and `tasks/cancel` are routed by it, `tasks/list` shows only these on
+ * a backend session others share, and it says whose a task's status notifications are.
  */
-export async function listTasks(router: BackendRouter, candidates: readonly Backend[], ctx: ProxyContext<"tasks/list"> & Call): Promise<ListTasksResult> {
-  const params = ctx.params ?? {};
-  if (candidates.length === 1) return listTasksOf(router, candidates[0]!, params, ctx);
-  let at = { b: 0, c: undefined as string | undefined };
-  if (params.cursor !== undefined) {
-    const decoded = decodeCursor(params.cursor);
-    const b = decoded?.b;
-    if (decoded?.k !== "tasks" || typeof b !== "number" || !Number.isInteger(b) || b < 0 || b >= candidates.length) {
-      throw new McpError(ErrorCode.InvalidParams, `Invalid cursor for tasks/list: it is not one this proxy gave (list again without a cursor)`);
-    }
-    at = { b, c: typeof decoded.c === "string" ? decoded.c : undefined };
+export class TaskTable {
+  readonly #tasks = new Map<string, TaskEntry>();
+
+  /** Records a task from a CreateTaskResult or any later view of it (a Task object). */
+  observe(backend: Backend, task: unknown): void {
+    if (!isTask(task)) return;
+    const known = this.#tasks.get(task.taskId);
+    if (known && known.backend !== backend) return; // another backend's task of the same id: the first keeps it
+    const created = Date.parse(String(task.createdAt ?? ""));
+    const expiresAt = typeof task.ttl === "number" && Number.isFinite(created) ? created + task.ttl : known?.expiresAt;
+    if (!known && this.#tasks.size >= MAX_TASKS) this.#tasks.delete(this.#tasks.keys().next().value!);
+    this.#tasks.set(task.taskId, { backend, status: String(task.status ?? known?.status ?? "working"), expiresAt });
   }
-  const { cursor: _, ...rest } = params;
-  const page = await listTasksOf(router, candidates[at.b]!, at.c === undefined ? rest : { ...rest, cursor: at.c }, ctx);
-  const next =
-    page.nextCursor !== undefined ? { k: "tasks", b: at.b, c: page.nextCursor }
-    : at.b + 1 < candidates.length ? { k: "tasks", b: at.b + 1 }
-    : undefined;
-  const { nextCursor: __, ...result } = page;
-  return next ? { ...result, nextCursor: encodeCursor(next) } : result;
+
+  /** Records a task created by a `tools/call` result, when the result is a CreateTaskResult. */
+  created(backend: Backend, result: unknown): string | undefined {
+    const task = (result as { task?: unknown } | undefined)?.task;
+    if (!isTask(task)) return undefined;
+    this.observe(backend, task);
+    return task.taskId;
+  }
+
+  backendOf(taskId: string): Backend | undefined {
+    return this.#tasks.get(taskId)?.backend;
+  }
+
+  owns(backend: Backend, taskId: string): boolean {
+    return this.#tasks.get(taskId)?.backend === backend;
+  }
+
+  /** Whether `backend` holds a task of this session still running (not terminal, not expired): its session must stay open. */
+  running(backend: Backend, now = Date.now()): boolean {
+    for (const entry of this.#tasks.values()) {
+      if (entry.backend === backend && !TERMINAL.has(entry.status) && (entry.expiresAt === undefined || entry.expiresAt > now)) return true;
+    }
+    return false;
+  }
+
+  /** Forgets the tasks held by a backend session that has closed (they went with it). */
+  forget(backend: Backend): void {
+    for (const [id, entry] of this.#tasks) if (entry.backend === backend) this.#tasks.delete(id);
+  }
 }
 
-async function listTasksOf(router: BackendRouter, backend: Backend, params: object, ctx: ProxyContext<"tasks/list"> & Call): Promise<ListTasksResult> {
-  const page = await ctx.forward(backend, "tasks/list", params);
-  const tasks = router.tasks.find(ctx.tenant.id);
-  const listed = Array.isArray(page.tasks) ? page.tasks : [];
-  for (const task of listed) if (tasks?.owns(backend, task.taskId)) tasks.observe(backend, task);
-  if (router.isPrivate(backend, ctx)) return page;
-  return { ...page, tasks: listed.filter((task) => tasks?.owns(backend, task.taskId) === true) };
+/**
+ * Every tenant's tasks, by tenant id (`Tenant.id`). A table is made only when a tenant creates a
+ * task: looking one up makes none, so callers that name tasks (anonymous stateless requests are
+ * each a new tenant) cannot push out another tenant's table.
+ */
+export class TaskBook {
+  readonly #tables = new Map<string, TaskTable>();
+
+  /** The tenant's table, made on first use: for recording a task it created. */
+  of(tenantId: string): TaskTable {
+    let table = this.#tables.get(tenantId);
+    if (table) {
+      this.#tables.delete(tenantId); // re-inserted last: the map's order is the use order
+    } else {
+      table = new TaskTable();
+      if (this.#tables.size >= MAX_TENANTS) this.#tables.delete(this.#tables.keys().next().value!);
+    }
+    this.#tables.set(tenantId, table);
+    return table;
+  }
+
+  /** The tenant's table, if it created tasks. */
+  find(tenantId: string): TaskTable | undefined {
+    return this.#tables.get(tenantId);
+  }
+
+  /** Forgets a tenant that cannot come back (an anonymous session that ended). */
+  drop(tenantId: string): void {
+    this.#tables.delete(tenantId);
+  }
+}
+
+/** The task a server→client message is about: a status notification's own, or the related task in `_meta`. */
+export function taskOf(message: Notification | Request): string | undefined {
+  const params = message.params as Record<string, unknown> | undefined;
+  if (message.method === "notifications/tasks/status" && typeof params?.taskId === "string") return params.taskId;
+  const related = (params?._meta as Record<string, { taskId?: unknown } | undefined> | undefined)?.[RELATED_TASK_META_KEY];
+  return typeof related?.taskId === "string" ? related.taskId : undefined;
+}
+
+function isTask(value: unknown): value is { taskId: string; status?: unknown; ttl?: unknown; createdAt?: unknown } {
+  return typeof value === "object" && value !== null && typeof (value as { taskId?: unknown }).taskId === "string";
 }
