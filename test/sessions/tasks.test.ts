@@ -198,9 +198,9 @@ describe("tasks with in-process backends (one shared backend session)", () => {
     expect(statusesB).toEqual([]);
   });
 
-  it("stateless HTTP with authentication: each principal sees and addresses only its own tasks", async () => {
+  /** The proxy on stateless HTTP over a task server; who calls is the x-user header (an authenticator stands in for a token verifier). */
+  async function statelessWithUsers() {
     proxy = FastMCPProxy.asProxy(taskServer(), { logLevel: "error" });
-    // Who calls is the x-user header (an authenticator stands in for a token verifier).
     const authenticate = (req: { headers: Record<string, string | string[] | undefined> }) => {
       const user = String(req.headers["x-user"] ?? "");
       return user ? { token: `t-${user}`, clientId: user, scopes: [], extra: { identity: user } } : undefined;
@@ -212,6 +212,11 @@ describe("tasks with in-process backends (one shared backend session)", () => {
       clients.push(client);
       return client;
     };
+    return { url: url!, connect };
+  }
+
+  it("stateless HTTP with authentication: each principal sees and addresses only its own tasks", async () => {
+    const { connect } = await statelessWithUsers();
     const [alice, bob] = [await connect("alice"), await connect("bob")];
     const idA = (await alice.request({ method: "tools/call", params: { name: "wait", arguments: {}, task: {} } }, CreateTaskResultSchema)).task.taskId;
     const idB = (await bob.request({ method: "tools/call", params: { name: "wait", arguments: {}, task: {} } }, CreateTaskResultSchema)).task.taskId;
@@ -226,15 +231,8 @@ describe("tasks with in-process backends (one shared backend session)", () => {
   });
 
   it("stateless HTTP: anonymous requests naming tasks (each a new caller) cannot push out a principal's own", async () => {
-    proxy = FastMCPProxy.asProxy(taskServer(), { logLevel: "error" });
-    const authenticate = (req: { headers: Record<string, string | string[] | undefined> }) => {
-      const user = String(req.headers["x-user"] ?? "");
-      return user ? { token: `t-${user}`, clientId: user, scopes: [], extra: { identity: user } } : undefined;
-    };
-    const { url } = await proxy.run({ transport: "http", host: "127.0.0.1", port: 0, stateless: true, authenticate });
-    const alice = new Client({ name: "alice", version: "1" });
-    await alice.connect(new StreamableHTTPClientTransport(new URL(url!), { requestInit: { headers: { "x-user": "alice" } } }));
-    clients.push(alice);
+    const { url, connect } = await statelessWithUsers();
+    const alice = await connect("alice");
     const id = (await alice.request({ method: "tools/call", params: { name: "wait", arguments: {}, task: {} } }, CreateTaskResultSchema)).task.taskId;
     // More anonymous requests than the proxy keeps tenants' tables (10,000), each naming a task.
     const headers = { "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-protocol-version": "2025-11-25" };
@@ -242,7 +240,7 @@ describe("tasks with in-process backends (one shared backend session)", () => {
     const anonymous = async (from: number) => {
       for (let i = from; i < 10_001; i += 8) {
         const body = JSON.stringify({ jsonrpc: "2.0", id: i, method: "tasks/get", params: { taskId: `nobody-${i}` } });
-        if ((await (await fetch(url!, { method: "POST", headers, body })).text()).includes("Task not found")) answered++;
+        if ((await (await fetch(url, { method: "POST", headers, body })).text()).includes("Task not found")) answered++;
       }
     };
     await Promise.all(Array.from({ length: 8 }, (_, k) => anonymous(k)));
