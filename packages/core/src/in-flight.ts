@@ -86,3 +86,22 @@ export class InFlightSet<T> {
     return this.#set[Symbol.iterator]();
   }
 }
+
+/** How many of each key's are in flight (a caller's requests, its held calls): counts that come and go per call. */
+export class InFlightTally<K> {
+  readonly #counts = new InFlightMap<K, number>();
+
+  of(key: K): number {
+    return this.#counts.get(key) ?? 0;
+  }
+
+  add(key: K): void {
+    this.#counts.set(key, this.of(key) + 1);
+  }
+
+  remove(key: K): void {
+    const left = this.of(key) - 1;
+    if (left > 0) this.#counts.set(key, left);
+    else this.#counts.delete(key);
+  }
+}

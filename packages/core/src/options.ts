@@ -1,4 +1,5 @@
 import type { DependencyContainer } from "tsyringe";
+import { callerShare } from "./tenant.js";
 import type { ComponentClass } from "./components/component.js";
 import type { ComponentRules } from "./components/rules.js";
 import type { RestartOptions } from "./backends/supervisor.js";
@@ -128,6 +129,7 @@ export interface ResolvedOptions {
 }
 
 export function resolveOptions(options: ProxyOptions): ResolvedOptions {
+  const maxSessions = positive("maxSessions", options.maxSessions) ?? 100;
   return {
     name: options.name ?? "fastmcp-proxy",
     version: options.version ?? "0.1.0",
@@ -137,8 +139,8 @@ export function resolveOptions(options: ProxyOptions): ResolvedOptions {
     maxTimeoutMs: options.maxTimeoutMs ?? 600_000,
     alwaysAskProgress: options.alwaysAskProgress ?? false,
     connectTimeoutMs: options.connectTimeoutMs ?? 30_000,
-    maxSessions: positive("maxSessions", options.maxSessions) ?? 100,
-    maxSessionsPerCaller: positive("maxSessionsPerCaller", options.maxSessionsPerCaller) ?? Math.max(1, Math.ceil((positive("maxSessions", options.maxSessions) ?? 100) / 4)),
+    maxSessions,
+    maxSessionsPerCaller: positive("maxSessionsPerCaller", options.maxSessionsPerCaller) ?? callerShare(maxSessions),
     idleTimeoutMs: options.idleTimeoutMs ?? 600_000,
     pageSize: positive("pageSize", options.pageSize),
     spareSessions: options.spareSessions === 0 ? 0 : (positive("spareSessions", options.spareSessions) ?? 1),

@@ -96,6 +96,11 @@ export function partitionOf(tenant: Tenant): string {
   return tenant.id;
 }
 
+/** One caller's share of a pool of `max` every caller uses, unless the operator sets it: a quarter, at least 1. */
+export function callerShare(max: number): number {
+  return Math.max(1, Math.ceil(max / 4));
+}
+
 /**
  * How `Channel.request` fails when the channel ended before its client was shown the request (a call
  * that was handed another call's ask, and then ended): whoever routed it may hand it to another.

@@ -1,6 +1,7 @@
 // What keeps a backend from being overrun: a cap on the requests in flight to it, and a breaker for
 // a crash loop of its sessions. One of each per backend, whatever the number of clients.
 import { ProxyError, ProxyErrorCode } from "../errors.js";
+import { InFlightTally } from "../in-flight.js";
 import { describe, type Backend } from "./backend.js";
 
 /**
@@ -39,7 +40,7 @@ export class CrashLoop {
  */
 export class InFlight {
   #count = 0;
-  readonly #byCaller = new Map<string, number>();
+  readonly #byCaller = new InFlightTally<string>();
   constructor(
     readonly max: number,
     readonly maxPerCaller: number,
@@ -51,19 +52,17 @@ export class InFlight {
     if (this.#count >= this.max) {
       throw new ProxyError(ProxyErrorCode.BackendUnavailable, `Too many requests in flight to backend "${this.backend.name}" (${this.#count}, at most ${this.max}): retry later`);
     }
-    const mine = this.#byCaller.get(caller) ?? 0;
+    const mine = this.#byCaller.of(caller);
     if (mine >= this.maxPerCaller) {
       throw new ProxyError(ProxyErrorCode.BackendUnavailable, `Too many of your requests in flight to backend "${this.backend.name}" (${mine}, at most ${this.maxPerCaller} of one caller's): retry later`);
     }
     this.#count++;
-    this.#byCaller.set(caller, mine + 1);
+    this.#byCaller.add(caller);
   }
 
   leave(caller: string): void {
     this.#count--;
-    const left = this.#byCaller.get(caller)! - 1;
-    if (left === 0) this.#byCaller.delete(caller);
-    else this.#byCaller.set(caller, left);
+    this.#byCaller.remove(caller);
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Notification } from "@modelcontextprotocol/sdk/types.js";
 import { Cancellation } from "../cancellation.js";
-import { Undelivered } from "../tenant.js";
+import { InFlightTally } from "../in-flight.js";
+import { Undelivered, callerShare } from "../tenant.js";
 import { digestOf } from "./digest.js";
 import type { JsonObject } from "./wire.js";
 
@@ -139,7 +140,7 @@ export type HoldRefusal = "full" | "caller-full";
  */
 export class HeldCalls {
   readonly #held = new Map<string, Held>();
-  readonly #byCaller = new Map<string | undefined, number>();
+  readonly #byCaller = new InFlightTally<string | undefined>();
   readonly #spent = new Set<string>();
   readonly #max: number;
   readonly maxPerCaller: number;
@@ -147,7 +148,7 @@ export class HeldCalls {
 
   constructor(options: { max?: number; maxPerCaller?: number; holdMs?: number } = {}) {
     this.#max = options.max ?? 100;
-    this.maxPerCaller = options.maxPerCaller ?? Math.max(1, Math.ceil(this.#max / 4));
+    this.maxPerCaller = options.maxPerCaller ?? callerShare(this.#max);
     this.#holdMs = options.holdMs ?? 60_000;
   }
 
@@ -158,12 +159,11 @@ export class HeldCalls {
   /** Holds a call under `id`; or why not: `max` are held already, or `maxPerCaller` of its caller's. */
   hold(id: string, held: Omit<Held, "timer">): true | HoldRefusal {
     if (this.#held.size >= this.#max) return "full";
-    const mine = this.#byCaller.get(held.identity) ?? 0;
-    if (mine >= this.maxPerCaller) return "caller-full";
+    if (this.#byCaller.of(held.identity) >= this.maxPerCaller) return "caller-full";
     const timer = setTimeout(() => void this.drop(id), this.#holdMs);
     timer.unref();
     this.#held.set(id, { ...held, timer });
-    this.#byCaller.set(held.identity, mine + 1);
+    this.#byCaller.add(held.identity);
     return true;
   }
 
@@ -191,9 +191,7 @@ export class HeldCalls {
     if (!held) return undefined;
     clearTimeout(held.timer);
     this.#held.delete(id);
-    const left = this.#byCaller.get(held.identity)! - 1;
-    if (left === 0) this.#byCaller.delete(held.identity);
-    else this.#byCaller.set(held.identity, left);
+    this.#byCaller.remove(held.identity);
     return held;
   }
 

@@ -13,7 +13,7 @@ import type { ProxyEventBus } from "../events.js";
 import type { Logger } from "../logger.js";
 import { LIST_CHANGED } from "../methods.js";
 import type { ResolvedOptions } from "../options.js";
-import { profileKey, type Call, type Listener } from "../tenant.js";
+import { callerShare, profileKey, type Call, type Listener } from "../tenant.js";
 import { Dispatcher, type DispatchHost } from "./dispatch.js";
 
 const FULL_PROFILE = profileKey(RELAY_CAPABILITIES);
@@ -72,7 +72,7 @@ export class SessionHost implements DispatchHost {
       logger: deps.logger,
       mode: (): SessionMode => options.sessions ?? (this.singleFront ? "shared" : "isolated"),
       timeouts: () => ({ requestMs: options.timeoutMs, maxTotalMs: options.maxTimeoutMs, alwaysAskProgress: options.alwaysAskProgress }),
-      limits: () => ({ maxSessions: options.maxSessions, maxSessionsPerCaller: options.maxSessionsPerCaller, idleTimeoutMs: options.idleTimeoutMs, maxInFlightPerBackend: options.maxInFlightPerBackend, maxInFlightPerCaller: options.maxInFlightPerCaller ?? Math.max(1, Math.ceil(options.maxInFlightPerBackend / 4)), askingSessions: options.askingSessions }),
+      limits: () => ({ maxSessions: options.maxSessions, maxSessionsPerCaller: options.maxSessionsPerCaller, idleTimeoutMs: options.idleTimeoutMs, maxInFlightPerBackend: options.maxInFlightPerBackend, maxInFlightPerCaller: options.maxInFlightPerCaller ?? callerShare(options.maxInFlightPerBackend), askingSessions: options.askingSessions }),
       unavailable: deps.unavailable,
       sharedLost: deps.sharedLost,
       listChanged: (backend, method) => this.listChanged(backend, method),
