@@ -2,7 +2,7 @@
 // What one stdio → stdio call costs the proxy process: CPU µs per call (from /proc), KB allocated per
 // call, bytes promoted by the scavenges and GC time per call (v8.GCProfiler, bench/lib/alloc-window.mjs),
 // at each concurrency, variants alternated in rounds so they share the machine's load. These figures
-// hold on a busy machine (CPU as a range); throughput does not.
+// hold on a busy machine (CPU as a range); throughput (k calls/s, last) does not.
 //
 //   node bench/experiments/stdio-cost.mjs [--rounds N] [--calls N] [--concurrency 16,64] [--proxy LABEL=PATH ...] [--relay]
 //
@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { runLoad, sdkCall } from "../lib/load.mjs";
-import { CHILD_ENV, adopt, killAllSync, stopPid } from "../lib/procs.mjs";
+import { CHILD_ENV, adopt, cpuMicros, descendants, killAllSync, stopPid } from "../lib/procs.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const NODE = process.execPath;
@@ -51,11 +51,14 @@ async function window(endpoint, concurrency) {
   await runLoad(call, { concurrency, maxCalls: calls / 2, durationMs: 20_000, warmup: 0 });
   endpoint.stderr = "";
   process.kill(endpoint.pid, "SIGUSR2");
+  const backends = descendants(endpoint.pid);
+  const backend0 = backends.reduce((sum, pid) => sum + cpuMicros(pid), 0);
   const run = await runLoad(call, { concurrency, maxCalls: calls, durationMs: 30_000, warmup: 0, cpuPids: [endpoint.pid] });
+  const backendCpu = backends.reduce((sum, pid) => sum + cpuMicros(pid), 0) - backend0;
   process.kill(endpoint.pid, "SIGUSR2");
   for (let i = 0; i < 100 && !/ALLOCATED \d+/.test(endpoint.stderr); i++) await new Promise((r) => setTimeout(r, 20));
   const [, bytes, promoted, gc] = (/ALLOCATED (\d+) PROMOTED (\d+) GC_US (\d+)/.exec(endpoint.stderr) ?? []).map(Number);
-  return { kb: bytes / run.calls / 1024, cpu: run.cpuMicros / run.calls, promoted: promoted / run.calls, gc: gc / run.calls, errors: run.errors };
+  return { kb: bytes / run.calls / 1024, cpu: run.cpuMicros / run.calls, promoted: promoted / run.calls, gc: gc / run.calls, rate: run.calls / run.seconds, others: (run.clientCpuMicros + backendCpu) / run.calls, errors: run.errors };
 }
 
 const endpoints = [];
@@ -69,9 +72,11 @@ try {
       const cpu = runs[i].map((w) => w.cpu.toFixed(1)).join(" ");
       const promoted = runs[i].map((w) => w.promoted.toFixed(0)).join(" ");
       const gc = runs[i].map((w) => w.gc.toFixed(1)).join(" ");
+      const rate = runs[i].map((w) => (w.rate / 1000).toFixed(1)).join(" ");
+      const others = runs[i].map((w) => w.others.toFixed(0)).join(" ");
       const errors = runs[i].reduce((n, w) => n + w.errors, 0);
       process.stdout.write(
-        `c=${String(concurrency).padEnd(3)} ${e.label.padEnd(14)} KB/call ${kb.padEnd(16)} CPU µs/call ${cpu.padEnd(16)} promoted B/call ${promoted.padEnd(12)} GC µs/call ${gc}${errors ? `  (${errors} errors)` : ""}\n`,
+        `c=${String(concurrency).padEnd(3)} ${e.label.padEnd(14)} KB/call ${kb.padEnd(16)} CPU µs/call ${cpu.padEnd(16)} promoted B/call ${promoted.padEnd(12)} GC µs/call ${gc.padEnd(16)} k calls/s ${rate.padEnd(16)} client+backend CPU µs/call ${others}${errors ? `  (${errors} errors)` : ""}\n`,
       );
     });
   }

@@ -167,8 +167,16 @@ export type ProxyMethod = keyof typeof METHODS;
 export type ParamsOf<M extends ProxyMethod> = ProxyMethodMap[M]["params"];
 export type ResultOf<M extends ProxyMethod> = ProxyMethodMap[M]["result"];
 
+/** The table by method name, for lookups by a name read off the wire (one hash lookup, no property walk). */
+const SPECS: ReadonlyMap<string, MethodSpec> = new Map(Object.entries(METHODS));
+
 export function isProxyMethod(method: string): method is ProxyMethod {
-  return Object.hasOwn(METHODS, method);
+  return SPECS.has(method);
+}
+
+/** The table's entry for a method name read off the wire; undefined when the proxy does not answer it. */
+export function methodSpec(method: string): MethodSpec | undefined {
+  return SPECS.get(method);
 }
 
 /** What `initialize` must carry (answered by the SDK Server, checked first like the table's methods). */
@@ -176,7 +184,7 @@ const INITIALIZE_PARAMS: ParamShape = { protocolVersion: "string", capabilities:
 
 /** The params shape a front checks a client's request against: the table's, or initialize's. */
 export function paramsShapeOf(method: string): ParamShape | undefined {
-  return method === "initialize" ? INITIALIZE_PARAMS : isProxyMethod(method) ? METHODS[method].params : undefined;
+  return method === "initialize" ? INITIALIZE_PARAMS : SPECS.get(method)?.params;
 }
 
 /**

@@ -7,7 +7,7 @@ import { ErrorCode, McpError, type ClientCapabilities, type JSONRPCRequest, type
 import { HttpError, ProxyError, ProxyErrorCode, forwardedError, plainMessage } from "../errors.js";
 import type { Logger } from "../logger.js";
 import { InFlightSet } from "../in-flight.js";
-import { LIST_CHANGED, METHODS, isProxyMethod, type MethodSpec } from "../methods.js";
+import { LIST_CHANGED, methodSpec, type MethodSpec } from "../methods.js";
 import { Undelivered, profileKey, type Call, type Cancellable, type Channel, type Listener, type Tenant } from "../tenant.js";
 import { describe, type Backend } from "./backend.js";
 import { WireErrorCode } from "../wire/codes.js";
@@ -214,7 +214,8 @@ export class BackendRouter {
       // Subscriptions and log levels are each client's. A subscribe is noted before it goes (an update
       // may follow it at once) and undone if it fails; an unsubscribe goes only when nobody else here
       // still wants the URI; the backend's log level is the most verbose any client here set.
-      const leaves = methodSpec(method)?.leaves;
+      const spec = methodSpec(method);
+      const leaves = spec?.leaves;
       const uri = (params as { uri?: unknown }).uri;
       const who = call.listener ?? call.channel;
       if (leaves === "unsubscription" && typeof uri === "string" && !lane.subscriptions.remove(uri, who)) return {};
@@ -226,7 +227,6 @@ export class BackendRouter {
       }
       lane.busy++;
       lane.waiting.add(call);
-      clearTimeout(lane.idleTimer);
       if (call.authInfo) lane.authInfo = call.authInfo;
       try {
         // An open session is used at once: the request is written in the turn it came in.
@@ -234,7 +234,7 @@ export class BackendRouter {
         const { requestMs, maxTotalMs, alwaysAskProgress } = this.#deps.timeouts();
         const progress = ProgressRelay.of(call, params, alwaysAskProgress);
         // tasks/result waits, by design, until the task ends: only the hard maximum bounds it.
-        const timeout = methodSpec(method)?.timeout === "task" ? maxTotalMs : (backend.timeoutMs ?? requestMs);
+        const timeout = spec?.timeout === "task" ? maxTotalMs : (backend.timeoutMs ?? requestMs);
         let result: Result;
         try {
           result = await forwarder(client).request(method, params as Record<string, unknown>, { signal: call.cancellation ?? call.signal, timeout, maxTotalTimeout: maxTotalMs, onprogress: progress.onprogress, relatedRequestId: asker });
@@ -245,7 +245,7 @@ export class BackendRouter {
         }
         // The last progress relayed goes before the result.
         if (progress.relayed) await progress.relayed;
-        this.#observe(lane, call, method, params, result);
+        if (leaves) this.#observe(lane, call, leaves, params, result);
         lane.timeouts = 0;
         return result;
       } catch (error) {
@@ -257,7 +257,9 @@ export class BackendRouter {
         lane.busy--;
         if (lane.extra !== undefined) this.#wake(lane.extra);
         lane.lastUsed = Date.now();
-        if (reapable(lane) && lane.busy === 0) {
+        // One idle check armed at a time: a call does not clear it (the check finds the lane busy, or
+        // used since, and waits on), so a busy lane costs no timer per call.
+        if (reapable(lane) && lane.busy === 0 && lane.idleTimer === undefined) {
           const idleMs = this.#deps.limits().idleTimeoutMs;
           if (Number.isFinite(idleMs) && idleMs > 0) this.#scheduleIdleCheck(lane, idleMs);
         }
@@ -279,9 +281,7 @@ export class BackendRouter {
   }
 
   /** What a forwarded request leaves on its backend session (the method table says): the log level, a task. */
-  #observe(lane: Lane, call: Call, method: string, params: object, result: Result): void {
-    const leaves = methodSpec(method)?.leaves;
-    if (!leaves) return;
+  #observe(lane: Lane, call: Call, leaves: NonNullable<MethodSpec["leaves"]>, params: object, result: Result): void {
     const { level, task } = params as { level?: unknown; task?: unknown };
     if (leaves === "logLevel") {
       lane.logLevels.sent = level as string;
@@ -449,6 +449,7 @@ export class BackendRouter {
   /** A private lane's session closed (or never opened): forget it, and the tasks its tenant held there. */
   #forget(lane: Lane): void {
     clearTimeout(lane.idleTimer);
+    lane.idleTimer = undefined;
     lane.ready = undefined;
     if (this.#lanes.get(lane.key) !== lane) return;
     this.#lanes.delete(lane.key);
@@ -462,7 +463,10 @@ export class BackendRouter {
 
   #scheduleIdleCheck(lane: Lane, delay: number): void {
     clearTimeout(lane.idleTimer);
-    lane.idleTimer = setTimeout(() => this.#closeIfIdle(lane), delay);
+    lane.idleTimer = setTimeout(() => {
+      lane.idleTimer = undefined;
+      this.#closeIfIdle(lane);
+    }, delay);
     lane.idleTimer.unref?.();
   }
 
@@ -612,10 +616,6 @@ const MAX_ELICITATIONS = 1000;
 
 /** How many times an ask goes on to another call after the one it was given to ended without showing it. */
 const MAX_HANDED_ON = 3;
-
-function methodSpec(method: string): MethodSpec | undefined {
-  return isProxyMethod(method) ? METHODS[method] : undefined;
-}
 
 /**
  * A forwarded request's progress, relayed under the client's own token. The backend is asked for

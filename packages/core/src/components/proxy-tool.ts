@@ -30,17 +30,20 @@ export class ProxyTool extends ProxyComponent<Tool> {
    * Calls the backend tool. An `isError` result is a value and passes through unchanged. A
    * task-augmented call (`params.task`) answers with the backend's CreateTaskResult.
    */
-  async forward(ctx: ProxyContext<"tools/call">): Promise<ResultOf<"tools/call">> {
+  forward(ctx: ProxyContext<"tools/call">): Promise<ResultOf<"tools/call">> {
     const args = this.rule ? backendArguments(this.rule, ctx.params.arguments) : ctx.params.arguments;
     // Forwarded as they came when the backend knows the tool by the same name (the forwarder copies them anyway).
     const params = ctx.params.name === this.backendName && args === ctx.params.arguments ? ctx.params : { ...ctx.params, name: this.backendName, arguments: args };
-    const result = await ctx.forward(this.backend, "tools/call", params);
+    const answered = ctx.forward(this.backend, "tools/call", params);
     const prefix = this.backend.prefix;
-    // Unprefixed, the result is not read at all (a large one is then never parsed: wire/raw.ts).
-    if (prefix === undefined) return result;
+    // Unprefixed, the result is handed on as it comes, not read at all (a large one is then never
+    // parsed: wire/raw.ts), and with no async frame of its own.
+    if (prefix === undefined) return answered;
     // Resource links in the result name the backend's URIs: shown under its prefix, as its resources are.
-    const content = (result as { content?: unknown }).content;
-    const shown = clientContent(prefix, content);
-    return shown === content ? result : { ...result, content: shown } as ResultOf<"tools/call">;
+    return answered.then((result) => {
+      const content = (result as { content?: unknown }).content;
+      const shown = clientContent(prefix, content);
+      return shown === content ? result : ({ ...result, content: shown } as ResultOf<"tools/call">);
+    });
   }
 }

@@ -7,7 +7,7 @@ import type { BackendRouter } from "../backends/router.js";
 import { pageOf } from "../components/pages.js";
 import { listOf, type ComponentRegistry } from "../components/registry.js";
 import { toMcpError } from "../errors.js";
-import { METHODS, isProxyMethod, type Answer, type ProxyMethod, type ResultOf } from "../methods.js";
+import { methodSpec, type Answer, type ProxyMethod, type ResultOf } from "../methods.js";
 import { compose, type Middleware, type ProxyMiddleware } from "../middleware/compose.js";
 import type { AnsweredContext, AnyComponent, AnyProxyContext, ProxyContext, ProxyState } from "../middleware/context.js";
 import type { Call, Cancellable, Channel, Listener, Tenant } from "../tenant.js";
@@ -56,7 +56,7 @@ export class Dispatcher {
    * request reaches the backend transport in the same turn it came in.
    */
   async handle(method: string, params: Record<string, unknown> | undefined, call: Call): Promise<Result> {
-    const spec = isProxyMethod(method) ? METHODS[method] : undefined;
+    const spec = methodSpec(method);
     if (!spec?.supported(this.#host.capabilities)) throw new McpError(ErrorCode.MethodNotFound, `Method not found: ${method}`);
     this.inFlight++;
     try {

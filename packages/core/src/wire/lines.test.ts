@@ -56,6 +56,14 @@ describe("LineReader", () => {
     expect(invalid[0]!.error).toEqual({ code: -32700, message: "Parse error: invalid UTF-8" });
   });
 
+  it("checks UTF-8 line by line when a chunk holds a bad line among good ones", () => {
+    const { lines, messages, invalid } = reader();
+    const bad = Buffer.concat([Buffer.from('{"jsonrpc":"2.0","id":2,"method":"x","params":{"s":"'), Buffer.from([0xff]), Buffer.from('"}}')]);
+    lines.push(Buffer.concat([Buffer.from(`${ping(1)}\n`), bad, Buffer.from(`\n{"jsonrpc":"2.0","method":"n","params":{"s":"é"}}\n${ping(3)}\n`)]));
+    expect(messages).toEqual([JSON.parse(ping(1)), { jsonrpc: "2.0", method: "n", params: { s: "é" } }, JSON.parse(ping(3))]);
+    expect(invalid.map((reply) => reply.error.code)).toEqual([-32700]);
+  });
+
   it("splits a multi-byte character across chunks without harm", () => {
     const { lines, messages } = reader();
     const bytes = Buffer.from('{"jsonrpc":"2.0","method":"n","params":{"s":"é😀"}}\n');

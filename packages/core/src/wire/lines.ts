@@ -1,11 +1,12 @@
 // Newline-delimited JSON-RPC, the stdio framing of both ends of a pipe (the stdio front and the
 // stdio backends): a reader that splits bytes into lines, checks each (wire/message.ts) and bounds
 // their size, what to do with a line that fails, and a writer that batches the messages of a turn.
+import { isUtf8 } from "node:buffer";
 import type { Writable } from "node:stream";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import { WireErrorCode as ErrorCode } from "./codes.js";
 import { encodeMessage, type Encoded } from "./raw.js";
-import { DEFAULT_MAX_DEPTH, checkMessage, errorReply, isObject, isRequestId, parseJson, type ErrorReply } from "./message.js";
+import { DEFAULT_MAX_DEPTH, checkMessage, errorReply, isObject, isRequestId, parseJsonAt, type ErrorReply } from "./message.js";
 
 /** The SDK's limit on a message being read (STDIO_DEFAULT_MAX_BUFFER_SIZE). */
 export const DEFAULT_MAX_LINE_BYTES = 10 * 1024 * 1024;
@@ -61,16 +62,21 @@ export class LineReader {
         this.#pending.push(chunk.subarray(0, end));
         const line = Buffer.concat(this.#pending, this.#pendingBytes + end);
         this.clear();
-        this.#line(line);
+        this.#line(line, 0, line.length, false);
       }
       start = end + 1;
       end = chunk.indexOf(NEWLINE, start);
     }
-    while (end !== -1) {
-      if (end - start > this.#maxLineBytes) this.#overflow(false);
-      else if (end > start) this.#line(chunk.subarray(start, end));
-      start = end + 1;
-      end = chunk.indexOf(NEWLINE, start);
+    if (end !== -1) {
+      // The whole lines of a chunk are checked for UTF-8 at once: a newline byte never occurs inside
+      // a UTF-8 character, so when their bytes are valid together, each line is valid alone.
+      const utf8Checked = isUtf8(chunk.subarray(start, chunk.lastIndexOf(NEWLINE)));
+      while (end !== -1) {
+        if (end - start > this.#maxLineBytes) this.#overflow(false);
+        else if (end > start) this.#line(chunk, start, end, utf8Checked);
+        start = end + 1;
+        end = chunk.indexOf(NEWLINE, start);
+      }
     }
     if (start < chunk.length) {
       this.#pendingBytes += chunk.length - start;
@@ -94,16 +100,17 @@ export class LineReader {
     this.#onOverflow(errorReply(null, ErrorCode.InvalidRequest, `Invalid Request: a message of more than ${this.#maxLineBytes} bytes was received on stdio`));
   }
 
-  #line(line: Buffer): void {
-    if (line.length <= 2 && line.toString("latin1").trim() === "") return; // a blank line (or a lone \r) carries nothing
-    const parsed = parseJson(line, this.#maxDepth);
-    if (parsed.error) return this.#onInvalid(parsed.error, undefined, excerpt(line));
+  /** The line `bytes[start, end)`. */
+  #line(bytes: Buffer, start: number, end: number, utf8Checked: boolean): void {
+    if (end - start <= 2 && bytes.toString("latin1", start, end).trim() === "") return; // a blank line (or a lone \r) carries nothing
+    const parsed = parseJsonAt(bytes, start, end, utf8Checked, this.#maxDepth);
+    if (parsed.error) return this.#onInvalid(parsed.error, undefined, excerpt(bytes, start, end));
     if (Array.isArray(parsed.value)) {
       const reply = errorReply(null, ErrorCode.InvalidRequest, "Invalid Request: JSON-RPC batches are not supported on stdio");
-      return this.#onInvalid(reply, parsed.value, excerpt(line));
+      return this.#onInvalid(reply, parsed.value, excerpt(bytes, start, end));
     }
     const checked = checkMessage(parsed.value, parsed.depthChecked ? Infinity : this.#maxDepth);
-    if (checked.error) return this.#onInvalid(checked.error, parsed.value, excerpt(line));
+    if (checked.error) return this.#onInvalid(checked.error, parsed.value, excerpt(bytes, start, end));
     this.#onMessage(checked.message);
   }
 }
@@ -144,9 +151,9 @@ export function unsent(message: JSONRPCMessage, error: unknown, deliver: (messag
   deliver({ jsonrpc: "2.0", id: message.id, error: { code: ErrorCode.InternalError, message: `Could not send ${message.method}: ${why}` } } as JSONRPCMessage);
 }
 
-function excerpt(line: Buffer): string {
-  const text = line.toString("utf8", 0, Math.min(line.length, 200));
-  return line.length > 200 ? `${text}…` : text;
+function excerpt(bytes: Buffer, start: number, end: number): string {
+  const text = bytes.toString("utf8", start, Math.min(end, start + 200));
+  return end - start > 200 ? `${text}…` : text;
 }
 
 /** The sends of one write share one promise: settled when the stream takes the write, or on its 'drain'. */

@@ -49,15 +49,28 @@ export type Parsed = { value: unknown; depthChecked: boolean; error?: undefined 
 export function parseJson(bytes: Buffer, maxDepth = DEFAULT_MAX_DEPTH): Parsed {
   if (!isUtf8(bytes)) return { error: errorReply(null, ErrorCode.ParseError, "Parse error: invalid UTF-8") };
   if (bytes.length > SCAN_FROM_BYTES) return parseLarge(bytes, maxDepth);
+  return parseText(bytes.toString("utf8"), bytes.length, maxDepth);
+}
+
+/**
+ * `parseJson` of `bytes[start, end)` (a stdio line in the chunk it came in: no view of it is made),
+ * whose UTF-8 was checked already when `utf8Checked` (with the rest of its chunk).
+ */
+export function parseJsonAt(bytes: Buffer, start: number, end: number, utf8Checked: boolean, maxDepth = DEFAULT_MAX_DEPTH): Parsed {
+  if (!utf8Checked || end - start > SCAN_FROM_BYTES) return parseJson(bytes.subarray(start, end), maxDepth);
+  return parseText(bytes.toString("utf8", start, end), end - start, maxDepth);
+}
+
+function parseText(text: string, byteLength: number, maxDepth: number): Parsed {
   let value: unknown;
   try {
-    value = JSON.parse(bytes.toString("utf8"));
+    value = JSON.parse(text);
   } catch {
     return { error: errorReply(null, ErrorCode.ParseError, "Parse error: invalid JSON") };
   }
   freezeResult(value, maxDepth);
   // A value nesting d levels takes at least 2d bytes (its brackets): a short one needs no walk.
-  return { value, depthChecked: bytes.length < 2 * (maxDepth + 1) };
+  return { value, depthChecked: byteLength < 2 * (maxDepth + 1) };
 }
 
 function parseLarge(bytes: Buffer, maxDepth: number): Parsed {
