@@ -259,6 +259,28 @@ describe("LineWriter", () => {
     expect(writes).toEqual(['{"jsonrpc":"2.0","method":"first"}\n', '{"jsonrpc":"2.0","method":"second"}\n{"jsonrpc":"2.0","method":"third"}\n']);
   });
 
+  it("while the stream is full: pauses its backpressure, drops notifications past maxQueuedBytes, never answers", async () => {
+    const { stream, writes } = sink(16, 50);
+    const flow: string[] = [];
+    const dropped: number[] = [];
+    const backpressure = { pause: () => void flow.push("pause"), resume: () => void flow.push("resume") };
+    const writer = new LineWriter(stream, undefined, { backpressure, maxQueuedBytes: 100, onDropped: (n) => void dropped.push(n) });
+    const first = writer.send({ jsonrpc: "2.0", method: "first" });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(flow).toEqual(["pause"]); // full at once: 16 bytes
+    const sends = [];
+    for (let i = 0; i < 10; i++) sends.push(writer.send({ jsonrpc: "2.0", method: "notifications/message", params: { i } }));
+    sends.push(writer.send({ jsonrpc: "2.0", id: 1, result: {} }));
+    await Promise.all([first, ...sends]);
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    const written = writes.join("").trim().split("\n").map((line) => JSON.parse(line));
+    // About 100 bytes of notifications were kept (two of ~50), the rest dropped; the answer was not.
+    expect(written.map((m) => m.params?.i ?? m.id ?? m.method)).toEqual(["first", 0, 1, 1]);
+    expect(dropped).toEqual([8]);
+    expect(flow[0]).toBe("pause");
+    expect(flow.at(-1)).toBe("resume");
+  });
+
   it("fails sends after close", async () => {
     const writer = new LineWriter(sink(1024).stream);
     const queued = writer.send({ jsonrpc: "2.0", method: "never" });

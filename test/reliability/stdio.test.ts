@@ -147,6 +147,40 @@ describe("stdio front: every line gets an answer", () => {
     stdout.destroy(Object.assign(new Error("write EPIPE"), { code: "EPIPE" }));
     await until(() => closed, "the close");
   });
+
+  it("stops reading requests while its client does not read the answers, and loses none of them", async () => {
+    const stdin = new PassThrough();
+    const stdout = new PassThrough(); // nobody reads it until the end: full at 16 KiB
+    const transport = new StdioFrontTransport(stdin, stdout);
+    const server = new Server({ name: "s", version: "1" }, { capabilities: { tools: {} } });
+    let served = 0;
+    server.setRequestHandler(CallToolRequestSchema, async () => {
+      served++;
+      return { content: [{ type: "text", text: "x".repeat(4096) }] };
+    });
+    await server.connect(transport);
+    // 2,000 requests (8 MB of answers), 20 at a time, as a client writes them over time.
+    const total = 2_000;
+    for (let id = 1; id <= total; id++) {
+      stdin.write(`${JSON.stringify({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "t" } })}\n`);
+      if (id % 20 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The answers it could not write stay few: the rest of the requests wait, unread, in the pipe.
+    expect(served).toBeLessThan(200);
+    const ids: number[] = [];
+    let pending = "";
+    stdout.on("data", (chunk: Buffer) => {
+      pending += chunk.toString();
+      for (let i = pending.indexOf("\n"); i !== -1; i = pending.indexOf("\n")) {
+        ids.push(JSON.parse(pending.slice(0, i)).id);
+        pending = pending.slice(i + 1);
+      }
+    });
+    await until(() => ids.length === total, "every answer, once the client reads", 10_000);
+    expect(ids).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+    await server.close();
+  });
 });
 
 describe("wrong-typed params through the proxy", () => {

@@ -47,9 +47,17 @@ export class StdioFrontTransport implements Transport {
   constructor(stdin: Readable = process.stdin, stdout: Writable = process.stdout, options: StdioServerTransportOptions = {}) {
     this.#stdin = stdin;
     this.#stdout = stdout;
-    this.#writer = new LineWriter(stdout, (message, error) => {
-      if (!this.#closed) unsent(message, error, (m) => this.onmessage?.(m));
-    });
+    this.#writer = new LineWriter(
+      stdout,
+      (message, error) => {
+        if (!this.#closed) unsent(message, error, (m) => this.onmessage?.(m));
+      },
+      {
+        // A client that does not read its answers is not read from: what the proxy holds for it stays bounded.
+        backpressure: { pause: () => stdin.pause(), resume: () => void (!this.#closed && stdin.resume()) },
+        onDropped: (count) => this.onerror?.(new Error(`${count} notifications to the client were dropped while it did not read its stdout`)),
+      },
+    );
     this.#endGraceMs = options.endGraceMs ?? 10_000;
     const sink: InvalidSink = {
       answer: (reply) => void this.#writer.send(reply as JSONRPCMessage).catch(() => {}),

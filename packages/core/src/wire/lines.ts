@@ -10,6 +10,8 @@ import { DEFAULT_MAX_DEPTH, checkMessage, errorReply, isObject, isRequestId, par
 
 /** The SDK's limit on a message being read (STDIO_DEFAULT_MAX_BUFFER_SIZE). */
 export const DEFAULT_MAX_LINE_BYTES = 10 * 1024 * 1024;
+/** Notifications waiting for a full stream past this many bytes are dropped. */
+export const DEFAULT_MAX_QUEUED_BYTES = 16 * 1024 * 1024;
 const NEWLINE = 0x0a;
 
 /**
@@ -168,16 +170,33 @@ function newBatch(): Batch {
   return batch;
 }
 
+/** While the other end does not read (the stream is full), what to stop reading from it. */
+export interface Backpressure {
+  pause(): void;
+  resume(): void;
+}
+
 /**
  * Writes newline-delimited messages, the messages of one turn of the event loop in one `write`
  * (flushed from setImmediate, after the I/O callbacks of the turn and the work they started). A
  * send resolves once its bytes are handed to the stream, or, when the stream is full, on 'drain';
  * while it is full, later messages wait here and go in one write after the drain. The sends of one
  * write share one promise.
+ *
+ * While the stream is full, `backpressure` is paused (a front stops reading requests whose answers
+ * its client does not read), so what waits here is bounded by the requests already read; and
+ * notifications past `maxQueuedBytes` waiting are dropped (a backend's logs or progress cannot
+ * pile up without end). Requests and answers are never dropped.
  */
 export class LineWriter {
   readonly #stream: Writable;
+  readonly #backpressure: Backpressure | undefined;
+  readonly #maxQueuedBytes: number;
   #queue: Array<string | Buffer> = [];
+  /** About the bytes waiting in #queue (string lengths: bytes for ASCII). */
+  #queuedBytes = 0;
+  /** Notifications dropped since the stream was last writable. */
+  #dropped = 0;
   /** The queue holds bytes (a result written through), not text alone. */
   #withBytes = false;
   /** The sends queued for the next write. */
@@ -190,14 +209,27 @@ export class LineWriter {
 
   /** Told of each request that could not be written (see `unsent`), so no sender needs a `.catch` per message. */
   readonly #onUnsent: ((message: JSONRPCMessage, error: Error) => void) | undefined;
+  /** Told how many notifications were dropped while the stream was full, once it drains. */
+  readonly #onDropped: ((count: number) => void) | undefined;
 
-  constructor(stream: Writable, onUnsent?: (message: JSONRPCMessage, error: Error) => void) {
+  constructor(
+    stream: Writable,
+    onUnsent?: (message: JSONRPCMessage, error: Error) => void,
+    options: { backpressure?: Backpressure | undefined; maxQueuedBytes?: number | undefined; onDropped?: ((count: number) => void) | undefined } = {},
+  ) {
     this.#stream = stream;
     this.#onUnsent = onUnsent;
+    this.#backpressure = options.backpressure;
+    this.#maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
+    this.#onDropped = options.onDropped;
   }
 
   send(message: JSONRPCMessage): Promise<void> {
     if (this.#closed) return this.#unsent([message], new Error("Not connected"));
+    if (this.#blocked && this.#queuedBytes > this.#maxQueuedBytes && !("id" in message)) {
+      this.#dropped++;
+      return Promise.resolve();
+    }
     let encoded: Encoded;
     try {
       encoded = encodeMessage(message);
@@ -207,10 +239,13 @@ export class LineWriter {
       const why = `Internal error: the result could not be serialised (${(error as Error).message})`;
       encoded = JSON.stringify(errorReply(message.id ?? null, ErrorCode.InternalError, why));
     }
-    if (typeof encoded === "string") this.#queue.push(`${encoded}\n`);
-    else {
+    if (typeof encoded === "string") {
+      this.#queue.push(`${encoded}\n`);
+      this.#queuedBytes += encoded.length + 1;
+    } else {
       // A result written as the bytes it came in: no copy of them here.
       this.#queue.push(encoded.head, encoded.body, `${encoded.tail}\n`);
+      this.#queuedBytes += encoded.head.length + encoded.body.length + encoded.tail.length + 1;
       this.#withBytes = true;
     }
     const batch = (this.#batch ??= newBatch());
@@ -232,6 +267,7 @@ export class LineWriter {
     this.#closed = true;
     const unsettled = [this.#draining, this.#batch];
     this.#queue = [];
+    this.#queuedBytes = 0;
     this.#batch = undefined;
     this.#draining = undefined;
     for (const batch of unsettled) batch?.reject(new Error("Not connected"));
@@ -250,6 +286,7 @@ export class LineWriter {
     const withBytes = this.#withBytes;
     const batch = this.#batch!;
     this.#queue = [];
+    this.#queuedBytes = 0;
     this.#withBytes = false;
     this.#batch = undefined;
     let ready = true;
@@ -272,11 +309,16 @@ export class LineWriter {
     if (ready) return batch.resolve();
     this.#blocked = true;
     this.#draining = batch;
+    this.#backpressure?.pause();
     this.#stream.once("drain", () => {
       this.#blocked = false;
       this.#draining = undefined;
       batch.resolve();
+      if (this.#dropped > 0) this.#onDropped?.(this.#dropped);
+      this.#dropped = 0;
       if (this.#queue.length > 0 && !this.#scheduled) this.#flush();
+      // Still writable after what waited went out: read again.
+      if (!this.#blocked && !this.#closed) this.#backpressure?.resume();
     });
   };
 }
