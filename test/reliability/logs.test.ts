@@ -63,6 +63,11 @@ describe("redaction of token shapes and configured secrets", () => {
     expect(scrubCredentials(`key: ${pem} done`)).toBe(`key: ${REDACTED} done`);
   });
 
+  it("scrubs the value after a command-line flag named for a credential, and no other flag's", () => {
+    const line = 'stdio "node server.js --api-key abc123 --port 8080 --client-secret=xyz789 -v --token T0k3n"';
+    expect(scrubCredentials(line)).toBe(`stdio "node server.js --api-key ${REDACTED} --port 8080 --client-secret=${REDACTED} -v --token ${REDACTED}"`);
+  });
+
   it("leaves ordinary words alone", () => {
     const text = "risk-free task-manager desk-lamp sk- ghp_short AKIA xoxb- skeleton github_pat_";
     expect(scrubCredentials(text)).toBe(text);

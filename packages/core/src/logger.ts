@@ -94,6 +94,8 @@ const PATTERNS: readonly [RegExp, string | ((match: string, ...groups: string[])
   // secret query values (and key=value pairs after whitespace): ?token=…, &api_key=…, password=…
   // (the value ends at a delimiter; punctuation right before one, as in `?key=abc: failed`, is left to the sentence)
   [new RegExp(String.raw`((?:^|[?&;\s,"'(])${SECRET_PARAM}=)[^&;\s#"'<>()]+?(?=[.,:]*(?:[&;\s#"'<>()]|$))`, "gi"), `$1${REDACTED}`],
+  // the value after a command-line flag named for a credential: --api-key VALUE, --token VALUE
+  [/(?<=\s|^)(--?([A-Za-z][\w.-]*))(\s+)(?!-)[^\s"']+/g, (match, flag, name, space) => (isSensitiveKey(name) ? `${flag}${space}${REDACTED}` : match)],
   // bearer tokens: Authorization: Bearer abc… (a token has a digit or symbol, or 8 letters: "the bearer of" stays)
   [/\b(Bearer)(\s+)(?=[A-Za-z]*[0-9\-._~+/=]|[A-Za-z]{8})[A-Za-z0-9\-._~+/]+=*/gi, `$1$2${REDACTED}`],
   // basic credentials: base64 of "user:password"
@@ -146,7 +148,7 @@ function isBasicCredential(value: string): boolean {
 /**
  * Removes credentials from a diagnostic: the user and password of URLs, the values of
  * `token=`, `key=`, `secret=`, `password=` (and `access_token=`, `api_key=`, ...) query
- * parameters, bearer and basic credentials, JWTs, known token shapes (`ghp_…`, `sk-…`, `xoxb-…`,
+ * parameters, the value after a flag named for a credential (`--api-key VALUE`), bearer and basic credentials, JWTs, known token shapes (`ghp_…`, `sk-…`, `xoxb-…`,
  * `AKIA…`, PEM private keys) and the values given to `redactValues`. Each becomes `[REDACTED]`.
  */
 export function scrubCredentials(text: string): string {

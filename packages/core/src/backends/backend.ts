@@ -1,11 +1,16 @@
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { OAuthClientProvider } from "@modelcontextprotocol/sdk/client/auth.js";
 import type { ComponentRules } from "../components/rules.js";
+import { scrubCredentials } from "../logger.js";
 import type { ServerConfig } from "./config.js";
 
 /** How one backend is reached. Each call to `connect` opens a new backend session where it can. */
 export interface BackendConnector {
-  /** Human-readable, for errors and logs: `stdio "node server.js"`, `http://127.0.0.1:3001/mcp`. */
+  /**
+   * Where it is, as configured: `stdio "node server.js"`, `http://127.0.0.1:3001/mcp`. It may carry
+   * credentials (`?api_key=`, `--token VALUE`): errors and logs show it through `describe(backend)`,
+   * which scrubs them. As configured, it is also the backend's identity (a cache's origin, an OAuth resource).
+   */
   readonly label: string;
   /** Whether `connect` can open more than one session (false for a given Client or server instance). */
   readonly isolatable: boolean;
@@ -46,6 +51,8 @@ export interface Backend {
   readonly config?: ServerConfig;
 }
 
+/** A backend as errors and logs name it: its name, and where it is with no credential in it. */
 export function describe(backend: Backend): string {
-  return backend.name === backend.connector.label ? `"${backend.name}"` : `"${backend.name}" (${backend.connector.label})`;
+  const label = backend.connector.label;
+  return backend.name === label ? `"${backend.name}"` : `"${backend.name}" (${scrubCredentials(label)})`;
 }

@@ -3,7 +3,7 @@ import { dirname, resolve } from "node:path";
 import { z } from "zod";
 import type { ComponentRules } from "../components/rules.js";
 import { ProxyError, ProxyErrorCode } from "../errors.js";
-import { redactValues } from "../logger.js";
+import { isSensitiveKey, redactValues } from "../logger.js";
 
 /**
  * The `mcpServers` format of Claude Desktop, VS Code and FastMCP: each server is a command
@@ -202,8 +202,10 @@ function expand(value: unknown, env: NodeJS.ProcessEnv, server: string, path: st
     return value.replace(/\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (_, name: string, fallback: string | undefined) => {
       // As in a shell: `${VAR:-default}` gives the default when VAR is unset or empty.
       const found = fallback === undefined ? env[name] : env[name] || fallback;
-      // A variable put into a header, an env or an auth section is a secret: no log line may show it.
-      if (found !== undefined && fallback === undefined && (path[0] === "headers" || path[0] === "env" || server.startsWith("("))) redactValues([found]);
+      // A variable put into a header, an env or an auth section is a secret: no log line or error may
+      // show it; so is one named for a credential (API_KEY, GITHUB_TOKEN) put into a command line or a URL.
+      const secret = path[0] === "headers" || path[0] === "env" || server.startsWith("(") || ((path[0] === "args" || path[0] === "url") && isSensitiveKey(name));
+      if (found !== undefined && fallback === undefined && secret) redactValues([found]);
       if (found === undefined) {
         throw configError(`server "${server}", field "${path.join(".")}": environment variable ${name} is not set (set it, or write \${${name}:-default})`);
       }

@@ -17,6 +17,7 @@ import https from "node:https";
 import { StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { Transport, TransportSendOptions } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { ErrorCode, type JSONRPCMessage, type RequestId } from "@modelcontextprotocol/sdk/types.js";
+import { scrubCredentials } from "../logger.js";
 import { DEFAULT_MAX_DEPTH, isJsonRpcMessage } from "../wire/message.js";
 import { freezeResult } from "../wire/raw.js";
 import { readResponseText } from "../wire/body.js";
@@ -417,7 +418,7 @@ export class HttpBackendTransport implements Transport {
   /** Fails the requests a stream was to answer now, rather than at their timeout (the answer cannot come any more). */
   #abandon(state: StreamState, reason: string): void {
     if (this.#closed) return;
-    for (const id of state.ids) this.onmessage?.({ jsonrpc: "2.0", id, error: { code: ErrorCode.ConnectionClosed, message: `${reason} (${this.#url.href})` } });
+    for (const id of state.ids) this.onmessage?.({ jsonrpc: "2.0", id, error: { code: ErrorCode.ConnectionClosed, message: `${reason} (${scrubCredentials(this.#url.href)})` } });
     state.ids = [];
   }
 
