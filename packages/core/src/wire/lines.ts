@@ -205,6 +205,8 @@ export class LineWriter {
   #draining: Batch | undefined;
   #scheduled = false;
   #blocked = false;
+  /** `backpressure` is paused by this writer. */
+  #paused = false;
   #closed = false;
 
   /** Told of each request that could not be written (see `unsent`), so no sender needs a `.catch` per message. */
@@ -309,7 +311,12 @@ export class LineWriter {
     if (ready) return batch.resolve();
     this.#blocked = true;
     this.#draining = batch;
-    this.#backpressure?.pause();
+    // Paused only when the other end has left bytes unread: a large write the pipe took whole at once
+    // also reports "full" (Node compares the write with the high-water mark before making it).
+    if (this.#stream.writableLength > 0 && this.#backpressure && !this.#paused) {
+      this.#paused = true;
+      this.#backpressure.pause();
+    }
     this.#stream.once("drain", () => {
       this.#blocked = false;
       this.#draining = undefined;
@@ -318,7 +325,10 @@ export class LineWriter {
       this.#dropped = 0;
       if (this.#queue.length > 0 && !this.#scheduled) this.#flush();
       // Still writable after what waited went out: read again.
-      if (!this.#blocked && !this.#closed) this.#backpressure?.resume();
+      if (this.#paused && !this.#blocked && !this.#closed) {
+        this.#paused = false;
+        this.#backpressure!.resume();
+      }
     });
   };
 }
