@@ -148,8 +148,9 @@ function isBasicCredential(value: string): boolean {
 /**
  * Removes credentials from a diagnostic: the user and password of URLs, the values of
  * `token=`, `key=`, `secret=`, `password=` (and `access_token=`, `api_key=`, ...) query
- * parameters, the value after a flag named for a credential (`--api-key VALUE`), bearer and basic credentials, JWTs, known token shapes (`ghp_…`, `sk-…`, `xoxb-…`,
- * `AKIA…`, PEM private keys) and the values given to `redactValues`. Each becomes `[REDACTED]`.
+ * parameters, the value after a flag named for a credential (`--api-key VALUE`), bearer and basic
+ * credentials, JWTs, known token shapes (`ghp_…`, `sk-…`, `xoxb-…`, `AKIA…`, PEM private keys) and
+ * the values given to `redactValues`. Each becomes `[REDACTED]`.
  */
 export function scrubCredentials(text: string): string {
   let out = secretPattern ? text.replace(secretPattern, REDACTED) : text;

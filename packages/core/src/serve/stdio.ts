@@ -54,7 +54,7 @@ export class StdioFrontTransport implements Transport {
       },
       {
         // A client that does not read its answers is not read from: what the proxy holds for it stays bounded.
-        backpressure: { pause: () => stdin.pause(), resume: () => void (!this.#closed && stdin.resume()) },
+        backpressure: { pause: () => stdin.pause(), resume: () => stdin.resume() }, // never resumed once closed: the writer is closed too
         onDropped: (count) => this.onerror?.(new Error(`${count} notifications to the client were dropped while it did not read its stdout`)),
       },
     );
